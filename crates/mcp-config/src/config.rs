@@ -1,0 +1,259 @@
+//! [`MCPConfig`]: many servers, looked up by name.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConfigError, LoadError};
+use crate::load::{Format, Loaded, Loader};
+use crate::server::ServerConfig;
+
+/// Every MCP server an application may open a session to, each under its own name.
+///
+/// Build one in code, like the seed notebook does:
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_config::{MCPConfig, SseConfig, StdioConfig};
+///
+/// let arxiv = StdioConfig::new("ArxivServer", "python3")
+///     .args(["mcp/mcp_arxiv.py", "stdio", "--storage-path", "/tmp/arxiv_papers"]);
+/// let wikipedia = SseConfig::new("WikipediaServer", "http://127.0.0.1:8000/sse")?
+///     .timeout(Duration::from_secs(10))
+///     .sse_read_timeout(Duration::from_secs(60));
+/// let config = MCPConfig::new([arxiv.into(), wikipedia.into()])?;
+///
+/// assert_eq!(config.names().collect::<Vec<_>>(), ["ArxivServer", "WikipediaServer"]);
+/// assert_eq!(config.get("WikipediaServer")?.server_name(), "WikipediaServer");
+/// # Ok::<(), mcp_config::ConfigError>(())
+/// ```
+///
+/// or read one from a file with [`MCPConfig::load`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ConfigFile")]
+pub struct MCPConfig {
+    servers: Vec<ServerConfig>,
+}
+
+/// The serde form of [`MCPConfig`]: the native file layout.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(rename = "$schema", default)]
+    _schema: Option<String>,
+    servers: Vec<ServerConfig>,
+}
+
+impl TryFrom<ConfigFile> for MCPConfig {
+    type Error = ConfigError;
+
+    fn try_from(file: ConfigFile) -> Result<Self, ConfigError> {
+        MCPConfig::new(file.servers)
+    }
+}
+
+impl MCPConfig {
+    /// A configuration holding `servers`, in the given order.
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyName`] or [`ConfigError::DuplicateName`] when a name is empty or
+    /// used twice.
+    pub fn new(servers: impl IntoIterator<Item = ServerConfig>) -> Result<Self, ConfigError> {
+        let mut config = MCPConfig::default();
+        for server in servers {
+            config.push(server)?;
+        }
+        Ok(config)
+    }
+
+    /// Adds a server at the end.
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyName`] or [`ConfigError::DuplicateName`] when its name is empty or
+    /// already used.
+    ///
+    /// ```
+    /// use mcp_config::{ConfigError, MCPConfig, StdioConfig};
+    ///
+    /// let mut config = MCPConfig::default();
+    /// config.push(StdioConfig::new("fs", "mcp-fs").into())?;
+    /// let again = config.push(StdioConfig::new("fs", "other").into());
+    /// assert_eq!(again, Err(ConfigError::DuplicateName { name: "fs".into() }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn push(&mut self, server: ServerConfig) -> Result<(), ConfigError> {
+        let name = server.server_name();
+        if name.trim().is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
+        if self.names().any(|known| known == name) {
+            return Err(ConfigError::DuplicateName {
+                name: name.to_owned(),
+            });
+        }
+        self.servers.push(server);
+        Ok(())
+    }
+
+    /// The server called `name`.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownServer`], whose message lists the known names and the closest one.
+    pub fn get(&self, name: &str) -> Result<&ServerConfig, ConfigError> {
+        self.servers
+            .iter()
+            .find(|s| s.server_name() == name)
+            .ok_or_else(|| {
+                let mut known: Vec<String> = self.names().map(str::to_owned).collect();
+                known.sort();
+                ConfigError::UnknownServer {
+                    name: name.to_owned(),
+                    suggestion: crate::suggest::closest(name, known.iter().map(String::as_str))
+                        .map(str::to_owned),
+                    known,
+                }
+            })
+    }
+
+    /// Whether a server is called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names().any(|known| known == name)
+    }
+
+    /// The servers' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.servers.iter().map(ServerConfig::server_name)
+    }
+
+    /// The servers, in order.
+    pub fn servers(&self) -> &[ServerConfig] {
+        &self.servers
+    }
+
+    /// Iterates over the servers, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, ServerConfig> {
+        self.servers.iter()
+    }
+
+    /// How many servers there are.
+    pub fn len(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Whether there are no servers.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
+    /// Reads a config file, in any format [`Loader`] knows, expanding `${VAR}` from the
+    /// process environment. Shorthand for `Loader::new().load(path)`.
+    ///
+    /// ```no_run
+    /// use mcp_config::MCPConfig;
+    ///
+    /// let loaded = MCPConfig::load(".vscode/mcp.json")?;
+    /// for warning in &loaded.warnings {
+    ///     eprintln!("warning: {warning}");
+    /// }
+    /// println!("{}", loaded.config.get("github")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the file, line and column, what is wrong and how to fix it.
+    pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
+        Loader::new().load(path)
+    }
+
+    /// Reads config text in `format`, expanding `${VAR}` from the process environment.
+    /// Shorthand for `Loader::new().format(format).load_str(text)`.
+    ///
+    /// ```
+    /// use mcp_config::{Format, MCPConfig};
+    ///
+    /// let text = r#"{"mcpServers": {"arxiv": {"command": "uvx", "args": ["arxiv-mcp-server"]}}}"#;
+    /// let loaded = MCPConfig::from_str(text, Format::Json)?;
+    /// assert_eq!(loaded.config.get("arxiv")?.to_string(), "arxiv (stdio: uvx arxiv-mcp-server)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the line and column, what is wrong and how to fix it.
+    #[allow(clippy::should_implement_trait)] // two arguments: not `FromStr`
+    pub fn from_str(text: &str, format: Format) -> Result<Loaded, LoadError> {
+        Loader::new().format(format).load_str(text)
+    }
+
+    /// This configuration as a native JSON config file, ready for [`MCPConfig::load`].
+    ///
+    /// Strings that [`Loader`] would expand are escaped (`${` is written `$${`), so loading the
+    /// text gives back an equal configuration. Secrets are written as they are: print
+    /// [`redacted`](Self::redacted) instead when showing a configuration to people.
+    ///
+    /// ```
+    /// use mcp_config::{Format, MCPConfig, StdioConfig};
+    ///
+    /// let config = MCPConfig::new([StdioConfig::new("sh", "sh").args(["-c", "echo ${HOME}"]).into()])?;
+    /// let text = config.to_json_string();
+    /// assert_eq!(MCPConfig::from_str(&text, Format::Json)?.config, config);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json_string(&self) -> String {
+        let servers: Vec<serde_json::Value> =
+            self.servers.iter().map(crate::load::escaped_json).collect();
+        let file = serde_json::json!({ "servers": servers });
+        // A `Value` built from strings, numbers, booleans, arrays and objects always serializes.
+        serde_json::to_string_pretty(&file).unwrap_or_default()
+    }
+
+    /// A copy in which environment values, header values and URL passwords read `***`.
+    #[must_use]
+    pub fn redacted(&self) -> MCPConfig {
+        MCPConfig {
+            servers: self.servers.iter().map(ServerConfig::redacted).collect(),
+        }
+    }
+
+    /// The JSON Schema of the native config file (`{"servers": [...]}`), for editors and
+    /// validators. `docs/mcp-config.schema.json` holds it, generated by `cargo xtask codegen`.
+    ///
+    /// ```
+    /// let schema = mcp_config::MCPConfig::json_schema();
+    /// assert_eq!(schema["properties"]["servers"]["type"], "array");
+    /// ```
+    pub fn json_schema() -> serde_json::Value {
+        crate::schema::file_schema()
+    }
+}
+
+impl<'a> IntoIterator for &'a MCPConfig {
+    type Item = &'a ServerConfig;
+    type IntoIter = std::slice::Iter<'a, ServerConfig>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.servers.iter()
+    }
+}
+
+impl IntoIterator for MCPConfig {
+    type Item = ServerConfig;
+    type IntoIter = std::vec::IntoIter<ServerConfig>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.servers.into_iter()
+    }
+}
+
+impl fmt::Display for MCPConfig {
+    /// One server a line, as [`ServerConfig`]'s `Display` shows it (no secrets).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, server) in self.servers.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{server}")?;
+        }
+        Ok(())
+    }
+}

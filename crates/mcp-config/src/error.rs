@@ -1,0 +1,276 @@
+//! Errors: [`ConfigError`] for building and querying configurations, [`LoadError`] for reading
+//! config files.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// An error building or querying an [`MCPConfig`](crate::MCPConfig).
+///
+/// Each message says what went wrong and how to fix it.
+///
+/// ```
+/// use mcp_config::{ConfigError, MCPConfig, StdioConfig};
+///
+/// let config = MCPConfig::new([StdioConfig::new("ArxivServer", "python3").into()])?;
+/// let err = config.get("ArxivServr").unwrap_err();
+/// assert!(matches!(err, ConfigError::UnknownServer { .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown MCP server \"ArxivServr\": did you mean \"ArxivServer\"? Known servers: ArxivServer"
+/// );
+/// # Ok::<(), ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No server has this name.
+    #[error("unknown MCP server {name:?}: {}", unknown_server_help(.known, .suggestion.as_deref()))]
+    UnknownServer {
+        /// The name asked for.
+        name: String,
+        /// Every configured name, sorted.
+        known: Vec<String>,
+        /// The known name closest to `name`, when one is close.
+        suggestion: Option<String>,
+    },
+    /// Two servers share a name.
+    #[error("duplicate server name {name:?}: every server needs its own name; rename one of them")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+    /// A server's name is empty.
+    #[error("a server has an empty name: give every server a non-empty `server_name`")]
+    EmptyName,
+    /// A URL does not parse or is not `http`/`https`.
+    #[error(
+        "invalid URL {url:?}: {reason}; write an absolute http:// or https:// URL such as http://127.0.0.1:8000/sse"
+    )]
+    InvalidUrl {
+        /// The text that was given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+fn unknown_server_help(known: &[String], suggestion: Option<&str>) -> String {
+    let mut help = String::new();
+    if let Some(suggestion) = suggestion {
+        help.push_str(&format!("did you mean {suggestion:?}? "));
+    }
+    if known.is_empty() {
+        help.push_str("the configuration has no servers; add one");
+    } else {
+        help.push_str("Known servers: ");
+        help.push_str(&known.join(", "));
+    }
+    help
+}
+
+/// A 1-based line and column in a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    /// Line number, from 1.
+    pub line: usize,
+    /// Column number in characters, from 1.
+    pub column: usize,
+}
+
+impl Location {
+    /// The location of byte `offset` in `text` (clamped to the text's length).
+    pub(crate) fn of_offset(text: &str, offset: usize) -> Location {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// An error reading a config file: where it is (file, line, column) and what it is.
+///
+/// The message names the place, says what is wrong and how to fix it:
+///
+/// ```
+/// use mcp_config::{Format, LoadErrorKind, MCPConfig};
+///
+/// let text = r#"{ "mcpServers": { "arxiv": { "args": ["server.py"] } } }"#;
+/// let err = MCPConfig::from_str(text, Format::Json).unwrap_err();
+/// assert!(matches!(err.kind(), LoadErrorKind::Invalid { .. }));
+/// assert_eq!(err.location().map(|l| l.line), Some(1));
+/// assert!(err.to_string().contains("server \"arxiv\" has neither `command`"));
+/// ```
+#[derive(Debug)]
+pub struct LoadError {
+    path: Option<PathBuf>,
+    location: Option<Location>,
+    kind: LoadErrorKind,
+}
+
+/// What went wrong while loading a config file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadErrorKind {
+    /// The file could not be read.
+    Io(io::Error),
+    /// The file is empty, or only whitespace.
+    Empty,
+    /// The file starts with a UTF-8 byte order mark.
+    ByteOrderMark,
+    /// The file is not valid UTF-8.
+    InvalidUtf8,
+    /// The text is not valid JSON, JSONC or TOML.
+    Syntax {
+        /// The parser's description of the fault.
+        message: String,
+    },
+    /// The text parses but does not describe valid servers: a missing or mistyped field, a
+    /// duplicate name or key, an unknown transport, a bad URL or duration, …
+    Invalid {
+        /// What is wrong, and how to fix it.
+        message: String,
+    },
+    /// A `${VAR}` names an environment variable that is not set and has no default.
+    UnsetVariable {
+        /// The variable's name.
+        name: String,
+    },
+    /// The top level holds neither `servers` nor `mcpServers`.
+    UnknownLayout {
+        /// The top-level keys that were found.
+        found: Vec<String>,
+    },
+}
+
+impl LoadError {
+    pub(crate) fn new(kind: LoadErrorKind) -> Self {
+        LoadError {
+            path: None,
+            location: None,
+            kind,
+        }
+    }
+
+    pub(crate) fn at(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+
+    pub(crate) fn in_file(mut self, path: Option<&Path>) -> Self {
+        self.path = path.map(Path::to_path_buf);
+        self
+    }
+
+    /// The file, when the text came from one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Where in the text the fault is, when it is at a place.
+    pub fn location(&self) -> Option<Location> {
+        self.location
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &LoadErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.path, &self.location) {
+            (Some(path), Some(loc)) => write!(f, "{}:{loc}: ", path.display())?,
+            (Some(path), None) => write!(f, "{}: ", path.display())?,
+            (None, Some(loc)) => write!(f, "line {}, column {}: ", loc.line, loc.column)?,
+            (None, None) => {}
+        }
+        write!(f, "{}", self.kind)
+    }
+}
+
+impl fmt::Display for LoadErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadErrorKind::Io(err) if err.kind() == io::ErrorKind::NotFound => {
+                write!(f, "cannot read the config file: {err}; check the path")
+            }
+            LoadErrorKind::Io(err) => {
+                write!(
+                    f,
+                    "cannot read the config file: {err}; check that it is a readable file"
+                )
+            }
+            LoadErrorKind::Empty => f.write_str(
+                "the config file is empty; write servers into it, such as {\"servers\": []} \
+                 (see docs/configuration.md)",
+            ),
+            LoadErrorKind::ByteOrderMark => f.write_str(
+                "the file starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM",
+            ),
+            LoadErrorKind::InvalidUtf8 => f.write_str(
+                "the file is not valid UTF-8 (first bad byte here); save it with UTF-8 encoding",
+            ),
+            LoadErrorKind::Syntax { message } => write!(f, "{message}"),
+            LoadErrorKind::Invalid { message } => f.write_str(message),
+            LoadErrorKind::UnsetVariable { name } => write!(
+                f,
+                "environment variable `{name}` is not set; set it, or give a default with \
+                 `${{{name}:-default}}`"
+            ),
+            LoadErrorKind::UnknownLayout { found } => {
+                f.write_str(
+                    "no servers found: expected a top-level `servers` (mcp-config's own form, or \
+                     VS Code's .vscode/mcp.json) or `mcpServers` (Claude Desktop, Cursor, Claude Code)",
+                )?;
+                if !found.is_empty() {
+                    write!(f, "; the top-level keys are: {}", found.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The message already includes any underlying I/O error, so `source()` is `None`: error
+/// reporters would print it twice otherwise. [`LoadError::kind`] gives access to it.
+impl std::error::Error for LoadError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_count_lines_and_characters() {
+        let text = "ab\ncdé\nf";
+        assert_eq!(
+            Location::of_offset(text, 0),
+            Location { line: 1, column: 1 }
+        );
+        assert_eq!(
+            Location::of_offset(text, 3),
+            Location { line: 2, column: 1 }
+        );
+        assert_eq!(
+            Location::of_offset(text, 7),
+            Location { line: 2, column: 4 }
+        );
+        assert_eq!(
+            Location::of_offset(text, 99),
+            Location { line: 3, column: 2 }
+        );
+    }
+}

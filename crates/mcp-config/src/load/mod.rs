@@ -1,0 +1,426 @@
+//! Reading config files: [`Loader`], [`Format`], [`Loaded`] and [`Warning`].
+//!
+//! The pipeline: bytes → BOM, UTF-8 and emptiness checks → JSONC comments blanked out (same
+//! lines and columns) → one pass of a serde visitor over the JSON or TOML that finds the layout,
+//! expands `${…}`, checks every entry and builds the servers, so that every fault it finds is
+//! reported at the place the parser was at.
+
+mod dotenv;
+mod jsonc;
+mod raw;
+mod vars;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeSeed;
+
+use crate::config::MCPConfig;
+use crate::error::{LoadError, LoadErrorKind, Location};
+use crate::server::ServerConfig;
+
+/// The syntax of a config file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Decide from the file name, else from the text: `.toml` is TOML; `.jsonc` and
+    /// `.vscode/mcp.json` are JSONC; other files are JSON. Text without a path is JSON when it
+    /// starts with `{`, else TOML.
+    #[default]
+    Auto,
+    /// Strict JSON.
+    Json,
+    /// JSON with `//` and `/* */` comments and trailing commas, as VS Code reads it.
+    Jsonc,
+    /// TOML.
+    Toml,
+}
+
+/// The layout a config file was written in, found from its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// mcp-config's own layout: `{"servers": [{"server_name": …, "transport": …}, …]}`.
+    Native,
+    /// `{"mcpServers": {name: {…}}}`: Claude Desktop, Cursor, Windsurf, Claude Code's `.mcp.json`.
+    McpServers,
+    /// `{"servers": {name: {"type": …}}, "inputs": […]}`: VS Code's `.vscode/mcp.json`.
+    VsCode,
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Native => "mcp-config native",
+            Dialect::McpServers => "mcpServers (Claude Desktop / Cursor / Claude Code)",
+            Dialect::VsCode => "VS Code mcp.json",
+        })
+    }
+}
+
+/// A loaded configuration, with what the loader noticed but did not refuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The servers.
+    pub config: MCPConfig,
+    /// Things worth telling the user: keys that were ignored, `${input:…}` left unexpanded,
+    /// disabled servers skipped.
+    pub warnings: Vec<Warning>,
+    /// The layout the file was written in.
+    pub dialect: Dialect,
+}
+
+/// Something the loader noticed and let pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Warning {
+    /// The server it concerns, if any.
+    pub server: Option<String>,
+    /// What it is.
+    pub kind: WarningKind,
+}
+
+/// What a [`Warning`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// `${input:ID}`: VS Code prompts the user for it; mcp-config cannot and leaves it as written.
+    Input {
+        /// The input's ID.
+        id: String,
+    },
+    /// A key mcp-config does not use was ignored.
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// The server is marked `"disabled": true` and was skipped.
+    Disabled,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(server) = &self.server {
+            write!(f, "server {server:?}: ")?;
+        }
+        match &self.kind {
+            WarningKind::Input { id } => write!(
+                f,
+                "`${{input:{id}}}` is left as written: VS Code prompts for inputs, mcp-config \
+                 cannot; put the value in an environment variable and write `${{env:VAR}}` instead"
+            ),
+            WarningKind::UnknownKey { key } => {
+                write!(f, "ignored key `{key}`, which mcp-config does not use")
+            }
+            WarningKind::Disabled => f.write_str("skipped: it is marked \"disabled\": true"),
+        }
+    }
+}
+
+/// Reads config files, with control over the format and where `${…}` values come from.
+///
+/// ```
+/// use mcp_config::{Format, Loader};
+///
+/// let text = r#"
+/// [[servers]]
+/// server_name = "github"
+/// transport = "streamable_http"
+/// url = "https://api.example.com/mcp"
+/// headers = { Authorization = "Bearer ${GITHUB_TOKEN}" }
+/// "#;
+/// let loaded = Loader::new()
+///     .vars([("GITHUB_TOKEN", "ghp_123")])
+///     .format(Format::Toml)
+///     .load_str(text)?;
+/// let mcp_config::ServerConfig::StreamableHttp(github) = loaded.config.get("github")? else {
+///     unreachable!()
+/// };
+/// assert_eq!(github.headers["Authorization"], "Bearer ghp_123");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Loader {
+    format: Format,
+    vars: Option<BTreeMap<String, String>>,
+    workspace_folder: Option<PathBuf>,
+}
+
+impl Loader {
+    /// A loader that detects the format and expands variables from the process environment.
+    pub fn new() -> Self {
+        Loader::default()
+    }
+
+    /// Reads text as `format` instead of detecting it.
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Expands `${VAR}` from these variables only, instead of the process environment.
+    #[must_use]
+    pub fn vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.vars = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Sets the folder `${workspaceFolder}` stands for. By default it is the folder that holds
+    /// `.vscode/` for a `.vscode/mcp.json` file, else the folder holding the file.
+    #[must_use]
+    pub fn workspace_folder(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.workspace_folder = Some(folder.into());
+        self
+    }
+
+    /// Reads the file at `path`.
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the file, line and column, what is wrong and how to fix it.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
+        let path = path.as_ref();
+        let fail = |kind| LoadError::new(kind).in_file(Some(path));
+        let bytes = std::fs::read(path).map_err(|err| fail(LoadErrorKind::Io(err)))?;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let valid = String::from_utf8_lossy(&bytes[..err.valid_up_to()]);
+                let at = Location::of_offset(&valid, valid.len());
+                return Err(fail(LoadErrorKind::InvalidUtf8).at(Some(at)));
+            }
+        };
+        let format = match self.format {
+            Format::Auto => format_of_path(path),
+            format => format,
+        };
+        let folder = self
+            .workspace_folder
+            .clone()
+            .or_else(|| default_workspace_folder(path));
+        let base_dir = path.parent().map(Path::to_path_buf);
+        self.parse(text, format, folder, base_dir)
+            .map_err(|err| err.in_file(Some(path)))
+    }
+
+    /// Reads config text. `${workspaceFolder}` needs [`workspace_folder`](Self::workspace_folder)
+    /// here, and relative `envFile` paths are taken from the current directory.
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the line and column, what is wrong and how to fix it.
+    pub fn load_str(&self, text: &str) -> Result<Loaded, LoadError> {
+        let format = match self.format {
+            Format::Auto if text.trim_start().starts_with('{') => Format::Json,
+            Format::Auto => Format::Toml,
+            format => format,
+        };
+        self.parse(text, format, self.workspace_folder.clone(), None)
+    }
+
+    fn parse(
+        &self,
+        text: &str,
+        format: Format,
+        workspace_folder: Option<PathBuf>,
+        base_dir: Option<PathBuf>,
+    ) -> Result<Loaded, LoadError> {
+        if text.starts_with('\u{feff}') {
+            return Err(LoadError::new(LoadErrorKind::ByteOrderMark)
+                .at(Some(Location { line: 1, column: 1 })));
+        }
+        if text.trim().is_empty() {
+            return Err(LoadError::new(LoadErrorKind::Empty));
+        }
+        let ctx = raw::Ctx::new(
+            Scope {
+                vars: self.vars.as_ref(),
+                workspace_folder,
+            },
+            base_dir,
+        );
+        let parsed = match format {
+            Format::Toml => parse_toml(text, &ctx),
+            Format::Jsonc => parse_json(&jsonc::strip(text), text, &ctx, true),
+            Format::Json | Format::Auto => parse_json(text, text, &ctx, false),
+        }?;
+        let (warnings, _) = ctx.finish();
+        let config = MCPConfig::new(parsed.servers).map_err(|err| {
+            LoadError::new(LoadErrorKind::Invalid {
+                message: err.to_string(),
+            })
+        })?;
+        Ok(Loaded {
+            config,
+            warnings,
+            dialect: parsed.dialect,
+        })
+    }
+}
+
+fn parse_json(
+    text: &str,
+    original: &str,
+    ctx: &raw::Ctx<'_>,
+    jsonc: bool,
+) -> Result<raw::Parsed, LoadError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = raw::FileSeed(ctx)
+        .deserialize(&mut de)
+        .and_then(|parsed| de.end().map(|()| parsed));
+    result.map_err(|err| {
+        let at = (err.line() > 0).then(|| Location {
+            line: err.line(),
+            column: err.column().max(1),
+        });
+        let kind = match ctx.take_error() {
+            Some(kind) => kind,
+            None if err.is_data() => LoadErrorKind::Invalid {
+                message: ctx.describe(&strip_position(&err)),
+            },
+            None => LoadErrorKind::Syntax {
+                message: json_syntax_message(&err, original, at, jsonc),
+            },
+        };
+        LoadError::new(kind).at(at)
+    })
+}
+
+fn json_syntax_message(
+    err: &serde_json::Error,
+    text: &str,
+    at: Option<Location>,
+    jsonc: bool,
+) -> String {
+    let message = strip_position(err);
+    let found = at.and_then(|at| text.lines().nth(at.line - 1)?.chars().nth(at.column - 1));
+    let hint = if !jsonc && (found == Some('/') || message.contains("trailing comma")) {
+        "; plain JSON allows no comments or trailing commas: remove it (only `.jsonc` files and \
+         VS Code's .vscode/mcp.json are read as JSONC)"
+    } else if err.is_eof() {
+        "; the text ends early: close every `{` and `[`"
+    } else {
+        "; fix the JSON syntax here"
+    };
+    format!("invalid JSON: {message}{hint}")
+}
+
+/// serde_json's message without its " at line L column C" suffix (we print the place ourselves).
+fn strip_position(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    message
+        .strip_suffix(&suffix)
+        .map_or(message.clone(), str::to_owned)
+}
+
+fn parse_toml(text: &str, ctx: &raw::Ctx<'_>) -> Result<raw::Parsed, LoadError> {
+    let at = |err: &toml::de::Error| err.span().map(|span| Location::of_offset(text, span.start));
+    // Parse once untyped first, so grammar faults are told apart from content faults.
+    if let Err(err) = text.parse::<toml::Table>() {
+        let message = format!(
+            "invalid TOML: {}; fix the TOML syntax here",
+            err.message().trim_end()
+        );
+        return Err(LoadError::new(LoadErrorKind::Syntax { message }).at(at(&err)));
+    }
+    let de = toml::Deserializer::parse(text).map_err(|err| {
+        let message = format!("invalid TOML: {}", err.message().trim_end());
+        LoadError::new(LoadErrorKind::Syntax { message }).at(at(&err))
+    })?;
+    raw::FileSeed(ctx).deserialize(de).map_err(|err| {
+        let kind = ctx.take_error().unwrap_or_else(|| LoadErrorKind::Invalid {
+            message: ctx.describe(err.message().trim_end()),
+        });
+        // toml places errors raised inside a table at the table's start; the visitors know better.
+        let doc = toml::de::DeTable::parse(text).ok();
+        let span = doc.and_then(|doc| ctx.place().span(doc.get_ref()));
+        let location = span
+            .map(|span| Location::of_offset(text, span.start))
+            .or_else(|| at(&err));
+        LoadError::new(kind).at(location)
+    })
+}
+
+/// The format a file's name implies.
+fn format_of_path(path: &Path) -> Format {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("toml") => Format::Toml,
+        Some("jsonc") => Format::Jsonc,
+        _ if in_vscode_folder(path) => Format::Jsonc,
+        _ => Format::Json,
+    }
+}
+
+fn in_vscode_folder(path: &Path) -> bool {
+    path.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == ".vscode")
+}
+
+/// The folder `${workspaceFolder}` stands for when loading `path`.
+fn default_workspace_folder(path: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(path).ok()?;
+    let parent = path.parent()?;
+    if in_vscode_folder(&path) {
+        parent.parent()
+    } else {
+        Some(parent)
+    }
+    .map(Path::to_path_buf)
+}
+
+/// Variables from the loader's map, or else from the process environment.
+struct Scope<'a> {
+    vars: Option<&'a BTreeMap<String, String>>,
+    workspace_folder: Option<PathBuf>,
+}
+
+impl vars::Scope for Scope<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        match self.vars {
+            Some(vars) => vars.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    fn workspace_folder(&self) -> Option<&Path> {
+        self.workspace_folder.as_deref()
+    }
+}
+
+/// One server as JSON in the native layout, with expandable strings escaped.
+pub(crate) fn escaped_json(server: &ServerConfig) -> serde_json::Value {
+    let mut value = serde_json::to_value(server).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        for (key, field) in object.iter_mut() {
+            if raw::EXPANDED_KEYS.contains(&key.as_str()) {
+                escape_strings(field);
+            }
+        }
+    }
+    value
+}
+
+fn escape_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => *s = vars::escape(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(escape_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(escape_strings),
+        _ => {}
+    }
+}

@@ -1,0 +1,736 @@
+//! One serde pass over a config file: layout detection, `${…}` expansion and every check.
+//!
+//! Each fault is raised from inside the visitor that meets it, so the JSON or TOML parser
+//! attaches the place it was at; the structured [`LoadErrorKind`] is kept aside in [`Ctx`]
+//! because serde errors only carry a message.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::vars::{self, ExpandError};
+use super::{Dialect, Scope, Warning, WarningKind, dotenv};
+use crate::error::LoadErrorKind;
+use crate::server::{
+    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, parse_http_url,
+};
+
+/// Entry keys whose string values are `${…}`-expanded (in their native spelling).
+pub(crate) const EXPANDED_KEYS: &[&str] =
+    &["command", "args", "env", "working_dir", "url", "headers"];
+
+/// Every key an entry may have, in its preferred spelling, for "did you mean" hints.
+const ENTRY_KEYS: &[&str] = &[
+    "server_name",
+    "transport",
+    "command",
+    "args",
+    "env",
+    "working_dir",
+    "envFile",
+    "url",
+    "headers",
+    "timeout",
+    "sse_read_timeout",
+    "timeouts",
+    "sse_fallback",
+    "disabled",
+];
+
+/// What a file held.
+pub(super) struct Parsed {
+    pub(super) dialect: Dialect,
+    pub(super) servers: Vec<ServerConfig>,
+}
+
+/// State shared by the visitors of one load.
+pub(super) struct Ctx<'a> {
+    scope: Scope<'a>,
+    base_dir: Option<PathBuf>,
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    warnings: Vec<Warning>,
+    error: Option<LoadErrorKind>,
+    place: Place,
+}
+
+/// Where the visitors are: which server list, which entry, which key. It gives serde's own
+/// messages some context, and TOML errors their position (see [`Place::span`]).
+#[derive(Default, Clone)]
+pub(super) struct Place {
+    /// `servers` or `mcpServers`.
+    container: Option<String>,
+    /// The entry's position in a list layout.
+    index: Option<usize>,
+    /// The entry's name, once known.
+    server: Option<String>,
+    /// The key being read in the entry, or at the top level.
+    key: Option<String>,
+}
+
+impl Place {
+    /// The byte range this place covers in a TOML document: the key if known, else the entry.
+    pub(super) fn span(&self, doc: &toml::de::DeTable<'_>) -> Option<std::ops::Range<usize>> {
+        let Some(container) = &self.container else {
+            return self
+                .key
+                .as_deref()
+                .and_then(|key| find(doc, key))
+                .map(|(span, _)| span);
+        };
+        let (container_span, servers) = find(doc, container)?;
+        let entry = match (self.index, &self.server, servers.get_ref()) {
+            (Some(index), _, toml::de::DeValue::Array(list)) => list.get(index),
+            (_, Some(name), toml::de::DeValue::Table(table)) => find(table, name).map(|(_, v)| v),
+            _ => None,
+        };
+        let Some(entry) = entry else {
+            return Some(container_span);
+        };
+        let key_span = match (&self.key, entry.get_ref()) {
+            (Some(key), toml::de::DeValue::Table(table)) => find(table, key).map(|(span, _)| span),
+            _ => None,
+        };
+        Some(key_span.unwrap_or_else(|| entry.span()))
+    }
+}
+
+/// The span of `name`'s key in `table`, and its value.
+fn find<'t, 'i>(
+    table: &'t toml::de::DeTable<'i>,
+    name: &str,
+) -> Option<(
+    std::ops::Range<usize>,
+    &'t toml::Spanned<toml::de::DeValue<'i>>,
+)> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == name)
+        .map(|(k, v)| (k.span(), v))
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn new(scope: Scope<'a>, base_dir: Option<PathBuf>) -> Self {
+        Ctx {
+            scope,
+            base_dir,
+            state: RefCell::default(),
+        }
+    }
+
+    /// The warnings gathered, and the error kept aside if any.
+    pub(super) fn finish(self) -> (Vec<Warning>, Option<LoadErrorKind>) {
+        let state = self.state.into_inner();
+        (state.warnings, state.error)
+    }
+
+    /// The structured error a visitor raised, if the failure came from one.
+    pub(super) fn take_error(&self) -> Option<LoadErrorKind> {
+        self.state.borrow_mut().error.take()
+    }
+
+    /// Where the visitors were when they stopped.
+    pub(super) fn place(&self) -> Place {
+        self.state.borrow().place.clone()
+    }
+
+    /// A message from serde (missing field, wrong type, …) with the server and key it is about.
+    pub(super) fn describe(&self, message: &str) -> String {
+        let state = self.state.borrow();
+        let mut out = String::new();
+        match (&state.place.server, state.place.index) {
+            (Some(server), _) => out.push_str(&format!("server {server:?}: ")),
+            (None, Some(index)) => out.push_str(&format!("server #{}: ", index + 1)),
+            (None, None) => {}
+        }
+        if let Some(key) = &state.place.key {
+            out.push_str(&format!("`{key}`: "));
+        }
+        out.push_str(message);
+        out.push_str("; see docs/configuration.md for the keys each server takes");
+        out
+    }
+
+    /// Keeps `kind` aside and returns a serde error carrying its message.
+    fn fail<E: de::Error>(&self, kind: LoadErrorKind) -> E {
+        let error = E::custom(&kind);
+        self.state.borrow_mut().error = Some(kind);
+        error
+    }
+
+    fn invalid<E: de::Error>(&self, message: String) -> E {
+        self.fail(LoadErrorKind::Invalid { message })
+    }
+
+    fn warn(&self, server: Option<&str>, kind: WarningKind) {
+        self.state.borrow_mut().warnings.push(Warning {
+            server: server.map(str::to_owned),
+            kind,
+        });
+    }
+
+    fn set_place(&self, server: Option<&str>, key: Option<&str>) {
+        let mut state = self.state.borrow_mut();
+        state.place.server = server.map(str::to_owned);
+        state.place.key = key.map(str::to_owned);
+    }
+
+    fn set_entry(&self, container: &str, index: Option<usize>) {
+        let mut state = self.state.borrow_mut();
+        state.place.container = Some(container.to_owned());
+        state.place.index = index;
+    }
+
+    fn expand<E: de::Error>(&self, server: Option<&str>, text: &str) -> Result<String, E> {
+        match vars::expand(text, &self.scope) {
+            Ok(expanded) => {
+                for id in expanded.inputs {
+                    self.warn(server, WarningKind::Input { id });
+                }
+                Ok(expanded.value)
+            }
+            Err(ExpandError::Unset(name)) => Err(self.fail(LoadErrorKind::UnsetVariable { name })),
+            Err(ExpandError::Invalid(message)) => Err(self.invalid(message)),
+        }
+    }
+}
+
+/// The whole file.
+pub(super) struct FileSeed<'c, 'a>(pub(super) &'c Ctx<'a>);
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_, '_> {
+    type Value = Parsed;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Parsed, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_, '_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with `servers` or `mcpServers`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let ctx = self.0;
+        let mut parsed: Option<Parsed> = None;
+        let mut other_keys = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            ctx.set_place(None, Some(&key));
+            match key.as_str() {
+                "servers" | "mcpServers" => {
+                    if parsed.is_some() {
+                        return Err(ctx.invalid(format!(
+                            "a second server list `{key}`: a file holds one `servers` or `mcpServers`; \
+                             merge them into one"
+                        )));
+                    }
+                    ctx.set_entry(&key, None);
+                    let seed = ServersSeed {
+                        ctx,
+                        mcp_servers: key == "mcpServers",
+                    };
+                    parsed = Some(map.next_value_seed(seed)?);
+                    ctx.state.borrow_mut().place = Place::default();
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    other_keys.push(key);
+                }
+            }
+        }
+        ctx.set_place(None, None);
+        let Some(parsed) = parsed else {
+            return Err(ctx.fail(LoadErrorKind::UnknownLayout { found: other_keys }));
+        };
+        if parsed.dialect == Dialect::Native {
+            for key in other_keys.into_iter().filter(|k| k != "$schema") {
+                ctx.warn(None, WarningKind::UnknownKey { key });
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// The value of `servers` (a list, or an object keyed by name) or `mcpServers` (an object).
+struct ServersSeed<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    mcp_servers: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ServersSeed<'_, '_> {
+    type Value = Parsed;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Parsed, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mcp_servers {
+            f.write_str("an object mapping server names to servers")
+        } else {
+            f.write_str("a list of servers, or an object mapping server names to servers")
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
+        if self.mcp_servers {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let ctx = self.ctx;
+        let mut servers: Vec<ServerConfig> = Vec::new();
+        for index in 0.. {
+            ctx.set_entry("servers", Some(index));
+            let Some(entry) = seq.next_element_seed(EntrySeed {
+                ctx,
+                name: None,
+                strict: true,
+            })?
+            else {
+                break;
+            };
+            let Some(name) = entry.name.clone() else {
+                return Err(ctx.invalid(format!(
+                    "server #{} has no `server_name`; add one, such as \"server_name\": \"my-server\"",
+                    servers.len() + 1
+                )));
+            };
+            if servers.iter().any(|s| s.server_name() == name) {
+                return Err(duplicate_name(ctx, &name));
+            }
+            if let Some(server) = build(ctx, entry, name)? {
+                servers.push(server);
+            }
+        }
+        Ok(Parsed {
+            dialect: Dialect::Native,
+            servers,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let ctx = self.ctx;
+        let mut names: Vec<String> = Vec::new();
+        let mut servers = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if names.contains(&name) {
+                return Err(duplicate_name(ctx, &name));
+            }
+            names.push(name.clone());
+            let entry = map.next_value_seed(EntrySeed {
+                ctx,
+                name: Some(&name),
+                strict: false,
+            })?;
+            if let Some(server) = build(ctx, entry, name)? {
+                servers.push(server);
+            }
+        }
+        let dialect = if self.mcp_servers {
+            Dialect::McpServers
+        } else {
+            Dialect::VsCode
+        };
+        Ok(Parsed { dialect, servers })
+    }
+}
+
+fn duplicate_name<E: de::Error>(ctx: &Ctx<'_>, name: &str) -> E {
+    ctx.invalid(format!(
+        "duplicate server name {name:?}: every server needs its own name; rename or remove one of them"
+    ))
+}
+
+/// One server entry as written, before its transport is decided.
+#[derive(Default)]
+struct RawEntry {
+    name: Option<String>,
+    transport: Option<String>,
+    command: Option<String>,
+    args: Option<Vec<String>>,
+    env: Option<BTreeMap<String, String>>,
+    working_dir: Option<String>,
+    env_file: Option<String>,
+    url: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    timeout: Option<Duration>,
+    sse_read_timeout: Option<Duration>,
+    timeouts: Option<Timeouts>,
+    sse_fallback: Option<bool>,
+    disabled: Option<bool>,
+}
+
+/// One server entry. `name` is the key it sits under, for object layouts; `strict` refuses
+/// unknown keys (our own layout) instead of warning about them (other tools' files).
+struct EntrySeed<'c, 'a, 'n> {
+    ctx: &'c Ctx<'a>,
+    name: Option<&'n str>,
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for EntrySeed<'_, '_, '_> {
+    type Value = RawEntry;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawEntry, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
+    type Value = RawEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a server: an object with `command` (stdio) or `url` (sse, http)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+        let ctx = self.ctx;
+        let mut entry = RawEntry::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut name = self.name.map(str::to_owned);
+        ctx.set_place(name.as_deref(), None);
+        while let Some(key) = map.next_key::<String>()? {
+            ctx.set_place(name.as_deref(), Some(&key));
+            let Some(field) = canonical(&key) else {
+                if self.strict {
+                    let hint = crate::suggest::closest(&key, ENTRY_KEYS.iter().copied())
+                        .map(|k| format!("did you mean `{k}`? "))
+                        .unwrap_or_default();
+                    return Err(ctx.invalid(format!(
+                        "unknown key `{key}` in {}: {hint}the keys are {}",
+                        describe_server(name.as_deref()),
+                        ENTRY_KEYS.join(", ")
+                    )));
+                }
+                map.next_value::<IgnoredAny>()?;
+                ctx.warn(name.as_deref(), WarningKind::UnknownKey { key });
+                continue;
+            };
+            if seen.contains(&field) {
+                return Err(ctx.invalid(format!(
+                    "duplicate key `{key}` in {}: write each key once",
+                    describe_server(name.as_deref())
+                )));
+            }
+            seen.push(field);
+            let server = name.clone();
+            let server = server.as_deref();
+            match field {
+                "server_name" => {
+                    let value: String = map.next_value()?;
+                    if self.name.is_none() {
+                        name = Some(value.clone());
+                    }
+                    entry.name = Some(value);
+                }
+                "transport" => entry.transport = Some(map.next_value()?),
+                "command" => {
+                    entry.command = Some(ctx.expand(server, &map.next_value::<String>()?)?)
+                }
+                "args" => {
+                    let args: Vec<String> = map.next_value()?;
+                    entry.args = Some(
+                        args.iter()
+                            .map(|a| ctx.expand(server, a))
+                            .collect::<Result<_, _>>()?,
+                    );
+                }
+                "env" => entry.env = Some(expand_map(ctx, server, map.next_value::<UniqueMap>()?)?),
+                "working_dir" => {
+                    entry.working_dir = Some(ctx.expand(server, &map.next_value::<String>()?)?)
+                }
+                "envFile" => {
+                    entry.env_file = Some(ctx.expand(server, &map.next_value::<String>()?)?)
+                }
+                "url" => entry.url = Some(ctx.expand(server, &map.next_value::<String>()?)?),
+                "headers" => {
+                    entry.headers = Some(expand_map(ctx, server, map.next_value::<UniqueMap>()?)?)
+                }
+                "timeout" => entry.timeout = Some(map.next_value::<DurationValue>()?.0),
+                "sse_read_timeout" => {
+                    entry.sse_read_timeout = Some(map.next_value::<DurationValue>()?.0)
+                }
+                "timeouts" => entry.timeouts = Some(map.next_value()?),
+                "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
+                _ => entry.disabled = Some(map.next_value()?),
+            }
+        }
+        ctx.set_place(name.as_deref(), None);
+        Ok(entry)
+    }
+}
+
+/// The field a key stands for, in its preferred spelling.
+fn canonical(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "server_name" | "name" => "server_name",
+        "transport" | "type" => "transport",
+        "command" => "command",
+        "args" => "args",
+        "env" | "environment" => "env",
+        "working_dir" | "cwd" => "working_dir",
+        "envFile" | "env_file" => "envFile",
+        "url" => "url",
+        "headers" => "headers",
+        "timeout" => "timeout",
+        "sse_read_timeout" => "sse_read_timeout",
+        "timeouts" => "timeouts",
+        "sse_fallback" => "sse_fallback",
+        "disabled" => "disabled",
+        _ => return None,
+    })
+}
+
+fn describe_server(name: Option<&str>) -> String {
+    name.map_or_else(|| "a server".to_owned(), |n| format!("server {n:?}"))
+}
+
+fn expand_map<E: de::Error>(
+    ctx: &Ctx<'_>,
+    server: Option<&str>,
+    map: UniqueMap,
+) -> Result<BTreeMap<String, String>, E> {
+    map.0
+        .into_iter()
+        .map(|(k, v)| Ok((k, ctx.expand(server, &v)?)))
+        .collect()
+}
+
+/// Decides the transport and builds the server; `None` for a disabled server.
+fn build<E: de::Error>(
+    ctx: &Ctx<'_>,
+    entry: RawEntry,
+    name: String,
+) -> Result<Option<ServerConfig>, E> {
+    let server = format!("server {name:?}");
+    if name.trim().is_empty() {
+        return Err(ctx
+            .invalid("a server has an empty name: give every server a non-empty name".to_owned()));
+    }
+    if entry.disabled == Some(true) {
+        ctx.warn(Some(&name), WarningKind::Disabled);
+        return Ok(None);
+    }
+    let kind = match entry.transport.as_deref() {
+        None => match (&entry.command, &entry.url) {
+            (Some(_), Some(_)) => {
+                return Err(ctx.invalid(format!(
+                    "{server} has both `command` and `url`: keep `command` for a local process, or `url` for a remote server"
+                )));
+            }
+            (Some(_), None) => Kind::Stdio,
+            (None, Some(_)) => Kind::Http { fallback: true },
+            (None, None) => {
+                return Err(ctx.invalid(format!(
+                    "{server} has neither `command` (to start a local stdio server) nor `url` (for a remote sse or http server); add one"
+                )));
+            }
+        },
+        Some("stdio") => Kind::Stdio,
+        Some("sse") => Kind::Sse,
+        Some("http" | "streamable_http" | "streamable-http" | "streamableHttp") => {
+            Kind::Http { fallback: false }
+        }
+        Some(other) => {
+            return Err(ctx.invalid(format!(
+                "{server} has unknown transport {other:?}: use \"stdio\", \"sse\" or \"http\" (also written \"streamable_http\")"
+            )));
+        }
+    };
+    let misplaced = |keys: &[(&str, bool)], transport: &str| {
+        keys.iter().find(|(_, present)| *present).map(|(key, _)| {
+            ctx.invalid::<E>(format!(
+                "{server} is a {transport} server, which takes no `{key}`; remove it"
+            ))
+        })
+    };
+    let timeouts = entry.timeouts.unwrap_or_default();
+    match kind {
+        Kind::Stdio => {
+            let http_keys = [
+                ("url", entry.url.is_some()),
+                ("headers", entry.headers.is_some()),
+                ("timeout", entry.timeout.is_some()),
+                ("sse_read_timeout", entry.sse_read_timeout.is_some()),
+                ("sse_fallback", entry.sse_fallback.is_some()),
+            ];
+            if let Some(err) = misplaced(&http_keys, "stdio") {
+                return Err(err);
+            }
+            let Some(command) = entry.command.filter(|c| !c.trim().is_empty()) else {
+                return Err(ctx.invalid(format!(
+                    "{server} is a stdio server but has no `command`; add the program to run, such as \"command\": \"python3\""
+                )));
+            };
+            let mut env = match entry.env_file {
+                Some(file) => read_env_file(ctx, &server, &file)?,
+                None => BTreeMap::new(),
+            };
+            env.extend(entry.env.unwrap_or_default());
+            let mut config = StdioConfig::new(name, command)
+                .args(entry.args.unwrap_or_default())
+                .envs(env)
+                .timeouts(timeouts);
+            config.working_dir = entry.working_dir.map(PathBuf::from);
+            Ok(Some(config.into()))
+        }
+        Kind::Sse | Kind::Http { .. } => {
+            let transport = if kind == Kind::Sse { "sse" } else { "http" };
+            let stdio_keys = [
+                ("command", entry.command.is_some()),
+                ("args", entry.args.is_some()),
+                ("env", entry.env.is_some()),
+                ("working_dir", entry.working_dir.is_some()),
+                ("envFile", entry.env_file.is_some()),
+                (
+                    "sse_fallback",
+                    kind == Kind::Sse && entry.sse_fallback.is_some(),
+                ),
+            ];
+            if let Some(err) = misplaced(&stdio_keys, transport) {
+                return Err(err);
+            }
+            let Some(url) = entry.url else {
+                return Err(ctx.invalid(format!(
+                    "{server} is an {transport} server but has no `url`; add one, such as \"url\": \"http://127.0.0.1:8000/{}\"",
+                    if kind == Kind::Sse { "sse" } else { "mcp" }
+                )));
+            };
+            let url =
+                parse_http_url(&url).map_err(|err| ctx.invalid(format!("{server}: {err}")))?;
+            let headers = entry.headers.unwrap_or_default();
+            check_headers(ctx, &server, &headers)?;
+            let server = if let Kind::Http { fallback } = kind {
+                let mut config = StreamableHttpConfig::new(name, url.as_str())
+                    .map_err(|err| ctx.invalid(err.to_string()))?;
+                config.url = url;
+                config.headers = headers;
+                config.timeout = entry.timeout.unwrap_or(config.timeout);
+                config.sse_read_timeout = entry.sse_read_timeout.unwrap_or(config.sse_read_timeout);
+                config.sse_fallback = entry.sse_fallback.unwrap_or(fallback);
+                config.timeouts = timeouts;
+                ServerConfig::from(config)
+            } else {
+                let mut config = SseConfig::new(name, url.as_str())
+                    .map_err(|err| ctx.invalid(err.to_string()))?;
+                config.url = url;
+                config.headers = headers;
+                config.timeout = entry.timeout.unwrap_or(config.timeout);
+                config.sse_read_timeout = entry.sse_read_timeout.unwrap_or(config.sse_read_timeout);
+                config.timeouts = timeouts;
+                ServerConfig::from(config)
+            };
+            Ok(Some(server))
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Stdio,
+    Sse,
+    Http { fallback: bool },
+}
+
+fn read_env_file<E: de::Error>(
+    ctx: &Ctx<'_>,
+    server: &str,
+    file: &str,
+) -> Result<BTreeMap<String, String>, E> {
+    let mut path = PathBuf::from(file);
+    if let (true, Some(base)) = (path.is_relative(), &ctx.base_dir) {
+        path = base.join(path);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|err| {
+        ctx.invalid(format!(
+            "{server}: cannot read its envFile {}: {err}; check the path (relative paths start at the config file's folder)",
+            path.display()
+        ))
+    })?;
+    dotenv::parse(&text).map_err(|err| {
+        ctx.invalid(format!(
+            "{server}: envFile {} {err}; write one KEY=VALUE a line",
+            path.display()
+        ))
+    })
+}
+
+fn check_headers<E: de::Error>(
+    ctx: &Ctx<'_>,
+    server: &str,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), E> {
+    const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+    for (name, value) in headers {
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c));
+        if !valid_name {
+            return Err(ctx.invalid(format!(
+                "{server}: {name:?} is not a valid HTTP header name; use letters, digits and `-`"
+            )));
+        }
+        if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+            return Err(ctx.invalid(format!(
+                "{server}: the value of header `{name}` contains a line break or NUL; remove it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A string map that refuses a key written twice.
+struct UniqueMap(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for UniqueMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = UniqueMap;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: String = map.next_value()?;
+                    if out.insert(key.clone(), value).is_some() {
+                        return Err(de::Error::custom(format_args!(
+                            "duplicate key `{key}`: write each key once"
+                        )));
+                    }
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+
+        deserializer.deserialize_map(MapVisitor)
+    }
+}
+
+/// A duration field: seconds or a humantime string.
+struct DurationValue(Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::duration::deserialize(deserializer).map(DurationValue)
+    }
+}

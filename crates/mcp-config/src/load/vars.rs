@@ -1,0 +1,217 @@
+//! `${…}` expansion in config strings.
+//!
+//! Forms: `${VAR}`, `${VAR:-default}` (default when unset or empty), `${env:VAR}` (VS Code),
+//! `${workspaceFolder}`, `${workspaceFolderBasename}`, `${userHome}`, `${pathSeparator}`,
+//! `${/}`, and `${input:ID}` (left as written, with a warning). `$${` writes a literal `${`.
+//! Unbraced `$VAR` is left alone: it is common in arguments meant for a shell.
+
+use std::path::{MAIN_SEPARATOR_STR, Path};
+
+/// Where expansion looks things up.
+pub(crate) trait Scope {
+    /// The value of an environment variable, or `None` when unset.
+    fn var(&self, name: &str) -> Option<String>;
+    /// The folder `${workspaceFolder}` stands for, when known.
+    fn workspace_folder(&self) -> Option<&Path>;
+}
+
+/// Why a string could not be expanded.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ExpandError {
+    /// `${NAME}` with `NAME` unset and no default.
+    Unset(String),
+    /// Anything else, with a message that says how to fix it.
+    Invalid(String),
+}
+
+/// The result of expanding one string.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Expanded {
+    pub(crate) value: String,
+    /// IDs of `${input:ID}` references left unexpanded.
+    pub(crate) inputs: Vec<String>,
+}
+
+/// Expands every `${…}` in `text`.
+pub(crate) fn expand(text: &str, scope: &dyn Scope) -> Result<Expanded, ExpandError> {
+    let mut value = String::with_capacity(text.len());
+    let mut inputs = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        value.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix("${") {
+            value.push_str("${");
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('{') {
+            let Some(end) = inner.find('}') else {
+                return Err(ExpandError::Invalid(format!(
+                    "unterminated `${{` in {text:?}; close it with `}}`, or write `$${{` for a literal `${{`"
+                )));
+            };
+            let reference = &inner[..end];
+            match resolve(reference, scope)? {
+                Resolved::Value(v) => value.push_str(&v),
+                Resolved::Input(id) => {
+                    value.push_str("${");
+                    value.push_str(reference);
+                    value.push('}');
+                    inputs.push(id);
+                }
+            }
+            rest = &inner[end + 1..];
+        } else {
+            value.push('$');
+            rest = after;
+        }
+    }
+    value.push_str(rest);
+    Ok(Expanded { value, inputs })
+}
+
+/// Escapes `text` so that [`expand`] gives it back unchanged.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace("${", "$${")
+}
+
+enum Resolved {
+    Value(String),
+    Input(String),
+}
+
+fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> {
+    let workspace = || {
+        scope.workspace_folder().ok_or_else(|| {
+            ExpandError::Invalid(format!(
+                "`${{{reference}}}` needs the workspace folder, which is only known when loading \
+                 a file; load the file by path, or set `Loader::workspace_folder`"
+            ))
+        })
+    };
+    let value = match reference {
+        "workspaceFolder" => workspace()?.display().to_string(),
+        "workspaceFolderBasename" => workspace()?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        "userHome" => scope
+            .var("HOME")
+            .ok_or_else(|| ExpandError::Unset("HOME".to_owned()))?,
+        "pathSeparator" | "/" => MAIN_SEPARATOR_STR.to_owned(),
+        _ => {
+            if let Some(id) = reference.strip_prefix("input:") {
+                return Ok(Resolved::Input(id.to_owned()));
+            }
+            let (name, default) = match reference.split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (reference.strip_prefix("env:").unwrap_or(reference), None),
+            };
+            if !is_var_name(name) {
+                return Err(ExpandError::Invalid(unsupported(reference)));
+            }
+            match (scope.var(name), default) {
+                (Some(v), Some(d)) if v.is_empty() => d.to_owned(),
+                (Some(v), _) => v,
+                (None, Some(d)) => d.to_owned(),
+                (None, None) => return Err(ExpandError::Unset(name.to_owned())),
+            }
+        }
+    };
+    Ok(Resolved::Value(value))
+}
+
+fn unsupported(reference: &str) -> String {
+    format!(
+        "unsupported variable `${{{reference}}}`; mcp-config expands `${{VAR}}`, `${{VAR:-default}}`, \
+         `${{env:VAR}}`, `${{workspaceFolder}}` and `${{userHome}}` (write `$${{` for a literal `${{`)"
+    )
+}
+
+fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    struct TestScope(HashMap<&'static str, &'static str>, Option<PathBuf>);
+
+    impl Scope for TestScope {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| (*v).to_owned())
+        }
+        fn workspace_folder(&self) -> Option<&Path> {
+            self.1.as_deref()
+        }
+    }
+
+    fn scope() -> TestScope {
+        TestScope(
+            HashMap::from([("TOKEN", "t0k"), ("EMPTY", ""), ("HOME", "/home/ada")]),
+            Some(PathBuf::from("/src/proj")),
+        )
+    }
+
+    fn ok(text: &str) -> String {
+        expand(text, &scope()).unwrap().value
+    }
+
+    #[test]
+    fn expands_every_supported_form() {
+        assert_eq!(ok("Bearer ${TOKEN}"), "Bearer t0k");
+        assert_eq!(ok("${env:TOKEN}/${MISSING:-dflt}"), "t0k/dflt");
+        assert_eq!(ok("${EMPTY:-fallback}"), "fallback");
+        assert_eq!(ok("${workspaceFolder}/.env"), "/src/proj/.env");
+        assert_eq!(ok("${workspaceFolderBasename}"), "proj");
+        assert_eq!(ok("${userHome}${/}x"), "/home/ada/x");
+        assert_eq!(
+            ok("cost: $5, $HOME, $${TOKEN}"),
+            "cost: $5, $HOME, ${TOKEN}"
+        );
+    }
+
+    #[test]
+    fn inputs_are_kept_and_reported() {
+        let out = expand("key=${input:api-key}", &scope()).unwrap();
+        assert_eq!(out.value, "key=${input:api-key}");
+        assert_eq!(out.inputs, ["api-key"]);
+    }
+
+    #[test]
+    fn faults_are_reported() {
+        assert_eq!(
+            expand("${NOPE}", &scope()),
+            Err(ExpandError::Unset("NOPE".into()))
+        );
+        assert_eq!(
+            expand("${env:NOPE}", &scope()),
+            Err(ExpandError::Unset("NOPE".into()))
+        );
+        assert!(
+            matches!(expand("${TOKEN", &scope()), Err(ExpandError::Invalid(m)) if m.contains("unterminated"))
+        );
+        assert!(
+            matches!(expand("${command:x}", &scope()), Err(ExpandError::Invalid(m)) if m.contains("unsupported"))
+        );
+        let no_folder = TestScope(HashMap::new(), None);
+        assert!(matches!(
+            expand("${workspaceFolder}", &no_folder),
+            Err(ExpandError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn escape_round_trips() {
+        for text in ["plain", "${TOKEN}", "$${x}", "a$b${c"] {
+            assert_eq!(expand(&escape(text), &scope()).unwrap().value, text);
+        }
+    }
+}

@@ -1,0 +1,613 @@
+//! One MCP server's configuration: [`StdioConfig`], [`SseConfig`], [`StreamableHttpConfig`],
+//! their shared [`Timeouts`], and the [`ServerConfig`] enum over them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::duration::{self, DurationSchema};
+use crate::error::ConfigError;
+use crate::redact::{RedactedMap, RedactedUrl};
+
+/// How long a session may take for each phase of its life.
+///
+/// Every wait in a session is bounded by one of these; nothing waits forever.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_config::Timeouts;
+///
+/// let timeouts = Timeouts::default().request(Duration::from_secs(120));
+/// assert_eq!(timeouts.startup, Duration::from_secs(60));
+/// assert_eq!(timeouts.request, Duration::from_secs(120));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(description = "How long a session may take for each phase of its life.")]
+pub struct Timeouts {
+    /// Spawning the process or connecting, plus the `initialize` handshake. Default 60 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub startup: Duration,
+    /// Each request (`tools/call`, `tools/list`, …), unless a call overrides it. Default 60 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub request: Duration,
+    /// How long a closing server may take to exit on its own before it is signalled. Default 2 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub close_grace: Duration,
+}
+
+impl Timeouts {
+    /// The default startup timeout: 60 s.
+    pub const DEFAULT_STARTUP: Duration = Duration::from_secs(60);
+    /// The default request timeout: 60 s.
+    pub const DEFAULT_REQUEST: Duration = Duration::from_secs(60);
+    /// The default close grace period: 2 s.
+    pub const DEFAULT_CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+    /// Sets the startup timeout (spawn or connect, plus `initialize`).
+    #[must_use]
+    pub fn startup(mut self, startup: Duration) -> Self {
+        self.startup = startup;
+        self
+    }
+
+    /// Sets the default timeout of each request.
+    #[must_use]
+    pub fn request(mut self, request: Duration) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// Sets the grace period a closing server gets before it is signalled.
+    #[must_use]
+    pub fn close_grace(mut self, close_grace: Duration) -> Self {
+        self.close_grace = close_grace;
+        self
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            startup: Self::DEFAULT_STARTUP,
+            request: Self::DEFAULT_REQUEST,
+            close_grace: Self::DEFAULT_CLOSE_GRACE,
+        }
+    }
+}
+
+/// A server started as a child process that speaks MCP over its stdin and stdout.
+///
+/// ```
+/// use mcp_config::StdioConfig;
+///
+/// let arxiv = StdioConfig::new("ArxivServer", "python3")
+///     .args(["mcp/mcp_arxiv.py", "stdio", "--storage-path", "/tmp/arxiv_papers"])
+///     .env("ARXIV_API_KEY", "secret");
+/// assert_eq!(arxiv.args[0], "mcp/mcp_arxiv.py");
+/// // Debug output never shows environment values.
+/// assert!(!format!("{arxiv:?}").contains("secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(
+    description = "A server started as a child process that speaks MCP over its stdin and stdout."
+)]
+pub struct StdioConfig {
+    /// The name this server is looked up by: unique within its configuration.
+    #[serde(alias = "name")]
+    pub server_name: String,
+    /// The program to run: a path, or a name looked up on `PATH`.
+    pub command: String,
+    /// Arguments passed to the program.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Environment variables set for the process, on top of the inherited environment.
+    #[serde(
+        default,
+        alias = "environment",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub env: BTreeMap<String, String>,
+    /// The directory the process starts in; the caller's current directory when unset.
+    #[serde(default, alias = "cwd", skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<PathBuf>,
+    /// Startup, request and close timeouts.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub timeouts: Timeouts,
+}
+
+impl StdioConfig {
+    /// A server named `server_name`, started by running `command` with no arguments.
+    pub fn new(server_name: impl Into<String>, command: impl Into<String>) -> Self {
+        StdioConfig {
+            server_name: server_name.into(),
+            command: command.into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            working_dir: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Replaces the arguments.
+    #[must_use]
+    pub fn args<I>(mut self, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Appends one argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Sets one environment variable for the process.
+    #[must_use]
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets several environment variables for the process.
+    #[must_use]
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Sets the directory the process starts in.
+    #[must_use]
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the timeouts.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+impl fmt::Debug for StdioConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StdioConfig")
+            .field("server_name", &self.server_name)
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("env", &RedactedMap(&self.env))
+            .field("working_dir", &self.working_dir)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+/// A server reached over the legacy HTTP+SSE transport (protocol 2024-11-05): the client opens
+/// `GET <url>`, receives an `endpoint` event, then `POST`s its messages to that endpoint.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_config::SseConfig;
+///
+/// let wikipedia = SseConfig::new("WikipediaServer", "http://127.0.0.1:8000/sse")?
+///     .timeout(Duration::from_secs(10))
+///     .sse_read_timeout(Duration::from_secs(60));
+/// assert_eq!(wikipedia.url.path(), "/sse");
+/// # Ok::<(), mcp_config::ConfigError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(
+    description = "A server reached over the legacy HTTP+SSE transport (protocol 2024-11-05)."
+)]
+pub struct SseConfig {
+    /// The name this server is looked up by: unique within its configuration.
+    #[serde(alias = "name")]
+    pub server_name: String,
+    /// The SSE endpoint, such as `http://127.0.0.1:8000/sse`.
+    #[schemars(with = "String", url)]
+    pub url: Url,
+    /// Extra HTTP headers sent with every request (for example `Authorization`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Bound on each HTTP operation: connecting, and each `POST`. Default 5 s.
+    #[serde(default = "default_sse_timeout", with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub timeout: Duration,
+    /// Longest silence tolerated on the event stream before the session is considered dead.
+    /// Default 300 s.
+    #[serde(default = "default_sse_read_timeout", with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub sse_read_timeout: Duration,
+    /// Startup, request and close timeouts.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub timeouts: Timeouts,
+}
+
+impl SseConfig {
+    /// The default [`timeout`](Self::timeout): 5 s, as in the seed's library.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The default [`sse_read_timeout`](Self::sse_read_timeout): 300 s, as in the seed's library.
+    pub const DEFAULT_SSE_READ_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// A server named `server_name` whose SSE endpoint is `url`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidUrl`] when `url` does not parse or is not `http`/`https`.
+    pub fn new(server_name: impl Into<String>, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        Ok(SseConfig {
+            server_name: server_name.into(),
+            url: parse_http_url(url.as_ref())?,
+            headers: BTreeMap::new(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
+            timeouts: Timeouts::default(),
+        })
+    }
+
+    /// Sets one HTTP header sent with every request.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the bound on each HTTP operation (connect, `POST`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the longest silence tolerated on the event stream.
+    #[must_use]
+    pub fn sse_read_timeout(mut self, sse_read_timeout: Duration) -> Self {
+        self.sse_read_timeout = sse_read_timeout;
+        self
+    }
+
+    /// Sets the timeouts.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+impl fmt::Debug for SseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseConfig")
+            .field("server_name", &self.server_name)
+            .field("url", &RedactedUrl(&self.url))
+            .field("headers", &RedactedMap(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("sse_read_timeout", &self.sse_read_timeout)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+/// A server reached over MCP's streamable HTTP transport (one endpoint, such as
+/// `https://example.com/mcp`, taking `POST`s that answer with JSON or an event stream).
+///
+/// ```
+/// use mcp_config::StreamableHttpConfig;
+///
+/// let remote = StreamableHttpConfig::new("Docs", "https://example.com/mcp")?
+///     .header("Authorization", "Bearer hunter2")
+///     .sse_fallback(true);
+/// assert!(remote.sse_fallback);
+/// assert!(!format!("{remote:?}").contains("hunter2"));
+/// # Ok::<(), mcp_config::ConfigError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(description = "A server reached over MCP's streamable HTTP transport.")]
+pub struct StreamableHttpConfig {
+    /// The name this server is looked up by: unique within its configuration.
+    #[serde(alias = "name")]
+    pub server_name: String,
+    /// The MCP endpoint, such as `http://127.0.0.1:8000/mcp`.
+    #[schemars(with = "String", url)]
+    pub url: Url,
+    /// Extra HTTP headers sent with every request (for example `Authorization`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Bound on connecting and on each HTTP exchange that is not a long-lived stream. Default 30 s.
+    #[serde(default = "default_http_timeout", with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub timeout: Duration,
+    /// Longest silence tolerated on an event stream. Default 300 s.
+    #[serde(default = "default_sse_read_timeout", with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub sse_read_timeout: Duration,
+    /// Startup, request and close timeouts.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub timeouts: Timeouts,
+    /// When the server rejects the streamable HTTP `initialize` with 400, 404 or 405, try the
+    /// legacy HTTP+SSE transport at the same URL (the MCP spec's backwards-compatibility rule).
+    /// Set for URLs of unknown kind, such as a bare `url` in a Claude Desktop file.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sse_fallback: bool,
+}
+
+impl StreamableHttpConfig {
+    /// The default [`timeout`](Self::timeout): 30 s, as in the Python `mcp` client.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default [`sse_read_timeout`](Self::sse_read_timeout): 300 s.
+    pub const DEFAULT_SSE_READ_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// A server named `server_name` whose MCP endpoint is `url`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidUrl`] when `url` does not parse or is not `http`/`https`.
+    pub fn new(server_name: impl Into<String>, url: impl AsRef<str>) -> Result<Self, ConfigError> {
+        Ok(StreamableHttpConfig {
+            server_name: server_name.into(),
+            url: parse_http_url(url.as_ref())?,
+            headers: BTreeMap::new(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
+            timeouts: Timeouts::default(),
+            sse_fallback: false,
+        })
+    }
+
+    /// Sets one HTTP header sent with every request.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the bound on connecting and on each non-streaming HTTP exchange.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the longest silence tolerated on an event stream.
+    #[must_use]
+    pub fn sse_read_timeout(mut self, sse_read_timeout: Duration) -> Self {
+        self.sse_read_timeout = sse_read_timeout;
+        self
+    }
+
+    /// Sets the timeouts.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Whether to fall back to legacy HTTP+SSE when the server rejects streamable HTTP.
+    #[must_use]
+    pub fn sse_fallback(mut self, sse_fallback: bool) -> Self {
+        self.sse_fallback = sse_fallback;
+        self
+    }
+}
+
+impl fmt::Debug for StreamableHttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamableHttpConfig")
+            .field("server_name", &self.server_name)
+            .field("url", &RedactedUrl(&self.url))
+            .field("headers", &RedactedMap(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("sse_read_timeout", &self.sse_read_timeout)
+            .field("timeouts", &self.timeouts)
+            .field("sse_fallback", &self.sse_fallback)
+            .finish()
+    }
+}
+
+/// Which transport a server speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// A child process over stdin/stdout.
+    Stdio,
+    /// Legacy HTTP+SSE (2024-11-05).
+    Sse,
+    /// Streamable HTTP.
+    StreamableHttp,
+}
+
+impl TransportKind {
+    /// The name used in config files: `stdio`, `sse` or `streamable_http`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Stdio => "stdio",
+            TransportKind::Sse => "sse",
+            TransportKind::StreamableHttp => "streamable_http",
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Any one server's configuration. In files it is tagged by `transport`.
+///
+/// ```
+/// use mcp_config::{ServerConfig, StdioConfig, TransportKind};
+///
+/// let server = ServerConfig::from(StdioConfig::new("ArxivServer", "python3").arg("arxiv.py"));
+/// assert_eq!(server.server_name(), "ArxivServer");
+/// assert_eq!(server.transport(), TransportKind::Stdio);
+/// assert_eq!(server.to_string(), "ArxivServer (stdio: python3 arxiv.py)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "transport", rename_all = "snake_case")]
+#[non_exhaustive]
+#[schemars(
+    description = "One MCP server, tagged by `transport`: `stdio`, `sse` or `streamable_http` (also written `http`)."
+)]
+pub enum ServerConfig {
+    /// A child process over stdin/stdout.
+    Stdio(StdioConfig),
+    /// Legacy HTTP+SSE.
+    Sse(SseConfig),
+    /// Streamable HTTP.
+    #[serde(alias = "http", alias = "streamable-http", alias = "streamableHttp")]
+    StreamableHttp(StreamableHttpConfig),
+}
+
+impl ServerConfig {
+    /// The server's name.
+    pub fn server_name(&self) -> &str {
+        match self {
+            ServerConfig::Stdio(c) => &c.server_name,
+            ServerConfig::Sse(c) => &c.server_name,
+            ServerConfig::StreamableHttp(c) => &c.server_name,
+        }
+    }
+
+    /// The transport this server speaks.
+    pub fn transport(&self) -> TransportKind {
+        match self {
+            ServerConfig::Stdio(_) => TransportKind::Stdio,
+            ServerConfig::Sse(_) => TransportKind::Sse,
+            ServerConfig::StreamableHttp(_) => TransportKind::StreamableHttp,
+        }
+    }
+
+    /// The server's timeouts.
+    pub fn timeouts(&self) -> &Timeouts {
+        match self {
+            ServerConfig::Stdio(c) => &c.timeouts,
+            ServerConfig::Sse(c) => &c.timeouts,
+            ServerConfig::StreamableHttp(c) => &c.timeouts,
+        }
+    }
+
+    /// A copy in which environment values, header values and URL passwords read `***`.
+    ///
+    /// ```
+    /// use mcp_config::{ServerConfig, StdioConfig};
+    ///
+    /// let server = ServerConfig::from(StdioConfig::new("gh", "gh-mcp").env("GITHUB_TOKEN", "ghp_x"));
+    /// let ServerConfig::Stdio(shown) = server.redacted() else { unreachable!() };
+    /// assert_eq!(shown.env["GITHUB_TOKEN"], "***");
+    /// ```
+    #[must_use]
+    pub fn redacted(&self) -> ServerConfig {
+        let mut copy = self.clone();
+        match &mut copy {
+            ServerConfig::Stdio(c) => crate::redact::redact_values(&mut c.env),
+            ServerConfig::Sse(c) => {
+                crate::redact::redact_values(&mut c.headers);
+                crate::redact::redact_url(&mut c.url);
+            }
+            ServerConfig::StreamableHttp(c) => {
+                crate::redact::redact_values(&mut c.headers);
+                crate::redact::redact_url(&mut c.url);
+            }
+        }
+        copy
+    }
+}
+
+impl fmt::Display for ServerConfig {
+    /// `Name (transport: target)`: the command line for stdio, the URL (password hidden) for HTTP.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}: ", self.server_name(), self.transport())?;
+        match self {
+            ServerConfig::Stdio(c) => {
+                f.write_str(&c.command)?;
+                for arg in &c.args {
+                    write!(f, " {arg}")?;
+                }
+            }
+            ServerConfig::Sse(SseConfig { url, .. })
+            | ServerConfig::StreamableHttp(StreamableHttpConfig { url, .. }) => {
+                write!(f, "{}", RedactedUrl(url))?;
+            }
+        }
+        f.write_str(")")
+    }
+}
+
+impl From<StdioConfig> for ServerConfig {
+    fn from(config: StdioConfig) -> Self {
+        ServerConfig::Stdio(config)
+    }
+}
+
+impl From<SseConfig> for ServerConfig {
+    fn from(config: SseConfig) -> Self {
+        ServerConfig::Sse(config)
+    }
+}
+
+impl From<StreamableHttpConfig> for ServerConfig {
+    fn from(config: StreamableHttpConfig) -> Self {
+        ServerConfig::StreamableHttp(config)
+    }
+}
+
+/// Parses an `http` or `https` URL.
+pub(crate) fn parse_http_url(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidUrl {
+        url: text.to_owned(),
+        reason,
+    };
+    let url = Url::parse(text.trim()).map_err(|err| invalid(err.to_string()))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(invalid(format!(
+            "the scheme is `{other}`, expected `http` or `https`"
+        ))),
+    }
+}
+
+fn default_sse_timeout() -> Duration {
+    SseConfig::DEFAULT_TIMEOUT
+}
+
+fn default_http_timeout() -> Duration {
+    StreamableHttpConfig::DEFAULT_TIMEOUT
+}
+
+fn default_sse_read_timeout() -> Duration {
+    SseConfig::DEFAULT_SSE_READ_TIMEOUT
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}

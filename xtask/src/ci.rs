@@ -1,0 +1,106 @@
+//! `cargo xtask ci`: the checks CI runs, each timed, with a summary at the end.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::{cargo, codegen, project_root};
+
+/// One check: a name and how to run it.
+struct Step {
+    name: &'static str,
+    run: fn() -> Result<(), String>,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        run: || cargo_cmd(&["fmt", "--all", "--check"], &[]),
+    },
+    Step {
+        name: "clippy",
+        run: || {
+            cargo_cmd(
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            )
+        },
+    },
+    Step {
+        name: "test",
+        run: || cargo_cmd(&["test", "--workspace", "--locked"], &[]),
+    },
+    Step {
+        name: "doc",
+        run: || {
+            cargo_cmd(
+                &["doc", "--workspace", "--no-deps", "--locked"],
+                &[("RUSTDOCFLAGS", "-D warnings")],
+            )
+        },
+    },
+    Step {
+        name: "codegen --check",
+        run: || codegen::generate(codegen::Mode::Check),
+    },
+];
+
+/// Runs every step, even after a failure, and fails if any did.
+pub(crate) fn run() -> Result<(), String> {
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for step in STEPS {
+        eprintln!("\n==> {}", step.name);
+        let step_started = Instant::now();
+        let result = (step.run)();
+        if let Err(err) = &result {
+            eprintln!("xtask: {} failed: {err}", step.name);
+        }
+        results.push((step.name, step_started.elapsed(), result.is_ok()));
+    }
+    eprintln!("\nsummary:");
+    for (name, elapsed, ok) in &results {
+        eprintln!(
+            "  {:<4} {name:<16} {}",
+            if *ok { "ok" } else { "FAIL" },
+            seconds(*elapsed)
+        );
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, _, ok)| !ok)
+        .map(|(name, _, _)| *name)
+        .collect();
+    eprintln!("  total {:>20}", seconds(started.elapsed()));
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed steps: {}", failed.join(", ")))
+    }
+}
+
+fn seconds(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+/// Runs `cargo <args>` in the workspace root.
+fn cargo_cmd(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let mut command = Command::new(cargo());
+    command.args(args).current_dir(project_root());
+    command.envs(env.iter().copied());
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` exited with {status}", args.join(" ")))
+    }
+}

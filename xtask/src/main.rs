@@ -1,0 +1,60 @@
+//! Project automation for mcp-session-rs, run as `cargo xtask <command>`.
+//!
+//! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
+//! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
+//!   `--check` fails when they are stale instead of writing them.
+//!
+//! Plain `std::process::Command` and no argument-parsing crate: xtask builds in seconds.
+
+mod ci;
+mod codegen;
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                 fmt --check, clippy -D warnings, tests, docs -D warnings, codegen --check
+  codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci::run(),
+        ["codegen"] => codegen::generate(codegen::Mode::Write),
+        ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of xtask's own folder.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The cargo that runs us (so `cargo +toolchain xtask` stays on that toolchain).
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
