@@ -12,31 +12,17 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
-    Step {
-        name: "fmt",
-        run: || cargo_cmd(&["fmt", "--all", "--check"], &[]),
-    },
+    Step { name: "fmt", run: || cargo_cmd(&["fmt", "--all", "--check"], &[]) },
     Step {
         name: "clippy",
         run: || {
             cargo_cmd(
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--locked",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
+                &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
                 &[],
             )
         },
     },
-    Step {
-        name: "test",
-        run: || cargo_cmd(&["test", "--workspace", "--locked"], &[]),
-    },
+    Step { name: "test", run: || cargo_cmd(&["test", "--workspace", "--locked"], &[]) },
     Step {
         name: "doc",
         run: || {
@@ -46,10 +32,7 @@ const STEPS: &[Step] = &[
             )
         },
     },
-    Step {
-        name: "codegen --check",
-        run: || codegen::generate(codegen::Mode::Check),
-    },
+    Step { name: "codegen --check", run: || codegen::generate(codegen::Mode::Check) },
 ];
 
 /// Runs every step, even after a failure, and fails if any did.
@@ -67,23 +50,12 @@ pub(crate) fn run() -> Result<(), String> {
     }
     eprintln!("\nsummary:");
     for (name, elapsed, ok) in &results {
-        eprintln!(
-            "  {:<4} {name:<16} {}",
-            if *ok { "ok" } else { "FAIL" },
-            seconds(*elapsed)
-        );
+        eprintln!("  {:<4} {name:<16} {}", if *ok { "ok" } else { "FAIL" }, seconds(*elapsed));
     }
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|(_, _, ok)| !ok)
-        .map(|(name, _, _)| *name)
-        .collect();
+    let failed: Vec<&str> =
+        results.iter().filter(|(_, _, ok)| !ok).map(|(name, _, _)| *name).collect();
     eprintln!("  total {:>20}", seconds(started.elapsed()));
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("failed steps: {}", failed.join(", ")))
-    }
+    if failed.is_empty() { Ok(()) } else { Err(format!("failed steps: {}", failed.join(", "))) }
 }
 
 fn seconds(elapsed: Duration) -> String {
@@ -95,9 +67,7 @@ fn cargo_cmd(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let mut command = Command::new(cargo());
     command.args(args).current_dir(project_root());
     command.envs(env.iter().copied());
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
     if status.success() {
         Ok(())
     } else {

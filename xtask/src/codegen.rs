@@ -18,20 +18,12 @@ pub(crate) fn generate(mode: Mode) -> Result<(), String> {
     let schema = mcp_config::MCPConfig::json_schema();
     let mut text = serde_json::to_string_pretty(&schema).map_err(|err| err.to_string())?;
     text.push('\n');
-    ensure_file_contents(
-        &project_root().join("docs/mcp-config.schema.json"),
-        &text,
-        mode,
-    )
+    ensure_file_contents(&project_root().join("docs/mcp-config.schema.json"), &text, mode)
 }
 
 /// Makes `path` hold `contents`; in check mode, fails if it does not and says what to run.
 fn ensure_file_contents(path: &Path, contents: &str, mode: Mode) -> Result<(), String> {
-    let relative = path
-        .strip_prefix(project_root())
-        .unwrap_or(path)
-        .display()
-        .to_string();
+    let relative = path.strip_prefix(project_root()).unwrap_or(path).display().to_string();
     if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
         return Ok(());
     }

@@ -12,13 +12,7 @@ use serde_json::Value;
 use crate::{cargo, project_root};
 
 /// The stack, top to bottom: a crate may depend only on crates listed before it.
-const STACK: &[&str] = &[
-    "mcp-config",
-    "mcp-sse",
-    "mcp-session",
-    "agent-core",
-    "research-demo",
-];
+const STACK: &[&str] = &["mcp-config", "mcp-sse", "mcp-session", "agent-core", "research-demo"];
 
 fn metadata() -> Value {
     let output = Command::new(cargo())
@@ -44,10 +38,7 @@ fn normal_dependencies(metadata: &Value) -> BTreeMap<String, BTreeSet<String>> {
         .collect();
     let mut out = BTreeMap::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
-        if !package["id"]
-            .as_str()
-            .is_some_and(|id| members.contains(id))
-        {
+        if !package["id"].as_str().is_some_and(|id| members.contains(id)) {
             continue;
         }
         let deps = package["dependencies"]
@@ -57,10 +48,7 @@ fn normal_dependencies(metadata: &Value) -> BTreeMap<String, BTreeSet<String>> {
             .filter(|dep| dep["kind"].is_null())
             .filter_map(|dep| dep["name"].as_str().map(str::to_owned))
             .collect();
-        out.insert(
-            package["name"].as_str().unwrap_or_default().to_owned(),
-            deps,
-        );
+        out.insert(package["name"].as_str().unwrap_or_default().to_owned(), deps);
     }
     out
 }
@@ -86,10 +74,7 @@ fn crates_depend_only_upward_and_testkit_is_dev_only() {
         }
     }
     for name in STACK.iter().chain(["testkit", "examples", "xtask"].iter()) {
-        assert!(
-            deps.contains_key(*name),
-            "workspace crate {name} is missing"
-        );
+        assert!(deps.contains_key(*name), "workspace crate {name} is missing");
     }
 }
 
@@ -118,9 +103,6 @@ fn mcp_config_does_no_async_or_network() {
     );
     let tree = String::from_utf8_lossy(&output.stdout);
     for banned in ["tokio ", "rmcp ", "reqwest ", "hyper "] {
-        assert!(
-            !tree.lines().any(|l| l.starts_with(banned)),
-            "mcp-config depends on {banned}"
-        );
+        assert!(!tree.lines().any(|l| l.starts_with(banned)), "mcp-config depends on {banned}");
     }
 }

@@ -88,9 +88,7 @@ impl MCPConfig {
             return Err(ConfigError::EmptyName);
         }
         if self.names().any(|known| known == name) {
-            return Err(ConfigError::DuplicateName {
-                name: name.to_owned(),
-            });
+            return Err(ConfigError::DuplicateName { name: name.to_owned() });
         }
         self.servers.push(server);
         Ok(())
@@ -101,19 +99,16 @@ impl MCPConfig {
     /// # Errors
     /// [`ConfigError::UnknownServer`], whose message lists the known names and the closest one.
     pub fn get(&self, name: &str) -> Result<&ServerConfig, ConfigError> {
-        self.servers
-            .iter()
-            .find(|s| s.server_name() == name)
-            .ok_or_else(|| {
-                let mut known: Vec<String> = self.names().map(str::to_owned).collect();
-                known.sort();
-                ConfigError::UnknownServer {
-                    name: name.to_owned(),
-                    suggestion: crate::suggest::closest(name, known.iter().map(String::as_str))
-                        .map(str::to_owned),
-                    known,
-                }
-            })
+        self.servers.iter().find(|s| s.server_name() == name).ok_or_else(|| {
+            let mut known: Vec<String> = self.names().map(str::to_owned).collect();
+            known.sort();
+            ConfigError::UnknownServer {
+                name: name.to_owned(),
+                suggestion: crate::suggest::closest(name, known.iter().map(String::as_str))
+                    .map(str::to_owned),
+                known,
+            }
+        })
     }
 
     /// Whether a server is called `name`.
@@ -210,9 +205,7 @@ impl MCPConfig {
     /// A copy in which environment values, header values and URL passwords read `***`.
     #[must_use]
     pub fn redacted(&self) -> MCPConfig {
-        MCPConfig {
-            servers: self.servers.iter().map(ServerConfig::redacted).collect(),
-        }
+        MCPConfig { servers: self.servers.iter().map(ServerConfig::redacted).collect() }
     }
 
     /// The JSON Schema of the native config file (`{"servers": [...]}`), for editors and

@@ -63,9 +63,7 @@ impl Visitor<'_> for DurationVisitor {
 
     fn visit_i64<E: de::Error>(self, secs: i64) -> Result<Duration, E> {
         u64::try_from(secs).map(Duration::from_secs).map_err(|_| {
-            E::custom(format!(
-                "invalid duration {secs}: durations cannot be negative"
-            ))
+            E::custom(format!("invalid duration {secs}: durations cannot be negative"))
         })
     }
 
@@ -108,10 +106,6 @@ mod tests {
         assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse("-1").is_err());
-        assert!(
-            parse("ten seconds")
-                .unwrap_err()
-                .contains("expected a duration")
-        );
+        assert!(parse("ten seconds").unwrap_err().contains("expected a duration"));
     }
 }

@@ -157,11 +157,7 @@ pub enum LoadErrorKind {
 
 impl LoadError {
     pub(crate) fn new(kind: LoadErrorKind) -> Self {
-        LoadError {
-            path: None,
-            location: None,
-            kind,
-        }
+        LoadError { path: None, location: None, kind }
     }
 
     pub(crate) fn at(mut self, location: Option<Location>) -> Self {
@@ -209,10 +205,7 @@ impl fmt::Display for LoadErrorKind {
                 write!(f, "cannot read the config file: {err}; check the path")
             }
             LoadErrorKind::Io(err) => {
-                write!(
-                    f,
-                    "cannot read the config file: {err}; check that it is a readable file"
-                )
+                write!(f, "cannot read the config file: {err}; check that it is a readable file")
             }
             LoadErrorKind::Empty => f.write_str(
                 "the config file is empty; write servers into it, such as {\"servers\": []} \
@@ -256,21 +249,9 @@ mod tests {
     #[test]
     fn locations_count_lines_and_characters() {
         let text = "ab\ncdé\nf";
-        assert_eq!(
-            Location::of_offset(text, 0),
-            Location { line: 1, column: 1 }
-        );
-        assert_eq!(
-            Location::of_offset(text, 3),
-            Location { line: 2, column: 1 }
-        );
-        assert_eq!(
-            Location::of_offset(text, 7),
-            Location { line: 2, column: 4 }
-        );
-        assert_eq!(
-            Location::of_offset(text, 99),
-            Location { line: 3, column: 2 }
-        );
+        assert_eq!(Location::of_offset(text, 0), Location { line: 1, column: 1 });
+        assert_eq!(Location::of_offset(text, 3), Location { line: 2, column: 1 });
+        assert_eq!(Location::of_offset(text, 7), Location { line: 2, column: 4 });
+        assert_eq!(Location::of_offset(text, 99), Location { line: 3, column: 2 });
     }
 }

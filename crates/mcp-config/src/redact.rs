@@ -19,9 +19,7 @@ pub(crate) struct RedactedMap<'a>(pub(crate) &'a BTreeMap<String, String>);
 
 impl fmt::Debug for RedactedMap<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.0.keys().map(|k| (k, MASK)))
-            .finish()
+        f.debug_map().entries(self.0.keys().map(|k| (k, MASK))).finish()
     }
 }
 
@@ -62,11 +60,7 @@ pub(crate) fn redact_url(url: &mut Url) {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if is_secret_key(&k) {
-                    MASK.to_owned()
-                } else {
-                    v.into_owned()
-                };
+                let v = if is_secret_key(&k) { MASK.to_owned() } else { v.into_owned() };
                 (k.into_owned(), v)
             })
             .collect();
@@ -92,10 +86,7 @@ mod tests {
         let url = Url::parse("https://user:pw@example.com/mcp?api_key=abc&page=2").unwrap();
         let shown = RedactedUrl(&url).to_string();
         assert!(!shown.contains("pw@") && !shown.contains("abc"), "{shown}");
-        assert!(
-            shown.contains("page=2") && shown.contains("user:"),
-            "{shown}"
-        );
+        assert!(shown.contains("page=2") && shown.contains("user:"), "{shown}");
     }
 
     #[test]

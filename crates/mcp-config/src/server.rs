@@ -113,11 +113,7 @@ pub struct StdioConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     /// Environment variables set for the process, on top of the inherited environment.
-    #[serde(
-        default,
-        alias = "environment",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
+    #[serde(default, alias = "environment", skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// The directory the process starts in; the caller's current directory when unset.
     #[serde(default, alias = "cwd", skip_serializing_if = "Option::is_none")]
@@ -173,8 +169,7 @@ impl StdioConfig {
         K: Into<String>,
         V: Into<String>,
     {
-        self.env
-            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.env.extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
@@ -579,16 +574,11 @@ impl From<StreamableHttpConfig> for ServerConfig {
 
 /// Parses an `http` or `https` URL.
 pub(crate) fn parse_http_url(text: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidUrl {
-        url: text.to_owned(),
-        reason,
-    };
+    let invalid = |reason: String| ConfigError::InvalidUrl { url: text.to_owned(), reason };
     let url = Url::parse(text.trim()).map_err(|err| invalid(err.to_string()))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        other => Err(invalid(format!(
-            "the scheme is `{other}`, expected `http` or `https`"
-        ))),
+        other => Err(invalid(format!("the scheme is `{other}`, expected `http` or `https`"))),
     }
 }
 

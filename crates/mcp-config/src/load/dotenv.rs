@@ -16,17 +16,11 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err(format!(
-                "line {}: expected KEY=VALUE, found {raw:?}",
-                index + 1
-            ));
+            return Err(format!("line {}: expected KEY=VALUE, found {raw:?}", index + 1));
         };
         let key = key.trim();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "line {}: {key:?} is not a variable name",
-                index + 1
-            ));
+            return Err(format!("line {}: {key:?} is not a variable name", index + 1));
         }
         let value = value.trim();
         let value = if let Some(inner) = quoted(value, '\'') {
@@ -34,12 +28,7 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
         } else if let Some(inner) = quoted(value, '"') {
             unescape(inner)
         } else {
-            value
-                .split(" #")
-                .next()
-                .unwrap_or_default()
-                .trim_end()
-                .to_owned()
+            value.split(" #").next().unwrap_or_default().trim_end().to_owned()
         };
         vars.insert(key.to_owned(), value);
     }
@@ -87,14 +76,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert_eq!(
-            parse("A=1\njunk\n").unwrap_err(),
-            "line 2: expected KEY=VALUE, found \"junk\""
-        );
-        assert!(
-            parse("BAD-KEY=1")
-                .unwrap_err()
-                .contains("not a variable name")
-        );
+        assert_eq!(parse("A=1\njunk\n").unwrap_err(), "line 2: expected KEY=VALUE, found \"junk\"");
+        assert!(parse("BAD-KEY=1").unwrap_err().contains("not a variable name"));
     }
 }

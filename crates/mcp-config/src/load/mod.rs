@@ -169,11 +169,7 @@ impl Loader {
         K: Into<String>,
         V: Into<String>,
     {
-        self.vars = Some(
-            vars.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        );
+        self.vars = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
         self
     }
 
@@ -205,13 +201,9 @@ impl Loader {
             Format::Auto => format_of_path(path),
             format => format,
         };
-        let folder = self
-            .workspace_folder
-            .clone()
-            .or_else(|| default_workspace_folder(path));
+        let folder = self.workspace_folder.clone().or_else(|| default_workspace_folder(path));
         let base_dir = path.parent().map(Path::to_path_buf);
-        self.parse(text, format, folder, base_dir)
-            .map_err(|err| err.in_file(Some(path)))
+        self.parse(text, format, folder, base_dir).map_err(|err| err.in_file(Some(path)))
     }
 
     /// Reads config text. `${workspaceFolder}` needs [`workspace_folder`](Self::workspace_folder)
@@ -242,29 +234,16 @@ impl Loader {
         if text.trim().is_empty() {
             return Err(LoadError::new(LoadErrorKind::Empty));
         }
-        let ctx = raw::Ctx::new(
-            Scope {
-                vars: self.vars.as_ref(),
-                workspace_folder,
-            },
-            base_dir,
-        );
+        let ctx = raw::Ctx::new(Scope { vars: self.vars.as_ref(), workspace_folder }, base_dir);
         let parsed = match format {
             Format::Toml => parse_toml(text, &ctx),
             Format::Jsonc => parse_json(&jsonc::strip(text), text, &ctx, true),
             Format::Json | Format::Auto => parse_json(text, text, &ctx, false),
         }?;
         let (warnings, _) = ctx.finish();
-        let config = MCPConfig::new(parsed.servers).map_err(|err| {
-            LoadError::new(LoadErrorKind::Invalid {
-                message: err.to_string(),
-            })
-        })?;
-        Ok(Loaded {
-            config,
-            warnings,
-            dialect: parsed.dialect,
-        })
+        let config = MCPConfig::new(parsed.servers)
+            .map_err(|err| LoadError::new(LoadErrorKind::Invalid { message: err.to_string() }))?;
+        Ok(Loaded { config, warnings, dialect: parsed.dialect })
     }
 }
 
@@ -275,22 +254,19 @@ fn parse_json(
     jsonc: bool,
 ) -> Result<raw::Parsed, LoadError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let result = raw::FileSeed(ctx)
-        .deserialize(&mut de)
-        .and_then(|parsed| de.end().map(|()| parsed));
+    let result =
+        raw::FileSeed(ctx).deserialize(&mut de).and_then(|parsed| de.end().map(|()| parsed));
     result.map_err(|err| {
-        let at = (err.line() > 0).then(|| Location {
-            line: err.line(),
-            column: err.column().max(1),
-        });
+        let at =
+            (err.line() > 0).then(|| Location { line: err.line(), column: err.column().max(1) });
         let kind = match ctx.take_error() {
             Some(kind) => kind,
-            None if err.is_data() => LoadErrorKind::Invalid {
-                message: ctx.describe(&strip_position(&err)),
-            },
-            None => LoadErrorKind::Syntax {
-                message: json_syntax_message(&err, original, at, jsonc),
-            },
+            None if err.is_data() => {
+                LoadErrorKind::Invalid { message: ctx.describe(&strip_position(&err)) }
+            }
+            None => {
+                LoadErrorKind::Syntax { message: json_syntax_message(&err, original, at, jsonc) }
+            }
         };
         LoadError::new(kind).at(at)
     })
@@ -319,19 +295,15 @@ fn json_syntax_message(
 fn strip_position(err: &serde_json::Error) -> String {
     let message = err.to_string();
     let suffix = format!(" at line {} column {}", err.line(), err.column());
-    message
-        .strip_suffix(&suffix)
-        .map_or(message.clone(), str::to_owned)
+    message.strip_suffix(&suffix).map_or(message.clone(), str::to_owned)
 }
 
 fn parse_toml(text: &str, ctx: &raw::Ctx<'_>) -> Result<raw::Parsed, LoadError> {
     let at = |err: &toml::de::Error| err.span().map(|span| Location::of_offset(text, span.start));
     // Parse once untyped first, so grammar faults are told apart from content faults.
     if let Err(err) = text.parse::<toml::Table>() {
-        let message = format!(
-            "invalid TOML: {}; fix the TOML syntax here",
-            err.message().trim_end()
-        );
+        let message =
+            format!("invalid TOML: {}; fix the TOML syntax here", err.message().trim_end());
         return Err(LoadError::new(LoadErrorKind::Syntax { message }).at(at(&err)));
     }
     let de = toml::Deserializer::parse(text).map_err(|err| {
@@ -345,19 +317,14 @@ fn parse_toml(text: &str, ctx: &raw::Ctx<'_>) -> Result<raw::Parsed, LoadError> 
         // toml places errors raised inside a table at the table's start; the visitors know better.
         let doc = toml::de::DeTable::parse(text).ok();
         let span = doc.and_then(|doc| ctx.place().span(doc.get_ref()));
-        let location = span
-            .map(|span| Location::of_offset(text, span.start))
-            .or_else(|| at(&err));
+        let location = span.map(|span| Location::of_offset(text, span.start)).or_else(|| at(&err));
         LoadError::new(kind).at(location)
     })
 }
 
 /// The format a file's name implies.
 fn format_of_path(path: &Path) -> Format {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match extension.as_deref() {
         Some("toml") => Format::Toml,
         Some("jsonc") => Format::Jsonc,
@@ -367,21 +334,14 @@ fn format_of_path(path: &Path) -> Format {
 }
 
 fn in_vscode_folder(path: &Path) -> bool {
-    path.parent()
-        .and_then(Path::file_name)
-        .is_some_and(|name| name == ".vscode")
+    path.parent().and_then(Path::file_name).is_some_and(|name| name == ".vscode")
 }
 
 /// The folder `${workspaceFolder}` stands for when loading `path`.
 fn default_workspace_folder(path: &Path) -> Option<PathBuf> {
     let path = std::path::absolute(path).ok()?;
     let parent = path.parent()?;
-    if in_vscode_folder(&path) {
-        parent.parent()
-    } else {
-        Some(parent)
-    }
-    .map(Path::to_path_buf)
+    if in_vscode_folder(&path) { parent.parent() } else { Some(parent) }.map(Path::to_path_buf)
 }
 
 /// Variables from the loader's map, or else from the process environment.

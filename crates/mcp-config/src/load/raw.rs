@@ -80,11 +80,7 @@ impl Place {
     /// The byte range this place covers in a TOML document: the key if known, else the entry.
     pub(super) fn span(&self, doc: &toml::de::DeTable<'_>) -> Option<std::ops::Range<usize>> {
         let Some(container) = &self.container else {
-            return self
-                .key
-                .as_deref()
-                .and_then(|key| find(doc, key))
-                .map(|(span, _)| span);
+            return self.key.as_deref().and_then(|key| find(doc, key)).map(|(span, _)| span);
         };
         let (container_span, servers) = find(doc, container)?;
         let entry = match (self.index, &self.server, servers.get_ref()) {
@@ -107,23 +103,13 @@ impl Place {
 fn find<'t, 'i>(
     table: &'t toml::de::DeTable<'i>,
     name: &str,
-) -> Option<(
-    std::ops::Range<usize>,
-    &'t toml::Spanned<toml::de::DeValue<'i>>,
-)> {
-    table
-        .iter()
-        .find(|(k, _)| k.get_ref() == name)
-        .map(|(k, v)| (k.span(), v))
+) -> Option<(std::ops::Range<usize>, &'t toml::Spanned<toml::de::DeValue<'i>>)> {
+    table.iter().find(|(k, _)| k.get_ref() == name).map(|(k, v)| (k.span(), v))
 }
 
 impl<'a> Ctx<'a> {
     pub(super) fn new(scope: Scope<'a>, base_dir: Option<PathBuf>) -> Self {
-        Ctx {
-            scope,
-            base_dir,
-            state: RefCell::default(),
-        }
+        Ctx { scope, base_dir, state: RefCell::default() }
     }
 
     /// The warnings gathered, and the error kept aside if any.
@@ -171,10 +157,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn warn(&self, server: Option<&str>, kind: WarningKind) {
-        self.state.borrow_mut().warnings.push(Warning {
-            server: server.map(str::to_owned),
-            kind,
-        });
+        self.state.borrow_mut().warnings.push(Warning { server: server.map(str::to_owned), kind });
     }
 
     fn set_place(&self, server: Option<&str>, key: Option<&str>) {
@@ -236,10 +219,7 @@ impl<'de> Visitor<'de> for FileSeed<'_, '_> {
                         )));
                     }
                     ctx.set_entry(&key, None);
-                    let seed = ServersSeed {
-                        ctx,
-                        mcp_servers: key == "mcpServers",
-                    };
+                    let seed = ServersSeed { ctx, mcp_servers: key == "mcpServers" };
                     parsed = Some(map.next_value_seed(seed)?);
                     ctx.state.borrow_mut().place = Place::default();
                 }
@@ -292,34 +272,16 @@ impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
             return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
         }
         let ctx = self.ctx;
-        let mut servers: Vec<ServerConfig> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut servers = Vec::new();
         for index in 0.. {
             ctx.set_entry("servers", Some(index));
-            let Some(entry) = seq.next_element_seed(EntrySeed {
-                ctx,
-                name: None,
-                strict: true,
-            })?
-            else {
-                break;
-            };
-            let Some(name) = entry.name.clone() else {
-                return Err(ctx.invalid(format!(
-                    "server #{} has no `server_name`; add one, such as \"server_name\": \"my-server\"",
-                    servers.len() + 1
-                )));
-            };
-            if servers.iter().any(|s| s.server_name() == name) {
-                return Err(duplicate_name(ctx, &name));
-            }
-            if let Some(server) = build(ctx, entry, name)? {
-                servers.push(server);
-            }
+            let seed = EntrySeed { ctx, key: None, taken: &names, index };
+            let Some(entry) = seq.next_element_seed(seed)? else { break };
+            names.push(entry.name);
+            servers.extend(entry.server);
         }
-        Ok(Parsed {
-            dialect: Dialect::Native,
-            servers,
-        })
+        Ok(Parsed { dialect: Dialect::Native, servers })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
@@ -330,21 +292,11 @@ impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
             if names.contains(&name) {
                 return Err(duplicate_name(ctx, &name));
             }
-            names.push(name.clone());
-            let entry = map.next_value_seed(EntrySeed {
-                ctx,
-                name: Some(&name),
-                strict: false,
-            })?;
-            if let Some(server) = build(ctx, entry, name)? {
-                servers.push(server);
-            }
+            let seed = EntrySeed { ctx, key: Some(&name), taken: &[], index: names.len() };
+            servers.extend(map.next_value_seed(seed)?.server);
+            names.push(name);
         }
-        let dialect = if self.mcp_servers {
-            Dialect::McpServers
-        } else {
-            Dialect::VsCode
-        };
+        let dialect = if self.mcp_servers { Dialect::McpServers } else { Dialect::VsCode };
         Ok(Parsed { dialect, servers })
     }
 }
@@ -374,39 +326,50 @@ struct RawEntry {
     disabled: Option<bool>,
 }
 
-/// One server entry. `name` is the key it sits under, for object layouts; `strict` refuses
-/// unknown keys (our own layout) instead of warning about them (other tools' files).
+/// One server entry: in an object layout `key` is the name it sits under; in the list layout
+/// (ours) it carries its own `server_name`, which must not be among `taken`, and unknown keys
+/// are refused instead of warned about.
 struct EntrySeed<'c, 'a, 'n> {
     ctx: &'c Ctx<'a>,
-    name: Option<&'n str>,
-    strict: bool,
+    key: Option<&'n str>,
+    taken: &'n [String],
+    index: usize,
+}
+
+/// A read entry: its name, and the server unless it is disabled.
+struct Entry {
+    name: String,
+    server: Option<ServerConfig>,
 }
 
 impl<'de> DeserializeSeed<'de> for EntrySeed<'_, '_, '_> {
-    type Value = RawEntry;
+    type Value = Entry;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawEntry, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entry, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
-    type Value = RawEntry;
+    type Value = Entry;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a server: an object with `command` (stdio) or `url` (sse, http)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+    /// Reads every key, then checks and builds the server before the parser leaves the
+    /// entry, so that faults of the whole entry are reported at its end.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
         let ctx = self.ctx;
+        let strict = self.key.is_none();
         let mut entry = RawEntry::default();
         let mut seen: Vec<&'static str> = Vec::new();
-        let mut name = self.name.map(str::to_owned);
+        let mut name = self.key.map(str::to_owned);
         ctx.set_place(name.as_deref(), None);
         while let Some(key) = map.next_key::<String>()? {
             ctx.set_place(name.as_deref(), Some(&key));
             let Some(field) = canonical(&key) else {
-                if self.strict {
+                if strict {
                     let hint = crate::suggest::closest(&key, ENTRY_KEYS.iter().copied())
                         .map(|k| format!("did you mean `{k}`? "))
                         .unwrap_or_default();
@@ -432,7 +395,10 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
             match field {
                 "server_name" => {
                     let value: String = map.next_value()?;
-                    if self.name.is_none() {
+                    if strict {
+                        if self.taken.contains(&value) {
+                            return Err(duplicate_name(ctx, &value));
+                        }
                         name = Some(value.clone());
                     }
                     entry.name = Some(value);
@@ -443,11 +409,8 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 }
                 "args" => {
                     let args: Vec<String> = map.next_value()?;
-                    entry.args = Some(
-                        args.iter()
-                            .map(|a| ctx.expand(server, a))
-                            .collect::<Result<_, _>>()?,
-                    );
+                    entry.args =
+                        Some(args.iter().map(|a| ctx.expand(server, a)).collect::<Result<_, _>>()?);
                 }
                 "env" => entry.env = Some(expand_map(ctx, server, map.next_value::<UniqueMap>()?)?),
                 "working_dir" => {
@@ -470,7 +433,14 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
             }
         }
         ctx.set_place(name.as_deref(), None);
-        Ok(entry)
+        let Some(name) = name else {
+            return Err(ctx.invalid(format!(
+                "server #{} has no `server_name`; add one, such as \"server_name\": \"my-server\"",
+                self.index + 1
+            )));
+        };
+        let server = build(ctx, entry, &name)?;
+        Ok(Entry { name, server })
     }
 }
 
@@ -504,17 +474,14 @@ fn expand_map<E: de::Error>(
     server: Option<&str>,
     map: UniqueMap,
 ) -> Result<BTreeMap<String, String>, E> {
-    map.0
-        .into_iter()
-        .map(|(k, v)| Ok((k, ctx.expand(server, &v)?)))
-        .collect()
+    map.0.into_iter().map(|(k, v)| Ok((k, ctx.expand(server, &v)?))).collect()
 }
 
 /// Decides the transport and builds the server; `None` for a disabled server.
 fn build<E: de::Error>(
     ctx: &Ctx<'_>,
     entry: RawEntry,
-    name: String,
+    name: &str,
 ) -> Result<Option<ServerConfig>, E> {
     let server = format!("server {name:?}");
     if name.trim().is_empty() {
@@ -522,7 +489,7 @@ fn build<E: de::Error>(
             .invalid("a server has an empty name: give every server a non-empty name".to_owned()));
     }
     if entry.disabled == Some(true) {
-        ctx.warn(Some(&name), WarningKind::Disabled);
+        ctx.warn(Some(name), WarningKind::Disabled);
         return Ok(None);
     }
     let kind = match entry.transport.as_deref() {
@@ -554,7 +521,8 @@ fn build<E: de::Error>(
     let misplaced = |keys: &[(&str, bool)], transport: &str| {
         keys.iter().find(|(_, present)| *present).map(|(key, _)| {
             ctx.invalid::<E>(format!(
-                "{server} is a {transport} server, which takes no `{key}`; remove it"
+                "{server} is {} server, which takes no `{key}`; remove it",
+                with_article(transport)
             ))
         })
     };
@@ -596,17 +564,15 @@ fn build<E: de::Error>(
                 ("env", entry.env.is_some()),
                 ("working_dir", entry.working_dir.is_some()),
                 ("envFile", entry.env_file.is_some()),
-                (
-                    "sse_fallback",
-                    kind == Kind::Sse && entry.sse_fallback.is_some(),
-                ),
+                ("sse_fallback", kind == Kind::Sse && entry.sse_fallback.is_some()),
             ];
             if let Some(err) = misplaced(&stdio_keys, transport) {
                 return Err(err);
             }
             let Some(url) = entry.url else {
                 return Err(ctx.invalid(format!(
-                    "{server} is an {transport} server but has no `url`; add one, such as \"url\": \"http://127.0.0.1:8000/{}\"",
+                    "{server} is {} server but has no `url`; add one, such as \"url\": \"http://127.0.0.1:8000/{}\"",
+                    with_article(transport),
                     if kind == Kind::Sse { "sse" } else { "mcp" }
                 )));
             };
@@ -637,6 +603,12 @@ fn build<E: de::Error>(
             Ok(Some(server))
         }
     }
+}
+
+/// "a stdio", "an sse", "an http".
+fn with_article(transport: &str) -> String {
+    let article = if transport == "stdio" { "a" } else { "an" };
+    format!("{article} {transport}")
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -677,9 +649,7 @@ fn check_headers<E: de::Error>(
     const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
     for (name, value) in headers {
         let valid_name = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c));
         if !valid_name {
             return Err(ctx.invalid(format!(
                 "{server}: {name:?} is not a valid HTTP header name; use letters, digits and `-`"

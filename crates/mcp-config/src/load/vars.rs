@@ -90,13 +90,10 @@ fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> 
     };
     let value = match reference {
         "workspaceFolder" => workspace()?.display().to_string(),
-        "workspaceFolderBasename" => workspace()?
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        "userHome" => scope
-            .var("HOME")
-            .ok_or_else(|| ExpandError::Unset("HOME".to_owned()))?,
+        "workspaceFolderBasename" => {
+            workspace()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        }
+        "userHome" => scope.var("HOME").ok_or_else(|| ExpandError::Unset("HOME".to_owned()))?,
         "pathSeparator" | "/" => MAIN_SEPARATOR_STR.to_owned(),
         _ => {
             if let Some(id) = reference.strip_prefix("input:") {
@@ -129,9 +126,7 @@ fn unsupported(reference: &str) -> String {
 
 fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -172,10 +167,7 @@ mod tests {
         assert_eq!(ok("${workspaceFolder}/.env"), "/src/proj/.env");
         assert_eq!(ok("${workspaceFolderBasename}"), "proj");
         assert_eq!(ok("${userHome}${/}x"), "/home/ada/x");
-        assert_eq!(
-            ok("cost: $5, $HOME, $${TOKEN}"),
-            "cost: $5, $HOME, ${TOKEN}"
-        );
+        assert_eq!(ok("cost: $5, $HOME, $${TOKEN}"), "cost: $5, $HOME, ${TOKEN}");
     }
 
     #[test]
@@ -187,14 +179,8 @@ mod tests {
 
     #[test]
     fn faults_are_reported() {
-        assert_eq!(
-            expand("${NOPE}", &scope()),
-            Err(ExpandError::Unset("NOPE".into()))
-        );
-        assert_eq!(
-            expand("${env:NOPE}", &scope()),
-            Err(ExpandError::Unset("NOPE".into()))
-        );
+        assert_eq!(expand("${NOPE}", &scope()), Err(ExpandError::Unset("NOPE".into())));
+        assert_eq!(expand("${env:NOPE}", &scope()), Err(ExpandError::Unset("NOPE".into())));
         assert!(
             matches!(expand("${TOKEN", &scope()), Err(ExpandError::Invalid(m)) if m.contains("unterminated"))
         );
@@ -202,10 +188,7 @@ mod tests {
             matches!(expand("${command:x}", &scope()), Err(ExpandError::Invalid(m)) if m.contains("unsupported"))
         );
         let no_folder = TestScope(HashMap::new(), None);
-        assert!(matches!(
-            expand("${workspaceFolder}", &no_folder),
-            Err(ExpandError::Invalid(_))
-        ));
+        assert!(matches!(expand("${workspaceFolder}", &no_folder), Err(ExpandError::Invalid(_))));
     }
 
     #[test]

@@ -1,0 +1,486 @@
+//! Every way a config file can be wrong: the error kind, its place and its exact message.
+
+use std::io::Write;
+
+use mcp_config::{Format, LoadErrorKind, Loader, Location, MCPConfig};
+
+use crate::load_err;
+
+/// Loads `text`, expects an error at `line`:`column` whose message is `message`.
+#[track_caller]
+fn check(text: &str, format: Format, at: Option<(usize, usize)>, message: &str) -> LoadErrorKind {
+    let err = load_err(text, format);
+    let expected_at = at.map(|(line, column)| Location { line, column });
+    assert_eq!(err.location(), expected_at, "wrong place for: {err}");
+    let prefix = at.map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default();
+    assert_eq!(err.to_string(), format!("{prefix}{message}"));
+    err.kind().clone_kind()
+}
+
+/// `LoadErrorKind` holds an `io::Error` and so is not `Clone`; tests only need its shape.
+trait CloneKind {
+    fn clone_kind(&self) -> LoadErrorKind;
+}
+
+impl CloneKind for LoadErrorKind {
+    fn clone_kind(&self) -> LoadErrorKind {
+        match self {
+            LoadErrorKind::Syntax { message } => LoadErrorKind::Syntax { message: message.clone() },
+            LoadErrorKind::Invalid { message } => {
+                LoadErrorKind::Invalid { message: message.clone() }
+            }
+            LoadErrorKind::UnsetVariable { name } => {
+                LoadErrorKind::UnsetVariable { name: name.clone() }
+            }
+            LoadErrorKind::UnknownLayout { found } => {
+                LoadErrorKind::UnknownLayout { found: found.clone() }
+            }
+            LoadErrorKind::Empty => LoadErrorKind::Empty,
+            LoadErrorKind::ByteOrderMark => LoadErrorKind::ByteOrderMark,
+            LoadErrorKind::InvalidUtf8 => LoadErrorKind::InvalidUtf8,
+            other => panic!("unexpected kind {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn malformed_json() {
+    let text = "{\n  \"servers\": [\n    {\"server_name\": \"a\" \"transport\": \"stdio\"}\n  ]\n}";
+    let kind = check(
+        text,
+        Format::Json,
+        Some((3, 25)),
+        "invalid JSON: expected `,` or `}`; fix the JSON syntax here",
+    );
+    assert!(matches!(kind, LoadErrorKind::Syntax { .. }));
+}
+
+#[test]
+fn truncated_json() {
+    check(
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}",
+        Format::Json,
+        Some((1, 37)),
+        "invalid JSON: EOF while parsing an object; the text ends early: close every `{` and `[`",
+    );
+}
+
+#[test]
+fn malformed_toml() {
+    let text = "[[servers]]\nserver_name = \"a\ncommand = \"x\"\n";
+    let kind = check(
+        text,
+        Format::Toml,
+        Some((2, 17)),
+        "invalid TOML: invalid basic string, expected `\"`; fix the TOML syntax here",
+    );
+    assert!(matches!(kind, LoadErrorKind::Syntax { .. }));
+}
+
+#[test]
+fn trailing_comma_outside_jsonc() {
+    let text = "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\"},\n  }\n}";
+    check(
+        text,
+        Format::Json,
+        Some((4, 3)),
+        "invalid JSON: trailing comma; plain JSON allows no comments or trailing commas: remove it \
+         (only `.jsonc` files and VS Code's .vscode/mcp.json are read as JSONC)",
+    );
+    // The same text is fine as JSONC.
+    let loaded = Loader::new().format(Format::Jsonc).load_str(text).unwrap();
+    assert_eq!(loaded.config.len(), 1);
+}
+
+#[test]
+fn comment_outside_jsonc() {
+    check(
+        "{\n  // my servers\n  \"mcpServers\": {}\n}",
+        Format::Json,
+        Some((2, 3)),
+        "invalid JSON: key must be a string; plain JSON allows no comments or trailing commas: remove it \
+         (only `.jsonc` files and VS Code's .vscode/mcp.json are read as JSONC)",
+    );
+}
+
+#[test]
+fn unknown_transport() {
+    check(
+        r#"{"servers": {"w": {"type": "websocket", "url": "ws://127.0.0.1:1"}}}"#,
+        Format::Json,
+        Some((1, 66)),
+        "server \"w\" has unknown transport \"websocket\": use \"stdio\", \"sse\" or \"http\" (also written \"streamable_http\")",
+    );
+    let toml = "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[[servers]]\nserver_name = \"b\"\ntransport = \"grpc\"\n";
+    check(
+        toml,
+        Format::Toml,
+        Some((5, 1)),
+        "server \"b\" has unknown transport \"grpc\": use \"stdio\", \"sse\" or \"http\" (also written \"streamable_http\")",
+    );
+}
+
+#[test]
+fn missing_command_or_url() {
+    check(
+        r#"{"mcpServers": {"a": {"type": "stdio", "args": ["x"]}}}"#,
+        Format::Json,
+        Some((1, 53)),
+        "server \"a\" is a stdio server but has no `command`; add the program to run, such as \"command\": \"python3\"",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"type": "sse"}}}"#,
+        Format::Json,
+        Some((1, 36)),
+        "server \"a\" is an sse server but has no `url`; add one, such as \"url\": \"http://127.0.0.1:8000/sse\"",
+    );
+    check(
+        r#"{"servers": [{"server_name": "a", "transport": "streamable_http"}]}"#,
+        Format::Json,
+        Some((1, 65)),
+        "server \"a\" is an http server but has no `url`; add one, such as \"url\": \"http://127.0.0.1:8000/mcp\"",
+    );
+    check(
+        "[mcpServers.a]\nargs = [\"x\"]\n",
+        Format::Toml,
+        Some((1, 1)),
+        "server \"a\" has neither `command` (to start a local stdio server) nor `url` (for a remote sse or http server); add one",
+    );
+    check(
+        r#"{"servers": [{"transport": "stdio", "command": "x"}]}"#,
+        Format::Json,
+        Some((1, 51)),
+        "server #1 has no `server_name`; add one, such as \"server_name\": \"my-server\"",
+    );
+}
+
+#[test]
+fn both_command_and_url() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "url": "http://127.0.0.1:1/mcp"}}}"#,
+        Format::Json,
+        Some((1, 70)),
+        "server \"a\" has both `command` and `url`: keep `command` for a local process, or `url` for a remote server",
+    );
+}
+
+#[test]
+fn keys_of_another_transport() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "headers": {"A": "b"}}}}"#,
+        Format::Json,
+        Some((1, 60)),
+        "server \"a\" is a stdio server, which takes no `headers`; remove it",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"type": "sse", "url": "http://127.0.0.1:1/sse", "env": {}}}}"#,
+        Format::Json,
+        Some((1, 80)),
+        "server \"a\" is an sse server, which takes no `env`; remove it",
+    );
+}
+
+#[test]
+fn wrong_types() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "args": "--verbose"}}}"#,
+        Format::Json,
+        Some((1, 57)),
+        "server \"a\": `args`: invalid type: string \"--verbose\", expected a sequence; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "env": {"N": 1}}}}"#,
+        Format::Json,
+        Some((1, 52)),
+        "server \"a\": `env`: invalid type: integer `1`, expected a string; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"url": "http://127.0.0.1:1/sse", "sse_fallback": "yes"}}}"#,
+        Format::Json,
+        Some((1, 76)),
+        "server \"a\": `sse_fallback`: invalid type: string \"yes\", expected a boolean; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = 42\n",
+        Format::Toml,
+        Some((3, 1)),
+        "server \"a\": `command`: invalid type: integer `42`, expected a string; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": []}"#,
+        Format::Json,
+        Some((1, 17)),
+        "`mcpServers`: invalid type: sequence, expected an object mapping server names to servers; \
+         see docs/configuration.md for the keys each server takes",
+    );
+}
+
+#[test]
+fn duplicate_names() {
+    let list = "{\"servers\": [\n  {\"server_name\": \"a\", \"transport\": \"stdio\", \"command\": \"x\"},\n  {\"server_name\": \"a\", \"transport\": \"stdio\", \"command\": \"y\"}\n]}";
+    check(
+        list,
+        Format::Json,
+        Some((3, 21)),
+        "duplicate server name \"a\": every server needs its own name; rename or remove one of them",
+    );
+    let object =
+        "{\"mcpServers\": {\n  \"a\": {\"command\": \"x\"},\n  \"a\": {\"command\": \"y\"}\n}}";
+    check(
+        object,
+        Format::Json,
+        Some((3, 5)),
+        "duplicate server name \"a\": every server needs its own name; rename or remove one of them",
+    );
+    let toml = "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[[servers]]\nserver_name = \"a\"\ncommand = \"y\"\n";
+    check(
+        toml,
+        Format::Toml,
+        Some((6, 1)),
+        "duplicate server name \"a\": every server needs its own name; rename or remove one of them",
+    );
+}
+
+#[test]
+fn duplicate_keys() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "command": "y"}}}"#,
+        Format::Json,
+        Some((1, 47)),
+        "duplicate key `command` in server \"a\": write each key once",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "cwd": "/", "working_dir": "/tmp"}}}"#,
+        Format::Json,
+        Some((1, 63)),
+        "duplicate key `working_dir` in server \"a\": write each key once",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "1", "K": "2"}}}}"#,
+        Format::Json,
+        Some((1, 65)),
+        "server \"a\": `env`: duplicate key `K`: write each key once; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "{\"servers\": [], \"mcpServers\": {}}",
+        Format::Json,
+        Some((1, 28)),
+        "a second server list `mcpServers`: a file holds one `servers` or `mcpServers`; merge them into one",
+    );
+}
+
+#[test]
+fn unknown_key_in_native_layout() {
+    check(
+        r#"{"servers": [{"server_name": "a", "transport": "stdio", "comand": "x"}]}"#,
+        Format::Json,
+        Some((1, 64)),
+        "unknown key `comand` in server \"a\": did you mean `command`? the keys are server_name, transport, \
+         command, args, env, working_dir, envFile, url, headers, timeout, sse_read_timeout, timeouts, \
+         sse_fallback, disabled",
+    );
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "timeouts": {"startup": 1, "requests": 2}}]}"#,
+        Format::Json,
+        Some((1, 87)),
+        "server \"a\": `timeouts`: unknown field `requests`, expected one of `startup`, `request`, `close_grace`; \
+         see docs/configuration.md for the keys each server takes",
+    );
+}
+
+#[test]
+fn unset_variable() {
+    let kind = check(
+        "{\"mcpServers\": {\n  \"a\": {\"command\": \"x\", \"env\": {\"TOKEN\": \"${MISSING_TOKEN}\"}}\n}}",
+        Format::Json,
+        Some((2, 61)),
+        "environment variable `MISSING_TOKEN` is not set; set it, or give a default with `${MISSING_TOKEN:-default}`",
+    );
+    assert!(matches!(kind, LoadErrorKind::UnsetVariable { name } if name == "MISSING_TOKEN"));
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\nargs = [\"--key\", \"${env:NOPE}\"]\n",
+        Format::Toml,
+        Some((4, 1)),
+        "environment variable `NOPE` is not set; set it, or give a default with `${NOPE:-default}`",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "${TOOL"}}}"#,
+        Format::Json,
+        Some((1, 42)),
+        "unterminated `${` in \"${TOOL\"; close it with `}`, or write `$${` for a literal `${`",
+    );
+}
+
+#[test]
+fn bad_duration() {
+    check(
+        r#"{"mcpServers": {"a": {"url": "http://127.0.0.1:1/sse", "timeout": "10 parsecs"}}}"#,
+        Format::Json,
+        Some((1, 78)),
+        "server \"a\": `timeout`: invalid duration \"10 parsecs\" (unknown time unit \"parsecs\", supported units: \
+         ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)); expected a duration: \
+         seconds as a number (10, 0.5) or a string such as \"10s\", \"500ms\", \"1m\"; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\ntimeouts = { startup = -5 }\n",
+        Format::Toml,
+        Some((4, 1)),
+        "server \"a\": `timeouts`: invalid duration -5: durations cannot be negative; \
+         see docs/configuration.md for the keys each server takes",
+    );
+}
+
+#[test]
+fn bad_url() {
+    check(
+        r#"{"mcpServers": {"a": {"type": "sse", "url": "127.0.0.1:8000/sse"}}}"#,
+        Format::Json,
+        Some((1, 65)),
+        "server \"a\": invalid URL \"127.0.0.1:8000/sse\": relative URL without a base; write an absolute \
+         http:// or https:// URL such as http://127.0.0.1:8000/sse",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"url": "ftp://example.com/mcp"}}}"#,
+        Format::Json,
+        Some((1, 53)),
+        "server \"a\": invalid URL \"ftp://example.com/mcp\": the scheme is `ftp`, expected `http` or `https`; \
+         write an absolute http:// or https:// URL such as http://127.0.0.1:8000/sse",
+    );
+}
+
+#[test]
+fn bad_headers() {
+    check(
+        r#"{"mcpServers": {"a": {"url": "http://127.0.0.1:1/mcp", "headers": {"Bad Name": "x"}}}}"#,
+        Format::Json,
+        Some((1, 84)),
+        "server \"a\": \"Bad Name\" is not a valid HTTP header name; use letters, digits and `-`",
+    );
+}
+
+#[test]
+fn unknown_layout() {
+    let kind = check(
+        r#"{"server": [], "version": 1}"#,
+        Format::Json,
+        Some((1, 28)),
+        "no servers found: expected a top-level `servers` (mcp-config's own form, or VS Code's .vscode/mcp.json) \
+         or `mcpServers` (Claude Desktop, Cursor, Claude Code); the top-level keys are: server, version",
+    );
+    assert!(matches!(kind, LoadErrorKind::UnknownLayout { .. }));
+}
+
+#[test]
+fn empty_text() {
+    let kind = check(
+        " \n\t\n",
+        Format::Json,
+        None,
+        "the config file is empty; write servers into it, such as {\"servers\": []} (see docs/configuration.md)",
+    );
+    assert!(matches!(kind, LoadErrorKind::Empty));
+}
+
+/// Writes `bytes` to a temporary file with `name` and loads it.
+fn load_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, mcp_config::LoadError) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();
+    let err = MCPConfig::load(&path).unwrap_err();
+    assert_eq!(err.path(), Some(path.as_path()));
+    (dir, err)
+}
+
+#[test]
+fn byte_order_mark() {
+    let (dir, err) = load_file("mcp.json", b"\xEF\xBB\xBF{\"servers\": []}");
+    assert!(matches!(err.kind(), LoadErrorKind::ByteOrderMark));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:1:1: the file starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM",
+            dir.path().join("mcp.json").display()
+        )
+    );
+}
+
+#[test]
+fn invalid_utf8() {
+    let (dir, err) = load_file("mcp.json", b"{\"servers\": [\n  {\"server_name\": \"caf\xE9\"}]}");
+    assert!(matches!(err.kind(), LoadErrorKind::InvalidUtf8));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:2:23: the file is not valid UTF-8 (first bad byte here); save it with UTF-8 encoding",
+            dir.path().join("mcp.json").display()
+        )
+    );
+}
+
+#[test]
+fn empty_file() {
+    let (dir, err) = load_file("servers.toml", b"");
+    assert!(matches!(err.kind(), LoadErrorKind::Empty));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the config file is empty; write servers into it, such as {{\"servers\": []}} (see docs/configuration.md)",
+            dir.path().join("servers.toml").display()
+        )
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.json");
+    let err = MCPConfig::load(&path).unwrap_err();
+    assert!(matches!(err.kind(), LoadErrorKind::Io(e) if e.kind() == std::io::ErrorKind::NotFound));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: cannot read the config file: No such file or directory (os error 2); check the path",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn missing_env_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".vscode")).unwrap();
+    let path = dir.path().join(".vscode/mcp.json");
+    std::fs::write(&path, r#"{"servers": {"a": {"type": "stdio", "command": "x", "envFile": "${workspaceFolder}/.env"}}}"#)
+        .unwrap();
+    let err = MCPConfig::load(&path).unwrap_err();
+    let env_path = std::path::absolute(dir.path()).unwrap().join(".env");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:1:89: server \"a\": cannot read its envFile {}: No such file or directory (os error 2); \
+             check the path (relative paths start at the config file's folder)",
+            path.display(),
+            env_path.display()
+        )
+    );
+}
+
+#[test]
+fn file_errors_name_the_file_and_place() {
+    let (dir, err) =
+        load_file("claude_desktop_config.json", b"{\n  \"mcpServers\": {\n    \"a\": {}\n  }\n}\n");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3:11: server \"a\" has neither `command` (to start a local stdio server) nor `url` \
+             (for a remote sse or http server); add one",
+            dir.path().join("claude_desktop_config.json").display()
+        )
+    );
+}

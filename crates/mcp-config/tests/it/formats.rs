@@ -1,0 +1,226 @@
+//! Each layout, loaded from a fixture file written as users write them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mcp_config::{
+    Dialect, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, WarningKind,
+};
+
+use crate::{fixture, load};
+
+fn stdio(server: &ServerConfig) -> &StdioConfig {
+    match server {
+        ServerConfig::Stdio(c) => c,
+        other => panic!("expected stdio, got {other:?}"),
+    }
+}
+
+fn sse(server: &ServerConfig) -> &SseConfig {
+    match server {
+        ServerConfig::Sse(c) => c,
+        other => panic!("expected sse, got {other:?}"),
+    }
+}
+
+fn http(server: &ServerConfig) -> &StreamableHttpConfig {
+    match server {
+        ServerConfig::StreamableHttp(c) => c,
+        other => panic!("expected streamable http, got {other:?}"),
+    }
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// native.json and native.toml describe the same servers.
+fn check_native(file: &str) {
+    let loaded = load(file);
+    assert_eq!(loaded.dialect, Dialect::Native);
+    assert_eq!(loaded.warnings, []);
+    let config = &loaded.config;
+    assert_eq!(
+        config.names().collect::<Vec<_>>(),
+        ["ArxivServer", "WikipediaServer", "GitHub", "Everything"]
+    );
+
+    let arxiv = stdio(config.get("ArxivServer").unwrap());
+    assert_eq!(arxiv.command, "python3");
+    assert_eq!(arxiv.args, ["mcp/mcp_arxiv.py", "stdio", "--storage-path", "/tmp/arxiv_papers"]);
+    assert_eq!(arxiv.env, map(&[("ARXIV_API_KEY", "arxiv-secret-1"), ("PYTHONUNBUFFERED", "1")]));
+    assert_eq!(arxiv.working_dir, Some(PathBuf::from("/srv/research")));
+    assert_eq!(
+        arxiv.timeouts,
+        Timeouts::default()
+            .startup(Duration::from_secs(90))
+            .request(Duration::from_secs(120))
+            .close_grace(Duration::from_millis(500))
+    );
+
+    let wikipedia = sse(config.get("WikipediaServer").unwrap());
+    assert_eq!(wikipedia.url.as_str(), "http://127.0.0.1:8000/sse");
+    assert_eq!(wikipedia.timeout, Duration::from_secs(10));
+    assert_eq!(wikipedia.sse_read_timeout, Duration::from_secs(60));
+    assert_eq!(wikipedia.timeouts, Timeouts::default());
+
+    let github = http(config.get("GitHub").unwrap());
+    assert_eq!(github.url.as_str(), "https://api.githubcopilot.com/mcp/");
+    assert_eq!(
+        github.headers,
+        map(&[("Authorization", "Bearer ghp_secret2"), ("X-MCP-Toolsets", "repos,issues")])
+    );
+    assert_eq!(github.timeout, Duration::from_secs(15));
+    assert_eq!(github.sse_read_timeout, StreamableHttpConfig::DEFAULT_SSE_READ_TIMEOUT);
+    assert!(!github.sse_fallback);
+
+    let everything = http(config.get("Everything").unwrap());
+    assert!(everything.sse_fallback);
+    assert_eq!(everything.timeout, StreamableHttpConfig::DEFAULT_TIMEOUT);
+}
+
+#[test]
+fn native_json() {
+    check_native("native.json");
+}
+
+#[test]
+fn native_toml() {
+    check_native("native.toml");
+}
+
+#[test]
+fn native_json_and_toml_agree() {
+    assert_eq!(load("native.json").config, load("native.toml").config);
+}
+
+#[test]
+fn claude_desktop() {
+    let loaded = load("claude_desktop.json");
+    assert_eq!(loaded.dialect, Dialect::McpServers);
+    let config = &loaded.config;
+    assert_eq!(
+        config.names().collect::<Vec<_>>(),
+        ["filesystem", "github", "weather", "remote-docs"]
+    );
+
+    let fs = stdio(config.get("filesystem").unwrap());
+    assert_eq!(fs.command, "npx");
+    assert_eq!(fs.args[1], "@modelcontextprotocol/server-filesystem");
+    assert_eq!(fs.timeouts, Timeouts::default());
+    let github = stdio(config.get("github").unwrap());
+    assert_eq!(github.env["GITHUB_PERSONAL_ACCESS_TOKEN"], "ghp_exampleTokenValue123");
+    assert_eq!(stdio(config.get("weather").unwrap()).command, "node");
+
+    // A bare `url` may be either HTTP transport: streamable HTTP first, legacy SSE as fallback.
+    let docs = http(config.get("remote-docs").unwrap());
+    assert!(docs.sse_fallback);
+    assert_eq!(docs.timeout, StreamableHttpConfig::DEFAULT_TIMEOUT);
+
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "server \"sqlite\": skipped: it is marked \"disabled\": true",
+            "server \"weather\": ignored key `autoApprove`, which mcp-config does not use",
+        ]
+    );
+}
+
+#[test]
+fn cursor() {
+    let loaded = load("cursor.json");
+    assert_eq!(loaded.dialect, Dialect::McpServers);
+    assert_eq!(loaded.warnings, []);
+    let linear = http(loaded.config.get("linear").unwrap());
+    assert_eq!(linear.url.as_str(), "https://mcp.linear.app/sse");
+    assert_eq!(linear.headers["Authorization"], "Bearer lin_secret3");
+    assert!(linear.sse_fallback);
+    let postgres = stdio(loaded.config.get("postgres").unwrap());
+    assert_eq!(postgres.env["PGPASSWORD"], "pg-secret4");
+}
+
+#[test]
+fn vscode() {
+    let loaded = load("vscode/.vscode/mcp.json");
+    assert_eq!(loaded.dialect, Dialect::VsCode);
+    let config = &loaded.config;
+    assert_eq!(config.names().collect::<Vec<_>>(), ["Perplexity", "fetch", "wikipedia", "github"]);
+    let workspace = std::path::absolute(fixture("vscode")).unwrap();
+
+    let perplexity = stdio(config.get("Perplexity").unwrap());
+    assert_eq!(perplexity.env["PERPLEXITY_API_KEY"], "${input:perplexity-key}");
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(loaded.warnings[0].server.as_deref(), Some("Perplexity"));
+    assert_eq!(loaded.warnings[0].kind, WarningKind::Input { id: "perplexity-key".into() });
+    assert!(
+        loaded.warnings[0].to_string().contains("`${input:perplexity-key}` is left as written")
+    );
+
+    let fetch = stdio(config.get("fetch").unwrap());
+    assert_eq!(fetch.args[2], format!("{}/.cache", workspace.display()));
+    assert_eq!(fetch.working_dir.as_deref(), Some(workspace.as_path()));
+    // envFile values first, then `env` on top.
+    assert_eq!(
+        fetch.env,
+        map(&[
+            ("FETCH_MODE", "strict"),
+            ("FETCH_TIMEOUT", "30"),
+            (
+                "FETCH_USER_AGENT",
+                "ModelContextProtocol/1.0 (User-Specified; +https://github.com/modelcontextprotocol/servers)"
+            ),
+        ])
+    );
+
+    let wikipedia = sse(config.get("wikipedia").unwrap());
+    assert_eq!(wikipedia.timeout, SseConfig::DEFAULT_TIMEOUT);
+    assert_eq!(wikipedia.sse_read_timeout, SseConfig::DEFAULT_SSE_READ_TIMEOUT);
+    let github = http(config.get("github").unwrap());
+    assert_eq!(github.headers["Authorization"], "Bearer ghp_secret2");
+    assert!(!github.sse_fallback, "an explicit type is not a guess");
+}
+
+#[test]
+fn claude_code() {
+    let loaded = load("claude_code/.mcp.json");
+    assert_eq!(loaded.dialect, Dialect::McpServers);
+    assert_eq!(loaded.warnings, []);
+    let config = &loaded.config;
+    assert_eq!(stdio(config.get("airtable").unwrap()).env["AIRTABLE_API_KEY"], "pat-secret5");
+    let sentry = http(config.get("sentry").unwrap());
+    assert_eq!(sentry.url.as_str(), "https://mcp.sentry.dev/mcp");
+    assert!(!sentry.sse_fallback);
+    let asana = sse(config.get("asana").unwrap());
+    assert_eq!(asana.headers["X-Workspace"], "default");
+}
+
+#[test]
+fn process_environment_is_the_default_source() {
+    // PATH is set in every environment tests run in.
+    let path = std::env::var("PATH").unwrap();
+    let text = r#"{"mcpServers": {"x": {"command": "run", "env": {"P": "${PATH}"}}}}"#;
+    let loaded = mcp_config::MCPConfig::from_str(text, mcp_config::Format::Json).unwrap();
+    assert_eq!(stdio(loaded.config.get("x").unwrap()).env["P"], path);
+}
+
+#[test]
+fn workspace_folder_can_be_set_for_text() {
+    let text =
+        r#"{"servers": {"x": {"type": "stdio", "command": "${workspaceFolder}/bin/server"}}}"#;
+    let loaded = mcp_config::Loader::new().workspace_folder("/src/app").load_str(text).unwrap();
+    assert_eq!(stdio(loaded.config.get("x").unwrap()).command, "/src/app/bin/server");
+}
+
+#[test]
+fn builders_give_the_documented_defaults() {
+    let server = SseConfig::new("s", "http://127.0.0.1:1/sse").unwrap();
+    assert_eq!(server.timeout, Duration::from_secs(5));
+    assert_eq!(server.sse_read_timeout, Duration::from_secs(300));
+    let timeouts = Timeouts::default();
+    assert_eq!(
+        (timeouts.startup, timeouts.request, timeouts.close_grace),
+        (Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(2))
+    );
+}
