@@ -96,6 +96,15 @@ impl MCPConfig {
 
     /// The server called `name`.
     ///
+    /// ```
+    /// use mcp_config::{MCPConfig, StdioConfig};
+    ///
+    /// let config = MCPConfig::new([StdioConfig::new("ArxivServer", "python3").into()])?;
+    /// assert_eq!(config.get("ArxivServer")?.server_name(), "ArxivServer");
+    /// assert!(config.get("arxiv").unwrap_err().to_string().contains("did you mean \"ArxivServer\"?"));
+    /// # Ok::<(), mcp_config::ConfigError>(())
+    /// ```
+    ///
     /// # Errors
     /// [`ConfigError::UnknownServer`], whose message lists the known names and the closest one.
     pub fn get(&self, name: &str) -> Result<&ServerConfig, ConfigError> {
@@ -202,7 +211,18 @@ impl MCPConfig {
         serde_json::to_string_pretty(&file).unwrap_or_default()
     }
 
-    /// A copy in which environment values, header values and URL passwords read `***`.
+    /// A copy in which environment values, header values and URL passwords read `***`: the
+    /// form to print or log.
+    ///
+    /// ```
+    /// use mcp_config::{MCPConfig, StreamableHttpConfig};
+    ///
+    /// let api = StreamableHttpConfig::new("api", "https://example.com/mcp")?.header("Authorization", "Bearer t0k");
+    /// let config = MCPConfig::new([api.into()])?;
+    /// let shown = config.redacted().to_json_string();
+    /// assert!(shown.contains(r#""Authorization": "***""#) && !shown.contains("t0k"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn redacted(&self) -> MCPConfig {
         MCPConfig { servers: self.servers.iter().map(ServerConfig::redacted).collect() }

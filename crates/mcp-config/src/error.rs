@@ -70,6 +70,14 @@ fn unknown_server_help(known: &[String], suggestion: Option<&str>) -> String {
 }
 
 /// A 1-based line and column in a config file.
+///
+/// ```
+/// use mcp_config::{Format, Location, MCPConfig};
+///
+/// let err = MCPConfig::from_str("{\n  \"mcpServers\": 3\n}", Format::Json).unwrap_err();
+/// assert_eq!(err.location(), Some(Location { line: 2, column: 17 }));
+/// assert_eq!(err.location().unwrap().to_string(), "2:17");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Location {
     /// Line number, from 1.
@@ -121,6 +129,15 @@ pub struct LoadError {
 }
 
 /// What went wrong while loading a config file.
+///
+/// ```
+/// use mcp_config::{LoadErrorKind, Loader};
+///
+/// let text = r#"{"mcpServers": {"gh": {"url": "https://example.com/mcp",
+///                                 "headers": {"Authorization": "Bearer ${GH_TOKEN}"}}}}"#;
+/// let err = Loader::new().vars([("OTHER", "x")]).load_str(text).unwrap_err();
+/// assert!(matches!(err.kind(), LoadErrorKind::UnsetVariable { name } if name == "GH_TOKEN"));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LoadErrorKind {

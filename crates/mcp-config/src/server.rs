@@ -425,6 +425,15 @@ impl fmt::Debug for StreamableHttpConfig {
 }
 
 /// Which transport a server speaks.
+///
+/// ```
+/// use mcp_config::{ServerConfig, SseConfig, TransportKind};
+///
+/// let server = ServerConfig::from(SseConfig::new("wiki", "http://127.0.0.1:8000/sse")?);
+/// assert_eq!(server.transport(), TransportKind::Sse);
+/// assert_eq!(server.transport().to_string(), "sse");
+/// # Ok::<(), mcp_config::ConfigError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportKind {

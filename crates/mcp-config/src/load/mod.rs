@@ -21,6 +21,21 @@ use crate::error::{LoadError, LoadErrorKind, Location};
 use crate::server::ServerConfig;
 
 /// The syntax of a config file.
+///
+/// ```
+/// use mcp_config::{Format, Loader};
+///
+/// // VS Code's mcp.json is JSONC: comments and trailing commas are allowed.
+/// let text = r#"{
+///   // my servers
+///   "servers": { "fetch": { "type": "stdio", "command": "uvx", "args": ["mcp-server-fetch"], }, },
+/// }"#;
+/// let loaded = Loader::new().format(Format::Jsonc).load_str(text)?;
+/// assert_eq!(loaded.config.len(), 1);
+/// // Plain JSON refuses them, and says where and why.
+/// assert!(Loader::new().format(Format::Json).load_str(text).is_err());
+/// # Ok::<(), mcp_config::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
@@ -38,6 +53,16 @@ pub enum Format {
 }
 
 /// The layout a config file was written in, found from its content.
+///
+/// ```
+/// use mcp_config::{Dialect, MCPConfig, Format};
+///
+/// let claude = MCPConfig::from_str(r#"{"mcpServers": {"a": {"command": "a"}}}"#, Format::Json)?;
+/// assert_eq!(claude.dialect, Dialect::McpServers);
+/// let ours = MCPConfig::from_str(r#"{"servers": [{"server_name": "a", "command": "a"}]}"#, Format::Json)?;
+/// assert_eq!(ours.dialect, Dialect::Native);
+/// # Ok::<(), mcp_config::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Dialect {
@@ -60,6 +85,16 @@ impl fmt::Display for Dialect {
 }
 
 /// A loaded configuration, with what the loader noticed but did not refuse.
+///
+/// ```
+/// use mcp_config::{Format, MCPConfig};
+///
+/// let text = r#"{"mcpServers": {"a": {"command": "a", "alwaysAllow": ["x"]}}}"#;
+/// let loaded = MCPConfig::from_str(text, Format::Json)?;
+/// assert_eq!(loaded.config.names().collect::<Vec<_>>(), ["a"]);
+/// assert_eq!(loaded.warnings.len(), 1);
+/// # Ok::<(), mcp_config::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Loaded {
@@ -73,6 +108,19 @@ pub struct Loaded {
 }
 
 /// Something the loader noticed and let pass.
+///
+/// ```
+/// use mcp_config::{Format, MCPConfig, WarningKind};
+///
+/// let text = r#"{"servers": {"gh": {"type": "stdio", "command": "gh-mcp",
+///                                     "env": {"TOKEN": "${input:gh-token}"}}}}"#;
+/// let loaded = MCPConfig::from_str(text, Format::Json)?;
+/// let warning = &loaded.warnings[0];
+/// assert_eq!(warning.server.as_deref(), Some("gh"));
+/// assert_eq!(warning.kind, WarningKind::Input { id: "gh-token".into() });
+/// assert!(warning.to_string().starts_with("server \"gh\": `${input:gh-token}` is left as written"));
+/// # Ok::<(), mcp_config::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Warning {
@@ -82,7 +130,7 @@ pub struct Warning {
     pub kind: WarningKind,
 }
 
-/// What a [`Warning`] is about.
+/// What a [`Warning`] is about. See [`Warning`] for an example.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WarningKind {
