@@ -201,6 +201,54 @@ impl fmt::Debug for StdioConfig {
     }
 }
 
+/// The builder methods [`SseConfig`] and [`StreamableHttpConfig`] share.
+macro_rules! http_builders {
+    ($config:ident) => {
+        impl $config {
+            /// Sets one HTTP header sent with every request.
+            #[must_use]
+            pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                self.headers.insert(name.into(), value.into());
+                self
+            }
+
+            /// Sets several HTTP headers sent with every request.
+            #[must_use]
+            pub fn headers<I, K, V>(mut self, headers: I) -> Self
+            where
+                I: IntoIterator<Item = (K, V)>,
+                K: Into<String>,
+                V: Into<String>,
+            {
+                self.headers.extend(headers.into_iter().map(|(k, v)| (k.into(), v.into())));
+                self
+            }
+
+            /// Sets the bound on connecting and on each HTTP exchange that is not a
+            /// long-lived event stream.
+            #[must_use]
+            pub fn timeout(mut self, timeout: Duration) -> Self {
+                self.timeout = timeout;
+                self
+            }
+
+            /// Sets the longest silence tolerated on an event stream.
+            #[must_use]
+            pub fn sse_read_timeout(mut self, sse_read_timeout: Duration) -> Self {
+                self.sse_read_timeout = sse_read_timeout;
+                self
+            }
+
+            /// Sets the timeouts.
+            #[must_use]
+            pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+                self.timeouts = timeouts;
+                self
+            }
+        }
+    };
+}
+
 /// A server reached over the legacy HTTP+SSE transport (protocol 2024-11-05): the client opens
 /// `GET <url>`, receives an `endpoint` event, then `POST`s its messages to that endpoint.
 ///
@@ -225,6 +273,7 @@ pub struct SseConfig {
     #[serde(alias = "name")]
     pub server_name: String,
     /// The SSE endpoint, such as `http://127.0.0.1:8000/sse`.
+    #[serde(deserialize_with = "deserialize_http_url")]
     #[schemars(with = "String", url)]
     pub url: Url,
     /// Extra HTTP headers sent with every request (for example `Authorization`).
@@ -264,35 +313,9 @@ impl SseConfig {
             timeouts: Timeouts::default(),
         })
     }
-
-    /// Sets one HTTP header sent with every request.
-    #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
-        self
-    }
-
-    /// Sets the bound on each HTTP operation (connect, `POST`).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the longest silence tolerated on the event stream.
-    #[must_use]
-    pub fn sse_read_timeout(mut self, sse_read_timeout: Duration) -> Self {
-        self.sse_read_timeout = sse_read_timeout;
-        self
-    }
-
-    /// Sets the timeouts.
-    #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
 }
+
+http_builders!(SseConfig);
 
 impl fmt::Debug for SseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -329,6 +352,7 @@ pub struct StreamableHttpConfig {
     #[serde(alias = "name")]
     pub server_name: String,
     /// The MCP endpoint, such as `http://127.0.0.1:8000/mcp`.
+    #[serde(deserialize_with = "deserialize_http_url")]
     #[schemars(with = "String", url)]
     pub url: Url,
     /// Extra HTTP headers sent with every request (for example `Authorization`).
@@ -374,34 +398,6 @@ impl StreamableHttpConfig {
         })
     }
 
-    /// Sets one HTTP header sent with every request.
-    #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
-        self
-    }
-
-    /// Sets the bound on connecting and on each non-streaming HTTP exchange.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the longest silence tolerated on an event stream.
-    #[must_use]
-    pub fn sse_read_timeout(mut self, sse_read_timeout: Duration) -> Self {
-        self.sse_read_timeout = sse_read_timeout;
-        self
-    }
-
-    /// Sets the timeouts.
-    #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
     /// Whether to fall back to legacy HTTP+SSE when the server rejects streamable HTTP.
     #[must_use]
     pub fn sse_fallback(mut self, sse_fallback: bool) -> Self {
@@ -409,6 +405,8 @@ impl StreamableHttpConfig {
         self
     }
 }
+
+http_builders!(StreamableHttpConfig);
 
 impl fmt::Debug for StreamableHttpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -589,6 +587,13 @@ pub(crate) fn parse_http_url(text: &str) -> Result<Url, ConfigError> {
         "http" | "https" => Ok(url),
         other => Err(invalid(format!("the scheme is `{other}`, expected `http` or `https`"))),
     }
+}
+
+fn deserialize_http_url<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Url, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_http_url(&text).map_err(serde::de::Error::custom)
 }
 
 fn default_sse_timeout() -> Duration {

@@ -15,10 +15,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
-use crate::error::LoadErrorKind;
-use crate::server::{
-    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, parse_http_url,
-};
+use crate::error::{ConfigError, LoadErrorKind};
+use crate::server::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts};
 
 /// Entry keys whose string values are `${…}`-expanded (in their native spelling).
 pub(crate) const EXPANDED_KEYS: &[&str] =
@@ -576,29 +574,32 @@ fn build<E: de::Error>(
                     if kind == Kind::Sse { "sse" } else { "mcp" }
                 )));
             };
-            let url =
-                parse_http_url(&url).map_err(|err| ctx.invalid(format!("{server}: {err}")))?;
+            let invalid = |err: ConfigError| ctx.invalid::<E>(format!("{server}: {err}"));
             let headers = entry.headers.unwrap_or_default();
             check_headers(ctx, &server, &headers)?;
             let server = if let Kind::Http { fallback } = kind {
-                let mut config = StreamableHttpConfig::new(name, url.as_str())
-                    .map_err(|err| ctx.invalid(err.to_string()))?;
-                config.url = url;
-                config.headers = headers;
-                config.timeout = entry.timeout.unwrap_or(config.timeout);
-                config.sse_read_timeout = entry.sse_read_timeout.unwrap_or(config.sse_read_timeout);
-                config.sse_fallback = entry.sse_fallback.unwrap_or(fallback);
-                config.timeouts = timeouts;
-                ServerConfig::from(config)
+                StreamableHttpConfig::new(name, url)
+                    .map_err(invalid)?
+                    .headers(headers)
+                    .timeout(entry.timeout.unwrap_or(StreamableHttpConfig::DEFAULT_TIMEOUT))
+                    .sse_read_timeout(
+                        entry
+                            .sse_read_timeout
+                            .unwrap_or(StreamableHttpConfig::DEFAULT_SSE_READ_TIMEOUT),
+                    )
+                    .timeouts(timeouts)
+                    .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
+                    .into()
             } else {
-                let mut config = SseConfig::new(name, url.as_str())
-                    .map_err(|err| ctx.invalid(err.to_string()))?;
-                config.url = url;
-                config.headers = headers;
-                config.timeout = entry.timeout.unwrap_or(config.timeout);
-                config.sse_read_timeout = entry.sse_read_timeout.unwrap_or(config.sse_read_timeout);
-                config.timeouts = timeouts;
-                ServerConfig::from(config)
+                SseConfig::new(name, url)
+                    .map_err(invalid)?
+                    .headers(headers)
+                    .timeout(entry.timeout.unwrap_or(SseConfig::DEFAULT_TIMEOUT))
+                    .sse_read_timeout(
+                        entry.sse_read_timeout.unwrap_or(SseConfig::DEFAULT_SSE_READ_TIMEOUT),
+                    )
+                    .timeouts(timeouts)
+                    .into()
             };
             Ok(Some(server))
         }

@@ -58,4 +58,7 @@ fn serde_refuses_duplicate_names() {
     )
     .unwrap();
     assert_eq!(one.transport(), mcp_config::TransportKind::StreamableHttp);
+    let ftp = r#"{"transport": "sse", "server_name": "f", "url": "ftp://127.0.0.1/sse"}"#;
+    let err = serde_json::from_str::<ServerConfig>(ftp).unwrap_err();
+    assert!(err.to_string().contains("the scheme is `ftp`, expected `http` or `https`"), "{err}");
 }
