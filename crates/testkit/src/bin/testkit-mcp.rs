@@ -1,0 +1,98 @@
+//! `testkit-mcp`: the MCP server our tests start as a real process.
+//!
+//! ```text
+//! testkit-mcp stdio [--page-size N]          MCP over stdin/stdout
+//! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
+//!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
+//! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
+//! testkit-mcp silent                          reads stdin, never answers (a hung server)
+//! testkit-mcp garbage                         answers every line on stdin with non-JSON text
+//! ```
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use testkit::mcp_server::TestServer;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const USAGE: &str =
+    "usage: testkit-mcp stdio|http|exit-at-once|silent|garbage [--page-size N] [--port P]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let page_size = flag("--page-size").unwrap_or(usize::MAX);
+    let port = flag("--port").unwrap_or(0);
+    let result = match args.first().map(String::as_str) {
+        Some("stdio") => stdio(page_size).await,
+        Some("http") => http(page_size, port).await,
+        Some("exit-at-once") => {
+            eprintln!("testkit-mcp: exiting at once, as asked");
+            return ExitCode::from(3);
+        }
+        Some("silent") => silent().await,
+        Some("garbage") => garbage().await,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("testkit-mcp: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+async fn stdio(page_size: usize) -> Result {
+    eprintln!("testkit-mcp: serving MCP on stdio");
+    let service = TestServer::new(page_size).serve(rmcp::transport::stdio()).await?;
+    service.waiting().await?;
+    Ok(())
+}
+
+async fn http(page_size: usize, port: usize) -> Result {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", u16::try_from(port)?)).await?;
+    let service = StreamableHttpService::new(
+        move || Ok(TestServer::new(page_size)),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    let url = format!("http://{}/mcp", listener.local_addr()?);
+    println!("{url}");
+    std::io::stdout().flush()?;
+    eprintln!("testkit-mcp: serving MCP at {url}");
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+async fn silent() -> Result {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while lines.next_line().await?.is_some() {}
+    Ok(())
+}
+
+async fn garbage() -> Result {
+    let mut stdout = tokio::io::stdout();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while lines.next_line().await?.is_some() {
+        stdout.write_all(b"this is not JSON-RPC\n").await?;
+        stdout.flush().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! [`TestServer`]: the MCP server our session tests talk to, over stdio or streamable HTTP.
+//!
+//! Tools: `echo`, `add`, `sleep` (honours cancellation), `fail` (an `is_error` result),
+//! `large_output`, `progress` (progress notifications), `log` (logging notifications) and
+//! `stats` (what the server has seen, such as cancellations). One text resource, one resource
+//! template-free binary resource, and one prompt. `list_tools` pages by `page_size`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::Parameters;
+#[allow(deprecated)]
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The URI of the text resource.
+pub const TEXT_RESOURCE: &str = "testkit://greeting";
+
+/// The test MCP server. Cheap to clone: clones share their counters.
+#[derive(Clone, Debug)]
+pub struct TestServer {
+    tool_router: ToolRouter<TestServer>,
+    page_size: usize,
+    cancelled: Arc<AtomicU64>,
+    calls: Arc<AtomicU64>,
+}
+
+impl Default for TestServer {
+    fn default() -> Self {
+        TestServer::new(usize::MAX)
+    }
+}
+
+/// Arguments of `echo`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EchoArgs {
+    /// The text to send back.
+    pub text: String,
+}
+
+/// Arguments of `add`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddArgs {
+    /// First addend.
+    pub a: f64,
+    /// Second addend.
+    pub b: f64,
+}
+
+/// Arguments of `sleep`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SleepArgs {
+    /// How long to sleep, in milliseconds.
+    pub ms: u64,
+}
+
+/// Arguments of `fail`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FailArgs {
+    /// The error text of the result.
+    pub message: String,
+}
+
+/// Arguments of `large_output`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct LargeOutputArgs {
+    /// How many bytes of text to return.
+    pub bytes: usize,
+}
+
+/// Arguments of `progress`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProgressArgs {
+    /// How many progress notifications to send.
+    pub steps: u32,
+}
+
+/// Arguments of `log`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct LogArgs {
+    /// `debug`, `info`, `warning` or `error`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+}
+
+#[tool_router]
+impl TestServer {
+    /// A server whose `tools/list` answers `page_size` tools a page.
+    pub fn new(page_size: usize) -> Self {
+        TestServer {
+            tool_router: Self::tool_router(),
+            page_size: page_size.max(1),
+            cancelled: Arc::default(),
+            calls: Arc::default(),
+        }
+    }
+
+    /// How many requests were cancelled by the client so far.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    #[tool(description = "Returns the text it is given.")]
+    async fn echo(&self, Parameters(args): Parameters<EchoArgs>) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        args.text
+    }
+
+    #[tool(description = "Adds two numbers.")]
+    async fn add(&self, Parameters(args): Parameters<AddArgs>) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        (args.a + args.b).to_string()
+    }
+
+    #[tool(description = "Sleeps for `ms` milliseconds; stops early when the client cancels.")]
+    async fn sleep(
+        &self,
+        Parameters(args): Parameters<SleepArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(format!("slept {} ms", args.ms)),
+            () = context.ct.cancelled() => {
+                self.cancelled.fetch_add(1, Ordering::SeqCst);
+                eprintln!("testkit-mcp: sleep cancelled by the client");
+                Err(ErrorData::internal_error("cancelled", None))
+            }
+        }
+    }
+
+    #[tool(description = "Fails: returns an is_error result with the given message.")]
+    async fn fail(&self, Parameters(args): Parameters<FailArgs>) -> CallToolResult {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        CallToolResult::error(vec![ContentBlock::text(args.message)])
+    }
+
+    #[tool(description = "Returns `bytes` bytes of text.")]
+    async fn large_output(&self, Parameters(args): Parameters<LargeOutputArgs>) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        "x".repeat(args.bytes)
+    }
+
+    #[tool(description = "Sends `steps` progress notifications, then returns.")]
+    async fn progress(
+        &self,
+        Parameters(args): Parameters<ProgressArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let Some(token) = context.meta.get_progress_token() else {
+            return Ok("no progress token".to_owned());
+        };
+        for step in 1..=args.steps {
+            let param = ProgressNotificationParam::new(token.clone(), f64::from(step))
+                .with_total(f64::from(args.steps))
+                .with_message(format!("step {step}"));
+            context
+                .peer
+                .notify_progress(param)
+                .await
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        }
+        Ok(format!("{} steps done", args.steps))
+    }
+
+    #[tool(description = "Sends a logging notification.")]
+    #[allow(deprecated)] // logging notifications are deprecated in 2026-07-28 but still sent to older clients
+    async fn log(
+        &self,
+        Parameters(args): Parameters<LogArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let level = match args.level.as_str() {
+            "debug" => LoggingLevel::Debug,
+            "warning" => LoggingLevel::Warning,
+            "error" => LoggingLevel::Error,
+            _ => LoggingLevel::Info,
+        };
+        let param = LoggingMessageNotificationParam::new(level, serde_json::json!(args.message))
+            .with_logger("testkit");
+        context
+            .peer
+            .notify_logging_message(param)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok("logged".to_owned())
+    }
+
+    #[tool(description = "What the server has seen: calls and cancellations, as JSON.")]
+    async fn stats(&self) -> String {
+        serde_json::json!({
+            "calls": self.calls.load(Ordering::SeqCst),
+            "cancelled": self.cancelled.load(Ordering::SeqCst),
+        })
+        .to_string()
+    }
+}
+
+// Logging notifications are deprecated (SEP-2577) but still part of the protocol versions most
+// servers speak; the test server keeps them so clients can be tested against them.
+#[allow(deprecated)]
+impl ServerHandler for TestServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_logging()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("testkit-mcp", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some("A server for tests.".to_owned());
+        info
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let mut tools = self.tool_router.list_all();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        let start = match request.and_then(|r| r.cursor) {
+            Some(cursor) => cursor
+                .parse::<usize>()
+                .map_err(|_| ErrorData::invalid_params("bad cursor", None))?,
+            None => 0,
+        };
+        let end = start.saturating_add(self.page_size).min(tools.len());
+        let mut result = ListToolsResult::default();
+        result.tools = tools.get(start..end).map(<[_]>::to_vec).unwrap_or_default();
+        result.next_cursor = (end < tools.len()).then(|| end.to_string());
+        Ok(result)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let mut resource = Resource::new(TEXT_RESOURCE, "greeting");
+        resource.mime_type = Some("text/plain".to_owned());
+        let mut result = ListResourcesResult::default();
+        result.resources = vec![resource];
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri != TEXT_RESOURCE {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource {}", request.uri),
+                None,
+            ));
+        }
+        let contents = ResourceContents::text("Hello from testkit-mcp", TEXT_RESOURCE);
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let argument =
+            PromptArgument::new("name").with_description("Who to greet").with_required(true);
+        let prompt = Prompt::new("greet", Some("Greets someone by name"), Some(vec![argument]));
+        let mut result = ListPromptsResult::default();
+        result.prompts = vec![prompt];
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name != "greet" {
+            return Err(ErrorData::invalid_params(format!("no prompt {}", request.name), None));
+        }
+        let name = request
+            .arguments
+            .as_ref()
+            .and_then(|args| args.get("name"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("stranger")
+            .to_owned();
+        let message = PromptMessage::new_text(Role::User, format!("Say hello to {name}."));
+        Ok(GetPromptResult::new(vec![message]).with_description("A greeting").into())
+    }
+}
