@@ -251,10 +251,11 @@ impl ServerHandler for TestServer {
             None => 0,
         };
         let end = start.saturating_add(self.page_size).min(tools.len());
-        let mut result = ListToolsResult::default();
-        result.tools = tools.get(start..end).map(<[_]>::to_vec).unwrap_or_default();
-        result.next_cursor = (end < tools.len()).then(|| end.to_string());
-        Ok(result)
+        Ok(ListToolsResult {
+            tools: tools.get(start..end).map(<[_]>::to_vec).unwrap_or_default(),
+            next_cursor: (end < tools.len()).then(|| end.to_string()),
+            ..Default::default()
+        })
     }
 
     async fn list_resources(
@@ -264,9 +265,7 @@ impl ServerHandler for TestServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let mut resource = Resource::new(TEXT_RESOURCE, "greeting");
         resource.mime_type = Some("text/plain".to_owned());
-        let mut result = ListResourcesResult::default();
-        result.resources = vec![resource];
-        Ok(result)
+        Ok(ListResourcesResult { resources: vec![resource], ..Default::default() })
     }
 
     async fn read_resource(
@@ -292,9 +291,7 @@ impl ServerHandler for TestServer {
         let argument =
             PromptArgument::new("name").with_description("Who to greet").with_required(true);
         let prompt = Prompt::new("greet", Some("Greets someone by name"), Some(vec![argument]));
-        let mut result = ListPromptsResult::default();
-        result.prompts = vec![prompt];
-        Ok(result)
+        Ok(ListPromptsResult { prompts: vec![prompt], ..Default::default() })
     }
 
     async fn get_prompt(
