@@ -1,11 +1,57 @@
-//! Open initialized MCP sessions on demand, over stdio, legacy SSE and streamable HTTP.
+//! Open initialized MCP sessions on demand, over stdio and streamable HTTP, always cleaned up.
 //!
-//! This crate will hold `MCPClientSessionManager`: hand it any [`mcp_config::ServerConfig`] and
-//! get back a connected, initialized session that is cleaned up on every exit path (no leaked
-//! child processes, no dangling HTTP sessions). It is built on `rmcp`, with [`mcp_sse`] for the
-//! legacy HTTP+SSE transport. It is empty until that work lands; see `docs/architecture.md`.
+//! Hand [`MCPClientSessionManager::open_session`] any [`ServerConfig`](mcp_config::ServerConfig)
+//! and get back a [`Session`] that is connected **and** initialized. Close it with
+//! [`Session::close`], or let [`MCPClientSessionManager::with_session`] close it on every way
+//! out. A stdio server runs as the leader of its own process group, and closing (or dropping)
+//! the session ends the whole group: no server, and nothing it started, outlives its session.
 //!
-//! Server configurations come from [`mcp_config`], re-exported here so that one dependency is
-//! enough to describe and open sessions.
+//! ```no_run
+//! use mcp_session::MCPClientSessionManager;
+//! use mcp_session::mcp_config::MCPConfig;
+//! use serde_json::json;
+//!
+//! # #[allow(dead_code)]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MCPConfig::load("mcp.json")?.config;
+//! let manager = MCPClientSessionManager::new();
+//! let session = manager.open_session(config.get("ArxivServer")?).await?;
+//! let result = session.call_tool("search_papers", json!({"query": "llm"})).await?;
+//! println!("{:?}", result.content);
+//! session.close().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every wait is bounded by the server's [`Timeouts`](mcp_config::Timeouts): `startup` for
+//! spawning or connecting plus the handshake, `request` for each request (overridable per call
+//! with [`CallOptions`]). A request that times out sends the server `notifications/cancelled`,
+//! and the session stays usable.
+//!
+//! Legacy HTTP+SSE servers are not supported yet: [`mcp_sse`] will bring them.
+//!
+//! Built on [`rmcp`], re-exported for its model types.
 
-pub use mcp_config;
+#![doc(test(attr(deny(warnings))))]
+
+mod error;
+mod handler;
+mod http;
+mod manager;
+mod session;
+mod stdio;
+
+pub use error::SessionError;
+pub use handler::{ListKind, SessionHandler};
+pub use manager::{Builder, MCPClientSessionManager};
+pub use session::{CallOptions, Session};
+pub use {mcp_config, rmcp};
+
+/// A URL for messages: the password, if any, replaced by `***`.
+pub(crate) fn redact_url(url: &url::Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
+}

@@ -1,0 +1,181 @@
+//! Streamable HTTP servers: the reqwest client (headers, timeouts, TLS) and rmcp's transport.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, OnceLock};
+
+use mcp_config::StreamableHttpConfig;
+use reqwest::header::{HeaderName, HeaderValue};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::{
+    HttpStatusError, StreamableHttpClientTransportConfig, StreamableHttpError,
+};
+
+use crate::error::SessionError;
+
+/// Headers rmcp sets itself and refuses as custom headers.
+const RESERVED: &[&str] = &["accept", "mcp-session-id", "last-event-id", "mcp-protocol-version"];
+
+/// The transport for a streamable HTTP server.
+pub(crate) fn transport(
+    config: &StreamableHttpConfig,
+) -> Result<StreamableHttpClientTransport<reqwest::Client>, SessionError> {
+    let server = &config.server_name;
+    let invalid = |message: String| SessionError::Protocol { server: server.clone(), message };
+    let mut custom_headers = HashMap::new();
+    let mut auth_header = None;
+    for (name, value) in &config.headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            // rmcp sends it as `Authorization: Bearer <token>`.
+            auth_header = Some(value.strip_prefix("Bearer ").unwrap_or(value).to_owned());
+            continue;
+        }
+        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            return Err(invalid(format!(
+                "the header `{name}` is set by the MCP transport itself; remove it from the config"
+            )));
+        }
+        let header_name = HeaderName::try_from(name.as_str())
+            .map_err(|err| invalid(format!("the header name `{name}` is not valid: {err}")))?;
+        let mut header_value = HeaderValue::try_from(value.as_str()).map_err(|_| {
+            invalid(format!("the value of header `{name}` is not a valid HTTP header value"))
+        })?;
+        header_value.set_sensitive(true);
+        custom_headers.insert(header_name, header_value);
+    }
+    let tls = tls_config().map_err(invalid)?;
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls.clone())
+        .connect_timeout(config.timeout)
+        .read_timeout(config.sse_read_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|err| invalid(format!("cannot build the HTTP client: {err}")))?;
+    let mut transport_config = StreamableHttpClientTransportConfig::with_uri(config.url.as_str())
+        .custom_headers(custom_headers);
+    if let Some(token) = auth_header {
+        transport_config = transport_config.auth_header(token);
+    }
+    Ok(StreamableHttpClientTransport::with_client(client, transport_config))
+}
+
+/// TLS for every HTTP session: rustls with the ring provider and the system's root certificates.
+fn tls_config() -> Result<&'static rustls::ClientConfig, String> {
+    static CONFIG: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for error in &native.errors {
+            tracing::debug!("skipping a system certificate: {error}");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "loaded system root certificates");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+            .map_err(|err| format!("cannot set up TLS: {err}"))
+    });
+    config.as_ref().map_err(Clone::clone)
+}
+
+/// Turns a failed HTTP handshake into the most specific error.
+pub(crate) fn classify_init(
+    server: &str,
+    url: &str,
+    error: &rmcp::service::ClientInitializeError,
+) -> SessionError {
+    match error {
+        // rmcp does not expose the transport error as this variant's source: start from it.
+        rmcp::service::ClientInitializeError::TransportError { error: transport, .. } => {
+            match classify(server, url, transport.error.as_ref()) {
+                SessionError::Handshake { .. } => SessionError::Handshake {
+                    server: server.to_owned(),
+                    reason: chain(error),
+                    stderr_tail: None,
+                },
+                specific => specific,
+            }
+        }
+        other => classify(server, url, other),
+    }
+}
+
+/// Turns a failure to reach or talk to an HTTP server into the most specific error.
+pub(crate) fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> SessionError {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(err) = current {
+        if let Some(status) = err.downcast_ref::<HttpStatusError>() {
+            return http_status(server, url, status.status, "");
+        }
+        let reqwest_error = err.downcast_ref::<reqwest::Error>().or_else(|| {
+            // rmcp's `Client(E)` variant does not expose the client error as its source.
+            match err.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
+                StreamableHttpError::Client(inner) => Some(inner),
+                _ => None,
+            }
+        });
+        if let Some(err) = reqwest_error {
+            if let Some(status) = err.status() {
+                return http_status(server, url, status.as_u16(), "");
+            }
+            if err.is_connect() || err.is_timeout() {
+                return SessionError::Connect {
+                    server: server.to_owned(),
+                    url: url.to_owned(),
+                    reason: root_cause(err),
+                };
+            }
+        }
+        current = err.source();
+    }
+    let text = chain(error);
+    if let Some(status) = status_in(&text) {
+        return http_status(server, url, status, "");
+    }
+    SessionError::Handshake { server: server.to_owned(), reason: text, stderr_tail: None }
+}
+
+fn http_status(server: &str, url: &str, status: u16, body: &str) -> SessionError {
+    SessionError::Http {
+        server: server.to_owned(),
+        url: url.to_owned(),
+        status,
+        body_excerpt: body.to_owned(),
+    }
+}
+
+/// The innermost cause's message.
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// Every message of the chain, joined.
+pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut current = error.source();
+    while let Some(err) = current {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
+}
+
+/// An HTTP status mentioned in rmcp's error text ("HTTP 404", "status: 404 Not Found", …).
+fn status_in(text: &str) -> Option<u16> {
+    let bytes = text.as_bytes();
+    let markers = ["HTTP ", "status: ", "status code ", "Status code: "];
+    markers.iter().find_map(|marker| {
+        let at = text.find(marker)? + marker.len();
+        let digits = bytes.get(at..at + 3)?;
+        let status = std::str::from_utf8(digits).ok()?.parse::<u16>().ok()?;
+        (400..600).contains(&status).then_some(status)
+    })
+}

@@ -1,0 +1,369 @@
+//! stdio servers: spawning as a process-group leader, the newline-delimited JSON-RPC transport,
+//! stderr capture, and the cleanup that leaves no process of the group behind.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcp_config::StdioConfig;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
+use rmcp::RoleClient;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+
+use crate::error::SessionError;
+
+/// Largest JSON-RPC message accepted from a server (one line of stdout).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// How many bytes of a server's stderr are kept for error messages.
+const STDERR_TAIL_BYTES: usize = 4096;
+/// How often a closing group is checked for survivors.
+const POLL: Duration = Duration::from_millis(5);
+
+/// The last lines a server wrote to stderr, bounded.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+
+impl StderrTail {
+    fn push(&self, line: String) {
+        let Ok(mut lines) = self.0.lock() else { return };
+        lines.push_back(line);
+        let mut total: usize = lines.iter().map(|l| l.len() + 1).sum();
+        while total > STDERR_TAIL_BYTES && lines.len() > 1 {
+            total -= lines.pop_front().map_or(0, |l| l.len() + 1);
+        }
+    }
+
+    /// The kept lines, or `None` when the server wrote nothing.
+    pub(crate) fn text(&self) -> Option<String> {
+        let lines = self.0.lock().ok()?;
+        (!lines.is_empty()).then(|| lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// What a server wrote to stdout that was not JSON-RPC.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Garbage(Arc<Mutex<Option<(usize, String)>>>);
+
+impl Garbage {
+    fn record(&self, line: &[u8]) {
+        let Ok(mut seen) = self.0.lock() else { return };
+        let (count, _) = seen.get_or_insert_with(|| (0, excerpt(line)));
+        *count += 1;
+    }
+
+    /// How many non-JSON-RPC lines there were, and the first of them.
+    pub(crate) fn seen(&self) -> Option<(usize, String)> {
+        self.0.lock().ok()?.clone()
+    }
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
+    text.trim_end().to_owned()
+}
+
+/// A started stdio server: the transport to speak MCP over, and the guard of its process group.
+pub(crate) struct Spawned {
+    pub(crate) transport: StdioTransport,
+    pub(crate) child: ChildGuard,
+    pub(crate) stderr: StderrTail,
+    pub(crate) garbage: Garbage,
+}
+
+/// Starts the server of `config` as the leader of a new process group.
+pub(crate) fn spawn(config: &StdioConfig) -> Result<Spawned, SessionError> {
+    let server = &config.server_name;
+    let mut command = tokio::process::Command::new(&config.command);
+    command
+        .args(&config.args)
+        .envs(&config.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = &config.working_dir {
+        command.current_dir(dir);
+    }
+    let mut wrapped = CommandWrap::from(command);
+    wrapped.wrap(ProcessGroup::leader());
+    let spawn_error = |source: std::io::Error| SessionError::Spawn {
+        server: server.clone(),
+        command: config.command.clone(),
+        source,
+    };
+    let mut child = wrapped.spawn().map_err(spawn_error)?;
+    let pid =
+        child.id().ok_or_else(|| spawn_error(std::io::Error::other("the process has no id")))?;
+    let pgid = Pid::from_raw(
+        i32::try_from(pid).map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?,
+    );
+    let stdin = child.stdin().take();
+    let stdout = child.stdout().take();
+    let stderr_pipe = child.stderr().take();
+    let guard = ChildGuard { child: Some(child), pgid, server: server.clone() };
+    let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+        return Err(spawn_error(std::io::Error::other("the child's stdin or stdout is missing")));
+    };
+    let stderr = StderrTail::default();
+    if let Some(pipe) = stderr_pipe {
+        tokio::spawn(pump_stderr(pipe, stderr.clone(), server.clone()));
+    }
+    let garbage = Garbage::default();
+    tracing::debug!(server = %server, pid, command = %config.command, "spawned stdio server");
+    Ok(Spawned {
+        transport: StdioTransport::new(stdout, stdin, garbage.clone(), server.clone()),
+        child: guard,
+        stderr,
+        garbage,
+    })
+}
+
+/// Copies the server's stderr into `tracing` and the bounded tail.
+async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: String) {
+    let mut lines = BufReader::new(pipe).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::debug!(target: "mcp_session::server_stderr", server = %server, "{line}");
+        tail.push(line);
+    }
+}
+
+/// Newline-delimited JSON-RPC over the child's stdin and stdout.
+///
+/// Lines that are not JSON-RPC are skipped and counted (a server that logs to stdout breaks
+/// the protocol; the count makes the resulting error say so). A line over
+/// [`MAX_MESSAGE_BYTES`] closes the transport.
+pub(crate) struct StdioTransport {
+    reader: BufReader<ChildStdout>,
+    line: Vec<u8>,
+    writer: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
+    garbage: Garbage,
+    server: String,
+}
+
+impl StdioTransport {
+    fn new(stdout: ChildStdout, stdin: ChildStdin, garbage: Garbage, server: String) -> Self {
+        StdioTransport {
+            reader: BufReader::new(stdout),
+            line: Vec::new(),
+            writer: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
+            garbage,
+            server,
+        }
+    }
+
+    /// Reads the next complete line into `self.line`; `false` at end of stream or on a fault.
+    ///
+    /// Cancel safe: bytes read so far stay in `self.line`.
+    async fn next_line(&mut self) -> bool {
+        loop {
+            let available = match self.reader.fill_buf().await {
+                Ok([]) => return false,
+                Ok(available) => available,
+                Err(err) => {
+                    tracing::warn!(server = %self.server, "reading the server's stdout failed: {err}");
+                    return false;
+                }
+            };
+            let (chunk, complete) = match available.iter().position(|&b| b == b'\n') {
+                Some(end) => (&available[..end], Some(end + 1)),
+                None => (available, None),
+            };
+            self.line.extend_from_slice(chunk);
+            let consumed = complete.unwrap_or(available.len());
+            self.reader.consume(consumed);
+            if self.line.len() > MAX_MESSAGE_BYTES {
+                tracing::warn!(
+                    server = %self.server,
+                    "the server sent a message over {MAX_MESSAGE_BYTES} bytes; closing the session"
+                );
+                return false;
+            }
+            if complete.is_some() {
+                return true;
+            }
+        }
+    }
+}
+
+impl Transport<RoleClient> for StdioTransport {
+    type Error = std::io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let writer = self.writer.clone();
+        async move {
+            let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
+            bytes.push(b'\n');
+            let mut writer = writer.lock().await;
+            let stdin = writer.as_mut().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotConnected, "stdin is closed")
+            })?;
+            stdin.write_all(&bytes).await?;
+            stdin.flush().await
+        }
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            if !self.next_line().await {
+                return None;
+            }
+            let line = std::mem::take(&mut self.line);
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice(trimmed) {
+                Ok(message) => return Some(message),
+                Err(err) => {
+                    tracing::warn!(
+                        server = %self.server,
+                        "skipping a stdout line that is not JSON-RPC ({err}): {}",
+                        excerpt(trimmed)
+                    );
+                    self.garbage.record(trimmed);
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        // Dropping stdin sends EOF: the MCP spec's first step of stdio shutdown.
+        self.writer.lock().await.take();
+        Ok(())
+    }
+}
+
+/// Owns a server's process group; on [`ChildGuard::shutdown`] or drop, nothing of it survives.
+pub(crate) struct ChildGuard {
+    child: Option<Box<dyn ChildWrapper>>,
+    pgid: Pid,
+    server: String,
+}
+
+impl ChildGuard {
+    /// The leader's process id (also the group id).
+    pub(crate) fn pid(&self) -> u32 {
+        self.pgid.as_raw().unsigned_abs()
+    }
+
+    /// The leader's exit status, if it has exited.
+    pub(crate) fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Waits up to `limit` for the leader to exit.
+    pub(crate) async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        tokio::time::timeout(limit, child.wait()).await.ok()?.ok()
+    }
+
+    /// Ends the group: waits `grace` for the leader to exit on its own (its stdin is closed by
+    /// now), then signals the whole group SIGTERM, waits `grace` again, then SIGKILL. The group
+    /// is signalled even when the leader has exited, since its children may live on.
+    pub(crate) async fn shutdown(&mut self, grace: Duration) {
+        if self.child.is_none() {
+            return;
+        }
+        let started = Instant::now();
+        let status = self.wait_exit(grace).await;
+        if group_alive(self.pgid) {
+            signal_group(self.pgid, Signal::SIGTERM);
+            let deadline = Instant::now() + grace;
+            while group_alive(self.pgid) && Instant::now() < deadline {
+                tokio::time::sleep(POLL).await;
+            }
+            if group_alive(self.pgid) {
+                signal_group(self.pgid, Signal::SIGKILL);
+            }
+        }
+        if status.is_none() {
+            // Reap the leader (SIGKILL cannot be ignored, so this ends).
+            self.wait_exit(grace.max(Duration::from_secs(1))).await;
+        }
+        self.child = None;
+        tracing::debug!(server = %self.server, elapsed = ?started.elapsed(), "stdio server closed");
+    }
+}
+
+impl Drop for ChildGuard {
+    /// The safety net for a session dropped without `close()`: SIGTERM to the group at once,
+    /// then SIGKILL and reaping from a task, or from a thread when no runtime is running.
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let pgid = self.pgid;
+        signal_group(pgid, Signal::SIGTERM);
+        let finish = move || {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while group_alive(pgid) && Instant::now() < deadline {
+                std::thread::sleep(POLL);
+            }
+            if group_alive(pgid) {
+                signal_group(pgid, Signal::SIGKILL);
+            }
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while !matches!(child.try_wait(), Ok(Some(_)) | Err(_)) && Instant::now() < deadline {
+                std::thread::sleep(POLL);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn_blocking(finish);
+            }
+            Err(_) => {
+                let _detached =
+                    std::thread::Builder::new().name("mcp-session-reaper".into()).spawn(finish);
+            }
+        }
+    }
+}
+
+fn signal_group(pgid: Pid, signal: Signal) {
+    match killpg(pgid, signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(err) => tracing::warn!(
+            pgid = pgid.as_raw(),
+            "cannot send {signal} to the server's process group: {err}"
+        ),
+    }
+}
+
+/// Whether any process of group `pgid` is still running (zombies do not count: an init that
+/// does not reap would otherwise keep them "alive").
+pub(crate) fn group_alive(pgid: Pid) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        if let Some(alive) = group_alive_procfs(pgid.as_raw()) {
+            return alive;
+        }
+    }
+    killpg(pgid, None).is_ok()
+}
+
+#[cfg(target_os = "linux")]
+fn group_alive_procfs(pgid: i32) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+        let Some(after_comm) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+        let mut fields = after_comm.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+        if group == Some(pgid) && !matches!(state, Some("Z" | "X")) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}

@@ -1,0 +1,159 @@
+//! How sessions fail: each fault gives its typed error, fast, and leaves nothing running.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use mcp_session::mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig};
+use mcp_session::{MCPClientSessionManager, SessionError};
+use serde_json::json;
+
+use crate::{HttpServer, quick_timeouts, stdio_server};
+
+async fn open(config: impl Into<ServerConfig>) -> Result<mcp_session::Session, SessionError> {
+    MCPClientSessionManager::new().open_session(&config.into()).await
+}
+
+#[tokio::test]
+async fn missing_command() {
+    let err = open(StdioConfig::new("ghost", "/nonexistent/mcp-server")).await.unwrap_err();
+    assert!(
+        matches!(&err, SessionError::Spawn { command, .. } if command == "/nonexistent/mcp-server"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "ghost: cannot start `/nonexistent/mcp-server`: command not found: /nonexistent/mcp-server — is it installed and on PATH?"
+    );
+}
+
+#[tokio::test]
+async fn server_exits_at_once() {
+    let config = StdioConfig::new("quitter", testkit::testkit_mcp().to_string_lossy())
+        .arg("exit-at-once")
+        .timeouts(quick_timeouts());
+    let err = open(config).await.unwrap_err();
+    match &err {
+        SessionError::ServerExited { status, stderr_tail, .. } => {
+            assert_eq!(status, "exit status: 3");
+            assert_eq!(stderr_tail.as_deref(), Some("testkit-mcp: exiting at once, as asked"));
+        }
+        other => panic!("expected ServerExited, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("quitter: the server exited (exit status: 3); its stderr ended with:\n"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn server_never_answers_initialize() {
+    let config = StdioConfig::new("mute", testkit::testkit_mcp().to_string_lossy())
+        .arg("silent")
+        .timeouts(quick_timeouts().startup(Duration::from_millis(300)));
+    let err = open(config).await.unwrap_err();
+    assert!(
+        matches!(&err, SessionError::Timeout { operation, after, .. } if operation == "initialize" && *after == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("raise `timeouts.startup`"), "{err}");
+}
+
+#[tokio::test]
+async fn garbage_on_stdout() {
+    let config = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
+        .arg("garbage")
+        .timeouts(quick_timeouts().startup(Duration::from_millis(500)));
+    let err = open(config).await.unwrap_err();
+    match &err {
+        SessionError::Handshake { reason, .. } => {
+            assert!(
+                reason.contains("that are not JSON-RPC, the first: \"this is not JSON-RPC\""),
+                "{reason}"
+            );
+            assert!(reason.contains("logs go to stderr"), "{reason}");
+        }
+        other => panic!("expected Handshake, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn server_killed_mid_call() {
+    let session = open(stdio_server(&[])).await.unwrap();
+    let pid = session.process_id().expect("a stdio session has a pid");
+    let call = session.call_tool("sleep", json!({"ms": 20_000}));
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    };
+    let (result, ()) = tokio::join!(call, kill);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, SessionError::ServerExited { status, .. } if status == "signal: 9 (SIGKILL)"),
+        "{err:?}"
+    );
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_404() {
+    let server = HttpServer::start(&[]);
+    let url = server.url.replace("/mcp", "/nope");
+    let err = open(StreamableHttpConfig::new("lost", &url).unwrap().timeouts(quick_timeouts()))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, SessionError::Http { status: 404, .. }), "{err:?}");
+    assert!(err.to_string().contains("check the URL's path"), "{err}");
+}
+
+/// A one-shot HTTP server that answers every request with `status`.
+fn fixed_status_server(status: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "internal failure";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn http_500() {
+    let url = fixed_status_server("500 Internal Server Error");
+    let err = open(StreamableHttpConfig::new("broken", &url).unwrap().timeouts(quick_timeouts()))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, SessionError::Http { status: 500, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let err = open(StreamableHttpConfig::new("nobody", &url).unwrap().timeouts(quick_timeouts()))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, SessionError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().starts_with(&format!("nobody: cannot connect to {url}")), "{err}");
+}
+
+#[tokio::test]
+async fn legacy_sse_is_refused_clearly_for_now() {
+    let config = mcp_session::mcp_config::SseConfig::new("wiki", "http://127.0.0.1:1/sse").unwrap();
+    let err = open(config).await.unwrap_err();
+    assert!(err.to_string().contains("legacy HTTP+SSE sessions are not supported"), "{err}");
+}

@@ -1,0 +1,66 @@
+//! Integration tests of mcp-session against real servers: `testkit-mcp` over stdio and
+//! streamable HTTP on loopback, started as real processes.
+
+mod failures;
+mod leaks;
+mod methods;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mcp_session::mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig, Timeouts};
+
+/// Short timeouts, so failure tests end quickly; generous enough for a loaded CI machine.
+pub(crate) fn quick_timeouts() -> Timeouts {
+    Timeouts::default()
+        .startup(Duration::from_secs(20))
+        .request(Duration::from_secs(20))
+        .close_grace(Duration::from_millis(500))
+}
+
+/// `testkit-mcp stdio ARGS…` as a server config.
+pub(crate) fn stdio_server(args: &[&str]) -> StdioConfig {
+    let mut all = vec!["stdio"];
+    all.extend_from_slice(args);
+    StdioConfig::new("testkit", testkit::testkit_mcp().to_string_lossy())
+        .args(all)
+        .timeouts(quick_timeouts())
+}
+
+/// A `testkit-mcp http` process, killed on drop.
+pub(crate) struct HttpServer {
+    child: Child,
+    pub(crate) url: String,
+}
+
+impl HttpServer {
+    pub(crate) fn start(args: &[&str]) -> HttpServer {
+        let mut child = Command::new(testkit::testkit_mcp())
+            .arg("http")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("testkit-mcp starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("testkit-mcp prints its URL");
+        assert!(line.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
+        HttpServer { child, url: line.trim().to_owned() }
+    }
+
+    pub(crate) fn config(&self) -> ServerConfig {
+        StreamableHttpConfig::new("testkit-http", &self.url)
+            .expect("valid URL")
+            .timeouts(quick_timeouts())
+            .into()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
