@@ -68,6 +68,16 @@ pub(crate) fn redact_url(url: &mut Url) {
     }
 }
 
+/// `text` (a URL that may not parse) with the password of its `user:password@` part hidden.
+pub(crate) fn redact_url_text(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|i| i + 3) else { return text.to_owned() };
+    let rest = &text[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return text.to_owned() };
+    let Some(colon) = rest[..at].find(':') else { return text.to_owned() };
+    format!("{}{}:{MASK}{}", &text[..scheme_end], &rest[..colon], &rest[at..])
+}
+
 fn needs_redaction(url: &Url) -> bool {
     url.password().is_some() || url.query_pairs().any(|(k, _)| is_secret_key(&k))
 }
@@ -87,6 +97,16 @@ mod tests {
         let shown = RedactedUrl(&url).to_string();
         assert!(!shown.contains("pw@") && !shown.contains("abc"), "{shown}");
         assert!(shown.contains("page=2") && shown.contains("user:"), "{shown}");
+    }
+
+    #[test]
+    fn unparsable_url_text_hides_its_password() {
+        assert_eq!(
+            redact_url_text("http://bot:hunter2@exa mple.com/x"),
+            "http://bot:***@exa mple.com/x"
+        );
+        assert_eq!(redact_url_text("not a url"), "not a url");
+        assert_eq!(redact_url_text("http://host/a@b:c"), "http://host/a@b:c");
     }
 
     #[test]

@@ -581,7 +581,10 @@ impl From<StreamableHttpConfig> for ServerConfig {
 
 /// Parses an `http` or `https` URL.
 pub(crate) fn parse_http_url(text: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidUrl { url: text.to_owned(), reason };
+    let invalid = |reason: String| ConfigError::InvalidUrl {
+        url: crate::redact::redact_url_text(text),
+        reason,
+    };
     let url = Url::parse(text.trim()).map_err(|err| invalid(err.to_string()))?;
     match url.scheme() {
         "http" | "https" => Ok(url),

@@ -9,9 +9,16 @@ use std::time::Duration;
 
 use mcp_config::{ConfigError, MCPConfig, SseConfig, StdioConfig};
 
+/// This binary's path, which will serve arXiv as `research-demo serve arxiv`.
+fn current_exe() -> String {
+    std::env::current_exe()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|_| "research-demo".to_owned())
+}
+
 /// The seed's two servers. The arXiv server will be this binary's own `serve arxiv` subcommand.
 fn seed_config() -> Result<MCPConfig, ConfigError> {
-    let arxiv = StdioConfig::new("ArxivServer", "research-demo").args([
+    let arxiv = StdioConfig::new("ArxivServer", current_exe()).args([
         "serve",
         "arxiv",
         "--storage-path",

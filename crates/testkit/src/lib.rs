@@ -28,34 +28,69 @@ pub fn workspace_root() -> PathBuf {
 
 /// The path of the `testkit-mcp` binary, built on first use in this process.
 ///
-/// `cargo test` builds only the binaries of the package under test, so other packages' tests
-/// call this: it runs `$CARGO build -p testkit --bin testkit-mcp` once and asks cargo where the
-/// executable is.
+/// `cargo test` builds only the binaries of the packages under test, so other packages' tests
+/// call this. It runs `$CARGO test --workspace --no-run` once: the build `cargo test --workspace`
+/// has just done (a no-op then), with the same feature set, so nothing is compiled twice, and
+/// cargo reports where every binary and example is.
 ///
 /// # Panics
 /// When the build fails: a test cannot go on without its server.
 pub fn testkit_mcp() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| build_bin("testkit", "testkit-mcp"))
+    executable("testkit-mcp")
 }
 
-/// Builds `bin` of `package` and returns the executable's path.
-fn build_bin(package: &str, bin: &str) -> PathBuf {
+/// The path of example `name` of the `examples` package, built as [`testkit_mcp`] is.
+///
+/// # Panics
+/// When the build fails, or there is no such example.
+pub fn example(name: &str) -> &'static Path {
+    executable(name)
+}
+
+/// The binary or example called `name`.
+fn executable(name: &str) -> &'static Path {
+    static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    BUILT
+        .get_or_init(build_workspace)
+        .iter()
+        .find(|(target, _)| target == name)
+        .map(|(_, path)| path.as_path())
+        .unwrap_or_else(|| panic!("cargo built no binary or example called {name}"))
+}
+
+/// Runs `$CARGO test --workspace --no-run` and returns every binary and example it reports.
+fn build_workspace() -> Vec<(String, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args(["build", "--quiet", "--message-format", "json", "-p", package, "--bin", bin])
-        .current_dir(workspace_root())
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run cargo to build {bin}: {err}"));
+    let mut command = Command::new(cargo);
+    command.args(["test", "--workspace", "--no-run", "--quiet", "--message-format", "json"]);
+    command.current_dir(workspace_root());
+    // Cargo gives a test process the variables of its package (CARGO_PKG_NAME, OUT_DIR, …).
+    // Some build scripts (ring's) rerun when those change, so passing them on would rebuild
+    // half the dependency tree: the nested cargo gets the environment the outer one had.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_by_cargo = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || key.starts_with("CARGO_CRATE_")
+            || matches!(&*key, "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR");
+        if set_by_cargo {
+            command.env_remove(&*key);
+        }
+    }
+    let output = command.output().unwrap_or_else(|err| panic!("cannot run cargo: {err}"));
     assert!(
         output.status.success(),
-        "building {bin} failed:\n{}",
+        "cargo test --no-run failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == bin)
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo did not report where {bin} is"))
+        .filter(|message| message["profile"]["test"] == false)
+        .filter_map(|message| {
+            let name = message["target"]["name"].as_str()?.to_owned();
+            Some((name, PathBuf::from(message["executable"].as_str()?)))
+        })
+        .collect()
 }

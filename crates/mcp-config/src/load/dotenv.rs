@@ -16,7 +16,8 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err(format!("line {}: expected KEY=VALUE, found {raw:?}", index + 1));
+            // The line is not echoed: it may hold a secret.
+            return Err(format!("line {}: expected KEY=VALUE", index + 1));
         };
         let key = key.trim();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -76,7 +77,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert_eq!(parse("A=1\njunk\n").unwrap_err(), "line 2: expected KEY=VALUE, found \"junk\"");
+        assert_eq!(parse("A=1\njunk\n").unwrap_err(), "line 2: expected KEY=VALUE");
         assert!(parse("BAD-KEY=1").unwrap_err().contains("not a variable name"));
     }
 }

@@ -146,6 +146,11 @@ pub enum WarningKind {
     },
     /// The server is marked `"disabled": true` and was skipped.
     Disabled,
+    /// An entry under a name key also holds a different `name`/`server_name`, which is ignored.
+    NameIgnored {
+        /// The ignored inner name.
+        name: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -163,6 +168,10 @@ impl fmt::Display for Warning {
                 write!(f, "ignored key `{key}`, which mcp-config does not use")
             }
             WarningKind::Disabled => f.write_str("skipped: it is marked \"disabled\": true"),
+            WarningKind::NameIgnored { name } => write!(
+                f,
+                "ignored the inner name {name:?}: in this layout the key an entry sits under names it"
+            ),
         }
     }
 }

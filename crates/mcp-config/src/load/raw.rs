@@ -139,7 +139,11 @@ impl<'a> Ctx<'a> {
             out.push_str(&format!("`{key}`: "));
         }
         out.push_str(message);
-        out.push_str("; see docs/configuration.md for the keys each server takes");
+        if state.place.server.is_some() || state.place.index.is_some() {
+            out.push_str("; see docs/configuration.md for the keys each server takes");
+        } else {
+            out.push_str("; see docs/configuration.md for the layouts mcp-config reads");
+        }
         out
     }
 
@@ -169,18 +173,54 @@ impl<'a> Ctx<'a> {
         state.place.container = Some(container.to_owned());
         state.place.index = index;
     }
+}
 
-    fn expand<E: de::Error>(&self, server: Option<&str>, text: &str) -> Result<String, E> {
-        match vars::expand(text, &self.scope) {
+/// `${…}` expansion within one entry. A fault is kept until the whole entry is read, so that a
+/// disabled server loads (skipped) even when its variables are not set.
+struct EntryVars<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    inputs: Vec<String>,
+    fault: Option<(String, ExpandError)>,
+}
+
+impl<'c, 'a> EntryVars<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>) -> Self {
+        EntryVars { ctx, inputs: Vec::new(), fault: None }
+    }
+
+    /// `text` expanded; on a fault, `text` as written, with the fault kept for [`Self::finish`].
+    fn expand(&mut self, key: &str, text: String) -> String {
+        match vars::expand(&text, &self.ctx.scope) {
             Ok(expanded) => {
-                for id in expanded.inputs {
-                    self.warn(server, WarningKind::Input { id });
-                }
-                Ok(expanded.value)
+                self.inputs.extend(expanded.inputs);
+                expanded.value
             }
-            Err(ExpandError::Unset(name)) => Err(self.fail(LoadErrorKind::UnsetVariable { name })),
-            Err(ExpandError::Invalid(message)) => Err(self.invalid(message)),
+            Err(fault) => {
+                self.fault.get_or_insert((key.to_owned(), fault));
+                text
+            }
         }
+    }
+
+    fn expand_map(&mut self, key: &str, map: UniqueMap) -> BTreeMap<String, String> {
+        map.0.into_iter().map(|(k, v)| (k, self.expand(key, v))).collect()
+    }
+
+    /// Raises the first fault, or reports the `${input:…}` warnings, for a server in use.
+    fn finish<E: de::Error>(self, server: &str) -> Result<(), E> {
+        if let Some((key, fault)) = self.fault {
+            self.ctx.set_place(Some(server), Some(&key));
+            return Err(match fault {
+                ExpandError::Unset(name) => self.ctx.fail(LoadErrorKind::UnsetVariable { name }),
+                ExpandError::Invalid(message) => {
+                    self.ctx.invalid(format!("server {server:?}: `{key}`: {message}"))
+                }
+            });
+        }
+        for id in self.inputs {
+            self.ctx.warn(Some(server), WarningKind::Input { id });
+        }
+        Ok(())
     }
 }
 
@@ -308,7 +348,6 @@ fn duplicate_name<E: de::Error>(ctx: &Ctx<'_>, name: &str) -> E {
 /// One server entry as written, before its transport is decided.
 #[derive(Default)]
 struct RawEntry {
-    name: Option<String>,
     transport: Option<String>,
     command: Option<String>,
     args: Option<Vec<String>>,
@@ -363,6 +402,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
         let mut entry = RawEntry::default();
         let mut seen: Vec<&'static str> = Vec::new();
         let mut name = self.key.map(str::to_owned);
+        let mut vars = EntryVars::new(ctx);
         ctx.set_place(name.as_deref(), None);
         while let Some(key) = map.next_key::<String>()? {
             ctx.set_place(name.as_deref(), Some(&key));
@@ -388,8 +428,6 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 )));
             }
             seen.push(field);
-            let server = name.clone();
-            let server = server.as_deref();
             match field {
                 "server_name" => {
                     let value: String = map.next_value()?;
@@ -397,30 +435,22 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                         if self.taken.contains(&value) {
                             return Err(duplicate_name(ctx, &value));
                         }
-                        name = Some(value.clone());
+                        name = Some(value);
+                    } else if self.key != Some(value.as_str()) {
+                        ctx.warn(self.key, WarningKind::NameIgnored { name: value });
                     }
-                    entry.name = Some(value);
                 }
                 "transport" => entry.transport = Some(map.next_value()?),
-                "command" => {
-                    entry.command = Some(ctx.expand(server, &map.next_value::<String>()?)?)
-                }
+                "command" => entry.command = Some(vars.expand(&key, map.next_value()?)),
                 "args" => {
                     let args: Vec<String> = map.next_value()?;
-                    entry.args =
-                        Some(args.iter().map(|a| ctx.expand(server, a)).collect::<Result<_, _>>()?);
+                    entry.args = Some(args.into_iter().map(|a| vars.expand(&key, a)).collect());
                 }
-                "env" => entry.env = Some(expand_map(ctx, server, map.next_value::<UniqueMap>()?)?),
-                "working_dir" => {
-                    entry.working_dir = Some(ctx.expand(server, &map.next_value::<String>()?)?)
-                }
-                "envFile" => {
-                    entry.env_file = Some(ctx.expand(server, &map.next_value::<String>()?)?)
-                }
-                "url" => entry.url = Some(ctx.expand(server, &map.next_value::<String>()?)?),
-                "headers" => {
-                    entry.headers = Some(expand_map(ctx, server, map.next_value::<UniqueMap>()?)?)
-                }
+                "env" => entry.env = Some(vars.expand_map(&key, map.next_value()?)),
+                "working_dir" => entry.working_dir = Some(vars.expand(&key, map.next_value()?)),
+                "envFile" => entry.env_file = Some(vars.expand(&key, map.next_value()?)),
+                "url" => entry.url = Some(vars.expand(&key, map.next_value()?)),
+                "headers" => entry.headers = Some(vars.expand_map(&key, map.next_value()?)),
                 "timeout" => entry.timeout = Some(map.next_value::<DurationValue>()?.0),
                 "sse_read_timeout" => {
                     entry.sse_read_timeout = Some(map.next_value::<DurationValue>()?.0)
@@ -437,6 +467,10 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 self.index + 1
             )));
         };
+        if entry.disabled != Some(true) {
+            vars.finish(&name)?;
+            ctx.set_place(Some(&name), None);
+        }
         let server = build(ctx, entry, &name)?;
         Ok(Entry { name, server })
     }
@@ -465,14 +499,6 @@ fn canonical(key: &str) -> Option<&'static str> {
 
 fn describe_server(name: Option<&str>) -> String {
     name.map_or_else(|| "a server".to_owned(), |n| format!("server {n:?}"))
-}
-
-fn expand_map<E: de::Error>(
-    ctx: &Ctx<'_>,
-    server: Option<&str>,
-    map: UniqueMap,
-) -> Result<BTreeMap<String, String>, E> {
-    map.0.into_iter().map(|(k, v)| Ok((k, ctx.expand(server, &v)?))).collect()
 }
 
 /// Decides the transport and builds the server; `None` for a disabled server.

@@ -99,9 +99,10 @@ fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> 
             if let Some(id) = reference.strip_prefix("input:") {
                 return Ok(Resolved::Input(id.to_owned()));
             }
-            let (name, default) = match reference.split_once(":-") {
+            let body = reference.strip_prefix("env:").unwrap_or(reference);
+            let (name, default) = match body.split_once(":-") {
                 Some((name, default)) => (name, Some(default)),
-                None => (reference.strip_prefix("env:").unwrap_or(reference), None),
+                None => (body, None),
             };
             if !is_var_name(name) {
                 return Err(ExpandError::Invalid(unsupported(reference)));
@@ -163,6 +164,7 @@ mod tests {
     fn expands_every_supported_form() {
         assert_eq!(ok("Bearer ${TOKEN}"), "Bearer t0k");
         assert_eq!(ok("${env:TOKEN}/${MISSING:-dflt}"), "t0k/dflt");
+        assert_eq!(ok("${env:MISSING:-dflt}/${env:TOKEN:-x}"), "dflt/t0k");
         assert_eq!(ok("${EMPTY:-fallback}"), "fallback");
         assert_eq!(ok("${workspaceFolder}/.env"), "/src/proj/.env");
         assert_eq!(ok("${workspaceFolderBasename}"), "proj");

@@ -215,7 +215,7 @@ fn wrong_types() {
         Format::Json,
         Some((1, 17)),
         "`mcpServers`: invalid type: sequence, expected an object mapping server names to servers; \
-         see docs/configuration.md for the keys each server takes",
+         see docs/configuration.md for the layouts mcp-config reads",
     );
 }
 
@@ -312,7 +312,7 @@ fn unset_variable() {
         r#"{"mcpServers": {"a": {"command": "${TOOL"}}}"#,
         Format::Json,
         Some((1, 42)),
-        "unterminated `${` in \"${TOOL\"; close it with `}`, or write `$${` for a literal `${`",
+        "server \"a\": `command`: unterminated `${` in \"${TOOL\"; close it with `}`, or write `$${` for a literal `${`",
     );
 }
 
@@ -350,6 +350,17 @@ fn bad_url() {
         Format::Json,
         Some((1, 53)),
         "server \"a\": invalid URL \"ftp://example.com/mcp\": the scheme is `ftp`, expected `http` or `https`; \
+         write an absolute http:// or https:// URL such as http://127.0.0.1:8000/sse",
+    );
+}
+
+#[test]
+fn url_passwords_stay_out_of_messages() {
+    check(
+        r#"{"mcpServers": {"a": {"url": "https://bot:hunter2@exa mple.com/mcp"}}}"#,
+        Format::Json,
+        Some((1, 68)),
+        "server \"a\": invalid URL \"https://bot:***@exa mple.com/mcp\": invalid international domain name; \
          write an absolute http:// or https:// URL such as http://127.0.0.1:8000/sse",
     );
 }

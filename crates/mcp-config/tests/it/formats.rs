@@ -214,6 +214,30 @@ fn workspace_folder_can_be_set_for_text() {
 }
 
 #[test]
+fn a_disabled_server_may_use_unset_variables() {
+    let text = r#"{"mcpServers": {
+        "off": {"command": "x", "env": {"K": "${NOT_SET_ANYWHERE}", "I": "${input:key}"}, "disabled": true},
+        "on": {"command": "y"}
+    }}"#;
+    let loaded = mcp_config::Loader::new().vars([("A", "b")]).load_str(text).unwrap();
+    assert_eq!(loaded.config.names().collect::<Vec<_>>(), ["on"]);
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings, ["server \"off\": skipped: it is marked \"disabled\": true"]);
+}
+
+#[test]
+fn an_inner_name_that_differs_from_the_key_is_reported() {
+    let text = r#"{"mcpServers": {"key-name": {"name": "inner", "command": "x"}, "same": {"name": "same", "command": "y"}}}"#;
+    let loaded = mcp_config::MCPConfig::from_str(text, mcp_config::Format::Json).unwrap();
+    assert_eq!(loaded.config.names().collect::<Vec<_>>(), ["key-name", "same"]);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(
+        loaded.warnings[0].to_string(),
+        "server \"key-name\": ignored the inner name \"inner\": in this layout the key an entry sits under names it"
+    );
+}
+
+#[test]
 fn builders_give_the_documented_defaults() {
     let server = SseConfig::new("s", "http://127.0.0.1:1/sse").unwrap();
     assert_eq!(server.timeout, Duration::from_secs(5));
