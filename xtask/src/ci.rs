@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, codegen, project_root};
+use crate::{cargo, codegen, peers, project_root};
 
 /// One check: a name and how to run it.
 struct Step {
@@ -12,6 +12,7 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
+    Step { name: "peers", run: peers::install },
     Step { name: "fmt", run: || cargo_cmd(&["fmt", "--all", "--check"], &[]) },
     Step {
         name: "clippy",
@@ -22,7 +23,14 @@ const STEPS: &[Step] = &[
             )
         },
     },
-    Step { name: "test", run: || cargo_cmd(&["test", "--workspace", "--locked"], &[]) },
+    Step {
+        name: "test",
+        run: || {
+            // Tests find the peers here; with CI=true a missing peer fails its test.
+            let peers = peers::peers_dir().display().to_string();
+            cargo_cmd(&["test", "--workspace", "--locked"], &[("MCP_PEERS_DIR", &peers)])
+        },
+    },
     Step {
         name: "doc",
         run: || {

@@ -1,6 +1,7 @@
 //! Project automation for mcp-session-rs, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
+//! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
 //!   `--check` fails when they are stale instead of writing them.
 //!
@@ -8,6 +9,7 @@
 
 mod ci;
 mod codegen;
+mod peers;
 #[cfg(test)]
 mod tidy;
 
@@ -18,7 +20,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                 fmt --check, clippy -D warnings, tests, docs -D warnings, codegen --check
+  ci                 peers, fmt --check, clippy -D warnings, tests, docs -D warnings, codegen --check
+  peers              install the pinned MCP peers (npm, PyPI) under target/peers
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";
 
 fn main() -> ExitCode {
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
+        ["peers"] => peers::install(),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
         ["help" | "--help" | "-h"] => {

@@ -3,10 +3,12 @@
 //! The servers our tests talk to over real pipes and sockets:
 //! - [`mcp_server::TestServer`], run as the `testkit-mcp` binary (stdio or streamable HTTP);
 //!   [`testkit_mcp`] builds it once per test process and returns its path.
+//! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
 //!
 //! This crate is only ever a dev-dependency.
 
 pub mod mcp_server;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

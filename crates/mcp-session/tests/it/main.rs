@@ -4,6 +4,7 @@
 mod failures;
 mod leaks;
 mod methods;
+mod peers;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,97 @@
+//! `cargo xtask peers`: installs the pinned real MCP peers the tests run against, under
+//! `target/peers`, and skips what is already installed at the pinned versions.
+//!
+//! - npm: `@modelcontextprotocol/server-everything` (the reference server), in `target/peers/npm`;
+//! - PyPI: `mcp` and `fastmcp` in a virtual environment, `target/peers/venv`.
+//!
+//! Tests find them through `MCP_PEERS_DIR` (see testkit's `peers` module).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::project_root;
+
+/// npm packages, pinned.
+pub(crate) const NPM: &[(&str, &str)] = &[("@modelcontextprotocol/server-everything", "2026.8.31")];
+/// PyPI packages, pinned.
+pub(crate) const PYPI: &[(&str, &str)] = &[("mcp", "2.3.0"), ("fastmcp", "4.2.3")];
+
+/// Where peers are installed.
+pub(crate) fn peers_dir() -> PathBuf {
+    project_root().join("target/peers")
+}
+
+/// Installs every peer that is missing or at another version.
+pub(crate) fn install() -> Result<(), String> {
+    let dir = peers_dir();
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    install_npm(&dir.join("npm"))?;
+    install_pypi(&dir.join("venv"))?;
+    eprintln!("peers ready in {} (set MCP_PEERS_DIR to it for tests)", dir.display());
+    Ok(())
+}
+
+fn install_npm(dir: &Path) -> Result<(), String> {
+    let missing: Vec<String> = NPM
+        .iter()
+        .filter(|(name, version)| installed_npm_version(dir, name).as_deref() != Some(*version))
+        .map(|(name, version)| format!("{name}@{version}"))
+        .collect();
+    if missing.is_empty() {
+        eprintln!("npm peers: up to date");
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let dependencies: serde_json::Map<String, serde_json::Value> = NPM
+        .iter()
+        .map(|(name, version)| ((*name).to_owned(), serde_json::json!(version)))
+        .collect();
+    let manifest = serde_json::json!({ "name": "mcp-session-rs-peers", "private": true, "dependencies": dependencies });
+    std::fs::write(dir.join("package.json"), format!("{manifest:#}\n"))
+        .map_err(|err| err.to_string())?;
+    eprintln!("npm peers: installing {}", missing.join(", "));
+    run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(dir),
+        "npm install",
+    )
+    .map_err(|err| format!("{err}; Node.js and npm must be installed (.ci/run installs them)"))
+}
+
+fn installed_npm_version(dir: &Path, name: &str) -> Option<String> {
+    let manifest =
+        std::fs::read_to_string(dir.join("node_modules").join(name).join("package.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&manifest).ok()?;
+    value["version"].as_str().map(str::to_owned)
+}
+
+fn install_pypi(venv: &Path) -> Result<(), String> {
+    let pins: Vec<String> =
+        PYPI.iter().map(|(name, version)| format!("{name}=={version}")).collect();
+    let stamp = venv.join("mcp-session-rs-pins.txt");
+    let wanted = pins.join("\n") + "\n";
+    let python = venv.join("bin/python");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        eprintln!("PyPI peers: up to date");
+        return Ok(());
+    }
+    if !python.exists() {
+        eprintln!("PyPI peers: creating {}", venv.display());
+        run(Command::new("python3").arg("-m").arg("venv").arg(venv), "python3 -m venv")
+            .map_err(|err| format!("{err}; Python 3.10+ with the venv module must be installed (.ci/run installs it)"))?;
+    }
+    eprintln!("PyPI peers: installing {}", pins.join(", "));
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(&pins),
+        "pip install",
+    )?;
+    std::fs::write(&stamp, wanted).map_err(|err| format!("{}: {err}", stamp.display()))
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let status = command.status().map_err(|err| format!("cannot run {what}: {err}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{what} exited with {status}")) }
+}
