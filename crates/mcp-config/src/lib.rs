@@ -68,5 +68,5 @@ pub use config::MCPConfig;
 pub use error::{ConfigError, LoadError, LoadErrorKind, Location};
 pub use load::{Dialect, Format, Loaded, Loader, Warning, WarningKind};
 pub use server::{
-    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, TransportKind,
+    Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, TransportKind,
 };

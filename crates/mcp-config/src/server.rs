@@ -85,6 +85,40 @@ impl Default for Timeouts {
     }
 }
 
+/// How a session starts: which handshake the client uses.
+///
+/// ```
+/// use mcp_config::{Protocol, StdioConfig};
+///
+/// let server = StdioConfig::new("modern", "my-server").protocol(Protocol::Auto);
+/// assert_eq!(server.protocol, Protocol::Auto);
+/// assert_eq!(Protocol::default(), Protocol::Initialize);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Protocol {
+    /// The `initialize` handshake every MCP server knows; the server picks the version.
+    #[default]
+    Initialize,
+    /// Try the 2026-07-28 `server/discover` first and fall back to `initialize` when the server
+    /// does not know it. Costs up to 10 s against servers that ignore unknown requests.
+    Auto,
+    /// Only `server/discover` (protocol 2026-07-28 and later).
+    Discover,
+}
+
+impl Protocol {
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Initialize => "initialize",
+            Protocol::Auto => "auto",
+            Protocol::Discover => "discover",
+        }
+    }
+}
+
 /// A server started as a child process that speaks MCP over its stdin and stdout.
 ///
 /// ```
@@ -121,6 +155,9 @@ pub struct StdioConfig {
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
+    /// Which handshake starts the session. Default `initialize`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub protocol: Protocol,
 }
 
 impl StdioConfig {
@@ -133,6 +170,7 @@ impl StdioConfig {
             env: BTreeMap::new(),
             working_dir: None,
             timeouts: Timeouts::default(),
+            protocol: Protocol::Initialize,
         }
     }
 
@@ -186,6 +224,13 @@ impl StdioConfig {
         self.timeouts = timeouts;
         self
     }
+
+    /// Sets the handshake that starts the session.
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
 }
 
 impl fmt::Debug for StdioConfig {
@@ -197,6 +242,7 @@ impl fmt::Debug for StdioConfig {
             .field("env", &RedactedMap(&self.env))
             .field("working_dir", &self.working_dir)
             .field("timeouts", &self.timeouts)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }
@@ -374,6 +420,9 @@ pub struct StreamableHttpConfig {
     /// Set for URLs of unknown kind, such as a bare `url` in a Claude Desktop file.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sse_fallback: bool,
+    /// Which handshake starts the session. Default `initialize`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub protocol: Protocol,
 }
 
 impl StreamableHttpConfig {
@@ -395,6 +444,7 @@ impl StreamableHttpConfig {
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
             timeouts: Timeouts::default(),
             sse_fallback: false,
+            protocol: Protocol::Initialize,
         })
     }
 
@@ -402,6 +452,13 @@ impl StreamableHttpConfig {
     #[must_use]
     pub fn sse_fallback(mut self, sse_fallback: bool) -> Self {
         self.sse_fallback = sse_fallback;
+        self
+    }
+
+    /// Sets the handshake that starts the session.
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
         self
     }
 }
@@ -418,6 +475,7 @@ impl fmt::Debug for StreamableHttpConfig {
             .field("sse_read_timeout", &self.sse_read_timeout)
             .field("timeouts", &self.timeouts)
             .field("sse_fallback", &self.sse_fallback)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }

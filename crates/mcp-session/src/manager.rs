@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt as _;
+use mcp_config::Protocol;
 use mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig, TransportKind};
-use rmcp::model::Implementation;
-use rmcp::serve_client;
+use rmcp::model::{Implementation, ProtocolVersion};
+use rmcp::serve_client_with_lifecycle;
+use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
 use tracing::Instrument as _;
 
 use crate::error::SessionError;
@@ -188,9 +190,15 @@ impl MCPClientSessionManager {
         let startup = config.timeouts.startup;
         let spawned = stdio::spawn(config)?;
         let mut child = spawned.child;
-        let handshake =
-            tokio::time::timeout(startup, serve_client(self.adapter(&server), spawned.transport))
-                .await;
+        let handshake = tokio::time::timeout(
+            startup,
+            serve_client_with_lifecycle(
+                self.adapter(&server),
+                spawned.transport,
+                lifecycle(config.protocol),
+            ),
+        )
+        .await;
         let failure = match handshake {
             Ok(Ok(service)) => {
                 tracing::debug!(protocol = ?service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
@@ -204,7 +212,15 @@ impl MCPClientSessionManager {
                 });
             }
             Ok(Err(err)) => {
-                let status = child.wait_exit(Duration::from_millis(500)).await;
+                // Only a broken connection may mean the server died; any other failure is the
+                // handshake's own (and the server may exit only because we then hang up).
+                let broken = matches!(
+                    err,
+                    ClientInitializeError::ConnectionClosed(_)
+                        | ClientInitializeError::TransportError { .. }
+                );
+                let status =
+                    if broken { child.wait_exit(Duration::from_millis(500)).await } else { None };
                 let stderr_tail = spawned.stderr.text();
                 match status {
                     Some(status) => SessionError::ServerExited {
@@ -253,7 +269,12 @@ impl MCPClientSessionManager {
         let startup = config.timeouts.startup;
         let url = crate::redact_url(&config.url);
         let transport = crate::http::transport(config)?;
-        match tokio::time::timeout(startup, serve_client(self.adapter(&server), transport)).await {
+        let handshake = serve_client_with_lifecycle(
+            self.adapter(&server),
+            transport,
+            lifecycle(config.protocol),
+        );
+        match tokio::time::timeout(startup, handshake).await {
             Ok(Ok(service)) => Ok(Session {
                 server,
                 transport: TransportKind::StreamableHttp,
@@ -269,5 +290,22 @@ impl MCPClientSessionManager {
                 after: startup,
             }),
         }
+    }
+}
+
+/// The rmcp handshake for a configured [`Protocol`]. Discovery lists every known version,
+/// newest first, so any server of the discovery era finds one it shares.
+fn lifecycle(protocol: Protocol) -> ClientLifecycleMode {
+    let preferred_versions =
+        || ProtocolVersion::KNOWN_VERSIONS.iter().rev().cloned().collect::<Vec<_>>();
+    match protocol {
+        Protocol::Auto => ClientLifecycleMode::Auto {
+            preferred_versions: preferred_versions(),
+            legacy_version: None,
+        },
+        Protocol::Discover => {
+            ClientLifecycleMode::Discover { preferred_versions: preferred_versions() }
+        }
+        _ => ClientLifecycleMode::Initialize,
     }
 }

@@ -14,10 +14,11 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 #[allow(deprecated)]
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult,
-    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
+    ErrorCode, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
+    PromptArgument, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
     ServerConfig,
 };
@@ -34,6 +35,7 @@ pub const TEXT_RESOURCE: &str = "testkit://greeting";
 pub struct TestServer {
     tool_router: ToolRouter<TestServer>,
     page_size: usize,
+    legacy: bool,
     cancelled: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
 }
@@ -104,9 +106,18 @@ impl TestServer {
         TestServer {
             tool_router: Self::tool_router(),
             page_size: page_size.max(1),
+            legacy: false,
             cancelled: Arc::default(),
             calls: Arc::default(),
         }
+    }
+
+    /// A server of the `initialize` era: it answers `server/discover` with "method not found"
+    /// and supports protocol versions up to 2025-11-25 only.
+    #[must_use]
+    pub fn legacy(mut self) -> Self {
+        self.legacy = true;
+        self
     }
 
     /// How many requests were cancelled by the client so far.
@@ -227,6 +238,31 @@ impl ServerHandler for TestServer {
         info.server_info = Implementation::new("testkit-mcp", env!("CARGO_PKG_VERSION"));
         info.instructions = Some("A server for tests.".to_owned());
         info
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        if self.legacy {
+            ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25).into()
+        } else {
+            ProtocolVersion::KNOWN_VERSIONS.into()
+        }
+    }
+
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        if self.legacy {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                "server/discover is not supported",
+                None,
+            ));
+        }
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        ))
     }
 
     async fn call_tool(

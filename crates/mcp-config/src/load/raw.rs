@@ -16,7 +16,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
 use crate::error::{ConfigError, LoadErrorKind};
-use crate::server::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts};
+use crate::server::{
+    Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
+};
 
 /// Entry keys whose string values are `${…}`-expanded (in their native spelling).
 pub(crate) const EXPANDED_KEYS: &[&str] =
@@ -37,6 +39,7 @@ const ENTRY_KEYS: &[&str] = &[
     "sse_read_timeout",
     "timeouts",
     "sse_fallback",
+    "protocol",
     "disabled",
 ];
 
@@ -360,6 +363,7 @@ struct RawEntry {
     sse_read_timeout: Option<Duration>,
     timeouts: Option<Timeouts>,
     sse_fallback: Option<bool>,
+    protocol: Option<Protocol>,
     disabled: Option<bool>,
 }
 
@@ -457,6 +461,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 }
                 "timeouts" => entry.timeouts = Some(map.next_value()?),
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
+                "protocol" => entry.protocol = Some(map.next_value()?),
                 _ => entry.disabled = Some(map.next_value()?),
             }
         }
@@ -492,6 +497,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "sse_read_timeout" => "sse_read_timeout",
         "timeouts" => "timeouts",
         "sse_fallback" => "sse_fallback",
+        "protocol" => "protocol",
         "disabled" => "disabled",
         _ => return None,
     })
@@ -576,7 +582,8 @@ fn build<E: de::Error>(
             let mut config = StdioConfig::new(name, command)
                 .args(entry.args.unwrap_or_default())
                 .envs(env)
-                .timeouts(timeouts);
+                .timeouts(timeouts)
+                .protocol(entry.protocol.unwrap_or_default());
             config.working_dir = entry.working_dir.map(PathBuf::from);
             Ok(Some(config.into()))
         }
@@ -589,6 +596,8 @@ fn build<E: de::Error>(
                 ("working_dir", entry.working_dir.is_some()),
                 ("envFile", entry.env_file.is_some()),
                 ("sse_fallback", kind == Kind::Sse && entry.sse_fallback.is_some()),
+                // Legacy SSE servers speak protocol 2024-11-05: the `initialize` handshake only.
+                ("protocol", kind == Kind::Sse && entry.protocol.is_some()),
             ];
             if let Some(err) = misplaced(&stdio_keys, transport) {
                 return Err(err);
@@ -615,6 +624,7 @@ fn build<E: de::Error>(
                     )
                     .timeouts(timeouts)
                     .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
+                    .protocol(entry.protocol.unwrap_or_default())
                     .into()
             } else {
                 SseConfig::new(name, url)

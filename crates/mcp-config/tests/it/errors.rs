@@ -282,7 +282,7 @@ fn unknown_key_in_native_layout() {
         Some((1, 64)),
         "unknown key `comand` in server \"a\": did you mean `command`? the keys are server_name, transport, \
          command, args, env, working_dir, envFile, url, headers, timeout, sse_read_timeout, timeouts, \
-         sse_fallback, disabled",
+         sse_fallback, protocol, disabled",
     );
     check(
         r#"{"servers": [{"server_name": "a", "command": "x", "timeouts": {"startup": 1, "requests": 2}}]}"#,
@@ -291,6 +291,34 @@ fn unknown_key_in_native_layout() {
         "server \"a\": `timeouts`: unknown field `requests`, expected one of `startup`, `request`, `close_grace`; \
          see docs/configuration.md for the keys each server takes",
     );
+}
+
+#[test]
+fn protocol_values_and_places() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "protocol": "newest"}}}"#,
+        Format::Json,
+        Some((1, 58)),
+        "server \"a\": `protocol`: unknown variant `newest`, expected one of `initialize`, `auto`, `discover`; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"type": "sse", "url": "http://127.0.0.1:1/sse", "protocol": "auto"}}}"#,
+        Format::Json,
+        Some((1, 89)),
+        "server \"a\" is an sse server, which takes no `protocol`; remove it",
+    );
+    let loaded = mcp_config::MCPConfig::from_str(
+        r#"{"mcpServers": {"a": {"command": "x", "protocol": "auto"}, "b": {"url": "http://127.0.0.1:1/mcp", "protocol": "discover"}}}"#,
+        Format::Json,
+    )
+    .unwrap();
+    let mcp_config::ServerConfig::Stdio(a) = loaded.config.get("a").unwrap() else { panic!() };
+    assert_eq!(a.protocol, mcp_config::Protocol::Auto);
+    let mcp_config::ServerConfig::StreamableHttp(b) = loaded.config.get("b").unwrap() else {
+        panic!()
+    };
+    assert_eq!(b.protocol, mcp_config::Protocol::Discover);
 }
 
 #[test]

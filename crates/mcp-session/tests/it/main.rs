@@ -5,6 +5,7 @@ mod failures;
 mod leaks;
 mod methods;
 mod peers;
+mod protocol;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! `testkit-mcp`: the MCP server our tests start as a real process.
 //!
 //! ```text
-//! testkit-mcp stdio [--page-size N]          MCP over stdin/stdout
+//! testkit-mcp stdio [--page-size N] [--legacy] MCP over stdin/stdout (--legacy: no server/discover)
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
@@ -19,8 +19,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use testkit::mcp_server::TestServer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const USAGE: &str =
-    "usage: testkit-mcp stdio|http|exit-at-once|silent|garbage [--page-size N] [--port P]";
+const USAGE: &str = "usage: testkit-mcp stdio|http|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -32,10 +31,15 @@ async fn main() -> ExitCode {
             .and_then(|v| v.parse::<usize>().ok())
     };
     let page_size = flag("--page-size").unwrap_or(usize::MAX);
+    let legacy = args.iter().any(|a| a == "--legacy");
+    let server = move || {
+        let server = TestServer::new(page_size);
+        if legacy { server.legacy() } else { server }
+    };
     let port = flag("--port").unwrap_or(0);
     let result = match args.first().map(String::as_str) {
-        Some("stdio") => stdio(page_size).await,
-        Some("http") => http(page_size, port).await,
+        Some("stdio") => stdio(server()).await,
+        Some("http") => http(server, port).await,
         Some("exit-at-once") => {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
@@ -58,17 +62,17 @@ async fn main() -> ExitCode {
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-async fn stdio(page_size: usize) -> Result {
+async fn stdio(server: TestServer) -> Result {
     eprintln!("testkit-mcp: serving MCP on stdio");
-    let service = TestServer::new(page_size).serve(rmcp::transport::stdio()).await?;
+    let service = server.serve(rmcp::transport::stdio()).await?;
     service.waiting().await?;
     Ok(())
 }
 
-async fn http(page_size: usize, port: usize) -> Result {
+async fn http(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usize) -> Result {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", u16::try_from(port)?)).await?;
     let service = StreamableHttpService::new(
-        move || Ok(TestServer::new(page_size)),
+        move || Ok(server()),
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
