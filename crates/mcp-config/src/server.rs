@@ -291,6 +291,13 @@ macro_rules! http_builders {
                 self.timeouts = timeouts;
                 self
             }
+
+            /// Trusts the CA certificates in this PEM file for `https`, on top of the system's.
+            #[must_use]
+            pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+                self.ca_file = Some(path.into());
+                self
+            }
         }
     };
 }
@@ -334,6 +341,10 @@ pub struct SseConfig {
     #[serde(default = "default_sse_read_timeout", with = "duration")]
     #[schemars(with = "DurationSchema")]
     pub sse_read_timeout: Duration,
+    /// A PEM file of extra CA certificates to trust for `https` URLs (on top of the system's),
+    /// for servers with a private or self-signed CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
@@ -356,6 +367,7 @@ impl SseConfig {
             headers: BTreeMap::new(),
             timeout: Self::DEFAULT_TIMEOUT,
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
+            ca_file: None,
             timeouts: Timeouts::default(),
         })
     }
@@ -371,6 +383,7 @@ impl fmt::Debug for SseConfig {
             .field("headers", &RedactedMap(&self.headers))
             .field("timeout", &self.timeout)
             .field("sse_read_timeout", &self.sse_read_timeout)
+            .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -412,6 +425,10 @@ pub struct StreamableHttpConfig {
     #[serde(default = "default_sse_read_timeout", with = "duration")]
     #[schemars(with = "DurationSchema")]
     pub sse_read_timeout: Duration,
+    /// A PEM file of extra CA certificates to trust for `https` URLs (on top of the system's),
+    /// for servers with a private or self-signed CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
@@ -442,6 +459,7 @@ impl StreamableHttpConfig {
             headers: BTreeMap::new(),
             timeout: Self::DEFAULT_TIMEOUT,
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
+            ca_file: None,
             timeouts: Timeouts::default(),
             sse_fallback: false,
             protocol: Protocol::Initialize,
@@ -473,6 +491,7 @@ impl fmt::Debug for StreamableHttpConfig {
             .field("headers", &RedactedMap(&self.headers))
             .field("timeout", &self.timeout)
             .field("sse_read_timeout", &self.sse_read_timeout)
+            .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
             .field("sse_fallback", &self.sse_fallback)
             .field("protocol", &self.protocol)

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use mcp_config::StreamableHttpConfig;
@@ -10,6 +11,8 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
     HttpStatusError, StreamableHttpClientTransportConfig, StreamableHttpError,
 };
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 
 use crate::error::SessionError;
 
@@ -43,9 +46,9 @@ pub(crate) fn transport(
         header_value.set_sensitive(true);
         custom_headers.insert(header_name, header_value);
     }
-    let tls = tls_config().map_err(invalid)?;
+    let tls = tls_config(config.ca_file.as_deref()).map_err(invalid)?;
     let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls.clone())
+        .use_preconfigured_tls(tls)
         .connect_timeout(config.timeout)
         .read_timeout(config.sse_read_timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -59,10 +62,10 @@ pub(crate) fn transport(
     Ok(StreamableHttpClientTransport::with_client(client, transport_config))
 }
 
-/// TLS for every HTTP session: rustls with the ring provider and the system's root certificates.
-fn tls_config() -> Result<&'static rustls::ClientConfig, String> {
-    static CONFIG: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
+/// The system's root certificates, loaded once.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
         let mut roots = rustls::RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for error in &native.errors {
@@ -70,13 +73,36 @@ fn tls_config() -> Result<&'static rustls::ClientConfig, String> {
         }
         let (added, ignored) = roots.add_parsable_certificates(native.certs);
         tracing::debug!(added, ignored, "loaded system root certificates");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
-            .map_err(|err| format!("cannot set up TLS: {err}"))
-    });
-    config.as_ref().map_err(Clone::clone)
+        roots
+    })
+}
+
+/// TLS for one HTTP server: rustls with the ring provider, trusting the system's root
+/// certificates and those of `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = system_roots().clone();
+    if let Some(path) = ca_file {
+        let shown = path.display();
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|err| format!("cannot read ca_file {shown}: {err}; check the path"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| format!("ca_file {shown} is not valid PEM: {err}"))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "ca_file {shown} holds no certificate; it must hold PEM `CERTIFICATE` blocks"
+            ));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|err| format!("ca_file {shown}: a certificate is not usable: {err}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|err| format!("cannot set up TLS: {err}"))
 }
 
 /// Turns a failed HTTP handshake into the most specific error.
@@ -120,10 +146,14 @@ pub(crate) fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)
                 return http_status(server, url, status.as_u16(), "");
             }
             if err.is_connect() || err.is_timeout() {
+                let mut reason = root_cause(err);
+                if reason.contains("certificate") {
+                    reason.push_str(" (if the server's certificate comes from a private CA, set `ca_file` for it)");
+                }
                 return SessionError::Connect {
                     server: server.to_owned(),
                     url: url.to_owned(),
-                    reason: root_cause(err),
+                    reason,
                 };
             }
         }

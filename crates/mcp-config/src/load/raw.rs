@@ -40,6 +40,7 @@ const ENTRY_KEYS: &[&str] = &[
     "timeouts",
     "sse_fallback",
     "protocol",
+    "ca_file",
     "disabled",
 ];
 
@@ -159,6 +160,15 @@ impl<'a> Ctx<'a> {
 
     fn invalid<E: de::Error>(&self, message: String) -> E {
         self.fail(LoadErrorKind::Invalid { message })
+    }
+
+    /// `file` as a path; a relative one is taken from the config file's folder.
+    fn relative_to_file(&self, file: String) -> PathBuf {
+        let path = PathBuf::from(file);
+        match &self.base_dir {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path,
+        }
     }
 
     fn warn(&self, server: Option<&str>, kind: WarningKind) {
@@ -364,6 +374,7 @@ struct RawEntry {
     timeouts: Option<Timeouts>,
     sse_fallback: Option<bool>,
     protocol: Option<Protocol>,
+    ca_file: Option<String>,
     disabled: Option<bool>,
 }
 
@@ -462,6 +473,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 "timeouts" => entry.timeouts = Some(map.next_value()?),
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
                 "protocol" => entry.protocol = Some(map.next_value()?),
+                "ca_file" => entry.ca_file = Some(vars.expand(&key, map.next_value()?)),
                 _ => entry.disabled = Some(map.next_value()?),
             }
         }
@@ -498,6 +510,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "timeouts" => "timeouts",
         "sse_fallback" => "sse_fallback",
         "protocol" => "protocol",
+        "ca_file" => "ca_file",
         "disabled" => "disabled",
         _ => return None,
     })
@@ -565,6 +578,7 @@ fn build<E: de::Error>(
                 ("timeout", entry.timeout.is_some()),
                 ("sse_read_timeout", entry.sse_read_timeout.is_some()),
                 ("sse_fallback", entry.sse_fallback.is_some()),
+                ("ca_file", entry.ca_file.is_some()),
             ];
             if let Some(err) = misplaced(&http_keys, "stdio") {
                 return Err(err);
@@ -575,7 +589,7 @@ fn build<E: de::Error>(
                 )));
             };
             let mut env = match entry.env_file {
-                Some(file) => read_env_file(ctx, &server, &file)?,
+                Some(file) => read_env_file(ctx, &server, file)?,
                 None => BTreeMap::new(),
             };
             env.extend(entry.env.unwrap_or_default());
@@ -612,8 +626,9 @@ fn build<E: de::Error>(
             let invalid = |err: ConfigError| ctx.invalid::<E>(format!("{server}: {err}"));
             let headers = entry.headers.unwrap_or_default();
             check_headers(ctx, &server, &headers)?;
+            let ca_file = entry.ca_file.map(|file| ctx.relative_to_file(file));
             let server = if let Kind::Http { fallback } = kind {
-                StreamableHttpConfig::new(name, url)
+                let mut config = StreamableHttpConfig::new(name, url)
                     .map_err(invalid)?
                     .headers(headers)
                     .timeout(entry.timeout.unwrap_or(StreamableHttpConfig::DEFAULT_TIMEOUT))
@@ -624,18 +639,20 @@ fn build<E: de::Error>(
                     )
                     .timeouts(timeouts)
                     .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
-                    .protocol(entry.protocol.unwrap_or_default())
-                    .into()
+                    .protocol(entry.protocol.unwrap_or_default());
+                config.ca_file = ca_file;
+                ServerConfig::from(config)
             } else {
-                SseConfig::new(name, url)
+                let mut config = SseConfig::new(name, url)
                     .map_err(invalid)?
                     .headers(headers)
                     .timeout(entry.timeout.unwrap_or(SseConfig::DEFAULT_TIMEOUT))
                     .sse_read_timeout(
                         entry.sse_read_timeout.unwrap_or(SseConfig::DEFAULT_SSE_READ_TIMEOUT),
                     )
-                    .timeouts(timeouts)
-                    .into()
+                    .timeouts(timeouts);
+                config.ca_file = ca_file;
+                ServerConfig::from(config)
             };
             Ok(Some(server))
         }
@@ -658,12 +675,9 @@ enum Kind {
 fn read_env_file<E: de::Error>(
     ctx: &Ctx<'_>,
     server: &str,
-    file: &str,
+    file: String,
 ) -> Result<BTreeMap<String, String>, E> {
-    let mut path = PathBuf::from(file);
-    if let (true, Some(base)) = (path.is_relative(), &ctx.base_dir) {
-        path = base.join(path);
-    }
+    let path = ctx.relative_to_file(file);
     let text = std::fs::read_to_string(&path).map_err(|err| {
         ctx.invalid(format!(
             "{server}: cannot read its envFile {}: {err}; check the path (relative paths start at the config file's folder)",

@@ -6,6 +6,7 @@ mod leaks;
 mod methods;
 mod peers;
 mod protocol;
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -4,6 +4,7 @@
 //! testkit-mcp stdio [--page-size N] [--legacy] MCP over stdin/stdout (--legacy: no server/discover)
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
+//!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
 //! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
 //! testkit-mcp silent                          reads stdin, never answers (a hung server)
 //! testkit-mcp garbage                         answers every line on stdin with non-JSON text
@@ -32,6 +33,9 @@ async fn main() -> ExitCode {
     };
     let page_size = flag("--page-size").unwrap_or(usize::MAX);
     let legacy = args.iter().any(|a| a == "--legacy");
+    let text_flag =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let tls = text_flag("--tls-cert").zip(text_flag("--tls-key"));
     let server = move || {
         let server = TestServer::new(page_size);
         if legacy { server.legacy() } else { server }
@@ -39,7 +43,7 @@ async fn main() -> ExitCode {
     let port = flag("--port").unwrap_or(0);
     let result = match args.first().map(String::as_str) {
         Some("stdio") => stdio(server()).await,
-        Some("http") => http(server, port).await,
+        Some("http") => http(server, port, tls).await,
         Some("exit-at-once") => {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
@@ -69,7 +73,11 @@ async fn stdio(server: TestServer) -> Result {
     Ok(())
 }
 
-async fn http(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usize) -> Result {
+async fn http(
+    server: impl Fn() -> TestServer + Send + Sync + 'static,
+    port: usize,
+    tls: Option<(String, String)>,
+) -> Result {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", u16::try_from(port)?)).await?;
     let service = StreamableHttpService::new(
         move || Ok(server()),
@@ -77,12 +85,47 @@ async fn http(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usi
         StreamableHttpServerConfig::default(),
     );
     let router = axum::Router::new().nest_service("/mcp", service);
-    let url = format!("http://{}/mcp", listener.local_addr()?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/mcp", listener.local_addr()?);
     println!("{url}");
     std::io::stdout().flush()?;
     eprintln!("testkit-mcp: serving MCP at {url}");
-    axum::serve(listener, router).await?;
+    match tls {
+        None => axum::serve(listener, router).await?,
+        Some((cert, key)) => serve_tls(listener, router, &cert, &key).await?,
+    }
     Ok(())
+}
+
+/// Serves `router` over TLS (HTTP/1.1) with the certificate chain and key in these PEM files.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    cert: &str,
+    key: &str,
+) -> Result {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let chain = CertificateDer::pem_file_iter(cert)?.collect::<std::result::Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key)?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let acceptor = acceptor.clone();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else { return };
+            let io = hyper_util::rt::TokioIo::new(tls);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
 }
 
 async fn silent() -> Result {
