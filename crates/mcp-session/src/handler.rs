@@ -2,14 +2,65 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+// Logging, sampling and roots are deprecated by SEP-2577 (protocol 2026-07-28), yet servers of
+// every earlier version use them.
 #[allow(deprecated)]
-// logging notifications are deprecated by SEP-2577, yet servers still send them
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam,
+    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequestParams, ElicitResult, ElicitationCapability, ErrorCode, Implementation,
+    ListRootsResult, LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam,
+    RootsCapabilities, SamplingCapability,
 };
-use rmcp::service::NotificationContext;
-use rmcp::{ClientHandler, RoleClient};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ClientHandler, ErrorData, RoleClient};
+
+/// What a [`SessionHandler`] can answer, announced to servers in the handshake.
+///
+/// A server may only send a request whose capability the client announced; one that does
+/// anyway gets a JSON-RPC "method not found" error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct HandlerCapabilities {
+    /// `sampling/createMessage`: the server asks the client's LLM for a completion.
+    pub sampling: bool,
+    /// `elicitation/create`: the server asks the user for input.
+    pub elicitation: bool,
+    /// `roots/list`: the server asks which folders it may work in.
+    pub roots: bool,
+}
+
+impl HandlerCapabilities {
+    /// Announces sampling.
+    #[must_use]
+    pub fn sampling(mut self) -> Self {
+        self.sampling = true;
+        self
+    }
+
+    /// Announces elicitation.
+    #[must_use]
+    pub fn elicitation(mut self) -> Self {
+        self.elicitation = true;
+        self
+    }
+
+    /// Announces roots.
+    #[must_use]
+    pub fn roots(mut self) -> Self {
+        self.roots = true;
+        self
+    }
+}
+
+/// The error for a request this client did not announce.
+fn not_offered(what: &str) -> ErrorData {
+    ErrorData::new(
+        ErrorCode::METHOD_NOT_FOUND,
+        format!("this client does not offer {what}: it did not announce the capability"),
+        None,
+    )
+}
 
 /// Which list a server says has changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,10 +74,13 @@ pub enum ListKind {
     Prompts,
 }
 
-/// Receives what servers send on their own: progress, log messages, list changes.
+/// Receives what servers send on their own: progress, log messages and list changes, and
+/// answers their requests: sampling, elicitation and roots.
 ///
-/// Every event is also a `tracing` event (target `mcp_session::server`), handler or not.
-/// Methods run on the session's I/O task: keep them quick and hand long work to a task.
+/// Every notification is also a `tracing` event (target `mcp_session::server`), handler or not.
+/// Notification methods run on the session's I/O task: keep them quick. Requests are answered
+/// only for the capabilities [`capabilities`](Self::capabilities) announces; by default none, and
+/// a server that asks anyway gets a JSON-RPC "method not found" error.
 ///
 /// ```
 /// use mcp_session::{MCPClientSessionManager, SessionHandler};
@@ -59,6 +113,39 @@ pub trait SessionHandler: Send + Sync + 'static {
     fn on_list_changed(&self, server: &str, list: ListKind) {
         let _ = (server, list);
     }
+
+    /// The requests this handler answers, announced to every server. Default: none.
+    fn capabilities(&self) -> HandlerCapabilities {
+        HandlerCapabilities::default()
+    }
+
+    /// Answers `sampling/createMessage` (only asked when `capabilities().sampling`).
+    #[allow(deprecated)]
+    fn create_message(
+        &self,
+        server: &str,
+        request: CreateMessageRequestParams,
+    ) -> BoxFuture<'static, Result<CreateMessageResult, ErrorData>> {
+        let _ = (server, request);
+        Box::pin(std::future::ready(Err(not_offered("sampling"))))
+    }
+
+    /// Answers `elicitation/create` (only asked when `capabilities().elicitation`).
+    fn create_elicitation(
+        &self,
+        server: &str,
+        request: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorData>> {
+        let _ = (server, request);
+        Box::pin(std::future::ready(Err(not_offered("elicitation"))))
+    }
+
+    /// Answers `roots/list` (only asked when `capabilities().roots`).
+    #[allow(deprecated)]
+    fn list_roots(&self, server: &str) -> BoxFuture<'static, Result<ListRootsResult, ErrorData>> {
+        let _ = server;
+        Box::pin(std::future::ready(Err(not_offered("roots"))))
+    }
 }
 
 /// The rmcp client handler of one session.
@@ -69,9 +156,56 @@ pub(crate) struct Adapter {
     pub(crate) client_info: Implementation,
 }
 
+#[allow(deprecated)]
 impl ClientHandler for Adapter {
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(ClientCapabilities::default(), self.client_info.clone())
+        let offered = self.handler.as_ref().map(|h| h.capabilities()).unwrap_or_default();
+        let mut capabilities = ClientCapabilities::default();
+        if offered.sampling {
+            capabilities.sampling = Some(SamplingCapability::default());
+        }
+        if offered.elicitation {
+            capabilities.elicitation = Some(ElicitationCapability::default());
+        }
+        if offered.roots {
+            capabilities.roots = Some(RootsCapabilities::default());
+        }
+        ClientConfig::new(capabilities, self.client_info.clone())
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        tracing::debug!(target: "mcp_session::server", server = %self.server, "sampling request");
+        match self.offered(|c| c.sampling) {
+            Some(handler) => handler.create_message(&self.server, params).await,
+            None => Err(not_offered("sampling")),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        tracing::debug!(target: "mcp_session::server", server = %self.server, "elicitation request");
+        match self.offered(|c| c.elicitation) {
+            Some(handler) => handler.create_elicitation(&self.server, params).await,
+            None => Err(not_offered("elicitation")),
+        }
+    }
+
+    async fn list_roots(
+        &self,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        tracing::debug!(target: "mcp_session::server", server = %self.server, "roots request");
+        match self.offered(|c| c.roots) {
+            Some(handler) => handler.list_roots(&self.server).await,
+            None => Err(not_offered("roots")),
+        }
     }
 
     async fn on_progress(
@@ -132,6 +266,14 @@ impl ClientHandler for Adapter {
 }
 
 impl Adapter {
+    /// The handler, if it announced the capability `wanted` picks.
+    fn offered(
+        &self,
+        wanted: impl Fn(HandlerCapabilities) -> bool,
+    ) -> Option<&Arc<dyn SessionHandler>> {
+        self.handler.as_ref().filter(|handler| wanted(handler.capabilities()))
+    }
+
     fn list_changed(&self, list: ListKind) {
         tracing::debug!(target: "mcp_session::server", server = %self.server, ?list, "list changed");
         if let Some(handler) = &self.handler {

@@ -42,7 +42,7 @@ mod session;
 mod stdio;
 
 pub use error::SessionError;
-pub use handler::{ListKind, SessionHandler};
+pub use handler::{HandlerCapabilities, ListKind, SessionHandler};
 pub use manager::{Builder, MCPClientSessionManager};
 pub use session::{CallOptions, Session};
 pub use {mcp_config, rmcp};

@@ -14,12 +14,13 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 #[allow(deprecated)]
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
-    ErrorCode, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
-    PromptArgument, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    CreateMessageRequestParams, DiscoverResult, ElicitRequestParams, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourcesResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, Role, SamplingMessage, SamplingMessageContentBlock, ServerCapabilities,
     ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -88,6 +89,13 @@ pub struct LargeOutputArgs {
 pub struct ProgressArgs {
     /// How many progress notifications to send.
     pub steps: u32,
+}
+
+/// Arguments of `ask_client`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AskClientArgs {
+    /// What to ask the client: `sampling`, `elicitation` or `roots`.
+    pub what: String,
 }
 
 /// Arguments of `log`.
@@ -211,6 +219,60 @@ impl TestServer {
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok("logged".to_owned())
+    }
+
+    #[tool(
+        description = "Sends the client a request (`sampling`, `elicitation` or `roots`) and returns its answer, or its error, as JSON."
+    )]
+    #[allow(deprecated)] // sampling and roots are deprecated in 2026-07-28 but part of every earlier version
+    async fn ask_client(
+        &self,
+        Parameters(args): Parameters<AskClientArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let peer = &context.peer;
+        let answer = match args.what.as_str() {
+            "sampling" => {
+                let message = SamplingMessage::new(
+                    Role::User,
+                    SamplingMessageContentBlock::text("What is 2 + 2?"),
+                );
+                peer.create_message(CreateMessageRequestParams::new(vec![message], 50))
+                    .await
+                    .map(|result| serde_json::to_value(result).unwrap_or_default())
+            }
+            "elicitation" => {
+                let params: ElicitRequestParams = serde_json::from_value(serde_json::json!({
+                    "mode": "form",
+                    "message": "What is your name?",
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}},
+                        "required": ["name"]
+                    }
+                }))
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                peer.create_elicitation(params)
+                    .await
+                    .map(|result| serde_json::to_value(result).unwrap_or_default())
+            }
+            "roots" => peer
+                .list_roots()
+                .await
+                .map(|result| serde_json::to_value(result).unwrap_or_default()),
+            other => {
+                return Err(ErrorData::invalid_params(format!("cannot ask for {other}"), None));
+            }
+        };
+        Ok(match answer {
+            Ok(value) => serde_json::json!({"answer": value}).to_string(),
+            Err(rmcp::ServiceError::McpError(error)) => {
+                serde_json::json!({"error": {"code": error.code.0, "message": error.message}})
+                    .to_string()
+            }
+            Err(other) => serde_json::json!({"error": {"message": other.to_string()}}).to_string(),
+        })
     }
 
     #[tool(description = "What the server has seen: calls and cancellations, as JSON.")]

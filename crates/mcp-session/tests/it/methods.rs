@@ -64,7 +64,10 @@ async fn exercise(config: ServerConfig, transport: TransportKind) {
     let mut names: Vec<String> =
         session.list_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     names.sort();
-    assert_eq!(names, ["add", "echo", "fail", "large_output", "log", "progress", "sleep", "stats"]);
+    assert_eq!(
+        names,
+        ["add", "ask_client", "echo", "fail", "large_output", "log", "progress", "sleep", "stats"]
+    );
 
     let echoed = session.call_tool("echo", json!({"text": "hello"})).await.unwrap();
     assert_eq!(text_of(&echoed), "hello");
@@ -188,7 +191,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 8);
+    assert_eq!(names, 9);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await
