@@ -201,6 +201,7 @@ impl MCPClientSessionManager {
         .await;
         let failure = match handshake {
             Ok(Ok(service)) => {
+                no_response_cache(&service).await;
                 tracing::debug!(protocol = ?service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
                 return Ok(Session {
                     server,
@@ -275,14 +276,17 @@ impl MCPClientSessionManager {
             lifecycle(config.protocol),
         );
         match tokio::time::timeout(startup, handshake).await {
-            Ok(Ok(service)) => Ok(Session {
-                server,
-                transport: TransportKind::StreamableHttp,
-                timeouts: config.timeouts,
-                service: Some(service),
-                child: None,
-                stderr: None,
-            }),
+            Ok(Ok(service)) => {
+                no_response_cache(&service).await;
+                Ok(Session {
+                    server,
+                    transport: TransportKind::StreamableHttp,
+                    timeouts: config.timeouts,
+                    service: Some(service),
+                    child: None,
+                    stderr: None,
+                })
+            }
             Ok(Err(err)) => Err(crate::http::classify_init(&server, &url, &err)),
             Err(_elapsed) => Err(SessionError::Timeout {
                 server,
@@ -308,4 +312,10 @@ fn lifecycle(protocol: Protocol) -> ClientLifecycleMode {
         }
         _ => ClientLifecycleMode::Initialize,
     }
+}
+
+/// Turns off rmcp's response cache: a session is short-lived, and a cache that answers a failing
+/// `*/list` with the last good list would hide the failure.
+async fn no_response_cache(service: &rmcp::service::RunningService<rmcp::RoleClient, Adapter>) {
+    service.peer().set_response_cache_config(rmcp::service::ClientCacheConfig::disabled()).await;
 }

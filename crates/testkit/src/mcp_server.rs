@@ -275,6 +275,19 @@ impl TestServer {
         })
     }
 
+    #[tool(
+        description = "Tells the client that the tool list changed (notifications/tools/list_changed)."
+    )]
+    async fn change_tools(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        context
+            .peer
+            .notify_tool_list_changed()
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok("notified".to_owned())
+    }
+
     #[tool(description = "What the server has seen: calls and cancellations, as JSON.")]
     async fn stats(&self) -> String {
         serde_json::json!({

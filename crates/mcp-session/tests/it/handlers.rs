@@ -4,7 +4,6 @@
 // Sampling and roots are deprecated by SEP-2577 (2026-07-28) but part of every earlier version.
 #![allow(deprecated)]
 
-
 use mcp_session::rmcp::ErrorData;
 use mcp_session::rmcp::model::{
     CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,

@@ -66,7 +66,18 @@ async fn exercise(config: ServerConfig, transport: TransportKind) {
     names.sort();
     assert_eq!(
         names,
-        ["add", "ask_client", "echo", "fail", "large_output", "log", "progress", "sleep", "stats"]
+        [
+            "add",
+            "ask_client",
+            "change_tools",
+            "echo",
+            "fail",
+            "large_output",
+            "log",
+            "progress",
+            "sleep",
+            "stats"
+        ]
     );
 
     let echoed = session.call_tool("echo", json!({"text": "hello"})).await.unwrap();
@@ -95,9 +106,12 @@ async fn exercise(config: ServerConfig, transport: TransportKind) {
 
     // Progress and logging notifications reach the handler.
     let progress = session.call_tool("progress", json!({"steps": 3})).await.unwrap();
-    assert!(
-        text_of(&progress).ends_with("steps done") || text_of(&progress) == "no progress token"
-    );
+    assert_eq!(text_of(&progress), "3 steps done");
+    let steps = wait_for(|| recorder.progress.lock().unwrap().clone(), |p| p.len() == 3).await;
+    assert_eq!(steps, [1.0, 2.0, 3.0]);
+    session.call_tool("change_tools", json!({})).await.unwrap();
+    let changes = wait_for(|| recorder.changes.lock().unwrap().clone(), |c| !c.is_empty()).await;
+    assert_eq!(changes, [ListKind::Tools]);
     session.call_tool("log", json!({"level": "warning", "message": "careful"})).await.unwrap();
     let logs = wait_for(|| recorder.logs.lock().unwrap().clone(), |l| !l.is_empty()).await;
     assert_eq!(logs, ["\"careful\""]);
@@ -191,7 +205,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 9);
+    assert_eq!(names, 10);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await
