@@ -288,6 +288,27 @@ impl TestServer {
         Ok("notified".to_owned())
     }
 
+    #[tool(
+        description = "The HTTP headers of this call's request, as a JSON object (empty over stdio)."
+    )]
+    async fn request_headers(&self, context: RequestContext<RoleServer>) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let headers: std::collections::BTreeMap<String, String> = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .map(|parts| {
+                parts
+                    .headers
+                    .iter()
+                    .map(|(name, value)| {
+                        (name.to_string(), value.to_str().unwrap_or("<binary>").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::to_string(&headers).unwrap_or_default()
+    }
+
     #[tool(description = "What the server has seen: calls and cancellations, as JSON.")]
     async fn stats(&self) -> String {
         serde_json::json!({

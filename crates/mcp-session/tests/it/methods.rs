@@ -75,6 +75,7 @@ async fn exercise(config: ServerConfig, transport: TransportKind) {
             "large_output",
             "log",
             "progress",
+            "request_headers",
             "sleep",
             "stats"
         ]
@@ -205,7 +206,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 10);
+    assert_eq!(names, 11);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await
@@ -226,5 +227,22 @@ async fn env_and_working_dir_are_applied() {
         .open_session(&shell.into())
         .await
         .expect("env and cwd as configured");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_headers_from_the_config_reach_the_server() {
+    let server = HttpServer::start(&[]);
+    let config = mcp_session::mcp_config::StreamableHttpConfig::new("headers", &server.url)
+        .unwrap()
+        .timeouts(crate::quick_timeouts())
+        .header("X-Team", "research")
+        .header("Authorization", "Bearer s3cret-token");
+    let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
+    let seen = session.call_tool("request_headers", json!({})).await.unwrap();
+    let headers: serde_json::Value = serde_json::from_str(&text_of(&seen)).unwrap();
+    assert_eq!(headers["x-team"], "research", "{headers}");
+    assert_eq!(headers["authorization"], "Bearer s3cret-token", "{headers}");
+    assert!(headers["mcp-session-id"].is_string(), "a stateful session: {headers}");
     session.close().await.unwrap();
 }

@@ -175,39 +175,31 @@ async fn check_fastmcp(session: &Session) {
     assert_eq!(prompt.messages.len(), 1);
 }
 
+/// Opens a session to a FastMCP server, checks it, closes it.
+async fn fastmcp_session(config: ServerConfig) {
+    let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();
+    check_fastmcp(&session).await;
+    session.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn fastmcp_over_stdio() {
     let Some(peers) = peers() else { return };
-    let session = MCPClientSessionManager::new()
-        .open_session(&stdio("fastmcp", peers.fastmcp_stdio()))
-        .await
-        .unwrap();
-    check_fastmcp(&session).await;
-    session.close().await.unwrap();
+    fastmcp_session(stdio("fastmcp", peers.fastmcp_stdio())).await;
 }
 
 #[tokio::test]
 async fn fastmcp_over_streamable_http() {
     let Some(peers) = peers() else { return };
     let server = peers.start_fastmcp("http");
-    let session = MCPClientSessionManager::new()
-        .open_session(&http("fastmcp-http", &server.url))
-        .await
-        .unwrap();
-    check_fastmcp(&session).await;
-    session.close().await.unwrap();
+    fastmcp_session(http("fastmcp-http", &server.url)).await;
 }
 
 #[tokio::test]
 async fn fastmcp_over_stateless_json_response_http() {
     let Some(peers) = peers() else { return };
     let server = peers.start_fastmcp("http-stateless-json");
-    let session = MCPClientSessionManager::new()
-        .open_session(&http("fastmcp-json", &server.url))
-        .await
-        .unwrap();
-    check_fastmcp(&session).await;
-    session.close().await.unwrap();
+    fastmcp_session(http("fastmcp-json", &server.url)).await;
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -91,7 +92,9 @@ async fn http(
     std::io::stdout().flush()?;
     eprintln!("testkit-mcp: serving MCP at {url}");
     match tls {
-        None => axum::serve(listener, router).await?,
+        // No Nagle: an event stream is written in small pieces, and Nagle plus the peer's delayed
+        // ACK would hold each reply back ~40 ms.
+        None => axum::serve(listener.tap_io(|tcp| drop(tcp.set_nodelay(true))), router).await?,
         Some((cert, key)) => serve_tls(listener, router, &cert, &key).await?,
     }
     Ok(())
@@ -118,6 +121,7 @@ async fn serve_tls(
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     loop {
         let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
         let acceptor = acceptor.clone();
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
