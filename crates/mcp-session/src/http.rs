@@ -49,7 +49,7 @@ pub(crate) fn transport(
     let tls = tls_config(config.ca_file.as_deref()).map_err(invalid)?;
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(tls)
-                .connect_timeout(config.timeout)
+        .connect_timeout(config.timeout)
         .tcp_nodelay(true)
         .read_timeout(config.sse_read_timeout)
         .redirect(reqwest::redirect::Policy::none())

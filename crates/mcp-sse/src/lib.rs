@@ -1,11 +1,33 @@
-//! Legacy MCP HTTP+SSE transport (protocol revision 2024-11-05) for `rmcp`.
+//! Legacy MCP HTTP+SSE transport (protocol revision 2024-11-05) for `rmcp` 3.
 //!
-//! `rmcp` 3.x dropped the legacy transport in which a client opens `GET /sse`, receives an
-//! `endpoint` event and then `POST`s its JSON-RPC messages to that endpoint. Many deployed MCP
-//! servers (the seed notebook's Wikipedia server among them) still speak only this transport.
+//! `rmcp` 3 dropped the transport in which a client opens `GET /sse`, receives an `endpoint`
+//! event naming where to `POST`, and then reads the server's messages from the event stream.
+//! Many deployed MCP servers still speak only this transport. This crate has both halves:
 //!
-//! This crate will hold both halves: a client [`rmcp` `Transport`] built on `reqwest` and
-//! `sse-stream`, and an `axum` router that serves any `rmcp` server handler at `/sse` and
-//! `/message?sessionId=…`. It is empty until that work lands; see `docs/architecture.md`.
+//! - [`client::SseClientTransport`] (feature `client`): an rmcp [`Transport`] for such servers;
+//! - [`server::router`] and [`server::SseServer`] (feature `server`): serve any rmcp server
+//!   handler at `/sse` and `/message?sessionId=…`, loopback-only by default.
 //!
-//! [`rmcp` `Transport`]: https://docs.rs/rmcp/latest/rmcp/transport/trait.Transport.html
+//! ```no_run
+//! # #![allow(dead_code)]
+//! use mcp_sse::client::{SseClientConfig, SseClientTransport};
+//! use rmcp::ServiceExt as _;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SseClientConfig::new("http://127.0.0.1:8000/sse".parse()?);
+//! let transport = SseClientTransport::connect(config).await?;
+//! let client = ().serve(transport).await?;
+//! let tools = client.list_all_tools().await?;
+//! # let _ = tools;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Transport`]: rmcp::transport::Transport
+
+#![doc(test(attr(deny(warnings))))]
+
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "server")]
+pub mod server;

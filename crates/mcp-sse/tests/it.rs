@@ -1,0 +1,304 @@
+//! mcp-sse end to end on loopback: our client against our server, and each failure against a raw
+//! socket server that misbehaves on purpose.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use mcp_sse::client::{SseClientConfig, SseClientTransport, SseError};
+use mcp_sse::server::{SseServer, SseServerConfig};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::Transport as _;
+use rmcp::{ServiceExt as _, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Clone)]
+struct Echo {
+    #[allow(dead_code)] // read by the code `tool_router` generates
+    tool_router: ToolRouter<Echo>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct EchoArgs {
+    text: String,
+}
+
+#[tool_router(server_handler)]
+impl Echo {
+    fn new() -> Self {
+        Echo { tool_router: Self::tool_router() }
+    }
+
+    #[tool(description = "Returns its text.")]
+    async fn echo(&self, Parameters(args): Parameters<EchoArgs>) -> String {
+        args.text
+    }
+
+    #[tool(description = "Sleeps a while, then answers.")]
+    async fn slow(&self) -> String {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        "done".to_owned()
+    }
+}
+
+fn config(url: &str) -> SseClientConfig {
+    SseClientConfig::new(url.parse().unwrap())
+        .timeout(Duration::from_secs(5))
+        .sse_read_timeout(Duration::from_secs(30))
+}
+
+#[tokio::test]
+async fn our_client_with_our_server() {
+    let server =
+        SseServer::bind("127.0.0.1:0", Echo::new, SseServerConfig::default()).await.unwrap();
+    let transport = SseClientTransport::connect(config(&server.url())).await.unwrap();
+    assert_eq!(transport.endpoint().path(), "/message");
+    let client = ().serve(transport).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 2);
+    let mut params = CallToolRequestParams::new("echo");
+    params.arguments = Some(serde_json::json!({"text": "over SSE"}).as_object().unwrap().clone());
+    let result = client.call_tool(params).await.unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "over SSE");
+    client.cancel().await.unwrap();
+    server.shutdown().await;
+}
+
+/// A raw HTTP server on loopback that answers each connection with `respond`.
+fn raw_server(respond: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let respond = std::sync::Arc::new(respond);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let respond = respond.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                respond(&request_line, stream);
+            });
+        }
+    });
+    format!("http://{address}/sse")
+}
+
+const SSE_HEAD: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n";
+
+#[tokio::test]
+async fn no_endpoint_within_timeout() {
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(SSE_HEAD.as_bytes());
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let err = SseClientTransport::connect(config(&url).timeout(Duration::from_millis(300)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SseError::NoEndpoint { after, .. } if after == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("is it a legacy SSE endpoint"), "{err}");
+}
+
+#[tokio::test]
+async fn endpoint_on_another_origin_is_refused() {
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(
+            format!("{SSE_HEAD}event: endpoint\ndata: http://attacker.invalid/message\n\n")
+                .as_bytes(),
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let err = SseClientTransport::connect(config(&url)).await.unwrap_err();
+    assert!(
+        matches!(&err, SseError::ForeignEndpoint { endpoint, .. } if endpoint == "http://attacker.invalid/message"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn get_404() {
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nno stream");
+    });
+    let err = SseClientTransport::connect(config(&url)).await.unwrap_err();
+    assert!(
+        matches!(&err, SseError::Http { status: 404, body, .. } if body == "no stream"),
+        "{err:?}"
+    );
+}
+
+/// A server whose stream sends `endpoint`, then `after_endpoint`, and answers POSTs with `post`.
+fn scripted(after_endpoint: &'static str, hold: Duration, post: &'static str) -> String {
+    raw_server(move |request, mut stream| {
+        if request.starts_with("GET") {
+            let _ = stream.write_all(
+                format!(
+                    "{SSE_HEAD}event: endpoint\ndata: /message?sessionId=1\n\n{after_endpoint}"
+                )
+                .as_bytes(),
+            );
+            let _ = stream.flush();
+            std::thread::sleep(hold);
+        } else {
+            let _ = stream.write_all(post.as_bytes());
+        }
+    })
+}
+
+fn ping() -> rmcp::service::TxJsonRpcMessage<rmcp::RoleClient> {
+    serde_json::from_value(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn post_500_is_an_error_of_send() {
+    let url = scripted(
+        "",
+        Duration::from_secs(3),
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\n\r\noops",
+    );
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    let err = transport.send(ping()).await.unwrap_err();
+    assert!(matches!(&err, SseError::Http { status: 500, body, .. } if body == "oops"), "{err:?}");
+}
+
+#[tokio::test]
+async fn stream_cut_ends_the_transport_with_the_reason() {
+    // One message, then the server closes the stream.
+    let message = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+    let url =
+        scripted(message, Duration::ZERO, "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    assert!(transport.receive().await.is_some(), "the message before the cut arrives");
+    assert!(transport.receive().await.is_none());
+    assert_eq!(transport.closed_reason().as_deref(), Some("the server closed the event stream"));
+}
+
+#[tokio::test]
+async fn unnamed_events_are_messages_too() {
+    let message = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+    let url = scripted(
+        message,
+        Duration::from_secs(1),
+        "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n",
+    );
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    assert!(transport.receive().await.is_some());
+}
+
+#[tokio::test]
+async fn silence_past_sse_read_timeout_ends_the_transport() {
+    let url =
+        scripted("", Duration::from_secs(5), "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+    let mut transport =
+        SseClientTransport::connect(config(&url).sse_read_timeout(Duration::from_millis(300)))
+            .await
+            .unwrap();
+    assert!(transport.receive().await.is_none());
+    assert_eq!(
+        transport.closed_reason().as_deref(),
+        Some("nothing arrived for 300ms (sse_read_timeout)")
+    );
+}
+
+#[tokio::test]
+async fn oversize_messages_end_the_transport() {
+    let big = format!("event: message\ndata: {}\n\n", "x".repeat(10_000));
+    let url = scripted(
+        Box::leak(big.into_boxed_str()),
+        Duration::from_secs(2),
+        "HTTP/1.1 202 Accepted\r\n\r\n",
+    );
+    // The big message may arrive with the endpoint (failing the connect) or after it (ending the
+    // transport); either way it is refused, and the reason says why.
+    let reason = match SseClientTransport::connect(config(&url).max_message_size(1_000)).await {
+        Err(err) => err.to_string(),
+        Ok(mut transport) => {
+            assert!(transport.receive().await.is_none());
+            transport.closed_reason().unwrap()
+        }
+    };
+    assert!(reason.contains("larger than 1000 bytes (max_message_size)"), "{reason}");
+}
+
+/// Sends a raw request to `address` and returns the status line.
+fn raw_request(address: std::net::SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).unwrap();
+    status.trim().to_owned()
+}
+
+#[tokio::test]
+async fn server_refuses_unknown_sessions_foreign_origins_and_hosts() {
+    let server =
+        SseServer::bind("127.0.0.1:0", Echo::new, SseServerConfig::default()).await.unwrap();
+    let address = server.local_addr();
+    let status = tokio::task::spawn_blocking(move || {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        let post = |extra: &str| {
+            format!(
+                "POST /message?sessionId=nope HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        (
+            raw_request(address, &post("")),
+            raw_request(address, &post("origin: http://evil.example\r\n")),
+            raw_request(address, "GET /sse HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.0, "HTTP/1.1 404 Not Found");
+    assert_eq!(status.1, "HTTP/1.1 403 Forbidden");
+    assert_eq!(status.2, "HTTP/1.1 403 Forbidden");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_when_its_stream_is_dropped() {
+    let server =
+        SseServer::bind("127.0.0.1:0", Echo::new, SseServerConfig::default()).await.unwrap();
+    let transport = SseClientTransport::connect(config(&server.url())).await.unwrap();
+    let endpoint = transport.endpoint().clone();
+    drop(transport);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let mut status = 0;
+    for _ in 0..100 {
+        let response = client
+            .post(endpoint.clone())
+            .header("content-type", "application/json")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+            .send()
+            .await
+            .unwrap();
+        status = response.status().as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 404, "the session outlived its stream");
+    server.shutdown().await;
+}
