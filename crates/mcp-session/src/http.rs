@@ -1,12 +1,12 @@
 //! Streamable HTTP servers: the reqwest client (headers, timeouts, TLS) and rmcp's transport.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use mcp_config::StreamableHttpConfig;
-use reqwest::header::{HeaderName, HeaderValue};
+use mcp_config::{SseConfig, StreamableHttpConfig};
+use mcp_sse::client::{SseClientConfig, SseClientTransport, SseError};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
     HttpStatusError, StreamableHttpClientTransportConfig, StreamableHttpError,
@@ -19,48 +19,126 @@ use crate::error::SessionError;
 /// Headers rmcp sets itself and refuses as custom headers.
 const RESERVED: &[&str] = &["accept", "mcp-session-id", "last-event-id", "mcp-protocol-version"];
 
+/// What an HTTP server's config says about reaching it, for either HTTP transport.
+pub(crate) struct Target<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) url: &'a url::Url,
+    pub(crate) headers: &'a std::collections::BTreeMap<String, String>,
+    pub(crate) timeout: std::time::Duration,
+    pub(crate) sse_read_timeout: std::time::Duration,
+    pub(crate) ca_file: Option<&'a Path>,
+}
+
+impl<'a> From<&'a StreamableHttpConfig> for Target<'a> {
+    fn from(config: &'a StreamableHttpConfig) -> Self {
+        Target {
+            server: &config.server_name,
+            url: &config.url,
+            headers: &config.headers,
+            timeout: config.timeout,
+            sse_read_timeout: config.sse_read_timeout,
+            ca_file: config.ca_file.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a SseConfig> for Target<'a> {
+    fn from(config: &'a SseConfig) -> Self {
+        Target {
+            server: &config.server_name,
+            url: &config.url,
+            headers: &config.headers,
+            timeout: config.timeout,
+            sse_read_timeout: config.sse_read_timeout,
+            ca_file: config.ca_file.as_deref(),
+        }
+    }
+}
+
+impl Target<'_> {
+    fn invalid(&self, message: String) -> SessionError {
+        SessionError::Protocol { server: self.server.to_owned(), message }
+    }
+
+    /// The configured headers, checked and marked sensitive (so they never print).
+    fn header_map(&self) -> Result<HeaderMap, SessionError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.headers {
+            if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+                return Err(self.invalid(format!(
+                    "the header `{name}` is set by the MCP transport itself; remove it from the config"
+                )));
+            }
+            let header_name = HeaderName::try_from(name.as_str()).map_err(|err| {
+                self.invalid(format!("the header name `{name}` is not valid: {err}"))
+            })?;
+            let mut header_value = HeaderValue::try_from(value.as_str()).map_err(|_| {
+                self.invalid(format!(
+                    "the value of header `{name}` is not a valid HTTP header value"
+                ))
+            })?;
+            header_value.set_sensitive(true);
+            headers.insert(header_name, header_value);
+        }
+        Ok(headers)
+    }
+
+    /// A reqwest client for this server: its TLS trust, timeouts, no redirects, no Nagle.
+    fn client(&self) -> Result<reqwest::Client, SessionError> {
+        let tls = tls_config(self.ca_file).map_err(|message| self.invalid(message))?;
+        reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(self.timeout)
+            .tcp_nodelay(true)
+            .read_timeout(self.sse_read_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|err| self.invalid(format!("cannot build the HTTP client: {err}")))
+    }
+}
+
 /// The transport for a streamable HTTP server.
 pub(crate) fn transport(
     config: &StreamableHttpConfig,
 ) -> Result<StreamableHttpClientTransport<reqwest::Client>, SessionError> {
-    let server = &config.server_name;
-    let invalid = |message: String| SessionError::Protocol { server: server.clone(), message };
-    let mut custom_headers = HashMap::new();
-    let mut auth_header = None;
-    for (name, value) in &config.headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            // rmcp sends it as `Authorization: Bearer <token>`.
-            auth_header = Some(value.strip_prefix("Bearer ").unwrap_or(value).to_owned());
-            continue;
-        }
-        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
-            return Err(invalid(format!(
-                "the header `{name}` is set by the MCP transport itself; remove it from the config"
-            )));
-        }
-        let header_name = HeaderName::try_from(name.as_str())
-            .map_err(|err| invalid(format!("the header name `{name}` is not valid: {err}")))?;
-        let mut header_value = HeaderValue::try_from(value.as_str()).map_err(|_| {
-            invalid(format!("the value of header `{name}` is not a valid HTTP header value"))
-        })?;
-        header_value.set_sensitive(true);
-        custom_headers.insert(header_name, header_value);
+    let target = Target::from(config);
+    let mut headers = target.header_map()?;
+    let mut transport_config = StreamableHttpClientTransportConfig::with_uri(config.url.as_str());
+    // rmcp sends the token as `Authorization: Bearer <token>` and refuses it as a custom header.
+    if let Some(value) = headers.remove(reqwest::header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or_default();
+        transport_config =
+            transport_config.auth_header(value.strip_prefix("Bearer ").unwrap_or(value));
     }
-    let tls = tls_config(config.ca_file.as_deref()).map_err(invalid)?;
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .connect_timeout(config.timeout)
-        .tcp_nodelay(true)
-        .read_timeout(config.sse_read_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|err| invalid(format!("cannot build the HTTP client: {err}")))?;
-    let mut transport_config = StreamableHttpClientTransportConfig::with_uri(config.url.as_str())
-        .custom_headers(custom_headers);
-    if let Some(token) = auth_header {
-        transport_config = transport_config.auth_header(token);
-    }
-    Ok(StreamableHttpClientTransport::with_client(client, transport_config))
+    let transport_config = transport_config
+        .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
+    Ok(StreamableHttpClientTransport::with_client(target.client()?, transport_config))
+}
+
+/// Connects to a legacy SSE server: `GET` the URL and wait for its `endpoint` event.
+pub(crate) async fn sse_transport(target: Target<'_>) -> Result<SseClientTransport, SessionError> {
+    let config = SseClientConfig::new(target.url.clone())
+        .headers(target.header_map()?)
+        .timeout(target.timeout)
+        .sse_read_timeout(target.sse_read_timeout)
+        .client(target.client()?);
+    let server = target.server.to_owned();
+    let url = crate::redact_url(target.url);
+    SseClientTransport::connect(config).await.map_err(|err| match err {
+        SseError::Connect { reason, .. } => SessionError::Connect { server, url, reason },
+        SseError::Http { status, body, .. } => {
+            SessionError::Http { server, url, status, body_excerpt: body }
+        }
+        SseError::NoEndpoint { after, .. } => SessionError::Timeout {
+            server,
+            operation: "connect (waiting for the `endpoint` event)".to_owned(),
+            after,
+        },
+        other => SessionError::Protocol {
+            server,
+            message: format!("{other}; check that the URL is a legacy SSE endpoint"),
+        },
+    })
 }
 
 /// The system's root certificates, loaded once.

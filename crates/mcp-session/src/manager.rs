@@ -1,11 +1,12 @@
 //! [`MCPClientSessionManager`]: opens sessions to any configured server, on demand.
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt as _;
-use mcp_config::Protocol;
+use mcp_config::{Protocol, Timeouts};
 use mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig, TransportKind};
 use rmcp::model::{Implementation, ProtocolVersion};
 use rmcp::serve_client_with_lifecycle;
@@ -14,6 +15,7 @@ use tracing::Instrument as _;
 
 use crate::error::SessionError;
 use crate::handler::{Adapter, SessionHandler};
+use crate::http::Target;
 use crate::session::Session;
 use crate::stdio;
 
@@ -40,6 +42,9 @@ use crate::stdio;
 pub struct MCPClientSessionManager {
     handler: Option<Arc<dyn SessionHandler>>,
     client_info: Option<Implementation>,
+    /// URLs with `sse_fallback` that turned out to speak legacy SSE: later sessions go straight
+    /// there. Shared by clones.
+    legacy_urls: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for MCPClientSessionManager {
@@ -112,13 +117,8 @@ impl MCPClientSessionManager {
         async {
             match config {
                 ServerConfig::Stdio(stdio) => self.open_stdio(stdio).await,
-                ServerConfig::StreamableHttp(http) => self.open_http(http).await,
-                ServerConfig::Sse(sse) => Err(SessionError::Protocol {
-                    server: sse.server_name.clone(),
-                    message: "legacy HTTP+SSE sessions are not supported by this version of mcp-session yet; \
-                              use a server's streamable HTTP endpoint (usually `/mcp`) if it has one"
-                        .to_owned(),
-                }),
+                ServerConfig::StreamableHttp(http) => self.open_http_or_sse(http).await,
+                ServerConfig::Sse(sse) => self.open_sse(Target::from(sse), sse.timeouts).await,
                 _ => Err(SessionError::Protocol {
                     server: config.server_name().to_owned(),
                     message: format!("transport `{}` is not supported", config.transport()),
@@ -263,6 +263,72 @@ impl MCPClientSessionManager {
         };
         child.shutdown(config.timeouts.close_grace).await;
         Err(failure)
+    }
+
+    /// Streamable HTTP, or legacy SSE when `sse_fallback` is set and the server refuses the
+    /// streamable `initialize` with 400, 404 or 405 (the spec's backwards-compatibility rule).
+    async fn open_http_or_sse(
+        &self,
+        config: &StreamableHttpConfig,
+    ) -> Result<Session, SessionError> {
+        let key = config.url.to_string();
+        let known_legacy = || self.legacy_urls.lock().is_ok_and(|urls| urls.contains(&key));
+        if config.sse_fallback && known_legacy() {
+            return self.open_sse(Target::from(config), config.timeouts).await;
+        }
+        match self.open_http(config).await {
+            Err(SessionError::Http { status: 400 | 404 | 405, .. }) if config.sse_fallback => {
+                tracing::debug!("streamable HTTP refused; trying legacy SSE at the same URL");
+                let session = self.open_sse(Target::from(config), config.timeouts).await?;
+                if let Ok(mut urls) = self.legacy_urls.lock() {
+                    urls.insert(key);
+                }
+                Ok(session)
+            }
+            other => other,
+        }
+    }
+
+    async fn open_sse(
+        &self,
+        target: Target<'_>,
+        timeouts: Timeouts,
+    ) -> Result<Session, SessionError> {
+        let server = target.server.to_owned();
+        let startup = timeouts.startup;
+        let handshake = async {
+            let transport = crate::http::sse_transport(target).await?;
+            serve_client_with_lifecycle(
+                self.adapter(&server),
+                transport,
+                ClientLifecycleMode::Initialize,
+            )
+            .await
+            .map_err(|err| SessionError::Handshake {
+                server: server.clone(),
+                reason: crate::http::chain(&err),
+                stderr_tail: None,
+            })
+        };
+        match tokio::time::timeout(startup, handshake).await {
+            Ok(Ok(service)) => {
+                no_response_cache(&service).await;
+                Ok(Session {
+                    server,
+                    transport: TransportKind::Sse,
+                    timeouts,
+                    service: Some(service),
+                    child: None,
+                    stderr: None,
+                })
+            }
+            Ok(Err(err)) => Err(err),
+            Err(_elapsed) => Err(SessionError::Timeout {
+                server,
+                operation: "initialize".to_owned(),
+                after: startup,
+            }),
+        }
     }
 
     async fn open_http(&self, config: &StreamableHttpConfig) -> Result<Session, SessionError> {

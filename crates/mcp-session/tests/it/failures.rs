@@ -152,8 +152,34 @@ async fn connection_refused() {
 }
 
 #[tokio::test]
-async fn legacy_sse_is_refused_clearly_for_now() {
-    let config = mcp_session::mcp_config::SseConfig::new("wiki", "http://127.0.0.1:1/sse").unwrap();
+async fn legacy_sse_connection_refused() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/sse");
+    let config = mcp_session::mcp_config::SseConfig::new("wiki", &url).unwrap();
     let err = open(config).await.unwrap_err();
-    assert!(err.to_string().contains("legacy HTTP+SSE sessions are not supported"), "{err}");
+    assert!(matches!(&err, SessionError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().starts_with(&format!("wiki: cannot connect to {url}")), "{err}");
+}
+
+#[tokio::test]
+async fn legacy_sse_no_endpoint_is_a_timeout() {
+    // Serves an event stream that never names its endpoint.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/sse", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten().take(1) {
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n");
+            std::thread::sleep(Duration::from_secs(3));
+        }
+    });
+    let config = mcp_session::mcp_config::SseConfig::new("mute-sse", &url)
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let err = open(config).await.unwrap_err();
+    assert!(
+        matches!(&err, SessionError::Timeout { operation, .. } if operation == "connect (waiting for the `endpoint` event)"),
+        "{err:?}"
+    );
 }

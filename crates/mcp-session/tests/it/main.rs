@@ -7,6 +7,7 @@ mod leaks;
 mod methods;
 mod peers;
 mod protocol;
+mod sse;
 mod tls;
 
 use std::io::{BufRead, BufReader};
@@ -40,8 +41,13 @@ pub(crate) struct HttpServer {
 
 impl HttpServer {
     pub(crate) fn start(args: &[&str]) -> HttpServer {
+        HttpServer::start_mode("http", args)
+    }
+
+    /// `testkit-mcp MODE ARGS…` for an HTTP mode (`http`, `sse`).
+    pub(crate) fn start_mode(mode: &str, args: &[&str]) -> HttpServer {
         let mut child = Command::new(testkit::testkit_mcp())
-            .arg("http")
+            .arg(mode)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -42,7 +42,7 @@ fn text_of(result: &mcp_session::rmcp::model::CallToolResult) -> String {
 }
 
 /// Runs every method against `config`.
-async fn exercise(config: ServerConfig, transport: TransportKind) {
+pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
     let recorder = Recorder::default();
     let manager = MCPClientSessionManager::builder()
         .client_info("mcp-session-tests", "0.0.0")

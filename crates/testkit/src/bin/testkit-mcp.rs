@@ -5,6 +5,8 @@
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
+//! testkit-mcp sse [--port P]                 legacy HTTP+SSE on 127.0.0.1:P; prints `http://127.0.0.1:PORT/sse`;
+//!                                             `GET /requests` counts the requests it saw, by method and path
 //! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
 //! testkit-mcp silent                          reads stdin, never answers (a hung server)
 //! testkit-mcp garbage                         answers every line on stdin with non-JSON text
@@ -21,7 +23,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use testkit::mcp_server::TestServer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const USAGE: &str = "usage: testkit-mcp stdio|http|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]";
+const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -45,6 +47,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("stdio") => stdio(server()).await,
         Some("http") => http(server, port, tls).await,
+        Some("sse") => sse(server, port).await,
         Some("exit-at-once") => {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
@@ -130,6 +133,38 @@ async fn serve_tls(
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
         });
     }
+}
+
+async fn sse(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usize) -> Result {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", u16::try_from(port)?)).await?;
+    let url = format!("http://{}/sse", listener.local_addr()?);
+    let seen: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let counter = seen.clone();
+    let router = mcp_sse::server::router(server, mcp_sse::server::SseServerConfig::default())
+        .route(
+            "/requests",
+            axum::routing::get(move || {
+                let seen = seen.clone();
+                async move { axum::Json(seen.lock().map(|s| s.clone()).unwrap_or_default()) }
+            }),
+        )
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let key = format!("{} {}", request.method(), request.uri().path());
+                if let Ok(mut seen) = counter.lock() {
+                    *seen.entry(key).or_default() += 1;
+                }
+                next.run(request)
+            },
+        ));
+    println!("{url}");
+    std::io::stdout().flush()?;
+    eprintln!("testkit-mcp: serving legacy SSE at {url}");
+    axum::serve(listener.tap_io(|tcp| drop(tcp.set_nodelay(true))), router).await?;
+    Ok(())
 }
 
 async fn silent() -> Result {
