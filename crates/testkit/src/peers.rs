@@ -92,6 +92,11 @@ impl Peers {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/loopback.cjs")
     }
 
+    /// The Python `mcp` SDK's SSE client script (`python_sse_client.py URL`).
+    pub fn python_sse_client() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python_sse_client.py")
+    }
+
     /// The FastMCP server script.
     pub fn fastmcp_script() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/fastmcp_server.py")
@@ -134,13 +139,22 @@ impl Peers {
     /// # Panics
     /// When it cannot start or does not listen.
     pub fn start_everything_http(&self, log: &Path) -> PeerProcess {
+        self.start_everything("streamableHttp", log)
+    }
+
+    /// Starts server-everything in `mode` (`streamableHttp` or `sse`) on a free loopback port;
+    /// its stderr and stdout go to `log`.
+    ///
+    /// # Panics
+    /// When it cannot start or does not listen.
+    pub fn start_everything(&self, mode: &str, log: &Path) -> PeerProcess {
         let port = free_port();
         let out = std::fs::File::create(log).expect("log file");
         let mut child = Command::new("node")
             .arg("--require")
             .arg(Self::loopback_preload())
             .arg(self.everything_script())
-            .arg("streamableHttp")
+            .arg(mode)
             .env("PORT", port.to_string())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
@@ -148,7 +162,8 @@ impl Peers {
             .spawn()
             .expect("node runs");
         wait_for_port(port, "server-everything", &mut child);
-        PeerProcess { child, url: format!("http://127.0.0.1:{port}/mcp") }
+        let path = if mode == "sse" { "sse" } else { "mcp" };
+        PeerProcess { child, url: format!("http://127.0.0.1:{port}/{path}") }
     }
 
     /// Starts the FastMCP server in `mode` (`http`, `http-stateless-json` or `sse`) on a free

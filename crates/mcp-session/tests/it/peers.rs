@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mcp_session::mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig};
+use mcp_session::mcp_config::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig};
 use mcp_session::rmcp::model::Tool;
 use mcp_session::{MCPClientSessionManager, Session};
 use serde_json::{Map, Value, json};
@@ -202,8 +202,49 @@ async fn fastmcp_over_stateless_json_response_http() {
     fastmcp_session(http("fastmcp-json", &server.url)).await;
 }
 
+#[tokio::test]
+async fn server_everything_over_legacy_sse() {
+    let Some(peers) = peers() else { return };
+    let log =
+        std::env::temp_dir().join(format!("server-everything-sse-{}.log", std::process::id()));
+    let server = peers.start_everything("sse", &log);
+    let config = SseConfig::new("everything-sse", &server.url).unwrap().timeouts(quick_timeouts());
+    let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
+    check_everything(&session).await;
+    session.close().await.unwrap();
+    drop(server);
+    let _ = std::fs::remove_file(&log);
+}
+
+#[tokio::test]
+async fn fastmcp_over_legacy_sse() {
+    let Some(peers) = peers() else { return };
+    let server = peers.start_fastmcp("sse");
+    fastmcp_session(
+        SseConfig::new("fastmcp-sse", &server.url).unwrap().timeouts(quick_timeouts()).into(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn python_sdk_client_against_our_sse_server() {
+    let Some(peers) = peers() else { return };
+    let server = crate::HttpServer::start_mode("sse", &[]);
+    let output = tokio::process::Command::new(peers.python())
+        .arg(Peers::python_sse_client())
+        .arg(&server.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["echo"], "from python");
+    assert!(report["tools"].as_array().unwrap().iter().any(|t| t == "echo"), "{report}");
+}
+
 #[test]
 fn peer_paths_are_where_xtask_puts_them() {
     assert!(Peers::loopback_preload().is_file());
     assert!(Peers::fastmcp_script().is_file());
+    assert!(Peers::python_sse_client().is_file());
 }
