@@ -231,10 +231,9 @@ impl SseClientTransport {
             if !content_type.starts_with("text/event-stream") {
                 return Err(SseError::NotEventStream { url: shown.clone(), content_type });
             }
-            let mut events: Events = Box::pin(SseStream::from_bytes_stream(limit(
-                response.bytes_stream(),
-                config.max_message_size,
-            )));
+            let activity = Activity::default();
+            let bytes = limit(response.bytes_stream(), config.max_message_size, activity.clone());
+            let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
             loop {
                 match events.next().await {
                     Some(Ok(Sse { event: Some(kind), data, .. })) if kind == "endpoint" => {
@@ -248,7 +247,7 @@ impl SseClientTransport {
                                 endpoint: endpoint.to_string(),
                             });
                         }
-                        return Ok((endpoint, events));
+                        return Ok((endpoint, events, activity));
                     }
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => {
@@ -262,15 +261,17 @@ impl SseClientTransport {
                 }
             }
         };
-        let (endpoint, events) = tokio::time::timeout(config.timeout, connect)
-            .await
-            .map_err(|_| SseError::NoEndpoint { url: shown.clone(), after: config.timeout })??;
+        let (endpoint, events, activity) =
+            tokio::time::timeout(config.timeout, connect).await.map_err(|_| {
+                SseError::NoEndpoint { url: shown.clone(), after: config.timeout }
+            })??;
         tracing::debug!(url = %shown, endpoint = %endpoint, "legacy SSE connected");
         let (sender, messages) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let closed_reason = Arc::new(Mutex::new(None));
         tokio::spawn(read_events(
             events,
+            activity,
             sender,
             cancel.clone(),
             closed_reason.clone(),
@@ -299,24 +300,53 @@ impl SseClientTransport {
 /// A stream of parsed SSE events.
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Sse, sse_stream::Error>> + Send>>;
 
+/// When bytes last arrived on the event stream.
+#[derive(Clone, Debug)]
+struct Activity(Arc<Mutex<tokio::time::Instant>>);
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity(Arc::new(Mutex::new(tokio::time::Instant::now())))
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = tokio::time::Instant::now();
+        }
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.0.lock().map_or_else(|_| tokio::time::Instant::now(), |last| *last)
+    }
+}
+
 /// Reads the event stream until it ends, is silent too long, or the transport closes.
 async fn read_events(
     mut events: Events,
+    activity: Activity,
     sender: mpsc::Sender<RxJsonRpcMessage<RoleClient>>,
     cancel: CancellationToken,
     closed_reason: Arc<Mutex<Option<String>>>,
     silence: Duration,
 ) {
     let reason = loop {
+        let deadline = activity.last() + silence;
         let next = tokio::select! {
             () = cancel.cancelled() => break "closed by the client".to_owned(),
-            next = tokio::time::timeout(silence, events.next()) => next,
+            next = events.next() => next,
+            () = tokio::time::sleep_until(deadline) => {
+                if activity.last() + silence <= tokio::time::Instant::now() {
+                    break format!("nothing arrived for {silence:?} (sse_read_timeout)");
+                }
+                continue;
+            }
         };
         let event = match next {
-            Err(_) => break format!("nothing arrived for {silence:?} (sse_read_timeout)"),
-            Ok(None) => break "the server closed the event stream".to_owned(),
-            Ok(Some(Err(err))) => break format!("the event stream broke: {err}"),
-            Ok(Some(Ok(event))) => event,
+            None => break "the server closed the event stream".to_owned(),
+            Some(Err(err)) => break format!("the event stream broke: {err}"),
+            Some(Ok(event)) => event,
         };
         let is_message = matches!(event.event.as_deref(), None | Some("message"));
         let Some(data) = event.data.filter(|_| is_message) else { continue };
@@ -335,8 +365,13 @@ async fn read_events(
     }
 }
 
-/// Ends the byte stream with an error when one line (one SSE field) exceeds `max` bytes.
-fn limit<S, E>(stream: S, max: usize) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>>
+/// Ends the byte stream with an error when one line (one SSE field) exceeds `max` bytes, and
+/// records when bytes arrive (keep-alive comments count as activity, though they are no event).
+fn limit<S, E>(
+    stream: S,
+    max: usize,
+    activity: Activity,
+) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>>
 where
     S: Stream<Item = Result<bytes::Bytes, E>>,
     E: std::error::Error + Send + Sync + 'static,
@@ -344,6 +379,7 @@ where
     let mut line = 0usize;
     stream.map(move |chunk| {
         let chunk = chunk.map_err(std::io::Error::other)?;
+        activity.touch();
         for &byte in chunk.iter() {
             line = if byte == b'\n' { 0 } else { line + 1 };
             if line > max {

@@ -302,3 +302,83 @@ async fn a_session_ends_when_its_stream_is_dropped() {
     assert_eq!(status, 404, "the session outlived its stream");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn absolute_same_origin_endpoint_and_headers_are_used() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(2) {
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line.to_ascii_lowercase());
+                }
+                let get = head.starts_with("get");
+                record.lock().unwrap().push(head);
+                let mut stream = stream;
+                if get {
+                    let endpoint =
+                        format!("event: endpoint\ndata: http://{address}/post-here?session=7\n\n");
+                    let _ = stream.write_all(format!("{SSE_HEAD}{endpoint}").as_bytes());
+                    std::thread::sleep(Duration::from_secs(2));
+                } else {
+                    let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", "k3y".parse().unwrap());
+    let url = format!("http://{address}/sse");
+    let mut transport = SseClientTransport::connect(config(&url).headers(headers)).await.unwrap();
+    assert_eq!(transport.endpoint().as_str(), format!("http://{address}/post-here?session=7"));
+    transport.send(ping()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|head| head.contains("x-api-key: k3y")), "{seen:?}");
+    assert!(seen[1].starts_with("post /post-here?session=7 "), "{seen:?}");
+}
+
+#[tokio::test]
+async fn keep_alive_comments_keep_an_idle_stream_open() {
+    let config_server = SseServerConfig::default().keep_alive(Duration::from_millis(100));
+    let server = SseServer::bind("127.0.0.1:0", Echo::new, config_server).await.unwrap();
+    // 300 ms of tolerated silence, 1 s of idleness: only the keep-alives keep it open.
+    let transport = SseClientTransport::connect(
+        config(&server.url()).sse_read_timeout(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    let client = ().serve(transport).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 2);
+    client.cancel().await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversize_posts_are_refused() {
+    let server =
+        SseServer::bind("127.0.0.1:0", Echo::new, SseServerConfig::default()).await.unwrap();
+    let transport = SseClientTransport::connect(config(&server.url())).await.unwrap();
+    let endpoint = transport.endpoint().clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::Client::new()
+        .post(endpoint)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    server.shutdown().await;
+}

@@ -60,6 +60,12 @@ impl HttpServer {
         HttpServer { child, url: line.trim().to_owned() }
     }
 
+    /// Kills the server now.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub(crate) fn config(&self) -> ServerConfig {
         StreamableHttpConfig::new("testkit-http", &self.url)
             .expect("valid URL")

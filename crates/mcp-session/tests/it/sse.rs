@@ -92,3 +92,27 @@ async fn without_sse_fallback_a_legacy_server_is_an_http_error() {
     assert!(matches!(&err, mcp_session::SessionError::Http { status: 405, .. }), "{err:?}");
     assert!(err.to_string().contains("it may speak legacy SSE"), "{err}");
 }
+
+#[tokio::test]
+async fn a_stream_cut_mid_call_fails_the_call_at_once() {
+    let mut server = HttpServer::start_mode("sse", &[]);
+    // A long request timeout: the call must fail because the stream ends, not because it times out.
+    let config = SseConfig::new("cut", &server.url)
+        .unwrap()
+        .timeouts(quick_timeouts().request(Duration::from_secs(60)));
+    let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
+    let call = session.call_tool("sleep", json!({"ms": 30_000}));
+    let cut = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.kill();
+    };
+    let started = std::time::Instant::now();
+    let (result, ()) = tokio::join!(call, cut);
+    let err = result.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(20), "the call waited for its timeout");
+    assert!(
+        matches!(&err, mcp_session::SessionError::Protocol { message, .. } if message.contains("the connection closed during tools/call sleep")),
+        "{err:?}"
+    );
+    session.close().await.unwrap();
+}
