@@ -210,6 +210,7 @@ impl MCPClientSessionManager {
                     service: Some(service),
                     child: Some(Arc::new(Mutex::new(child))),
                     stderr: Some(spawned.stderr),
+                    sse_closed: None,
                 });
             }
             Ok(Err(err)) => {
@@ -296,8 +297,10 @@ impl MCPClientSessionManager {
     ) -> Result<Session, SessionError> {
         let server = target.server.to_owned();
         let startup = timeouts.startup;
+        let mut sse_closed = None;
         let handshake = async {
             let transport = crate::http::sse_transport(target).await?;
+            sse_closed = Some(transport.closed_reason_handle());
             serve_client_with_lifecycle(
                 self.adapter(&server),
                 transport,
@@ -320,6 +323,7 @@ impl MCPClientSessionManager {
                     service: Some(service),
                     child: None,
                     stderr: None,
+                    sse_closed,
                 })
             }
             Ok(Err(err)) => Err(err),
@@ -351,6 +355,7 @@ impl MCPClientSessionManager {
                     service: Some(service),
                     child: None,
                     stderr: None,
+                    sse_closed: None,
                 })
             }
             Ok(Err(err)) => Err(crate::http::classify_init(&server, &url, &err)),

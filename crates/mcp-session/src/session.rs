@@ -59,6 +59,8 @@ pub struct Session {
     pub(crate) service: Option<RunningService<RoleClient, Adapter>>,
     pub(crate) child: Option<Arc<Mutex<ChildGuard>>>,
     pub(crate) stderr: Option<StderrTail>,
+    /// Why a legacy SSE stream ended, for error messages.
+    pub(crate) sse_closed: Option<mcp_sse::client::ClosedReason>,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -300,8 +302,10 @@ impl Session {
                 if let Some(exited) = self.exited().await {
                     return exited;
                 }
-                let detail = match &err {
-                    ServiceError::TransportSend(source) => format!(": {source}"),
+                let detail = match (&err, self.sse_closed.as_ref().and_then(|reason| reason.get()))
+                {
+                    (_, Some(reason)) => format!(" ({reason})"),
+                    (ServiceError::TransportSend(source), None) => format!(": {source}"),
                     _ => String::new(),
                 };
                 SessionError::Protocol {

@@ -171,6 +171,17 @@ pub enum SseError {
     Closed(String),
 }
 
+/// Why an [`SseClientTransport`]'s stream ended, readable after the transport is gone.
+#[derive(Clone, Debug)]
+pub struct ClosedReason(Arc<Mutex<Option<String>>>);
+
+impl ClosedReason {
+    /// The reason, once the stream has ended.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok()?.clone()
+    }
+}
+
 /// An rmcp client [`Transport`] over legacy HTTP+SSE (protocol 2024-11-05).
 ///
 /// [`connect`](Self::connect) opens `GET url`, waits (up to `timeout`) for the `endpoint` event,
@@ -294,6 +305,12 @@ impl SseClientTransport {
     /// Why the event stream ended, once it has.
     pub fn closed_reason(&self) -> Option<String> {
         self.closed_reason.lock().ok()?.clone()
+    }
+
+    /// A handle that reads [`closed_reason`](Self::closed_reason) after the transport has been
+    /// handed to rmcp (which owns it from then on).
+    pub fn closed_reason_handle(&self) -> ClosedReason {
+        ClosedReason(self.closed_reason.clone())
     }
 }
 
