@@ -76,6 +76,10 @@ fn crates_depend_only_upward_and_testkit_is_dev_only() {
     for name in STACK.iter().chain(["testkit", "examples", "xtask"].iter()) {
         assert!(deps.contains_key(*name), "workspace crate {name} is missing");
     }
+    // mcp-sse is for anyone who uses rmcp: it needs none of our crates.
+    let ours: Vec<&str> =
+        STACK.iter().copied().filter(|name| deps["mcp-sse"].contains(*name)).collect();
+    assert!(ours.is_empty(), "mcp-sse depends on {ours:?}; it must stand on rmcp alone");
 }
 
 #[test]

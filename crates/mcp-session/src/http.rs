@@ -29,31 +29,26 @@ pub(crate) struct Target<'a> {
     pub(crate) ca_file: Option<&'a Path>,
 }
 
-impl<'a> From<&'a StreamableHttpConfig> for Target<'a> {
-    fn from(config: &'a StreamableHttpConfig) -> Self {
-        Target {
-            server: &config.server_name,
-            url: &config.url,
-            headers: &config.headers,
-            timeout: config.timeout,
-            sse_read_timeout: config.sse_read_timeout,
-            ca_file: config.ca_file.as_deref(),
+/// `Target::from(&config)` for both HTTP configs, which share these fields.
+macro_rules! target_from {
+    ($config:ty) => {
+        impl<'a> From<&'a $config> for Target<'a> {
+            fn from(config: &'a $config) -> Self {
+                Target {
+                    server: &config.server_name,
+                    url: &config.url,
+                    headers: &config.headers,
+                    timeout: config.timeout,
+                    sse_read_timeout: config.sse_read_timeout,
+                    ca_file: config.ca_file.as_deref(),
+                }
+            }
         }
-    }
+    };
 }
 
-impl<'a> From<&'a SseConfig> for Target<'a> {
-    fn from(config: &'a SseConfig) -> Self {
-        Target {
-            server: &config.server_name,
-            url: &config.url,
-            headers: &config.headers,
-            timeout: config.timeout,
-            sse_read_timeout: config.sse_read_timeout,
-            ca_file: config.ca_file.as_deref(),
-        }
-    }
-}
+target_from!(StreamableHttpConfig);
+target_from!(SseConfig);
 
 impl Target<'_> {
     fn invalid(&self, message: String) -> SessionError {
