@@ -4,9 +4,11 @@
 //! - [`mcp_server::TestServer`], run as the `testkit-mcp` binary (stdio or streamable HTTP);
 //!   [`testkit_mcp`] builds it once per test process and returns its path.
 //! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
+//! - [`llm::ScriptedLlm`]: an OpenAI-compatible chat server that replays scripted replies.
 //!
 //! This crate is only ever a dev-dependency.
 
+pub mod llm;
 pub mod mcp_server;
 pub mod peers;
 
