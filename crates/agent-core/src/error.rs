@@ -1,0 +1,39 @@
+//! [`AgentError`]: what can go wrong running an agent.
+
+use std::time::Duration;
+
+/// An error running an agent. A tool's failure is not one: it goes back to the LLM as the tool's
+/// result, so the model can recover.
+///
+/// ```
+/// use agent_core::AgentError;
+///
+/// let err = AgentError::Llm { status: Some(500), message: "server_error".into() };
+/// assert!(err.to_string().contains("HTTP 500"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// The LLM endpoint answered with an error (after its retries).
+    #[error("the LLM request failed{}: {message}; check the base URL, model and API key", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Llm {
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// What the endpoint or the client said.
+        message: String,
+    },
+    /// The LLM request (with its retries) took longer than the deadline.
+    #[error(
+        "the LLM request did not finish within {after:?} (retries included); raise `request_timeout` or check the endpoint"
+    )]
+    LlmTimeout {
+        /// The deadline that expired.
+        after: Duration,
+    },
+    /// The LLM configuration cannot be used.
+    #[error("invalid LLM configuration: {0}")]
+    Config(String),
+    /// An MCP session failed.
+    #[error(transparent)]
+    Session(#[from] mcp_session::SessionError),
+}

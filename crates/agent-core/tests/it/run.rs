@@ -1,0 +1,170 @@
+//! The tool loop of `ConversableAgent::run`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use agent_core::{Role, RunOptions, StopReason, Tool};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+use testkit::llm::{Match, Reply, ScriptedLlm};
+
+use crate::agent;
+
+#[derive(Deserialize, JsonSchema)]
+struct Search {
+    /// What to look for.
+    query: String,
+}
+
+fn search_tool(calls: Arc<AtomicUsize>) -> Tool {
+    Tool::from_async_fn("search_papers", "Searches arXiv.", move |args: Search| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            format!("found 2 papers about {}", args.query)
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_two_turn_tool_loop() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().last_role("user"),
+        Reply::tool_call("search_papers", json!({"query": "LLMs"})),
+    );
+    llm.when(
+        Match::any().last_role("tool").last_message("found 2 papers"),
+        Reply::text("Here are 2 papers about LLMs."),
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let assistant = agent(&llm, "research_assistant", "You are a research assistant.");
+    let response = assistant
+        .run(
+            RunOptions::new("Search for recent papers about LLMs")
+                .tools([search_tool(calls.clone())])
+                .max_turns(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.stop_reason, StopReason::Answered);
+    assert_eq!(response.summary(), "Here are 2 papers about LLMs.");
+    assert_eq!(response.last_speaker, "research_assistant");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let roles: Vec<Role> = response.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+    assert_eq!(response.usage.total_tokens, 30, "usage summed over both requests");
+
+    // What went over the wire: the system message, the tool's schema, the tool result.
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0]["messages"][0]["content"], "You are a research assistant.");
+    assert_eq!(requests[0]["tools"][0]["function"]["name"], "search_papers");
+    assert_eq!(requests[0]["tools"][0]["function"]["parameters"]["required"], json!(["query"]));
+    assert_eq!(requests[1]["messages"][3]["role"], "tool");
+    assert_eq!(requests[1]["messages"][3]["content"], "found 2 papers about LLMs");
+    assert_eq!(
+        requests[1]["messages"][3]["tool_call_id"],
+        requests[1]["messages"][2]["tool_calls"][0]["id"]
+    );
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Wait {
+    /// Milliseconds.
+    ms: u64,
+    /// A label.
+    label: String,
+}
+
+#[tokio::test]
+async fn parallel_tool_calls_run_concurrently_and_keep_their_order() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().last_role("user"),
+        Reply::ToolCalls(vec![
+            ("wait".into(), json!({"ms": 400, "label": "first"})),
+            ("wait".into(), json!({"ms": 400, "label": "second"})),
+            ("wait".into(), json!({"ms": 10, "label": "third"})),
+        ]),
+    );
+    llm.when(Match::any().last_role("tool"), Reply::text("done"));
+    let wait = Tool::from_async_fn("wait", "Waits.", |args: Wait| async move {
+        tokio::time::sleep(Duration::from_millis(args.ms)).await;
+        args.label
+    });
+    let started = std::time::Instant::now();
+    let response = agent(&llm, "a", "s").run(RunOptions::new("go").tools([wait])).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(780), "the calls ran one after another");
+    let results: Vec<&str> =
+        response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
+    assert_eq!(results, ["first", "second", "third"]);
+}
+
+#[tokio::test]
+async fn bad_arguments_and_tool_errors_go_back_to_the_model() {
+    let llm = ScriptedLlm::start().await;
+    llm.when_times(
+        Match::any().last_role("user"),
+        Reply::tool_call("search_papers", json!({"q": "wrong key"})),
+        1,
+    );
+    llm.when_times(
+        Match::any().last_message("invalid arguments"),
+        Reply::tool_call("fail", json!({})),
+        1,
+    );
+    llm.when(
+        Match::any().last_message("Error: the archive is down"),
+        Reply::text("Sorry, the archive is down."),
+    );
+    let fail = Tool::new("fail", "Always fails.", json!({"type": "object"}), |_| async {
+        Err::<String, String>("the archive is down".to_owned())
+    });
+    let response = agent(&llm, "a", "s")
+        .run(RunOptions::new("search").tools([search_tool(Arc::default()), fail]))
+        .await
+        .unwrap();
+    let tool_texts: Vec<&str> =
+        response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
+    assert_eq!(tool_texts.len(), 2);
+    assert!(
+        tool_texts[0].starts_with("Error: invalid arguments: missing field `query`"),
+        "{}",
+        tool_texts[0]
+    );
+    assert_eq!(tool_texts[1], "Error: the archive is down");
+    assert_eq!(response.summary(), "Sorry, the archive is down.");
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_reported_to_the_model() {
+    let llm = ScriptedLlm::start().await;
+    llm.when_times(Match::any().last_role("user"), Reply::tool_call("nope", json!({})), 1);
+    llm.when(Match::any().last_role("tool"), Reply::text("ok"));
+    let response = agent(&llm, "a", "s")
+        .run(RunOptions::new("go").tools([search_tool(Arc::default())]))
+        .await
+        .unwrap();
+    let tool = response.messages.iter().find(|m| m.role == Role::Tool).unwrap();
+    assert_eq!(
+        tool.text(),
+        "Error: there is no tool called \"nope\"; the tools are: search_papers"
+    );
+}
+
+#[tokio::test]
+async fn max_turns_ends_a_run_that_keeps_calling_tools() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(Match::any(), Reply::tool_call("search_papers", json!({"query": "again"})));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let response = agent(&llm, "a", "s")
+        .run(RunOptions::new("go").tools([search_tool(calls.clone())]).max_turns(3))
+        .await
+        .unwrap();
+    assert_eq!(response.stop_reason, StopReason::MaxTurns);
+    assert_eq!(llm.requests().len(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
