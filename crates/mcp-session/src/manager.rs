@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 use crate::error::SessionError;
 use crate::handler::{Adapter, SessionHandler};
 use crate::http::Target;
-use crate::session::Session;
+use crate::session::{Parts, Session};
 use crate::stdio;
 
 /// Opens MCP sessions on demand, as the seed's `MCPClientSessionManager` does.
@@ -203,15 +203,15 @@ impl MCPClientSessionManager {
             Ok(Ok(service)) => {
                 no_response_cache(&service).await;
                 tracing::debug!(protocol = ?service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
-                return Ok(Session {
+                return Ok(Session::new(Parts {
                     server,
                     transport: TransportKind::Stdio,
                     timeouts: config.timeouts,
-                    service: Some(service),
-                    child: Some(Arc::new(Mutex::new(child))),
+                    service,
+                    child: Some(child),
                     stderr: Some(spawned.stderr),
                     sse_closed: None,
-                });
+                }));
             }
             Ok(Err(err)) => {
                 // Only a broken connection may mean the server died; any other failure is the
@@ -316,15 +316,15 @@ impl MCPClientSessionManager {
         match tokio::time::timeout(startup, handshake).await {
             Ok(Ok(service)) => {
                 no_response_cache(&service).await;
-                Ok(Session {
+                Ok(Session::new(Parts {
                     server,
                     transport: TransportKind::Sse,
                     timeouts,
-                    service: Some(service),
+                    service,
                     child: None,
                     stderr: None,
                     sse_closed,
-                })
+                }))
             }
             Ok(Err(err)) => Err(err),
             Err(_elapsed) => Err(SessionError::Timeout {
@@ -348,15 +348,15 @@ impl MCPClientSessionManager {
         match tokio::time::timeout(startup, handshake).await {
             Ok(Ok(service)) => {
                 no_response_cache(&service).await;
-                Ok(Session {
+                Ok(Session::new(Parts {
                     server,
                     transport: TransportKind::StreamableHttp,
                     timeouts: config.timeouts,
-                    service: Some(service),
+                    service,
                     child: None,
                     stderr: None,
                     sse_closed: None,
-                })
+                }))
             }
             Ok(Err(err)) => Err(crate::http::classify_init(&server, &url, &err)),
             Err(_elapsed) => Err(SessionError::Timeout {

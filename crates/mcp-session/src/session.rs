@@ -48,18 +48,38 @@ impl CallOptions {
 /// An open, initialized MCP session with one server.
 ///
 /// Get one from [`MCPClientSessionManager::open_session`](crate::MCPClientSessionManager::open_session).
-/// Requests may run concurrently from many tasks (`&self`). End it with [`close`](Self::close);
-/// dropping it instead still ends the server (its process group gets SIGTERM at once), but
-/// without the graceful steps.
-#[derive(Debug)]
+/// Requests may run concurrently from many tasks (`&self`). Clones are cheap and share the
+/// session (a toolkit's tools hold clones): [`close`](Self::close) on any of them closes it for
+/// all, and later requests fail with "the session is closed". Dropping the last clone without
+/// closing still ends the server (its process group gets SIGTERM at once), but without the
+/// graceful steps.
+#[derive(Clone, Debug)]
 pub struct Session {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    server: String,
+    transport: TransportKind,
+    timeouts: Timeouts,
+    /// Requests hold it for reading; `close` takes it.
+    service: tokio::sync::RwLock<Option<RunningService<RoleClient, Adapter>>>,
+    peer_info: Option<Arc<ServerPeerInfo>>,
+    child: Mutex<Option<ChildGuard>>,
+    stderr: Option<StderrTail>,
+    /// Why a legacy SSE stream ended, for error messages.
+    sse_closed: Option<mcp_sse::client::ClosedReason>,
+}
+
+/// What [`MCPClientSessionManager`](crate::MCPClientSessionManager) hands over to make a session.
+pub(crate) struct Parts {
     pub(crate) server: String,
     pub(crate) transport: TransportKind,
     pub(crate) timeouts: Timeouts,
-    pub(crate) service: Option<RunningService<RoleClient, Adapter>>,
-    pub(crate) child: Option<Arc<Mutex<ChildGuard>>>,
+    pub(crate) service: RunningService<RoleClient, Adapter>,
+    pub(crate) child: Option<ChildGuard>,
     pub(crate) stderr: Option<StderrTail>,
-    /// Why a legacy SSE stream ended, for error messages.
     pub(crate) sse_closed: Option<mcp_sse::client::ClosedReason>,
 }
 
@@ -76,31 +96,54 @@ impl std::fmt::Debug for ChildGuard {
 }
 
 impl Session {
+    pub(crate) fn new(parts: Parts) -> Session {
+        let peer_info = parts.service.peer_info();
+        Session {
+            inner: Arc::new(Inner {
+                server: parts.server,
+                transport: parts.transport,
+                timeouts: parts.timeouts,
+                service: tokio::sync::RwLock::new(Some(parts.service)),
+                peer_info,
+                child: Mutex::new(parts.child),
+                stderr: parts.stderr,
+                sse_closed: parts.sse_closed,
+            }),
+        }
+    }
+
     /// The server's name, as configured.
     pub fn server_name(&self) -> &str {
-        &self.server
+        &self.inner.server
     }
 
     /// The process id of a stdio server (the leader of its process group), while it runs.
     pub fn process_id(&self) -> Option<u32> {
-        let child = self.child.as_ref()?.lock().ok()?;
-        Some(child.pid())
+        let child = self.inner.child.lock().ok()?;
+        Some(child.as_ref()?.pid())
     }
 
     /// The transport this session runs over.
     pub fn transport(&self) -> TransportKind {
-        self.transport
+        self.inner.transport
     }
 
-    fn service(&self) -> Result<&RunningService<RoleClient, Adapter>, SessionError> {
-        self.service.as_ref().ok_or_else(|| SessionError::Protocol {
-            server: self.server.clone(),
-            message: "the session is closed; open a new one".to_owned(),
+    /// The running service, for one request; an error once the session is closed.
+    async fn service(
+        &self,
+    ) -> Result<tokio::sync::RwLockReadGuard<'_, RunningService<RoleClient, Adapter>>, SessionError>
+    {
+        let guard = self.inner.service.read().await;
+        tokio::sync::RwLockReadGuard::try_map(guard, Option::as_ref).map_err(|_| {
+            SessionError::Protocol {
+                server: self.inner.server.clone(),
+                message: "the session is closed; open a new one".to_owned(),
+            }
         })
     }
 
     fn peer_info(&self) -> Option<Arc<ServerPeerInfo>> {
-        self.service.as_ref()?.peer_info()
+        self.inner.peer_info.clone()
     }
 
     /// What the server said about itself in the handshake.
@@ -111,9 +154,9 @@ impl Session {
     /// # Errors
     /// [`SessionError::Protocol`] when the session is closed.
     pub async fn initialize(&self) -> Result<Arc<ServerPeerInfo>, SessionError> {
-        self.service()?;
+        drop(self.service().await?);
         self.peer_info().ok_or_else(|| SessionError::Protocol {
-            server: self.server.clone(),
+            server: self.inner.server.clone(),
             message: "the server sent no initialize result".to_owned(),
         })
     }
@@ -138,7 +181,7 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         self.request("tools/list".into(), None, service.list_all_tools()).await
     }
 
@@ -166,14 +209,14 @@ impl Session {
         arguments: serde_json::Value,
         options: CallOptions,
     ) -> Result<CallToolResult, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         let mut params = CallToolRequestParams::new(name.to_owned());
         match arguments {
             serde_json::Value::Null => {}
             serde_json::Value::Object(map) => params = params.with_arguments(map),
             other => {
                 return Err(SessionError::Protocol {
-                    server: self.server.clone(),
+                    server: self.inner.server.clone(),
                     message: format!(
                         "the arguments of tool `{name}` must be a JSON object, not {other}"
                     ),
@@ -188,7 +231,7 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         self.request("resources/list".into(), None, service.list_all_resources()).await
     }
 
@@ -197,7 +240,7 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         let params = ReadResourceRequestParams::new(uri);
         self.request(format!("resources/read {uri}"), None, service.read_resource(params)).await
     }
@@ -207,7 +250,7 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         self.request("prompts/list".into(), None, service.list_all_prompts()).await
     }
 
@@ -220,7 +263,7 @@ impl Session {
         name: &str,
         arguments: serde_json::Value,
     ) -> Result<GetPromptResult, SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         let mut params = GetPromptRequestParams::new(name);
         if let serde_json::Value::Object(map) = arguments {
             params = params.with_arguments(map);
@@ -233,7 +276,7 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn ping(&self) -> Result<(), SessionError> {
-        let service = self.service()?;
+        let service = self.service().await?;
         let request = ClientRequest::PingRequest(PingRequest::default());
         self.request("ping".into(), None, service.send_request(request)).await.map(drop)
     }
@@ -244,28 +287,35 @@ impl Session {
     ///
     /// # Errors
     /// Never today; the `Result` leaves room for reporting a server that had to be killed.
-    pub async fn close(mut self) -> Result<(), SessionError> {
-        self.shutdown().await;
-        Ok(())
-    }
-
-    async fn shutdown(&mut self) {
-        let grace = self.timeouts.close_grace;
-        if let Some(mut service) = self.service.take() {
-            // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE.
-            let _ = service.close_with_timeout(grace).await;
-        }
-        if let Some(child) = self.child.take() {
-            // Nothing else holds the guard once the service is closed.
-            match Arc::try_unwrap(child) {
-                Ok(guard) => {
-                    let mut guard =
-                        guard.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    guard.shutdown(grace).await;
+    pub async fn close(self) -> Result<(), SessionError> {
+        let grace = self.inner.timeouts.close_grace;
+        // Requests in flight hold the service for reading: give them the grace period, then
+        // cancel them, so that closing cannot hang.
+        let mut service = match tokio::time::timeout(grace, self.inner.service.write()).await {
+            Ok(service) => service,
+            Err(_) => {
+                if let Some(running) = self
+                    .inner
+                    .service
+                    .try_read()
+                    .ok()
+                    .and_then(|s| s.as_ref().map(RunningService::cancellation_token))
+                {
+                    running.cancel();
                 }
-                Err(shared) => drop(shared),
+                self.inner.service.write().await
             }
+        };
+        if let Some(mut running) = service.take() {
+            // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE.
+            let _ = running.close_with_timeout(grace).await;
         }
+        drop(service);
+        let child = self.inner.child.lock().ok().and_then(|mut child| child.take());
+        if let Some(mut child) = child {
+            child.shutdown(grace).await;
+        }
+        Ok(())
     }
 
     /// Runs one request under its timeout and maps its failure.
@@ -275,19 +325,19 @@ impl Session {
         timeout: Option<Duration>,
         future: impl Future<Output = Result<T, ServiceError>>,
     ) -> Result<T, SessionError> {
-        let after = timeout.unwrap_or(self.timeouts.request);
+        let after = timeout.unwrap_or(self.inner.timeouts.request);
         match tokio::time::timeout(after, future).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.service_error(operation, err).await),
             Err(_elapsed) => {
-                tracing::debug!(server = %self.server, %operation, after = %humanize(after), "request timed out; sent notifications/cancelled");
-                Err(SessionError::Timeout { server: self.server.clone(), operation, after })
+                tracing::debug!(server = %self.inner.server, %operation, after = %humanize(after), "request timed out; sent notifications/cancelled");
+                Err(SessionError::Timeout { server: self.inner.server.clone(), operation, after })
             }
         }
     }
 
     async fn service_error(&self, operation: String, err: ServiceError) -> SessionError {
-        let server = self.server.clone();
+        let server = self.inner.server.clone();
         match err {
             ServiceError::McpError(data) => SessionError::Rpc {
                 server,
@@ -302,12 +352,12 @@ impl Session {
                 if let Some(exited) = self.exited().await {
                     return exited;
                 }
-                let detail = match (&err, self.sse_closed.as_ref().and_then(|reason| reason.get()))
-                {
-                    (_, Some(reason)) => format!(" ({reason})"),
-                    (ServiceError::TransportSend(source), None) => format!(": {source}"),
-                    _ => String::new(),
-                };
+                let detail =
+                    match (&err, self.inner.sse_closed.as_ref().and_then(|reason| reason.get())) {
+                        (_, Some(reason)) => format!(" ({reason})"),
+                        (ServiceError::TransportSend(source), None) => format!(": {source}"),
+                        _ => String::new(),
+                    };
                 SessionError::Protocol {
                     server,
                     message: format!(
@@ -323,14 +373,15 @@ impl Session {
 
     /// `ServerExited` if this is a stdio session whose server has exited (waiting briefly).
     async fn exited(&self) -> Option<SessionError> {
-        let child = self.child.as_ref()?;
+        self.inner.child.lock().ok()?.as_ref()?;
         for _ in 0..20 {
-            let status = child.lock().ok().and_then(|mut guard| guard.exit_status());
+            let status =
+                self.inner.child.lock().ok().and_then(|mut child| child.as_mut()?.exit_status());
             if let Some(status) = status {
                 return Some(SessionError::ServerExited {
-                    server: self.server.clone(),
+                    server: self.inner.server.clone(),
                     status: status.to_string(),
-                    stderr_tail: self.stderr.as_ref().and_then(StderrTail::text),
+                    stderr_tail: self.inner.stderr.as_ref().and_then(StderrTail::text),
                 });
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -339,9 +390,9 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl Drop for Inner {
     fn drop(&mut self) {
-        if self.service.is_some() {
+        if self.service.get_mut().is_some() {
             tracing::debug!(server = %self.server, "session dropped without close(); ending the server");
         }
         // The service's own drop cancels its I/O task; the child guard's drop ends the group.

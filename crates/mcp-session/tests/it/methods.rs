@@ -246,3 +246,36 @@ async fn http_headers_from_the_config_reach_the_server() {
     assert!(headers["mcp-session-id"].is_string(), "a stateful session: {headers}");
     session.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn clones_share_the_session_and_close_closes_it_for_all() {
+    let session =
+        MCPClientSessionManager::new().open_session(&stdio_server(&[]).into()).await.unwrap();
+    let clone = session.clone();
+    assert_eq!(
+        text_of(&clone.call_tool("echo", json!({"text": "via a clone"})).await.unwrap()),
+        "via a clone"
+    );
+    session.close().await.unwrap();
+    let err = clone.call_tool("echo", json!({"text": "late"})).await.unwrap_err();
+    assert_eq!(err.to_string(), "testkit: the session is closed; open a new one");
+    assert!(clone.process_id().is_none(), "the server is gone");
+}
+
+#[tokio::test]
+async fn close_does_not_wait_for_a_request_in_flight_beyond_the_grace() {
+    let config =
+        stdio_server(&[]).timeouts(crate::quick_timeouts().close_grace(Duration::from_millis(300)));
+    let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
+    let busy = session.clone();
+    let call = tokio::spawn(async move { busy.call_tool("sleep", json!({"ms": 30_000})).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    session.close().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "close waited for the call: {:?}",
+        started.elapsed()
+    );
+    assert!(call.await.unwrap().is_err(), "the call in flight fails");
+}
