@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::AgentError;
-use crate::llm::{LLMConfig, LlmClient, LlmRequest, Usage};
+use crate::llm::{LLMConfig, LlmClient, LlmRequest, ToolSpec, Usage};
 use crate::message::{Message, Role};
 use crate::tool::Tool;
 
@@ -35,7 +35,10 @@ pub struct ConversableAgent {
     system_message: String,
     llm_config: Option<LLMConfig>,
     client: Option<Arc<dyn LlmClient>>,
-    tools: Vec<Tool>,
+    /// What the LLM is offered.
+    llm_tools: Vec<ToolSpec>,
+    /// What the agent runs when called.
+    executors: Vec<Tool>,
     human_input_mode: HumanInputMode,
 }
 
@@ -71,9 +74,9 @@ impl AgentBuilder {
         self
     }
 
-    /// A tool it may call in every run.
+    /// A tool it may call in every run (offered to the LLM and run when called).
     pub fn tool(mut self, tool: Tool) -> Self {
-        self.agent.tools.push(tool);
+        self.agent.register_tool(tool);
         self
     }
 
@@ -169,7 +172,8 @@ impl ConversableAgent {
                 system_message: "You are a helpful AI assistant.".to_owned(),
                 llm_config: None,
                 client: None,
-                tools: Vec::new(),
+                llm_tools: Vec::new(),
+                executors: Vec::new(),
                 human_input_mode: HumanInputMode::Never,
             },
         }
@@ -185,10 +189,23 @@ impl ConversableAgent {
         &self.system_message
     }
 
-    /// Registers a tool for every run (the seed's `register_for_llm` and `register_for_execution`
-    /// in one: a tool the LLM sees is one the agent runs).
+    /// Registers a tool for every run: offered to the LLM and run when called.
     pub fn register_tool(&mut self, tool: Tool) {
-        self.tools.push(tool);
+        self.register_for_llm(tool.spec().clone());
+        self.register_for_execution(tool);
+    }
+
+    /// Offers a tool to the LLM (the seed's `register_for_llm`). A call to a tool that is not also
+    /// registered for execution goes back to the LLM as an error.
+    pub fn register_for_llm(&mut self, spec: ToolSpec) {
+        self.llm_tools.retain(|known| known.name != spec.name);
+        self.llm_tools.push(spec);
+    }
+
+    /// Runs a tool when the LLM calls it (the seed's `register_for_execution`).
+    pub fn register_for_execution(&mut self, tool: Tool) {
+        self.executors.retain(|known| known.name() != tool.name());
+        self.executors.push(tool);
     }
 
     fn client(&self) -> Result<Arc<dyn LlmClient>, AgentError> {
@@ -210,8 +227,13 @@ impl ConversableAgent {
     /// not an error (the LLM reads it and may try again).
     pub async fn run(&self, options: RunOptions) -> Result<RunResponse, AgentError> {
         let client = self.client()?;
-        let tools: Vec<Tool> = self.tools.iter().cloned().chain(options.tools).collect();
-        let specs = tools.iter().map(|tool| tool.spec().clone()).collect::<Vec<_>>();
+        let specs: Vec<ToolSpec> = self
+            .llm_tools
+            .iter()
+            .cloned()
+            .chain(options.tools.iter().map(|tool| tool.spec().clone()))
+            .collect();
+        let tools: Vec<Tool> = self.executors.iter().cloned().chain(options.tools).collect();
         let mut request = LlmRequest {
             messages: vec![Message::system(&self.system_message), Message::user(options.message)],
             tools: specs,
@@ -234,7 +256,7 @@ impl ConversableAgent {
                 let output = match tools.iter().find(|tool| tool.name() == call.name) {
                     Some(tool) => tool.call(&call.arguments).await,
                     None => Err(format!(
-                        "there is no tool called {:?}; the tools are: {}",
+                        "there is no tool called {:?} to run; the tools are: {}",
                         call.name,
                         tools.iter().map(Tool::name).collect::<Vec<_>>().join(", ")
                     )),

@@ -27,7 +27,9 @@
 //! # }
 //! ```
 //!
-//! Still to come (see `docs/architecture.md`): toolkits made from an MCP session, handoffs
+//! [`create_toolkit`] makes every tool of an MCP [`Session`](mcp_session::Session) a [`Tool`].
+//!
+//! Still to come (see `docs/architecture.md`): handoffs
 //! (`OnCondition`, `AgentTarget`), `ReplyResult`, group runs, streamed events and the offline
 //! planner. Everything MCP-related comes through [`mcp_session`], re-exported here.
 
@@ -38,6 +40,7 @@ mod error;
 mod llm;
 mod message;
 mod tool;
+mod toolkit;
 
 pub use agent::{
     AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason,
@@ -49,3 +52,4 @@ pub use llm::{
 pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
+pub use toolkit::{Toolkit, create_toolkit};

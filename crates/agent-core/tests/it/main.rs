@@ -3,6 +3,7 @@
 
 mod llm;
 mod run;
+mod toolkit;
 
 use agent_core::{ConversableAgent, LLMConfig, ModelConfig};
 use testkit::llm::ScriptedLlm;

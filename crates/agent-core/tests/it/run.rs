@@ -151,7 +151,7 @@ async fn an_unknown_tool_is_reported_to_the_model() {
     let tool = response.messages.iter().find(|m| m.role == Role::Tool).unwrap();
     assert_eq!(
         tool.text(),
-        "Error: there is no tool called \"nope\"; the tools are: search_papers"
+        "Error: there is no tool called \"nope\" to run; the tools are: search_papers"
     );
 }
 
