@@ -109,10 +109,10 @@ fn unique(name: String, taken: &mut HashSet<String>) -> String {
 /// A tool result as text for the LLM; `Err` when the tool reported an error.
 fn render(result: &CallToolResult) -> Result<String, String> {
     let mut parts: Vec<String> = result.content.iter().map(render_block).collect();
-    if parts.iter().all(String::is_empty) {
-        if let Some(structured) = &result.structured_content {
-            parts = vec![structured.to_string()];
-        }
+    if let (true, Some(structured)) =
+        (parts.iter().all(String::is_empty), &result.structured_content)
+    {
+        parts = vec![structured.to_string()];
     }
     let text = parts.join("\n");
     if result.is_error == Some(true) { Err(text) } else { Ok(text) }
