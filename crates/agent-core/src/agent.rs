@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use crate::error::AgentError;
+use crate::handoff::{Handoffs, OnCondition, ReplyResult, Target};
 use crate::llm::{LLMConfig, LlmClient, LlmRequest, ToolSpec, Usage};
 use crate::message::{Message, Role};
 use crate::tool::Tool;
@@ -39,6 +42,7 @@ pub struct ConversableAgent {
     llm_tools: Vec<ToolSpec>,
     /// What the agent runs when called.
     executors: Vec<Tool>,
+    handoffs: Handoffs,
     human_input_mode: HumanInputMode,
 }
 
@@ -125,10 +129,20 @@ impl RunOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StopReason {
-    /// The LLM answered without calling a tool: its answer is the last message.
+    /// The LLM answered without calling a tool (and, in a group, no after-work target took over).
     Answered,
-    /// The turn limit was reached while the LLM was still calling tools.
+    /// The turn (or round) limit was reached.
     MaxTurns,
+    /// A tool's [`ReplyResult`](crate::ReplyResult) targeted an agent outside the run: the
+    /// conversation goes on with it, and the tool's message is the run's result.
+    HandedOff {
+        /// The agent's name.
+        to: String,
+    },
+    /// A [`TerminateTarget`](crate::TerminateTarget) ended the conversation.
+    Terminated,
+    /// A [`RevertToUserTarget`](crate::RevertToUserTarget) handed the conversation back.
+    RevertedToUser,
     /// The LLM answered with neither text nor tool calls.
     NoReply,
 }
@@ -137,7 +151,7 @@ pub enum StopReason {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RunResponse {
-    /// The whole conversation, system message first.
+    /// The whole conversation (a single agent's run starts with its system message).
     pub messages: Vec<Message>,
     /// The agent that spoke last.
     pub last_speaker: String,
@@ -153,14 +167,30 @@ impl RunResponse {
         self.messages.last()
     }
 
-    /// The text of the last assistant message: the run's answer.
+    /// The run's result: the message of the tool that handed off or terminated, else the text of
+    /// the last assistant message.
     pub fn summary(&self) -> &str {
+        let by_tool =
+            matches!(self.stop_reason, StopReason::HandedOff { .. } | StopReason::Terminated)
+                && self.messages.last().is_some_and(|m| m.role == Role::Tool);
+        if by_tool {
+            return self.messages.last().map_or("", Message::text);
+        }
         self.messages
             .iter()
             .rev()
             .find(|m| m.role == Role::Assistant && m.content.is_some())
             .map_or("", Message::text)
     }
+}
+
+/// One turn's outcome: what the agent said and did, and where the conversation goes.
+struct Turn {
+    messages: Vec<Message>,
+    usage: Usage,
+    called_tools: bool,
+    empty: bool,
+    target: Option<Target>,
 }
 
 impl ConversableAgent {
@@ -174,6 +204,7 @@ impl ConversableAgent {
                 client: None,
                 llm_tools: Vec::new(),
                 executors: Vec::new(),
+                handoffs: Handoffs::default(),
                 human_input_mode: HumanInputMode::Never,
             },
         }
@@ -187,6 +218,11 @@ impl ConversableAgent {
     /// The agent's system message.
     pub fn system_message(&self) -> &str {
         &self.system_message
+    }
+
+    /// The agent's handoffs, to add conditions to (the seed's `agent.handoffs`).
+    pub fn handoffs(&mut self) -> &mut Handoffs {
+        &mut self.handoffs
     }
 
     /// Registers a tool for every run: offered to the LLM and run when called.
@@ -220,54 +256,100 @@ impl ConversableAgent {
 
     /// Runs the conversation: each turn the LLM replies, and the tools it calls run concurrently
     /// (their results keep the order of the calls). The run ends when the LLM answers without a
-    /// tool call, or after `max_turns` turns.
+    /// tool call, when a tool's [`ReplyResult`](crate::ReplyResult) (or a handoff's transfer tool)
+    /// targets another agent ([`StopReason::HandedOff`]) or ends the conversation, or after
+    /// `max_turns` turns.
     ///
     /// # Errors
     /// [`AgentError`] when the LLM cannot be reached or answers with an error; a tool's failure is
     /// not an error (the LLM reads it and may try again).
     pub async fn run(&self, options: RunOptions) -> Result<RunResponse, AgentError> {
         let client = self.client()?;
+        let mut messages =
+            vec![Message::system(&self.system_message), Message::user(options.message)];
+        let mut usage = Usage::default();
+        for _ in 0..options.max_turns {
+            let turn = self.turn(client.as_ref(), &messages, &options.tools, true).await?;
+            usage += turn.usage;
+            messages.extend(turn.messages);
+            let stop = match turn.target {
+                Some(Target::Agent(name)) if name != self.name => {
+                    Some(StopReason::HandedOff { to: name })
+                }
+                Some(Target::Terminate) => Some(StopReason::Terminated),
+                Some(Target::RevertToUser) => Some(StopReason::RevertedToUser),
+                _ if turn.empty => Some(StopReason::NoReply),
+                _ if !turn.called_tools => Some(StopReason::Answered),
+                _ => None,
+            };
+            if let Some(stop_reason) = stop {
+                tracing::debug!(agent = %self.name, ?stop_reason, "run ended");
+                return Ok(self.response(messages, usage, stop_reason));
+            }
+        }
+        Ok(self.response(messages, usage, StopReason::MaxTurns))
+    }
+
+    /// One turn: ask the LLM (adding this agent's system message first unless `has_system`), run
+    /// the tools it calls, and say where the conversation goes.
+    async fn turn(
+        &self,
+        client: &dyn LlmClient,
+        history: &[Message],
+        extra: &[Tool],
+        has_system: bool,
+    ) -> Result<Turn, AgentError> {
+        let transfers: Vec<Tool> =
+            self.handoffs.llm_conditions().iter().map(transfer_tool).collect();
         let specs: Vec<ToolSpec> = self
             .llm_tools
             .iter()
             .cloned()
-            .chain(options.tools.iter().map(|tool| tool.spec().clone()))
+            .chain(extra.iter().chain(&transfers).map(|tool| tool.spec().clone()))
             .collect();
-        let tools: Vec<Tool> = self.executors.iter().cloned().chain(options.tools).collect();
-        let mut request = LlmRequest {
-            messages: vec![Message::system(&self.system_message), Message::user(options.message)],
-            tools: specs,
-        };
-        let mut usage = Usage::default();
-        for turn in 1..=options.max_turns {
-            let reply = client.complete(&request).await?;
-            usage += reply.usage;
-            let mut message = reply.message;
-            message.name = Some(self.name.clone());
-            let calls = message.tool_calls.clone();
-            let empty = calls.is_empty() && message.content.is_none();
-            request.messages.push(message);
-            if calls.is_empty() {
-                let stop_reason = if empty { StopReason::NoReply } else { StopReason::Answered };
-                tracing::debug!(agent = %self.name, turn, ?stop_reason, "run ended");
-                return Ok(self.response(request.messages, usage, stop_reason));
-            }
-            let results = futures::future::join_all(calls.iter().map(|call| async {
-                let output = match tools.iter().find(|tool| tool.name() == call.name) {
-                    Some(tool) => tool.call(&call.arguments).await,
-                    None => Err(format!(
-                        "there is no tool called {:?} to run; the tools are: {}",
-                        call.name,
-                        tools.iter().map(Tool::name).collect::<Vec<_>>().join(", ")
-                    )),
-                };
-                let text = output.unwrap_or_else(|err| format!("Error: {err}"));
-                Message::tool(&call.id, text)
-            }))
-            .await;
-            request.messages.extend(results);
+        let tools: Vec<Tool> =
+            self.executors.iter().chain(extra).chain(&transfers).cloned().collect();
+        let mut messages = Vec::with_capacity(history.len() + 1);
+        if !has_system {
+            messages.push(Message::system(&self.system_message));
         }
-        Ok(self.response(request.messages, usage, StopReason::MaxTurns))
+        messages.extend_from_slice(history);
+        let reply = client.complete(&LlmRequest { messages, tools: specs }).await?;
+        let mut message = reply.message;
+        message.name = Some(self.name.clone());
+        let calls = message.tool_calls.clone();
+        let empty = calls.is_empty() && message.content.is_none();
+        let mut said = vec![message];
+        let results = futures::future::join_all(calls.iter().map(|call| async {
+            let output = match tools.iter().find(|tool| tool.name() == call.name) {
+                Some(tool) => tool.call(&call.arguments).await,
+                None => Err(format!(
+                    "there is no tool called {:?} to run; the tools are: {}",
+                    call.name,
+                    tools.iter().map(Tool::name).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            match output {
+                Ok(result) => (Message::tool(&call.id, result.message), result.target),
+                Err(err) => (Message::tool(&call.id, format!("Error: {err}")), None),
+            }
+        }))
+        .await;
+        let mut target = None;
+        for (message, wanted) in results {
+            said.push(message);
+            // The first call that names a target decides; `Stay` names none.
+            if target.is_none() && wanted.as_ref().is_some_and(|t| *t != Target::Stay) {
+                target = wanted;
+            }
+        }
+        Ok(Turn {
+            messages: said,
+            usage: reply.usage,
+            called_tools: !calls.is_empty(),
+            empty,
+            target,
+        })
     }
 
     fn response(
@@ -278,4 +360,85 @@ impl ConversableAgent {
     ) -> RunResponse {
         RunResponse { messages, last_speaker: self.name.clone(), usage, stop_reason }
     }
+}
+
+/// The zero-argument tool an [`OnCondition`] becomes.
+fn transfer_tool(condition: &OnCondition) -> Tool {
+    let target = condition.target().clone();
+    let to = match &target {
+        Target::Agent(name) => name.clone(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let description =
+        format!("{} Call this to hand the conversation over.", condition.condition().prompt());
+    Tool::new(
+        condition.tool_name(),
+        description,
+        json!({"type": "object", "properties": {}}),
+        move |_| {
+            let result = ReplyResult::new(format!("Transferred to {to}.")).target(target.clone());
+            async move { result }
+        },
+    )
+}
+
+/// Runs a conversation among `agents`, starting with the agent called `initial`: each round one
+/// agent takes a turn (an LLM reply and the tools it calls); a tool's target (or a handoff's
+/// transfer tool) picks the next speaker, and an agent that answers without a tool hands over to
+/// its after-work target, or ends the conversation if it has none. At most `max_rounds` rounds.
+///
+/// # Errors
+/// [`AgentError::UnknownAgent`] when `initial` or a target names no agent of the group; an LLM
+/// error.
+pub async fn run_group(
+    agents: &[ConversableAgent],
+    initial: &str,
+    message: impl Into<String>,
+    max_rounds: usize,
+) -> Result<RunResponse, AgentError> {
+    let find = |name: &str| {
+        agents.iter().find(|agent| agent.name == name).ok_or_else(|| AgentError::UnknownAgent {
+            name: name.to_owned(),
+            known: agents.iter().map(|agent| agent.name.clone()).collect(),
+        })
+    };
+    let mut current = find(initial)?;
+    let mut messages = vec![Message::user(message)];
+    let mut usage = Usage::default();
+    for _ in 0..max_rounds {
+        let client = current.client()?;
+        let turn = current.turn(client.as_ref(), &messages, &[], false).await?;
+        usage += turn.usage;
+        messages.extend(turn.messages);
+        let next = match (turn.target, turn.called_tools) {
+            (Some(target), _) => target,
+            (None, true) => Target::Stay,
+            (None, false) => current.handoffs.after_work().cloned().unwrap_or(Target::Terminate),
+        };
+        let stop = match next {
+            Target::Agent(name) => {
+                current = find(&name)?;
+                None
+            }
+            Target::Stay => None,
+            Target::Terminate if turn.empty => Some(StopReason::NoReply),
+            Target::Terminate if !turn.called_tools => Some(StopReason::Answered),
+            Target::Terminate => Some(StopReason::Terminated),
+            Target::RevertToUser => Some(StopReason::RevertedToUser),
+        };
+        if let Some(stop_reason) = stop {
+            return Ok(RunResponse {
+                messages,
+                last_speaker: current.name.clone(),
+                usage,
+                stop_reason,
+            });
+        }
+    }
+    Ok(RunResponse {
+        messages,
+        last_speaker: current.name.clone(),
+        usage,
+        stop_reason: StopReason::MaxTurns,
+    })
 }

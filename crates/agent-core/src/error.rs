@@ -33,6 +33,14 @@ pub enum AgentError {
     /// The LLM configuration cannot be used.
     #[error("invalid LLM configuration: {0}")]
     Config(String),
+    /// A target or the initial speaker names no agent of the group.
+    #[error("no agent called {name:?} in the group; the agents are: {}", known.join(", "))]
+    UnknownAgent {
+        /// The name asked for.
+        name: String,
+        /// The group's agents.
+        known: Vec<String>,
+    },
     /// An MCP session failed.
     #[error(transparent)]
     Session(#[from] mcp_session::SessionError),

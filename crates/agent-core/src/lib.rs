@@ -37,15 +37,20 @@
 
 mod agent;
 mod error;
+mod handoff;
 mod llm;
 mod message;
 mod tool;
 mod toolkit;
 
 pub use agent::{
-    AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason,
+    AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason, run_group,
 };
 pub use error::AgentError;
+pub use handoff::{
+    AgentTarget, Handoffs, OnCondition, ReplyResult, RevertToUserTarget, StayTarget,
+    StringLLMCondition, Target, TerminateTarget,
+};
 pub use llm::{
     ApiType, LLMConfig, LlmClient, LlmReply, LlmRequest, ModelConfig, OpenAi, ToolSpec, Usage,
 };

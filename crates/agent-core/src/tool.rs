@@ -9,11 +9,13 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::handoff::ReplyResult;
 use crate::llm::ToolSpec;
 
-/// What a tool gives back: text for the LLM, or an error message for it (the model sees
-/// `Error: …` and can try again).
-pub type ToolOutput = Result<String, String>;
+/// What a tool gives back: a [`ReplyResult`] (its text for the LLM, and maybe where the
+/// conversation goes next), or an error message for the LLM (the model sees `Error: …` and can
+/// try again).
+pub type ToolOutput = Result<ReplyResult, String>;
 
 type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, ToolOutput> + Send + Sync>;
 
@@ -35,9 +37,9 @@ type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, ToolOutput> + Send + Sync
 /// let add = Tool::from_async_fn("add", "Adds two numbers.", |args: Add| async move { args.a + args.b });
 /// assert_eq!(add.spec().parameters["required"], serde_json::json!(["a", "b"]));
 /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-/// assert_eq!(runtime.block_on(add.call(r#"{"a": 1, "b": 2}"#)), Ok("3".to_owned()));
+/// assert_eq!(runtime.block_on(add.call(r#"{"a": 1, "b": 2}"#))?.message, "3");
 /// assert!(runtime.block_on(add.call(r#"{"a": "one"}"#)).unwrap_err().starts_with("invalid arguments"));
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Tool {
@@ -57,27 +59,33 @@ pub trait IntoToolOutput {
     fn into_tool_output(self) -> ToolOutput;
 }
 
-impl IntoToolOutput for String {
+impl IntoToolOutput for ReplyResult {
     fn into_tool_output(self) -> ToolOutput {
         Ok(self)
     }
 }
 
+impl IntoToolOutput for String {
+    fn into_tool_output(self) -> ToolOutput {
+        Ok(ReplyResult::new(self))
+    }
+}
+
 impl IntoToolOutput for &'static str {
     fn into_tool_output(self) -> ToolOutput {
-        Ok(self.to_owned())
+        Ok(ReplyResult::new(self))
     }
 }
 
 impl IntoToolOutput for f64 {
     fn into_tool_output(self) -> ToolOutput {
-        Ok(self.to_string())
+        Ok(ReplyResult::new(self.to_string()))
     }
 }
 
 impl IntoToolOutput for Value {
     fn into_tool_output(self) -> ToolOutput {
-        Ok(self.to_string())
+        Ok(ReplyResult::new(self.to_string()))
     }
 }
 
@@ -92,7 +100,7 @@ impl<T: IntoToolOutput, E: fmt::Display> IntoToolOutput for Result<T, E> {
 
 impl Tool {
     /// A tool from its parts: `handler` gets the arguments as JSON.
-    pub fn new<F, Fut>(
+    pub fn new<F, Fut, R>(
         name: impl Into<String>,
         description: impl Into<String>,
         parameters: Value,
@@ -100,9 +108,14 @@ impl Tool {
     ) -> Tool
     where
         F: Fn(Value) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ToolOutput> + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolOutput,
     {
-        let handler: Handler = Arc::new(move |args| Box::pin(handler(args)));
+        let handler = Arc::new(handler);
+        let handler: Handler = Arc::new(move |args| {
+            let handler = handler.clone();
+            Box::pin(async move { handler(args).await.into_tool_output() })
+        });
         Tool {
             spec: ToolSpec { name: name.into(), description: description.into(), parameters },
             handler,
@@ -132,9 +145,10 @@ impl Tool {
         Tool::new(name, description, parameters, move |args: Value| {
             let function = function.clone();
             async move {
-                let args: A = serde_json::from_value(args)
-                    .map_err(|err| format!("invalid arguments: {err}"))?;
-                function(args).await.into_tool_output()
+                match serde_json::from_value::<A>(args) {
+                    Ok(args) => function(args).await.into_tool_output(),
+                    Err(err) => Err(format!("invalid arguments: {err}")),
+                }
             }
         })
     }
