@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::AgentError;
+use crate::event::{Event, Events};
 use crate::handoff::{Handoffs, OnCondition, ReplyResult, Target};
 use crate::llm::{LLMConfig, LlmClient, LlmRequest, ToolSpec, Usage};
 use crate::message::{Message, Role};
@@ -104,12 +106,13 @@ pub struct RunOptions {
     message: String,
     tools: Vec<Tool>,
     max_turns: usize,
+    events: Option<UnboundedSender<Event>>,
 }
 
 impl RunOptions {
     /// A run that starts with `message`, allowing 10 turns.
     pub fn new(message: impl Into<String>) -> Self {
-        RunOptions { message: message.into(), tools: Vec::new(), max_turns: 10 }
+        RunOptions { message: message.into(), tools: Vec::new(), max_turns: 10, events: None }
     }
 
     /// Tools for this run, besides the agent's own.
@@ -121,6 +124,12 @@ impl RunOptions {
     /// How many turns (LLM replies with the tools they call) the run may take.
     pub fn max_turns(mut self, max_turns: usize) -> Self {
         self.max_turns = max_turns;
+        self
+    }
+
+    /// Sends every [`Event`] here as it happens (they are also kept in the response).
+    pub fn events(mut self, sender: UnboundedSender<Event>) -> Self {
+        self.events = Some(sender);
         self
     }
 }
@@ -159,9 +168,24 @@ pub struct RunResponse {
     pub usage: Usage,
     /// Why the run ended.
     pub stop_reason: StopReason,
+    /// What happened, in order.
+    pub events: Vec<Event>,
 }
 
 impl RunResponse {
+    /// Prints the conversation (its events) to standard output and returns the response, as the
+    /// seed's `await result.process()` (which, in AG2, returns nothing).
+    ///
+    /// # Errors
+    /// None today; the `Result` is there for parity with the seed's awaited call.
+    #[allow(clippy::print_stdout, clippy::unused_async)]
+    pub async fn process(self) -> Result<RunResponse, AgentError> {
+        for event in &self.events {
+            println!("{event}");
+        }
+        Ok(self)
+    }
+
     /// The last message.
     pub fn last_message(&self) -> Option<&Message> {
         self.messages.last()
@@ -265,11 +289,13 @@ impl ConversableAgent {
     /// not an error (the LLM reads it and may try again).
     pub async fn run(&self, options: RunOptions) -> Result<RunResponse, AgentError> {
         let client = self.client()?;
+        let mut events = Events { kept: Vec::new(), sender: options.events.clone() };
         let mut messages =
             vec![Message::system(&self.system_message), Message::user(options.message)];
         let mut usage = Usage::default();
         for _ in 0..options.max_turns {
-            let turn = self.turn(client.as_ref(), &messages, &options.tools, true).await?;
+            let turn =
+                self.turn(client.as_ref(), &messages, &options.tools, true, &mut events).await?;
             usage += turn.usage;
             messages.extend(turn.messages);
             let stop = match turn.target {
@@ -284,10 +310,13 @@ impl ConversableAgent {
             };
             if let Some(stop_reason) = stop {
                 tracing::debug!(agent = %self.name, ?stop_reason, "run ended");
-                return Ok(self.response(messages, usage, stop_reason));
+                if let StopReason::HandedOff { to } = &stop_reason {
+                    events.push(Event::Handoff { from: self.name.clone(), to: to.clone() });
+                }
+                return Ok(finish(messages, self.name.clone(), usage, stop_reason, events));
             }
         }
-        Ok(self.response(messages, usage, StopReason::MaxTurns))
+        Ok(finish(messages, self.name.clone(), usage, StopReason::MaxTurns, events))
     }
 
     /// One turn: ask the LLM (adding this agent's system message first unless `has_system`), run
@@ -298,6 +327,7 @@ impl ConversableAgent {
         history: &[Message],
         extra: &[Tool],
         has_system: bool,
+        events: &mut Events,
     ) -> Result<Turn, AgentError> {
         let transfers: Vec<Tool> =
             self.handoffs.llm_conditions().iter().map(transfer_tool).collect();
@@ -319,6 +349,17 @@ impl ConversableAgent {
         message.name = Some(self.name.clone());
         let calls = message.tool_calls.clone();
         let empty = calls.is_empty() && message.content.is_none();
+        if let Some(content) = &message.content {
+            events.push(Event::TextMessage { agent: self.name.clone(), content: content.clone() });
+        }
+        for call in &calls {
+            events.push(Event::ToolCall {
+                agent: self.name.clone(),
+                id: call.id.clone(),
+                name: call.name.clone(),
+                arguments: call.arguments.clone(),
+            });
+        }
         let mut said = vec![message];
         let results = futures::future::join_all(calls.iter().map(|call| async {
             let output = match tools.iter().find(|tool| tool.name() == call.name) {
@@ -336,7 +377,12 @@ impl ConversableAgent {
         }))
         .await;
         let mut target = None;
-        for (message, wanted) in results {
+        for ((message, wanted), call) in results.into_iter().zip(&calls) {
+            events.push(Event::ToolResponse {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                content: message.text().to_owned(),
+            });
             said.push(message);
             // The first call that names a target decides; `Stay` names none.
             if target.is_none() && wanted.as_ref().is_some_and(|t| *t != Target::Stay) {
@@ -351,15 +397,18 @@ impl ConversableAgent {
             target,
         })
     }
+}
 
-    fn response(
-        &self,
-        messages: Vec<Message>,
-        usage: Usage,
-        stop_reason: StopReason,
-    ) -> RunResponse {
-        RunResponse { messages, last_speaker: self.name.clone(), usage, stop_reason }
-    }
+/// The response of a run that ended for `stop_reason`.
+fn finish(
+    messages: Vec<Message>,
+    last_speaker: String,
+    usage: Usage,
+    stop_reason: StopReason,
+    mut events: Events,
+) -> RunResponse {
+    events.push(Event::Termination { reason: stop_reason.clone() });
+    RunResponse { messages, last_speaker, usage, stop_reason, events: events.kept }
 }
 
 /// The zero-argument tool an [`OnCondition`] becomes.
@@ -405,9 +454,10 @@ pub async fn run_group(
     let mut current = find(initial)?;
     let mut messages = vec![Message::user(message)];
     let mut usage = Usage::default();
+    let mut events = Events::default();
     for _ in 0..max_rounds {
         let client = current.client()?;
-        let turn = current.turn(client.as_ref(), &messages, &[], false).await?;
+        let turn = current.turn(client.as_ref(), &messages, &[], false, &mut events).await?;
         usage += turn.usage;
         messages.extend(turn.messages);
         let next = match (turn.target, turn.called_tools) {
@@ -417,7 +467,12 @@ pub async fn run_group(
         };
         let stop = match next {
             Target::Agent(name) => {
-                current = find(&name)?;
+                let next = find(&name)?;
+                if next.name != current.name {
+                    events
+                        .push(Event::Handoff { from: current.name.clone(), to: next.name.clone() });
+                }
+                current = next;
                 None
             }
             Target::Stay => None,
@@ -427,18 +482,8 @@ pub async fn run_group(
             Target::RevertToUser => Some(StopReason::RevertedToUser),
         };
         if let Some(stop_reason) = stop {
-            return Ok(RunResponse {
-                messages,
-                last_speaker: current.name.clone(),
-                usage,
-                stop_reason,
-            });
+            return Ok(finish(messages, current.name.clone(), usage, stop_reason, events));
         }
     }
-    Ok(RunResponse {
-        messages,
-        last_speaker: current.name.clone(),
-        usage,
-        stop_reason: StopReason::MaxTurns,
-    })
+    Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events))
 }

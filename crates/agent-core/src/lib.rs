@@ -37,6 +37,7 @@
 
 mod agent;
 mod error;
+mod event;
 mod handoff;
 mod llm;
 mod message;
@@ -47,6 +48,7 @@ pub use agent::{
     AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason, run_group,
 };
 pub use error::AgentError;
+pub use event::Event;
 pub use handoff::{
     AgentTarget, Handoffs, OnCondition, ReplyResult, RevertToUserTarget, StayTarget,
     StringLLMCondition, Target, TerminateTarget,

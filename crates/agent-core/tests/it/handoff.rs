@@ -104,6 +104,15 @@ async fn run_group_follows_transfers_reply_results_and_after_work() {
     assert_eq!(response.summary(), "Two papers: 2401.00001 and 2401.00002.");
     let speakers: Vec<String> = response.messages.iter().filter_map(|m| m.name.clone()).collect();
     assert_eq!(speakers, ["research_assistant", "mcp_agent", "research_assistant"]);
+    let handoffs: Vec<String> = response
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            agent_core::Event::Handoff { from, to } => Some(format!("{from} -> {to}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(handoffs, ["research_assistant -> mcp_agent", "mcp_agent -> research_assistant"]);
     // Each agent spoke with its own system message.
     let requests = llm.requests();
     assert_eq!(requests.len(), 3);

@@ -168,3 +168,35 @@ async fn max_turns_ends_a_run_that_keeps_calling_tools() {
     assert_eq!(llm.requests().len(), 3);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn events_stream_during_the_run_and_stay_in_the_response() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().last_role("user"),
+        Reply::tool_call("search_papers", json!({"query": "LLMs"})),
+    );
+    llm.when(Match::any().last_role("tool"), Reply::text("Two papers."));
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let response = agent(&llm, "assistant", "s")
+        .run(RunOptions::new("go").tools([search_tool(Arc::default())]).events(sender))
+        .await
+        .unwrap();
+    let mut streamed = Vec::new();
+    while let Ok(event) = receiver.try_recv() {
+        streamed.push(event);
+    }
+    assert_eq!(streamed, response.events);
+    let lines: Vec<String> = response.events.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            r#"assistant calls search_papers({"query":"LLMs"})"#,
+            "  search_papers -> found 2 papers about LLMs",
+            "assistant: Two papers.",
+            "(run ended: Answered)",
+        ]
+    );
+    let processed = response.process().await.unwrap();
+    assert_eq!(processed.last_message().unwrap().text(), "Two papers.");
+}
