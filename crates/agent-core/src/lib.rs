@@ -41,6 +41,7 @@ mod event;
 mod handoff;
 mod llm;
 mod message;
+mod offline;
 mod tool;
 mod toolkit;
 
@@ -58,5 +59,6 @@ pub use llm::{
 };
 pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
+pub use offline::Offline;
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
 pub use toolkit::{Toolkit, create_toolkit};

@@ -22,6 +22,8 @@ use crate::message::{Message, Role, ToolCall};
 pub enum ApiType {
     /// An OpenAI-compatible chat completions endpoint: OpenAI, Ollama, vLLM, llama.cpp server, …
     OpenAi,
+    /// The [`Offline`](crate::Offline) planner: rule-based, not a model.
+    Offline,
 }
 
 /// One model to use.
@@ -44,6 +46,16 @@ impl ModelConfig {
         ModelConfig {
             api_type: ApiType::OpenAi,
             model: model.into(),
+            api_key: None,
+            base_url: None,
+        }
+    }
+
+    /// The offline planner.
+    pub fn offline() -> Self {
+        ModelConfig {
+            api_type: ApiType::Offline,
+            model: "offline-planner".to_owned(),
             api_key: None,
             base_url: None,
         }
@@ -168,6 +180,7 @@ impl LLMConfig {
             .ok_or_else(|| AgentError::Config("config_list is empty".to_owned()))?;
         match model.api_type {
             ApiType::OpenAi => Ok(Arc::new(OpenAi::new(model, self)?)),
+            ApiType::Offline => Ok(Arc::new(crate::offline::Offline)),
         }
     }
 }
@@ -182,6 +195,13 @@ pub struct ToolSpec {
     pub description: String,
     /// Its parameters, as JSON Schema.
     pub parameters: Value,
+}
+
+impl ToolSpec {
+    /// A tool description.
+    pub fn new(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+        ToolSpec { name: name.into(), description: description.into(), parameters }
+    }
 }
 
 /// What an agent asks its LLM.

@@ -3,6 +3,7 @@
 
 mod handoff;
 mod llm;
+mod offline;
 mod run;
 mod toolkit;
 

@@ -1,0 +1,300 @@
+//! [`Offline`]: a deterministic, rule-based planner that stands in for an LLM when none is
+//! configured. It is not a model and never claims to be one: every answer it writes starts with
+//! `[offline planner]`.
+//!
+//! Each turn it:
+//! 1. answers with a summary of the last successful tool result, after first calling a transfer
+//!    tool (`transfer_to_…`) if one is offered and not yet called;
+//! 2. otherwise picks the tool whose name and description share the most words with the request
+//!    (tools that already failed are skipped), and fills its required arguments from the text:
+//!    enum values named in the request, numbers, defaults, and for text parameters either the
+//!    whole request (when the parameter's description asks for the user's query) or its topic
+//!    (the words after "about", "for", "on" …).
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
+
+use crate::error::AgentError;
+use crate::llm::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
+use crate::message::{Message, Role, ToolCall};
+
+/// The offline planner. See the [module docs](self) for its rules.
+///
+/// ```
+/// use agent_core::{LlmClient, LlmRequest, Message, Offline, ToolSpec};
+/// use serde_json::json;
+///
+/// let mut request = LlmRequest::default();
+/// request.messages = vec![Message::user("Search for recent papers about large language models")];
+/// request.tools = vec![ToolSpec::new(
+///     "search_papers",
+///     "Searches arXiv for papers matching a query.",
+///     json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+/// )];
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let reply = runtime.block_on(Offline.complete(&request))?;
+/// assert_eq!(reply.message.tool_calls[0].name, "search_papers");
+/// assert_eq!(reply.message.tool_calls[0].arguments, r#"{"query":"large language models"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offline;
+
+const PREFIX: &str = "[offline planner]";
+
+/// Words that say nothing about which tool fits.
+const STOP_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "from",
+    "with",
+    "about",
+    "using",
+    "use",
+    "get",
+    "me",
+    "find",
+    "show",
+    "give",
+    "please",
+    "some",
+    "recent",
+    "latest",
+    "new",
+    "what",
+    "which",
+    "this",
+    "that",
+    "are",
+    "was",
+    "can",
+    "you",
+    "your",
+    "tell",
+    "into",
+    "tools",
+    "tool",
+    "following",
+    "answer",
+    "question",
+];
+
+impl LlmClient for Offline {
+    fn complete<'a>(
+        &'a self,
+        request: &'a LlmRequest,
+    ) -> BoxFuture<'a, Result<LlmReply, AgentError>> {
+        Box::pin(std::future::ready(Ok(LlmReply {
+            message: plan(request),
+            usage: Usage::default(),
+        })))
+    }
+
+    fn describe(&self) -> String {
+        "offline planner (rule-based, not a model)".to_owned()
+    }
+}
+
+fn plan(request: &LlmRequest) -> Message {
+    let start = request.messages.iter().rposition(|m| m.role == Role::User).unwrap_or(0);
+    let task = core_request(request.messages.get(start).map_or("", Message::text));
+    let since: &[Message] = request.messages.get(start..).unwrap_or_default();
+    let called: Vec<&ToolCall> = since.iter().flat_map(|m| &m.tool_calls).collect();
+    let result_of = |call: &ToolCall| {
+        since
+            .iter()
+            .find(|m| m.role == Role::Tool && m.tool_call_id.as_deref() == Some(&call.id))
+            .map(Message::text)
+    };
+    let succeeded = called
+        .iter()
+        .rev()
+        .filter(|call| !call.name.starts_with("transfer_to_"))
+        .filter_map(|call| Some((call.name.as_str(), result_of(call)?)))
+        .find(|(_, text)| !text.starts_with("Error:"));
+    if let Some((tool, output)) = succeeded {
+        let transfer = request.tools.iter().find(|t| {
+            t.name.starts_with("transfer_to_") && !called.iter().any(|c| c.name == t.name)
+        });
+        if let Some(transfer) = transfer {
+            return call(&transfer.name, Value::Object(Map::new()));
+        }
+        return Message::assistant(format!("{PREFIX} {tool} returned:\n{}", excerpt(output, 1500)));
+    }
+    let failed: Vec<&str> = called.iter().map(|c| c.name.as_str()).collect();
+    let words = keywords(task);
+    let best = request
+        .tools
+        .iter()
+        .filter(|t| !t.name.starts_with("transfer_to_") && !failed.contains(&t.name.as_str()))
+        .map(|t| (score(t, &words), t))
+        .filter(|(score, _)| *score > 0)
+        .max_by_key(|(score, tool)| (*score, std::cmp::Reverse(tool_index(request, &tool.name))));
+    match best {
+        Some((_, tool)) => call(&tool.name, arguments(tool, task)),
+        None if !failed.is_empty() => {
+            let last_error =
+                since.iter().rev().find(|m| m.role == Role::Tool).map_or("", Message::text);
+            Message::assistant(format!(
+                "{PREFIX} could not complete the request: {}",
+                excerpt(last_error, 500)
+            ))
+        }
+        None => Message::assistant(format!(
+            "{PREFIX} no tool matches this request, and I am not a model that could answer it myself."
+        )),
+    }
+}
+
+fn tool_index(request: &LlmRequest, name: &str) -> usize {
+    request.tools.iter().position(|t| t.name == name).unwrap_or(usize::MAX)
+}
+
+fn call(name: &str, arguments: Value) -> Message {
+    let id = format!("offline_{name}");
+    Message::assistant_calls(
+        None,
+        vec![ToolCall { id, name: name.to_owned(), arguments: arguments.to_string() }],
+    )
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The request itself: its first line, without an appended instruction such as the seed's
+/// "Use the following tools to answer the question: …".
+fn core_request(text: &str) -> &str {
+    let first_line = text.lines().next().unwrap_or("");
+    let cut =
+        first_line.to_lowercase().find(" use the following tools").unwrap_or(first_line.len());
+    first_line[..cut].trim()
+}
+
+/// The request's meaningful words, lowercased.
+fn keywords(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.len() >= 3 && !STOP_WORDS.contains(&w.as_str()))
+        .collect()
+}
+
+/// Words shared with the tool: twice for its name, once for its description.
+fn score(tool: &ToolSpec, words: &[String]) -> usize {
+    let name: Vec<String> = tool.name.split(['_', '-']).map(str::to_lowercase).collect();
+    let description = keywords(&tool.description);
+    words
+        .iter()
+        .map(|w| {
+            let stem = w.trim_end_matches('s');
+            let in_name = name.iter().any(|n| n.trim_end_matches('s') == stem);
+            let in_description = description.iter().any(|d| d.trim_end_matches('s') == stem);
+            2 * usize::from(in_name) + usize::from(in_description)
+        })
+        .sum()
+}
+
+/// The request without its phrasing: the words after "about", "for", "on"…, up to a trailing
+/// "on/using/from <Name>".
+fn topic(task: &str) -> String {
+    let lower = task.to_lowercase();
+    let mut start = 0;
+    for marker in [" about ", " regarding ", " on ", " for "] {
+        if let Some(at) = lower.find(marker) {
+            start = at + marker.len();
+            break;
+        }
+    }
+    let mut topic = task[start..].trim();
+    for marker in [" on ", " using ", " from ", " in ", " via "] {
+        if let Some(at) = topic.to_lowercase().rfind(marker) {
+            let tail = &topic[at + marker.len()..];
+            if tail.split_whitespace().count() <= 2
+                && tail.chars().next().is_some_and(char::is_uppercase)
+            {
+                topic = &topic[..at];
+            }
+        }
+    }
+    let topic = topic.trim().trim_end_matches(['.', '?', '!']);
+    if topic.is_empty() { task.trim().to_owned() } else { topic.to_owned() }
+}
+
+/// Values for the tool's required parameters, from the request.
+fn arguments(tool: &ToolSpec, task: &str) -> Value {
+    let schema = &tool.parameters;
+    let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let lower = task.to_lowercase();
+    let mut args = Map::new();
+    for name in required {
+        let property = properties.get(&name).cloned().unwrap_or(Value::Null);
+        let value = if let Some(options) = property["enum"].as_array().filter(|o| !o.is_empty()) {
+            options
+                .iter()
+                .find(|o| o.as_str().is_some_and(|s| lower.contains(&s.to_lowercase())))
+                .unwrap_or(&options[0])
+                .clone()
+        } else if let Some(default) = property.get("default") {
+            default.clone()
+        } else {
+            match property["type"].as_str() {
+                Some("integer" | "number") => {
+                    let number = task.split_whitespace().find_map(|w| w.parse::<i64>().ok());
+                    json!(number.or_else(|| property["minimum"].as_i64()).unwrap_or(5))
+                }
+                Some("boolean") => json!(false),
+                Some("array") => json!([]),
+                _ => {
+                    let description =
+                        property["description"].as_str().unwrap_or_default().to_lowercase();
+                    if description.contains("user") {
+                        json!(task.trim())
+                    } else {
+                        json!(topic(task))
+                    }
+                }
+            }
+        };
+        args.insert(name, value);
+    }
+    Value::Object(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_instructions_are_not_the_request() {
+        assert_eq!(
+            core_request(
+                "Find papers on ArxivServer Use the following tools to answer the question: [..]"
+            ),
+            "Find papers on ArxivServer"
+        );
+        assert_eq!(core_request("first line\nsecond"), "first line");
+    }
+
+    #[test]
+    fn topics_drop_the_phrasing() {
+        assert_eq!(
+            topic("Search for recent papers about large language models on ArxivServer"),
+            "large language models"
+        );
+        assert_eq!(
+            topic("Get me the latest news from Wikipedia using WikipediaServer"),
+            "Get me the latest news"
+        );
+        assert_eq!(topic("quantum computing"), "quantum computing");
+    }
+}
