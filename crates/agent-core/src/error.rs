@@ -45,3 +45,10 @@ pub enum AgentError {
     #[error(transparent)]
     Session(#[from] mcp_session::SessionError),
 }
+
+impl From<mcp_session::mcp_config::ConfigError> for AgentError {
+    /// A server lookup that failed (an unknown name, listing the known ones).
+    fn from(err: mcp_session::mcp_config::ConfigError) -> Self {
+        AgentError::Session(mcp_session::SessionError::Config(err))
+    }
+}
