@@ -76,6 +76,13 @@ fn crates_depend_only_upward_and_testkit_is_dev_only() {
     for name in STACK.iter().chain(["testkit", "examples", "xtask"].iter()) {
         assert!(deps.contains_key(*name), "workspace crate {name} is missing");
     }
+    // agent-core reaches MCP servers only through mcp-session's `Session`: no transport crate.
+    for transport in ["rmcp", "mcp-sse", "process-wrap"] {
+        assert!(
+            !deps["agent-core"].contains(transport),
+            "agent-core depends on {transport}; use mcp-session instead"
+        );
+    }
     // mcp-sse is for anyone who uses rmcp: it needs none of our crates.
     let ours: Vec<&str> =
         STACK.iter().copied().filter(|name| deps["mcp-sse"].contains(*name)).collect();
