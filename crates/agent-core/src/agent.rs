@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::AgentError;
@@ -170,6 +172,8 @@ pub struct RunResponse {
     pub stop_reason: StopReason,
     /// What happened, in order.
     pub events: Vec<Event>,
+    /// The context variables tools set through their [`ReplyResult`]s (later values win).
+    pub context_variables: BTreeMap<String, Value>,
 }
 
 impl RunResponse {
@@ -215,6 +219,7 @@ struct Turn {
     called_tools: bool,
     empty: bool,
     target: Option<Target>,
+    context_variables: BTreeMap<String, Value>,
 }
 
 impl ConversableAgent {
@@ -293,10 +298,13 @@ impl ConversableAgent {
         let mut messages =
             vec![Message::system(&self.system_message), Message::user(options.message)];
         let mut usage = Usage::default();
+        let mut context = BTreeMap::new();
         for _ in 0..options.max_turns {
-            let turn =
-                self.turn(client.as_ref(), &messages, &options.tools, true, &mut events).await?;
+            let turn = self
+                .turn(client.as_ref(), &messages, &options.tools, true, &context, &mut events)
+                .await?;
             usage += turn.usage;
+            context.extend(turn.context_variables);
             messages.extend(turn.messages);
             let stop = match turn.target {
                 Some(Target::Agent(name)) if name != self.name => {
@@ -313,10 +321,17 @@ impl ConversableAgent {
                 if let StopReason::HandedOff { to } = &stop_reason {
                     events.push(Event::Handoff { from: self.name.clone(), to: to.clone() });
                 }
-                return Ok(finish(messages, self.name.clone(), usage, stop_reason, events));
+                return Ok(finish(
+                    messages,
+                    self.name.clone(),
+                    usage,
+                    stop_reason,
+                    events,
+                    context,
+                ));
             }
         }
-        Ok(finish(messages, self.name.clone(), usage, StopReason::MaxTurns, events))
+        Ok(finish(messages, self.name.clone(), usage, StopReason::MaxTurns, events, context))
     }
 
     /// One turn: ask the LLM (adding this agent's system message first unless `has_system`), run
@@ -327,6 +342,7 @@ impl ConversableAgent {
         history: &[Message],
         extra: &[Tool],
         has_system: bool,
+        context: &BTreeMap<String, Value>,
         events: &mut Events,
     ) -> Result<Turn, AgentError> {
         let transfers: Vec<Tool> =
@@ -339,11 +355,18 @@ impl ConversableAgent {
             .collect();
         let tools: Vec<Tool> =
             self.executors.iter().chain(extra).chain(&transfers).cloned().collect();
-        let mut messages = Vec::with_capacity(history.len() + 1);
+        let mut messages = Vec::with_capacity(history.len() + 2);
         if !has_system {
             messages.push(Message::system(&self.system_message));
         }
         messages.extend_from_slice(history);
+        if !context.is_empty() {
+            let variables = serde_json::to_string(context).unwrap_or_default();
+            messages.insert(
+                1.min(messages.len()),
+                Message::system(format!("Context variables: {variables}")),
+            );
+        }
         let reply = client.complete(&LlmRequest { messages, tools: specs }).await?;
         let mut message = reply.message;
         message.name = Some(self.name.clone());
@@ -371,13 +394,21 @@ impl ConversableAgent {
                 )),
             };
             match output {
-                Ok(result) => (Message::tool(&call.id, result.message), result.target),
-                Err(err) => (Message::tool(&call.id, format!("Error: {err}")), None),
+                Ok(result) => (
+                    Message::tool(&call.id, result.message),
+                    result.target,
+                    result.context_variables,
+                ),
+                Err(err) => {
+                    (Message::tool(&call.id, format!("Error: {err}")), None, BTreeMap::new())
+                }
             }
         }))
         .await;
         let mut target = None;
-        for ((message, wanted), call) in results.into_iter().zip(&calls) {
+        let mut context_variables = BTreeMap::new();
+        for ((message, wanted, variables), call) in results.into_iter().zip(&calls) {
+            context_variables.extend(variables);
             events.push(Event::ToolResponse {
                 id: call.id.clone(),
                 name: call.name.clone(),
@@ -395,6 +426,7 @@ impl ConversableAgent {
             called_tools: !calls.is_empty(),
             empty,
             target,
+            context_variables,
         })
     }
 }
@@ -406,9 +438,17 @@ fn finish(
     usage: Usage,
     stop_reason: StopReason,
     mut events: Events,
+    context_variables: BTreeMap<String, Value>,
 ) -> RunResponse {
     events.push(Event::Termination { reason: stop_reason.clone() });
-    RunResponse { messages, last_speaker, usage, stop_reason, events: events.kept }
+    RunResponse {
+        messages,
+        last_speaker,
+        usage,
+        stop_reason,
+        events: events.kept,
+        context_variables,
+    }
 }
 
 /// The zero-argument tool an [`OnCondition`] becomes.
@@ -445,6 +485,20 @@ pub async fn run_group(
     message: impl Into<String>,
     max_rounds: usize,
 ) -> Result<RunResponse, AgentError> {
+    run_group_streaming(agents, initial, message, max_rounds, None).await
+}
+
+/// [`run_group`], also sending every [`Event`] to `events` as it happens.
+///
+/// # Errors
+/// As [`run_group`].
+pub async fn run_group_streaming(
+    agents: &[ConversableAgent],
+    initial: &str,
+    message: impl Into<String>,
+    max_rounds: usize,
+    events: Option<UnboundedSender<Event>>,
+) -> Result<RunResponse, AgentError> {
     let find = |name: &str| {
         agents.iter().find(|agent| agent.name == name).ok_or_else(|| AgentError::UnknownAgent {
             name: name.to_owned(),
@@ -454,11 +508,14 @@ pub async fn run_group(
     let mut current = find(initial)?;
     let mut messages = vec![Message::user(message)];
     let mut usage = Usage::default();
-    let mut events = Events::default();
+    let mut events = Events { kept: Vec::new(), sender: events };
+    let mut context = BTreeMap::new();
     for _ in 0..max_rounds {
         let client = current.client()?;
-        let turn = current.turn(client.as_ref(), &messages, &[], false, &mut events).await?;
+        let turn =
+            current.turn(client.as_ref(), &messages, &[], false, &context, &mut events).await?;
         usage += turn.usage;
+        context.extend(turn.context_variables);
         messages.extend(turn.messages);
         let next = match (turn.target, turn.called_tools) {
             (Some(target), _) => target,
@@ -482,8 +539,8 @@ pub async fn run_group(
             Target::RevertToUser => Some(StopReason::RevertedToUser),
         };
         if let Some(stop_reason) = stop {
-            return Ok(finish(messages, current.name.clone(), usage, stop_reason, events));
+            return Ok(finish(messages, current.name.clone(), usage, stop_reason, events, context));
         }
     }
-    Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events))
+    Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events, context))
 }

@@ -128,6 +128,7 @@ mod toolkit;
 
 pub use agent::{
     AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason, run_group,
+    run_group_streaming,
 };
 pub use error::AgentError;
 pub use event::Event;

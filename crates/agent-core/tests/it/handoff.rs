@@ -13,6 +13,7 @@ fn fetch_ids() -> Tool {
     Tool::new("fetch_ids", "Fetches paper ids.", json!({"type": "object"}), |_| async {
         ReplyResult::new("ids: 2401.00001, 2401.00002")
             .target(AgentTarget::new("research_assistant"))
+            .context_variable("paper_count", json!(2))
     })
 }
 
@@ -96,9 +97,21 @@ async fn run_group_follows_transfers_reply_results_and_after_work() {
         .tool(fetch_ids())
         .build();
 
-    let response = run_group(&[assistant, mcp_agent], "research_assistant", "Find LLM papers", 10)
-        .await
-        .unwrap();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let response = agent_core::run_group_streaming(
+        &[assistant, mcp_agent],
+        "research_assistant",
+        "Find LLM papers",
+        10,
+        Some(sender),
+    )
+    .await
+    .unwrap();
+    let mut streamed = Vec::new();
+    while let Ok(event) = receiver.try_recv() {
+        streamed.push(event);
+    }
+    assert_eq!(streamed, response.events, "events stream during a group run too");
     assert_eq!(response.stop_reason, StopReason::Answered);
     assert_eq!(response.last_speaker, "research_assistant");
     assert_eq!(response.summary(), "Two papers: 2401.00001 and 2401.00002.");
@@ -113,10 +126,12 @@ async fn run_group_follows_transfers_reply_results_and_after_work() {
         })
         .collect();
     assert_eq!(handoffs, ["research_assistant -> mcp_agent", "mcp_agent -> research_assistant"]);
-    // Each agent spoke with its own system message.
+    // Each agent spoke with its own system message; context variables reach the agents after.
     let requests = llm.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[1]["messages"][0]["content"], "You use tools.");
+    assert_eq!(requests[2]["messages"][1]["content"], r#"Context variables: {"paper_count":2}"#);
+    assert_eq!(response.context_variables["paper_count"], json!(2));
 }
 
 #[tokio::test]
