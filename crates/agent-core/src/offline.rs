@@ -18,7 +18,14 @@ use crate::error::AgentError;
 use crate::llm::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
 use crate::message::{Message, Role, ToolCall};
 
-/// The offline planner. See the [module docs](self) for its rules.
+/// The offline planner: a deterministic, rule-based stand-in for an LLM, not a model. Every
+/// answer it writes starts with `[offline planner]`.
+///
+/// Each turn it answers with a summary of the last successful tool result (after first calling
+/// an offered `transfer_to_…` tool, once); otherwise it picks the tool whose name and description
+/// share the most words with the request (skipping tools that failed) and fills the required
+/// arguments from the text: enum values named in the request, numbers, defaults, and for text
+/// either the whole request (when the parameter's description mentions the user) or its topic.
 ///
 /// ```
 /// use agent_core::{LlmClient, LlmRequest, Message, Offline, ToolSpec};
