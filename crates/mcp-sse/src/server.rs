@@ -313,7 +313,7 @@ impl Transport<RoleServer> for ChannelTransport {
 /// use mcp_sse::server::{SseServer, SseServerConfig};
 ///
 /// # async fn demo() -> std::io::Result<()> {
-/// let server = SseServer::bind("127.0.0.1:0", || MyServer, SseServerConfig::default()).await?;
+/// let server = SseServer::bind_loopback(0, || MyServer, SseServerConfig::default()).await?;
 /// println!("serving at {}", server.url());
 /// server.shutdown().await;
 /// # Ok(())
@@ -358,6 +358,24 @@ impl SseServer {
             }
         });
         Ok(SseServer { address, sse_path, cancel, task: Some(task) })
+    }
+
+    /// Binds `127.0.0.1:port` (0: any free port) and starts serving: the loopback-only default,
+    /// which together with the default `Host` and `Origin` checks keeps the server private to
+    /// this machine.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn bind_loopback<F, S>(
+        port: u16,
+        factory: F,
+        config: SseServerConfig,
+    ) -> std::io::Result<Self>
+    where
+        F: Fn() -> S + Send + Sync + 'static,
+        S: rmcp::Service<RoleServer>,
+    {
+        SseServer::bind((std::net::Ipv4Addr::LOCALHOST, port), factory, config).await
     }
 
     /// The bound address.

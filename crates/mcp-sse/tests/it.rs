@@ -52,8 +52,8 @@ fn config(url: &str) -> SseClientConfig {
 
 #[tokio::test]
 async fn our_client_with_our_server() {
-    let server =
-        SseServer::bind("127.0.0.1:0", Echo::new, SseServerConfig::default()).await.unwrap();
+    let server = SseServer::bind_loopback(0, Echo::new, SseServerConfig::default()).await.unwrap();
+    assert!(server.local_addr().ip().is_loopback());
     let transport = SseClientTransport::connect(config(&server.url())).await.unwrap();
     assert_eq!(transport.endpoint().path(), "/message");
     let client = ().serve(transport).await.unwrap();

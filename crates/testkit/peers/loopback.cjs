@@ -4,6 +4,13 @@
 const net = require('net');
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
+  // Say which port was bound (tests start servers on port 0 and read it from here).
+  this.once('listening', () => {
+    const address = this.address();
+    if (address && typeof address === 'object') {
+      process.stderr.write(`loopback.cjs: listening on ${address.port}\n`);
+    }
+  });
   const first = args[0];
   if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
     const callback = args.find((a) => typeof a === 'function');

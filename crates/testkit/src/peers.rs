@@ -6,7 +6,7 @@
 //! them.
 
 use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,30 +60,34 @@ impl Drop for PeerProcess {
     }
 }
 
-/// A free TCP port on 127.0.0.1.
-///
-/// # Panics
-/// When no port can be bound.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+/// A log file for one peer process.
+fn log_file(name: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    std::env::temp_dir().join(format!("mcp-peer-{name}-{}-{n}.log", std::process::id()))
 }
 
-/// Waits until something listens on `port` (bounded), or panics naming `what`.
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+/// Waits (bounded) until the peer writes `marker` and a port number to `log`, and something
+/// listens there. Servers are started on port 0 and say which port they got, so tests running
+/// side by side never race for a port.
+fn port_from_log(log: &Path, marker: &str, what: &str, child: &mut Child) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let port = text.find(marker).and_then(|at| {
+            let digits: String =
+                text[at + marker.len()..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u16>().ok()
+        });
+        if let Some(port) = port.filter(|&p| TcpStream::connect(("127.0.0.1", p)).is_ok()) {
+            return port;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited with {status} before listening on port {port}");
+            panic!("{what} exited with {status} before listening; its log:\n{text}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("{what} did not listen on port {port} within 30 s");
+    panic!("{what} did not say where it listens within 30 s; its log is {}", log.display());
 }
 
 impl Peers {
@@ -148,20 +152,20 @@ impl Peers {
     /// # Panics
     /// When it cannot start or does not listen.
     pub fn start_everything(&self, mode: &str, log: &Path) -> PeerProcess {
-        let port = free_port();
         let out = std::fs::File::create(log).expect("log file");
         let mut child = Command::new("node")
             .arg("--require")
             .arg(Self::loopback_preload())
             .arg(self.everything_script())
             .arg(mode)
-            .env("PORT", port.to_string())
+            .env("PORT", "0")
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
             .stdin(Stdio::null())
             .spawn()
             .expect("node runs");
-        wait_for_port(port, "server-everything", &mut child);
+        let port =
+            port_from_log(log, "loopback.cjs: listening on ", "server-everything", &mut child);
         let path = if mode == "sse" { "sse" } else { "mcp" };
         PeerProcess { child, url: format!("http://127.0.0.1:{port}/{path}") }
     }
@@ -172,17 +176,24 @@ impl Peers {
     /// # Panics
     /// When it cannot start or does not listen.
     pub fn start_fastmcp(&self, mode: &str) -> PeerProcess {
-        let port = free_port();
+        let log = log_file("fastmcp");
+        let out = std::fs::File::create(&log).expect("log file");
         let mut child = Command::new(self.python())
             .arg(Self::fastmcp_script())
             .arg(mode)
-            .arg(port.to_string())
+            .arg("0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
             .spawn()
             .expect("python runs");
-        wait_for_port(port, "the FastMCP server", &mut child);
+        let port = port_from_log(
+            &log,
+            "Uvicorn running on http://127.0.0.1:",
+            "the FastMCP server",
+            &mut child,
+        );
+        let _ = std::fs::remove_file(&log);
         let path = if mode == "sse" { "sse" } else { "mcp" };
         PeerProcess { child, url: format!("http://127.0.0.1:{port}/{path}") }
     }
