@@ -91,13 +91,22 @@ async fn parallel_tool_calls_run_concurrently_and_keep_their_order() {
         ]),
     );
     llm.when(Match::any().last_role("tool"), Reply::text("done"));
-    let wait = Tool::from_async_fn("wait", "Waits.", |args: Wait| async move {
-        tokio::time::sleep(Duration::from_millis(args.ms)).await;
-        args.label
+    // Counts the calls in flight at once: 3 when they run concurrently, 1 if one after another.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (now, peak) = (in_flight.clone(), most.clone());
+    let wait = Tool::from_async_fn("wait", "Waits.", move |args: Wait| {
+        let (now, peak) = (now.clone(), peak.clone());
+        async move {
+            let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(running, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(args.ms)).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            args.label
+        }
     });
-    let started = std::time::Instant::now();
     let response = agent(&llm, "a", "s").run(RunOptions::new("go").tools([wait])).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(780), "the calls ran one after another");
+    assert_eq!(most.load(Ordering::SeqCst), 3, "the calls ran one after another");
     let results: Vec<&str> =
         response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
     assert_eq!(results, ["first", "second", "third"]);
