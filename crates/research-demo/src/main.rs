@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "research-demo: the research assistant is not built yet (it lands with the agent layer)."
+        "research-demo: the research assistant is not built yet: its arXiv and Wikipedia servers come next."
     );
     if !query.is_empty() {
         eprintln!("research-demo: your query was: {query}");
