@@ -1,0 +1,3 @@
+//! Everything arXiv: the Atom feed of its API.
+
+pub mod atom;
