@@ -1,3 +1,4 @@
-//! Everything arXiv: the Atom feed of its API.
+//! Everything arXiv: the Atom feed of its API, and a client of the API.
 
+pub mod api;
 pub mod atom;
