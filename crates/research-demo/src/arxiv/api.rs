@@ -218,7 +218,7 @@ pub fn checked_id(id: &str) -> Result<&str, ArxivError> {
         let Some((archive, rest)) = id.split_once('/') else { return false };
         let (number, version_ok) = versioned(rest);
         version_ok
-            && !archive.is_empty()
+            && archive.starts_with(|c: char| c.is_ascii_alphabetic())
             && archive
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.' || b.is_ascii_uppercase())
@@ -292,6 +292,8 @@ mod tests {
             "abc",
             "2401.01234v",
             "a/b/c",
+            "../9901001",
+            "./9901001v1",
             "",
         ] {
             assert!(matches!(checked_id(bad), Err(ArxivError::InvalidId(_))), "{bad}");

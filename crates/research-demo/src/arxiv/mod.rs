@@ -1,4 +1,5 @@
-//! Everything arXiv: the Atom feed of its API, and a client of the API.
+//! Everything arXiv: the Atom feed of its API, a client of the API, and an MCP server over it.
 
 pub mod api;
 pub mod atom;
+pub mod server;
