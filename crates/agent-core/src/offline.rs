@@ -127,7 +127,10 @@ fn plan(request: &LlmRequest) -> Message {
         if let Some(transfer) = transfer {
             return call(&transfer.name, Value::Object(Map::new()));
         }
-        return Message::assistant(format!("{PREFIX} {tool} returned:\n{}", excerpt(output, 1500)));
+        return Message::assistant(format!(
+            "{PREFIX} {tool} returned:\n{}",
+            excerpt(&readable(output), 1500)
+        ));
     }
     let failed: Vec<&str> = called.iter().map(|c| c.name.as_str()).collect();
     let words = keywords(task);
@@ -164,6 +167,56 @@ fn call(name: &str, arguments: Value) -> Message {
         None,
         vec![ToolCall { id, name: name.to_owned(), arguments: arguments.to_string() }],
     )
+}
+
+/// A tool's output for people: JSON becomes an outline (records with a `title` or `name` as one
+/// line each, with their id, date and authors); any other text is kept as it is.
+fn readable(output: &str) -> String {
+    match serde_json::from_str::<Value>(output.trim()) {
+        Ok(value @ (Value::Object(_) | Value::Array(_))) => {
+            let mut text = String::new();
+            outline(&value, &mut text);
+            if text.is_empty() { output.to_owned() } else { text.trim_end().to_owned() }
+        }
+        _ => output.to_owned(),
+    }
+}
+
+fn outline(value: &Value, out: &mut String) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| outline(item, out)),
+        Value::Object(fields) => {
+            let label = ["title", "name"].iter().find_map(|key| fields.get(*key)?.as_str());
+            if let Some(label) = label {
+                out.push_str(&format!("- {label}"));
+                if let Some(id) = fields.get("id").and_then(Value::as_str) {
+                    out.push_str(&format!(" [{id}]"));
+                }
+                let names: Vec<&str> = match fields.get("authors") {
+                    Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                if !names.is_empty() {
+                    out.push_str(&format!(", {}", names.join(", ")));
+                }
+                let date = ["published", "date"].iter().find_map(|key| fields.get(*key)?.as_str());
+                if let Some(date) = date {
+                    out.push_str(&format!(" ({})", date.get(..10).unwrap_or(date)));
+                }
+                out.push('\n');
+                return;
+            }
+            for (key, field) in fields {
+                match field {
+                    Value::Array(_) | Value::Object(_) => outline(field, out),
+                    Value::String(text) => out.push_str(&format!("{key}: {text}\n")),
+                    Value::Null => {}
+                    other => out.push_str(&format!("{key}: {other}\n")),
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn excerpt(text: &str, max: usize) -> String {
@@ -280,6 +333,23 @@ fn arguments(tool: &ToolSpec, task: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_results_read_as_outlines() {
+        let papers = r#"{"papers": [
+            {"id": "2611.01234v1", "title": "Scaling Laws", "authors": ["Ada Lovelace", "Alan Turing"], "published": "2026-11-20T18:02:11Z", "abstract": "long"},
+            {"id": "2611.00987v2", "title": "A Survey", "authors": ["Grace Hopper"]}
+        ], "total_results": 2}"#;
+        assert_eq!(
+            readable(papers),
+            "- Scaling Laws [2611.01234v1], Ada Lovelace, Alan Turing (2026-11-20)\n\
+             - A Survey [2611.00987v2], Grace Hopper\n\
+             total_results: 2"
+        );
+        assert_eq!(readable("plain text {"), "plain text {");
+        assert_eq!(readable("42"), "42");
+        assert_eq!(readable("{}"), "{}");
+    }
 
     #[test]
     fn appended_instructions_are_not_the_request() {

@@ -7,4 +7,5 @@
 //! `docs/architecture.md`).
 
 pub mod arxiv;
+pub mod assistant;
 pub mod fixtures;

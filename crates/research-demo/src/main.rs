@@ -2,20 +2,23 @@
 //!
 //! - `research-demo serve arxiv` serves the arXiv MCP server over stdio. By default it answers
 //!   from recorded fixtures served on loopback; `--live` asks the real arXiv, `--api-base` a mirror.
-//! - `research-demo [ask] [QUERY]` will run the assistant (arXiv over stdio, Wikipedia over legacy
-//!   SSE, a tool that opens an MCP session inside the call). Until the assistant is built it shows
-//!   the server configuration it will use, built with `mcp-config` exactly as the seed writes it.
+//! - `research-demo [ask] [QUERY]` runs the research assistant: a tool that opens an MCP session
+//!   inside the call, to arXiv over stdio (this binary's `serve arxiv`) or to Wikipedia over
+//!   legacy SSE (not built yet), or to the servers of `--config FILE`. No QUERY: the seed's two.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use agent_core::{Event, LLMConfig, ModelConfig};
 use clap::{Args, Parser, Subcommand};
 use mcp_config::{ConfigError, MCPConfig, SseConfig, StdioConfig};
 use research_demo::arxiv::api::ArxivApi;
 use research_demo::arxiv::server::ArxivServer;
+use research_demo::assistant::ResearchAssistant;
 use research_demo::fixtures::FixtureServer;
 use rmcp::ServiceExt;
+use url::Url;
 
 /// The research assistant of the seed notebook, and its MCP servers.
 #[derive(Debug, Parser)]
@@ -23,17 +26,14 @@ use rmcp::ServiceExt;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The question for the assistant (as `research-demo ask QUERY`).
-    query: Vec<String>,
+    #[command(flatten)]
+    ask: AskArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Ask the research assistant a question.
-    Ask {
-        /// The question.
-        query: Vec<String>,
-    },
+    /// Ask the research assistant a question (the default command).
+    Ask(AskArgs),
     /// Serve one of the demo's MCP servers.
     #[command(subcommand)]
     Serve(Serve),
@@ -43,6 +43,34 @@ enum Command {
 enum Serve {
     /// The arXiv MCP server, over stdin/stdout.
     Arxiv(ArxivArgs),
+}
+
+#[derive(Debug, Args)]
+struct AskArgs {
+    /// The question [default: the seed's two queries, one after the other].
+    query: Vec<String>,
+    /// Use the servers of this MCP config file (any format mcp-config reads) instead of the
+    /// built-in two.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Use the offline planner even when OPENAI_API_KEY is set.
+    #[arg(long, conflicts_with_all = ["base_url", "model"])]
+    offline: bool,
+    /// The OpenAI-compatible endpoint to ask [default: OPENAI_BASE_URL, else OpenAI's].
+    #[arg(long, value_name = "URL")]
+    base_url: Option<url::Url>,
+    /// The model [default: OPENAI_MODEL, else gpt-4o].
+    #[arg(long)]
+    model: Option<String>,
+    /// Let the built-in arXiv server ask the real arXiv instead of its recorded fixtures.
+    #[arg(long)]
+    live: bool,
+    /// The most turns of the research assistant.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    max_turns: u16,
+    /// Print the conversation's events as JSON lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -69,33 +97,156 @@ fn current_exe() -> String {
 }
 
 /// The seed's two servers. The arXiv server is this binary's own `serve arxiv` subcommand.
-fn seed_config() -> Result<MCPConfig, ConfigError> {
+fn seed_config(live: bool) -> Result<MCPConfig, ConfigError> {
     let storage = std::env::temp_dir().join("arxiv_papers");
-    let arxiv = StdioConfig::new("ArxivServer", current_exe()).args([
+    let mut args = vec![
         "serve".to_owned(),
         "arxiv".to_owned(),
         "--storage-path".to_owned(),
         storage.display().to_string(),
-    ]);
+    ];
+    if live {
+        args.push("--live".to_owned());
+    }
+    let arxiv = StdioConfig::new("ArxivServer", current_exe()).args(args);
     let wikipedia = SseConfig::new("WikipediaServer", "http://127.0.0.1:8000/sse")?
         .timeout(Duration::from_secs(10))
         .sse_read_timeout(Duration::from_secs(60));
     MCPConfig::new([arxiv.into(), wikipedia.into()])
 }
 
-fn ask(query: &[String]) -> Result<(), String> {
-    let config = seed_config().map_err(|err| err.to_string())?;
-    eprintln!(
-        "research-demo: the research assistant is not built yet; `research-demo serve arxiv` is."
-    );
-    if !query.is_empty() {
-        eprintln!("research-demo: your query was: {}", query.join(" "));
+/// The seed's two queries, asked when no query is given.
+const SEED_QUERIES: [&str; 2] = [
+    "Get me the latest news from Wikipedia using WikipediaServer",
+    "Search for recent papers about large language models on ArxivServer",
+];
+
+/// The LLM to think with, and the line that says which.
+fn llm_config(args: &AskArgs) -> Result<(LLMConfig, String), String> {
+    let key = std::env::var("OPENAI_API_KEY").ok().filter(|key| !key.is_empty());
+    let base = match &args.base_url {
+        Some(url) => Some(url.clone()),
+        None => match std::env::var("OPENAI_BASE_URL").ok().filter(|b| !b.is_empty()) {
+            Some(base) => Some(
+                base.parse()
+                    .map_err(|err| format!("OPENAI_BASE_URL {base:?} is not a URL: {err}"))?,
+            ),
+            None => None,
+        },
+    };
+    if args.offline || (key.is_none() && base.is_none()) {
+        let line = "LLM: offline planner (not a model) — set OPENAI_API_KEY for a real model";
+        return Ok((LLMConfig::new(ModelConfig::offline()), line.to_owned()));
     }
-    eprintln!("research-demo: it will use these MCP servers:");
-    for server in &config {
-        eprintln!("  - {server}");
+    let model = args
+        .model
+        .clone()
+        .or_else(|| std::env::var("OPENAI_MODEL").ok().filter(|m| !m.is_empty()))
+        .unwrap_or_else(|| "gpt-4o".to_owned());
+    let mut config = ModelConfig::openai(&model);
+    if let Some(key) = key {
+        config = config.api_key(key);
+    }
+    let shown_base = base.as_ref().map_or("https://api.openai.com/v1".to_owned(), Url::to_string);
+    if let Some(base) = base {
+        config = config.base_url(base);
+    }
+    Ok((LLMConfig::new(config), format!("LLM: {model} at {shown_base}")))
+}
+
+/// The servers: `--config FILE`, else the seed's two.
+fn servers(args: &AskArgs) -> Result<MCPConfig, String> {
+    let Some(path) = &args.config else {
+        return seed_config(args.live).map_err(|err| err.to_string());
+    };
+    let loaded = MCPConfig::load(path).map_err(|err| err.to_string())?;
+    for warning in &loaded.warnings {
+        eprintln!("research-demo: warning: {warning}");
+    }
+    Ok(loaded.config)
+}
+
+/// How much of an event a person is shown (JSON lines hold all of it).
+const SHOWN_CHARS: usize = 300;
+
+/// One event for people, or as a JSON line.
+fn show(event: &Event, json: bool) {
+    if !json {
+        let line = event.to_string();
+        match line.char_indices().nth(SHOWN_CHARS) {
+            Some((cut, _)) => println!("{} …", &line[..cut]),
+            None => println!("{line}"),
+        }
+        return;
+    }
+    let value = match event {
+        Event::TextMessage { agent, content } => {
+            serde_json::json!({"type": "text", "agent": agent, "content": content})
+        }
+        Event::ToolCall { agent, id, name, arguments } => serde_json::json!({
+            "type": "tool_call", "agent": agent, "id": id, "name": name, "arguments": arguments
+        }),
+        Event::ToolResponse { id, name, content } => {
+            serde_json::json!({"type": "tool_response", "id": id, "name": name, "content": content})
+        }
+        Event::Handoff { from, to } => {
+            serde_json::json!({"type": "handoff", "from": from, "to": to})
+        }
+        Event::Termination { reason } => {
+            serde_json::json!({"type": "termination", "reason": format!("{reason:?}")})
+        }
+        other => serde_json::json!({"type": "other", "text": other.to_string()}),
+    };
+    println!("{value}");
+}
+
+async fn ask(args: AskArgs) -> Result<(), String> {
+    let (llm, llm_line) = llm_config(&args)?;
+    let servers = servers(&args)?;
+    if args.json {
+        println!("{}", serde_json::json!({"type": "llm", "text": llm_line}));
+    } else {
+        println!("{llm_line}");
+        let names: Vec<&str> = servers.names().collect();
+        println!("MCP servers: {}", names.join(", "));
+    }
+    let assistant = ResearchAssistant::new(servers, llm);
+    let queries = if args.query.is_empty() {
+        SEED_QUERIES.iter().map(|q| (*q).to_owned()).collect()
+    } else {
+        vec![args.query.join(" ")]
+    };
+    for query in queries {
+        if args.json {
+            println!("{}", serde_json::json!({"type": "query", "text": query}));
+        } else {
+            println!("\nuser: {query}");
+        }
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let json = args.json;
+        let printer = tokio::spawn(async move {
+            while let Some(event) = receiver.recv().await {
+                show(&event, json);
+            }
+        });
+        let response = assistant.ask(&query, usize::from(args.max_turns), Some(sender)).await;
+        let _ = printer.await;
+        let response = response.map_err(|err| err.to_string())?;
+        if args.json {
+            println!("{}", serde_json::json!({"type": "answer", "text": response.summary()}));
+        } else {
+            println!("\nanswer:\n{}", response.summary());
+        }
     }
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))
 }
 
 async fn serve_arxiv(args: ArxivArgs) -> Result<(), String> {
@@ -140,17 +291,11 @@ async fn serve_arxiv(args: ArxivArgs) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        None => ask(&cli.query),
-        Some(Command::Ask { query }) => ask(&query),
-        Some(Command::Serve(Serve::Arxiv(args))) => {
-            match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
-            {
-                Ok(runtime) => runtime.block_on(serve_arxiv(args)),
-                Err(err) => Err(format!("cannot start the async runtime: {err}")),
-            }
-        }
-    };
+    let result = runtime().and_then(|runtime| match cli.command {
+        None => runtime.block_on(ask(cli.ask)),
+        Some(Command::Ask(args)) => runtime.block_on(ask(args)),
+        Some(Command::Serve(Serve::Arxiv(args))) => runtime.block_on(serve_arxiv(args)),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {

@@ -199,7 +199,7 @@ fn paper_json(paper: &Paper) -> serde_json::Value {
 }
 
 fn json_result(value: &serde_json::Value) -> CallToolResult {
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|err| err.to_string());
+    let text = serde_json::to_string(value).unwrap_or_else(|err| err.to_string());
     CallToolResult::success(vec![ContentBlock::text(text)])
 }
 

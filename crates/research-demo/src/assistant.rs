@@ -1,0 +1,214 @@
+//! [`ResearchAssistant`]: the seed's research assistant, built on agent-core and mcp-session.
+//!
+//! The flow is the seed's: the assistant calls `run_mcp_agent_to_client(query, server_name)`; the
+//! tool opens a session to that server, makes a toolkit of its tools, and runs a temporary
+//! `mcp_agent` with them and a handoff back to the assistant ("The research paper ids are
+//! fetched."); the temporary agent's result returns to the assistant as a [`ReplyResult`]. The
+//! session is closed before the tool returns, whatever happens.
+
+use std::sync::Arc;
+
+use agent_core::{
+    AgentError, AgentTarget, ConversableAgent, Event, HumanInputMode, LLMConfig, OnCondition,
+    ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, create_toolkit,
+};
+use mcp_config::MCPConfig;
+use mcp_session::MCPClientSessionManager;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The assistant's name, which the temporary agent hands back to.
+pub const ASSISTANT: &str = "research_assistant";
+
+/// How many turns the temporary agent gets (the seed's 5).
+pub const MCP_AGENT_MAX_TURNS: usize = 5;
+
+/// The research assistant over a set of MCP servers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ResearchAssistant {
+    servers: Arc<MCPConfig>,
+    llm: LLMConfig,
+    manager: MCPClientSessionManager,
+}
+
+impl ResearchAssistant {
+    /// An assistant that may use every server of `servers`, thinking with `llm`.
+    pub fn new(servers: MCPConfig, llm: LLMConfig) -> Self {
+        ResearchAssistant {
+            servers: Arc::new(servers),
+            llm,
+            manager: MCPClientSessionManager::new(),
+        }
+    }
+
+    /// The assistant's system message: the seed's `RESEARCH_AGENT_PROMPT`, listing our servers.
+    pub fn system_message(&self) -> String {
+        format!(
+            "You are a research assistant agent.\nYou will provide assistance for research tasks.\n\
+             You have {} MCP servers to use:\n{}",
+            count(self.servers.len()),
+            self.server_list()
+        )
+    }
+
+    /// The description of `run_mcp_agent_to_client`: the seed's `TOOL_PROMPT`, listing our servers.
+    pub fn tool_description(&self) -> String {
+        let example = self.servers.names().next().unwrap_or("ArxivServer");
+        format!(
+            "You are an MCP server tool.\nYour purpose is to identify the correct server to execute \
+             based on the user's query.\nInputs:\n- query: (actual user query)\n- server_name: (name \
+             of the server to execute)\nYou have {} MCP servers to use:\n{}NOTE:\n- Strictly return \
+             only the server name for server_name param (e.g., {example})\n- TERMINATE after \
+             response from the server\n",
+            count(self.servers.len()),
+            self.server_list()
+        )
+    }
+
+    /// `run_mcp_agent_to_client`: opens a session to the named server inside the call and runs a
+    /// temporary agent with its tools. Its schema offers the configured names as an enum.
+    pub fn mcp_tool(&self) -> Tool {
+        self.mcp_tool_reporting(None)
+    }
+
+    /// [`mcp_tool`](Self::mcp_tool), whose temporary agents send their events to `events`.
+    fn mcp_tool_reporting(&self, events: Option<UnboundedSender<Event>>) -> Tool {
+        let names: Vec<&str> = self.servers.names().collect();
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "The user's query, as they wrote it."},
+                "server_name": {"type": "string", "enum": names, "description": "The server to run the query on."}
+            },
+            "required": ["query", "server_name"],
+        });
+        let assistant = self.clone();
+        Tool::new("run_mcp_agent_to_client", self.tool_description(), schema, move |args: Value| {
+            let (assistant, events) = (assistant.clone(), events.clone());
+            async move {
+                let text =
+                    |key: &str| args.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+                assistant.run_on_server(&text("query"), &text("server_name"), events).await
+            }
+        })
+    }
+
+    /// Runs `query` on one server, as the tool does: session, toolkit, temporary agent, handoff.
+    /// The temporary agent's events also go to `events`.
+    ///
+    /// # Errors
+    /// An unknown server (the error lists the known ones), a session that cannot be opened, or a
+    /// failure of the temporary agent's LLM.
+    pub async fn run_on_server(
+        &self,
+        query: &str,
+        server_name: &str,
+        events: Option<UnboundedSender<Event>>,
+    ) -> Result<ReplyResult, AgentError> {
+        let server = self.servers.get(server_name)?;
+        let session = self.manager.open_session(server).await?;
+        let outcome = async {
+            let tools = session.list_tools().await?;
+            let toolkit = create_toolkit(&session).await?;
+            let mut agent = ConversableAgent::builder("mcp_agent")
+                .system_message(format!(
+                    "You are an agent with access to {server_name} tools. Use them to answer queries."
+                ))
+                .llm_config(self.llm.clone())
+                .human_input_mode(HumanInputMode::Never)
+                .build();
+            toolkit.register_for_llm(&mut agent);
+            toolkit.register_for_execution(&mut agent);
+            agent.handoffs().add_llm_conditions([OnCondition::new(
+                AgentTarget::new(ASSISTANT),
+                StringLLMCondition::new("The research paper ids are fetched."),
+            )]);
+            let names: Vec<String> = tools.iter().map(|tool| tool.name.to_string()).collect();
+            let message =
+                format!("{query} Use the following tools to answer the question: {names:?}");
+            let mut options = RunOptions::new(message).max_turns(MCP_AGENT_MAX_TURNS);
+            if let Some(events) = events {
+                options = options.events(events);
+            }
+            let response = agent.run(options).await?;
+            Ok::<_, AgentError>(
+                ReplyResult::new(findings(&response)).target(AgentTarget::new(ASSISTANT)),
+            )
+        }
+        .await;
+        let closed = session.close().await;
+        let reply = outcome?;
+        closed?;
+        Ok(reply)
+    }
+
+    /// Asks the assistant: a run of at most `max_turns` (the seed's 2). While it runs, its events
+    /// and those of the temporary agents go to `events`, in order.
+    ///
+    /// # Errors
+    /// The assistant's LLM failing. Failures of the tool go back to the LLM as tool messages.
+    pub async fn ask(
+        &self,
+        query: &str,
+        max_turns: usize,
+        events: Option<UnboundedSender<Event>>,
+    ) -> Result<RunResponse, AgentError> {
+        let agent = ConversableAgent::builder(ASSISTANT)
+            .system_message(self.system_message())
+            .llm_config(self.llm.clone())
+            .human_input_mode(HumanInputMode::Never)
+            .build();
+        let tool = self.mcp_tool_reporting(events.clone());
+        let mut options = RunOptions::new(query).tools([tool]).max_turns(max_turns);
+        if let Some(events) = events {
+            options = options.events(events);
+        }
+        agent.run(options).await
+    }
+
+    /// `1. Name: what it is for` lines, one per server.
+    fn server_list(&self) -> String {
+        let mut list = String::new();
+        for (number, server) in (&*self.servers).into_iter().enumerate() {
+            let name = server.server_name();
+            let purpose = match name {
+                "ArxivServer" => "to search for papers on arXiv".to_owned(),
+                "WikipediaServer" => "to search for articles on Wikipedia".to_owned(),
+                _ => format!("its tools, over {}", server.transport()),
+            };
+            list.push_str(&format!("{}. {name}: {purpose}\n", number + 1));
+        }
+        list
+    }
+}
+
+/// What the temporary agent found: its last words, or the last result of a server tool. The
+/// handoff's own "Transferred to …" message is not a finding.
+fn findings(response: &RunResponse) -> String {
+    let transfers: Vec<&str> = response
+        .messages
+        .iter()
+        .flat_map(|message| &message.tool_calls)
+        .filter(|call| call.name.starts_with("transfer_to_"))
+        .map(|call| call.id.as_str())
+        .collect();
+    response
+        .messages
+        .iter()
+        .rev()
+        .find(|message| match message.role {
+            Role::Assistant => !message.text().is_empty(),
+            Role::Tool => {
+                message.tool_call_id.as_deref().is_some_and(|id| !transfers.contains(&id))
+            }
+            _ => false,
+        })
+        .map_or_else(|| response.summary().to_owned(), |message| message.text().to_owned())
+}
+
+/// "two" for 2, as the seed's prompt writes it; digits past ten.
+fn count(n: usize) -> String {
+    const WORDS: [&str; 11] =
+        ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+    WORDS.get(n).map_or_else(|| n.to_string(), |word| (*word).to_owned())
+}

@@ -1,0 +1,238 @@
+//! The research assistant end to end: the seed's flow through a real arXiv server process,
+//! with the scripted OpenAI-compatible server and with the offline planner; and the binary run
+//! as a process.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use agent_core::{Event, LLMConfig, ModelConfig, StopReason};
+use mcp_config::{MCPConfig, StdioConfig};
+use research_demo::assistant::ResearchAssistant;
+use serde_json::{Value, json};
+use testkit::llm::{Match, Reply, ScriptedLlm};
+
+const QUERY: &str = "Search for recent papers about large language models on ArxivServer";
+const TITLES: [&str; 2] = [
+    "Scaling Laws for Tool-Using Large Language Models",
+    "Retrieval-Augmented Agents: A Survey of Memory for Large Language Models",
+];
+
+fn arxiv_only(storage: &Path) -> MCPConfig {
+    let arxiv = StdioConfig::new("ArxivServer", env!("CARGO_BIN_EXE_research-demo")).args([
+        "serve",
+        "arxiv",
+        "--storage-path",
+        storage.to_str().unwrap(),
+    ]);
+    MCPConfig::new([arxiv.into()]).unwrap()
+}
+
+#[tokio::test]
+async fn the_seed_flow_with_a_scripted_model() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().system("You are a research assistant agent.").last_role("user"),
+        Reply::tool_call(
+            "run_mcp_agent_to_client",
+            json!({"query": QUERY, "server_name": "ArxivServer"}),
+        ),
+    );
+    llm.when(
+        Match::any().system("access to ArxivServer tools").last_role("user"),
+        Reply::tool_call(
+            "search_papers",
+            json!({"query": "large language models", "max_results": 2, "sort": "date"}),
+        ),
+    );
+    llm.when(
+        Match::any().system("access to ArxivServer tools").last_role("tool"),
+        Reply::tool_call("transfer_to_research_assistant", json!({})),
+    );
+    llm.when(
+        Match::any().system("You are a research assistant agent.").last_role("tool"),
+        Reply::text("Two recent papers: the scaling laws paper and the memory survey."),
+    );
+    let storage = tempfile::tempdir().unwrap();
+    let llm_config = LLMConfig::new(
+        ModelConfig::openai("gpt-test")
+            .api_key("sk-test")
+            .base_url(llm.base_url().parse().unwrap()),
+    );
+    let assistant = ResearchAssistant::new(arxiv_only(storage.path()), llm_config);
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let response = assistant.ask(QUERY, 2, Some(sender)).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::Answered);
+    assert_eq!(
+        response.summary(),
+        "Two recent papers: the scaling laws paper and the memory survey."
+    );
+
+    let mut events = Vec::new();
+    while let Ok(event) = receiver.try_recv() {
+        events.push(event);
+    }
+    let calls: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::ToolCall { agent, name, .. } => Some((agent.as_str(), name.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("research_assistant", "run_mcp_agent_to_client"),
+            ("mcp_agent", "search_papers"),
+            ("mcp_agent", "transfer_to_research_assistant"),
+        ]
+    );
+    assert!(events.iter().any(|event| matches!(event, Event::Handoff { from, to } if from == "mcp_agent" && to == "research_assistant")));
+
+    // The tool's schema names the configured servers, and the prompts list them.
+    let requests = llm.requests();
+    let first = &requests[0];
+    assert_eq!(
+        first["tools"][0]["function"]["parameters"]["properties"]["server_name"]["enum"],
+        json!(["ArxivServer"])
+    );
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("1. ArxivServer: to search for papers on arXiv"), "{system}");
+    // The temporary agent's findings (the papers, not "Transferred to …") reach the assistant.
+    let last = requests.last().unwrap();
+    let tool_message = last["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(tool_message["role"], "tool");
+    let findings = tool_message["content"].as_str().unwrap();
+    for title in TITLES {
+        assert!(findings.contains(title), "{findings}");
+    }
+}
+
+#[tokio::test]
+async fn the_seed_flow_with_the_offline_planner() {
+    let storage = tempfile::tempdir().unwrap();
+    let assistant =
+        ResearchAssistant::new(arxiv_only(storage.path()), LLMConfig::new(ModelConfig::offline()));
+    let response = assistant.ask(QUERY, 2, None).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::Answered);
+    let answer = response.summary();
+    assert!(answer.starts_with("[offline planner]"), "{answer}");
+    for title in TITLES {
+        assert!(answer.contains(title), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_server_is_an_error_that_lists_the_known_ones() {
+    let storage = tempfile::tempdir().unwrap();
+    let assistant =
+        ResearchAssistant::new(arxiv_only(storage.path()), LLMConfig::new(ModelConfig::offline()));
+    let err = assistant.run_on_server(QUERY, "ArxivServr", None).await.unwrap_err().to_string();
+    assert!(err.contains("ArxivServer"), "{err}");
+}
+
+/// Runs the binary with `args`, `MCP_LEAK_MARKER=marker` in its environment (its servers inherit
+/// it), and no OpenAI variables.
+fn demo(args: &[&str], marker: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_research-demo"))
+        .args(args)
+        .env("MCP_LEAK_MARKER", marker)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_MODEL")
+        .output()
+        .unwrap()
+}
+
+/// Processes (not zombies) whose environment holds `MCP_LEAK_MARKER=marker`, after a bounded wait.
+fn survivors(marker: &str) -> Vec<String> {
+    let needle = format!("MCP_LEAK_MARKER={marker}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+            if environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
+                let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+                let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+                if !matches!(state, Some("Z" | "X")) {
+                    found.push(stat);
+                }
+            }
+        }
+        if found.is_empty() || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_binary_answers_offline_and_leaves_no_process() {
+    let marker = format!("demo-offline-{}", std::process::id());
+    let output = demo(&["--offline", QUERY], &marker);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.starts_with("LLM: offline planner"), "{text}");
+    assert!(text.contains("mcp_agent calls search_papers"), "{text}");
+    assert!(text.contains("mcp_agent hands over to research_assistant"), "{text}");
+    let answer = &text[text.rfind("answer:").unwrap()..];
+    for title in TITLES {
+        assert!(answer.contains(title), "{answer}");
+    }
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn json_lines() {
+    let marker = format!("demo-json-{}", std::process::id());
+    let output = demo(&["--offline", "--json", QUERY], &marker);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> =
+        stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines[0]["type"], "llm");
+    assert!(lines.iter().any(|line| line["type"] == "tool_call"
+        && line["name"] == "run_mcp_agent_to_client"
+        && line["arguments"].as_str().unwrap().contains("\"server_name\":\"ArxivServer\"")));
+    assert!(lines.iter().any(|line| line["type"] == "handoff"));
+    let answer = lines.last().unwrap();
+    assert_eq!(answer["type"], "answer");
+    assert!(answer["text"].as_str().unwrap().contains(TITLES[0]));
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn a_config_file_replaces_the_built_in_servers() {
+    let Some(peers) = testkit::peers::peers() else { return };
+    let (command, args) = peers.fastmcp_stdio();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp.json");
+    let servers = json!({"mcpServers": {"calculator": {"command": command, "args": args}}});
+    std::fs::write(&config, servers.to_string()).unwrap();
+    let marker = format!("demo-config-{}", std::process::id());
+    let output =
+        demo(&["--config", config.to_str().unwrap(), "Add 2 and 3 using calculator"], &marker);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("MCP servers: calculator"), "{text}");
+    assert!(text.contains("mcp_agent calls add("), "{text}");
+    assert!(text.contains("\"server_name\":\"calculator\""), "{text}");
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn failures_exit_1_with_one_line_and_usage_errors_exit_2() {
+    let output = demo(&["--config", "/nonexistent/mcp.json", QUERY], "unused");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("research-demo: ") && stderr.contains("/nonexistent/mcp.json"),
+        "{stderr}"
+    );
+    assert_eq!(demo(&["--max-turns", "0", QUERY], "unused").status.code(), Some(2));
+    assert_eq!(demo(&["--offline", "--model", "gpt-4o", QUERY], "unused").status.code(), Some(2));
+}
