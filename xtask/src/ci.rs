@@ -31,6 +31,7 @@ const STEPS: &[Step] = &[
             cargo_cmd(&["test", "--workspace", "--locked"], &[("MCP_PEERS_DIR", &peers)])
         },
     },
+    Step { name: "demo", run: demo_smoke },
     Step {
         name: "doc",
         run: || {
@@ -68,6 +69,26 @@ pub(crate) fn run() -> Result<(), String> {
 
 fn seconds(elapsed: Duration) -> String {
     format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+/// The README's first command, offline: it must answer with the recorded papers.
+fn demo_smoke() -> Result<(), String> {
+    const QUERY: &str = "Search for recent papers about large language models on ArxivServer";
+    let output = Command::new(cargo())
+        .args(["run", "--quiet", "--locked", "-p", "research-demo", "--", "--offline", QUERY])
+        .current_dir(project_root())
+        .output()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprint!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() {
+        return Err(format!("research-demo exited with {}", output.status));
+    }
+    let answer = stdout.rsplit_once("answer:").map_or("", |(_, answer)| answer);
+    if !answer.contains("Scaling Laws for Tool-Using Large Language Models") {
+        return Err("research-demo's answer does not list the recorded papers".to_owned());
+    }
+    Ok(())
 }
 
 /// Runs `cargo <args>` in the workspace root.

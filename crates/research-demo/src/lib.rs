@@ -1,10 +1,31 @@
 //! The research assistant of the seed notebook, and its arXiv and Wikipedia MCP servers.
 //!
-//! Built so far: [`arxiv::atom`], the parser of the arXiv API's Atom feed; [`arxiv::api`], a
-//! client of the API; [`arxiv::server::ArxivServer`], the arXiv MCP server that
-//! `research-demo serve arxiv` serves over stdio; and [`fixtures::FixtureServer`], which serves
-//! recorded answers on loopback. The assistant and the Wikipedia server come next (see
-//! `docs/architecture.md`).
+//! - [`assistant::ResearchAssistant`]: the notebook's flow, a tool that opens an MCP session
+//!   inside the call and runs a temporary agent with the server's tools;
+//! - [`arxiv::server::ArxivServer`]: the arXiv MCP server that `research-demo serve arxiv` serves
+//!   over stdio, over [`arxiv::api`] (a client of the arXiv API) and [`arxiv::atom`] (its feed);
+//! - [`fixtures::FixtureServer`]: recorded answers of the real APIs, served on loopback.
+//!
+//! The Wikipedia server comes next (see `docs/architecture.md`).
+//!
+//! ```no_run
+//! use agent_core::{LLMConfig, ModelConfig};
+//! use mcp_config::{MCPConfig, StdioConfig};
+//! use research_demo::assistant::ResearchAssistant;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let arxiv = StdioConfig::new("ArxivServer", "research-demo").args(["serve", "arxiv"]);
+//! let assistant = ResearchAssistant::new(
+//!     MCPConfig::new([arxiv.into()])?,
+//!     LLMConfig::new(ModelConfig::offline()),
+//! );
+//! let response = assistant
+//!     .ask("Search for recent papers about large language models on ArxivServer", 2, None)
+//!     .await?;
+//! println!("{}", response.summary());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod arxiv;
 pub mod assistant;
