@@ -6,7 +6,8 @@
 //! 1. answers with a summary of the last successful tool result, after first calling a transfer
 //!    tool (`transfer_to_…`) if one is offered and not yet called;
 //! 2. otherwise picks the tool whose name and description share the most words with the request
-//!    (tools that already failed are skipped), and fills its required arguments from the text:
+//!    (tools that already failed are skipped; words every candidate shares do not count), and
+//!    fills its required arguments from the text:
 //!    enum values named in the request, numbers, defaults, and for text parameters either the
 //!    whole request (when the parameter's description asks for the user's query) or its topic
 //!    (the words after "about", "for", "on" …).
@@ -133,11 +134,22 @@ fn plan(request: &LlmRequest) -> Message {
         ));
     }
     let failed: Vec<&str> = called.iter().map(|c| c.name.as_str()).collect();
-    let words = keywords(task);
-    let best = request
+    let candidates: Vec<&ToolSpec> = request
         .tools
         .iter()
         .filter(|t| !t.name.starts_with("transfer_to_") && !failed.contains(&t.name.as_str()))
+        .collect();
+    // A word every candidate shares (such as the site all of a server's tools talk to) tells
+    // them apart no more than a stop word does.
+    let words: Vec<String> = keywords(task)
+        .into_iter()
+        .filter(|word| {
+            candidates.len() < 2
+                || !candidates.iter().all(|t| score(t, std::slice::from_ref(word)) > 0)
+        })
+        .collect();
+    let best = candidates
+        .into_iter()
         .map(|t| (score(t, &words), t))
         .filter(|(score, _)| *score > 0)
         .max_by_key(|(score, tool)| (*score, std::cmp::Reverse(tool_index(request, &tool.name))));
@@ -203,11 +215,22 @@ fn outline(value: &Value, out: &mut String) {
                 if let Some(date) = date {
                     out.push_str(&format!(" ({})", date.get(..10).unwrap_or(date)));
                 }
+                if let Some(description) = fields.get("description").and_then(Value::as_str) {
+                    out.push_str(&format!(": {description}"));
+                }
                 out.push('\n');
                 return;
             }
             for (key, field) in fields {
                 match field {
+                    Value::Array(items) if items.iter().all(Value::is_string) => {
+                        if !items.is_empty() {
+                            out.push_str(&format!("{key}:\n"));
+                        }
+                        for item in items.iter().filter_map(Value::as_str) {
+                            out.push_str(&format!("- {item}\n"));
+                        }
+                    }
                     Value::Array(_) | Value::Object(_) => outline(field, out),
                     Value::String(text) => out.push_str(&format!("{key}: {text}\n")),
                     Value::Null => {}

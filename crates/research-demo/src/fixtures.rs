@@ -6,7 +6,14 @@
 //! - `GET /api/query?search_query=…`: the recorded feed whose topic the query names, else an
 //!   empty feed (as arXiv answers a query nothing matches);
 //! - `GET /api/query?id_list=ID`: a feed with that paper, if any recording has it;
-//! - `GET /html/ID`: the recorded rendering, else 404.
+//! - `GET /html/ID`: the recorded rendering, else 404;
+//! - `GET /w/api.php?action=query&list=search&srsearch=…`: Wikipedia's recorded search whose
+//!   topic the query names, else no hits;
+//! - `GET /w/api.php?action=query&prop=extracts&titles=…`: the recorded article text, else the
+//!   action API's `missing` page;
+//! - `GET /api/rest_v1/page/summary/TITLE`: the recorded summary, else the REST API's 404;
+//! - `GET /api/rest_v1/feed/featured/YYYY/MM/DD`: the recorded featured feed (recorded on
+//!   2026-11-26; every date gets it).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,6 +31,21 @@ const ARXIV_FEEDS: &[(&[&str], &str)] = &[(
 /// Recorded arXiv HTML renderings, by id.
 const ARXIV_HTML: &[(&str, &str)] =
     &[("2611.01234v1", include_str!("../fixtures/arxiv/html/2611.01234v1.html"))];
+
+/// Recorded Wikipedia searches, and the query words that select each.
+const WIKI_SEARCHES: &[(&[&str], &str)] = &[(
+    &["large language model", "llm", "language model"],
+    include_str!("../fixtures/wikipedia/search_large_language_model.json"),
+)];
+
+/// Recorded Wikipedia summaries and article texts, by title.
+const WIKI_PAGES: &[(&str, &str, &str)] = &[(
+    "Large language model",
+    include_str!("../fixtures/wikipedia/summary_Large_language_model.json"),
+    include_str!("../fixtures/wikipedia/extract_Large_language_model.json"),
+)];
+
+const WIKI_FEATURED: &str = include_str!("../fixtures/wikipedia/featured_2026_11_26.json");
 
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 
@@ -44,7 +66,13 @@ impl FixtureServer {
         let address = listener.local_addr()?;
         let app = axum::Router::new()
             .route("/api/query", axum::routing::get(arxiv_query))
-            .route("/html/{id}", axum::routing::get(arxiv_html));
+            .route("/html/{id}", axum::routing::get(arxiv_html))
+            .route("/w/api.php", axum::routing::get(wiki_action))
+            .route("/api/rest_v1/page/summary/{title}", axum::routing::get(wiki_summary))
+            .route(
+                "/api/rest_v1/feed/featured/{year}/{month}/{day}",
+                axum::routing::get(wiki_featured),
+            );
         let task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 tracing::warn!("the fixture server stopped: {err}");
@@ -97,6 +125,62 @@ async fn arxiv_html(Path(id): Path<String>) -> Response {
         }
         None => (StatusCode::NOT_FOUND, "no HTML rendering of this paper").into_response(),
     }
+}
+
+async fn wiki_action(Query(params): Query<HashMap<String, String>>) -> Response {
+    let param = |key: &str| params.get(key).map_or("", String::as_str);
+    if param("action") != "query" || param("format") != "json" {
+        return json_response(
+            StatusCode::OK,
+            r#"{"error":{"code":"badvalue","info":"The fixture answers action=query&format=json only."}}"#,
+        );
+    }
+    if param("list") == "search" {
+        let query = param("srsearch").to_lowercase();
+        let recorded =
+            WIKI_SEARCHES.iter().find(|(words, _)| words.iter().any(|w| query.contains(w)));
+        return match recorded {
+            Some((_, answer)) => json_response(StatusCode::OK, answer),
+            None => json_response(
+                StatusCode::OK,
+                r#"{"batchcomplete":true,"query":{"searchinfo":{"totalhits":0},"search":[]}}"#,
+            ),
+        };
+    }
+    let title = param("titles").replace('_', " ");
+    match WIKI_PAGES.iter().find(|(known, _, _)| known.eq_ignore_ascii_case(&title)) {
+        Some((_, _, extract)) => json_response(StatusCode::OK, extract),
+        None => {
+            let missing = serde_json::json!({"batchcomplete": true, "query": {"pages": [{"ns": 0, "title": title, "missing": true}]}});
+            json_response(StatusCode::OK, &missing.to_string())
+        }
+    }
+}
+
+async fn wiki_summary(Path(title): Path<String>) -> Response {
+    let title = title.replace('_', " ");
+    match WIKI_PAGES.iter().find(|(known, _, _)| known.eq_ignore_ascii_case(&title)) {
+        Some((_, summary, _)) => json_response(StatusCode::OK, summary),
+        None => {
+            let problem = serde_json::json!({
+                "type": "https://mediawiki.org/wiki/HyperSwitch/errors/not_found",
+                "title": "Not found.",
+                "method": "get",
+                "detail": "Page or revision not found.",
+                "uri": format!("/en.wikipedia.org/v1/page/summary/{}", title.replace(' ', "_")),
+            });
+            json_response(StatusCode::NOT_FOUND, &problem.to_string())
+        }
+    }
+}
+
+async fn wiki_featured() -> Response {
+    json_response(StatusCode::OK, WIKI_FEATURED)
+}
+
+fn json_response(status: StatusCode, body: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_owned())
+        .into_response()
 }
 
 fn atom_response(feed: &str) -> Response {

@@ -4,9 +4,10 @@
 //!   inside the call and runs a temporary agent with the server's tools;
 //! - [`arxiv::server::ArxivServer`]: the arXiv MCP server that `research-demo serve arxiv` serves
 //!   over stdio, over [`arxiv::api`] (a client of the arXiv API) and [`arxiv::atom`] (its feed);
+//! - [`wikipedia::server::WikipediaServer`]: the Wikipedia MCP server that
+//!   `research-demo serve wikipedia` serves over legacy SSE and streamable HTTP, over
+//!   [`wikipedia::api`] (a client of MediaWiki's action and REST APIs);
 //! - [`fixtures::FixtureServer`]: recorded answers of the real APIs, served on loopback.
-//!
-//! The Wikipedia server comes next (see `docs/architecture.md`).
 //!
 //! ```no_run
 //! use agent_core::{LLMConfig, ModelConfig};
@@ -30,3 +31,5 @@
 pub mod arxiv;
 pub mod assistant;
 pub mod fixtures;
+mod http;
+pub mod wikipedia;

@@ -1,10 +1,14 @@
 //! `research-demo`: the research assistant of the seed notebook, and its MCP servers.
 //!
-//! - `research-demo serve arxiv` serves the arXiv MCP server over stdio. By default it answers
-//!   from recorded fixtures served on loopback; `--live` asks the real arXiv, `--api-base` a mirror.
 //! - `research-demo [ask] [QUERY]` runs the research assistant: a tool that opens an MCP session
 //!   inside the call, to arXiv over stdio (this binary's `serve arxiv`) or to Wikipedia over
-//!   legacy SSE (not built yet), or to the servers of `--config FILE`. No QUERY: the seed's two.
+//!   legacy SSE (served in-process), or to the servers of `--config FILE`. No QUERY: the seed's two.
+//! - `research-demo serve arxiv` serves the arXiv MCP server over stdio.
+//! - `research-demo serve wikipedia` serves the Wikipedia MCP server over legacy SSE (`/sse`) and
+//!   streamable HTTP (`/mcp`).
+//!
+//! Both servers answer from recorded fixtures served on loopback unless given `--live` (the real
+//! APIs) or `--api-base` (another one).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +21,8 @@ use research_demo::arxiv::api::ArxivApi;
 use research_demo::arxiv::server::ArxivServer;
 use research_demo::assistant::ResearchAssistant;
 use research_demo::fixtures::FixtureServer;
+use research_demo::wikipedia::api::WikipediaApi;
+use research_demo::wikipedia::server::{Listening, WikipediaServer};
 use rmcp::ServiceExt;
 use url::Url;
 
@@ -43,6 +49,27 @@ enum Command {
 enum Serve {
     /// The arXiv MCP server, over stdin/stdout.
     Arxiv(ArxivArgs),
+    /// The Wikipedia MCP server: legacy SSE at /sse and /message, streamable HTTP at /mcp.
+    Wikipedia(WikipediaArgs),
+}
+
+#[derive(Debug, Args)]
+struct WikipediaArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The Wikipedia language, such as en, de or simple (with `--live`).
+    #[arg(long, default_value = "en")]
+    language: String,
+    /// Ask the real Wikipedia instead of the recorded fixtures.
+    #[arg(long, conflicts_with = "api_base")]
+    live: bool,
+    /// Ask the Wikipedia at this base URL (which serves `/w/api.php` and `/api/rest_v1/`).
+    #[arg(long, value_name = "URL")]
+    api_base: Option<url::Url>,
 }
 
 #[derive(Debug, Args)]
@@ -62,9 +89,12 @@ struct AskArgs {
     /// The model [default: OPENAI_MODEL, else gpt-4o].
     #[arg(long)]
     model: Option<String>,
-    /// Let the built-in arXiv server ask the real arXiv instead of its recorded fixtures.
+    /// Let the built-in servers ask the real arXiv and Wikipedia instead of recorded fixtures.
     #[arg(long)]
     live: bool,
+    /// The port of the built-in Wikipedia server [default: any free port; the notebook's is 8000].
+    #[arg(long, value_name = "PORT", conflicts_with = "config")]
+    wikipedia_port: Option<u16>,
     /// The most turns of the research assistant.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     max_turns: u16,
@@ -97,7 +127,7 @@ fn current_exe() -> String {
 }
 
 /// The seed's two servers. The arXiv server is this binary's own `serve arxiv` subcommand.
-fn seed_config(live: bool) -> Result<MCPConfig, ConfigError> {
+fn seed_config(live: bool, wikipedia_sse: &str) -> Result<MCPConfig, ConfigError> {
     let storage = std::env::temp_dir().join("arxiv_papers");
     let mut args = vec![
         "serve".to_owned(),
@@ -109,7 +139,7 @@ fn seed_config(live: bool) -> Result<MCPConfig, ConfigError> {
         args.push("--live".to_owned());
     }
     let arxiv = StdioConfig::new("ArxivServer", current_exe()).args(args);
-    let wikipedia = SseConfig::new("WikipediaServer", "http://127.0.0.1:8000/sse")?
+    let wikipedia = SseConfig::new("WikipediaServer", wikipedia_sse)?
         .timeout(Duration::from_secs(10))
         .sse_read_timeout(Duration::from_secs(60));
     MCPConfig::new([arxiv.into(), wikipedia.into()])
@@ -154,16 +184,68 @@ fn llm_config(args: &AskArgs) -> Result<(LLMConfig, String), String> {
     Ok((LLMConfig::new(config), format!("LLM: {model} at {shown_base}")))
 }
 
-/// The servers: `--config FILE`, else the seed's two.
-fn servers(args: &AskArgs) -> Result<MCPConfig, String> {
+/// The servers: `--config FILE`, else the seed's two, with the Wikipedia server started here
+/// (returned: it serves until dropped).
+async fn servers(args: &AskArgs) -> Result<(MCPConfig, Option<Wikipedia>), String> {
     let Some(path) = &args.config else {
-        return seed_config(args.live).map_err(|err| err.to_string());
+        let address =
+            std::net::SocketAddr::from(([127, 0, 0, 1], args.wikipedia_port.unwrap_or(0)));
+        let wikipedia = Wikipedia::start(address, args.live, None, "en").await?;
+        let config =
+            seed_config(args.live, &wikipedia.server.sse_url()).map_err(|err| err.to_string())?;
+        return Ok((config, Some(wikipedia)));
     };
     let loaded = MCPConfig::load(path).map_err(|err| err.to_string())?;
     for warning in &loaded.warnings {
         eprintln!("research-demo: warning: {warning}");
     }
-    Ok(loaded.config)
+    Ok((loaded.config, None))
+}
+
+/// Where a server's data comes from: the real API, another base URL, or the recorded fixtures
+/// (served on loopback by the returned server, for as long as it lives).
+async fn upstream(
+    live: bool,
+    api_base: Option<Url>,
+) -> Result<(Option<Url>, Option<FixtureServer>, &'static str), String> {
+    match (live, api_base) {
+        (true, _) => Ok((None, None, "live")),
+        (false, Some(base)) => Ok((Some(base), None, "custom API base")),
+        (false, None) => {
+            let fixtures = FixtureServer::start()
+                .await
+                .map_err(|err| format!("cannot start the fixture server on loopback: {err}"))?;
+            Ok((Some(fixtures.url()), Some(fixtures), "recorded fixtures"))
+        }
+    }
+}
+
+/// The Wikipedia server, listening, with its fixtures.
+struct Wikipedia {
+    server: Listening,
+    _fixtures: Option<FixtureServer>,
+    source: &'static str,
+}
+
+impl Wikipedia {
+    async fn start(
+        address: std::net::SocketAddr,
+        live: bool,
+        api_base: Option<Url>,
+        language: &str,
+    ) -> Result<Self, String> {
+        let (base, fixtures, source) = upstream(live, api_base).await?;
+        let rate_limit = Duration::from_millis(if live { 1000 } else { 0 });
+        let api = match base {
+            Some(base) => WikipediaApi::at(base, rate_limit),
+            None => WikipediaApi::live(language, rate_limit),
+        }
+        .map_err(|err| err.to_string())?;
+        let server = Listening::bind(WikipediaServer::new(api), address)
+            .await
+            .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+        Ok(Wikipedia { server, _fixtures: fixtures, source })
+    }
 }
 
 /// How much of an event a person is shown (JSON lines hold all of it).
@@ -202,7 +284,7 @@ fn show(event: &Event, json: bool) {
 
 async fn ask(args: AskArgs) -> Result<(), String> {
     let (llm, llm_line) = llm_config(&args)?;
-    let servers = servers(&args)?;
+    let (servers, _wikipedia) = servers(&args).await?;
     if args.json {
         println!("{}", serde_json::json!({"type": "llm", "text": llm_line}));
     } else {
@@ -241,6 +323,21 @@ async fn ask(args: AskArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn serve_wikipedia(args: WikipediaArgs) -> Result<(), String> {
+    let address = std::net::SocketAddr::new(args.host, args.port);
+    let wikipedia = Wikipedia::start(address, args.live, args.api_base, &args.language).await?;
+    eprintln!(
+        "research-demo: serving Wikipedia MCP ({}) over legacy SSE at {} and streamable HTTP at {}",
+        wikipedia.source,
+        wikipedia.server.sse_url(),
+        wikipedia.server.mcp_url()
+    );
+    tokio::select! {
+        () = wikipedia.server.wait() => Err("the Wikipedia server stopped".to_owned()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -252,32 +349,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 async fn serve_arxiv(args: ArxivArgs) -> Result<(), String> {
     let rate_limit =
         Duration::from_millis(args.rate_limit_ms.unwrap_or(if args.live { 3000 } else { 0 }));
-    // Offline by default: the recorded fixtures, served on loopback for as long as we serve.
-    let mut fixtures = None;
-    let api = if args.live {
-        ArxivApi::live(rate_limit)
-    } else if let Some(base) = args.api_base {
-        ArxivApi::at(base, rate_limit)
-    } else {
-        let server = FixtureServer::start()
-            .await
-            .map_err(|err| format!("cannot start the fixture server on loopback: {err}"))?;
-        let api = ArxivApi::at(server.url(), rate_limit);
-        fixtures = Some(server);
-        api
+    let (base, fixtures, source) = upstream(args.live, args.api_base).await?;
+    let api = match base {
+        Some(base) => ArxivApi::at(base, rate_limit),
+        None => ArxivApi::live(rate_limit),
     }
     .map_err(|err| err.to_string())?;
     let storage =
         args.storage_path.unwrap_or_else(|| std::env::temp_dir().join("research-demo-arxiv"));
     eprintln!(
-        "research-demo: serving arXiv MCP on stdio ({}), papers stored under {}",
-        if args.live {
-            "live arXiv"
-        } else if fixtures.is_some() {
-            "recorded fixtures"
-        } else {
-            "custom API base"
-        },
+        "research-demo: serving arXiv MCP on stdio ({source}), papers stored under {}",
         storage.display()
     );
     let service = ArxivServer::new(api, storage)
@@ -295,6 +376,7 @@ fn main() -> ExitCode {
         None => runtime.block_on(ask(cli.ask)),
         Some(Command::Ask(args)) => runtime.block_on(ask(args)),
         Some(Command::Serve(Serve::Arxiv(args))) => runtime.block_on(serve_arxiv(args)),
+        Some(Command::Serve(Serve::Wikipedia(args))) => runtime.block_on(serve_wikipedia(args)),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -236,3 +236,18 @@ fn failures_exit_1_with_one_line_and_usage_errors_exit_2() {
     assert_eq!(demo(&["--max-turns", "0", QUERY], "unused").status.code(), Some(2));
     assert_eq!(demo(&["--offline", "--model", "gpt-4o", QUERY], "unused").status.code(), Some(2));
 }
+
+#[test]
+fn without_a_query_it_asks_the_seeds_two_over_stdio_and_sse() {
+    let marker = format!("demo-seed-{}", std::process::id());
+    let output = demo(&["--offline"], &marker);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(text.matches("\nanswer:").count(), 2, "{text}");
+    assert!(text.contains("\"server_name\":\"WikipediaServer\""), "{text}");
+    assert!(text.contains("mcp_agent calls get_featured"), "{text}");
+    assert!(text.contains("- Ada Lovelace: English mathematician"), "{text}");
+    assert!(text.contains("- The first module of the Lunar Gateway space station is launched."));
+    assert!(text.contains(TITLES[0]), "{text}");
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}

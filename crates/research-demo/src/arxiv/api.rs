@@ -1,11 +1,10 @@
 //! [`ArxivApi`]: the arXiv API (`/api/query`) and its HTML renderings (`/html/ID`), over HTTP.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use url::Url;
+
+use crate::http::{Failure, Fetcher};
 
 use super::atom::{self, Feed, Paper};
 
@@ -57,9 +56,7 @@ pub enum Sort {
 pub struct ArxivApi {
     api_base: Url,
     html_base: Url,
-    http: reqwest::Client,
-    min_interval: Duration,
-    last_request: Arc<Mutex<Option<Instant>>>,
+    fetcher: Fetcher,
 }
 
 impl ArxivApi {
@@ -85,22 +82,8 @@ impl ArxivApi {
     }
 
     fn new(api_base: Url, html_base: Url, min_interval: Duration) -> Result<Self, ArxivError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|err| ArxivError::Malformed(format!("TLS: {err}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(Duration::from_secs(30))
-            .user_agent("mcp-session-rs research-demo")
-            .build()
-            .map_err(|err| ArxivError::Malformed(format!("HTTP client: {err}")))?;
-        Ok(ArxivApi { api_base, html_base, http, min_interval, last_request: Arc::default() })
+        let fetcher = Fetcher::new(min_interval).map_err(ArxivError::Malformed)?;
+        Ok(ArxivApi { api_base, html_base, fetcher })
     }
 
     /// Papers matching `query`, optionally only in `categories` (such as `cs.CL`).
@@ -159,35 +142,14 @@ impl ArxivApi {
     }
 
     fn join(&self, base: &Url, path: &str) -> Result<Url, ArxivError> {
-        let mut base = base.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join(path).map_err(|err| ArxivError::Malformed(err.to_string()))
+        crate::http::join(base, path).map_err(ArxivError::Malformed)
     }
 
     async fn get_text(&self, url: Url) -> Result<String, ArxivError> {
-        {
-            let mut last = self.last_request.lock().await;
-            if let Some(previous) = *last {
-                tokio::time::sleep_until(previous + self.min_interval).await;
-            }
-            *last = Some(Instant::now());
-        }
-        let shown = url.to_string();
-        let response =
-            self.http.get(url).send().await.map_err(|err| ArxivError::Connect {
-                url: shown.clone(),
-                reason: err.to_string(),
-            })?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ArxivError::Http { url: shown, status: status.as_u16() });
-        }
-        response
-            .text()
-            .await
-            .map_err(|err| ArxivError::Connect { url: shown, reason: err.to_string() })
+        self.fetcher.get_text(url).await.map_err(|failure| match failure {
+            Failure::Connect { url, reason } => ArxivError::Connect { url, reason },
+            Failure::Status { url, status } => ArxivError::Http { url, status },
+        })
     }
 }
 

@@ -1,0 +1,182 @@
+//! The Wikipedia MCP server over its real transports (legacy SSE and streamable HTTP), answering
+//! from the fixture server; and its client against servers that fail on purpose.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use mcp_config::{ServerConfig, SseConfig, StreamableHttpConfig};
+use mcp_session::rmcp::model::CallToolResult;
+use mcp_session::{MCPClientSessionManager, Session};
+use research_demo::fixtures::FixtureServer;
+use research_demo::wikipedia::api::{WikipediaApi, WikipediaError};
+use research_demo::wikipedia::server::{Listening, WikipediaServer};
+use serde_json::{Value, json};
+
+async fn serve() -> (FixtureServer, Listening) {
+    let fixtures = FixtureServer::start().await.unwrap();
+    let api = WikipediaApi::at(fixtures.url(), Duration::ZERO).unwrap();
+    let server =
+        Listening::bind(WikipediaServer::new(api), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (fixtures, server)
+}
+
+async fn open(config: impl Into<ServerConfig>) -> Session {
+    MCPClientSessionManager::new().open_session(&config.into()).await.unwrap()
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect()
+}
+
+async fn call(session: &Session, tool: &str, arguments: Value) -> (bool, String) {
+    let result = session.call_tool(tool, arguments).await.unwrap();
+    (result.is_error == Some(true), text_of(&result))
+}
+
+async fn call_json(session: &Session, tool: &str, arguments: Value) -> Value {
+    let (failed, text) = call(session, tool, arguments).await;
+    assert!(!failed, "{tool} failed: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every tool, through one session.
+async fn exercise(session: &Session) {
+    let mut tools: Vec<String> =
+        session.list_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    tools.sort();
+    assert_eq!(tools, ["get_article", "get_featured", "get_summary", "search_wikipedia"]);
+
+    let found = call_json(
+        session,
+        "search_wikipedia",
+        json!({"query": "large language model", "limit": 3}),
+    )
+    .await;
+    assert_eq!(found["results"][0]["title"], "Large language model");
+    let snippet = found["results"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.starts_with("A large language model (LLM) is") && !snippet.contains('<'));
+    let nothing = call_json(session, "search_wikipedia", json!({"query": "zzzz qqqq"})).await;
+    assert_eq!(nothing["results"], json!([]));
+
+    let summary = call_json(session, "get_summary", json!({"title": "Large language model"})).await;
+    assert_eq!(summary["description"], "Type of machine learning model");
+    assert_eq!(summary["url"], "https://en.wikipedia.org/wiki/Large_language_model");
+
+    let article = call_json(
+        session,
+        "get_article",
+        json!({"title": "Large language model", "max_chars": 40}),
+    )
+    .await;
+    assert_eq!(article["text"].as_str().unwrap().chars().count(), 40);
+    assert_eq!(article["truncated"], true);
+
+    let featured = call_json(session, "get_featured", json!({"date": "2026-11-26"})).await;
+    assert_eq!(featured["featured_article"]["title"], "Ada Lovelace");
+    assert_eq!(
+        featured["in_the_news"][0],
+        "The first module of the Lunar Gateway space station is launched."
+    );
+    assert_eq!(
+        featured["on_this_day"][0],
+        "1859: Charles Darwin's On the Origin of Species was published in London."
+    );
+
+    for (tool, arguments, expected) in [
+        ("get_summary", json!({"title": "No Such Article Here"}), "no article titled"),
+        ("get_article", json!({"title": "No Such Article Here"}), "no article titled"),
+        ("get_summary", json!({"title": "a|b"}), "cannot be a Wikipedia title"),
+        ("get_featured", json!({"date": "yesterday"}), "YYYY-MM-DD"),
+    ] {
+        let (failed, text) = call(session, tool, arguments).await;
+        assert!(failed && text.contains(expected), "{tool}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_tool_over_legacy_sse() {
+    let (_fixtures, server) = serve().await;
+    let session = open(SseConfig::new("WikipediaServer", server.sse_url()).unwrap()).await;
+    assert_eq!(session.server_info().unwrap().name, "wikipedia-mcp-server");
+    exercise(&session).await;
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_tool_over_streamable_http() {
+    let (_fixtures, server) = serve().await;
+    let session =
+        open(StreamableHttpConfig::new("WikipediaServer", server.mcp_url()).unwrap()).await;
+    exercise(&session).await;
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_on_both_transports() {
+    let (_fixtures, server) = serve().await;
+    // reqwest is built without a default TLS provider; plain HTTP still needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let sse =
+        http.get(server.sse_url()).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(sse.status(), 403);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let mcp = http
+        .post(server.mcp_url())
+        .header("origin", "https://evil.example")
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mcp.status(), 403);
+    // A loopback origin (a local inspector, say) is welcome.
+    let local = http
+        .post(server.mcp_url())
+        .header("origin", "http://localhost:6274")
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200);
+}
+
+/// A server answering every request with `response`; returns its base URL.
+fn raw(response: &'static str) -> url::Url {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    url.parse().unwrap()
+}
+
+#[tokio::test]
+async fn upstream_failures_are_typed() {
+    let limited = WikipediaApi::at(
+        raw("HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
+        Duration::ZERO,
+    )
+    .unwrap();
+    let err = limited.search("llm", 1).await.unwrap_err();
+    assert!(matches!(err, WikipediaError::Http { status: 429, .. }), "{err:?}");
+    assert!(err.to_string().contains("wait and try again"));
+
+    let garbled = WikipediaApi::at(
+        raw("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\n{\"query\":"),
+        Duration::ZERO,
+    )
+    .unwrap();
+    assert!(matches!(garbled.featured(2026, 11, 26).await, Err(WikipediaError::Malformed(_))));
+    assert!(matches!(
+        WikipediaApi::live("en/../x", Duration::ZERO),
+        Err(WikipediaError::Invalid(_))
+    ));
+}
