@@ -10,6 +10,7 @@
 //! Both servers answer from recorded fixtures served on loopback unless given `--live` (the real
 //! APIs) or `--api-base` (another one).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +31,9 @@ use url::Url;
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Log more to stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -307,9 +311,20 @@ async fn ask(args: AskArgs) -> Result<(), String> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let json = args.json;
         let printer = tokio::spawn(async move {
-            while let Some(event) = receiver.recv().await {
-                show(&event, json);
+            let mut spinner = Spinner::new(!json && std::io::stderr().is_terminal());
+            loop {
+                tokio::select! {
+                    event = receiver.recv() => match event {
+                        Some(event) => {
+                            spinner.clear();
+                            show(&event, json);
+                        }
+                        None => break,
+                    },
+                    () = spinner.tick() => {}
+                }
             }
+            spinner.clear();
         });
         let response = assistant.ask(&query, usize::from(args.max_turns), Some(sender)).await;
         let _ = printer.await;
@@ -336,6 +351,57 @@ async fn serve_wikipedia(args: WikipediaArgs) -> Result<(), String> {
         () = wikipedia.server.wait() => Err("the Wikipedia server stopped".to_owned()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
+}
+
+/// A spinner on stderr while the conversation waits (on a terminal only).
+struct Spinner {
+    enabled: bool,
+    shown: bool,
+    frame: usize,
+    ticker: tokio::time::Interval,
+}
+
+impl Spinner {
+    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+
+    fn new(enabled: bool) -> Self {
+        let mut ticker = tokio::time::interval(Duration::from_millis(150));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        Spinner { enabled, shown: false, frame: 0, ticker }
+    }
+
+    /// Waits for the next frame and draws it; never returns when disabled.
+    async fn tick(&mut self) {
+        if !self.enabled {
+            return std::future::pending().await;
+        }
+        self.ticker.tick().await;
+        self.frame = (self.frame + 1) % Self::FRAMES.len();
+        eprint!("\r{} waiting…", Self::FRAMES[self.frame]);
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}
+
+/// Logs to stderr: errors only, more with each `-v`.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::ERROR,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -372,6 +438,7 @@ async fn serve_arxiv(args: ArxivArgs) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let result = runtime().and_then(|runtime| match cli.command {
         None => runtime.block_on(ask(cli.ask)),
         Some(Command::Ask(args)) => runtime.block_on(ask(args)),

@@ -180,3 +180,48 @@ async fn upstream_failures_are_typed() {
         Err(WikipediaError::Invalid(_))
     ));
 }
+
+/// `research-demo serve wikipedia` as a process, used by the notebook's own client: the Python
+/// `mcp` SDK's legacy SSE client.
+#[test]
+fn the_python_sdk_uses_the_served_process() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    /// Kills the server however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let Some(peers) = testkit::peers::peers() else { return };
+    let mut server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_research-demo"))
+            .args(["serve", "wikipedia", "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(server.0.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.ends_with("/sse"))
+        .unwrap_or_else(|| panic!("no SSE URL in {line:?}"))
+        .to_owned();
+    let output = Command::new(peers.python())
+        .arg(testkit::peers::Peers::python_sse_client())
+        .args([url.as_str(), "get_featured", r#"{"date": "2026-11-26"}"#])
+        .output()
+        .unwrap();
+    drop(server);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["is_error"], false, "{report}");
+    let featured: Value = serde_json::from_str(report["text"].as_str().unwrap()).unwrap();
+    assert_eq!(featured["featured_article"]["title"], "Ada Lovelace");
+    assert_eq!(report["tools"].as_array().unwrap().len(), 4);
+}

@@ -96,7 +96,7 @@ impl Peers {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/loopback.cjs")
     }
 
-    /// The Python `mcp` SDK's SSE client script (`python_sse_client.py URL`).
+    /// The Python `mcp` SDK's SSE client script (`python_sse_client.py URL [TOOL [ARGUMENTS_JSON]]`).
     pub fn python_sse_client() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python_sse_client.py")
     }

@@ -238,7 +238,7 @@ async fn python_sdk_client_against_our_sse_server() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["echo"], "from python");
+    assert_eq!(report["text"], "from python");
     assert!(report["tools"].as_array().unwrap().iter().any(|t| t == "echo"), "{report}");
 }
 
