@@ -1,11 +1,13 @@
 //! The arXiv client against the fixture server, and against raw servers that fail on purpose.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use research_demo::arxiv::api::{ArxivApi, ArxivError, Sort};
 use research_demo::fixtures::FixtureServer;
+
+#[allow(dead_code, reason = "each test crate uses some of the helpers")]
+mod common;
+use common::raw;
 
 async fn api() -> (FixtureServer, ArxivApi) {
     let server = FixtureServer::start().await.unwrap();
@@ -37,20 +39,6 @@ async fn papers_and_renderings_by_id() {
     let html = api.html("2611.01234v1").await.unwrap();
     assert!(html.contains("<h1 class=\"ltx_title ltx_title_document\">"));
     assert!(matches!(api.html("2611.00456v1").await, Err(ArxivError::NotFound(_))));
-}
-
-/// A server answering every request with `response`; returns its base URL.
-fn raw(response: &'static str) -> url::Url {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(response.as_bytes());
-        }
-    });
-    url.parse().unwrap()
 }
 
 #[tokio::test]

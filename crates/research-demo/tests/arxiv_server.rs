@@ -4,30 +4,18 @@
 use std::path::Path;
 
 use mcp_config::StdioConfig;
-use mcp_session::rmcp::model::CallToolResult;
 use mcp_session::{MCPClientSessionManager, Session};
-use serde_json::{Value, json};
+use serde_json::json;
+
+#[allow(dead_code, reason = "each test crate uses some of the helpers")]
+mod common;
+use common::{call, call_json};
 
 async fn open(storage: &Path, extra: &[&str]) -> Session {
     let mut args = vec!["serve", "arxiv", "--storage-path", storage.to_str().unwrap()];
     args.extend_from_slice(extra);
     let config = StdioConfig::new("ArxivServer", env!("CARGO_BIN_EXE_research-demo")).args(args);
     MCPClientSessionManager::new().open_session(&config.into()).await.unwrap()
-}
-
-fn text_of(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect()
-}
-
-async fn call(session: &Session, tool: &str, arguments: Value) -> (bool, String) {
-    let result = session.call_tool(tool, arguments).await.unwrap();
-    (result.is_error == Some(true), text_of(&result))
-}
-
-async fn call_json(session: &Session, tool: &str, arguments: Value) -> Value {
-    let (failed, text) = call(session, tool, arguments).await;
-    assert!(!failed, "{tool} failed: {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 #[tokio::test]

@@ -1,17 +1,18 @@
 //! The Wikipedia MCP server over its real transports (legacy SSE and streamable HTTP), answering
 //! from the fixture server; and its client against servers that fail on purpose.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use mcp_config::{ServerConfig, SseConfig, StreamableHttpConfig};
-use mcp_session::rmcp::model::CallToolResult;
 use mcp_session::{MCPClientSessionManager, Session};
 use research_demo::fixtures::FixtureServer;
 use research_demo::wikipedia::api::{WikipediaApi, WikipediaError};
 use research_demo::wikipedia::server::{Listening, WikipediaServer};
 use serde_json::{Value, json};
+
+#[allow(dead_code, reason = "each test crate uses some of the helpers")]
+mod common;
+use common::{call, call_json, raw};
 
 async fn serve() -> (FixtureServer, Listening) {
     let fixtures = FixtureServer::start().await.unwrap();
@@ -23,21 +24,6 @@ async fn serve() -> (FixtureServer, Listening) {
 
 async fn open(config: impl Into<ServerConfig>) -> Session {
     MCPClientSessionManager::new().open_session(&config.into()).await.unwrap()
-}
-
-fn text_of(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect()
-}
-
-async fn call(session: &Session, tool: &str, arguments: Value) -> (bool, String) {
-    let result = session.call_tool(tool, arguments).await.unwrap();
-    (result.is_error == Some(true), text_of(&result))
-}
-
-async fn call_json(session: &Session, tool: &str, arguments: Value) -> Value {
-    let (failed, text) = call(session, tool, arguments).await;
-    assert!(!failed, "{tool} failed: {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 /// Every tool, through one session.
@@ -142,20 +128,6 @@ async fn a_foreign_origin_is_refused_on_both_transports() {
         .await
         .unwrap();
     assert_eq!(local.status(), 200);
-}
-
-/// A server answering every request with `response`; returns its base URL.
-fn raw(response: &'static str) -> url::Url {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(response.as_bytes());
-        }
-    });
-    url.parse().unwrap()
 }
 
 #[tokio::test]
