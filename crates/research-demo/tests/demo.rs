@@ -251,3 +251,44 @@ fn without_a_query_it_asks_the_seeds_two_over_stdio_and_sse() {
     assert!(text.contains(TITLES[0]), "{text}");
     assert_eq!(survivors(&marker), Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_talks_to_an_openai_compatible_endpoint() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().system("You are a research assistant agent.").last_role("user"),
+        Reply::tool_call(
+            "run_mcp_agent_to_client",
+            json!({"query": QUERY, "server_name": "ArxivServer"}),
+        ),
+    );
+    llm.when(
+        Match::any().system("access to ArxivServer tools").last_role("user"),
+        Reply::tool_call("get_abstract", json!({"paper_id": "2611.00987v2"})),
+    );
+    llm.when(
+        Match::any().system("access to ArxivServer tools").last_role("tool"),
+        Reply::tool_call("transfer_to_research_assistant", json!({})),
+    );
+    llm.when(
+        Match::any().system("You are a research assistant agent.").last_role("tool"),
+        Reply::text("One paper: Retrieval-Augmented Agents, by Grace Hopper."),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"))
+        .args(["--base-url", llm.base_url(), "--model", "gpt-test", QUERY])
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .await
+        .unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("LLM: gpt-test at http://127.0.0.1:"), "{first}");
+    assert!(text.contains("mcp_agent calls get_abstract"), "{text}");
+    assert!(
+        text.ends_with("answer:\nOne paper: Retrieval-Augmented Agents, by Grace Hopper.\n"),
+        "{text}"
+    );
+    assert!(llm.requests().iter().all(|request| request["model"] == "gpt-test"));
+}
