@@ -14,6 +14,9 @@
 //! - `GET /api/rest_v1/page/summary/TITLE`: the recorded summary, else the REST API's 404;
 //! - `GET /api/rest_v1/feed/featured/YYYY/MM/DD`: the recorded featured feed (recorded on
 //!   2026-11-26; every date gets it).
+//!
+//! Topics recorded: large language models and the Model Context Protocol (arXiv searches,
+//! Wikipedia searches, summaries and article texts), one HTML rendering, one featured feed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,27 +26,46 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Recorded arXiv feeds, and the query words that select each.
-const ARXIV_FEEDS: &[(&[&str], &str)] = &[(
-    &["large language model", "llm", "language model", "tool use"],
-    include_str!("../fixtures/arxiv/query_large_language_models.xml"),
-)];
+const ARXIV_FEEDS: &[(&[&str], &str)] = &[
+    (
+        &["model context protocol", "mcp"],
+        include_str!("../fixtures/arxiv/query_model_context_protocol.xml"),
+    ),
+    (
+        &["large language model", "llm", "language model", "tool use"],
+        include_str!("../fixtures/arxiv/query_large_language_models.xml"),
+    ),
+];
 
 /// Recorded arXiv HTML renderings, by id.
 const ARXIV_HTML: &[(&str, &str)] =
     &[("2611.01234v1", include_str!("../fixtures/arxiv/html/2611.01234v1.html"))];
 
 /// Recorded Wikipedia searches, and the query words that select each.
-const WIKI_SEARCHES: &[(&[&str], &str)] = &[(
-    &["large language model", "llm", "language model"],
-    include_str!("../fixtures/wikipedia/search_large_language_model.json"),
-)];
+const WIKI_SEARCHES: &[(&[&str], &str)] = &[
+    (
+        &["model context protocol", "mcp"],
+        include_str!("../fixtures/wikipedia/search_model_context_protocol.json"),
+    ),
+    (
+        &["large language model", "llm", "language model"],
+        include_str!("../fixtures/wikipedia/search_large_language_model.json"),
+    ),
+];
 
 /// Recorded Wikipedia summaries and article texts, by title.
-const WIKI_PAGES: &[(&str, &str, &str)] = &[(
-    "Large language model",
-    include_str!("../fixtures/wikipedia/summary_Large_language_model.json"),
-    include_str!("../fixtures/wikipedia/extract_Large_language_model.json"),
-)];
+const WIKI_PAGES: &[(&str, &str, &str)] = &[
+    (
+        "Large language model",
+        include_str!("../fixtures/wikipedia/summary_Large_language_model.json"),
+        include_str!("../fixtures/wikipedia/extract_Large_language_model.json"),
+    ),
+    (
+        "Model Context Protocol",
+        include_str!("../fixtures/wikipedia/summary_Model_Context_Protocol.json"),
+        include_str!("../fixtures/wikipedia/extract_Model_Context_Protocol.json"),
+    ),
+];
 
 const WIKI_FEATURED: &str = include_str!("../fixtures/wikipedia/featured_2026_11_26.json");
 

@@ -21,6 +21,9 @@ async fn search_reads_the_recorded_feed() {
     let feed = api.search("large language models", 2, Sort::Date, &[]).await.unwrap();
     assert_eq!(feed.papers.len(), 2);
     assert_eq!(feed.papers[0].title, "Scaling Laws for Tool-Using Large Language Models");
+    let mcp = api.search("Model Context Protocol", 10, Sort::Relevance, &[]).await.unwrap();
+    assert_eq!(mcp.papers.len(), 2);
+    assert_eq!(mcp.papers[1].authors, ["Whitfield Diffie", "Radia Perlman"]);
     let nothing =
         api.search("medieval basket weaving", 5, Sort::Relevance, &["cs.CL".into()]).await.unwrap();
     assert!(nothing.papers.is_empty());

@@ -45,6 +45,8 @@ async fn exercise(session: &Session) {
     let nothing = call_json(session, "search_wikipedia", json!({"query": "zzzz qqqq"})).await;
     assert_eq!(nothing["results"], json!([]));
 
+    let other = call_json(session, "get_summary", json!({"title": "Model_Context_Protocol"})).await;
+    assert_eq!(other["title"], "Model Context Protocol");
     let summary = call_json(session, "get_summary", json!({"title": "Large language model"})).await;
     assert_eq!(summary["description"], "Type of machine learning model");
     assert_eq!(summary["url"], "https://en.wikipedia.org/wiki/Large_language_model");
