@@ -8,7 +8,7 @@ use rmcp::ServiceError;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequestParams, GetPromptResult,
     Implementation, PingRequest, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
-    ServerPeerInfo, Tool,
+    ResourceTemplate, ServerPeerInfo, Tool,
 };
 use rmcp::service::{RoleClient, RunningService};
 
@@ -233,6 +233,16 @@ impl Session {
     pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
         let service = self.service().await?;
         self.request("resources/list".into(), None, service.list_all_resources()).await
+    }
+
+    /// Every resource template of the server (all pages), such as `file:///{path}`.
+    ///
+    /// # Errors
+    /// A [`SessionError`] naming the server and what failed.
+    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, SessionError> {
+        let service = self.service().await?;
+        self.request("resources/templates/list".into(), None, service.list_all_resource_templates())
+            .await
     }
 
     /// Reads the resource at `uri`.

@@ -2,11 +2,15 @@
 //! server (Python), installed by `cargo xtask peers`. Skipped without them, except with
 //! `CI=true`, where a missing peer fails.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_session::mcp_config::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig};
-use mcp_session::rmcp::model::Tool;
-use mcp_session::{MCPClientSessionManager, Session};
+#[allow(deprecated)]
+use mcp_session::rmcp::model::LoggingMessageNotificationParam;
+use mcp_session::rmcp::model::{ProgressNotificationParam, Tool};
+use mcp_session::{MCPClientSessionManager, Session, SessionHandler};
 use serde_json::{Map, Value, json};
 use testkit::peers::{Peers, peers};
 
@@ -96,9 +100,47 @@ fn everything_overrides() -> Value {
     })
 }
 
-async fn check_everything(session: &Session) {
+/// Counts the notifications a session receives.
+#[derive(Clone, Default)]
+struct Seen {
+    progress: Arc<AtomicUsize>,
+    logs: Arc<AtomicUsize>,
+}
+
+impl SessionHandler for Seen {
+    fn on_progress(&self, _server: &str, _progress: &ProgressNotificationParam) {
+        self.progress.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[allow(deprecated)]
+    fn on_log(&self, _server: &str, _message: &LoggingMessageNotificationParam) {
+        self.logs.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A manager whose sessions count their notifications in the returned [`Seen`].
+fn counting_manager() -> (MCPClientSessionManager, Seen) {
+    let seen = Seen::default();
+    (MCPClientSessionManager::builder().handler(seen.clone()).build(), seen)
+}
+
+/// Waits (at most 10 s) until `counter` reaches `at_least`.
+async fn reaches(counter: &AtomicUsize, at_least: usize) -> bool {
+    for _ in 0..1000 {
+        if counter.load(Ordering::SeqCst) >= at_least {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+async fn check_everything(session: &Session, seen: &Seen) {
     assert_eq!(session.server_info().unwrap().name, "mcp-servers/everything");
     let called = call_every_tool(session, &everything_overrides()).await;
+    // `toggle-simulated-logging` logs at once; `trigger-long-running-operation` reports each step.
+    assert!(reaches(&seen.logs, 1).await, "no logging notification");
+    assert!(reaches(&seen.progress, 2).await, "no progress notifications");
     for expected in
         ["echo", "get-sum", "get-tiny-image", "get-structured-content", "gzip-file-as-resource"]
     {
@@ -110,19 +152,33 @@ async fn check_everything(session: &Session) {
     assert!(!resources.is_empty());
     let read = session.read_resource(&resources[0].uri).await.unwrap();
     assert!(!read.contents.is_empty());
+    let templates = session.list_resource_templates().await.unwrap();
+    assert!(
+        templates.iter().any(|t| t.uri_template == "demo://resource/dynamic/text/{resourceId}"),
+        "{templates:?}"
+    );
+    let text = session.read_resource("demo://resource/dynamic/text/1").await.unwrap();
+    assert!(!text.contents.is_empty());
     let prompts = session.list_prompts().await.unwrap();
     assert!(!prompts.is_empty());
+    let simple = prompts
+        .iter()
+        .find(|p| {
+            p.arguments.as_ref().is_none_or(|args| args.iter().all(|a| a.required != Some(true)))
+        })
+        .expect("a prompt without required arguments");
+    let got = session.get_prompt(&simple.name, Value::Null).await.unwrap();
+    assert!(!got.messages.is_empty(), "{got:?}");
     session.ping().await.unwrap();
 }
 
 #[tokio::test]
 async fn server_everything_over_stdio() {
     let Some(peers) = peers() else { return };
-    let session = MCPClientSessionManager::new()
-        .open_session(&stdio("everything", peers.everything_stdio()))
-        .await
-        .unwrap();
-    check_everything(&session).await;
+    let (manager, seen) = counting_manager();
+    let session =
+        manager.open_session(&stdio("everything", peers.everything_stdio())).await.unwrap();
+    check_everything(&session, &seen).await;
     session.close().await.unwrap();
 }
 
@@ -131,11 +187,9 @@ async fn server_everything_over_streamable_http_and_delete_on_close() {
     let Some(peers) = peers() else { return };
     let log = std::env::temp_dir().join(format!("server-everything-{}.log", std::process::id()));
     let server = peers.start_everything_http(&log);
-    let session = MCPClientSessionManager::new()
-        .open_session(&http("everything-http", &server.url))
-        .await
-        .unwrap();
-    check_everything(&session).await;
+    let (manager, seen) = counting_manager();
+    let session = manager.open_session(&http("everything-http", &server.url)).await.unwrap();
+    check_everything(&session, &seen).await;
     session.close().await.unwrap();
     // Closing DELETEs the HTTP session: the server logs its termination.
     let mut terminated = false;
@@ -209,8 +263,9 @@ async fn server_everything_over_legacy_sse() {
         std::env::temp_dir().join(format!("server-everything-sse-{}.log", std::process::id()));
     let server = peers.start_everything("sse", &log);
     let config = SseConfig::new("everything-sse", &server.url).unwrap().timeouts(quick_timeouts());
-    let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
-    check_everything(&session).await;
+    let (manager, seen) = counting_manager();
+    let session = manager.open_session(&config.into()).await.unwrap();
+    check_everything(&session, &seen).await;
     session.close().await.unwrap();
     drop(server);
     let _ = std::fs::remove_file(&log);
