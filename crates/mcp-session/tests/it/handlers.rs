@@ -87,14 +87,45 @@ async fn an_installed_handler_answers() {
 }
 
 #[tokio::test]
-async fn server_everything_uses_the_announced_capabilities() {
+async fn server_everything_uses_the_announced_capabilities_over_stdio() {
     let Some(peers) = testkit::peers::peers() else { return };
     let (command, args) = peers.everything_stdio();
     let config = mcp_session::mcp_config::StdioConfig::new("everything", command)
         .args(args)
         .timeouts(crate::quick_timeouts());
+    answers_everything(config.into()).await;
+}
+
+#[tokio::test]
+async fn server_everything_uses_the_announced_capabilities_over_streamable_http() {
+    let Some(peers) = testkit::peers::peers() else { return };
+    let log = std::env::temp_dir().join(format!("everything-host-http-{}.log", std::process::id()));
+    let server = peers.start_everything_http(&log);
+    let config = mcp_session::mcp_config::StreamableHttpConfig::new("everything-http", &server.url)
+        .unwrap()
+        .timeouts(crate::quick_timeouts());
+    answers_everything(config.into()).await;
+    drop(server);
+    let _ = std::fs::remove_file(&log);
+}
+
+#[tokio::test]
+async fn server_everything_uses_the_announced_capabilities_over_legacy_sse() {
+    let Some(peers) = testkit::peers::peers() else { return };
+    let log = std::env::temp_dir().join(format!("everything-host-sse-{}.log", std::process::id()));
+    let server = peers.start_everything("sse", &log);
+    let config = mcp_session::mcp_config::SseConfig::new("everything-sse", &server.url)
+        .unwrap()
+        .timeouts(crate::quick_timeouts());
+    answers_everything(config.into()).await;
+    drop(server);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// Sampling, elicitation and roots, asked by server-everything and answered by [`Host`].
+async fn answers_everything(config: mcp_session::mcp_config::ServerConfig) {
     let manager = MCPClientSessionManager::builder().handler(Host).build();
-    let session = manager.open_session(&config.into()).await.unwrap();
+    let session = manager.open_session(&config).await.unwrap();
     let names: Vec<String> =
         session.list_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     for tool in ["trigger-sampling-request", "trigger-elicitation-request", "get-roots-list"] {
