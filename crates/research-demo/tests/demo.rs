@@ -28,8 +28,9 @@ fn arxiv_only(storage: &Path) -> MCPConfig {
     MCPConfig::new([arxiv.into()]).unwrap()
 }
 
-#[tokio::test]
-async fn the_seed_flow_with_a_scripted_model() {
+/// A scripted model playing the seed's flow: the assistant calls the tool for ArxivServer, the
+/// temporary agent makes `inner_call`, then hands back, and the assistant answers `answer`.
+async fn scripted_seed_flow(inner_call: Reply, answer: &str) -> ScriptedLlm {
     let llm = ScriptedLlm::start().await;
     llm.when(
         Match::any().system("You are a research assistant agent.").last_role("user"),
@@ -38,21 +39,28 @@ async fn the_seed_flow_with_a_scripted_model() {
             json!({"query": QUERY, "server_name": "ArxivServer"}),
         ),
     );
-    llm.when(
-        Match::any().system("access to ArxivServer tools").last_role("user"),
-        Reply::tool_call(
-            "search_papers",
-            json!({"query": "large language models", "max_results": 2, "sort": "date"}),
-        ),
-    );
+    llm.when(Match::any().system("access to ArxivServer tools").last_role("user"), inner_call);
     llm.when(
         Match::any().system("access to ArxivServer tools").last_role("tool"),
         Reply::tool_call("transfer_to_research_assistant", json!({})),
     );
     llm.when(
         Match::any().system("You are a research assistant agent.").last_role("tool"),
-        Reply::text("Two recent papers: the scaling laws paper and the memory survey."),
+        Reply::text(answer),
     );
+    llm
+}
+
+#[tokio::test]
+async fn the_seed_flow_with_a_scripted_model() {
+    let llm = scripted_seed_flow(
+        Reply::tool_call(
+            "search_papers",
+            json!({"query": "large language models", "max_results": 2, "sort": "date"}),
+        ),
+        "Two recent papers: the scaling laws paper and the memory survey.",
+    )
+    .await;
     let storage = tempfile::tempdir().unwrap();
     let llm_config = LLMConfig::new(
         ModelConfig::openai("gpt-test")
@@ -254,26 +262,11 @@ fn without_a_query_it_asks_the_seeds_two_over_stdio_and_sse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_talks_to_an_openai_compatible_endpoint() {
-    let llm = ScriptedLlm::start().await;
-    llm.when(
-        Match::any().system("You are a research assistant agent.").last_role("user"),
-        Reply::tool_call(
-            "run_mcp_agent_to_client",
-            json!({"query": QUERY, "server_name": "ArxivServer"}),
-        ),
-    );
-    llm.when(
-        Match::any().system("access to ArxivServer tools").last_role("user"),
+    let llm = scripted_seed_flow(
         Reply::tool_call("get_abstract", json!({"paper_id": "2611.00987v2"})),
-    );
-    llm.when(
-        Match::any().system("access to ArxivServer tools").last_role("tool"),
-        Reply::tool_call("transfer_to_research_assistant", json!({})),
-    );
-    llm.when(
-        Match::any().system("You are a research assistant agent.").last_role("tool"),
-        Reply::text("One paper: Retrieval-Augmented Agents, by Grace Hopper."),
-    );
+        "One paper: Retrieval-Augmented Agents, by Grace Hopper.",
+    )
+    .await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"))
         .args(["--base-url", llm.base_url(), "--model", "gpt-test", QUERY])
         .env("OPENAI_API_KEY", "sk-test")
