@@ -9,10 +9,9 @@
 //! The runner's mock servers listen on every interface and it reads their ports synchronously, so
 //! it runs whole inside `unshare --net`, a network namespace where only loopback is up.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{cargo, peers, project_root};
+use crate::{cargo, peers, project_root, target_dir};
 
 /// Runs every interoperability check.
 pub(crate) fn run() -> Result<(), String> {
@@ -58,11 +57,4 @@ fn conformance() -> Result<(), String> {
     } else {
         Err(format!("the conformance runner exited with {status}: see the scenarios above"))
     }
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the workspace.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"))
 }

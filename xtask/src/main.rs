@@ -1,6 +1,8 @@
 //! Project automation for mcp-session-rs, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
+//! - `cargo xtask bench [--quick]`: our client's cold sessions and warm calls, in release; writes
+//!   `target/bench/ours.json` and `docs/benchmarks.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -8,6 +10,7 @@
 //!
 //! Plain `std::process::Command` and no argument-parsing crate: xtask builds in seconds.
 
+mod bench;
 mod ci;
 mod codegen;
 mod interop;
@@ -24,6 +27,7 @@ usage: cargo xtask <command>
 commands:
   ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
                      docs -D warnings, codegen --check
+  bench [--quick]    measure our client in release; write target/bench and docs/benchmarks.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
         ["interop"] => interop::run(),
+        ["bench"] => bench::run(false),
+        ["bench", "--quick"] => bench::run(true),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
         ["help" | "--help" | "-h"] => {
@@ -66,4 +72,11 @@ fn project_root() -> PathBuf {
 /// The cargo that runs us (so `cargo +toolchain xtask` stays on that toolchain).
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
 }
