@@ -103,10 +103,40 @@ fn render(report: &Value, command: &str) -> String {
         );
     }
     out.push_str(
+        "\n## Scale\n\n100 sessions opened at once from one client; the client's RSS before and with them \
+         open.\n\n| transport | open all | RSS before | RSS with 100 open |\n|---|---|---|---|\n",
+    );
+    for transport in ["stdio", "http"] {
+        let scale = &report["scale"][transport];
+        let mib = |v: &Value| v.as_f64().unwrap_or(f64::NAN) / 1024.0;
+        let _ = writeln!(
+            out,
+            "| {transport} | {} ms | {:.1} MiB | {:.1} MiB |",
+            ms(&scale["open_all_ms"]),
+            mib(&scale["rss_before_kib"]),
+            mib(&scale["rss_open_kib"]),
+        );
+    }
+    out.push_str(
+        "\n## Leaks\n\nThe client's open file descriptors and living child processes before and after each \
+         phase (the two children throughout are the SSE and HTTP `testkit-mcp` servers of the run).\n\n| phase | fds before | fds after | children before | children after |\n|---|---|---|---|---|\n",
+    );
+    for leak in report["leaks"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            leak["phase"].as_str().unwrap_or("?"),
+            leak["fds_before"],
+            leak["fds_after"],
+            leak["children_before"],
+            leak["children_after"],
+        );
+    }
+    out.push_str(
         "\n## Not measured yet\n\nThe Python baselines in the same run (AG2's `MCPClientSessionManager`, the `mcp` \
-         SDK client), FastMCP as the server, the raw floor that turns our timings into client overhead, 100 \
-         sessions at once with RSS, the agent loop, and processes and descriptors around each phase. Until \
-         then these tables hold no ratios.\n",
+         SDK client), FastMCP as the server, the raw floor that turns our timings into client overhead, and \
+         the agent loop. Until then these tables hold no ratios, and each figure is from one run, not a median \
+         of runs.\n",
     );
     out
 }

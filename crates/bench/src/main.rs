@@ -4,7 +4,11 @@
 //! - cold sessions, N per transport (stdio, legacy SSE, streamable HTTP): open (spawn or connect,
 //!   and `initialize`) → `tools/list` → `tools/call echo` → close, each phase timed;
 //! - warm calls over one session (stdio and streamable HTTP): CALLS sequential calls, then CALLS
-//!   calls sixteen at a time.
+//!   calls sixteen at a time;
+//! - scale: 100 sessions opened at once (stdio and streamable HTTP), the time to open them all
+//!   and this process's RSS with them open;
+//! - leaks: this process's open file descriptors and child processes before and after each
+//!   phase.
 
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -47,15 +51,33 @@ async fn run(testkit: &str, n: usize, calls: usize) -> Result<Value, Error> {
     let http: ServerConfig = StreamableHttpConfig::new("http", &http_server.url)?.into();
     let sse: ServerConfig = SseConfig::new("sse", &sse_server.url)?.into();
     let manager = MCPClientSessionManager::new();
+    let mut leaks = Vec::new();
     let mut cold_results = serde_json::Map::new();
     for (name, config) in [("stdio", &stdio), ("sse", &sse), ("http", &http)] {
+        let before = Resources::now();
         cold_results.insert(name.to_owned(), cold(&manager, config, n).await?);
+        leaks.push(before.compare(&format!("cold {name}")).await);
     }
     let mut warm_results = serde_json::Map::new();
     for (name, config) in [("stdio", &stdio), ("http", &http)] {
+        let before = Resources::now();
         warm_results.insert(name.to_owned(), warm(&manager, config, calls).await?);
+        leaks.push(before.compare(&format!("warm {name}")).await);
     }
-    Ok(json!({"n": n, "calls": calls, "cold": cold_results, "warm": warm_results}))
+    let mut scale_results = serde_json::Map::new();
+    for (name, config) in [("stdio", &stdio), ("http", &http)] {
+        let before = Resources::now();
+        scale_results.insert(name.to_owned(), scale(&manager, config, 100).await?);
+        leaks.push(before.compare(&format!("scale {name}")).await);
+    }
+    Ok(json!({
+        "n": n,
+        "calls": calls,
+        "cold": cold_results,
+        "warm": warm_results,
+        "scale": scale_results,
+        "leaks": leaks,
+    }))
 }
 
 /// `testkit-mcp MODE` on a free loopback port, killed when dropped.
@@ -160,6 +182,92 @@ async fn concurrently(
         all.extend(worker.await??);
     }
     Ok((all, calls as f64 / started.elapsed().as_secs_f64()))
+}
+
+/// `sessions` sessions opened at once: the time to open all, and RSS with them open.
+async fn scale(
+    manager: &MCPClientSessionManager,
+    config: &ServerConfig,
+    sessions: usize,
+) -> Result<Value, Error> {
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let opening = (0..sessions).map(|_| {
+        let (manager, config) = (manager.clone(), config.clone());
+        tokio::spawn(async move { manager.open_session(&config).await })
+    });
+    let mut open = Vec::with_capacity(sessions);
+    for task in opening.collect::<Vec<_>>() {
+        open.push(task.await??);
+    }
+    let opened = started.elapsed();
+    let rss_open = rss_kib();
+    for session in open {
+        session.close().await?;
+    }
+    Ok(json!({
+        "sessions": sessions,
+        "open_all_ms": opened.as_secs_f64() * 1000.0,
+        "rss_before_kib": rss_before,
+        "rss_open_kib": rss_open,
+    }))
+}
+
+/// This process's resident set, in KiB (0 when /proc cannot say).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Open file descriptors and living (not zombie) child processes of this process.
+struct Resources {
+    fds: usize,
+    children: usize,
+}
+
+impl Resources {
+    fn now() -> Resources {
+        let fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+        let me = std::process::id().to_string();
+        let children = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+            .filter(|stat| {
+                let fields: Vec<&str> = stat
+                    .rsplit_once(')')
+                    .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+                fields.first().is_some_and(|state| *state != "Z")
+                    && fields.get(1) == Some(&me.as_str())
+            })
+            .count();
+        Resources { fds, children }
+    }
+
+    /// Before and after a phase; waits (at most 2 s) for processes and sockets to go.
+    async fn compare(&self, phase: &str) -> Value {
+        let mut after = Resources::now();
+        for _ in 0..200 {
+            if after.fds <= self.fds && after.children <= self.children {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            after = Resources::now();
+        }
+        json!({
+            "phase": phase,
+            "fds_before": self.fds,
+            "fds_after": after.fds,
+            "children_before": self.children,
+            "children_after": after.children,
+        })
+    }
 }
 
 /// Median, p95 and p99 in milliseconds.
