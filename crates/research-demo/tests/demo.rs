@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agent_core::{Event, LLMConfig, ModelConfig, StopReason};
 use mcp_config::{MCPConfig, StdioConfig};
@@ -144,35 +144,12 @@ async fn an_unknown_server_is_an_error_that_lists_the_known_ones() {
 fn demo(args: &[&str], marker: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_research-demo"))
         .args(args)
-        .env("MCP_LEAK_MARKER", marker)
+        .env(testkit::procs::MARKER_VAR, marker)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_MODEL")
         .output()
         .unwrap()
-}
-
-/// Processes (not zombies) whose environment holds `MCP_LEAK_MARKER=marker`, after a bounded wait.
-fn survivors(marker: &str) -> Vec<String> {
-    let needle = format!("MCP_LEAK_MARKER={marker}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-            if environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
-                let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-                let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
-                if !matches!(state, Some("Z" | "X")) {
-                    found.push(stat);
-                }
-            }
-        }
-        if found.is_empty() || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn stdout(output: &Output) -> String {
@@ -192,7 +169,7 @@ fn the_binary_answers_offline_and_leaves_no_process() {
     for title in TITLES {
         assert!(answer.contains(title), "{answer}");
     }
-    assert_eq!(survivors(&marker), Vec::<String>::new());
+    assert_eq!(testkit::procs::survivors(&marker, Duration::from_secs(10)), Vec::<String>::new());
 }
 
 #[test]
@@ -210,7 +187,7 @@ fn json_lines() {
     let answer = lines.last().unwrap();
     assert_eq!(answer["type"], "answer");
     assert!(answer["text"].as_str().unwrap().contains(TITLES[0]));
-    assert_eq!(survivors(&marker), Vec::<String>::new());
+    assert_eq!(testkit::procs::survivors(&marker, Duration::from_secs(10)), Vec::<String>::new());
 }
 
 #[test]
@@ -229,7 +206,7 @@ fn a_config_file_replaces_the_built_in_servers() {
     assert!(text.contains("MCP servers: calculator"), "{text}");
     assert!(text.contains("mcp_agent calls add("), "{text}");
     assert!(text.contains("\"server_name\":\"calculator\""), "{text}");
-    assert_eq!(survivors(&marker), Vec::<String>::new());
+    assert_eq!(testkit::procs::survivors(&marker, Duration::from_secs(10)), Vec::<String>::new());
 }
 
 #[test]
@@ -257,7 +234,7 @@ fn without_a_query_it_asks_the_seeds_two_over_stdio_and_sse() {
     assert!(text.contains("- Ada Lovelace: English mathematician"), "{text}");
     assert!(text.contains("- The first module of the Lunar Gateway space station is launched."));
     assert!(text.contains(TITLES[0]), "{text}");
-    assert_eq!(survivors(&marker), Vec::<String>::new());
+    assert_eq!(testkit::procs::survivors(&marker, Duration::from_secs(10)), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

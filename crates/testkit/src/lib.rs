@@ -5,12 +5,14 @@
 //!   [`testkit_mcp`] builds it once per test process and returns its path.
 //! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
 //! - [`llm::ScriptedLlm`]: an OpenAI-compatible chat server that replays scripted replies.
+//! - [`procs`]: which of the processes a test started still run.
 //!
 //! This crate is only ever a dev-dependency.
 
 pub mod llm;
 pub mod mcp_server;
 pub mod peers;
+pub mod procs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,11 +1,15 @@
 //! No process outlives its session: close, drop, drop outside a runtime, a server that forks.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mcp_session::MCPClientSessionManager;
 use mcp_session::mcp_config::{ServerConfig, StdioConfig};
 
 use crate::quick_timeouts;
+
+fn survivors(marker: &str) -> Vec<String> {
+    testkit::procs::survivors(marker, Duration::from_secs(15))
+}
 
 /// A server started through `sh -c` that first starts a child of its own (which would outlive a
 /// careless client), both carrying `marker` in their environment.
@@ -13,41 +17,9 @@ fn forking_server(marker: &str) -> ServerConfig {
     let script = format!("sleep 600 & exec {} stdio", testkit::testkit_mcp().display());
     StdioConfig::new("forking", "sh")
         .args(["-c", &script])
-        .env("MCP_LEAK_MARKER", marker)
+        .env(testkit::procs::MARKER_VAR, marker)
         .timeouts(quick_timeouts().close_grace(Duration::from_millis(200)))
         .into()
-}
-
-/// Running (not zombie) processes whose environment holds `MCP_LEAK_MARKER=marker`.
-fn marked_processes(marker: &str) -> Vec<String> {
-    let needle = format!("MCP_LEAK_MARKER={marker}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let path = entry.path();
-        let Ok(environ) = std::fs::read(path.join("environ")) else { continue };
-        if !environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-        let state =
-            stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()).unwrap_or("?");
-        if state != "Z" && state != "X" {
-            found.push(stat);
-        }
-    }
-    found
-}
-
-/// Waits (bounded) until no marked process runs; returns the survivors if some remain.
-fn survivors(marker: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let alive = marked_processes(marker);
-        if alive.is_empty() || Instant::now() > deadline {
-            return alive;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn marker(name: &str) -> String {
@@ -63,7 +35,7 @@ async fn a_hundred_open_close_cycles_leave_nothing() {
         let session = manager.open_session(&config).await.unwrap();
         session.close().await.unwrap();
         // close() returns once the whole group is gone.
-        assert_eq!(marked_processes(&marker), Vec::<String>::new());
+        assert_eq!(testkit::procs::marked_processes(&marker), Vec::<String>::new());
     }
 }
 
@@ -105,7 +77,11 @@ async fn with_session_closes_after_a_panic() {
     });
     let err = task.await.unwrap_err();
     assert!(err.is_panic());
-    assert_eq!(marked_processes(&marker), Vec::<String>::new(), "closed before the panic went on");
+    assert_eq!(
+        testkit::procs::marked_processes(&marker),
+        Vec::<String>::new(),
+        "closed before the panic went on"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::Value;
 use url::Url;
 
 use crate::http::{Failure, Fetcher};
@@ -234,8 +235,6 @@ impl WikipediaApi {
         serde_json::from_str(&text).map_err(|err| WikipediaError::Malformed(err.to_string()))
     }
 }
-
-use serde_json::Value;
 
 /// A page summary object of the REST API (also the feed's `tfa`).
 fn summary_of(page: &Value) -> Option<Summary> {
