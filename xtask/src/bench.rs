@@ -1,19 +1,26 @@
-//! `cargo xtask bench [--quick]`: builds `mcp-bench` and `testkit-mcp` in release, runs the
-//! benchmark, writes `target/bench/ours.json` and regenerates `docs/benchmarks.md` from it.
+//! `cargo xtask bench [--quick]`: installs the peers, builds `mcp-bench` and `testkit-mcp` in
+//! release, runs the benchmark (ours, the raw floor, the Python `mcp` SDK and AG2, against
+//! testkit-mcp and FastMCP), writes `target/bench/results.json` and regenerates the tables of
+//! `docs/benchmarks.md`; the hand-written part below its marker is kept.
 //!
-//! Today it measures our client alone (cold sessions per transport, warm calls). The Python
-//! baselines of the same run (AG2, the `mcp` SDK) come next; see `docs/benchmarks.md`.
+//! `--quick` (N = 5, 100 calls, one repetition) is the smoke test `cargo xtask ci` runs; it
+//! writes `target/bench/quick.json` and leaves the docs alone.
 
 use std::fmt::Write as _;
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::{cargo, project_root, target_dir};
+use crate::{cargo, peers, project_root, target_dir};
 
-/// Runs the benchmark: N = 50 cold sessions and 1,000 warm calls, or 5 and 100 with `quick`.
+/// Where the generated part of `docs/benchmarks.md` ends; what follows is kept as written.
+const MARKER: &str = "<!-- Generated above by `cargo xtask bench`; written by hand below. -->";
+
+/// Runs the benchmark: 50 cold sessions, 1,000 warm calls and 3 repetitions, or 5, 100 and 1
+/// with `quick`.
 pub(crate) fn run(quick: bool) -> Result<(), String> {
-    let (n, calls) = if quick { (5, 100) } else { (50, 1000) };
+    let (n, calls, repeat) = if quick { (5, 100, 1) } else { (50, 1000, 3) };
+    peers::install()?;
     let status = Command::new(cargo())
         .args(["build", "--release", "--locked", "-p", "bench", "-p", "testkit", "--bins"])
         .current_dir(project_root())
@@ -23,92 +30,273 @@ pub(crate) fn run(quick: bool) -> Result<(), String> {
         return Err("the release build failed".to_owned());
     }
     let release = target_dir().join("release");
+    let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
+    eprintln!("bench: running mcp-bench (N = {n}, {calls} calls, {repeat} repetitions)");
     let output = Command::new(release.join("mcp-bench"))
+        .arg("--testkit")
         .arg(release.join("testkit-mcp"))
-        .args([n.to_string(), calls.to_string()])
+        .args(["--n", &n.to_string(), "--calls", &calls.to_string()])
+        .args(["--repeat", &repeat.to_string()])
+        .env("MCP_PEERS_DIR", peers::peers_dir())
+        .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|err| format!("cannot run mcp-bench: {err}"))?;
     if !output.status.success() {
-        return Err(format!("mcp-bench failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!("mcp-bench failed ({})", output.status));
     }
-    let report: Value = serde_json::from_slice(&output.stdout)
+    let mut report: Value = serde_json::from_slice(&output.stdout)
         .map_err(|err| format!("mcp-bench printed no JSON: {err}"))?;
+    report["versions"] = versions();
+    let leaked = leaks(&report);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
-    std::fs::write(dir.join("ours.json"), format!("{report:#}\n")).map_err(|e| e.to_string())?;
-    let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
-    let markdown = render(&report, command);
-    print!("{markdown}");
+    let json = dir.join(if quick { "quick.json" } else { "results.json" });
+    std::fs::write(&json, format!("{report:#}\n")).map_err(|e| e.to_string())?;
+    let generated = render(&report, command);
+    print!("{generated}");
+    if !leaked.is_empty() {
+        return Err(format!("phases that left descriptors or processes behind: {leaked:?}"));
+    }
     if quick {
-        eprintln!("bench: --quick does not rewrite docs/benchmarks.md");
+        eprintln!("bench: wrote {}; --quick leaves docs/benchmarks.md alone", json.display());
         return Ok(());
     }
     let doc = project_root().join("docs/benchmarks.md");
-    std::fs::write(&doc, markdown).map_err(|err| format!("{}: {err}", doc.display()))?;
-    eprintln!("bench: wrote {} and {}", dir.join("ours.json").display(), doc.display());
+    let kept = std::fs::read_to_string(&doc)
+        .ok()
+        .and_then(|old| old.split_once(MARKER).map(|(_, below)| below.to_owned()))
+        .unwrap_or_else(|| "\n".to_owned());
+    std::fs::write(&doc, format!("{generated}\n{MARKER}{kept}"))
+        .map_err(|err| format!("{}: {err}", doc.display()))?;
+    eprintln!("bench: wrote {} and {}", json.display(), doc.display());
     Ok(())
 }
 
+/// The phases that ended with more descriptors or child processes than they began with.
+fn leaks(report: &Value) -> Vec<String> {
+    let count = |leak: &Value, key: &str| leak[key].as_u64().unwrap_or(0);
+    report["leaks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|leak| {
+            count(leak, "fds_after") > count(leak, "fds_before")
+                || count(leak, "children_after") > count(leak, "children_before")
+        })
+        .map(|leak| leak["phase"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// The versions of everything compared: ours from the lockfile, the peers from their venvs.
+fn versions() -> Value {
+    let python_versions = |venv: &str, packages: &str| -> Value {
+        let python = peers::peers_dir().join(venv).join("bin/python");
+        let code = format!(
+            "import importlib.metadata as m, json, sys; \
+             print(json.dumps({{p: m.version(p) for p in {packages}}} | {{'python': sys.version.split()[0]}}))"
+        );
+        Command::new(python)
+            .args(["-c", &code])
+            .output()
+            .ok()
+            .and_then(|out| serde_json::from_slice(&out.stdout).ok())
+            .unwrap_or(Value::Null)
+    };
+    let lock = std::fs::read_to_string(project_root().join("Cargo.lock")).unwrap_or_default();
+    let locked = |name: &str| {
+        lock.split("[[package]]")
+            .find(|entry| entry.contains(&format!("name = \"{name}\"\n")))
+            .and_then(|entry| entry.lines().find_map(|line| line.strip_prefix("version = ")))
+            .map(|version| version.trim_matches('"').to_owned())
+    };
+    serde_json::json!({
+        "rustc": rustc_version(),
+        "rmcp": locked("rmcp"),
+        "tokio": locked("tokio"),
+        "mcp_venv": python_versions("venv", "['mcp', 'fastmcp']"),
+        "ag2_venv": python_versions("ag2-venv", "['ag2', 'mcp']"),
+    })
+}
+
+/// Client names as the tables show them.
+fn client_label(client: &str) -> &str {
+    match client {
+        "ours" => "**ours** (mcp-session)",
+        "floor" => "raw floor (by hand)",
+        "mcp" => "Python `mcp` SDK",
+        "ag2" => "AG2 `MCPClientSessionManager`",
+        other => other,
+    }
+}
+
+const CLIENTS: [&str; 4] = ["ours", "floor", "mcp", "ag2"];
+const TRANSPORTS: [&str; 3] = ["stdio", "sse", "http"];
+
+fn num(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+fn ms(value: &Value) -> String {
+    let value = num(value);
+    if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") }
+}
+
 fn render(report: &Value, command: &str) -> String {
-    let ms = |v: &Value| format!("{:.3}", v.as_f64().unwrap_or(f64::NAN));
+    let results = &report["results"];
+    let versions = &report["versions"];
     let mut out = String::from("# Benchmarks\n\n");
     let _ = writeln!(
         out,
-        "Generated by `{command}` from one run. Machine: {}, {} cores; {}. Client and server are built in \
-         release; everything runs on loopback.\n",
+        "Generated by `{command}`: every figure is the median over {} repetitions of the whole run, \
+         on one machine, in one run, against the same servers. Machine: {}, {} cores; {}. Our client \
+         and `testkit-mcp` are built in release; everything talks over loopback only.\n",
+        report["repeat"],
         cpu_model(),
         std::thread::available_parallelism().map_or(0, usize::from),
-        rustc_version()
+        versions["rustc"].as_str().unwrap_or("rustc (version unknown)"),
     );
     let _ = writeln!(
         out,
-        "## Cold sessions\n\n{} sessions per transport against `testkit-mcp`: open (spawn or connect, and \
-         `initialize`), `tools/list`, one `tools/call`, close. Milliseconds, median (p95).\n",
+        "Versions: rmcp {}, tokio {}; Python {} with `mcp` {} and `fastmcp` {}; AG2 {} with `mcp` {} \
+         in its own venv. The servers: `testkit-mcp` (ours, Rust, rmcp) and a FastMCP server \
+         (`crates/testkit/peers/fastmcp_server.py`).\n",
+        versions["rmcp"].as_str().unwrap_or("?"),
+        versions["tokio"].as_str().unwrap_or("?"),
+        versions["mcp_venv"]["python"].as_str().unwrap_or("?"),
+        versions["mcp_venv"]["mcp"].as_str().unwrap_or("?"),
+        versions["mcp_venv"]["fastmcp"].as_str().unwrap_or("?"),
+        versions["ag2_venv"]["ag2"].as_str().unwrap_or("?"),
+        versions["ag2_venv"]["mcp"].as_str().unwrap_or("?"),
+    );
+    render_cold(&mut out, report);
+    render_overhead(&mut out, results);
+    render_warm(&mut out, report);
+    render_scale(&mut out, results);
+    render_agent(&mut out, report);
+    let leaked = leaks(report);
+    let phases = report["leaks"].as_array().map_or(0, Vec::len);
+    let _ = writeln!(
+        out,
+        "## Leaks\n\nThe benchmark process's open file descriptors and living child processes, \
+         counted before and after each of the {phases} phases of the run (every client, server, \
+         transport and repetition). {}\n",
+        if leaked.is_empty() {
+            "Every phase ended with the descriptors and processes it began with.".to_owned()
+        } else {
+            format!("**These phases left some behind: {}.**", leaked.join(", "))
+        }
+    );
+    out
+}
+
+fn render_cold(out: &mut String, report: &Value) {
+    let _ = writeln!(
+        out,
+        "## Cold sessions\n\n{} sessions per client, transport and server: open (spawn or \
+         connect, and `initialize`), `tools/list`, one `tools/call`, close. Milliseconds, median \
+         (p95). *× ours* is the client's total over ours: how many times longer it takes. AG2 0.14 \
+         has no streamable HTTP.\n",
         report["n"]
     );
-    out.push_str("| transport | open | list | call | close | total |\n|---|---|---|---|---|---|\n");
-    for transport in ["stdio", "sse", "http"] {
-        let cold = &report["cold"][transport];
-        let _ = write!(out, "| {transport} |");
-        for phase in ["open", "list", "call", "close", "total"] {
-            let _ = write!(
-                out,
-                " {} ({}) |",
-                ms(&cold[phase]["median_ms"]),
-                ms(&cold[phase]["p95_ms"])
-            );
+    for (server, title) in [("testkit", "`testkit-mcp`"), ("fastmcp", "FastMCP")] {
+        let _ = writeln!(
+            out,
+            "### Against {title}\n\n| transport | client | open | list | call | close | total | × ours |\n\
+             |---|---|---|---|---|---|---|---|"
+        );
+        for transport in TRANSPORTS {
+            let by_client = &report["results"]["cold"][server][transport];
+            let ours = num(&by_client["ours"]["total"]["median_ms"]);
+            for client in CLIENTS {
+                let cold = &by_client[client];
+                if cold.is_null() {
+                    continue;
+                }
+                let _ = write!(out, "| {transport} | {} |", client_label(client));
+                for phase in ["open", "list", "call", "close", "total"] {
+                    let _ = write!(
+                        out,
+                        " {} ({}) |",
+                        ms(&cold[phase]["median_ms"]),
+                        ms(&cold[phase]["p95_ms"])
+                    );
+                }
+                let ratio = num(&cold["total"]["median_ms"]) / ours;
+                let _ = writeln!(out, " {ratio:.2} |");
+            }
         }
         out.push('\n');
     }
+}
+
+fn render_overhead(out: &mut String, results: &Value) {
+    out.push_str(
+        "### Client overhead\n\nOur median cold session against `testkit-mcp` less the raw floor's \
+         (the same exchange written by hand: blocking std I/O, no MCP library, no async runtime), \
+         phase by phase. Target: under 1 ms per cold HTTP or SSE session.\n\n\
+         | transport | open | list | call | close | total |\n|---|---|---|---|---|---|\n",
+    );
+    for transport in TRANSPORTS {
+        let by_client = &results["cold"]["testkit"][transport];
+        let _ = write!(out, "| {transport} |");
+        for phase in ["open", "list", "call", "close", "total"] {
+            let overhead = num(&by_client["ours"][phase]["median_ms"])
+                - num(&by_client["floor"][phase]["median_ms"]);
+            let _ = write!(out, " {overhead:+.2} |");
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+fn render_warm(out: &mut String, report: &Value) {
     let _ = writeln!(
         out,
-        "\n## Warm calls\n\nOne session, {} calls of `echo`: one at a time, then sixteen in flight.\n",
+        "## Warm calls\n\nOne session to `testkit-mcp`, {} calls of `echo`: one at a time, then \
+         sixteen in flight (the floor makes sequential calls only). Latencies in milliseconds. \
+         *ours ×* is our rate over the client's: how many times more calls per second we make.\n\n\
+         | transport | client | sequential calls/s | p50 | p99 | ours × | 16 in flight calls/s | p50 | p99 | ours × |\n\
+         |---|---|---|---|---|---|---|---|---|---|",
         report["calls"]
     );
-    out.push_str(
-        "| transport | sequential calls/s | p50 | p99 | 16 in flight calls/s | p50 | p99 |\n|---|---|---|---|---|---|---|\n",
-    );
-    for transport in ["stdio", "http"] {
-        let warm = &report["warm"][transport];
-        let (seq, par) = (&warm["sequential"], &warm["concurrency_16"]);
-        let _ = writeln!(
-            out,
-            "| {transport} | {:.0} | {} ms | {} ms | {:.0} | {} ms | {} ms |",
-            seq["calls_per_s"].as_f64().unwrap_or(f64::NAN),
-            ms(&seq["latency"]["median_ms"]),
-            ms(&seq["latency"]["p99_ms"]),
-            par["calls_per_s"].as_f64().unwrap_or(f64::NAN),
-            ms(&par["latency"]["median_ms"]),
-            ms(&par["latency"]["p99_ms"]),
-        );
+    for transport in TRANSPORTS {
+        let by_client = &report["results"]["warm"][transport];
+        for client in CLIENTS {
+            let warm = &by_client[client];
+            if warm.is_null() {
+                continue;
+            }
+            let _ = write!(out, "| {transport} | {} |", client_label(client));
+            for mode in ["sequential", "concurrency_16"] {
+                let figures = &warm[mode];
+                if figures.is_null() {
+                    out.push_str(" | | | |");
+                    continue;
+                }
+                let rate = num(&figures["calls_per_s"]);
+                let ratio = num(&by_client["ours"][mode]["calls_per_s"]) / rate;
+                let _ = write!(
+                    out,
+                    " {rate:.0} | {} | {} | {ratio:.2} |",
+                    ms(&figures["latency"]["median_ms"]),
+                    ms(&figures["latency"]["p99_ms"]),
+                );
+            }
+            out.push('\n');
+        }
     }
+    out.push('\n');
+}
+
+fn render_scale(out: &mut String, results: &Value) {
     out.push_str(
-        "\n## Scale\n\n100 sessions opened at once from one client; the client's RSS before and with them \
-         open.\n\n| transport | open all | RSS before | RSS with 100 open |\n|---|---|---|---|\n",
+        "## Scale\n\n100 sessions to `testkit-mcp` opened at once by our client; its RSS before and \
+         with them open. Target: under 50 MiB.\n\n\
+         | transport | open all | RSS before | RSS with 100 open |\n|---|---|---|---|\n",
     );
     for transport in ["stdio", "http"] {
-        let scale = &report["scale"][transport];
-        let mib = |v: &Value| v.as_f64().unwrap_or(f64::NAN) / 1024.0;
+        let scale = &results["scale"][transport];
+        let mib = |v: &Value| num(v) / 1024.0;
         let _ = writeln!(
             out,
             "| {transport} | {} ms | {:.1} MiB | {:.1} MiB |",
@@ -117,28 +305,40 @@ fn render(report: &Value, command: &str) -> String {
             mib(&scale["rss_open_kib"]),
         );
     }
-    out.push_str(
-        "\n## Leaks\n\nThe client's open file descriptors and living child processes before and after each \
-         phase (the two children throughout are the SSE and HTTP `testkit-mcp` servers of the run).\n\n| phase | fds before | fds after | children before | children after |\n|---|---|---|---|---|\n",
+    out.push('\n');
+}
+
+fn render_agent(out: &mut String, report: &Value) {
+    let agent = &report["results"]["agent_loop"];
+    let _ = writeln!(
+        out,
+        "## Agent loop\n\nAn agent with one tool (`echo`, in-process) against the scripted \
+         OpenAI-compatible server (`testkit::llm::ScriptedLlm`, in the benchmark process), which \
+         calls the tool on every turn and answers at once; {} runs of {} turns each. The floor is \
+         one completion request (the last request of our run, so with its whole history) posted by \
+         hand over a kept-alive connection: {} ms. Overhead is a turn less the floor. Target: under \
+         1 ms per turn.\n\n\
+         | agent | run | turns per run | per turn | overhead per turn | × ours |\n|---|---|---|---|---|---|",
+        report["n"],
+        report["turns"],
+        ms(&agent["floor"]["request_ms"]),
     );
-    for leak in report["leaks"].as_array().into_iter().flatten() {
+    let ours = num(&agent["ours"]["overhead_per_turn_ms"]);
+    for (agent_name, label) in
+        [("ours", "**ours** (agent-core)"), ("ag2", "AG2 `ConversableAgent.a_run`")]
+    {
+        let figures = &agent[agent_name];
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
-            leak["phase"].as_str().unwrap_or("?"),
-            leak["fds_before"],
-            leak["fds_after"],
-            leak["children_before"],
-            leak["children_after"],
+            "| {label} | {} ms | {} | {} ms | {} ms | {:.1} |",
+            ms(&figures["run_ms"]),
+            num(&figures["turns_per_run"]).round(),
+            ms(&figures["turn_ms"]),
+            ms(&figures["overhead_per_turn_ms"]),
+            num(&figures["overhead_per_turn_ms"]) / ours,
         );
     }
-    out.push_str(
-        "\n## Not measured yet\n\nThe Python baselines in the same run (AG2's `MCPClientSessionManager`, the `mcp` \
-         SDK client), FastMCP as the server, the raw floor that turns our timings into client overhead, and \
-         the agent loop. Until then these tables hold no ratios, and each figure is from one run, not a median \
-         of runs.\n",
-    );
-    out
+    out.push('\n');
 }
 
 fn cpu_model() -> String {

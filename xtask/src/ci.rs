@@ -33,6 +33,8 @@ const STEPS: &[Step] = &[
     },
     Step { name: "demo", run: demo_smoke },
     Step { name: "interop", run: crate::interop::run },
+    // The benchmark's smoke test: every client and phase runs once, small (N = 5, 100 calls).
+    Step { name: "bench --quick", run: || crate::bench::run(true) },
     Step {
         name: "doc",
         run: || {

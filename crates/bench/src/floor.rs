@@ -1,0 +1,368 @@
+//! The raw floor: the same exchanges as a cold session and warm calls, written by hand as the
+//! fewest bytes MCP allows, over blocking std I/O on one thread. No MCP library, no async
+//! runtime, no JSON parsing beyond finding the reply's id. What our client takes beyond this is
+//! its overhead; what this takes is the bound set by process spawn, the loopback round trip and
+//! the server itself.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::report;
+use crate::servers::Target;
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"floor","version":"0"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+const LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+
+fn call(id: u64) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}}}}}}"#
+    )
+}
+
+/// One exchange style: how to open, ask and close.
+trait Raw: Sized {
+    /// Opens the connection (or spawns the process) and completes `initialize`.
+    fn open(target: &Target) -> Result<Self, Error>;
+    /// Sends one request and waits for the reply line or event carrying it.
+    fn request(&mut self, body: &str) -> Result<(), Error>;
+    /// Ends the session and waits until it is gone.
+    fn close(self) -> Result<(), Error>;
+}
+
+/// `n` cold sessions by hand over the target's transport, on a blocking thread.
+pub(crate) async fn cold(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Error> {
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || match target.transport {
+        "stdio" => cold_with::<RawStdio>(&target, n),
+        "sse" => cold_with::<RawSse>(&target, n),
+        _ => cold_with::<RawHttp>(&target, n),
+    })
+    .await?
+}
+
+/// `calls` sequential calls by hand over the target's transport, on a blocking thread.
+pub(crate) async fn warm(target: &Target, calls: usize) -> Result<Value, Error> {
+    let target = target.clone();
+    let (latencies, rate) = tokio::task::spawn_blocking(move || match target.transport {
+        "stdio" => warm_with::<RawStdio>(&target, calls),
+        "sse" => warm_with::<RawSse>(&target, calls),
+        _ => warm_with::<RawHttp>(&target, calls),
+    })
+    .await??;
+    Ok(json!({ "sequential": report::warm(latencies, rate) }))
+}
+
+/// Cold sessions by hand: open → list → call → close, each phase timed.
+fn cold_with<R: Raw>(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Error> {
+    let mut phases: [Vec<Duration>; 5] = Default::default();
+    R::open(target)?.close()?;
+    for _ in 0..n {
+        let start = Instant::now();
+        let mut raw = R::open(target)?;
+        let opened = Instant::now();
+        raw.request(LIST)?;
+        let listed = Instant::now();
+        raw.request(&call(3))?;
+        let called = Instant::now();
+        raw.close()?;
+        let closed = Instant::now();
+        let took =
+            [opened - start, listed - opened, called - listed, closed - called, closed - start];
+        for (phase, took) in phases.iter_mut().zip(took) {
+            phase.push(took);
+        }
+    }
+    Ok(phases)
+}
+
+/// `calls` sequential calls over one session by hand: their latencies and the rate.
+fn warm_with<R: Raw>(target: &Target, calls: usize) -> Result<(Vec<Duration>, f64), Error> {
+    let mut raw = R::open(target)?;
+    let mut latencies = Vec::with_capacity(calls);
+    let started = Instant::now();
+    for id in 0..calls {
+        let start = Instant::now();
+        raw.request(&call(10 + id as u64))?;
+        latencies.push(start.elapsed());
+    }
+    let rate = calls as f64 / started.elapsed().as_secs_f64();
+    raw.close()?;
+    Ok((latencies, rate))
+}
+
+/// A stdio server process: lines in, lines out.
+struct RawStdio {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl Raw for RawStdio {
+    fn open(target: &Target) -> Result<Self, Error> {
+        let (program, args) = target.command.split_first().ok_or("no command")?;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut raw = RawStdio { child, stdin, stdout, line: String::new() };
+        raw.request(INITIALIZE)?;
+        writeln!(raw.stdin, "{INITIALIZED}")?;
+        Ok(raw)
+    }
+
+    fn request(&mut self, body: &str) -> Result<(), Error> {
+        writeln!(self.stdin, "{body}")?;
+        self.line.clear();
+        if self.stdout.read_line(&mut self.line)? == 0 {
+            return Err("the stdio server closed its stdout".into());
+        }
+        Ok(())
+    }
+
+    fn close(mut self) -> Result<(), Error> {
+        drop(self.stdin);
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+/// A streamable HTTP session over one kept-alive HTTP/1.1 connection.
+struct RawHttp {
+    stream: BufReader<TcpStream>,
+    host: String,
+    path: String,
+    session: Option<String>,
+}
+
+impl RawHttp {
+    fn send(&mut self, method: &str, body: &str) -> Result<Response, Error> {
+        let mut headers = vec![
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ];
+        if let Some(session) = &self.session {
+            headers.push(("Mcp-Session-Id", session));
+        }
+        request(&mut self.stream, method, &self.host, &self.path, &headers, body)
+    }
+}
+
+/// One HTTP/1.1 request with a JSON body over a kept-alive connection, and its response.
+fn request(
+    stream: &mut BufReader<TcpStream>,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, Error> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    stream.get_mut().write_all(head.as_bytes())?;
+    read_response(stream)
+}
+
+/// `requests` POSTs of `body` to `url` over one kept-alive connection, by hand: the time each
+/// took. The floor under an LLM turn: the LLM server's own time and the loopback round trip.
+pub(crate) async fn posts(
+    url: &str,
+    body: String,
+    requests: usize,
+) -> Result<Vec<Duration>, Error> {
+    let (host, path) = split_url(url)?;
+    tokio::task::spawn_blocking(move || {
+        let stream = TcpStream::connect(&host)?;
+        stream.set_nodelay(true)?;
+        let mut stream = BufReader::new(stream);
+        let mut took = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let start = Instant::now();
+            let response = request(&mut stream, "POST", &host, &path, &[], &body)?;
+            if response.status != 200 {
+                return Err(format!("the server answered {}", response.status).into());
+            }
+            took.push(start.elapsed());
+        }
+        Ok(took)
+    })
+    .await?
+}
+
+impl Raw for RawHttp {
+    fn open(target: &Target) -> Result<Self, Error> {
+        let (host, path) = split_url(&target.url)?;
+        let stream = TcpStream::connect(&host)?;
+        stream.set_nodelay(true)?;
+        let mut raw = RawHttp { stream: BufReader::new(stream), host, path, session: None };
+        let response = raw.send("POST", INITIALIZE)?;
+        raw.session = response.session;
+        raw.send("POST", INITIALIZED)?;
+        Ok(raw)
+    }
+
+    fn request(&mut self, body: &str) -> Result<(), Error> {
+        let response = self.send("POST", body)?;
+        if response.status != 200 {
+            return Err(format!("the HTTP server answered {}", response.status).into());
+        }
+        Ok(())
+    }
+
+    fn close(mut self) -> Result<(), Error> {
+        self.send("DELETE", "")?;
+        Ok(())
+    }
+}
+
+/// A legacy HTTP+SSE session: one `GET` event stream for replies, one connection for `POST`s.
+struct RawSse {
+    events: BufReader<TcpStream>,
+    posts: RawHttp,
+}
+
+impl Raw for RawSse {
+    fn open(target: &Target) -> Result<Self, Error> {
+        let (host, path) = split_url(&target.url)?;
+        let stream = TcpStream::connect(&host)?;
+        stream.set_nodelay(true)?;
+        let mut events = BufReader::new(stream);
+        write!(
+            events.get_mut(),
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+        )?;
+        let head = read_head(&mut events)?;
+        if head.status != 200 || !head.chunked {
+            return Err(format!("the SSE server answered {}", head.status).into());
+        }
+        let endpoint = next_event(&mut events)?;
+        let posts = TcpStream::connect(&host)?;
+        posts.set_nodelay(true)?;
+        let posts = RawHttp { stream: BufReader::new(posts), host, path: endpoint, session: None };
+        let mut raw = RawSse { events, posts };
+        raw.request(INITIALIZE)?;
+        raw.posts.send("POST", INITIALIZED)?;
+        Ok(raw)
+    }
+
+    fn request(&mut self, body: &str) -> Result<(), Error> {
+        self.posts.send("POST", body)?;
+        next_event(&mut self.events)?;
+        Ok(())
+    }
+
+    fn close(self) -> Result<(), Error> {
+        // Dropping the event stream ends the session on the server.
+        Ok(())
+    }
+}
+
+fn split_url(url: &str) -> Result<(String, String), Error> {
+    let rest = url.strip_prefix("http://").ok_or("the floor speaks plain http only")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok((host.to_owned(), format!("/{path}")))
+}
+
+struct Head {
+    status: u16,
+    chunked: bool,
+    length: Option<usize>,
+    session: Option<String>,
+}
+
+struct Response {
+    status: u16,
+    session: Option<String>,
+}
+
+fn read_head(stream: &mut BufReader<TcpStream>) -> Result<Head, Error> {
+    let mut line = String::new();
+    stream.read_line(&mut line)?;
+    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
+    let mut head = Head { status, chunked: false, length: None, session: None };
+    loop {
+        line.clear();
+        if stream.read_line(&mut line)? == 0 {
+            return Err("the connection closed in the headers".into());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Ok(head);
+        }
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "transfer-encoding" => head.chunked = value.eq_ignore_ascii_case("chunked"),
+            "content-length" => head.length = value.parse().ok(),
+            "mcp-session-id" => head.session = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// Reads one response; a chunked event stream is read up to its first `data:` event and then
+/// to its end (rmcp ends a request's stream after the reply).
+fn read_response(stream: &mut BufReader<TcpStream>) -> Result<Response, Error> {
+    let head = read_head(stream)?;
+    if head.chunked {
+        while read_chunk(stream)? != 0 {}
+    } else if let Some(length) = head.length {
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body)?;
+    }
+    Ok(Response { status: head.status, session: head.session })
+}
+
+/// Reads one chunk of a chunked body; its size (0 at the end).
+fn read_chunk(stream: &mut BufReader<TcpStream>) -> Result<usize, Error> {
+    let mut line = String::new();
+    stream.read_line(&mut line)?;
+    let size = usize::from_str_radix(line.trim(), 16).map_err(|_| "bad chunk size")?;
+    let mut chunk = vec![0; size + 2];
+    stream.read_exact(&mut chunk)?;
+    Ok(size)
+}
+
+/// Reads the event stream's chunks until one event's `data:` is complete; returns the data.
+fn next_event(stream: &mut BufReader<TcpStream>) -> Result<String, Error> {
+    let mut pending = String::new();
+    loop {
+        let mut line = String::new();
+        stream.read_line(&mut line)?;
+        let size = usize::from_str_radix(line.trim(), 16).map_err(|_| "bad chunk size")?;
+        if size == 0 {
+            return Err("the event stream ended".into());
+        }
+        let mut chunk = vec![0; size + 2];
+        stream.read_exact(&mut chunk)?;
+        pending.push_str(&String::from_utf8_lossy(&chunk[..size]));
+        while let Some(end) = pending.find("\n\n") {
+            let event: String = pending.drain(..end + 2).collect();
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(str::trim)
+                .collect();
+            if !data.is_empty() {
+                return Ok(data.join("\n"));
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The Python clients, run as `python/bench_client.py` processes that time themselves the same
+//! way `ours` does and print raw samples.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::report::{self, PHASES};
+use crate::servers::{Target, peers};
+
+/// This crate's Python scripts.
+pub(crate) fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python").join(name)
+}
+
+/// The Python for `client`: the `mcp` venv or the AG2 venv.
+pub(crate) fn python(client: &str) -> Result<PathBuf, Error> {
+    let peers = peers()?;
+    Ok(if client == "ag2" { peers.ag2_python() } else { peers.python() })
+}
+
+/// `n` cold sessions by `client` (`mcp` or `ag2`).
+pub(crate) async fn cold(
+    client: &str,
+    target: &Target,
+    n: usize,
+) -> Result<[Vec<Duration>; 5], Error> {
+    let report = run(client, target, n, 0).await?;
+    let mut phases: [Vec<Duration>; 5] = Default::default();
+    for (name, samples) in PHASES.iter().zip(&mut phases) {
+        *samples = durations(&report["cold"][name]);
+    }
+    Ok(phases)
+}
+
+/// `calls` warm calls by `client`, one at a time and sixteen in flight.
+pub(crate) async fn warm(client: &str, target: &Target, calls: usize) -> Result<Value, Error> {
+    let report = run(client, target, 0, calls).await?;
+    let mode = |name: &str| {
+        let mode = &report["warm"][name];
+        report::warm(durations(&mode["latencies_ms"]), mode["calls_per_s"].as_f64().unwrap_or(0.0))
+    };
+    Ok(json!({"sequential": mode("sequential"), "concurrency_16": mode("concurrency_16")}))
+}
+
+fn durations(samples: &Value) -> Vec<Duration> {
+    samples
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .collect()
+}
+
+async fn run(client: &str, target: &Target, n: usize, calls: usize) -> Result<Value, Error> {
+    let output = tokio::process::Command::new(python(client)?)
+        .arg(script("bench_client.py"))
+        .args([client, target.transport, &target.python_arg(), &n.to_string(), &calls.to_string()])
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        return Err(format!(
+            "the {client} client over {} failed ({}):\n{}",
+            target.transport,
+            output.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+        .into());
+    }
+    parse(&output.stdout, &format!("the {client} client over {}", target.transport))
+}
+
+/// A Python script's JSON report, its last line; the error names `what` and shows the start of
+/// the output.
+pub(crate) fn parse(stdout: &[u8], what: &str) -> Result<Value, Error> {
+    let last = stdout.trim_ascii_end().rsplit(|byte| *byte == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(last).map_err(|err| {
+        let text = String::from_utf8_lossy(stdout);
+        let head: String = text.chars().take(300).collect();
+        format!("{what} printed no JSON report ({err}): {head}").into()
+    })
+}

@@ -1,0 +1,121 @@
+//! The servers of one repetition: `testkit-mcp` and FastMCP, over HTTP and SSE as long-running
+//! processes, and over stdio as the command each cold session spawns.
+
+use std::process::Stdio;
+
+use mcp_session::mcp_config::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig};
+use testkit::peers::{PeerProcess, Peers};
+
+/// The installed peers, or an error saying how to install them.
+pub(crate) fn peers() -> Result<Peers, Error> {
+    testkit::peers::peers().filter(|peers| peers.ag2_python().is_file()).ok_or_else(|| {
+        "the peers are missing: run `cargo xtask peers` and set MCP_PEERS_DIR=target/peers".into()
+    })
+}
+use tokio::io::AsyncBufReadExt;
+
+use crate::{Args, Error};
+
+/// One server over one transport, as each client needs it.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    /// `stdio`, `sse` or `http`.
+    pub(crate) transport: &'static str,
+    /// For stdio: the program and its arguments.
+    pub(crate) command: Vec<String>,
+    /// For SSE and HTTP: the endpoint.
+    pub(crate) url: String,
+}
+
+impl Target {
+    fn stdio(command: Vec<String>) -> Target {
+        Target { transport: "stdio", command, url: String::new() }
+    }
+
+    fn url(transport: &'static str, url: &str) -> Target {
+        Target { transport, command: Vec::new(), url: url.to_owned() }
+    }
+
+    /// Our client's config for it.
+    pub(crate) fn config(&self) -> Result<ServerConfig, Error> {
+        Ok(match self.transport {
+            "stdio" => StdioConfig::new("bench", &self.command[0]).args(&self.command[1..]).into(),
+            "sse" => SseConfig::new("bench", &self.url)?.into(),
+            _ => StreamableHttpConfig::new("bench", &self.url)?.into(),
+        })
+    }
+
+    /// The Python clients' TARGET argument: the URL, or the command as a JSON array.
+    pub(crate) fn python_arg(&self) -> String {
+        if self.transport == "stdio" {
+            serde_json::to_string(&self.command).unwrap_or_default()
+        } else {
+            self.url.clone()
+        }
+    }
+}
+
+/// The long-running servers, stopped when dropped.
+pub(crate) struct Servers {
+    testkit: String,
+    testkit_http: TestkitProcess,
+    testkit_sse: TestkitProcess,
+    fastmcp_stdio: Vec<String>,
+    fastmcp_http: PeerProcess,
+    fastmcp_sse: PeerProcess,
+}
+
+impl Servers {
+    /// Starts testkit-mcp and FastMCP over HTTP and SSE on free loopback ports.
+    pub(crate) async fn start(args: &Args) -> Result<Servers, Error> {
+        let testkit = args.testkit.display().to_string();
+        let peers = peers()?;
+        let (program, script_args) = peers.fastmcp_stdio();
+        let fastmcp_stdio = std::iter::once(program).chain(script_args).collect();
+        let (fastmcp_http, fastmcp_sse) = tokio::task::spawn_blocking(move || {
+            (peers.start_fastmcp("http"), peers.start_fastmcp("sse"))
+        })
+        .await?;
+        Ok(Servers {
+            testkit_http: TestkitProcess::start(&testkit, "http").await?,
+            testkit_sse: TestkitProcess::start(&testkit, "sse").await?,
+            testkit,
+            fastmcp_stdio,
+            fastmcp_http,
+            fastmcp_sse,
+        })
+    }
+
+    /// `server` (`testkit` or `fastmcp`) over `transport`.
+    pub(crate) fn target(&self, server: &str, transport: &'static str) -> Target {
+        match (server, transport) {
+            ("testkit", "stdio") => Target::stdio(vec![self.testkit.clone(), "stdio".to_owned()]),
+            ("testkit", "sse") => Target::url(transport, &self.testkit_sse.url),
+            ("testkit", _) => Target::url(transport, &self.testkit_http.url),
+            (_, "stdio") => Target::stdio(self.fastmcp_stdio.clone()),
+            (_, "sse") => Target::url(transport, &self.fastmcp_sse.url),
+            _ => Target::url(transport, &self.fastmcp_http.url),
+        }
+    }
+}
+
+/// `testkit-mcp MODE` on a free loopback port, killed when dropped.
+struct TestkitProcess {
+    url: String,
+    _child: tokio::process::Child,
+}
+
+impl TestkitProcess {
+    async fn start(testkit: &str, mode: &str) -> Result<TestkitProcess, Error> {
+        let mut child = tokio::process::Command::new(testkit)
+            .args([mode, "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        tokio::io::BufReader::new(stdout).read_line(&mut line).await?;
+        Ok(TestkitProcess { url: line.trim().to_owned(), _child: child })
+    }
+}
