@@ -122,6 +122,7 @@ fn versions() -> Value {
 fn client_label(client: &str) -> &str {
     match client {
         "ours" => "**ours** (mcp-session)",
+        "ours_ct" => "ours, current-thread runtime",
         "floor" => "raw floor (by hand)",
         "mcp" => "Python `mcp` SDK",
         "ag2" => "AG2 `MCPClientSessionManager`",
@@ -129,7 +130,7 @@ fn client_label(client: &str) -> &str {
     }
 }
 
-const CLIENTS: [&str; 4] = ["ours", "floor", "mcp", "ag2"];
+const CLIENTS: [&str; 5] = ["ours", "ours_ct", "floor", "mcp", "ag2"];
 const TRANSPORTS: [&str; 3] = ["stdio", "sse", "http"];
 
 fn num(value: &Value) -> f64 {
@@ -168,6 +169,7 @@ fn render(report: &Value, command: &str) -> String {
         versions["ag2_venv"]["ag2"].as_str().unwrap_or("?"),
         versions["ag2_venv"]["mcp"].as_str().unwrap_or("?"),
     );
+    render_targets(&mut out, results);
     render_cold(&mut out, report);
     render_overhead(&mut out, results);
     render_warm(&mut out, report);
@@ -187,6 +189,69 @@ fn render(report: &Value, command: &str) -> String {
         }
     );
     out
+}
+
+/// The issue's targets against this run's figures.
+fn render_targets(out: &mut String, results: &Value) {
+    let cold = |transport: &str, client: &str, phase: &str| {
+        num(&results["cold"]["testkit"][transport][client][phase]["median_ms"])
+    };
+    let overhead = |transport: &str, client: &str| {
+        cold(transport, client, "total") - cold(transport, "floor", "total")
+    };
+    let rate = |transport: &str, client: &str| {
+        num(&results["warm"][transport][client]["sequential"]["calls_per_s"])
+    };
+    let mib = |transport: &str| num(&results["scale"][transport]["rss_open_kib"]) / 1024.0;
+    let verdict = |multi: bool, single: bool| match (multi, single) {
+        (true, true) => "met",
+        (false, true) => "met on a current-thread runtime only",
+        (true, false) => "met on the multi-thread runtime only",
+        (false, false) => "**not met**",
+    };
+    out.push_str(
+        "## Targets
+
+Ours on the multi-thread runtime, then (after ·) on a current-thread          runtime, where both were measured.
+
+| target | this run | verdict |
+|---|---|---|
+",
+    );
+    for transport in ["http", "sse"] {
+        let (multi, single) = (overhead(transport, "ours"), overhead(transport, "ours_ct"));
+        let _ = writeln!(
+            out,
+            "| client overhead per cold {transport} session < 1 ms | {multi:.2} ms · {single:.2} ms | {} |",
+            verdict(multi < 1.0, single < 1.0)
+        );
+    }
+    let (multi, single) = (cold("stdio", "ours", "close"), cold("stdio", "ours_ct", "close"));
+    let _ = writeln!(
+        out,
+        "| stdio close < 5 ms | {multi:.2} ms · {single:.2} ms | {} |",
+        verdict(multi < 5.0, single < 5.0)
+    );
+    for (transport, goal) in [("stdio", 20_000.0), ("http", 10_000.0)] {
+        let (multi, single) = (rate(transport, "ours"), rate(transport, "ours_ct"));
+        let _ = writeln!(
+            out,
+            "| warm {transport} ≥ {goal:.0} calls/s (sequential) | {multi:.0} · {single:.0} | {} |",
+            verdict(multi >= goal, single >= goal)
+        );
+    }
+    let (stdio, http) = (mib("stdio"), mib("http"));
+    let _ = writeln!(
+        out,
+        "| 100 sessions < 50 MiB RSS | stdio {stdio:.1} MiB, HTTP {http:.1} MiB | {} |",
+        if stdio < 50.0 && http < 50.0 { "met" } else { "**not met**" }
+    );
+    let agent = num(&results["agent_loop"]["ours"]["overhead_per_turn_ms"]);
+    let _ = writeln!(
+        out,
+        "| agent-loop overhead < 1 ms per turn | {agent:.2} ms | {} |\n",
+        if agent < 1.0 { "met" } else { "**not met**" }
+    );
 }
 
 fn render_cold(out: &mut String, report: &Value) {
@@ -233,18 +298,20 @@ fn render_overhead(out: &mut String, results: &Value) {
     out.push_str(
         "### Client overhead\n\nOur median cold session against `testkit-mcp` less the raw floor's \
          (the same exchange written by hand: blocking std I/O, no MCP library, no async runtime), \
-         phase by phase. Target: under 1 ms per cold HTTP or SSE session.\n\n\
-         | transport | open | list | call | close | total |\n|---|---|---|---|---|---|\n",
+         phase by phase, in milliseconds. Target: under 1 ms per cold HTTP or SSE session.\n\n\
+         | transport | client | open | list | call | close | total |\n|---|---|---|---|---|---|---|\n",
     );
     for transport in TRANSPORTS {
         let by_client = &results["cold"]["testkit"][transport];
-        let _ = write!(out, "| {transport} |");
-        for phase in ["open", "list", "call", "close", "total"] {
-            let overhead = num(&by_client["ours"][phase]["median_ms"])
-                - num(&by_client["floor"][phase]["median_ms"]);
-            let _ = write!(out, " {overhead:+.2} |");
+        for client in ["ours", "ours_ct"] {
+            let _ = write!(out, "| {transport} | {} |", client_label(client));
+            for phase in ["open", "list", "call", "close", "total"] {
+                let overhead = num(&by_client[client][phase]["median_ms"])
+                    - num(&by_client["floor"][phase]["median_ms"]);
+                let _ = write!(out, " {overhead:+.2} |");
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     out.push('\n');
 }

@@ -57,11 +57,27 @@ struct Args {
     /// Repetitions; every figure reported is the median over them.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Runs only our client's PHASE (`cold` or `warm`) over TRANSPORT against testkit-mcp and
+    /// prints its figures: the workload to put under a profiler.
+    #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
+    profile: Option<Vec<String>>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(profile) = &args.profile {
+        return match profile_one(&args, &profile[0], &profile[1]).await {
+            Ok(figures) => {
+                println!("{figures:#}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("mcp-bench: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut runs = Vec::with_capacity(args.repeat);
     let mut leaks = Vec::new();
     for round in 1..=args.repeat {
@@ -86,8 +102,39 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The clients compared, in report order.
-const CLIENTS: [&str; 4] = ["ours", "floor", "mcp", "ag2"];
+/// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`.
+async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
+    let testkit = servers::Testkit::start(&args.testkit).await?;
+    let target = testkit.target(match transport {
+        "stdio" => "stdio",
+        "sse" => "sse",
+        "http" => "http",
+        other => return Err(format!("unknown transport {other:?}: stdio, sse or http").into()),
+    });
+    match phase {
+        "cold" => Ok(report::phases(ours::cold(&target, args.n).await?)),
+        "warm" => ours::warm(&target, args.calls).await,
+        other => Err(format!("unknown phase {other:?}: cold or warm").into()),
+    }
+}
+
+/// The clients compared, in report order: ours on this multi-thread runtime (two workers, as
+/// `#[tokio::main]` gives on this machine) and on a current-thread runtime, the raw floor, the
+/// Python `mcp` SDK and AG2.
+const CLIENTS: [&str; 5] = ["ours", "ours_ct", "floor", "mcp", "ag2"];
+
+/// `work` on a runtime of its own with one thread, as `#[tokio::main(flavor = "current_thread")]`
+/// gives: every task of the session runs on that thread, with no wakeups across threads.
+async fn on_current_thread<T, F>(work: impl FnOnce() -> F + Send + 'static) -> Result<T, Error>
+where
+    F: Future<Output = Result<T, Error>>,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work())
+    })
+    .await?
+}
 
 /// One repetition of every phase.
 async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
@@ -102,6 +149,13 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
                 let before = Resources::now();
                 let result = match client {
                     "ours" => Some(ours::cold(&target, args.n).await?),
+                    "ours_ct" => {
+                        let (target, n) = (target.clone(), args.n);
+                        Some(
+                            on_current_thread(move || async move { ours::cold(&target, n).await })
+                                .await?,
+                        )
+                    }
                     "floor" if server == "testkit" => Some(floor::cold(&target, args.n).await?),
                     "mcp" => Some(python::cold(client, &target, args.n).await?),
                     "ag2" if transport != "http" => {
@@ -127,6 +181,11 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
             let before = Resources::now();
             let result = match client {
                 "ours" => ours::warm(&target, args.calls).await?,
+                "ours_ct" => {
+                    let (target, calls) = (target.clone(), args.calls);
+                    on_current_thread(move || async move { ours::warm(&target, calls).await })
+                        .await?
+                }
                 "floor" => floor::warm(&target, args.calls).await?,
                 "ag2" if transport == "http" => continue,
                 _ => python::warm(client, &target, args.calls).await?,

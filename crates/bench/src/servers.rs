@@ -1,6 +1,7 @@
 //! The servers of one repetition: `testkit-mcp` and FastMCP, over HTTP and SSE as long-running
 //! processes, and over stdio as the command each cold session spawns.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use mcp_session::mcp_config::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig};
@@ -55,11 +56,37 @@ impl Target {
     }
 }
 
-/// The long-running servers, stopped when dropped.
+/// testkit-mcp over HTTP and SSE, and the command that runs it over stdio.
+pub(crate) struct Testkit {
+    command: String,
+    http: TestkitProcess,
+    sse: TestkitProcess,
+}
+
+impl Testkit {
+    /// Starts testkit-mcp over HTTP and SSE on free loopback ports.
+    pub(crate) async fn start(testkit: &Path) -> Result<Testkit, Error> {
+        let command = testkit.display().to_string();
+        Ok(Testkit {
+            http: TestkitProcess::start(&command, "http").await?,
+            sse: TestkitProcess::start(&command, "sse").await?,
+            command,
+        })
+    }
+
+    /// testkit-mcp over `transport`.
+    pub(crate) fn target(&self, transport: &'static str) -> Target {
+        match transport {
+            "stdio" => Target::stdio(vec![self.command.clone(), "stdio".to_owned()]),
+            "sse" => Target::url(transport, &self.sse.url),
+            _ => Target::url(transport, &self.http.url),
+        }
+    }
+}
+
+/// Every server of a run, stopped when dropped.
 pub(crate) struct Servers {
-    testkit: String,
-    testkit_http: TestkitProcess,
-    testkit_sse: TestkitProcess,
+    testkit: Testkit,
     fastmcp_stdio: Vec<String>,
     fastmcp_http: PeerProcess,
     fastmcp_sse: PeerProcess,
@@ -68,7 +95,6 @@ pub(crate) struct Servers {
 impl Servers {
     /// Starts testkit-mcp and FastMCP over HTTP and SSE on free loopback ports.
     pub(crate) async fn start(args: &Args) -> Result<Servers, Error> {
-        let testkit = args.testkit.display().to_string();
         let peers = peers()?;
         let (program, script_args) = peers.fastmcp_stdio();
         let fastmcp_stdio = std::iter::once(program).chain(script_args).collect();
@@ -77,9 +103,7 @@ impl Servers {
         })
         .await?;
         Ok(Servers {
-            testkit_http: TestkitProcess::start(&testkit, "http").await?,
-            testkit_sse: TestkitProcess::start(&testkit, "sse").await?,
-            testkit,
+            testkit: Testkit::start(&args.testkit).await?,
             fastmcp_stdio,
             fastmcp_http,
             fastmcp_sse,
@@ -89,9 +113,7 @@ impl Servers {
     /// `server` (`testkit` or `fastmcp`) over `transport`.
     pub(crate) fn target(&self, server: &str, transport: &'static str) -> Target {
         match (server, transport) {
-            ("testkit", "stdio") => Target::stdio(vec![self.testkit.clone(), "stdio".to_owned()]),
-            ("testkit", "sse") => Target::url(transport, &self.testkit_sse.url),
-            ("testkit", _) => Target::url(transport, &self.testkit_http.url),
+            ("testkit", _) => self.testkit.target(transport),
             (_, "stdio") => Target::stdio(self.fastmcp_stdio.clone()),
             (_, "sse") => Target::url(transport, &self.fastmcp_sse.url),
             _ => Target::url(transport, &self.fastmcp_http.url),

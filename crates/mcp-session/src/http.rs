@@ -151,27 +151,38 @@ fn system_roots() -> &'static rustls::RootCertStore {
     })
 }
 
+/// TLS trusting the system's root certificates, built once: a session without a `ca_file`
+/// clones it, which copies a few `Arc`s, where building it copies every root certificate.
+fn system_tls() -> Result<rustls::ClientConfig, String> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| client_config(system_roots().clone())).clone()
+}
+
 /// TLS for one HTTP server: rustls with the ring provider, trusting the system's root
 /// certificates and those of `ca_file`.
 fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
-    let mut roots = system_roots().clone();
-    if let Some(path) = ca_file {
-        let shown = path.display();
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|err| format!("cannot read ca_file {shown}: {err}; check the path"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| format!("ca_file {shown} is not valid PEM: {err}"))?;
-        if certs.is_empty() {
-            return Err(format!(
-                "ca_file {shown} holds no certificate; it must hold PEM `CERTIFICATE` blocks"
-            ));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|err| format!("ca_file {shown}: a certificate is not usable: {err}"))?;
-        }
+    let Some(path) = ca_file else { return system_tls() };
+    let shown = path.display();
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|err| format!("cannot read ca_file {shown}: {err}; check the path"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("ca_file {shown} is not valid PEM: {err}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_file {shown} holds no certificate; it must hold PEM `CERTIFICATE` blocks"
+        ));
     }
+    let mut roots = system_roots().clone();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|err| format!("ca_file {shown}: a certificate is not usable: {err}"))?;
+    }
+    client_config(roots)
+}
+
+/// rustls with the ring provider, trusting `roots`.
+fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -337,7 +337,14 @@ fn signal_group(pgid: Pid, signal: Signal) {
 
 /// Whether any process of group `pgid` is still running (zombies do not count: an init that
 /// does not reap would otherwise keep them "alive").
+///
+/// A signal-0 probe answers at once when the group is empty, the common case at close (the
+/// leader has exited and been reaped); only when some member exists is `/proc` scanned, to
+/// tell running members from zombies.
 pub(crate) fn group_alive(pgid: Pid) -> bool {
+    if killpg(pgid, None) == Err(nix::errno::Errno::ESRCH) {
+        return false;
+    }
     #[cfg(target_os = "linux")]
     {
         if let Some(alive) = group_alive_procfs(pgid.as_raw()) {

@@ -72,9 +72,28 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 async fn stdio(server: TestServer) -> Result {
     eprintln!("testkit-mcp: serving MCP on stdio");
-    let service = server.serve(rmcp::transport::stdio()).await?;
+    // On pipes (as an MCP client starts us), read and write them through the reactor:
+    // tokio's stdin and stdout hand every read and write to a blocking thread, which costs a
+    // thread hop per message and bounds a client's warm calls. Anything else (a terminal, a
+    // file) takes tokio's stdio.
+    let service = match stdio_pipes() {
+        Ok(pipes) => server.serve(pipes).await?,
+        Err(_) => server.serve(rmcp::transport::stdio()).await?,
+    };
     service.waiting().await?;
     Ok(())
+}
+
+/// stdin and stdout as non-blocking pipes, when both are pipes.
+fn stdio_pipes()
+-> std::io::Result<(tokio::net::unix::pipe::Receiver, tokio::net::unix::pipe::Sender)> {
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned()?;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned()?;
+    Ok((
+        tokio::net::unix::pipe::Receiver::from_owned_fd(stdin)?,
+        tokio::net::unix::pipe::Sender::from_owned_fd(stdout)?,
+    ))
 }
 
 async fn http(
