@@ -202,7 +202,7 @@ fn render_targets(out: &mut String, results: &Value) {
     let rate = |transport: &str, client: &str| {
         num(&results["warm"][transport][client]["sequential"]["calls_per_s"])
     };
-    let mib = |transport: &str| num(&results["scale"][transport]["rss_open_kib"]) / 1024.0;
+    let mib = |transport: &str| num(&results["scale"][transport]["ours"]["rss_open_kib"]) / 1024.0;
     let verdict = |multi: bool, single: bool| match (multi, single) {
         (true, true) => "met",
         (false, true) => "met on a current-thread runtime only",
@@ -210,13 +210,8 @@ fn render_targets(out: &mut String, results: &Value) {
         (false, false) => "**not met**",
     };
     out.push_str(
-        "## Targets
-
-Ours on the multi-thread runtime, then (after ·) on a current-thread          runtime, where both were measured.
-
-| target | this run | verdict |
-|---|---|---|
-",
+        "## Targets\n\nOurs on the multi-thread runtime, then (after ·) on a current-thread \
+         runtime, where both were measured.\n\n| target | this run | verdict |\n|---|---|---|\n",
     );
     for transport in ["http", "sse"] {
         let (multi, single) = (overhead(transport, "ours"), overhead(transport, "ours_ct"));
@@ -357,20 +352,30 @@ fn render_warm(out: &mut String, report: &Value) {
 
 fn render_scale(out: &mut String, results: &Value) {
     out.push_str(
-        "## Scale\n\n100 sessions to `testkit-mcp` opened at once by our client; its RSS before and \
-         with them open. Target: under 50 MiB.\n\n\
-         | transport | open all | RSS before | RSS with 100 open |\n|---|---|---|---|\n",
+        "## Scale\n\n100 sessions to `testkit-mcp` opened at once by one client process; that \
+         process's RSS before and with them open. Target: under 50 MiB for ours.\n\n\
+         | transport | client | open all | RSS before | RSS with 100 open | × ours (time) |\n\
+         |---|---|---|---|---|---|\n",
     );
     for transport in ["stdio", "http"] {
-        let scale = &results["scale"][transport];
-        let mib = |v: &Value| num(v) / 1024.0;
-        let _ = writeln!(
-            out,
-            "| {transport} | {} ms | {:.1} MiB | {:.1} MiB |",
-            ms(&scale["open_all_ms"]),
-            mib(&scale["rss_before_kib"]),
-            mib(&scale["rss_open_kib"]),
-        );
+        let by_client = &results["scale"][transport];
+        let ours = num(&by_client["ours"]["open_all_ms"]);
+        for client in ["ours", "mcp", "ag2"] {
+            let scale = &by_client[client];
+            if scale.is_null() {
+                continue;
+            }
+            let mib = |v: &Value| num(v) / 1024.0;
+            let _ = writeln!(
+                out,
+                "| {transport} | {} | {} ms | {:.1} MiB | {:.1} MiB | {:.2} |",
+                client_label(client),
+                ms(&scale["open_all_ms"]),
+                mib(&scale["rss_before_kib"]),
+                mib(&scale["rss_open_kib"]),
+                num(&scale["open_all_ms"]) / ours,
+            );
+        }
     }
     out.push('\n');
 }

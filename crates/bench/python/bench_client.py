@@ -1,6 +1,6 @@
 """The Python clients `mcp-bench` compares ours with, timed the same way.
 
-Usage: python bench_client.py CLIENT TRANSPORT TARGET N CALLS
+Usage: python bench_client.py CLIENT TRANSPORT TARGET N CALLS [SESSIONS]
 
 CLIENT     `mcp` (the Python SDK's ClientSession, mcp 2.x) or `ag2` (AG2 0.14's
            MCPClientSessionManager, the seed's class, on mcp 1.x in its own venv)
@@ -10,9 +10,11 @@ N          cold sessions (after one untimed): open (spawn or connect, and initia
            tools/call of `echo`, close; each phase timed
 CALLS      warm calls of `echo` over one session, one at a time and then sixteen in flight
            (0: none; N may be 0 too)
+SESSIONS   sessions to open at once: the time to open them all, and this process's RSS
+           before and with them open (0 or absent: none)
 
 Prints one JSON object: {"cold": {PHASE: [ms, ...]}, "warm": {"sequential": {...},
-"concurrency_16": {...}}}, each warm entry {"calls_per_s": x, "latencies_ms": [...]}.
+"concurrency_16": {...}}, "scale": {...}}, each warm entry {"calls_per_s": x, "latencies_ms": [...]}.
 Samples are raw; mcp-bench computes the statistics, as it does for ours.
 """
 
@@ -126,18 +128,57 @@ async def warm(open_session, transport: str, target: str, calls: int) -> dict:
     return {"sequential": sequential, "concurrency_16": concurrent}
 
 
+def rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def scale(open_session, transport: str, target: str, sessions: int) -> dict:
+    # Each session lives in its own task, opened and closed there: anyio's cancel scopes must be
+    # left in the task that entered them.
+    rss_before = rss_kib()
+    opened, all_open, release = [0], asyncio.Event(), asyncio.Event()
+
+    async def hold():
+        async with open_session(transport, target):
+            opened[0] += 1
+            if opened[0] == sessions:
+                all_open.set()
+            await release.wait()
+
+    start = time.perf_counter()
+    tasks = [asyncio.create_task(hold()) for _ in range(sessions)]
+    waiter = asyncio.create_task(all_open.wait())
+    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    if waiter not in done:
+        for task in done:
+            task.result()  # a session failed to open: raise its error
+    await waiter
+    open_all_ms = (time.perf_counter() - start) * 1000.0
+    rss_open = rss_kib()
+    release.set()
+    await asyncio.gather(*tasks)
+    return {"sessions": sessions, "open_all_ms": open_all_ms, "rss_before_kib": rss_before, "rss_open_kib": rss_open}
+
+
 async def main(argv: list[str]) -> None:
     client, transport, target, n, calls = argv[0], argv[1], argv[2], int(argv[3]), int(argv[4])
+    sessions = int(argv[5]) if len(argv) > 5 else 0
     open_session = {"mcp": mcp_session, "ag2": ag2_session}[client]
     report = {}
     if n:
         report["cold"] = await cold(open_session, transport, target, n)
     if calls:
         report["warm"] = await warm(open_session, transport, target, calls)
+    if sessions:
+        report["scale"] = await scale(open_session, transport, target, sessions)
     print(json.dumps(report))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (6, 7):
         raise SystemExit(__doc__)
     asyncio.run(main(sys.argv[1:]))

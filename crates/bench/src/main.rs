@@ -9,8 +9,8 @@
 //!   (testkit-mcp only), the Python `mcp` SDK and AG2's `MCPClientSessionManager`;
 //! - warm calls over one session against testkit-mcp: CALLS sequential calls, then CALLS calls
 //!   sixteen at a time, for the same clients;
-//! - scale: 100 sessions opened at once (stdio and streamable HTTP) by our client, the time to
-//!   open them all and this process's RSS with them open;
+//! - scale: 100 sessions opened at once (stdio and streamable HTTP) by each client, the time to
+//!   open them all and the client process's RSS with them open;
 //! - the agent loop: an agent with one tool against a scripted OpenAI-compatible server that
 //!   always calls the tool, TURNS turns, ours and AG2's, and the raw floor of one completion;
 //! - leaks: this process's open file descriptors and child processes before and after each
@@ -61,13 +61,23 @@ struct Args {
     /// prints its figures: the workload to put under a profiler.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
     profile: Option<Vec<String>>,
+    /// Internal: opens 100 sessions at once to TARGET (a URL, or for stdio the command as a JSON
+    /// array) in this process and prints the figures. The scale phase runs ours this way, in a
+    /// fresh process like every other client, so that its RSS counts the sessions and nothing else.
+    #[arg(long, value_names = ["TRANSPORT", "TARGET"], num_args = 2, hide = true)]
+    scale: Option<Vec<String>>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(profile) = &args.profile {
-        return match profile_one(&args, &profile[0], &profile[1]).await {
+    let single = match (&args.profile, &args.scale) {
+        (Some(profile), _) => Some(profile_one(&args, &profile[0], &profile[1]).await),
+        (None, Some(scale)) => Some(scale_here(&scale[0], &scale[1]).await),
+        (None, None) => None,
+    };
+    if let Some(result) = single {
+        return match result {
             Ok(figures) => {
                 println!("{figures:#}");
                 ExitCode::SUCCESS
@@ -100,6 +110,11 @@ async fn main() -> ExitCode {
     });
     println!("{report:#}");
     ExitCode::SUCCESS
+}
+
+/// The scale phase of our client, in this process.
+async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
+    ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
 }
 
 /// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`.
@@ -135,6 +150,9 @@ where
     })
     .await?
 }
+
+/// Sessions opened at once in the scale phase.
+const SESSIONS: usize = 100;
 
 /// One repetition of every phase.
 async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
@@ -197,10 +215,19 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
     }
     let mut scale = serde_json::Map::new();
     for transport in ["stdio", "http"] {
-        let before = Resources::now();
         let target = servers.target("testkit", transport);
-        scale.insert(transport.to_owned(), ours::scale(&target, 100).await?);
-        leaks.push(before.compare(&format!("scale {transport}")).await);
+        let mut by_client = serde_json::Map::new();
+        for client in ["ours", "mcp", "ag2"] {
+            let before = Resources::now();
+            let result = match client {
+                "ours" => ours::scale_in_child(&args.testkit, &target).await?,
+                "ag2" if transport == "http" => continue,
+                _ => python::scale(client, &target, SESSIONS).await?,
+            };
+            by_client.insert(client.to_owned(), result);
+            leaks.push(before.compare(&format!("scale {transport} {client}")).await);
+        }
+        scale.insert(transport.to_owned(), Value::Object(by_client));
     }
     let before = Resources::now();
     let agent_loop = agent::run(args).await?;

@@ -85,6 +85,26 @@ async fn concurrently(
     Ok((all, calls as f64 / started.elapsed().as_secs_f64()))
 }
 
+/// The scale phase in a new `mcp-bench` process: its RSS is then the sessions' alone, not what
+/// the earlier phases of this process left in its heap.
+pub(crate) async fn scale_in_child(
+    testkit: &std::path::Path,
+    target: &Target,
+) -> Result<Value, Error> {
+    let output = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--testkit")
+        .arg(testkit)
+        .args(["--scale", target.transport, &target.python_arg()])
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("the scale phase over {} failed: {stderr}", target.transport).into());
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
 /// `sessions` sessions opened at once: the time to open all, and RSS with them open.
 pub(crate) async fn scale(target: &Target, sessions: usize) -> Result<Value, Error> {
     let (manager, config) = (MCPClientSessionManager::new(), target.config()?);

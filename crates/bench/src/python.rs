@@ -27,7 +27,7 @@ pub(crate) async fn cold(
     target: &Target,
     n: usize,
 ) -> Result<[Vec<Duration>; 5], Error> {
-    let report = run(client, target, n, 0).await?;
+    let report = run(client, target, [n, 0, 0]).await?;
     let mut phases: [Vec<Duration>; 5] = Default::default();
     for (name, samples) in PHASES.iter().zip(&mut phases) {
         *samples = durations(&report["cold"][name]);
@@ -37,12 +37,17 @@ pub(crate) async fn cold(
 
 /// `calls` warm calls by `client`, one at a time and sixteen in flight.
 pub(crate) async fn warm(client: &str, target: &Target, calls: usize) -> Result<Value, Error> {
-    let report = run(client, target, 0, calls).await?;
+    let report = run(client, target, [0, calls, 0]).await?;
     let mode = |name: &str| {
         let mode = &report["warm"][name];
         report::warm(durations(&mode["latencies_ms"]), mode["calls_per_s"].as_f64().unwrap_or(0.0))
     };
     Ok(json!({"sequential": mode("sequential"), "concurrency_16": mode("concurrency_16")}))
+}
+
+/// `sessions` sessions by `client` opened at once: the time to open all, and its RSS.
+pub(crate) async fn scale(client: &str, target: &Target, sessions: usize) -> Result<Value, Error> {
+    Ok(run(client, target, [0, 0, sessions]).await?["scale"].take())
 }
 
 fn durations(samples: &Value) -> Vec<Duration> {
@@ -55,10 +60,16 @@ fn durations(samples: &Value) -> Vec<Duration> {
         .collect()
 }
 
-async fn run(client: &str, target: &Target, n: usize, calls: usize) -> Result<Value, Error> {
+/// Runs `bench_client.py` with N, CALLS and SESSIONS.
+async fn run(
+    client: &str,
+    target: &Target,
+    [n, calls, sessions]: [usize; 3],
+) -> Result<Value, Error> {
     let output = tokio::process::Command::new(python(client)?)
         .arg(script("bench_client.py"))
-        .args([client, target.transport, &target.python_arg(), &n.to_string(), &calls.to_string()])
+        .args([client, target.transport, &target.python_arg()])
+        .args([n, calls, sessions].map(|count| count.to_string()))
         .kill_on_drop(true)
         .output()
         .await?;

@@ -37,6 +37,16 @@ impl Target {
         Target { transport, command: Vec::new(), url: url.to_owned() }
     }
 
+    /// A target from its transport and its [`Target::python_arg`] form.
+    pub(crate) fn parse(transport: &str, target: &str) -> Result<Target, Error> {
+        Ok(match transport {
+            "stdio" => Target::stdio(serde_json::from_str(target)?),
+            "sse" => Target::url("sse", target),
+            "http" => Target::url("http", target),
+            other => return Err(format!("unknown transport {other:?}: stdio, sse or http").into()),
+        })
+    }
+
     /// Our client's config for it.
     pub(crate) fn config(&self) -> Result<ServerConfig, Error> {
         Ok(match self.transport {
