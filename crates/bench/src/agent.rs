@@ -10,7 +10,7 @@ use agent_core::{ConversableAgent, LLMConfig, ModelConfig, RunOptions, Tool};
 use serde_json::{Value, json};
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
-use crate::report::stats;
+use crate::report::{self, stats};
 use crate::{Args, Error, floor, python};
 
 const SYSTEM: &str = "You are a benchmark agent. Call the echo tool.";
@@ -55,13 +55,7 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
         return Err(format!("the AG2 agent loop failed ({}):\n{stderr}", output.status).into());
     }
     let ag2_report = python::parse(&output.stdout, "the AG2 agent loop")?;
-    let ag2: Vec<Duration> = ag2_report["runs_ms"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_f64)
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .collect();
+    let ag2 = report::durations(&ag2_report["runs_ms"]);
     let ag2_turns = (llm.requests().len() - before - ours_turns * args.n) / args.n.max(1);
 
     let mut floor =

@@ -71,12 +71,7 @@ fn cold_with<R: Raw>(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Er
         raw.request(&call(3))?;
         let called = Instant::now();
         raw.close()?;
-        let closed = Instant::now();
-        let took =
-            [opened - start, listed - opened, called - listed, closed - called, closed - start];
-        for (phase, took) in phases.iter_mut().zip(took) {
-            phase.push(took);
-        }
+        report::record(&mut phases, [start, opened, listed, called, Instant::now()]);
     }
     Ok(phases)
 }

@@ -27,12 +27,7 @@ pub(crate) async fn cold(target: &Target, n: usize) -> Result<[Vec<Duration>; 5]
         session.call_tool("echo", json!({"text": "hi"})).await?;
         let called = Instant::now();
         session.close().await?;
-        let closed = Instant::now();
-        let took =
-            [opened - start, listed - opened, called - listed, closed - called, closed - start];
-        for (phase, took) in phases.iter_mut().zip(took) {
-            phase.push(took);
-        }
+        report::record(&mut phases, [start, opened, listed, called, Instant::now()]);
     }
     Ok(phases)
 }

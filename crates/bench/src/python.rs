@@ -30,7 +30,7 @@ pub(crate) async fn cold(
     let report = run(client, target, [n, 0, 0]).await?;
     let mut phases: [Vec<Duration>; 5] = Default::default();
     for (name, samples) in PHASES.iter().zip(&mut phases) {
-        *samples = durations(&report["cold"][name]);
+        *samples = report::durations(&report["cold"][name]);
     }
     Ok(phases)
 }
@@ -40,7 +40,10 @@ pub(crate) async fn warm(client: &str, target: &Target, calls: usize) -> Result<
     let report = run(client, target, [0, calls, 0]).await?;
     let mode = |name: &str| {
         let mode = &report["warm"][name];
-        report::warm(durations(&mode["latencies_ms"]), mode["calls_per_s"].as_f64().unwrap_or(0.0))
+        report::warm(
+            report::durations(&mode["latencies_ms"]),
+            mode["calls_per_s"].as_f64().unwrap_or(0.0),
+        )
     };
     Ok(json!({"sequential": mode("sequential"), "concurrency_16": mode("concurrency_16")}))
 }
@@ -48,16 +51,6 @@ pub(crate) async fn warm(client: &str, target: &Target, calls: usize) -> Result<
 /// `sessions` sessions by `client` opened at once: the time to open all, and its RSS.
 pub(crate) async fn scale(client: &str, target: &Target, sessions: usize) -> Result<Value, Error> {
     Ok(run(client, target, [0, 0, sessions]).await?["scale"].take())
-}
-
-fn durations(samples: &Value) -> Vec<Duration> {
-    samples
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_f64)
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .collect()
 }
 
 /// Runs `bench_client.py` with N, CALLS and SESSIONS.

@@ -1,6 +1,6 @@
 //! Statistics, resource counts and the median over repetitions.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -15,6 +15,27 @@ pub(crate) fn stats(samples: &mut [Duration]) -> Value {
         samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     json!({"median_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99)})
+}
+
+/// Adds one cold session's phase durations to `phases`, from the instants at which it started,
+/// opened, listed, called and closed.
+pub(crate) fn record(phases: &mut [Vec<Duration>; 5], at: [Instant; 5]) {
+    let [start, opened, listed, called, closed] = at;
+    let took = [opened - start, listed - opened, called - listed, closed - called, closed - start];
+    for (phase, took) in phases.iter_mut().zip(took) {
+        phase.push(took);
+    }
+}
+
+/// Samples in milliseconds, as the Python scripts print them.
+pub(crate) fn durations(samples_ms: &Value) -> Vec<Duration> {
+    samples_ms
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .collect()
 }
 
 /// The statistics of each cold-session phase.
