@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::{cargo, peers, project_root, target_dir};
+use crate::{cargo_cmd, peers, project_root, target_dir};
 
 /// Where the generated part of `docs/benchmarks.md` ends; what follows is kept as written.
 const MARKER: &str = "<!-- Generated above by `cargo xtask bench`; written by hand below. -->";
@@ -21,14 +21,7 @@ const MARKER: &str = "<!-- Generated above by `cargo xtask bench`; written by ha
 pub(crate) fn run(quick: bool) -> Result<(), String> {
     let (n, calls, repeat) = if quick { (5, 100, 1) } else { (50, 1000, 3) };
     peers::install()?;
-    let status = Command::new(cargo())
-        .args(["build", "--release", "--locked", "-p", "bench", "-p", "testkit", "--bins"])
-        .current_dir(project_root())
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
-    if !status.success() {
-        return Err("the release build failed".to_owned());
-    }
+    cargo_cmd(&["build", "--release", "--locked", "-p", "bench", "-p", "testkit", "--bins"], &[])?;
     let release = target_dir().join("release");
     let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
     eprintln!("bench: running mcp-bench (N = {n}, {calls} calls, {repeat} repetitions)");
@@ -52,7 +45,7 @@ pub(crate) fn run(quick: bool) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
     let json = dir.join(if quick { "quick.json" } else { "results.json" });
     std::fs::write(&json, format!("{report:#}\n")).map_err(|e| e.to_string())?;
-    let generated = render(&report, command);
+    let generated = render(&report, command, &leaked);
     print!("{generated}");
     if !leaked.is_empty() {
         return Err(format!("phases that left descriptors or processes behind: {leaked:?}"));
@@ -142,7 +135,7 @@ fn ms(value: &Value) -> String {
     if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") }
 }
 
-fn render(report: &Value, command: &str) -> String {
+fn render(report: &Value, command: &str, leaked: &[String]) -> String {
     let results = &report["results"];
     let versions = &report["versions"];
     let mut out = String::from("# Benchmarks\n\n");
@@ -175,7 +168,6 @@ fn render(report: &Value, command: &str) -> String {
     render_warm(&mut out, report);
     render_scale(&mut out, results);
     render_agent(&mut out, report);
-    let leaked = leaks(report);
     let phases = report["leaks"].as_array().map_or(0, Vec::len);
     let _ = writeln!(
         out,

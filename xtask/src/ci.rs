@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, codegen, peers, project_root};
+use crate::{cargo, cargo_cmd, codegen, peers, project_root};
 
 /// One check: a name and how to run it.
 struct Step {
@@ -92,17 +92,4 @@ fn demo_smoke() -> Result<(), String> {
         return Err("research-demo's answer does not list the recorded papers".to_owned());
     }
     Ok(())
-}
-
-/// Runs `cargo <args>` in the workspace root.
-fn cargo_cmd(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    let mut command = Command::new(cargo());
-    command.args(args).current_dir(project_root());
-    command.envs(env.iter().copied());
-    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` exited with {status}", args.join(" ")))
-    }
 }

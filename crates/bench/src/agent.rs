@@ -44,17 +44,13 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
     let ours_turns = (requests.len() - before) / args.n.max(1);
     let last_body = requests.last().map(Value::to_string).unwrap_or_default();
 
-    let output = tokio::process::Command::new(python::python("ag2")?)
-        .arg(python::script("bench_agent.py"))
-        .args([&base_url, &args.turns.to_string(), &args.n.to_string()])
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("the AG2 agent loop failed ({}):\n{stderr}", output.status).into());
-    }
-    let ag2_report = python::parse(&output.stdout, "the AG2 agent loop")?;
+    let mut command = tokio::process::Command::new(python::python("ag2")?);
+    command.arg(python::script("bench_agent.py")).args([
+        &base_url,
+        &args.turns.to_string(),
+        &args.n.to_string(),
+    ]);
+    let ag2_report = report::child_report(command, "the AG2 agent loop").await?;
     let ag2 = report::durations(&ag2_report["runs_ms"]);
     let ag2_turns = (llm.requests().len() - before - ours_turns * args.n) / args.n.max(1);
 

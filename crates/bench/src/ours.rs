@@ -86,18 +86,9 @@ pub(crate) async fn scale_in_child(
     testkit: &std::path::Path,
     target: &Target,
 ) -> Result<Value, Error> {
-    let output = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("--testkit")
-        .arg(testkit)
-        .args(["--scale", target.transport, &target.python_arg()])
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("the scale phase over {} failed: {stderr}", target.transport).into());
-    }
-    Ok(serde_json::from_slice(&output.stdout)?)
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command.arg("--testkit").arg(testkit).args(["--scale", target.transport, &target.python_arg()]);
+    report::child_report(command, &format!("our scale phase over {}", target.transport)).await
 }
 
 /// `sessions` sessions opened at once: the time to open all, and RSS with them open.

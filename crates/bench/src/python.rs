@@ -59,34 +59,10 @@ async fn run(
     target: &Target,
     [n, calls, sessions]: [usize; 3],
 ) -> Result<Value, Error> {
-    let output = tokio::process::Command::new(python(client)?)
+    let mut command = tokio::process::Command::new(python(client)?);
+    command
         .arg(script("bench_client.py"))
         .args([client, target.transport, &target.python_arg()])
-        .args([n, calls, sessions].map(|count| count.to_string()))
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-        return Err(format!(
-            "the {client} client over {} failed ({}):\n{}",
-            target.transport,
-            output.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )
-        .into());
-    }
-    parse(&output.stdout, &format!("the {client} client over {}", target.transport))
-}
-
-/// A Python script's JSON report, its last line; the error names `what` and shows the start of
-/// the output.
-pub(crate) fn parse(stdout: &[u8], what: &str) -> Result<Value, Error> {
-    let last = stdout.trim_ascii_end().rsplit(|byte| *byte == b'\n').next().unwrap_or_default();
-    serde_json::from_slice(last).map_err(|err| {
-        let text = String::from_utf8_lossy(stdout);
-        let head: String = text.chars().take(300).collect();
-        format!("{what} printed no JSON report ({err}): {head}").into()
-    })
+        .args([n, calls, sessions].map(|count| count.to_string()));
+    report::child_report(command, &format!("the {client} client over {}", target.transport)).await
 }

@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::Error;
+
 /// The phases of a cold session, in order.
 pub(crate) const PHASES: [&str; 5] = ["open", "list", "call", "close", "total"];
 
@@ -75,6 +77,29 @@ pub(crate) fn median_of(runs: &[Value]) -> Value {
         }
         other => other.clone(),
     }
+}
+
+/// Runs `command` (a Python client, AG2's agent loop, or `mcp-bench --scale`) and returns the
+/// JSON report it prints: its whole stdout, or the last line when something printed before it.
+/// A failure names `what` and shows the end of the child's stderr.
+pub(crate) async fn child_report(
+    mut command: tokio::process::Command,
+    what: &str,
+) -> Result<Value, Error> {
+    let output = command.kill_on_drop(true).output().await?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        tail.reverse();
+        return Err(format!("{what} failed ({}):\n{}", output.status, tail.join("\n")).into());
+    }
+    let stdout = output.stdout.trim_ascii_end();
+    let last = stdout.rsplit(|byte| *byte == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(stdout).or_else(|_| serde_json::from_slice(last)).map_err(|err| {
+        let text = String::from_utf8_lossy(stdout);
+        let head: String = text.chars().take(300).collect();
+        format!("{what} printed no JSON report ({err}): {head}").into()
+    })
 }
 
 /// This process's resident set, in KiB (0 when /proc cannot say).

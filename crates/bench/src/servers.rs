@@ -6,6 +6,9 @@ use std::process::Stdio;
 
 use mcp_session::mcp_config::{ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig};
 use testkit::peers::{PeerProcess, Peers};
+use tokio::io::AsyncBufReadExt;
+
+use crate::{Args, Error};
 
 /// The installed peers, or an error saying how to install them.
 pub(crate) fn peers() -> Result<Peers, Error> {
@@ -13,9 +16,17 @@ pub(crate) fn peers() -> Result<Peers, Error> {
         "the peers are missing: run `cargo xtask peers` and set MCP_PEERS_DIR=target/peers".into()
     })
 }
-use tokio::io::AsyncBufReadExt;
 
-use crate::{Args, Error};
+/// The transports, in report order.
+pub(crate) const TRANSPORTS: [&str; 3] = ["stdio", "sse", "http"];
+
+/// The transport called `name`.
+pub(crate) fn transport(name: &str) -> Result<&'static str, Error> {
+    TRANSPORTS
+        .into_iter()
+        .find(|known| *known == name)
+        .ok_or_else(|| format!("unknown transport {name:?}: stdio, sse or http").into())
+}
 
 /// One server over one transport, as each client needs it.
 #[derive(Clone, Debug)]
@@ -38,12 +49,10 @@ impl Target {
     }
 
     /// A target from its transport and its [`Target::python_arg`] form.
-    pub(crate) fn parse(transport: &str, target: &str) -> Result<Target, Error> {
-        Ok(match transport {
+    pub(crate) fn parse(transport_name: &str, target: &str) -> Result<Target, Error> {
+        Ok(match transport(transport_name)? {
             "stdio" => Target::stdio(serde_json::from_str(target)?),
-            "sse" => Target::url("sse", target),
-            "http" => Target::url("http", target),
-            other => return Err(format!("unknown transport {other:?}: stdio, sse or http").into()),
+            known => Target::url(known, target),
         })
     }
 
