@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, cargo_cmd, codegen, peers, project_root};
+use crate::{cargo, cargo_cmd, codegen, docs_check, peers, project_root};
 
 /// One check: a name and how to run it.
 struct Step {
@@ -26,9 +26,13 @@ const STEPS: &[Step] = &[
     Step {
         name: "test",
         run: || {
-            // Tests find the peers here; with CI=true a missing peer fails its test.
+            // Tests find the peers here, and a missing peer fails its test (testkit's
+            // `peers::peers_required`), not skips it.
             let peers = peers::peers_dir().display().to_string();
-            cargo_cmd(&["test", "--workspace", "--locked"], &[("MCP_PEERS_DIR", &peers)])
+            cargo_cmd(
+                &["test", "--workspace", "--locked"],
+                &[("MCP_PEERS_DIR", &peers), ("MCP_REQUIRE_PEERS", "1")],
+            )
         },
     },
     Step { name: "demo", run: demo_smoke },
@@ -45,6 +49,7 @@ const STEPS: &[Step] = &[
         },
     },
     Step { name: "codegen --check", run: || codegen::generate(codegen::Mode::Check) },
+    Step { name: "docs check", run: docs_check::run },
 ];
 
 /// Runs every step, even after a failure, and fails if any did.

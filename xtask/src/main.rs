@@ -7,12 +7,15 @@
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
 //!   `--check` fails when they are stale instead of writing them.
+//! - `cargo xtask docs`: checks that the docs name only files, examples, xtask commands and
+//!   research-demo flags that exist.
 //!
 //! Plain `std::process::Command` and no argument-parsing crate: xtask builds in seconds.
 
 mod bench;
 mod ci;
 mod codegen;
+mod docs_check;
 mod interop;
 mod peers;
 #[cfg(test)]
@@ -26,11 +29,13 @@ usage: cargo xtask <command>
 
 commands:
   ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
-                     docs -D warnings, codegen --check
+                     bench --quick, docs -D warnings, codegen --check, the docs check
   bench [--quick]    measure ours vs the floor, Python mcp and AG2; write target/bench, docs/benchmarks.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
-  codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)";
+  codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)
+  docs               check that the docs name only files, examples, xtask commands and
+                     research-demo flags that exist";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => bench::run(true),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
+        ["docs"] => docs_check::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())

@@ -1,12 +1,13 @@
 //! [`MCPConfig`]: many servers, looked up by name.
+//!
+//! Reading and writing config files (`MCPConfig::load`, `from_str`, `to_json_string`) lives in
+//! `load/`, which depends on this module and never the other way round.
 
 use std::fmt;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ConfigError, LoadError};
-use crate::load::{Format, Loaded, Loader};
+use crate::error::ConfigError;
 use crate::server::ServerConfig;
 
 /// Every MCP server an application may open a session to, each under its own name.
@@ -148,67 +149,6 @@ impl MCPConfig {
     /// Whether there are no servers.
     pub fn is_empty(&self) -> bool {
         self.servers.is_empty()
-    }
-
-    /// Reads a config file, in any format [`Loader`] knows, expanding `${VAR}` from the
-    /// process environment. Shorthand for `Loader::new().load(path)`.
-    ///
-    /// ```no_run
-    /// use mcp_config::MCPConfig;
-    ///
-    /// let loaded = MCPConfig::load(".vscode/mcp.json")?;
-    /// for warning in &loaded.warnings {
-    ///     eprintln!("warning: {warning}");
-    /// }
-    /// println!("{}", loaded.config.get("github")?);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// A [`LoadError`] naming the file, line and column, what is wrong and how to fix it.
-    pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
-        Loader::new().load(path)
-    }
-
-    /// Reads config text in `format`, expanding `${VAR}` from the process environment.
-    /// Shorthand for `Loader::new().format(format).load_str(text)`.
-    ///
-    /// ```
-    /// use mcp_config::{Format, MCPConfig};
-    ///
-    /// let text = r#"{"mcpServers": {"arxiv": {"command": "uvx", "args": ["arxiv-mcp-server"]}}}"#;
-    /// let loaded = MCPConfig::from_str(text, Format::Json)?;
-    /// assert_eq!(loaded.config.get("arxiv")?.to_string(), "arxiv (stdio: uvx arxiv-mcp-server)");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// A [`LoadError`] naming the line and column, what is wrong and how to fix it.
-    #[allow(clippy::should_implement_trait)] // two arguments: not `FromStr`
-    pub fn from_str(text: &str, format: Format) -> Result<Loaded, LoadError> {
-        Loader::new().format(format).load_str(text)
-    }
-
-    /// This configuration as a native JSON config file, ready for [`MCPConfig::load`].
-    ///
-    /// Strings that [`Loader`] would expand are escaped (`${` is written `$${`), so loading the
-    /// text gives back an equal configuration. Secrets are written as they are: print
-    /// [`redacted`](Self::redacted) instead when showing a configuration to people.
-    ///
-    /// ```
-    /// use mcp_config::{Format, MCPConfig, StdioConfig};
-    ///
-    /// let config = MCPConfig::new([StdioConfig::new("sh", "sh").args(["-c", "echo ${HOME}"]).into()])?;
-    /// let text = config.to_json_string();
-    /// assert_eq!(MCPConfig::from_str(&text, Format::Json)?.config, config);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_json_string(&self) -> String {
-        let servers: Vec<serde_json::Value> =
-            self.servers.iter().map(crate::load::escaped_json).collect();
-        let file = serde_json::json!({ "servers": servers });
-        // A `Value` built from strings, numbers, booleans, arrays and objects always serializes.
-        serde_json::to_string_pretty(&file).unwrap_or_default()
     }
 
     /// A copy in which environment values, header values and URL passwords read `***`: the

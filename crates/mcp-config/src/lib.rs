@@ -51,6 +51,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Redaction
+//!
+//! [`redact`] is the one redaction of the workspace: [`redact::redact_url`],
+//! [`redact::redact_url_text`] and [`redact::redact_text`] hide URL passwords and secret-looking
+//! query values (tokens, keys, signatures, legacy SSE session ids) in anything about to be
+//! printed, as configurations do in their own `Debug` and `Display`.
+//!
 //! [MCP]: https://modelcontextprotocol.io
 
 #![doc(test(attr(deny(warnings))))]
@@ -59,7 +66,7 @@ mod config;
 mod duration;
 mod error;
 mod load;
-mod redact;
+pub mod redact;
 mod schema;
 mod server;
 mod suggest;

@@ -607,11 +607,11 @@ impl ServerConfig {
             ServerConfig::Stdio(c) => crate::redact::redact_values(&mut c.env),
             ServerConfig::Sse(c) => {
                 crate::redact::redact_values(&mut c.headers);
-                crate::redact::redact_url(&mut c.url);
+                crate::redact::redact_url_in_place(&mut c.url);
             }
             ServerConfig::StreamableHttp(c) => {
                 crate::redact::redact_values(&mut c.headers);
-                crate::redact::redact_url(&mut c.url);
+                crate::redact::redact_url_in_place(&mut c.url);
             }
         }
         copy

@@ -47,17 +47,69 @@ pub enum SessionError {
         /// Why the connection failed.
         reason: String,
     },
-    /// The server answered HTTP with an error status.
+    /// The server refused the request for want of credentials (HTTP 401), or refused the ones
+    /// it got (HTTP 403).
+    #[error("{server}: HTTP {status} from {url}: {}", auth_help(*status, challenge.as_deref()))]
+    Unauthorized {
+        /// The server's name.
+        server: String,
+        /// The URL, with secrets hidden.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+        /// The server's `WWW-Authenticate` challenge, if it sent one.
+        challenge: Option<String>,
+    },
+    /// The URL answered the streamable HTTP `initialize` POST with 400, 404 or 405: it is not a
+    /// streamable HTTP endpoint (it may be a legacy SSE one).
+    #[error(
+        "{server}: {url} is not a streamable HTTP endpoint (HTTP {status} to the `initialize` POST); \
+         if it is a legacy SSE server, set its transport to `sse` (or give only its `url`, so that \
+         the client falls back to SSE), else check the URL's path (streamable HTTP servers usually \
+         serve `/mcp`)"
+    )]
+    NotStreamableHttp {
+        /// The server's name.
+        server: String,
+        /// The URL, with secrets hidden.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The server no longer knows the HTTP session (HTTP 404 to a request that carried its
+    /// session id): it expired, or the server restarted.
+    #[error(
+        "{server}: the server no longer knows this session (HTTP 404 from {url}): it expired or \
+         the server restarted; open a new session"
+    )]
+    SessionExpired {
+        /// The server's name.
+        server: String,
+        /// The URL, with secrets hidden.
+        url: String,
+    },
+    /// The server answered HTTP with another error status.
     #[error("{server}: HTTP {status} from {url}{}", http_help(*status, body_excerpt))]
     Http {
         /// The server's name.
         server: String,
-        /// The URL, with any password hidden.
+        /// The URL, with secrets hidden.
         url: String,
         /// The status code.
         status: u16,
         /// The start of the response body.
         body_excerpt: String,
+    },
+    /// The URL does not speak legacy SSE: its `GET` is not an event stream, or its `endpoint`
+    /// event is missing, invalid or on another origin.
+    #[error("{server}: {url} is not a usable legacy SSE endpoint: {reason}")]
+    NotSse {
+        /// The server's name.
+        server: String,
+        /// The URL, with secrets hidden.
+        url: String,
+        /// What was wrong, and what to do.
+        reason: String,
     },
     /// The MCP handshake (`initialize`) failed.
     #[error("{server}: the MCP handshake failed: {reason}{}", tail_help(stderr_tail))]
@@ -105,12 +157,72 @@ pub enum SessionError {
         /// The server's message.
         message: String,
     },
-    /// The connection broke, or the server broke the protocol.
-    #[error("{server}: {message}")]
+    /// The connection to the server ended while a request was in flight.
+    #[error(
+        "{server}: the connection closed during {operation}{}; the server may have crashed: open a new session",
+        reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    ConnectionClosed {
+        /// The server's name.
+        server: String,
+        /// The request in flight, such as `tools/call search`.
+        operation: String,
+        /// Why it ended, when known.
+        reason: Option<String>,
+    },
+    /// The session was closed (by [`Session::close`](crate::Session::close) on it or a clone, or
+    /// by [`MCPClientSessionManager::shutdown`](crate::MCPClientSessionManager::shutdown)).
+    #[error("{server}: the session is closed; open a new one")]
+    Closed {
+        /// The server's name.
+        server: String,
+    },
+    /// A request's arguments cannot be sent.
+    #[error("{server}: the arguments of {operation} must be a JSON object, not {found}")]
+    InvalidArguments {
+        /// The server's name.
+        server: String,
+        /// The request, such as `tools/call search`.
+        operation: String,
+        /// What was given instead (truncated).
+        found: String,
+    },
+    /// A configured HTTP header cannot be sent.
+    #[error("{server}: the header `{header}` {reason}")]
+    InvalidHeader {
+        /// The server's name.
+        server: String,
+        /// The header's name.
+        header: String,
+        /// What is wrong with it, and what to do.
+        reason: String,
+    },
+    /// The config names a transport this version cannot open.
+    #[error(
+        "{server}: transport `{transport}` is not supported by this version of mcp-session; use `stdio`, `sse` or `streamable-http`"
+    )]
+    UnsupportedTransport {
+        /// The server's name.
+        server: String,
+        /// The transport.
+        transport: String,
+    },
+    /// No HTTP client could be made for the server (a bad `ca_file`, TLS setup).
+    #[error("{server}: {error}")]
+    HttpClient {
+        /// The server's name.
+        server: String,
+        /// Why.
+        error: crate::HttpClientError,
+    },
+    /// The server broke the protocol: an answer of the wrong type, an oversize message.
+    #[error("{server}: {operation}: {message}")]
     Protocol {
         /// The server's name.
         server: String,
-        /// What happened, and what to do.
+        /// The request concerned.
+        operation: String,
+        /// What happened.
         message: String,
     },
     /// A server name or config was not valid.
@@ -124,13 +236,38 @@ impl SessionError {
         match self {
             SessionError::Spawn { server, .. }
             | SessionError::Connect { server, .. }
+            | SessionError::Unauthorized { server, .. }
+            | SessionError::NotStreamableHttp { server, .. }
+            | SessionError::SessionExpired { server, .. }
             | SessionError::Http { server, .. }
+            | SessionError::NotSse { server, .. }
+            | SessionError::ConnectionClosed { server, .. }
+            | SessionError::Closed { server }
+            | SessionError::InvalidArguments { server, .. }
+            | SessionError::InvalidHeader { server, .. }
+            | SessionError::UnsupportedTransport { server, .. }
+            | SessionError::HttpClient { server, .. }
             | SessionError::Handshake { server, .. }
             | SessionError::Timeout { server, .. }
             | SessionError::ServerExited { server, .. }
             | SessionError::Rpc { server, .. }
             | SessionError::Protocol { server, .. } => Some(server),
             SessionError::Config(_) => None,
+        }
+    }
+
+    /// An error for an HTTP error status, with the status's own variant where it has one.
+    pub(crate) fn from_status(
+        server: &str,
+        url: String,
+        status: u16,
+        challenge: Option<String>,
+        body_excerpt: String,
+    ) -> SessionError {
+        let server = server.to_owned();
+        match status {
+            401 | 403 => SessionError::Unauthorized { server, url, status, challenge },
+            _ => SessionError::Http { server, url, status, body_excerpt },
         }
     }
 }
@@ -147,9 +284,20 @@ fn spawn_help(command: &str, source: &std::io::Error) -> String {
     }
 }
 
+fn auth_help(status: u16, challenge: Option<&str>) -> String {
+    let what = if status == 403 {
+        "the server refused the credentials it got (or they lack a scope)"
+    } else {
+        "the server needs authorization"
+    };
+    let asked = challenge.map(|c| format!(" (it asks for: {c})")).unwrap_or_default();
+    format!(
+        "{what}{asked}; set an `Authorization` header for this server under `headers` in its config"
+    )
+}
+
 fn http_help(status: u16, body: &str) -> String {
     let hint = match status {
-        401 | 403 => "; the server wants credentials: set an `Authorization` header for it",
         404 => {
             "; check the URL's path (streamable HTTP servers usually serve `/mcp`, legacy SSE ones `/sse`)"
         }

@@ -1,103 +1,43 @@
-//! Streamable HTTP servers: the reqwest client (headers, timeouts, TLS) and rmcp's transport.
+//! Streamable HTTP servers: rmcp's client transport on our HTTP client, its handshake, and what
+//! its failures mean.
 
 use std::error::Error as StdError;
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use mcp_config::{SseConfig, StreamableHttpConfig};
-use mcp_sse::client::{SseClientConfig, SseClientTransport, SseError};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use mcp_config::StreamableHttpConfig;
+use rmcp::ServiceError;
+use rmcp::serve_client_with_lifecycle;
+use rmcp::service::ClientInitializeError;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
-    HttpStatusError, StreamableHttpClientTransportConfig, StreamableHttpError,
+    AuthRequiredError, HttpStatusError, InsufficientScopeError,
+    StreamableHttpClientTransportConfig, StreamableHttpError,
 };
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
+use rmcp::transport::worker::WorkerQuitReason;
 
+use crate::connection::{Connect, Connection, Link, describe_init_error, lifecycle};
 use crate::error::SessionError;
+use crate::handler::Adapter;
+use crate::remote::Endpoint;
 
-/// Headers rmcp sets itself and refuses as custom headers.
-const RESERVED: &[&str] = &["accept", "mcp-session-id", "last-event-id", "mcp-protocol-version"];
+type Transport = StreamableHttpClientTransport<reqwest::Client>;
+type HttpError = StreamableHttpError<reqwest::Error>;
 
-/// What an HTTP server's config says about reaching it, for either HTTP transport.
-pub(crate) struct Target<'a> {
-    pub(crate) server: &'a str,
-    pub(crate) url: &'a url::Url,
-    pub(crate) headers: &'a std::collections::BTreeMap<String, String>,
-    pub(crate) timeout: std::time::Duration,
-    pub(crate) sse_read_timeout: std::time::Duration,
-    pub(crate) ca_file: Option<&'a Path>,
+/// A streamable HTTP server whose transport is ready: what [`connect`] returns.
+pub(crate) struct Connecting {
+    server: String,
+    url: String,
+    protocol: mcp_config::Protocol,
+    start: Option<(Adapter, Transport)>,
 }
 
-/// `Target::from(&config)` for both HTTP configs, which share these fields.
-macro_rules! target_from {
-    ($config:ty) => {
-        impl<'a> From<&'a $config> for Target<'a> {
-            fn from(config: &'a $config) -> Self {
-                Target {
-                    server: &config.server_name,
-                    url: &config.url,
-                    headers: &config.headers,
-                    timeout: config.timeout,
-                    sse_read_timeout: config.sse_read_timeout,
-                    ca_file: config.ca_file.as_deref(),
-                }
-            }
-        }
-    };
-}
-
-target_from!(StreamableHttpConfig);
-target_from!(SseConfig);
-
-impl Target<'_> {
-    fn invalid(&self, message: String) -> SessionError {
-        SessionError::Protocol { server: self.server.to_owned(), message }
-    }
-
-    /// The configured headers, checked and marked sensitive (so they never print).
-    fn header_map(&self) -> Result<HeaderMap, SessionError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in self.headers {
-            if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
-                return Err(self.invalid(format!(
-                    "the header `{name}` is set by the MCP transport itself; remove it from the config"
-                )));
-            }
-            let header_name = HeaderName::try_from(name.as_str()).map_err(|err| {
-                self.invalid(format!("the header name `{name}` is not valid: {err}"))
-            })?;
-            let mut header_value = HeaderValue::try_from(value.as_str()).map_err(|_| {
-                self.invalid(format!(
-                    "the value of header `{name}` is not a valid HTTP header value"
-                ))
-            })?;
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
-        }
-        Ok(headers)
-    }
-
-    /// A reqwest client for this server: its TLS trust, timeouts, no redirects, no Nagle.
-    fn client(&self) -> Result<reqwest::Client, SessionError> {
-        let tls = tls_config(self.ca_file).map_err(|message| self.invalid(message))?;
-        reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(self.timeout)
-            .tcp_nodelay(true)
-            .read_timeout(self.sse_read_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|err| self.invalid(format!("cannot build the HTTP client: {err}")))
-    }
-}
-
-/// The transport for a streamable HTTP server.
-pub(crate) fn transport(
+/// Prepares the transport for `config`'s server; [`Connect::handshake`] sends `initialize`.
+pub(crate) fn connect(
     config: &StreamableHttpConfig,
-) -> Result<StreamableHttpClientTransport<reqwest::Client>, SessionError> {
-    let target = Target::from(config);
-    let mut headers = target.header_map()?;
+    adapter: Adapter,
+) -> Result<Connecting, SessionError> {
+    let endpoint = Endpoint::from(config);
+    let mut headers = endpoint.header_map()?;
     let mut transport_config = StreamableHttpClientTransportConfig::with_uri(config.url.as_str());
     // rmcp sends the token as `Authorization: Bearer <token>` and refuses it as a custom header.
     if let Some(value) = headers.remove(reqwest::header::AUTHORIZATION) {
@@ -107,190 +47,214 @@ pub(crate) fn transport(
     }
     let transport_config = transport_config
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
-    Ok(StreamableHttpClientTransport::with_client(target.client()?, transport_config))
-}
-
-/// Connects to a legacy SSE server: `GET` the URL and wait for its `endpoint` event.
-pub(crate) async fn sse_transport(target: Target<'_>) -> Result<SseClientTransport, SessionError> {
-    let config = SseClientConfig::new(target.url.clone())
-        .headers(target.header_map()?)
-        .timeout(target.timeout)
-        .sse_read_timeout(target.sse_read_timeout)
-        .client(target.client()?);
-    let server = target.server.to_owned();
-    let url = crate::redact_url(target.url);
-    SseClientTransport::connect(config).await.map_err(|err| match err {
-        SseError::Connect { reason, .. } => SessionError::Connect { server, url, reason },
-        SseError::Http { status, body, .. } => {
-            SessionError::Http { server, url, status, body_excerpt: body }
-        }
-        SseError::NoEndpoint { after, .. } => SessionError::Timeout {
-            server,
-            operation: "connect (waiting for the `endpoint` event)".to_owned(),
-            after,
-        },
-        other => SessionError::Protocol {
-            server,
-            message: format!("{other}; check that the URL is a legacy SSE endpoint"),
-        },
+    let transport =
+        StreamableHttpClientTransport::with_client(endpoint.client()?, transport_config);
+    Ok(Connecting {
+        server: config.server_name.clone(),
+        url: endpoint.shown_url(),
+        protocol: config.protocol,
+        start: Some((adapter, transport)),
     })
 }
 
-/// The system's root certificates, loaded once.
-fn system_roots() -> &'static rustls::RootCertStore {
-    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for error in &native.errors {
-            tracing::debug!("skipping a system certificate: {error}");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!(added, ignored, "loaded system root certificates");
-        roots
-    })
-}
-
-/// TLS trusting the system's root certificates, built once: a session without a `ca_file`
-/// clones it, which copies a few `Arc`s, where building it copies every root certificate.
-fn system_tls() -> Result<rustls::ClientConfig, String> {
-    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
-    TLS.get_or_init(|| client_config(system_roots().clone())).clone()
-}
-
-/// TLS for one HTTP server: rustls with the ring provider, trusting the system's root
-/// certificates and those of `ca_file`.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
-    let Some(path) = ca_file else { return system_tls() };
-    let shown = path.display();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|err| format!("cannot read ca_file {shown}: {err}; check the path"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| format!("ca_file {shown} is not valid PEM: {err}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "ca_file {shown} holds no certificate; it must hold PEM `CERTIFICATE` blocks"
-        ));
-    }
-    let mut roots = system_roots().clone();
-    for cert in certs {
-        roots
-            .add(cert)
-            .map_err(|err| format!("ca_file {shown}: a certificate is not usable: {err}"))?;
-    }
-    client_config(roots)
-}
-
-/// rustls with the ring provider, trusting `roots`.
-fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
-        .map_err(|err| format!("cannot set up TLS: {err}"))
-}
-
-/// Turns a failed HTTP handshake into the most specific error.
-pub(crate) fn classify_init(
-    server: &str,
-    url: &str,
-    error: &rmcp::service::ClientInitializeError,
-) -> SessionError {
-    match error {
-        // rmcp does not expose the transport error as this variant's source: start from it.
-        rmcp::service::ClientInitializeError::TransportError { error: transport, .. } => {
-            match classify(server, url, transport.error.as_ref()) {
-                SessionError::Handshake { .. } => SessionError::Handshake {
-                    server: server.to_owned(),
-                    reason: chain(error),
-                    stderr_tail: None,
-                },
-                specific => specific,
+impl Connect for Connecting {
+    async fn handshake(&mut self) -> Result<Connection, SessionError> {
+        let Some((adapter, transport)) = self.start.take() else {
+            return Err(SessionError::Closed { server: self.server.clone() });
+        };
+        match serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol)).await {
+            Ok(service) => {
+                Ok(Connection { service, link: Link::StreamableHttp { url: self.url.clone() } })
             }
+            Err(err) => Err(init_error(&self.server, &self.url, &err)),
+        }
+    }
+
+    async fn timed_out(self, after: Duration) -> SessionError {
+        SessionError::Timeout { server: self.server, operation: "initialize".to_owned(), after }
+    }
+}
+
+/// What a failed handshake means: an HTTP status on the `initialize` POST says the URL is no
+/// streamable HTTP endpoint (400, 404, 405) or wants credentials (401, 403).
+fn init_error(server: &str, url: &str, err: &ClientInitializeError) -> SessionError {
+    // rmcp does not expose the transport error as this variant's source: start from it.
+    let cause = match err {
+        ClientInitializeError::TransportError { error, .. } => {
+            classify(server, url, error.error.as_ref())
         }
         other => classify(server, url, other),
+    };
+    match cause {
+        Some(SessionError::Http { status: status @ (400 | 404 | 405), .. }) => {
+            SessionError::NotStreamableHttp {
+                server: server.to_owned(),
+                url: url.to_owned(),
+                status,
+            }
+        }
+        Some(SessionError::SessionExpired { .. }) => SessionError::NotStreamableHttp {
+            server: server.to_owned(),
+            url: url.to_owned(),
+            status: 404,
+        },
+        Some(specific) => specific,
+        None => {
+            let reason = match err {
+                ClientInitializeError::TransportError { error, .. } => {
+                    innermost(error.error.as_ref())
+                }
+                other => describe_init_error(other),
+            };
+            SessionError::Handshake {
+                server: server.to_owned(),
+                reason: mcp_config::redact::redact_text(&reason),
+                stderr_tail: None,
+            }
+        }
     }
 }
 
-/// Turns a failure to reach or talk to an HTTP server into the most specific error.
-pub(crate) fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> SessionError {
+/// What a failed request means, when its transport failed in a way we can name.
+pub(crate) fn request_error(
+    server: &str,
+    url: &str,
+    operation: &str,
+    err: &ServiceError,
+) -> Option<SessionError> {
+    let ServiceError::TransportSend(error) = err else { return None };
+    classify(server, url, error.error.as_ref()).or_else(|| {
+        Some(SessionError::ConnectionClosed {
+            server: server.to_owned(),
+            operation: operation.to_owned(),
+            reason: Some(mcp_config::redact::redact_text(&innermost(error.error.as_ref()))),
+        })
+    })
+}
+
+/// The most specific error for a failure to reach or talk to the server, if there is one.
+fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option<SessionError> {
+    let status_error = |status: u16, challenge: Option<String>, body: String| {
+        SessionError::from_status(server, url.to_owned(), status, challenge, body)
+    };
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(err) = current {
-        if let Some(status) = err.downcast_ref::<HttpStatusError>() {
-            return http_status(server, url, status.status, "");
+        if let Some(auth) = err.downcast_ref::<AuthRequiredError>() {
+            return Some(status_error(
+                401,
+                Some(auth.www_authenticate_header.clone()),
+                String::new(),
+            ));
         }
-        let reqwest_error = err.downcast_ref::<reqwest::Error>().or_else(|| {
-            // rmcp's `Client(E)` variant does not expose the client error as its source.
-            match err.downcast_ref::<StreamableHttpError<reqwest::Error>>()? {
-                StreamableHttpError::Client(inner) => Some(inner),
-                _ => None,
+        if let Some(scope) = err.downcast_ref::<InsufficientScopeError>() {
+            return Some(status_error(
+                403,
+                Some(scope.www_authenticate_header.clone()),
+                String::new(),
+            ));
+        }
+        if let Some(status) = err.downcast_ref::<HttpStatusError>() {
+            return Some(status_error(status.status, None, String::new()));
+        }
+        let client_error = match err.downcast_ref::<HttpError>() {
+            Some(StreamableHttpError::SessionExpired) => {
+                return Some(SessionError::SessionExpired {
+                    server: server.to_owned(),
+                    url: url.to_owned(),
+                });
             }
-        });
-        if let Some(err) = reqwest_error {
-            if let Some(status) = err.status() {
-                return http_status(server, url, status.as_u16(), "");
+            Some(StreamableHttpError::AuthRequired(auth)) => {
+                return Some(status_error(
+                    401,
+                    Some(auth.www_authenticate_header.clone()),
+                    String::new(),
+                ));
             }
-            if err.is_connect() || err.is_timeout() {
-                let mut reason = root_cause(err);
-                if reason.contains("certificate") {
-                    reason.push_str(" (if the server's certificate comes from a private CA, set `ca_file` for it)");
+            Some(StreamableHttpError::InsufficientScope(scope)) => {
+                return Some(status_error(
+                    403,
+                    Some(scope.www_authenticate_header.clone()),
+                    String::new(),
+                ));
+            }
+            Some(StreamableHttpError::UnexpectedServerResponse(text)) => {
+                if let Some((status, body)) = status_in(text) {
+                    return Some(status_error(status, None, body));
                 }
-                return SessionError::Connect {
+                None
+            }
+            // A transparent variant: its `source()` skips the status error itself.
+            Some(StreamableHttpError::HttpStatus(status)) => {
+                return Some(status_error(status.status, None, String::new()));
+            }
+            Some(StreamableHttpError::Client(inner)) => Some(inner),
+            _ => err.downcast_ref::<reqwest::Error>(),
+        };
+        if let Some(client_error) = client_error {
+            if let Some(status) = client_error.status() {
+                return Some(status_error(status.as_u16(), None, String::new()));
+            }
+            if client_error.is_connect() || client_error.is_timeout() {
+                let mut reason = mcp_config::redact::redact_text(&innermost(client_error));
+                if reason.contains("certificate") {
+                    reason.push_str(
+                        " (if the server's certificate comes from a private CA, set `ca_file` for it)",
+                    );
+                }
+                return Some(SessionError::Connect {
                     server: server.to_owned(),
                     url: url.to_owned(),
                     reason,
-                };
+                });
             }
         }
-        current = err.source();
+        current = next_cause(err);
     }
-    let text = chain(error);
-    if let Some(status) = status_in(&text) {
-        return http_status(server, url, status, "");
-    }
-    SessionError::Handshake { server: server.to_owned(), reason: text, stderr_tail: None }
+    None
 }
 
-fn http_status(server: &str, url: &str, status: u16, body: &str) -> SessionError {
-    SessionError::Http {
-        server: server.to_owned(),
-        url: url.to_owned(),
-        status,
-        body_excerpt: body.to_owned(),
+/// The error under `err`, including the ones rmcp holds without exposing them as sources (the
+/// worker's fatal error, the HTTP client's error).
+fn next_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(WorkerQuitReason::Fatal { error, .. }) =
+        err.downcast_ref::<WorkerQuitReason<HttpError>>()
+    {
+        return Some(error);
     }
+    if let Some(StreamableHttpError::Client(inner)) = err.downcast_ref::<HttpError>() {
+        return Some(inner);
+    }
+    err.source()
 }
 
-/// The innermost cause's message.
-fn root_cause(error: &(dyn StdError + 'static)) -> String {
-    let mut current = error;
-    while let Some(next) = current.source() {
+/// The innermost cause's message, through the causes rmcp hides.
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = next_cause(current) {
         current = next;
     }
     current.to_string()
 }
 
-/// Every message of the chain, joined.
-pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut current = error.source();
-    while let Some(err) = current {
-        let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = err.source();
-    }
-    parts.join(": ")
+/// The status and body of rmcp's `HTTP 404: body` text for statuses it has no type for.
+fn status_in(text: &str) -> Option<(u16, String)> {
+    let rest = text.strip_prefix("HTTP ")?;
+    let status = rest.get(..3)?.parse::<u16>().ok()?;
+    // `HTTP 404 Not Found: body`: the reason phrase, then the body.
+    let body = rest.get(3..)?.split_once(':').map_or("", |(_, body)| body.trim());
+    let body: String = body.chars().take(200).collect();
+    (400..600).contains(&status).then(|| (status, mcp_config::redact::redact_text(&body)))
 }
 
-/// An HTTP status mentioned in rmcp's error text ("HTTP 404", "status: 404 Not Found", …).
-fn status_in(text: &str) -> Option<u16> {
-    let bytes = text.as_bytes();
-    let markers = ["HTTP ", "status: ", "status code ", "Status code: "];
-    markers.iter().find_map(|marker| {
-        let at = text.find(marker)? + marker.len();
-        let digits = bytes.get(at..at + 3)?;
-        let status = std::str::from_utf8(digits).ok()?.parse::<u16>().ok()?;
-        (400..600).contains(&status).then_some(status)
-    })
+#[cfg(test)]
+mod tests {
+    use super::status_in;
+
+    #[test]
+    fn statuses_in_rmcp_texts_are_found() {
+        assert_eq!(status_in("HTTP 404 Not Found: not here"), Some((404, "not here".to_owned())));
+        assert_eq!(status_in("HTTP 405 Method Not Allowed"), Some((405, String::new())));
+        assert_eq!(status_in("HTTP 200: fine"), None);
+        assert_eq!(status_in("something else"), None);
+    }
 }

@@ -1,4 +1,5 @@
-//! Open initialized MCP sessions on demand, over stdio and streamable HTTP, always cleaned up.
+//! Open initialized MCP sessions on demand, over stdio, streamable HTTP and legacy HTTP+SSE,
+//! always cleaned up.
 //!
 //! Hand [`MCPClientSessionManager::open_session`] any [`ServerConfig`](mcp_config::ServerConfig)
 //! and get back a [`Session`] that is connected **and** initialized. Close it with
@@ -28,30 +29,33 @@
 //! with [`CallOptions`]). A request that times out sends the server `notifications/cancelled`,
 //! and the session stays usable.
 //!
-//! Legacy HTTP+SSE servers are not supported yet: [`mcp_sse`] will bring them.
+//! Legacy HTTP+SSE servers (protocol 2024-11-05) are reached through [`mcp_sse`]'s client. A
+//! server configured by `url` alone is tried as streamable HTTP first and falls back to legacy
+//! SSE when the URL is not a streamable HTTP endpoint (the spec's backwards-compatibility rule);
+//! the manager remembers which URLs speak SSE.
+//!
+//! The manager keeps track of the sessions it opened: [`MCPClientSessionManager::shutdown`]
+//! closes every one still open. Every crate of the stack that speaks HTTP builds its client
+//! with [`HttpClientBuilder`], so TLS trust and socket settings are the same everywhere.
 //!
 //! Built on [`rmcp`], re-exported for its model types.
 
 #![doc(test(attr(deny(warnings))))]
 
+mod connection;
 mod error;
 mod handler;
 mod http;
+mod http_client;
 mod manager;
+mod remote;
 mod session;
+mod sse;
 mod stdio;
 
 pub use error::SessionError;
 pub use handler::{HandlerCapabilities, ListKind, SessionHandler};
+pub use http_client::{HttpClientBuilder, HttpClientError, Redirects};
 pub use manager::{Builder, MCPClientSessionManager};
 pub use session::{CallOptions, Session};
-pub use {mcp_config, rmcp};
-
-/// A URL for messages: the password, if any, replaced by `***`.
-pub(crate) fn redact_url(url: &url::Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    }
-    url.to_string()
-}
+pub use {mcp_config, reqwest, rmcp};

@@ -6,22 +6,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt as _;
-use mcp_config::{Protocol, Timeouts};
-use mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig, TransportKind};
-use rmcp::model::{Implementation, ProtocolVersion};
-use rmcp::serve_client_with_lifecycle;
-use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
+use mcp_config::{ServerConfig, StreamableHttpConfig};
+use rmcp::model::Implementation;
+use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use crate::connection::{Connect, Connection, Service};
 use crate::error::SessionError;
 use crate::handler::{Adapter, SessionHandler};
-use crate::http::Target;
-use crate::session::{Parts, Session};
-use crate::stdio;
+use crate::remote::Endpoint;
+use crate::session::{Session, WeakSession};
+use crate::{http, sse, stdio};
 
 /// Opens MCP sessions on demand, as the seed's `MCPClientSessionManager` does.
 ///
-/// Cheap to clone and share: it holds only settings.
+/// Cheap to clone and share: clones share settings, the sessions opened (see
+/// [`sessions`](Self::sessions) and [`shutdown`](Self::shutdown)) and what was learnt about
+/// servers (a URL that turned out to speak legacy SSE).
 ///
 /// ```no_run
 /// use mcp_session::{MCPClientSessionManager, mcp_config::StdioConfig};
@@ -45,6 +46,9 @@ pub struct MCPClientSessionManager {
     /// URLs with `sse_fallback` that turned out to speak legacy SSE: later sessions go straight
     /// there. Shared by clones.
     legacy_urls: Arc<Mutex<HashSet<String>>>,
+    /// The sessions it opened, held weakly: a dropped session still ends itself. Shared by
+    /// clones.
+    sessions: Arc<Mutex<Vec<WeakSession>>>,
 }
 
 impl std::fmt::Debug for MCPClientSessionManager {
@@ -114,19 +118,7 @@ impl MCPClientSessionManager {
     /// answers with an HTTP error, fails the handshake or takes too long.
     pub async fn open_session(&self, config: &ServerConfig) -> Result<Session, SessionError> {
         let span = tracing::info_span!("session", server = %config.server_name(), transport = %config.transport());
-        async {
-            match config {
-                ServerConfig::Stdio(stdio) => self.open_stdio(stdio).await,
-                ServerConfig::StreamableHttp(http) => self.open_http_or_sse(http).await,
-                ServerConfig::Sse(sse) => self.open_sse(Target::from(sse), sse.timeouts).await,
-                _ => Err(SessionError::Protocol {
-                    server: config.server_name().to_owned(),
-                    message: format!("transport `{}` is not supported", config.transport()),
-                }),
-            }
-        }
-        .instrument(span)
-        .await
+        self.open(config).instrument(span).await
     }
 
     /// Opens a session, runs `f` with it, and closes it on every way out: when `f` returns, when
@@ -175,6 +167,34 @@ impl MCPClientSessionManager {
         }
     }
 
+    /// Every session this manager opened that is still open (closed and dropped ones are not
+    /// listed).
+    pub fn sessions(&self) -> Vec<Session> {
+        let Ok(mut registry) = self.sessions.lock() else { return Vec::new() };
+        registry.retain(|weak| weak.upgrade().is_some_and(|session| !session.is_closed()));
+        registry.iter().filter_map(WeakSession::upgrade).collect()
+    }
+
+    /// Closes every open session this manager (or a clone of it) opened, concurrently, each
+    /// within its `timeouts.close_grace` (as [`Session::close`]). Sessions opened while this
+    /// runs are not waited for.
+    ///
+    /// Call it before a program exits: a dropped session ends its server too, but without the
+    /// graceful steps, and a runtime that stops does not wait for that.
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn demo(manager: mcp_session::MCPClientSessionManager) {
+    /// manager.shutdown().await;
+    /// assert!(manager.sessions().is_empty());
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) {
+        let open = self.sessions();
+        tracing::debug!(sessions = open.len(), "closing every session");
+        futures::future::join_all(open.into_iter().map(Session::close)).await;
+    }
+
     fn adapter(&self, server: &str) -> Adapter {
         Adapter {
             server: server.into(),
@@ -185,208 +205,90 @@ impl MCPClientSessionManager {
         }
     }
 
-    async fn open_stdio(&self, config: &StdioConfig) -> Result<Session, SessionError> {
-        let server = config.server_name.clone();
-        let startup = config.timeouts.startup;
-        let spawned = stdio::spawn(config)?;
-        let mut child = spawned.child;
-        let handshake = tokio::time::timeout(
-            startup,
-            serve_client_with_lifecycle(
-                self.adapter(&server),
-                spawned.transport,
-                lifecycle(config.protocol),
-            ),
-        )
-        .await;
-        let failure = match handshake {
-            Ok(Ok(service)) => {
-                no_response_cache(&service).await;
-                tracing::debug!(protocol = ?service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
-                return Ok(Session::new(Parts {
-                    server,
-                    transport: TransportKind::Stdio,
-                    timeouts: config.timeouts,
-                    service,
-                    child: Some(child),
-                    stderr: Some(spawned.stderr),
-                    sse_closed: None,
-                }));
+    /// Connects to `config`'s server within its startup timeout (spawn or connect, then the
+    /// handshake), and registers the session.
+    async fn open(&self, config: &ServerConfig) -> Result<Session, SessionError> {
+        let server = config.server_name();
+        let timeouts = config.timeouts();
+        let startup = timeouts.startup;
+        let deadline = Instant::now() + startup;
+        let adapter = self.adapter(server);
+        let connection = match config {
+            ServerConfig::Stdio(stdio) => {
+                establish(stdio::connect(stdio, adapter)?, deadline, startup).await?
             }
-            Ok(Err(err)) => {
-                // Only a broken connection may mean the server died; any other failure is the
-                // handshake's own (and the server may exit only because we then hang up).
-                let broken = matches!(
-                    err,
-                    ClientInitializeError::ConnectionClosed(_)
-                        | ClientInitializeError::TransportError { .. }
-                );
-                let status =
-                    if broken { child.wait_exit(Duration::from_millis(500)).await } else { None };
-                let stderr_tail = spawned.stderr.text();
-                match status {
-                    Some(status) => SessionError::ServerExited {
-                        server,
-                        status: status.to_string(),
-                        stderr_tail,
-                    },
-                    None => SessionError::Handshake {
-                        server,
-                        reason: crate::http::chain(&err),
-                        stderr_tail,
-                    },
-                }
+            ServerConfig::Sse(sse) => {
+                establish(sse::connect(&Endpoint::from(sse), adapter)?, deadline, startup).await?
             }
-            Err(_elapsed) => match spawned.garbage.seen() {
-                Some((count, first)) => SessionError::Handshake {
-                    server,
-                    reason: format!(
-                        "no answer to `initialize` within {}, and the server wrote {count} line(s) to stdout \
-                         that are not JSON-RPC, the first: {first:?}; an MCP stdio server must write only \
-                         JSON-RPC to stdout (logs go to stderr)",
-                        crate::error::humanize(startup)
-                    ),
-                    stderr_tail: spawned.stderr.text(),
-                },
-                None => match child.exit_status() {
-                    Some(status) => SessionError::ServerExited {
-                        server,
-                        status: status.to_string(),
-                        stderr_tail: spawned.stderr.text(),
-                    },
-                    None => SessionError::Timeout {
-                        server,
-                        operation: "initialize".to_owned(),
-                        after: startup,
-                    },
-                },
-            },
+            ServerConfig::StreamableHttp(http) => {
+                self.http_or_sse(http, adapter, deadline, startup).await?
+            }
+            other => {
+                return Err(SessionError::UnsupportedTransport {
+                    server: server.to_owned(),
+                    transport: other.transport().to_string(),
+                });
+            }
         };
-        child.shutdown(config.timeouts.close_grace).await;
-        Err(failure)
+        no_response_cache(&connection.service).await;
+        tracing::debug!(protocol = ?connection.service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
+        let session = Session::new(server.to_owned(), timeouts, connection);
+        if let Ok(mut registry) = self.sessions.lock() {
+            registry.retain(|weak| weak.upgrade().is_some_and(|session| !session.is_closed()));
+            registry.push(session.downgrade());
+        }
+        Ok(session)
     }
 
-    /// Streamable HTTP, or legacy SSE when `sse_fallback` is set and the server refuses the
-    /// streamable `initialize` with 400, 404 or 405 (the spec's backwards-compatibility rule).
-    async fn open_http_or_sse(
+    /// Streamable HTTP, or legacy SSE when `sse_fallback` is set and the URL is no streamable
+    /// HTTP endpoint (the spec's backwards-compatibility rule). A URL found to speak legacy SSE
+    /// goes straight there for later sessions of this manager.
+    async fn http_or_sse(
         &self,
         config: &StreamableHttpConfig,
-    ) -> Result<Session, SessionError> {
-        let key = config.url.to_string();
-        let known_legacy = || self.legacy_urls.lock().is_ok_and(|urls| urls.contains(&key));
+        adapter: Adapter,
+        deadline: Instant,
+        startup: Duration,
+    ) -> Result<Connection, SessionError> {
+        let key = config.url.as_str();
+        let known_legacy = || self.legacy_urls.lock().is_ok_and(|urls| urls.contains(key));
         if config.sse_fallback && known_legacy() {
-            return self.open_sse(Target::from(config), config.timeouts).await;
+            return establish(sse::connect(&Endpoint::from(config), adapter)?, deadline, startup)
+                .await;
         }
-        match self.open_http(config).await {
-            Err(SessionError::Http { status: 400 | 404 | 405, .. }) if config.sse_fallback => {
-                tracing::debug!("streamable HTTP refused; trying legacy SSE at the same URL");
-                let session = self.open_sse(Target::from(config), config.timeouts).await?;
+        let attempt = http::connect(config, adapter.clone())?;
+        match establish(attempt, deadline, startup).await {
+            Err(SessionError::NotStreamableHttp { status, .. }) if config.sse_fallback => {
+                tracing::debug!(
+                    status,
+                    "not a streamable HTTP endpoint; trying legacy SSE at the same URL"
+                );
+                let attempt = sse::connect(&Endpoint::from(config), adapter)?;
+                let connection = establish(attempt, deadline, startup).await?;
                 if let Ok(mut urls) = self.legacy_urls.lock() {
-                    urls.insert(key);
+                    urls.insert(key.to_owned());
                 }
-                Ok(session)
+                Ok(connection)
             }
             other => other,
         }
     }
+}
 
-    async fn open_sse(
-        &self,
-        target: Target<'_>,
-        timeouts: Timeouts,
-    ) -> Result<Session, SessionError> {
-        let server = target.server.to_owned();
-        let startup = timeouts.startup;
-        let mut sse_closed = None;
-        let handshake = async {
-            let transport = crate::http::sse_transport(target).await?;
-            sse_closed = Some(transport.closed_reason_handle());
-            serve_client_with_lifecycle(
-                self.adapter(&server),
-                transport,
-                ClientLifecycleMode::Initialize,
-            )
-            .await
-            .map_err(|err| SessionError::Handshake {
-                server: server.clone(),
-                reason: crate::http::chain(&err),
-                stderr_tail: None,
-            })
-        };
-        match tokio::time::timeout(startup, handshake).await {
-            Ok(Ok(service)) => {
-                no_response_cache(&service).await;
-                Ok(Session::new(Parts {
-                    server,
-                    transport: TransportKind::Sse,
-                    timeouts,
-                    service,
-                    child: None,
-                    stderr: None,
-                    sse_closed,
-                }))
-            }
-            Ok(Err(err)) => Err(err),
-            Err(_elapsed) => Err(SessionError::Timeout {
-                server,
-                operation: "initialize".to_owned(),
-                after: startup,
-            }),
-        }
-    }
-
-    async fn open_http(&self, config: &StreamableHttpConfig) -> Result<Session, SessionError> {
-        let server = config.server_name.clone();
-        let startup = config.timeouts.startup;
-        let url = crate::redact_url(&config.url);
-        let transport = crate::http::transport(config)?;
-        let handshake = serve_client_with_lifecycle(
-            self.adapter(&server),
-            transport,
-            lifecycle(config.protocol),
-        );
-        match tokio::time::timeout(startup, handshake).await {
-            Ok(Ok(service)) => {
-                no_response_cache(&service).await;
-                Ok(Session::new(Parts {
-                    server,
-                    transport: TransportKind::StreamableHttp,
-                    timeouts: config.timeouts,
-                    service,
-                    child: None,
-                    stderr: None,
-                    sse_closed: None,
-                }))
-            }
-            Ok(Err(err)) => Err(crate::http::classify_init(&server, &url, &err)),
-            Err(_elapsed) => Err(SessionError::Timeout {
-                server,
-                operation: "initialize".to_owned(),
-                after: startup,
-            }),
-        }
+/// Runs `attempt`'s handshake until `deadline` (the end of the server's startup timeout).
+async fn establish(
+    mut attempt: impl Connect,
+    deadline: Instant,
+    startup: Duration,
+) -> Result<Connection, SessionError> {
+    match tokio::time::timeout_at(deadline, attempt.handshake()).await {
+        Ok(outcome) => outcome,
+        Err(_elapsed) => Err(attempt.timed_out(startup).await),
     }
 }
 
-/// The rmcp handshake for a configured [`Protocol`]. Discovery lists every known version,
-/// newest first, so any server of the discovery era finds one it shares.
-fn lifecycle(protocol: Protocol) -> ClientLifecycleMode {
-    let preferred_versions =
-        || ProtocolVersion::KNOWN_VERSIONS.iter().rev().cloned().collect::<Vec<_>>();
-    match protocol {
-        Protocol::Auto => ClientLifecycleMode::Auto {
-            preferred_versions: preferred_versions(),
-            legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
-        },
-        Protocol::Discover => {
-            ClientLifecycleMode::Discover { preferred_versions: preferred_versions() }
-        }
-        _ => ClientLifecycleMode::Initialize,
-    }
-}
-
-/// Turns off rmcp's response cache: a session is short-lived, and a cache that answers a failing
-/// `*/list` with the last good list would hide the failure.
-async fn no_response_cache(service: &rmcp::service::RunningService<rmcp::RoleClient, Adapter>) {
+/// Turns off rmcp's response cache: a cache that answers a failing `*/list` with the last good
+/// list would hide the failure.
+async fn no_response_cache(service: &Service) {
     service.peer().set_response_cache_config(rmcp::service::ClientCacheConfig::disabled()).await;
 }

@@ -1,6 +1,7 @@
 //! [`Session`]: one initialized MCP session, and everything it can ask its server.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use mcp_config::{Timeouts, TransportKind};
@@ -10,11 +11,10 @@ use rmcp::model::{
     Implementation, PingRequest, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
     ResourceTemplate, ServerPeerInfo, Tool,
 };
-use rmcp::service::{RoleClient, RunningService};
+use rmcp::service::RunningService;
 
+use crate::connection::{Connection, Link, Service};
 use crate::error::{SessionError, humanize};
-use crate::handler::Adapter;
-use crate::stdio::{ChildGuard, StderrTail};
 
 /// Options for one request.
 ///
@@ -58,58 +58,68 @@ pub struct Session {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     server: String,
     transport: TransportKind,
     timeouts: Timeouts,
     /// Requests hold it for reading; `close` takes it.
-    service: tokio::sync::RwLock<Option<RunningService<RoleClient, Adapter>>>,
+    service: tokio::sync::RwLock<Option<Service>>,
     peer_info: Option<Arc<ServerPeerInfo>>,
-    child: Mutex<Option<ChildGuard>>,
-    stderr: Option<StderrTail>,
-    /// Why a legacy SSE stream ended, for error messages.
-    sse_closed: Option<mcp_sse::client::ClosedReason>,
+    /// A stdio server's process id.
+    process_id: Option<u32>,
+    /// The transport's side: a stdio server's process group, an HTTP URL, an SSE stream's end.
+    link: tokio::sync::Mutex<Link>,
+    /// Set by `close`, before it waits for anything.
+    closed: AtomicBool,
 }
 
-/// What [`MCPClientSessionManager`](crate::MCPClientSessionManager) hands over to make a session.
-pub(crate) struct Parts {
-    pub(crate) server: String,
-    pub(crate) transport: TransportKind,
-    pub(crate) timeouts: Timeouts,
-    pub(crate) service: RunningService<RoleClient, Adapter>,
-    pub(crate) child: Option<ChildGuard>,
-    pub(crate) stderr: Option<StderrTail>,
-    pub(crate) sse_closed: Option<mcp_sse::client::ClosedReason>,
-}
-
-impl std::fmt::Debug for Adapter {
+impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Adapter").field("server", &self.server).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("server", &self.server)
+            .field("transport", &self.transport)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
-impl std::fmt::Debug for ChildGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChildGuard").finish_non_exhaustive()
+/// A session held weakly, as the manager's registry holds them.
+#[derive(Clone)]
+pub(crate) struct WeakSession(Weak<Inner>);
+
+impl WeakSession {
+    pub(crate) fn upgrade(&self) -> Option<Session> {
+        self.0.upgrade().map(|inner| Session { inner })
     }
 }
 
 impl Session {
-    pub(crate) fn new(parts: Parts) -> Session {
-        let peer_info = parts.service.peer_info();
+    pub(crate) fn new(server: String, timeouts: &Timeouts, connection: Connection) -> Session {
+        let peer_info = connection.service.peer_info();
         Session {
             inner: Arc::new(Inner {
-                server: parts.server,
-                transport: parts.transport,
-                timeouts: parts.timeouts,
-                service: tokio::sync::RwLock::new(Some(parts.service)),
+                server,
+                transport: connection.link.kind(),
+                timeouts: *timeouts,
+                service: tokio::sync::RwLock::new(Some(connection.service)),
                 peer_info,
-                child: Mutex::new(parts.child),
-                stderr: parts.stderr,
-                sse_closed: parts.sse_closed,
+                process_id: match &connection.link {
+                    Link::Stdio(child) => Some(child.pid()),
+                    _ => None,
+                },
+                link: tokio::sync::Mutex::new(connection.link),
+                closed: AtomicBool::new(false),
             }),
         }
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakSession {
+        WeakSession(Arc::downgrade(&self.inner))
+    }
+
+    /// Whether [`close`](Self::close) has been called on this session or a clone of it.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// The server's name, as configured.
@@ -119,8 +129,7 @@ impl Session {
 
     /// The process id of a stdio server (the leader of its process group), while it runs.
     pub fn process_id(&self) -> Option<u32> {
-        let child = self.inner.child.lock().ok()?;
-        Some(child.as_ref()?.pid())
+        self.inner.process_id.filter(|_| !self.is_closed())
     }
 
     /// The transport this session runs over.
@@ -129,17 +138,10 @@ impl Session {
     }
 
     /// The running service, for one request; an error once the session is closed.
-    async fn service(
-        &self,
-    ) -> Result<tokio::sync::RwLockReadGuard<'_, RunningService<RoleClient, Adapter>>, SessionError>
-    {
+    async fn service(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Service>, SessionError> {
         let guard = self.inner.service.read().await;
-        tokio::sync::RwLockReadGuard::try_map(guard, Option::as_ref).map_err(|_| {
-            SessionError::Protocol {
-                server: self.inner.server.clone(),
-                message: "the session is closed; open a new one".to_owned(),
-            }
-        })
+        tokio::sync::RwLockReadGuard::try_map(guard, Option::as_ref)
+            .map_err(|_| SessionError::Closed { server: self.inner.server.clone() })
     }
 
     fn peer_info(&self) -> Option<Arc<ServerPeerInfo>> {
@@ -152,12 +154,13 @@ impl Session {
     /// `await session.initialize()`, and may be called any number of times.
     ///
     /// # Errors
-    /// [`SessionError::Protocol`] when the session is closed.
+    /// [`SessionError::Closed`] when the session is closed.
     pub async fn initialize(&self) -> Result<Arc<ServerPeerInfo>, SessionError> {
         drop(self.service().await?);
-        self.peer_info().ok_or_else(|| SessionError::Protocol {
+        self.peer_info().ok_or_else(|| SessionError::Handshake {
             server: self.inner.server.clone(),
-            message: "the server sent no initialize result".to_owned(),
+            reason: "the server sent no initialize result".to_owned(),
+            stderr_tail: None,
         })
     }
 
@@ -215,11 +218,15 @@ impl Session {
             serde_json::Value::Null => {}
             serde_json::Value::Object(map) => params = params.with_arguments(map),
             other => {
-                return Err(SessionError::Protocol {
+                let mut found = other.to_string();
+                if found.len() > 80 {
+                    found.truncate(found.floor_char_boundary(80));
+                    found.push('…');
+                }
+                return Err(SessionError::InvalidArguments {
                     server: self.inner.server.clone(),
-                    message: format!(
-                        "the arguments of tool `{name}` must be a JSON object, not {other}"
-                    ),
+                    operation: format!("tools/call {name}"),
+                    found,
                 });
             }
         }
@@ -293,11 +300,13 @@ impl Session {
 
     /// Ends the session gracefully: closes the connection (for HTTP, `DELETE`s the session),
     /// then ends a stdio server's whole process group (`timeouts.close_grace` for it to exit on
-    /// its own, then SIGTERM, then SIGKILL).
+    /// its own, then SIGTERM, then SIGKILL). Requests still in flight get the grace period to
+    /// finish, then are cancelled.
     ///
     /// # Errors
     /// Never today; the `Result` leaves room for reporting a server that had to be killed.
     pub async fn close(self) -> Result<(), SessionError> {
+        self.inner.closed.store(true, Ordering::Release);
         let grace = self.inner.timeouts.close_grace;
         // Requests in flight hold the service for reading: give them the grace period, then
         // cancel them, so that closing cannot hang.
@@ -321,8 +330,7 @@ impl Session {
             let _ = running.close_with_timeout(grace).await;
         }
         drop(service);
-        let child = self.inner.child.lock().ok().and_then(|mut child| child.take());
-        if let Some(mut child) = child {
+        if let Link::Stdio(child) = &mut *self.inner.link.lock().await {
             child.shutdown(grace).await;
         }
         Ok(())
@@ -349,56 +357,62 @@ impl Session {
     async fn service_error(&self, operation: String, err: ServiceError) -> SessionError {
         let server = self.inner.server.clone();
         match err {
-            ServiceError::McpError(data) => SessionError::Rpc {
-                server,
-                method: operation,
-                code: data.code.0,
-                message: data.message.into_owned(),
-            },
-            ServiceError::Timeout { timeout } => {
-                SessionError::Timeout { server, operation, after: timeout }
-            }
-            ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
-                if let Some(exited) = self.exited().await {
-                    return exited;
-                }
-                let detail =
-                    match (&err, self.inner.sse_closed.as_ref().and_then(|reason| reason.get())) {
-                        (_, Some(reason)) => format!(" ({reason})"),
-                        (ServiceError::TransportSend(source), None) => format!(": {source}"),
-                        _ => String::new(),
-                    };
-                SessionError::Protocol {
+            ServiceError::McpError(data) => {
+                return SessionError::Rpc {
                     server,
-                    message: format!(
-                        "the connection closed during {operation}{detail}; the server may have crashed: open a new session"
-                    ),
-                }
+                    method: operation,
+                    code: data.code.0,
+                    message: data.message.into_owned(),
+                };
             }
-            other => {
-                SessionError::Protocol { server, message: format!("{operation} failed: {other}") }
+            ServiceError::Timeout { timeout } => {
+                return SessionError::Timeout { server, operation, after: timeout };
             }
+            _ => {}
         }
-    }
-
-    /// `ServerExited` if this is a stdio session whose server has exited (waiting briefly).
-    async fn exited(&self) -> Option<SessionError> {
-        self.inner.child.lock().ok()?.as_ref()?;
-        for _ in 0..20 {
-            let status =
-                self.inner.child.lock().ok().and_then(|mut child| child.as_mut()?.exit_status());
-            if let Some(status) = status {
-                return Some(SessionError::ServerExited {
-                    server: self.inner.server.clone(),
-                    status: status.to_string(),
-                    stderr_tail: self.inner.stderr.as_ref().and_then(StderrTail::text),
-                });
+        let transport_failed =
+            matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_));
+        let explained = match &mut *self.inner.link.lock().await {
+            Link::Stdio(child) if transport_failed => child.exited(&server, EXIT_WAIT).await,
+            Link::Stdio(_) => None,
+            Link::StreamableHttp { url } => {
+                crate::http::request_error(&server, url, &operation, &err)
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            Link::Sse { url, closed } => {
+                crate::sse::request_error(&server, url, closed, &operation, &err)
+            }
+        };
+        if let Some(explained) = explained {
+            return explained;
         }
-        None
+        match err {
+            ServiceError::TransportClosed => {
+                SessionError::ConnectionClosed { server, operation, reason: None }
+            }
+            ServiceError::TransportSend(error) => SessionError::ConnectionClosed {
+                server,
+                operation,
+                reason: Some(mcp_config::redact::redact_text(&crate::http_client::root_cause(
+                    error.error.as_ref(),
+                ))),
+            },
+            ServiceError::UnexpectedResponse => SessionError::Protocol {
+                server,
+                operation,
+                message: "the server answered with a result of the wrong type".to_owned(),
+            },
+            ServiceError::Cancelled { reason } => SessionError::ConnectionClosed {
+                server,
+                operation,
+                reason: Some(reason.unwrap_or_else(|| "the request was cancelled".to_owned())),
+            },
+            other => SessionError::Protocol { server, operation, message: other.to_string() },
+        }
     }
 }
+
+/// How long a failed request waits for a stdio server to exit, to report its exit status.
+const EXIT_WAIT: Duration = Duration::from_millis(200);
 
 impl Drop for Inner {
     fn drop(&mut self) {

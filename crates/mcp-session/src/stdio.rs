@@ -11,12 +11,15 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
 use rmcp::RoleClient;
-use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::serve_client_with_lifecycle;
+use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
-use crate::error::SessionError;
+use crate::connection::{Connect, Connection, Link, describe_init_error, lifecycle};
+use crate::error::{SessionError, humanize};
+use crate::handler::Adapter;
 
 /// Largest JSON-RPC message accepted from a server (one line of stdout).
 pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -27,7 +30,7 @@ const POLL: Duration = Duration::from_millis(5);
 
 /// The last lines a server wrote to stderr, bounded.
 #[derive(Clone, Default, Debug)]
-pub(crate) struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 impl StderrTail {
     fn push(&self, line: String) {
@@ -40,7 +43,7 @@ impl StderrTail {
     }
 
     /// The kept lines, or `None` when the server wrote nothing.
-    pub(crate) fn text(&self) -> Option<String> {
+    fn text(&self) -> Option<String> {
         let lines = self.0.lock().ok()?;
         (!lines.is_empty()).then(|| lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n"))
     }
@@ -48,7 +51,7 @@ impl StderrTail {
 
 /// What a server wrote to stdout that was not JSON-RPC.
 #[derive(Clone, Default, Debug)]
-pub(crate) struct Garbage(Arc<Mutex<Option<(usize, String)>>>);
+struct Garbage(Arc<Mutex<Option<(usize, String)>>>);
 
 impl Garbage {
     fn record(&self, line: &[u8]) {
@@ -58,7 +61,7 @@ impl Garbage {
     }
 
     /// How many non-JSON-RPC lines there were, and the first of them.
-    pub(crate) fn seen(&self) -> Option<(usize, String)> {
+    fn seen(&self) -> Option<(usize, String)> {
         self.0.lock().ok()?.clone()
     }
 }
@@ -68,16 +71,50 @@ fn excerpt(bytes: &[u8]) -> String {
     text.trim_end().to_owned()
 }
 
-/// A started stdio server: the transport to speak MCP over, and the guard of its process group.
-pub(crate) struct Spawned {
-    pub(crate) transport: StdioTransport,
-    pub(crate) child: ChildGuard,
-    pub(crate) stderr: StderrTail,
-    pub(crate) garbage: Garbage,
+/// A stdio server that has been started: its process group and the tail of its stderr.
+pub(crate) struct Child {
+    guard: ChildGuard,
+    stderr: StderrTail,
 }
 
-/// Starts the server of `config` as the leader of a new process group.
-pub(crate) fn spawn(config: &StdioConfig) -> Result<Spawned, SessionError> {
+impl Child {
+    /// The leader's process id (also the group id).
+    pub(crate) fn pid(&self) -> u32 {
+        self.guard.pid()
+    }
+
+    /// The error for a server that has exited, waiting up to `limit` for it to exit.
+    pub(crate) async fn exited(&mut self, server: &str, limit: Duration) -> Option<SessionError> {
+        let status = match self.guard.exit_status() {
+            Some(status) => status,
+            None => self.guard.wait_exit(limit).await?,
+        };
+        Some(SessionError::ServerExited {
+            server: server.to_owned(),
+            status: status.to_string(),
+            stderr_tail: self.stderr.text(),
+        })
+    }
+
+    /// Ends the process group (see [`ChildGuard::shutdown`]).
+    pub(crate) async fn shutdown(&mut self, grace: Duration) {
+        self.guard.shutdown(grace).await;
+    }
+}
+
+/// A stdio server started and not yet initialized: what [`connect`] returns.
+pub(crate) struct Connecting {
+    server: String,
+    protocol: mcp_config::Protocol,
+    close_grace: Duration,
+    adapter: Option<Adapter>,
+    transport: Option<StdioTransport>,
+    child: Option<Child>,
+    garbage: Garbage,
+}
+
+/// Starts the server of `config` as the leader of a new process group, ready for the handshake.
+pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecting, SessionError> {
     let server = &config.server_name;
     let mut command = tokio::process::Command::new(&config.command);
     command
@@ -115,12 +152,97 @@ pub(crate) fn spawn(config: &StdioConfig) -> Result<Spawned, SessionError> {
     }
     let garbage = Garbage::default();
     tracing::debug!(server = %server, pid, command = %config.command, "spawned stdio server");
-    Ok(Spawned {
-        transport: StdioTransport::new(stdout, stdin, garbage.clone(), server.clone()),
-        child: guard,
-        stderr,
+    Ok(Connecting {
+        server: server.clone(),
+        protocol: config.protocol,
+        close_grace: config.timeouts.close_grace,
+        adapter: Some(adapter),
+        transport: Some(StdioTransport::new(stdout, stdin, garbage.clone(), server.clone())),
+        child: Some(Child { guard, stderr }),
         garbage,
     })
+}
+
+impl Connect for Connecting {
+    async fn handshake(&mut self) -> Result<Connection, SessionError> {
+        let (Some(adapter), Some(transport)) = (self.adapter.take(), self.transport.take()) else {
+            return Err(SessionError::Closed { server: self.server.clone() });
+        };
+        let outcome =
+            serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol)).await;
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| SessionError::Closed { server: self.server.clone() })?;
+        let err = match outcome {
+            Ok(service) => return Ok(Connection { service, link: Link::Stdio(child) }),
+            Err(err) => err,
+        };
+        // Only a broken connection may mean the server died; any other failure is the
+        // handshake's own (and the server may exit only because we then hang up).
+        let broken = matches!(
+            err,
+            ClientInitializeError::ConnectionClosed(_)
+                | ClientInitializeError::TransportError { .. }
+        );
+        let exited = if broken {
+            child.exited(&self.server, Duration::from_millis(500)).await
+        } else {
+            None
+        };
+        let failure = exited.unwrap_or_else(|| SessionError::Handshake {
+            server: self.server.clone(),
+            reason: handshake_reason(&err),
+            stderr_tail: child.stderr.text(),
+        });
+        child.shutdown(self.close_grace).await;
+        Err(failure)
+    }
+
+    async fn timed_out(mut self, after: Duration) -> SessionError {
+        let Some(mut child) = self.child.take() else {
+            return SessionError::Closed { server: self.server };
+        };
+        let failure = match self.garbage.seen() {
+            Some((count, first)) => SessionError::Handshake {
+                server: self.server.clone(),
+                reason: format!(
+                    "no answer to `initialize` within {}, and the server wrote {count} line(s) to stdout \
+                     that are not JSON-RPC, the first: {first:?}; an MCP stdio server must write only \
+                     JSON-RPC to stdout (logs go to stderr)",
+                    humanize(after)
+                ),
+                stderr_tail: child.stderr.text(),
+            },
+            None => match child.exited(&self.server, Duration::ZERO).await {
+                Some(exited) => exited,
+                None => SessionError::Timeout {
+                    server: self.server.clone(),
+                    operation: "initialize".to_owned(),
+                    after,
+                },
+            },
+        };
+        child.shutdown(self.close_grace).await;
+        failure
+    }
+}
+
+/// Why a stdio handshake failed, in words that name no library type.
+fn handshake_reason(err: &ClientInitializeError) -> String {
+    match err {
+        ClientInitializeError::ConnectionClosed(_) => {
+            "the server closed its stdout before answering `initialize`".to_owned()
+        }
+        ClientInitializeError::TransportError { error, .. } => {
+            format!("writing to the server's stdin failed: {}", error.error)
+        }
+        ClientInitializeError::JsonRpcError(data) => format!(
+            "the server refused `initialize`: {} (JSON-RPC error {})",
+            data.message, data.code.0
+        ),
+        other => describe_init_error(other),
+    }
 }
 
 /// Copies the server's stderr into `tracing` and the bounded tail.
@@ -137,7 +259,7 @@ async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: Str
 /// Lines that are not JSON-RPC are skipped and counted (a server that logs to stdout breaks
 /// the protocol; the count makes the resulting error say so). A line over
 /// [`MAX_MESSAGE_BYTES`] closes the transport.
-pub(crate) struct StdioTransport {
+struct StdioTransport {
     reader: BufReader<ChildStdout>,
     line: Vec<u8>,
     writer: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
@@ -242,7 +364,7 @@ impl Transport<RoleClient> for StdioTransport {
 }
 
 /// Owns a server's process group; on [`ChildGuard::shutdown`] or drop, nothing of it survives.
-pub(crate) struct ChildGuard {
+struct ChildGuard {
     child: Option<Box<dyn ChildWrapper>>,
     pgid: Pid,
     server: String,
@@ -255,12 +377,12 @@ impl ChildGuard {
     }
 
     /// The leader's exit status, if it has exited.
-    pub(crate) fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+    fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// Waits up to `limit` for the leader to exit.
-    pub(crate) async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+    async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let child = self.child.as_mut()?;
         tokio::time::timeout(limit, child.wait()).await.ok()?.ok()
     }

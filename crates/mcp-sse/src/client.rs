@@ -214,7 +214,7 @@ impl SseClientTransport {
     /// event stream, sends no `endpoint` in time, or names an endpoint on another origin.
     pub async fn connect(config: SseClientConfig) -> Result<Self, SseError> {
         let url = config.url.clone();
-        let shown = url.to_string();
+        let shown = shown(&url);
         let client = match config.client.clone() {
             Some(client) => client,
             None => default_client()
@@ -255,7 +255,7 @@ impl SseClientTransport {
                         if endpoint.origin() != url.origin() {
                             return Err(SseError::ForeignEndpoint {
                                 url: shown.clone(),
-                                endpoint: endpoint.to_string(),
+                                endpoint: self::shown(&endpoint),
                             });
                         }
                         return Ok((endpoint, events, activity));
@@ -276,7 +276,7 @@ impl SseClientTransport {
             tokio::time::timeout(config.timeout, connect).await.map_err(|_| {
                 SseError::NoEndpoint { url: shown.clone(), after: config.timeout }
             })??;
-        tracing::debug!(url = %shown, endpoint = %endpoint, "legacy SSE connected");
+        tracing::debug!(url = %shown, endpoint = %self::shown(&endpoint), "legacy SSE connected");
         let (sender, messages) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let closed_reason = Arc::new(Mutex::new(None));
@@ -409,6 +409,32 @@ where
     })
 }
 
+/// `url` as error texts and logs show it: a password and the session id (`sessionId`,
+/// `session_id`, which lets anyone post into the session) replaced by `***`.
+fn shown(url: &Url) -> String {
+    let is_session =
+        |key: &str| key.eq_ignore_ascii_case("sessionid") || key.eq_ignore_ascii_case("session_id");
+    let secret_query = url.query_pairs().any(|(key, _)| is_session(&key));
+    if url.password().is_none() && !secret_query {
+        return url.to_string();
+    }
+    let mut copy = url.clone();
+    if copy.password().is_some() {
+        let _ = copy.set_password(Some("***"));
+    }
+    if secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if is_session(&key) { "***".to_owned() } else { value.into_owned() };
+                (key.into_owned(), value)
+            })
+            .collect();
+        copy.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    copy.to_string()
+}
+
 /// A reqwest client with rustls (ring) trusting the system's root certificates.
 fn default_client() -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
@@ -445,7 +471,7 @@ fn excerpt(body: &str) -> String {
 impl Poster {
     async fn post(self, message: TxJsonRpcMessage<RoleClient>) -> Result<(), SseError> {
         let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
-        let shown = self.endpoint.to_string();
+        let shown = shown(&self.endpoint);
         let request = self
             .client
             .post(self.endpoint)
@@ -490,5 +516,20 @@ impl Transport<RoleClient> for SseClientTransport {
 impl Drop for SseClientTransport {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn session_ids_and_passwords_are_hidden() {
+        let url = url::Url::parse("http://bot:pw@127.0.0.1:9/message?sessionId=abc&x=1").unwrap();
+        assert_eq!(shown(&url), "http://bot:***@127.0.0.1:9/message?sessionId=***&x=1");
+        let url = url::Url::parse("http://127.0.0.1:9/messages/?session_id=abc").unwrap();
+        assert_eq!(shown(&url), "http://127.0.0.1:9/messages/?session_id=***");
+        let url = url::Url::parse("http://127.0.0.1:9/sse").unwrap();
+        assert_eq!(shown(&url), "http://127.0.0.1:9/sse");
     }
 }

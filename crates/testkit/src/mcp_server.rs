@@ -39,11 +39,29 @@ pub struct TestServer {
     legacy: bool,
     cancelled: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
+    /// Calls of `sleep` running now, so that a test can wait until one is in flight.
+    sleeping: Arc<AtomicU64>,
 }
 
 impl Default for TestServer {
     fn default() -> Self {
         TestServer::new(usize::MAX)
+    }
+}
+
+/// Counts a running call for as long as it lives.
+struct Gauge<'a>(&'a AtomicU64);
+
+impl<'a> Gauge<'a> {
+    fn enter(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Gauge(count)
+    }
+}
+
+impl Drop for Gauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -117,6 +135,7 @@ impl TestServer {
             legacy: false,
             cancelled: Arc::default(),
             calls: Arc::default(),
+            sleeping: Arc::default(),
         }
     }
 
@@ -152,6 +171,7 @@ impl TestServer {
         context: RequestContext<RoleServer>,
     ) -> Result<String, ErrorData> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let _running = Gauge::enter(&self.sleeping);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(format!("slept {} ms", args.ms)),
             () = context.ct.cancelled() => {
@@ -222,7 +242,7 @@ impl TestServer {
     }
 
     #[tool(
-        description = "Sends the client a request (`sampling`, `elicitation` or `roots`) and returns its answer, or its error, as JSON."
+        description = "Sends the client a request (`sampling`, `elicitation` or `roots`) and returns its answer, or its error, as JSON; `capabilities` returns what the client advertised in `initialize`."
     )]
     #[allow(deprecated)] // sampling and roots are deprecated in 2026-07-28 but part of every earlier version
     async fn ask_client(
@@ -261,6 +281,11 @@ impl TestServer {
                 .list_roots()
                 .await
                 .map(|result| serde_json::to_value(result).unwrap_or_default()),
+            // What the client advertised in `initialize`, not a request.
+            "capabilities" => Ok(peer
+                .peer_info()
+                .map(|info| serde_json::to_value(&info.capabilities).unwrap_or_default())
+                .unwrap_or_default()),
             other => {
                 return Err(ErrorData::invalid_params(format!("cannot ask for {other}"), None));
             }
@@ -309,11 +334,14 @@ impl TestServer {
         serde_json::to_string(&headers).unwrap_or_default()
     }
 
-    #[tool(description = "What the server has seen: calls and cancellations, as JSON.")]
+    #[tool(
+        description = "What the server has seen: calls and cancellations, and calls of `sleep` running now, as JSON."
+    )]
     async fn stats(&self) -> String {
         serde_json::json!({
             "calls": self.calls.load(Ordering::SeqCst),
             "cancelled": self.cancelled.load(Ordering::SeqCst),
+            "sleeping": self.sleeping.load(Ordering::SeqCst),
         })
         .to_string()
     }

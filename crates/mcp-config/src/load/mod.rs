@@ -420,8 +420,71 @@ impl vars::Scope for Scope<'_> {
     }
 }
 
+/// Reading and writing config files: the file side of [`MCPConfig`].
+impl MCPConfig {
+    /// Reads a config file, in any format [`Loader`] knows, expanding `${VAR}` from the
+    /// process environment. Shorthand for `Loader::new().load(path)`.
+    ///
+    /// ```no_run
+    /// use mcp_config::MCPConfig;
+    ///
+    /// let loaded = MCPConfig::load(".vscode/mcp.json")?;
+    /// for warning in &loaded.warnings {
+    ///     eprintln!("warning: {warning}");
+    /// }
+    /// println!("{}", loaded.config.get("github")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the file, line and column, what is wrong and how to fix it.
+    pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
+        Loader::new().load(path)
+    }
+
+    /// Reads config text in `format`, expanding `${VAR}` from the process environment.
+    /// Shorthand for `Loader::new().format(format).load_str(text)`.
+    ///
+    /// ```
+    /// use mcp_config::{Format, MCPConfig};
+    ///
+    /// let text = r#"{"mcpServers": {"arxiv": {"command": "uvx", "args": ["arxiv-mcp-server"]}}}"#;
+    /// let loaded = MCPConfig::from_str(text, Format::Json)?;
+    /// assert_eq!(loaded.config.get("arxiv")?.to_string(), "arxiv (stdio: uvx arxiv-mcp-server)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`LoadError`] naming the line and column, what is wrong and how to fix it.
+    #[allow(clippy::should_implement_trait)] // two arguments: not `FromStr`
+    pub fn from_str(text: &str, format: Format) -> Result<Loaded, LoadError> {
+        Loader::new().format(format).load_str(text)
+    }
+
+    /// This configuration as a native JSON config file, ready for [`MCPConfig::load`].
+    ///
+    /// Strings that [`Loader`] would expand are escaped (`${` is written `$${`), so loading the
+    /// text gives back an equal configuration. Secrets are written as they are: print
+    /// [`redacted`](Self::redacted) instead when showing a configuration to people.
+    ///
+    /// ```
+    /// use mcp_config::{Format, MCPConfig, StdioConfig};
+    ///
+    /// let config = MCPConfig::new([StdioConfig::new("sh", "sh").args(["-c", "echo ${HOME}"]).into()])?;
+    /// let text = config.to_json_string();
+    /// assert_eq!(MCPConfig::from_str(&text, Format::Json)?.config, config);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json_string(&self) -> String {
+        let servers: Vec<serde_json::Value> = self.iter().map(escaped_json).collect();
+        let file = serde_json::json!({ "servers": servers });
+        // A `Value` built from strings, numbers, booleans, arrays and objects always serializes.
+        serde_json::to_string_pretty(&file).unwrap_or_default()
+    }
+}
+
 /// One server as JSON in the native layout, with expandable strings escaped.
-pub(crate) fn escaped_json(server: &ServerConfig) -> serde_json::Value {
+fn escaped_json(server: &ServerConfig) -> serde_json::Value {
     let mut value = serde_json::to_value(server).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         for (key, field) in object.iter_mut() {

@@ -203,7 +203,19 @@ impl<'c, 'a> EntryVars<'c, 'a> {
 
     /// `text` expanded; on a fault, `text` as written, with the fault kept for [`Self::finish`].
     fn expand(&mut self, key: &str, text: String) -> String {
-        match vars::expand(&text, &self.ctx.scope) {
+        let shown = text.clone();
+        self.expand_shown(key, text, &shown)
+    }
+
+    /// [`Self::expand`] for a URL: a fault's message shows it redacted.
+    fn expand_url(&mut self, key: &str, text: String) -> String {
+        let shown = crate::redact::redact_url_text(&text);
+        self.expand_shown(key, text, &shown)
+    }
+
+    /// [`Self::expand`], a fault's message showing `text` as `shown`.
+    fn expand_shown(&mut self, key: &str, text: String, shown: &str) -> String {
+        match vars::expand_shown(&text, shown, &self.ctx.scope) {
             Ok(expanded) => {
                 self.inputs.extend(expanded.inputs);
                 expanded.value
@@ -216,7 +228,11 @@ impl<'c, 'a> EntryVars<'c, 'a> {
     }
 
     fn expand_map(&mut self, key: &str, map: UniqueMap) -> BTreeMap<String, String> {
-        map.0.into_iter().map(|(k, v)| (k, self.expand(key, v))).collect()
+        // The values are secrets: a fault's message shows them as `***`.
+        map.0
+            .into_iter()
+            .map(|(k, v)| (k, self.expand_shown(key, v, crate::redact::MASK)))
+            .collect()
     }
 
     /// Raises the first fault, or reports the `${input:…}` warnings, for a server in use.
@@ -464,7 +480,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 "env" => entry.env = Some(vars.expand_map(&key, map.next_value()?)),
                 "working_dir" => entry.working_dir = Some(vars.expand(&key, map.next_value()?)),
                 "envFile" => entry.env_file = Some(vars.expand(&key, map.next_value()?)),
-                "url" => entry.url = Some(vars.expand(&key, map.next_value()?)),
+                "url" => entry.url = Some(vars.expand_url(&key, map.next_value()?)),
                 "headers" => entry.headers = Some(vars.expand_map(&key, map.next_value()?)),
                 "timeout" => entry.timeout = Some(map.next_value::<DurationValue>()?.0),
                 "sse_read_timeout" => {

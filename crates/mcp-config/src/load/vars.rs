@@ -32,8 +32,20 @@ pub(crate) struct Expanded {
     pub(crate) inputs: Vec<String>,
 }
 
-/// Expands every `${…}` in `text`.
+/// Expands every `${…}` in `text`; a fault's message quotes `text`.
+#[cfg(test)]
 pub(crate) fn expand(text: &str, scope: &dyn Scope) -> Result<Expanded, ExpandError> {
+    expand_shown(text, text, scope)
+}
+
+/// Expands every `${…}` in `text`. A fault's message shows `text` as `shown` (the text itself,
+/// its URL redacted, or `***` for a secret value), and quotes an unsupported `${…}` only when
+/// `shown` shows it.
+pub(crate) fn expand_shown(
+    text: &str,
+    shown: &str,
+    scope: &dyn Scope,
+) -> Result<Expanded, ExpandError> {
     let mut value = String::with_capacity(text.len());
     let mut inputs = Vec::new();
     let mut rest = text;
@@ -46,11 +58,18 @@ pub(crate) fn expand(text: &str, scope: &dyn Scope) -> Result<Expanded, ExpandEr
         } else if let Some(inner) = after.strip_prefix('{') {
             let Some(end) = inner.find('}') else {
                 return Err(ExpandError::Invalid(format!(
-                    "unterminated `${{` in {text:?}; close it with `}}`, or write `$${{` for a literal `${{`"
+                    "unterminated `${{` in {shown:?}; close it with `}}`, or write `$${{` for a literal `${{`"
                 )));
             };
             let reference = &inner[..end];
-            match resolve(reference, scope)? {
+            // Name the reference only if `shown` does: a secret value's is not repeated either.
+            let written = format!("`${{{reference}}}`");
+            let named = if shown.contains(&written[1..written.len() - 1]) {
+                written
+            } else {
+                format!("in {shown:?}")
+            };
+            match resolve(reference, &named, scope)? {
                 Resolved::Value(v) => value.push_str(&v),
                 Resolved::Input(id) => {
                     value.push_str("${");
@@ -79,7 +98,7 @@ enum Resolved {
     Input(String),
 }
 
-fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> {
+fn resolve(reference: &str, named: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> {
     let workspace = || {
         scope.workspace_folder().ok_or_else(|| {
             ExpandError::Invalid(format!(
@@ -105,7 +124,7 @@ fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> 
                 None => (body, None),
             };
             if !is_var_name(name) {
-                return Err(ExpandError::Invalid(unsupported(reference)));
+                return Err(ExpandError::Invalid(unsupported(named)));
             }
             match (scope.var(name), default) {
                 (Some(v), Some(d)) if v.is_empty() => d.to_owned(),
@@ -118,9 +137,10 @@ fn resolve(reference: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> 
     Ok(Resolved::Value(value))
 }
 
-fn unsupported(reference: &str) -> String {
+/// The message for an unsupported `${…}`, named as `named` says.
+fn unsupported(named: &str) -> String {
     format!(
-        "unsupported variable `${{{reference}}}`; mcp-config expands `${{VAR}}`, `${{VAR:-default}}`, \
+        "unsupported variable {named}; mcp-config expands `${{VAR}}`, `${{VAR:-default}}`, \
          `${{env:VAR}}`, `${{workspaceFolder}}` and `${{userHome}}` (write `$${{` for a literal `${{`)"
     )
 }

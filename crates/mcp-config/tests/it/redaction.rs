@@ -1,6 +1,8 @@
 //! Secrets never show in Debug, Display or printed configs.
 
-use mcp_config::{Format, Loader, ServerConfig, StreamableHttpConfig};
+use mcp_config::{
+    ConfigError, Format, LoadError, Loader, ServerConfig, SseConfig, StreamableHttpConfig,
+};
 
 use crate::{VARS, load};
 
@@ -71,4 +73,79 @@ fn errors_do_not_echo_secret_values() {
         Loader::new().vars(VARS.iter().copied()).format(Format::Json).load_str(text).unwrap_err();
     assert_no_secret(&err.to_string());
     assert_no_secret(&format!("{err:?}"));
+}
+
+/// Secrets written in the cases below; none may show in an error's `Display` or `Debug`.
+const WRITTEN: &[&str] = &["pw-secret", "abc-secret", "sess-secret", "lit-secret"];
+
+/// Asserts that `err` shows none of [`WRITTEN`] or [`SECRETS`], and that its message says
+/// `expected`: so the error is the one the case is about, and its text did go through redaction.
+fn assert_redacted<E: std::fmt::Display + std::fmt::Debug>(err: &E, expected: &str) {
+    let (display, debug) = (err.to_string(), format!("{err:?}"));
+    for text in [&display, &debug] {
+        for secret in WRITTEN.iter().chain(SECRETS) {
+            assert!(!text.contains(secret), "{secret} leaked in:\n{text}");
+        }
+    }
+    assert!(display.contains(expected), "expected {expected:?} in:\n{display}");
+    assert!(display.contains("***"), "the secret should show as *** in:\n{display}");
+}
+
+#[test]
+fn an_invalid_url_is_quoted_without_its_password_or_secret_query_values() {
+    // Does not parse (a space in the host): redacted as text.
+    let err: ConfigError =
+        StreamableHttpConfig::new("h", "http://bot:pw-secret@exa mple.com/mcp?token=abc-secret")
+            .unwrap_err();
+    assert_redacted(&err, "invalid URL \"http://bot:***@exa mple.com/mcp?token=***\"");
+    // Parses, but the scheme is refused: redacted as a URL.
+    let err =
+        SseConfig::new("s", "ftp://bot:pw-secret@h.example/sse?sessionId=sess-secret").unwrap_err();
+    assert_redacted(&err, "invalid URL \"ftp://bot:***@h.example/sse?sessionId=***\"");
+}
+
+#[test]
+fn a_load_error_about_a_url_hides_its_secrets_even_from_the_environment() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"mcpServers": {"x": {"url": "ftp://u:pw-secret@h.example/?api_key=abc-secret"}}}"#,
+            "invalid URL \"ftp://u:***@h.example/?api_key=***\"",
+        ),
+        // The password comes from the environment (`GITHUB_TOKEN` is `ghp_secret2`).
+        (
+            r#"{"mcpServers": {"x": {"url": "http://u:${GITHUB_TOKEN}@exa mple.com/mcp"}}}"#,
+            "invalid URL \"http://u:***@exa mple.com/mcp\"",
+        ),
+        // A fault of expansion quotes the URL, redacted.
+        (
+            r#"{"mcpServers": {"x": {"url": "https://h.example/mcp?token=abc-secret&v=${"}}}"#,
+            "unterminated `${` in \"https://h.example/mcp?token=***&v=${\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err: LoadError = crate::load_err(text, Format::Json);
+        assert_redacted(&err, expected);
+    }
+}
+
+#[test]
+fn a_fault_in_a_header_or_env_value_does_not_quote_the_value() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"mcpServers": {"x": {"url": "https://h.example/mcp", "headers": {"Authorization": "Bearer lit-secret ${"}}}}"#,
+            "`headers`: unterminated `${` in \"***\"",
+        ),
+        (
+            r#"{"mcpServers": {"x": {"command": "x", "env": {"TOKEN": "lit-secret${"}}}}"#,
+            "`env`: unterminated `${` in \"***\"",
+        ),
+        (
+            r#"{"mcpServers": {"x": {"command": "x", "env": {"TOKEN": "${lit-secret}"}}}}"#,
+            "`env`: unsupported variable in \"***\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err: LoadError = crate::load_err(text, Format::Json);
+        assert_redacted(&err, expected);
+    }
 }

@@ -84,7 +84,7 @@ async fn server_killed_mid_call() {
     let pid = session.process_id().expect("a stdio session has a pid");
     let call = session.call_tool("sleep", json!({"ms": 20_000}));
     let kill = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        crate::until_sleeping(&session).await;
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,
@@ -107,7 +107,8 @@ async fn http_404() {
     let err = open(StreamableHttpConfig::new("lost", &url).unwrap().timeouts(quick_timeouts()))
         .await
         .unwrap_err();
-    assert!(matches!(&err, SessionError::Http { status: 404, .. }), "{err:?}");
+    assert!(matches!(&err, SessionError::NotStreamableHttp { status: 404, .. }), "{err:?}");
+    assert!(err.to_string().contains("is not a streamable HTTP endpoint (HTTP 404"), "{err}");
     assert!(err.to_string().contains("check the URL's path"), "{err}");
 }
 

@@ -59,10 +59,67 @@ async fn ask(session: &Session, what: &str) -> Value {
     serde_json::from_str(&result.content[0].as_text().unwrap().text).unwrap()
 }
 
+/// Answers everything, like [`Host`], but announces only sampling: the capability gate, not
+/// the handler, must refuse the rest.
+struct SamplingOnly;
+
+impl SessionHandler for SamplingOnly {
+    fn capabilities(&self) -> HandlerCapabilities {
+        HandlerCapabilities::default().sampling()
+    }
+
+    fn create_message(
+        &self,
+        server: &str,
+        request: CreateMessageRequestParams,
+    ) -> futures::future::BoxFuture<'static, Result<CreateMessageResult, ErrorData>> {
+        Host.create_message(server, request)
+    }
+
+    fn create_elicitation(
+        &self,
+        server: &str,
+        request: ElicitRequestParams,
+    ) -> futures::future::BoxFuture<'static, Result<ElicitResult, ErrorData>> {
+        Host.create_elicitation(server, request)
+    }
+
+    fn list_roots(
+        &self,
+        server: &str,
+    ) -> futures::future::BoxFuture<'static, Result<ListRootsResult, ErrorData>> {
+        Host.list_roots(server)
+    }
+}
+
 #[tokio::test]
-async fn without_a_handler_requests_get_method_not_found() {
+async fn requests_for_capabilities_not_announced_get_method_not_found() {
+    let manager = MCPClientSessionManager::builder().handler(SamplingOnly).build();
+    let session = manager.open_session(&stdio_server(&[]).into()).await.unwrap();
+    let advertised = ask(&session, "capabilities").await;
+    assert!(advertised["answer"]["sampling"].is_object(), "{advertised}");
+    assert_eq!(advertised["answer"].get("elicitation"), None, "{advertised}");
+    assert_eq!(advertised["answer"].get("roots"), None, "{advertised}");
+
+    let sampled = ask(&session, "sampling").await;
+    assert_eq!(sampled["answer"]["model"], "test-model", "{sampled}");
+    for what in ["elicitation", "roots"] {
+        let answer = ask(&session, what).await;
+        assert_eq!(answer["error"]["code"], -32601, "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("this client does not offer {what}")), "{message}");
+    }
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_handler_nothing_is_advertised_and_requests_get_method_not_found() {
     let session =
         MCPClientSessionManager::new().open_session(&stdio_server(&[]).into()).await.unwrap();
+    let advertised = ask(&session, "capabilities").await;
+    for capability in ["sampling", "elicitation", "roots"] {
+        assert_eq!(advertised["answer"].get(capability), None, "{advertised}");
+    }
     for what in ["sampling", "elicitation", "roots"] {
         let answer = ask(&session, what).await;
         assert_eq!(answer["error"]["code"], -32601, "{what}: {answer}");

@@ -89,14 +89,17 @@ async fn with_session_cancelled_leaves_nothing() {
     let marker = marker("cancel");
     let config = forking_server(&marker);
     let manager = MCPClientSessionManager::new();
-    let outcome = tokio::time::timeout(
-        Duration::from_millis(1500),
-        manager.with_session(&config, async |session| {
-            session.ping().await?;
-            std::future::pending::<Result<(), mcp_session::SessionError>>().await
-        }),
-    )
-    .await;
-    assert!(outcome.is_err(), "the closure never ends; the timeout cancels it");
+    let (inside, entered) = tokio::sync::oneshot::channel();
+    let run = manager.with_session(&config, async move |session| {
+        session.ping().await?;
+        let _ = inside.send(());
+        std::future::pending::<Result<(), mcp_session::SessionError>>().await
+    });
+    // Cancel only once the session is open and the closure runs: what is cancelled is the
+    // closure, never the open.
+    tokio::select! {
+        outcome = run => panic!("the closure never ends, yet with_session returned {outcome:?}"),
+        entered = entered => entered.expect("the closure ran"),
+    }
     assert_eq!(survivors(&marker), Vec::<String>::new());
 }

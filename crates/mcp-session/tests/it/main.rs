@@ -7,6 +7,7 @@ mod leaks;
 mod methods;
 mod peers;
 mod protocol;
+mod registry;
 mod sse;
 mod tls;
 
@@ -79,4 +80,20 @@ impl Drop for HttpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until `session`'s server (testkit-mcp) runs a `sleep` call: the request is in flight.
+/// Bounded: panics after about 20 s.
+pub(crate) async fn until_sleeping(session: &mcp_session::Session) {
+    for _ in 0..2000 {
+        let stats = session.call_tool("stats", serde_json::json!({})).await.unwrap();
+        let text = &stats.content[0].as_text().expect("stats answers text").text;
+        let stats: serde_json::Value = serde_json::from_str(text).unwrap();
+        if stats["sleeping"].as_u64() > Some(0) {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server never started the `sleep` call");
 }

@@ -40,7 +40,8 @@ async fn auto_and_discover_reach_2026_07_28() {
 async fn auto_falls_back_to_initialize_on_a_legacy_server() {
     let version =
         version_of(stdio_server(&["--legacy"]).protocol(Protocol::Auto).into()).await.unwrap();
-    assert_ne!(version, "2026-07-28");
+    // The fallback's `initialize` offers the newest version that has one.
+    assert_eq!(version, "2025-11-25");
 }
 
 #[tokio::test]

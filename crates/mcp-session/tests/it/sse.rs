@@ -54,7 +54,24 @@ async fn requests_seen(server: &HttpServer) -> serde_json::Value {
 
 #[tokio::test]
 async fn sse_fallback_reaches_a_legacy_server_and_is_remembered() {
-    let server = HttpServer::start_mode("sse", &[]);
+    sse_fallback_on(None).await;
+}
+
+#[tokio::test]
+async fn sse_fallback_on_400() {
+    sse_fallback_on(Some("400")).await;
+}
+
+#[tokio::test]
+async fn sse_fallback_on_404() {
+    sse_fallback_on(Some("404")).await;
+}
+
+/// A legacy server whose URL answers the `initialize` POST with `post_status` (405 when `None`)
+/// is reached over SSE; the manager remembers it, and a fresh manager probes again.
+async fn sse_fallback_on(post_status: Option<&str>) {
+    let args: Vec<&str> = post_status.map(|s| vec!["--post-status", s]).unwrap_or_default();
+    let server = HttpServer::start_mode("sse", &args);
     let config = StreamableHttpConfig::new("unknown-kind", &server.url)
         .unwrap()
         .timeouts(quick_timeouts())
@@ -69,6 +86,15 @@ async fn sse_fallback_reaches_a_legacy_server_and_is_remembered() {
     let seen = requests_seen(&server).await;
     assert_eq!(seen["POST /sse"], 1, "the second session went straight to SSE: {seen}");
     assert_eq!(seen["GET /sse"], 2, "{seen}");
+
+    // What a manager learnt is its own: a fresh one probes streamable HTTP again.
+    let fresh = MCPClientSessionManager::new();
+    let session = fresh.open_session(&config.into()).await.unwrap();
+    assert_eq!(session.transport(), TransportKind::Sse);
+    session.close().await.unwrap();
+    let seen = requests_seen(&server).await;
+    assert_eq!(seen["POST /sse"], 2, "a fresh manager probes again: {seen}");
+    assert_eq!(seen["GET /sse"], 3, "{seen}");
 }
 
 #[tokio::test]
@@ -84,13 +110,19 @@ async fn sse_fallback_keeps_streamable_http_when_the_server_speaks_it() {
 }
 
 #[tokio::test]
-async fn without_sse_fallback_a_legacy_server_is_an_http_error() {
+async fn without_sse_fallback_a_legacy_server_is_not_streamable_http() {
     let server = HttpServer::start_mode("sse", &[]);
     let config =
         StreamableHttpConfig::new("strict", &server.url).unwrap().timeouts(quick_timeouts());
     let err = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap_err();
-    assert!(matches!(&err, mcp_session::SessionError::Http { status: 405, .. }), "{err:?}");
-    assert!(err.to_string().contains("it may speak legacy SSE"), "{err}");
+    assert!(
+        matches!(&err, mcp_session::SessionError::NotStreamableHttp { status: 405, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("if it is a legacy SSE server, set its transport to `sse`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +135,7 @@ async fn a_stream_cut_mid_call_fails_the_call_at_once() {
     let session = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap();
     let call = session.call_tool("sleep", json!({"ms": 30_000}));
     let cut = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        crate::until_sleeping(&session).await;
         server.kill();
     };
     let started = std::time::Instant::now();
@@ -111,12 +143,19 @@ async fn a_stream_cut_mid_call_fails_the_call_at_once() {
     let err = result.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(20), "the call waited for its timeout");
     // A killed server's stream ends cleanly or mid-chunk; either way the error says why.
-    let mcp_session::SessionError::Protocol { message, .. } = &err else { panic!("{err:?}") };
-    assert!(message.starts_with("the connection closed during tools/call sleep ("), "{message}");
+    let mcp_session::SessionError::ConnectionClosed { operation, reason: Some(reason), .. } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(operation, "tools/call sleep");
     assert!(
-        message.contains("the server closed the event stream")
-            || message.contains("the event stream broke"),
-        "{message}"
+        reason.contains("the server closed the event stream")
+            || reason.contains("the event stream broke"),
+        "{reason}"
+    );
+    assert!(
+        err.to_string().starts_with("cut: the connection closed during tools/call sleep ("),
+        "{err}"
     );
     session.close().await.unwrap();
 }

@@ -89,5 +89,10 @@ async fn a_missing_ca_file_is_named() {
         .timeouts(quick_timeouts())
         .ca_file("/nonexistent/ca.pem");
     let err = MCPClientSessionManager::new().open_session(&config.into()).await.unwrap_err();
-    assert!(err.to_string().contains("cannot read ca_file /nonexistent/ca.pem"), "{err}");
+    assert!(matches!(err, SessionError::HttpClient { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "tls: ca_file /nonexistent/ca.pem: cannot be read: I/O error: No such file or directory \
+         (os error 2); check the path"
+    );
 }

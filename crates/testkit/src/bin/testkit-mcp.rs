@@ -5,7 +5,8 @@
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
-//! testkit-mcp sse [--port P]                 legacy HTTP+SSE on 127.0.0.1:P; prints `http://127.0.0.1:PORT/sse`;
+//! testkit-mcp sse [--port P] [--post-status S] legacy HTTP+SSE on 127.0.0.1:P; prints `http://127.0.0.1:PORT/sse`;
+//!     a `POST` to `/sse` answers S (default 405);
 //!                                             `GET /requests` counts the requests it saw, by method and path
 //! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
 //! testkit-mcp silent                          reads stdin, never answers (a hung server)
@@ -47,7 +48,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("stdio") => stdio(server()).await,
         Some("http") => http(server, port, tls).await,
-        Some("sse") => sse(server, port).await,
+        Some("sse") => sse(server, port, flag("--post-status")).await,
         Some("exit-at-once") => {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
@@ -154,7 +155,13 @@ async fn serve_tls(
     }
 }
 
-async fn sse(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usize) -> Result {
+/// `post_status`: what a `POST` to the SSE URL answers (405 by default, from the router), as
+/// servers that are not streamable HTTP answer the `initialize` POST in the wild.
+async fn sse(
+    server: impl Fn() -> TestServer + Send + Sync + 'static,
+    port: usize,
+    post_status: Option<usize>,
+) -> Result {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
@@ -176,7 +183,17 @@ async fn sse(server: impl Fn() -> TestServer + Send + Sync + 'static, port: usiz
                 if let Ok(mut seen) = counter.lock() {
                     *seen.entry(key).or_default() += 1;
                 }
-                next.run(request)
+                let refused = post_status
+                    .filter(|_| request.method() == axum::http::Method::POST)
+                    .filter(|_| request.uri().path() == "/sse")
+                    .and_then(|status| u16::try_from(status).ok())
+                    .and_then(|status| axum::http::StatusCode::from_u16(status).ok());
+                async move {
+                    match refused {
+                        Some(status) => axum::response::IntoResponse::into_response(status),
+                        None => next.run(request).await,
+                    }
+                }
             },
         ));
     println!("{url}");

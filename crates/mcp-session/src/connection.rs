@@ -1,0 +1,113 @@
+//! [`Connection`]: what a transport hands the manager once the handshake is done, and
+//! [`Connect`], the two steps every transport's connection attempt offers.
+
+use std::time::Duration;
+
+use mcp_config::{Protocol, TransportKind};
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService};
+
+use crate::error::SessionError;
+use crate::handler::Adapter;
+
+/// The running rmcp service of a session.
+pub(crate) type Service = RunningService<RoleClient, Adapter>;
+
+/// An initialized connection to a server, and what its transport keeps to explain failures
+/// and to clean up.
+pub(crate) struct Connection {
+    pub(crate) service: Service,
+    pub(crate) link: Link,
+}
+
+/// The transport-specific side of an open session.
+pub(crate) enum Link {
+    /// A stdio server: its process group and the tail of its stderr.
+    Stdio(crate::stdio::Child),
+    /// A streamable HTTP server at this (redacted) URL.
+    StreamableHttp { url: String },
+    /// A legacy SSE server at this (redacted) URL, and why its stream ended, once it has.
+    Sse { url: String, closed: mcp_sse::client::ClosedReason },
+}
+
+impl Link {
+    pub(crate) fn kind(&self) -> TransportKind {
+        match self {
+            Link::Stdio(_) => TransportKind::Stdio,
+            Link::StreamableHttp { .. } => TransportKind::StreamableHttp,
+            Link::Sse { .. } => TransportKind::Sse,
+        }
+    }
+}
+
+/// A connection attempt in progress: the server is spawned or its URL known; the handshake is
+/// next.
+///
+/// The manager runs [`handshake`](Connect::handshake) under the server's startup timeout; when
+/// that expires, it drops the handshake and asks [`timed_out`](Connect::timed_out) for the
+/// error, which the transport can make more specific (a stdio server that wrote garbage to
+/// stdout, or exited).
+pub(crate) trait Connect {
+    /// Runs the MCP handshake. On failure, says why in the transport's own terms and cleans up.
+    async fn handshake(&mut self) -> Result<Connection, SessionError>;
+
+    /// The error for a handshake that did not finish within `after`. Cleans up.
+    async fn timed_out(self, after: Duration) -> SessionError;
+}
+
+/// The rmcp handshake for a configured [`Protocol`]. Discovery lists every known version,
+/// newest first, so any server of the discovery era finds one it shares.
+pub(crate) fn lifecycle(protocol: Protocol) -> ClientLifecycleMode {
+    let preferred_versions =
+        || ProtocolVersion::KNOWN_VERSIONS.iter().rev().cloned().collect::<Vec<_>>();
+    match protocol {
+        Protocol::Auto => ClientLifecycleMode::Auto {
+            preferred_versions: preferred_versions(),
+            legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
+        },
+        Protocol::Discover => {
+            ClientLifecycleMode::Discover { preferred_versions: preferred_versions() }
+        }
+        _ => ClientLifecycleMode::Initialize,
+    }
+}
+
+/// What went wrong in a handshake, in words that name no library type.
+pub(crate) fn describe_init_error(err: &ClientInitializeError) -> String {
+    match err {
+        ClientInitializeError::ExpectedInitResponse(_)
+        | ClientInitializeError::ExpectedInitResult(_) => {
+            "the server answered `initialize` with something other than an initialize result"
+                .to_owned()
+        }
+        ClientInitializeError::ConflictInitResponseId(..)
+        | ClientInitializeError::UncorrelatedErrorResponse { .. } => {
+            "the server answered `initialize` with the id of another request".to_owned()
+        }
+        ClientInitializeError::ConnectionClosed(_) => {
+            "the connection closed before the server answered `initialize`".to_owned()
+        }
+        ClientInitializeError::TransportError { error, .. } => {
+            crate::http_client::root_cause(error.error.as_ref())
+        }
+        ClientInitializeError::JsonRpcError(data) => format!(
+            "the server refused `initialize`: {} (JSON-RPC error {})",
+            data.message, data.code.0
+        ),
+        ClientInitializeError::NoCompatibleProtocolVersion { server_supported, .. } => {
+            let theirs: Vec<String> = server_supported.iter().map(ToString::to_string).collect();
+            format!(
+                "the server supports no protocol version this client speaks (it offers: {}); \
+                 set `protocol = \"initialize\"` for it, or upgrade one side",
+                theirs.join(", ")
+            )
+        }
+        ClientInitializeError::LegacyFallbackFailed { discover, fallback } => format!(
+            "`server/discover` failed ({}), and so did the `initialize` fallback ({})",
+            describe_init_error(discover),
+            describe_init_error(fallback)
+        ),
+        ClientInitializeError::Cancelled => "the handshake was cancelled".to_owned(),
+        other => other.to_string(),
+    }
+}

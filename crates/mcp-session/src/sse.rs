@@ -1,0 +1,178 @@
+//! Legacy HTTP+SSE servers (protocol 2024-11-05), through mcp-sse's client: connecting (the
+//! `GET` and its `endpoint` event), the handshake, and what their failures mean.
+
+use std::time::Duration;
+
+use mcp_sse::client::{ClosedReason, SseClientConfig, SseClientTransport, SseError};
+use rmcp::ServiceError;
+use rmcp::serve_client_with_lifecycle;
+use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
+
+use crate::connection::{Connect, Connection, Link, describe_init_error};
+use crate::error::SessionError;
+use crate::handler::Adapter;
+use crate::remote::Endpoint;
+
+/// The operation named when no `endpoint` event arrives in time.
+const WAITING_FOR_ENDPOINT: &str = "connect (waiting for the `endpoint` event)";
+
+/// A legacy SSE server about to be connected: what [`connect`] returns.
+pub(crate) struct Connecting {
+    server: String,
+    url: String,
+    start: Option<(Adapter, SseClientConfig)>,
+    /// Set once the event stream is open, so that a timeout can say which step it hit.
+    stream_open: bool,
+}
+
+/// Prepares a connection to `endpoint`; [`Connect::handshake`] opens the event stream, waits for
+/// its `endpoint` event and sends `initialize`. Legacy SSE has one handshake (`initialize`).
+pub(crate) fn connect(
+    endpoint: &Endpoint<'_>,
+    adapter: Adapter,
+) -> Result<Connecting, SessionError> {
+    let config = SseClientConfig::new(endpoint.url.clone())
+        .headers(endpoint.header_map()?)
+        .timeout(endpoint.timeout)
+        .sse_read_timeout(endpoint.sse_read_timeout)
+        .client(endpoint.client()?);
+    Ok(Connecting {
+        server: endpoint.server.to_owned(),
+        url: endpoint.shown_url(),
+        start: Some((adapter, config)),
+        stream_open: false,
+    })
+}
+
+impl Connect for Connecting {
+    async fn handshake(&mut self) -> Result<Connection, SessionError> {
+        let Some((adapter, config)) = self.start.take() else {
+            return Err(SessionError::Closed { server: self.server.clone() });
+        };
+        let transport =
+            SseClientTransport::connect(config).await.map_err(|err| self.sse_error(err))?;
+        self.stream_open = true;
+        let closed = transport.closed_reason_handle();
+        match serve_client_with_lifecycle(adapter, transport, ClientLifecycleMode::Initialize).await
+        {
+            Ok(service) => {
+                Ok(Connection { service, link: Link::Sse { url: self.url.clone(), closed } })
+            }
+            Err(err) => Err(self.init_error(&err, &closed)),
+        }
+    }
+
+    async fn timed_out(self, after: Duration) -> SessionError {
+        let operation = if self.stream_open { "initialize" } else { WAITING_FOR_ENDPOINT };
+        SessionError::Timeout { server: self.server, operation: operation.to_owned(), after }
+    }
+}
+
+impl Connecting {
+    fn sse_error(&self, err: SseError) -> SessionError {
+        let server = self.server.clone();
+        let url = self.url.clone();
+        match err {
+            SseError::Connect { reason, .. } => SessionError::Connect {
+                server,
+                url,
+                reason: mcp_config::redact::redact_text(&reason),
+            },
+            SseError::Http { status, body, .. } => {
+                SessionError::from_status(&server, url, status, None, body)
+            }
+            SseError::NoEndpoint { after, .. } => {
+                SessionError::Timeout { server, operation: WAITING_FOR_ENDPOINT.to_owned(), after }
+            }
+            SseError::Timeout { after, .. } => {
+                SessionError::Timeout { server, operation: "initialize".to_owned(), after }
+            }
+            SseError::Closed(reason) => SessionError::ConnectionClosed {
+                server,
+                operation: WAITING_FOR_ENDPOINT.to_owned(),
+                reason: Some(reason),
+            },
+            not_sse => SessionError::NotSse {
+                server,
+                url,
+                reason: mcp_config::redact::redact_text(&not_sse.to_string()),
+            },
+        }
+    }
+
+    fn init_error(&self, err: &ClientInitializeError, closed: &ClosedReason) -> SessionError {
+        if let ClientInitializeError::TransportError { error, .. } = err
+            && let Some(sse) = error.error.downcast_ref::<SseError>()
+        {
+            return match sse {
+                SseError::Http { status, body, .. } => SessionError::from_status(
+                    &self.server,
+                    self.url.clone(),
+                    *status,
+                    None,
+                    body.clone(),
+                ),
+                SseError::Timeout { after, .. } => SessionError::Timeout {
+                    server: self.server.clone(),
+                    operation: "initialize".to_owned(),
+                    after: *after,
+                },
+                other => SessionError::Handshake {
+                    server: self.server.clone(),
+                    reason: mcp_config::redact::redact_text(&other.to_string()),
+                    stderr_tail: None,
+                },
+            };
+        }
+        if let (ClientInitializeError::ConnectionClosed(_), Some(reason)) = (err, closed.get()) {
+            return SessionError::ConnectionClosed {
+                server: self.server.clone(),
+                operation: "initialize".to_owned(),
+                reason: Some(reason),
+            };
+        }
+        SessionError::Handshake {
+            server: self.server.clone(),
+            reason: mcp_config::redact::redact_text(&describe_init_error(err)),
+            stderr_tail: None,
+        }
+    }
+}
+
+/// What a failed request means: an HTTP status on the message `POST` (404: the server forgot
+/// the session), or the event stream's end.
+pub(crate) fn request_error(
+    server: &str,
+    url: &str,
+    closed: &ClosedReason,
+    operation: &str,
+    err: &ServiceError,
+) -> Option<SessionError> {
+    match err {
+        ServiceError::TransportSend(error) => match error.error.downcast_ref::<SseError>()? {
+            SseError::Http { status: 404, .. } => Some(SessionError::SessionExpired {
+                server: server.to_owned(),
+                url: url.to_owned(),
+            }),
+            SseError::Http { status, body, .. } => {
+                Some(SessionError::from_status(server, url.to_owned(), *status, None, body.clone()))
+            }
+            SseError::Timeout { after, .. } => Some(SessionError::Timeout {
+                server: server.to_owned(),
+                operation: operation.to_owned(),
+                after: *after,
+            }),
+            _ => closed.get().map(|reason| SessionError::ConnectionClosed {
+                server: server.to_owned(),
+                operation: operation.to_owned(),
+                reason: Some(reason),
+            }),
+        },
+        ServiceError::TransportClosed => Some(SessionError::ConnectionClosed {
+            server: server.to_owned(),
+            operation: operation.to_owned(),
+            reason: closed.get(),
+        }),
+        _ => None,
+    }
+}
