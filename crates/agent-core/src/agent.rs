@@ -1,16 +1,16 @@
 //! [`ConversableAgent`] and its runs.
 
-use std::sync::Arc;
-
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::error::AgentError;
-use crate::event::{Event, Events};
+use crate::client::{LlmClient, LlmRequest, ToolSpec, Usage};
+use crate::error::{AgentError, LlmConfigError};
+use crate::event::{Event, Events, StopReason};
 use crate::handoff::{Handoffs, OnCondition, ReplyResult, Target};
-use crate::llm::{LLMConfig, LlmClient, LlmRequest, ToolSpec, Usage};
+use crate::llm::LLMConfig;
 use crate::message::{Message, Role};
 use crate::tool::Tool;
 
@@ -136,28 +136,6 @@ impl RunOptions {
     }
 }
 
-/// Why a run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// The LLM answered without calling a tool (and, in a group, no after-work target took over).
-    Answered,
-    /// The turn (or round) limit was reached.
-    MaxTurns,
-    /// A tool's [`ReplyResult`](crate::ReplyResult) targeted an agent outside the run: the
-    /// conversation goes on with it, and the tool's message is the run's result.
-    HandedOff {
-        /// The agent's name.
-        to: String,
-    },
-    /// A [`TerminateTarget`](crate::TerminateTarget) ended the conversation.
-    Terminated,
-    /// A [`RevertToUserTarget`](crate::RevertToUserTarget) handed the conversation back.
-    RevertedToUser,
-    /// The LLM answered with neither text nor tool calls.
-    NoReply,
-}
-
 /// The outcome of a run.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -279,7 +257,7 @@ impl ConversableAgent {
         }
         self.llm_config
             .as_ref()
-            .ok_or_else(|| AgentError::Config(format!("agent {} has no llm_config", self.name)))?
+            .ok_or_else(|| LlmConfigError::NoLlm { agent: self.name.clone() })?
             .client()
     }
 
@@ -293,45 +271,13 @@ impl ConversableAgent {
     /// [`AgentError`] when the LLM cannot be reached or answers with an error; a tool's failure is
     /// not an error (the LLM reads it and may try again).
     pub async fn run(&self, options: RunOptions) -> Result<RunResponse, AgentError> {
-        let client = self.client()?;
-        let mut events = Events { kept: Vec::new(), sender: options.events.clone() };
-        let mut messages =
-            vec![Message::system(&self.system_message), Message::user(options.message)];
-        let mut usage = Usage::default();
-        let mut context = BTreeMap::new();
-        for _ in 0..options.max_turns {
-            let turn = self
-                .turn(client.as_ref(), &messages, &options.tools, true, &context, &mut events)
-                .await?;
-            usage += turn.usage;
-            context.extend(turn.context_variables);
-            messages.extend(turn.messages);
-            let stop = match turn.target {
-                Some(Target::Agent(name)) if name != self.name => {
-                    Some(StopReason::HandedOff { to: name })
-                }
-                Some(Target::Terminate) => Some(StopReason::Terminated),
-                Some(Target::RevertToUser) => Some(StopReason::RevertedToUser),
-                _ if turn.empty => Some(StopReason::NoReply),
-                _ if !turn.called_tools => Some(StopReason::Answered),
-                _ => None,
-            };
-            if let Some(stop_reason) = stop {
-                tracing::debug!(agent = %self.name, ?stop_reason, "run ended");
-                if let StopReason::HandedOff { to } = &stop_reason {
-                    events.push(Event::Handoff { from: self.name.clone(), to: to.clone() });
-                }
-                return Ok(finish(
-                    messages,
-                    self.name.clone(),
-                    usage,
-                    stop_reason,
-                    events,
-                    context,
-                ));
-            }
-        }
-        Ok(finish(messages, self.name.clone(), usage, StopReason::MaxTurns, events, context))
+        let conversation = Conversation {
+            agents: std::slice::from_ref(self),
+            extra_tools: &options.tools,
+            kind: Kind::Single,
+        };
+        let messages = vec![Message::system(&self.system_message), Message::user(options.message)];
+        conversation.run(self, messages, options.max_turns, options.events).await
     }
 
     /// One turn: ask the LLM (adding this agent's system message first unless `has_system`), run
@@ -499,48 +445,114 @@ pub async fn run_group_streaming(
     max_rounds: usize,
     events: Option<UnboundedSender<Event>>,
 ) -> Result<RunResponse, AgentError> {
-    let find = |name: &str| {
-        agents.iter().find(|agent| agent.name == name).ok_or_else(|| AgentError::UnknownAgent {
+    let conversation = Conversation { agents, extra_tools: &[], kind: Kind::Group };
+    let first = conversation.find(initial).ok_or_else(|| conversation.unknown(initial))?;
+    conversation.run(first, vec![Message::user(message)], max_rounds, events).await
+}
+
+/// A single agent's run, or a group's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One agent: its system message opens the conversation; a target outside the run ends it
+    /// ([`StopReason::HandedOff`]); an answer ends it (after-work targets are for groups).
+    Single,
+    /// Several agents: each speaks with its own system message; a target picks the next speaker
+    /// (an unknown one is an error); an answer goes to the after-work target.
+    Group,
+}
+
+/// What one conversation runs with.
+struct Conversation<'a> {
+    agents: &'a [ConversableAgent],
+    /// Tools of this run, besides each agent's own.
+    extra_tools: &'a [Tool],
+    kind: Kind,
+}
+
+impl<'a> Conversation<'a> {
+    fn find(&self, name: &str) -> Option<&'a ConversableAgent> {
+        self.agents.iter().find(|agent| agent.name == name)
+    }
+
+    fn unknown(&self, name: &str) -> AgentError {
+        AgentError::UnknownAgent {
             name: name.to_owned(),
-            known: agents.iter().map(|agent| agent.name.clone()).collect(),
-        })
-    };
-    let mut current = find(initial)?;
-    let mut messages = vec![Message::user(message)];
-    let mut usage = Usage::default();
-    let mut events = Events { kept: Vec::new(), sender: events };
-    let mut context = BTreeMap::new();
-    for _ in 0..max_rounds {
-        let client = current.client()?;
-        let turn =
-            current.turn(client.as_ref(), &messages, &[], false, &context, &mut events).await?;
-        usage += turn.usage;
-        context.extend(turn.context_variables);
-        messages.extend(turn.messages);
-        let next = match (turn.target, turn.called_tools) {
-            (Some(target), _) => target,
-            (None, true) => Target::Stay,
-            (None, false) => current.handoffs.after_work().cloned().unwrap_or(Target::Terminate),
-        };
-        let stop = match next {
-            Target::Agent(name) => {
-                let next = find(&name)?;
-                if next.name != current.name {
-                    events
-                        .push(Event::Handoff { from: current.name.clone(), to: next.name.clone() });
-                }
-                current = next;
-                None
-            }
-            Target::Stay => None,
-            Target::Terminate if turn.empty => Some(StopReason::NoReply),
-            Target::Terminate if !turn.called_tools => Some(StopReason::Answered),
-            Target::Terminate => Some(StopReason::Terminated),
-            Target::RevertToUser => Some(StopReason::RevertedToUser),
-        };
-        if let Some(stop_reason) = stop {
-            return Ok(finish(messages, current.name.clone(), usage, stop_reason, events, context));
+            known: self.agents.iter().map(|agent| agent.name.clone()).collect(),
         }
     }
-    Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events, context))
+
+    /// The turn loop of `run` and `run_group`: at most `max_turns` turns, starting with `first`.
+    async fn run(
+        &self,
+        first: &'a ConversableAgent,
+        mut messages: Vec<Message>,
+        max_turns: usize,
+        sender: Option<UnboundedSender<Event>>,
+    ) -> Result<RunResponse, AgentError> {
+        let mut current = first;
+        let mut events = Events { kept: Vec::new(), sender };
+        let mut usage = Usage::default();
+        let mut context = BTreeMap::new();
+        let has_system = self.kind == Kind::Single;
+        for _ in 0..max_turns {
+            let client = current.client()?;
+            let turn = current
+                .turn(
+                    client.as_ref(),
+                    &messages,
+                    self.extra_tools,
+                    has_system,
+                    &context,
+                    &mut events,
+                )
+                .await?;
+            usage += turn.usage;
+            context.extend(turn.context_variables);
+            messages.extend(turn.messages);
+            let next = match (turn.target, turn.called_tools) {
+                (Some(target), _) => target,
+                (None, true) => Target::Stay,
+                (None, false) if self.kind == Kind::Group => {
+                    current.handoffs.after_work().cloned().unwrap_or(Target::Terminate)
+                }
+                (None, false) => Target::Terminate,
+            };
+            let stop = match next {
+                Target::Agent(name) if name == current.name => None,
+                Target::Agent(name) => match (self.find(&name), self.kind) {
+                    (Some(next), _) => {
+                        events.push(Event::Handoff {
+                            from: current.name.clone(),
+                            to: next.name.clone(),
+                        });
+                        current = next;
+                        None
+                    }
+                    (None, Kind::Single) => {
+                        events
+                            .push(Event::Handoff { from: current.name.clone(), to: name.clone() });
+                        Some(StopReason::HandedOff { to: name })
+                    }
+                    (None, Kind::Group) => return Err(self.unknown(&name)),
+                },
+                Target::Stay => None,
+                Target::Terminate if turn.empty => Some(StopReason::NoReply),
+                Target::Terminate if !turn.called_tools => Some(StopReason::Answered),
+                Target::Terminate => Some(StopReason::Terminated),
+                Target::RevertToUser => Some(StopReason::RevertedToUser),
+            };
+            if let Some(stop_reason) = stop {
+                tracing::debug!(agent = %current.name, ?stop_reason, "run ended");
+                return Ok(finish(
+                    messages,
+                    current.name.clone(),
+                    usage,
+                    stop_reason,
+                    events,
+                    context,
+                ));
+            }
+        }
+        Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events, context))
+    }
 }

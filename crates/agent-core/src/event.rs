@@ -2,15 +2,42 @@
 
 use std::fmt;
 
+use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::agent::StopReason;
-
 /// Something that happened during a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It serializes as one JSON object tagged by `type` (research-demo's `--json` prints these
+/// lines, so the format is stable):
+///
+/// | variant | JSON |
+/// |---|---|
+/// | `TextMessage` | `{"type":"text","agent":…,"content":…}` |
+/// | `ToolCall` | `{"type":"tool_call","agent":…,"id":…,"name":…,"arguments":…}` (`arguments` is the JSON text) |
+/// | `ToolResponse` | `{"type":"tool_response","id":…,"name":…,"content":…}` |
+/// | `Handoff` | `{"type":"handoff","from":…,"to":…}` |
+/// | `Termination` | `{"type":"termination","reason":{"kind":…}}`, see [`StopReason`] |
+///
+/// A call of a transfer tool (see [`transfer_tool_name`](crate::transfer_tool_name)) is a
+/// `ToolCall` like any other; when the conversation does move to another agent, a `Handoff`
+/// follows.
+///
+/// ```
+/// use agent_core::{Event, StopReason};
+///
+/// let event = Event::Termination { reason: StopReason::HandedOff { to: "writer".into() } };
+/// assert_eq!(
+///     serde_json::to_string(&event)?,
+///     r#"{"type":"termination","reason":{"kind":"handed_off","to":"writer"}}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
     /// An agent said something.
+    #[serde(rename = "text")]
     TextMessage {
         /// The agent.
         agent: String,
@@ -37,7 +64,9 @@ pub enum Event {
         /// The result (or the error, prefixed `Error:`).
         content: String,
     },
-    /// The conversation moved from one agent to another.
+    /// The conversation moved from one agent to another: a transfer tool was called, or a
+    /// tool's [`ReplyResult`](crate::ReplyResult) named another agent. This, not a tool's name,
+    /// is how to tell that a handoff happened.
     Handoff {
         /// The agent that handed over.
         from: String,
@@ -49,6 +78,33 @@ pub enum Event {
         /// Why.
         reason: StopReason,
     },
+}
+
+/// Why a run ended.
+///
+/// It serializes tagged by `kind`: `{"kind":"answered"}`, `{"kind":"max_turns"}`,
+/// `{"kind":"handed_off","to":"research_assistant"}`, `{"kind":"terminated"}`,
+/// `{"kind":"reverted_to_user"}`, `{"kind":"no_reply"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The LLM answered without calling a tool (and, in a group, no after-work target took over).
+    Answered,
+    /// The turn (or round) limit was reached.
+    MaxTurns,
+    /// A tool's [`ReplyResult`](crate::ReplyResult) targeted an agent outside the run: the
+    /// conversation goes on with it, and the tool's message is the run's result.
+    HandedOff {
+        /// The agent's name.
+        to: String,
+    },
+    /// A [`TerminateTarget`](crate::TerminateTarget) ended the conversation.
+    Terminated,
+    /// A [`RevertToUserTarget`](crate::RevertToUserTarget) handed the conversation back.
+    RevertedToUser,
+    /// The LLM answered with neither text nor tool calls.
+    NoReply,
 }
 
 impl fmt::Display for Event {

@@ -5,7 +5,50 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::name::sanitize_tool_name;
+
+/// What every transfer tool's name starts with.
+const TRANSFER_PREFIX: &str = "transfer_to_";
+
+/// The name of the tool that hands the conversation to the agent called `agent`:
+/// `transfer_to_<agent>`, made to fit OpenAI's `^[a-zA-Z0-9_-]{1,64}$` (other characters become
+/// `_`, and the name is cut to 64 characters). The one place transfer tools are named: an
+/// [`OnCondition`]'s tool has this name, and callers can recognise a transfer call with it (or
+/// with [`is_transfer_tool_name`]). When a transfer (or any tool's target) moves a conversation to
+/// another agent, the run also records an [`Event::Handoff`](crate::Event::Handoff).
+///
+/// ```
+/// use agent_core::{AgentTarget, transfer_tool_name};
+///
+/// assert_eq!(transfer_tool_name("research_assistant"), "transfer_to_research_assistant");
+/// assert_eq!(transfer_tool_name("mcp agent.1"), "transfer_to_mcp_agent_1");
+/// assert_eq!(AgentTarget::new("research_assistant").transfer_tool_name(), "transfer_to_research_assistant");
+/// ```
+pub fn transfer_tool_name(agent: &str) -> String {
+    sanitize_tool_name(&format!("{TRANSFER_PREFIX}{agent}"))
+}
+
+/// Whether a tool called `name` is a transfer tool (see [`transfer_tool_name`]), such as the
+/// name of a [`ToolCall`](crate::ToolCall) or of an [`Event::ToolCall`](crate::Event::ToolCall).
+///
+/// ```
+/// use agent_core::is_transfer_tool_name;
+///
+/// assert!(is_transfer_tool_name("transfer_to_research_assistant"));
+/// assert!(!is_transfer_tool_name("search_papers"));
+/// ```
+pub fn is_transfer_tool_name(name: &str) -> bool {
+    name.starts_with(TRANSFER_PREFIX)
+}
+
 /// The next speaker of a conversation.
+///
+/// ```
+/// use agent_core::Target;
+///
+/// assert_eq!(Target::Agent("writer".into()).transfer_tool_name(), "transfer_to_writer");
+/// assert_eq!(Target::RevertToUser.transfer_tool_name(), "transfer_to_user");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Target {
@@ -17,6 +60,20 @@ pub enum Target {
     RevertToUser,
     /// The same agent again.
     Stay,
+}
+
+impl Target {
+    /// The name of the transfer tool that moves the conversation here (see
+    /// [`transfer_tool_name`]): `transfer_to_<agent>`, or `transfer_to_terminate`,
+    /// `transfer_to_user` and `transfer_to_self` for the other targets.
+    pub fn transfer_tool_name(&self) -> String {
+        transfer_tool_name(match self {
+            Target::Agent(name) => name,
+            Target::Terminate => "terminate",
+            Target::RevertToUser => "user",
+            Target::Stay => "self",
+        })
+    }
 }
 
 /// A target naming an agent, as the seed's `AgentTarget(research_assistant)`.
@@ -41,17 +98,26 @@ impl AgentTarget {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The name of the tool that hands the conversation to this agent (see
+    /// [`transfer_tool_name`]).
+    pub fn transfer_tool_name(&self) -> String {
+        transfer_tool_name(&self.name)
+    }
 }
 
 /// Ends the conversation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TerminateTarget;
 
-/// Hands the conversation back to the user.
+/// Hands the conversation back to the user: the run (or group run) ends at once with
+/// [`StopReason::RevertedToUser`](crate::StopReason::RevertedToUser).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RevertToUserTarget;
 
-/// Keeps the same agent.
+/// Keeps the same agent: the same as naming no target. In a run, and in a group run, the agent's
+/// LLM is asked again; it does not stop the first call of a reply that names a real target from
+/// deciding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StayTarget;
 
@@ -81,7 +147,8 @@ impl From<StayTarget> for Target {
 
 /// What a tool returns when it also decides where the conversation goes, as the seed's
 /// `ReplyResult(message=..., target_agent=AgentTarget(research_assistant))`. Unlike AG2, the
-/// target is honoured.
+/// target is honoured. When one reply calls several tools, the first call (in the reply's
+/// order) whose result names a target other than [`StayTarget`] decides.
 ///
 /// ```
 /// use agent_core::{AgentTarget, ReplyResult, Target};
@@ -185,21 +252,9 @@ impl OnCondition {
         &self.condition
     }
 
-    /// The transfer tool's name.
+    /// The transfer tool's name: [`Target::transfer_tool_name`] of its target.
     pub fn tool_name(&self) -> String {
-        let to = match &self.target {
-            Target::Agent(name) => name.as_str(),
-            Target::Terminate => "terminate",
-            Target::RevertToUser => "user",
-            Target::Stay => "self",
-        };
-        let name: String = to
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
-            .collect();
-        let mut tool = format!("transfer_to_{name}");
-        tool.truncate(64);
-        tool
+        self.target.transfer_tool_name()
     }
 }
 

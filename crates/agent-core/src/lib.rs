@@ -117,28 +117,29 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod agent;
+mod client;
 mod error;
 mod event;
 mod handoff;
 mod llm;
 mod message;
+mod name;
 mod offline;
 mod tool;
 mod toolkit;
 
 pub use agent::{
-    AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, StopReason, run_group,
+    AgentBuilder, ConversableAgent, HumanInputMode, RunOptions, RunResponse, run_group,
     run_group_streaming,
 };
-pub use error::AgentError;
-pub use event::Event;
+pub use client::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
+pub use error::{AgentError, LlmConfigError};
+pub use event::{Event, StopReason};
 pub use handoff::{
     AgentTarget, Handoffs, OnCondition, ReplyResult, RevertToUserTarget, StayTarget,
-    StringLLMCondition, Target, TerminateTarget,
+    StringLLMCondition, Target, TerminateTarget, is_transfer_tool_name, transfer_tool_name,
 };
-pub use llm::{
-    ApiType, LLMConfig, LlmClient, LlmReply, LlmRequest, ModelConfig, OpenAi, ToolSpec, Usage,
-};
+pub use llm::{ApiType, LLMConfig, LlmOverrides, ModelConfig, OpenAi};
 pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;

@@ -1,20 +1,40 @@
-//! LLM configuration ([`LLMConfig`]) and clients: the [`LlmClient`] trait and [`OpenAi`], for any
-//! OpenAI-compatible endpoint.
+//! LLM configuration ([`LLMConfig`], [`ModelConfig`], [`LlmOverrides`]) and [`OpenAi`], the
+//! client for any OpenAI-compatible endpoint. The trait every client implements lives in
+//! `client.rs`, shared with the offline planner.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
-use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError, WrappedError};
+use async_openai::middleware::retry::OpenAIRetryLayer;
+use async_openai::middleware::{HttpRequestFactory, ReqwestService};
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
+    CreateChatCompletionRequest, CreateChatCompletionResponse, FunctionCall, FunctionObject,
+};
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use mcp_session::reqwest;
+use mcp_session::{HttpClientBuilder, Redirects};
+use tower::{Layer as _, Service};
 use url::Url;
 
-use crate::error::AgentError;
+use crate::client::{LlmClient, LlmReply, LlmRequest, Usage};
+use crate::error::{AgentError, LLM_RETRIES, LlmConfigError};
 use crate::message::{Message, Role, ToolCall};
+use crate::offline::Offline;
+
+/// The endpoint used when a model names none.
+const OPENAI_BASE: &str = "https://api.openai.com/v1";
+
+/// The model used when neither an override nor `OPENAI_MODEL` names one.
+const DEFAULT_MODEL: &str = "gpt-4o";
 
 /// Which kind of LLM a model entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,6 +44,19 @@ pub enum ApiType {
     OpenAi,
     /// The [`Offline`](crate::Offline) planner: rule-based, not a model.
     Offline,
+}
+
+impl std::str::FromStr for ApiType {
+    type Err = LlmConfigError;
+
+    /// `openai` or `offline` (any case), as a config file or a command line spells them.
+    fn from_str(s: &str) -> Result<Self, LlmConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "openai" => Ok(ApiType::OpenAi),
+            "offline" => Ok(ApiType::Offline),
+            _ => Err(LlmConfigError::UnknownApiType { given: s.to_owned() }),
+        }
+    }
 }
 
 /// One model to use.
@@ -89,14 +122,21 @@ impl fmt::Debug for ModelConfig {
 
 /// How an agent reaches its LLM, as in the seed's `LLMConfig(config_list=[...], temperature=0.7)`.
 ///
+/// The client is built once per config, the first time an agent needs it, and shared by every
+/// clone of the config (and every run): one HTTP connection pool per endpoint. Changing a field
+/// afterwards builds a new one.
+///
 /// ```
 /// use agent_core::{LLMConfig, ModelConfig};
 ///
 /// let llm = LLMConfig::new(ModelConfig::openai("gpt-4o").api_key("sk-test")).temperature(0.7);
 /// assert_eq!(llm.config_list[0].model, "gpt-4o");
 /// assert!(!format!("{llm:?}").contains("sk-test"));
+/// let (first, again) = (llm.client()?, llm.clone().client()?);
+/// assert!(std::sync::Arc::ptr_eq(&first, &again), "built once, shared by clones");
+/// # Ok::<(), agent_core::AgentError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LLMConfig {
     /// The models, in order of preference (the first is used).
@@ -107,6 +147,41 @@ pub struct LLMConfig {
     pub max_tokens: Option<u32>,
     /// Deadline for one LLM request, retries included. Default 120 s.
     pub request_timeout: Duration,
+    /// The client built from the fields above, shared by clones.
+    cache: ClientCache,
+}
+
+impl PartialEq for LLMConfig {
+    /// Equal settings (whether a client was built yet does not matter).
+    fn eq(&self, other: &Self) -> bool {
+        self.config_list == other.config_list
+            && self.temperature == other.temperature
+            && self.max_tokens == other.max_tokens
+            && self.request_timeout == other.request_timeout
+    }
+}
+
+/// The settings a client was built from.
+#[derive(Clone, PartialEq)]
+struct ClientKey {
+    model: ModelConfig,
+    temperature: Option<f32>,
+    max_tokens: Option<u32>,
+    request_timeout: Duration,
+}
+
+/// The client of an [`LLMConfig`], built on first use and shared by its clones.
+#[derive(Clone, Default)]
+struct ClientCache(Arc<Mutex<Option<Built>>>);
+
+/// A client, with the settings it was built from.
+type Built = (ClientKey, Arc<dyn LlmClient>);
+
+impl fmt::Debug for ClientCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let built = self.0.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        f.write_str(if built { "built" } else { "not built" })
+    }
 }
 
 impl LLMConfig {
@@ -117,35 +192,50 @@ impl LLMConfig {
             temperature: None,
             max_tokens: None,
             request_timeout: Duration::from_secs(120),
+            cache: ClientCache::default(),
         }
     }
 
-    /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL` and `OPENAI_MODEL` (default `gpt-4o`).
+    /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL` and `OPENAI_MODEL` (default `gpt-4o`): the
+    /// environment alone, [`from_env_with`](Self::from_env_with) without overrides, except that
+    /// an environment naming no endpoint is an error here rather than the offline planner.
     ///
     /// # Errors
-    /// [`AgentError::Config`] when `OPENAI_BASE_URL` is not a URL, or neither a key nor a base URL
-    /// is set (there would be nothing to talk to).
+    /// [`LlmConfigError::BadBaseUrl`] when `OPENAI_BASE_URL` is not a URL;
+    /// [`LlmConfigError::MissingApiKey`] when neither a key nor a base URL is set (there would be
+    /// nothing to talk to).
     pub fn from_env() -> Result<Self, AgentError> {
-        let key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty());
-        let base = std::env::var("OPENAI_BASE_URL").ok().filter(|b| !b.is_empty());
-        if key.is_none() && base.is_none() {
-            return Err(AgentError::Config(
-                "set OPENAI_API_KEY (or OPENAI_BASE_URL for a local endpoint)".to_owned(),
-            ));
-        }
-        let model = std::env::var("OPENAI_MODEL")
-            .ok()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| "gpt-4o".to_owned());
-        let mut config = ModelConfig::openai(model);
-        config.api_key = key;
-        if let Some(base) = base {
-            config.base_url =
-                Some(Url::parse(&base).map_err(|err| {
-                    AgentError::Config(format!("OPENAI_BASE_URL {base:?}: {err}"))
-                })?);
-        }
-        Ok(LLMConfig::new(config))
+        let model =
+            resolve(&LlmOverrides::default(), env_var)?.ok_or(LlmConfigError::MissingApiKey)?;
+        Ok(LLMConfig::new(model))
+    }
+
+    /// The environment with a command line's overrides on top, as research-demo's flags:
+    ///
+    /// 1. `overrides.offline` forces the [offline planner](crate::Offline);
+    /// 2. else a base URL (`overrides.base_url`, else `OPENAI_BASE_URL`) or an API key
+    ///    (`overrides.api_key`, else `OPENAI_API_KEY`) selects the OpenAI-compatible client,
+    ///    with `overrides.model`, else `OPENAI_MODEL`, else `gpt-4o`;
+    /// 3. else the offline planner.
+    ///
+    /// Empty values count as unset.
+    ///
+    /// ```no_run
+    /// use agent_core::{LLMConfig, LlmOverrides};
+    ///
+    /// let overrides = LlmOverrides::new()
+    ///     .base_url("http://localhost:11434/v1".parse()?)
+    ///     .model("llama3.2");
+    /// let llm = LLMConfig::from_env_with(overrides)?;
+    /// println!("LLM: {}", llm.client()?.describe()); // LLM: llama3.2 at http://localhost:11434/v1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`LlmConfigError::BadBaseUrl`] when `OPENAI_BASE_URL` is needed and is not a URL.
+    pub fn from_env_with(overrides: LlmOverrides) -> Result<Self, AgentError> {
+        let model = resolve(&overrides, env_var)?.unwrap_or_else(ModelConfig::offline);
+        Ok(LLMConfig::new(model))
     }
 
     /// Sets the temperature.
@@ -169,97 +259,165 @@ impl LLMConfig {
         self
     }
 
-    /// The client for the first model.
+    /// The client for the first model: built on the first call, then the same one (for this
+    /// config and its clones) as long as the settings stay the same.
     ///
     /// # Errors
-    /// [`AgentError::Config`] when the list is empty or the client cannot be built.
+    /// [`LlmConfigError::EmptyConfigList`] when the list is empty;
+    /// [`LlmConfigError::HttpClient`] when the HTTP client cannot be built.
     pub fn client(&self) -> Result<Arc<dyn LlmClient>, AgentError> {
-        let model = self
-            .config_list
-            .first()
-            .ok_or_else(|| AgentError::Config("config_list is empty".to_owned()))?;
-        match model.api_type {
-            ApiType::OpenAi => Ok(Arc::new(OpenAi::new(model, self)?)),
-            ApiType::Offline => Ok(Arc::new(crate::offline::Offline)),
+        let model = self.config_list.first().ok_or(LlmConfigError::EmptyConfigList)?;
+        let key = ClientKey {
+            model: model.clone(),
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+            request_timeout: self.request_timeout,
+        };
+        let mut cached = self.cache.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((built_for, client)) = &*cached
+            && *built_for == key
+        {
+            return Ok(client.clone());
         }
+        let client: Arc<dyn LlmClient> = match model.api_type {
+            ApiType::OpenAi => Arc::new(OpenAi::new(model, self)?),
+            ApiType::Offline => Arc::new(Offline),
+        };
+        *cached = Some((key, client.clone()));
+        Ok(client)
     }
 }
 
-/// A tool as the LLM sees it.
-#[derive(Clone, Debug, PartialEq)]
+/// What a caller (such as a command line) says about the LLM, over the environment: see
+/// [`LLMConfig::from_env_with`].
+///
+/// ```
+/// use agent_core::LlmOverrides;
+///
+/// let overrides = LlmOverrides::new().offline(true).api_key("sk-secret");
+/// assert!(overrides.offline);
+/// assert!(!format!("{overrides:?}").contains("sk-secret"));
+/// ```
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub struct ToolSpec {
-    /// The name the LLM calls it by.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// Its parameters, as JSON Schema.
-    pub parameters: Value,
+pub struct LlmOverrides {
+    /// Use the offline planner whatever the environment says.
+    pub offline: bool,
+    /// The endpoint, over `OPENAI_BASE_URL`.
+    pub base_url: Option<Url>,
+    /// The model, over `OPENAI_MODEL`.
+    pub model: Option<String>,
+    /// The API key, over `OPENAI_API_KEY`. Never printed.
+    pub api_key: Option<String>,
 }
 
-impl ToolSpec {
-    /// A tool description.
-    pub fn new(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
-        ToolSpec { name: name.into(), description: description.into(), parameters }
+impl LlmOverrides {
+    /// No overrides: the environment decides.
+    pub fn new() -> Self {
+        LlmOverrides::default()
+    }
+
+    /// Forces the offline planner (when `offline` is true).
+    #[must_use]
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
+    /// The endpoint to use.
+    #[must_use]
+    pub fn base_url(mut self, url: Url) -> Self {
+        self.base_url = Some(url);
+        self
+    }
+
+    /// The model to use.
+    #[must_use]
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The API key to use.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
     }
 }
 
-/// What an agent asks its LLM.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct LlmRequest {
-    /// The conversation so far.
-    pub messages: Vec<Message>,
-    /// The tools it may call.
-    pub tools: Vec<ToolSpec>,
-}
-
-/// Token counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Usage {
-    /// Tokens read.
-    pub prompt_tokens: u64,
-    /// Tokens written.
-    pub completion_tokens: u64,
-    /// Both.
-    pub total_tokens: u64,
-}
-
-impl std::ops::AddAssign for Usage {
-    fn add_assign(&mut self, other: Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.total_tokens += other.total_tokens;
+impl fmt::Debug for LlmOverrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmOverrides")
+            .field("offline", &self.offline)
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .finish()
     }
 }
 
-/// The LLM's answer.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct LlmReply {
-    /// The assistant message (text, tool calls, or both).
-    pub message: Message,
-    /// What it cost.
-    pub usage: Usage,
+/// An environment variable, unset when empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
-/// Anything that answers chat requests.
-pub trait LlmClient: Send + Sync + fmt::Debug {
-    /// Answers one request.
-    fn complete<'a>(
-        &'a self,
-        request: &'a LlmRequest,
-    ) -> BoxFuture<'a, Result<LlmReply, AgentError>>;
+/// The model `overrides` and the environment (`env`) choose, or `None` when they name no
+/// endpoint.
+fn resolve(
+    overrides: &LlmOverrides,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<ModelConfig>, LlmConfigError> {
+    if overrides.offline {
+        return Ok(Some(ModelConfig::offline()));
+    }
+    let key = overrides.api_key.clone().filter(|k| !k.is_empty()).or_else(|| env("OPENAI_API_KEY"));
+    let base = match &overrides.base_url {
+        Some(url) => Some(checked_base(url.clone(), "the base_url override", url.as_str())?),
+        None => match env("OPENAI_BASE_URL") {
+            Some(value) => {
+                let url = Url::parse(&value).map_err(|err| LlmConfigError::BadBaseUrl {
+                    source_name: "OPENAI_BASE_URL".to_owned(),
+                    value: value.clone(),
+                    reason: err.to_string(),
+                })?;
+                Some(checked_base(url, "OPENAI_BASE_URL", &value)?)
+            }
+            None => None,
+        },
+    };
+    if key.is_none() && base.is_none() {
+        return Ok(None);
+    }
+    let model = overrides
+        .model
+        .clone()
+        .filter(|m| !m.is_empty())
+        .or_else(|| env("OPENAI_MODEL"))
+        .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+    let mut config = ModelConfig::openai(model);
+    config.api_key = key;
+    config.base_url = base;
+    Ok(Some(config))
+}
 
-    /// One line saying what this client is, for people (no secrets).
-    fn describe(&self) -> String;
+/// `url` if it is an HTTP(S) URL (`localhost:8080` parses, as a URL of scheme `localhost`).
+fn checked_base(url: Url, source_name: &str, value: &str) -> Result<Url, LlmConfigError> {
+    if matches!(url.scheme(), "http" | "https") {
+        return Ok(url);
+    }
+    Err(LlmConfigError::BadBaseUrl {
+        source_name: source_name.to_owned(),
+        value: value.to_owned(),
+        reason: format!("its scheme is {:?}, not http or https", url.scheme()),
+    })
 }
 
 /// An OpenAI-compatible chat completions client, on `async-openai`.
 ///
 /// async-openai's own retries (429 and 5xx, honouring `Retry-After`) are the only retry layer;
-/// [`LLMConfig::request_timeout`] bounds a request with its retries.
+/// [`LLMConfig::request_timeout`] bounds a request with its retries. An error answer keeps its
+/// HTTP status even when its body is not OpenAI's error JSON (a proxy's HTML page, say).
 #[derive(Clone)]
 pub struct OpenAi {
     client: Client<OpenAIConfig>,
@@ -280,12 +438,13 @@ impl fmt::Debug for OpenAi {
 }
 
 impl OpenAi {
-    /// A client for `model` with `config`'s settings.
+    /// A client for `model` with `config`'s settings. Prefer [`LLMConfig::client`], which builds
+    /// it once per config.
     ///
     /// # Errors
-    /// [`AgentError::Config`] when TLS or the HTTP client cannot be set up.
+    /// [`LlmConfigError::HttpClient`] when the HTTP client cannot be set up.
     pub fn new(model: &ModelConfig, config: &LLMConfig) -> Result<Self, AgentError> {
-        let base = model.base_url.as_ref().map_or("https://api.openai.com/v1".to_owned(), |url| {
+        let base = model.base_url.as_ref().map_or(OPENAI_BASE.to_owned(), |url| {
             // async-openai appends `/chat/completions`: a trailing slash would double it.
             url.as_str().trim_end_matches('/').to_owned()
         });
@@ -293,7 +452,13 @@ impl OpenAi {
         if let Some(key) = &model.api_key {
             openai = openai.with_api_key(key);
         }
-        let client = Client::build(http_client()?, openai);
+        let http = HttpClientBuilder::new()
+            .redirects(Redirects::Follow { max: 10 })
+            .build()
+            .map_err(LlmConfigError::HttpClient)?;
+        let service = OpenAIRetryLayer::new(LLM_RETRIES as usize)
+            .layer(KeepErrorStatus(ReqwestService::new(http.clone())));
+        let client = Client::build(http, openai).with_http_service(service);
         Ok(OpenAi {
             client,
             model: model.model.clone(),
@@ -304,27 +469,30 @@ impl OpenAi {
         })
     }
 
-    fn request_body(&self, request: &LlmRequest) -> Value {
-        let messages: Vec<Value> = request.messages.iter().map(message_json).collect();
-        let mut body = json!({"model": self.model, "messages": messages});
-        if !request.tools.is_empty() {
-            body["tools"] = request
-                .tools
-                .iter()
-                .map(|tool| {
-                    json!({"type": "function", "function": {
-                        "name": tool.name, "description": tool.description, "parameters": tool.parameters
-                    }})
+    /// The request, in async-openai's types.
+    fn request_of(&self, request: &LlmRequest) -> CreateChatCompletionRequest {
+        let tools = request
+            .tools
+            .iter()
+            .map(|tool| {
+                ChatCompletionTools::Function(ChatCompletionTool {
+                    function: FunctionObject {
+                        name: tool.name.clone(),
+                        description: Some(tool.description.clone()),
+                        parameters: Some(tool.parameters.clone()),
+                        strict: None,
+                    },
                 })
-                .collect();
+            })
+            .collect::<Vec<_>>();
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages: request.messages.iter().map(chat_message).collect(),
+            tools: (!tools.is_empty()).then_some(tools),
+            temperature: self.temperature,
+            max_completion_tokens: self.max_tokens,
+            ..CreateChatCompletionRequest::default()
         }
-        if let Some(temperature) = self.temperature {
-            body["temperature"] = json!(temperature);
-        }
-        if let Some(max_tokens) = self.max_tokens {
-            body["max_completion_tokens"] = json!(max_tokens);
-        }
-        body
     }
 }
 
@@ -334,15 +502,12 @@ impl LlmClient for OpenAi {
         request: &'a LlmRequest,
     ) -> BoxFuture<'a, Result<LlmReply, AgentError>> {
         Box::pin(async move {
-            let body: CreateChatCompletionRequest =
-                serde_json::from_value(self.request_body(request)).map_err(|err| {
-                    AgentError::Config(format!("cannot build the chat request: {err}"))
-                })?;
+            let body = self.request_of(request);
             let response = tokio::time::timeout(self.deadline, self.client.chat().create(body))
                 .await
                 .map_err(|_| AgentError::LlmTimeout { after: self.deadline })?
                 .map_err(llm_error)?;
-            Ok(reply_of(&response))
+            Ok(reply_of(response))
         })
     }
 
@@ -351,93 +516,282 @@ impl LlmClient for OpenAi {
     }
 }
 
-/// A reqwest client with rustls (ring) trusting the system's roots.
-fn http_client() -> Result<reqwest::Client, AgentError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|err| AgentError::Config(format!("cannot set up TLS: {err}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|err| AgentError::Config(format!("cannot build the HTTP client: {err}")))
+/// Turns a 4xx answer into an error that keeps its status, whatever its body.
+///
+/// async-openai reads a 4xx body as OpenAI's error JSON and, when it is not, reports only a
+/// deserialization error: the status is lost. This service sits under async-openai's retries and
+/// reads such answers itself. A 429 with a JSON body passes through, for the retries to see.
+#[derive(Clone, Debug)]
+struct KeepErrorStatus(ReqwestService);
+
+impl Service<HttpRequestFactory> for KeepErrorStatus {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = BoxFuture<'static, Result<reqwest::Response, OpenAIError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), OpenAIError>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            let status = response.status();
+            let json = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.contains("json"));
+            if !status.is_client_error()
+                || (status == reqwest::StatusCode::TOO_MANY_REQUESTS && json)
+            {
+                return Ok(response);
+            }
+            let body = response.bytes().await.map_err(OpenAIError::Reqwest)?;
+            let api_error = match serde_json::from_slice::<WrappedError>(&body) {
+                Ok(wrapped) => wrapped.error,
+                Err(_) => ApiError {
+                    message: excerpt(&String::from_utf8_lossy(&body)),
+                    ..ApiError::default()
+                },
+            };
+            Err(OpenAIError::ApiError(ApiErrorResponse { status_code: status, api_error }))
+        })
+    }
 }
 
+/// Our error for async-openai's, in words that name no library type.
 fn llm_error(err: OpenAIError) -> AgentError {
     match err {
         OpenAIError::ApiError(api) => AgentError::Llm {
             status: Some(api.status_code.as_u16()),
-            message: api.api_error.to_string(),
+            message: api_message(&api.api_error),
         },
-        OpenAIError::Reqwest(err) => {
-            AgentError::Llm { status: err.status().map(|s| s.as_u16()), message: err.to_string() }
-        }
-        OpenAIError::JSONDeserialize(err, content) => {
-            let excerpt: String = content.chars().take(200).collect();
-            AgentError::Llm {
-                status: None,
-                message: format!("the answer is not a chat completion ({err}): {excerpt}"),
-            }
-        }
+        OpenAIError::Reqwest(err) => AgentError::Llm {
+            status: err.status().map(|s| s.as_u16()),
+            message: http_message(&err),
+        },
+        OpenAIError::JSONDeserialize(err, content) => AgentError::Llm {
+            status: None,
+            message: format!("the answer is not a chat completion ({err}): {}", excerpt(&content)),
+        },
         other => AgentError::Llm { status: None, message: other.to_string() },
     }
 }
 
-/// A message in the chat completions format.
-fn message_json(message: &Message) -> Value {
-    let role = match message.role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    };
-    let mut value = json!({"role": role, "content": message.content});
-    if !message.tool_calls.is_empty() {
-        value["tool_calls"] = message
-            .tool_calls
-            .iter()
-            .map(|call| {
-                json!({"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}})
+/// What an error answer says. async-openai keeps a 5xx body as it came, which may still be
+/// OpenAI's error JSON.
+fn api_message(error: &ApiError) -> String {
+    if error.r#type.is_none()
+        && error.code.is_none()
+        && let Ok(wrapped) = serde_json::from_str::<WrappedError>(&error.message)
+    {
+        return wrapped.error.to_string();
+    }
+    if error.r#type.is_none() && error.code.is_none() {
+        return excerpt(&error.message);
+    }
+    error.to_string()
+}
+
+/// A transport failure, with its innermost cause ("connection refused").
+fn http_message(err: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = err;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    let (outer, inner) = (err.to_string(), root.to_string());
+    if outer == inner { outer } else { format!("{outer}: {inner}") }
+}
+
+/// The start of a body, on one line: at most 200 characters.
+fn excerpt(body: &str) -> String {
+    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return "(an empty body)".to_owned();
+    }
+    let mut cut: String = line.chars().take(200).collect();
+    if cut.len() < line.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// One message, in async-openai's types.
+fn chat_message(message: &Message) -> ChatCompletionRequestMessage {
+    let text = message.text().to_owned();
+    match message.role {
+        Role::System => ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+            content: text.into(),
+            name: None,
+        }),
+        Role::User => ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+            content: text.into(),
+            name: None,
+        }),
+        Role::Assistant => {
+            let calls: Vec<ChatCompletionMessageToolCalls> = message
+                .tool_calls
+                .iter()
+                .map(|call| {
+                    ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                        id: call.id.clone(),
+                        function: FunctionCall {
+                            name: call.name.clone(),
+                            arguments: call.arguments.clone(),
+                        },
+                    })
+                })
+                .collect();
+            ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
+                content: message.content.clone().map(Into::into),
+                tool_calls: (!calls.is_empty()).then_some(calls),
+                ..ChatCompletionRequestAssistantMessage::default()
             })
-            .collect();
+        }
+        Role::Tool => ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
+            content: text.into(),
+            tool_call_id: message.tool_call_id.clone().unwrap_or_default(),
+        }),
     }
-    if let Some(id) = &message.tool_call_id {
-        value["tool_call_id"] = json!(id);
-    }
-    value
 }
 
 /// The first choice of a response, as our message.
-fn reply_of(response: &CreateChatCompletionResponse) -> LlmReply {
-    let value = serde_json::to_value(response).unwrap_or_default();
-    let message = &value["choices"][0]["message"];
-    let tool_calls = message["tool_calls"]
-        .as_array()
+fn reply_of(response: CreateChatCompletionResponse) -> LlmReply {
+    let usage = response.usage.as_ref().map_or_else(Usage::default, |usage| Usage {
+        prompt_tokens: u64::from(usage.prompt_tokens),
+        completion_tokens: u64::from(usage.completion_tokens),
+        total_tokens: u64::from(usage.total_tokens),
+    });
+    let Some(choice) = response.choices.into_iter().next() else {
+        return LlmReply { message: Message::assistant_calls(None, Vec::new()), usage };
+    };
+    let tool_calls = choice
+        .message
+        .tool_calls
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .filter_map(|call| {
-            Some(ToolCall {
-                id: call["id"].as_str()?.to_owned(),
-                name: call["function"]["name"].as_str()?.to_owned(),
-                arguments: call["function"]["arguments"].as_str().unwrap_or("{}").to_owned(),
-            })
+        .filter_map(|call| match call {
+            // Only function tools are ever offered.
+            ChatCompletionMessageToolCalls::Function(call) => Some(ToolCall {
+                id: call.id,
+                name: call.function.name,
+                arguments: call.function.arguments,
+            }),
+            ChatCompletionMessageToolCalls::Custom(_) => None,
         })
         .collect();
-    let content = message["content"].as_str().map(str::to_owned).filter(|c| !c.is_empty());
-    let usage = &value["usage"];
-    let count = |key: &str| usage[key].as_u64().unwrap_or(0);
-    LlmReply {
-        message: Message::assistant_calls(content, tool_calls),
-        usage: Usage {
-            prompt_tokens: count("prompt_tokens"),
-            completion_tokens: count("completion_tokens"),
-            total_tokens: count("total_tokens"),
-        },
+    let content = choice.message.content.filter(|c| !c.is_empty());
+    LlmReply { message: Message::assistant_calls(content, tool_calls), usage }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn overrides_and_the_environment() {
+        let resolved = |overrides: LlmOverrides, vars: &[(&str, &str)]| {
+            resolve(&overrides, env(vars))
+                .map(|m| m.map(|m| (m.api_type, m.model, m.base_url.map(String::from), m.api_key)))
+        };
+        // Nothing configured: no endpoint (from_env errors, from_env_with goes offline).
+        assert_eq!(resolved(LlmOverrides::new(), &[]).unwrap(), None);
+        // A key selects OpenAI with the default model.
+        assert_eq!(
+            resolved(LlmOverrides::new(), &[("OPENAI_API_KEY", "sk")]).unwrap(),
+            Some((ApiType::OpenAi, "gpt-4o".into(), None, Some("sk".into())))
+        );
+        // --offline wins over a key, and over a bad OPENAI_BASE_URL.
+        let offline = resolved(
+            LlmOverrides::new().offline(true),
+            &[("OPENAI_API_KEY", "sk"), ("OPENAI_BASE_URL", "not a url")],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(offline.0, ApiType::Offline);
+        // --base-url alone selects OpenAI; --model wins over OPENAI_MODEL.
+        assert_eq!(
+            resolved(
+                LlmOverrides::new()
+                    .base_url("http://localhost:11434/v1".parse().unwrap())
+                    .model("llama3.2"),
+                &[("OPENAI_MODEL", "gpt-4o-mini")],
+            )
+            .unwrap(),
+            Some((
+                ApiType::OpenAi,
+                "llama3.2".into(),
+                Some("http://localhost:11434/v1".into()),
+                None
+            ))
+        );
+        // The --base-url override wins over OPENAI_BASE_URL, even a bad one.
+        assert!(
+            resolved(
+                LlmOverrides::new().base_url("http://localhost:8080/v1".parse().unwrap()),
+                &[("OPENAI_BASE_URL", "not a url")],
+            )
+            .is_ok()
+        );
+        // OPENAI_MODEL when no override.
+        assert_eq!(
+            resolved(
+                LlmOverrides::new(),
+                &[("OPENAI_API_KEY", "sk"), ("OPENAI_MODEL", "gpt-4o-mini")]
+            )
+            .unwrap()
+            .unwrap()
+            .1,
+            "gpt-4o-mini"
+        );
+        let err =
+            resolved(LlmOverrides::new(), &[("OPENAI_BASE_URL", "localhost:8080")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OPENAI_BASE_URL \"localhost:8080\" is not a URL (its scheme is \"localhost\", not http or https); give the endpoint's base URL, such as https://api.openai.com/v1"
+        );
+        let err = resolved(LlmOverrides::new(), &[("OPENAI_BASE_URL", "not a url")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OPENAI_BASE_URL \"not a url\" is not a URL (relative URL without a base); give the endpoint's base URL, such as https://api.openai.com/v1"
+        );
+    }
+
+    #[test]
+    fn api_types_parse() {
+        assert_eq!("OpenAI".parse::<ApiType>().unwrap(), ApiType::OpenAi);
+        assert_eq!("offline".parse::<ApiType>().unwrap(), ApiType::Offline);
+        assert!(matches!(
+            "anthropic".parse::<ApiType>(),
+            Err(LlmConfigError::UnknownApiType { given }) if given == "anthropic"
+        ));
+    }
+
+    #[test]
+    fn a_changed_config_builds_a_new_client() {
+        let config = LLMConfig::new(ModelConfig::openai("a"));
+        let first = config.client().unwrap();
+        assert!(Arc::ptr_eq(&first, &config.client().unwrap()));
+        let mut changed = config.clone();
+        changed.config_list[0].model = "b".into();
+        let second = changed.client().unwrap();
+        assert_eq!(second.describe(), "b at https://api.openai.com/v1");
+        assert_eq!(config.client().unwrap().describe(), "a at https://api.openai.com/v1");
+    }
+
+    #[test]
+    fn excerpts_are_short_and_on_one_line() {
+        assert_eq!(
+            excerpt("<html>\n  <h1>Unauthorized</h1>\n</html>"),
+            "<html> <h1>Unauthorized</h1> </html>"
+        );
+        assert_eq!(excerpt("  "), "(an empty body)");
+        assert_eq!(excerpt(&"x".repeat(300)).chars().count(), 201);
     }
 }

@@ -15,8 +15,9 @@
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
+use crate::client::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
 use crate::error::AgentError;
-use crate::llm::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
+use crate::handoff::is_transfer_tool_name;
 use crate::message::{Message, Role, ToolCall};
 
 /// The offline planner: a deterministic, rule-based stand-in for an LLM, not a model. Every
@@ -118,13 +119,14 @@ fn plan(request: &LlmRequest) -> Message {
     let succeeded = called
         .iter()
         .rev()
-        .filter(|call| !call.name.starts_with("transfer_to_"))
+        .filter(|call| !is_transfer_tool_name(&call.name))
         .filter_map(|call| Some((call.name.as_str(), result_of(call)?)))
         .find(|(_, text)| !text.starts_with("Error:"));
     if let Some((tool, output)) = succeeded {
-        let transfer = request.tools.iter().find(|t| {
-            t.name.starts_with("transfer_to_") && !called.iter().any(|c| c.name == t.name)
-        });
+        let transfer = request
+            .tools
+            .iter()
+            .find(|t| is_transfer_tool_name(&t.name) && !called.iter().any(|c| c.name == t.name));
         if let Some(transfer) = transfer {
             return call(&transfer.name, Value::Object(Map::new()));
         }
@@ -137,7 +139,7 @@ fn plan(request: &LlmRequest) -> Message {
     let candidates: Vec<&ToolSpec> = request
         .tools
         .iter()
-        .filter(|t| !t.name.starts_with("transfer_to_") && !failed.contains(&t.name.as_str()))
+        .filter(|t| !is_transfer_tool_name(&t.name) && !failed.contains(&t.name.as_str()))
         .collect();
     // A word every candidate shares (such as the site all of a server's tools talk to) tells
     // them apart no more than a stop word does.

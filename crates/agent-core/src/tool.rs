@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::client::ToolSpec;
 use crate::handoff::ReplyResult;
-use crate::llm::ToolSpec;
 
 /// What a tool gives back: a [`ReplyResult`] (its text for the LLM, and maybe where the
 /// conversation goes next), or an error message for the LLM (the model sees `Error: …` and can

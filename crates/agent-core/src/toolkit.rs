@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::agent::ConversableAgent;
 use crate::error::AgentError;
+use crate::name::{MAX_TOOL_NAME, sanitize_tool_name};
 use crate::tool::Tool;
 
 /// The tools of one MCP session, callable by agents.
@@ -36,7 +37,7 @@ pub async fn create_toolkit(session: &Session) -> Result<Toolkit, AgentError> {
     let mut tools = Vec::new();
     for tool in listed {
         let mcp_name = tool.name.to_string();
-        let name = unique(sanitize(&mcp_name), &mut taken);
+        let name = unique(sanitize_tool_name(&mcp_name), &mut taken);
         let description = tool.description.as_deref().unwrap_or_default().to_owned();
         let parameters = Value::Object((*tool.input_schema).clone());
         let session = session.clone();
@@ -82,16 +83,6 @@ impl Toolkit {
     }
 }
 
-/// A name that fits `^[a-zA-Z0-9_-]{1,64}$`.
-fn sanitize(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
-        .collect();
-    out.truncate(64);
-    if out.is_empty() { "tool".to_owned() } else { out }
-}
-
 /// `name`, or `name_2`, `name_3`… (kept within 64 characters) if it is taken.
 fn unique(name: String, taken: &mut HashSet<String>) -> String {
     let mut candidate = name.clone();
@@ -99,7 +90,7 @@ fn unique(name: String, taken: &mut HashSet<String>) -> String {
     while !taken.insert(candidate.clone()) {
         let suffix = format!("_{n}");
         let mut base = name.clone();
-        base.truncate(64 - suffix.len());
+        base.truncate(MAX_TOOL_NAME - suffix.len());
         candidate = base + &suffix;
         n += 1;
     }
@@ -148,15 +139,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_fit_openai_and_clashes_are_told_apart() {
-        assert_eq!(sanitize("fs.read_file"), "fs_read_file");
-        assert_eq!(sanitize("get-sum"), "get-sum");
-        assert_eq!(sanitize(""), "tool");
-        assert_eq!(sanitize(&"x".repeat(80)).len(), 64);
+    fn clashes_are_told_apart() {
         let mut taken = HashSet::new();
-        assert_eq!(unique(sanitize("a.b"), &mut taken), "a_b");
-        assert_eq!(unique(sanitize("a b"), &mut taken), "a_b_2");
-        assert_eq!(unique(sanitize("a/b"), &mut taken), "a_b_3");
+        assert_eq!(unique(sanitize_tool_name("a.b"), &mut taken), "a_b");
+        assert_eq!(unique(sanitize_tool_name("a b"), &mut taken), "a_b_2");
+        assert_eq!(unique(sanitize_tool_name("a/b"), &mut taken), "a_b_3");
         let long = "y".repeat(64);
         assert_eq!(unique(long.clone(), &mut taken), long);
         let second = unique(long, &mut taken);

@@ -352,14 +352,14 @@ async fn absolute_same_origin_endpoint_and_headers_are_used() {
 async fn keep_alive_comments_keep_an_idle_stream_open() {
     let config_server = SseServerConfig::default().keep_alive(Duration::from_millis(100));
     let server = SseServer::bind("127.0.0.1:0", Echo::new, config_server).await.unwrap();
-    // 800 ms of tolerated silence, 2 s of idleness: only the keep-alives keep it open.
-    let transport = SseClientTransport::connect(
-        config(&server.url()).sse_read_timeout(Duration::from_millis(800)),
-    )
-    .await
-    .unwrap();
+    // 2 s of tolerated silence (20 keep-alive periods: a loaded machine cannot delay them all),
+    // 5 s of idleness: only the keep-alives keep it open. The wait is the idleness under test.
+    let transport =
+        SseClientTransport::connect(config(&server.url()).sse_read_timeout(Duration::from_secs(2)))
+            .await
+            .unwrap();
     let client = ().serve(transport).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(client.list_all_tools().await.unwrap().len(), 2);
     client.cancel().await.unwrap();
     server.shutdown().await;

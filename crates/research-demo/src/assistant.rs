@@ -119,10 +119,12 @@ impl ResearchAssistant {
                 .build();
             toolkit.register_for_llm(&mut agent);
             toolkit.register_for_execution(&mut agent);
-            agent.handoffs().add_llm_conditions([OnCondition::new(
+            let back = OnCondition::new(
                 AgentTarget::new(ASSISTANT),
                 StringLLMCondition::new("The research paper ids are fetched."),
-            )]);
+            );
+            let transfer = back.tool_name();
+            agent.handoffs().add_llm_conditions([back]);
             let names: Vec<String> = tools.iter().map(|tool| tool.name.to_string()).collect();
             let message =
                 format!("{query} Use the following tools to answer the question: {names:?}");
@@ -132,7 +134,8 @@ impl ResearchAssistant {
             }
             let response = agent.run(options).await?;
             Ok::<_, AgentError>(
-                ReplyResult::new(findings(&response)).target(AgentTarget::new(ASSISTANT)),
+                ReplyResult::new(findings(&response, &transfer))
+                    .target(AgentTarget::new(ASSISTANT)),
             )
         }
         .await;
@@ -183,13 +186,14 @@ impl ResearchAssistant {
 }
 
 /// What the temporary agent found: its last words, or the last result of a server tool. The
-/// handoff's own "Transferred to …" message is not a finding.
-fn findings(response: &RunResponse) -> String {
+/// handoff's own "Transferred to …" message (the result of a call of `transfer`, the handoff's
+/// tool) is not a finding.
+fn findings(response: &RunResponse, transfer: &str) -> String {
     let transfers: Vec<&str> = response
         .messages
         .iter()
         .flat_map(|message| &message.tool_calls)
-        .filter(|call| call.name.starts_with("transfer_to_"))
+        .filter(|call| call.name == transfer)
         .map(|call| call.id.as_str())
         .collect();
     response

@@ -1,8 +1,9 @@
 //! Handoffs and `ReplyResult` targets, in `run` and in `run_group`.
 
 use agent_core::{
-    AgentTarget, ConversableAgent, OnCondition, ReplyResult, RunOptions, StopReason,
-    StringLLMCondition, TerminateTarget, Tool, run_group,
+    AgentTarget, ConversableAgent, Event, OnCondition, ReplyResult, RevertToUserTarget, Role,
+    RunOptions, StayTarget, StopReason, StringLLMCondition, Target, TerminateTarget, Tool,
+    run_group, transfer_tool_name,
 };
 use serde_json::json;
 use testkit::llm::{Match, Reply, ScriptedLlm};
@@ -166,4 +167,107 @@ async fn run_group_max_rounds() {
     let response = run_group(&[looper], "looper", "go", 3).await.unwrap();
     assert_eq!(response.stop_reason, StopReason::MaxTurns);
     assert_eq!(llm.requests().len(), 3);
+}
+
+/// A tool called `name` whose result is `message`, with `target` if any.
+fn targeting(name: &str, message: &'static str, target: Option<Target>) -> Tool {
+    Tool::new(name, "Decides who speaks next.", json!({"type": "object"}), move |_| {
+        let mut result = ReplyResult::new(message);
+        result.target = target.clone();
+        async move { result }
+    })
+}
+
+#[tokio::test]
+async fn revert_to_user_ends_a_run_and_a_group_run() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(Match::any().last_role("user"), Reply::tool_call("ask_user", json!({})));
+    let ask_user = || targeting("ask_user", "Which year?", Some(RevertToUserTarget.into()));
+
+    // In `run`: the run ends at once, with the tool's message last, without asking the LLM again.
+    let response =
+        agent(&llm, "a", "s").run(RunOptions::new("go").tools([ask_user()])).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::RevertedToUser);
+    assert_eq!(response.last_message().unwrap().role, Role::Tool);
+    assert_eq!(response.last_message().unwrap().text(), "Which year?");
+    assert_eq!(llm.requests().len(), 1);
+    assert_eq!(
+        response.events.last(),
+        Some(&Event::Termination { reason: StopReason::RevertedToUser })
+    );
+
+    // In `run_group`: the same, even though the agent has an after-work target.
+    let mut asker =
+        ConversableAgent::builder("asker").llm_config(llm_config(&llm)).tool(ask_user()).build();
+    asker.handoffs().set_after_work(AgentTarget::new("other"));
+    let other = ConversableAgent::builder("other").llm_config(llm_config(&llm)).build();
+    let response = run_group(&[asker, other], "asker", "go", 5).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::RevertedToUser);
+    assert_eq!(response.last_speaker, "asker");
+    assert_eq!(llm.requests().len(), 2, "one more request: the group's only turn");
+}
+
+#[tokio::test]
+async fn stay_keeps_the_same_agent_in_a_run_and_a_group_run() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(Match::any().last_role("user"), Reply::tool_call("keep_going", json!({})));
+    llm.when(Match::any().last_message("stay here"), Reply::text("finished myself"));
+    let keep_going = || targeting("keep_going", "stay here", Some(StayTarget.into()));
+
+    // In `run`: the LLM is asked again, as after any tool without a target.
+    let response =
+        agent(&llm, "a", "s").run(RunOptions::new("go").tools([keep_going()])).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::Answered);
+    assert_eq!(response.summary(), "finished myself");
+    assert_eq!(llm.requests().len(), 2);
+
+    // In `run_group`: the same agent speaks again (no handoff), then its answer ends the run.
+    let stayer =
+        ConversableAgent::builder("stayer").llm_config(llm_config(&llm)).tool(keep_going()).build();
+    let other = ConversableAgent::builder("other").llm_config(llm_config(&llm)).build();
+    let response = run_group(&[stayer, other], "stayer", "go", 5).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::Answered);
+    assert_eq!(response.last_speaker, "stayer");
+    let speakers: Vec<String> = response.messages.iter().filter_map(|m| m.name.clone()).collect();
+    assert_eq!(speakers, ["stayer", "stayer"]);
+    assert!(!response.events.iter().any(|e| matches!(e, Event::Handoff { .. })));
+}
+
+#[tokio::test]
+async fn the_first_call_that_names_a_target_wins() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().last_role("user"),
+        Reply::ToolCalls(vec![
+            ("plain".into(), json!({})),
+            ("stay".into(), json!({})),
+            ("to_b".into(), json!({})),
+            ("to_c".into(), json!({})),
+        ]),
+    );
+    let tools = [
+        targeting("plain", "no target", None),
+        targeting("stay", "stay names no one", Some(StayTarget.into())),
+        targeting("to_b", "go to b", Some(AgentTarget::new("b").into())),
+        targeting("to_c", "go to c", Some(AgentTarget::new("c").into())),
+    ];
+    let response = agent(&llm, "a", "s").run(RunOptions::new("go").tools(tools)).await.unwrap();
+    assert_eq!(response.stop_reason, StopReason::HandedOff { to: "b".into() });
+    // Every call ran, in order; the handoff names the first target.
+    let results: Vec<&str> =
+        response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
+    assert_eq!(results, ["no target", "stay names no one", "go to b", "go to c"]);
+    assert!(response.events.contains(&Event::Handoff { from: "a".into(), to: "b".into() }));
+}
+
+#[test]
+fn transfer_tools_have_one_name() {
+    let condition = OnCondition::new(
+        AgentTarget::new("research assistant"),
+        StringLLMCondition::new("The ids are fetched."),
+    );
+    assert_eq!(condition.tool_name(), transfer_tool_name("research assistant"));
+    assert_eq!(condition.tool_name(), "transfer_to_research_assistant");
+    assert_eq!(AgentTarget::new("x".repeat(80)).transfer_tool_name().len(), 64);
+    assert!(agent_core::is_transfer_tool_name(&condition.tool_name()));
 }

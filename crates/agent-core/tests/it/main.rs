@@ -1,6 +1,7 @@
 //! agent-core over real HTTP: every LLM request goes to the scripted OpenAI-compatible server
 //! in testkit, through async-openai, exactly as to OpenAI.
 
+mod event;
 mod handoff;
 mod llm;
 mod offline;

@@ -73,8 +73,6 @@ async fn a_two_turn_tool_loop() {
 
 #[derive(Deserialize, JsonSchema)]
 struct Wait {
-    /// Milliseconds.
-    ms: u64,
     /// A label.
     label: String,
 }
@@ -85,28 +83,27 @@ async fn parallel_tool_calls_run_concurrently_and_keep_their_order() {
     llm.when(
         Match::any().last_role("user"),
         Reply::ToolCalls(vec![
-            ("wait".into(), json!({"ms": 400, "label": "first"})),
-            ("wait".into(), json!({"ms": 400, "label": "second"})),
-            ("wait".into(), json!({"ms": 10, "label": "third"})),
+            ("wait".into(), json!({"label": "first"})),
+            ("wait".into(), json!({"label": "second"})),
+            ("wait".into(), json!({"label": "third"})),
         ]),
     );
     llm.when(Match::any().last_role("tool"), Reply::text("done"));
-    // Counts the calls in flight at once: 3 when they run concurrently, 1 if one after another.
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let (now, peak) = (in_flight.clone(), most.clone());
+    // Each call waits until all three are running: run one after another, they never finish.
+    let all_running = Arc::new(tokio::sync::Barrier::new(3));
     let wait = Tool::from_async_fn("wait", "Waits.", move |args: Wait| {
-        let (now, peak) = (now.clone(), peak.clone());
+        let all_running = all_running.clone();
         async move {
-            let running = now.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(running, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(args.ms)).await;
-            now.fetch_sub(1, Ordering::SeqCst);
+            all_running.wait().await;
             args.label
         }
     });
-    let response = agent(&llm, "a", "s").run(RunOptions::new("go").tools([wait])).await.unwrap();
-    assert_eq!(most.load(Ordering::SeqCst), 3, "the calls ran one after another");
+    let waiter = agent(&llm, "a", "s");
+    let run = waiter.run(RunOptions::new("go").tools([wait]));
+    let response = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the three calls did not all run at once")
+        .unwrap();
     let results: Vec<&str> =
         response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
     assert_eq!(results, ["first", "second", "third"]);
@@ -208,4 +205,47 @@ async fn events_stream_during_the_run_and_stay_in_the_response() {
     );
     let processed = response.process().await.unwrap();
     assert_eq!(processed.last_message().unwrap().text(), "Two papers.");
+}
+
+#[tokio::test]
+async fn events_arrive_before_the_run_ends() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(Match::any().last_role("user"), Reply::tool_call("gate", json!({})));
+    llm.when(Match::any().last_role("tool"), Reply::text("through the gate"));
+    // The tool finishes only once the test has seen its call, so the run cannot end before.
+    let (open, opened) = tokio::sync::oneshot::channel::<()>();
+    let opened = Arc::new(tokio::sync::Mutex::new(Some(opened)));
+    let gate = Tool::new("gate", "Waits for the test.", json!({"type": "object"}), move |_| {
+        let opened = opened.clone();
+        async move {
+            if let Some(opened) = opened.lock().await.take() {
+                let _ = opened.await;
+            }
+            "opened"
+        }
+    });
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let assistant = agent(&llm, "assistant", "s");
+    let run = assistant.run(RunOptions::new("go").tools([gate]).events(sender));
+    tokio::pin!(run);
+    let first = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::select! {
+            event = receiver.recv() => event.expect("an event"),
+            _ = &mut run => panic!("the run ended before the test received any event"),
+        }
+    })
+    .await
+    .expect("no event within 30 s");
+    assert!(
+        matches!(&first, agent_core::Event::ToolCall { name, .. } if name == "gate"),
+        "{first:?}"
+    );
+    open.send(()).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(30), run).await.unwrap().unwrap();
+    assert_eq!(response.summary(), "through the gate");
+    let mut rest = vec![first];
+    while let Ok(event) = receiver.try_recv() {
+        rest.push(event);
+    }
+    assert_eq!(rest, response.events);
 }

@@ -64,7 +64,7 @@ async fn server_never_answers_initialize() {
 async fn garbage_on_stdout() {
     let config = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
         .arg("garbage")
-        .timeouts(quick_timeouts().startup(Duration::from_millis(500)));
+        .timeouts(quick_timeouts().startup(Duration::from_secs(3)));
     let err = open(config).await.unwrap_err();
     match &err {
         SessionError::Handshake { reason, .. } => {
@@ -114,8 +114,14 @@ async fn http_404() {
 
 /// A one-shot HTTP server that answers every request with `status`.
 fn fixed_status_server(status: &'static str) -> String {
+    fixed_response_server(status, "content-type: text/plain\r\n", "/mcp")
+}
+
+/// A one-shot HTTP server that answers every request with `status`, `headers` (each ending in
+/// CRLF) and a short body, at `path`.
+fn fixed_response_server(status: &'static str, headers: &'static str, path: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().take(8) {
             let Ok(mut stream) = stream else { continue };
@@ -124,7 +130,7 @@ fn fixed_status_server(status: &'static str) -> String {
             let body = "internal failure";
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -139,6 +145,51 @@ async fn http_500() {
         .await
         .unwrap_err();
     assert!(matches!(&err, SessionError::Http { status: 500, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn http_401_says_the_server_needs_authorization() {
+    let url = fixed_response_server(
+        "401 Unauthorized",
+        "www-authenticate: Bearer realm=\"mcp\"\r\ncontent-type: text/plain\r\n",
+        "/mcp",
+    );
+    let err = open(StreamableHttpConfig::new("locked", &url).unwrap().timeouts(quick_timeouts()))
+        .await
+        .unwrap_err();
+    let SessionError::Unauthorized { status: 401, challenge, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"mcp\""));
+    assert!(
+        err.to_string().ends_with(
+            ": the server needs authorization (it asks for: Bearer realm=\"mcp\"); set an \
+             `Authorization` header for this server under `headers` in its config"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn legacy_sse_401_says_the_server_needs_authorization() {
+    let url = fixed_response_server("401 Unauthorized", "content-type: text/plain\r\n", "/sse");
+    let config = mcp_session::mcp_config::SseConfig::new("locked-sse", &url)
+        .unwrap()
+        .timeouts(quick_timeouts());
+    let err = open(config).await.unwrap_err();
+    assert!(
+        matches!(&err, SessionError::Unauthorized { status: 401, challenge: None, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn legacy_sse_url_that_is_a_web_page() {
+    let url = fixed_response_server("200 OK", "content-type: text/html\r\n", "/sse");
+    let config =
+        mcp_session::mcp_config::SseConfig::new("page", &url).unwrap().timeouts(quick_timeouts());
+    let err = open(config).await.unwrap_err();
+    let SessionError::NotSse { reason, .. } = &err else { panic!("{err:?}") };
+    assert!(reason.contains("text/html"), "{reason}");
+    assert!(err.to_string().starts_with("page: http://127.0.0.1:"), "{err}");
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ pub enum ArxivError {
     /// The id is not an arXiv id.
     #[error("{0:?} is not an arXiv id (such as 2401.01234 or 2401.01234v2)")]
     InvalidId(String),
+    /// The HTTP client could not be set up (its message says why; it is not also the source).
+    #[error("cannot set up the HTTP client for arXiv: {0}")]
+    Client(mcp_session::HttpClientError),
 }
 
 /// How search results are ordered.
@@ -60,10 +63,11 @@ pub struct ArxivApi {
 }
 
 impl ArxivApi {
-    /// The real arXiv: the API at `http://export.arxiv.org`, HTML at `https://arxiv.org`.
+    /// The real arXiv: the API at `http://export.arxiv.org`, HTML at `https://arxiv.org`
+    /// (redirects, such as to `https://`, are followed).
     ///
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// [`ArxivError::Client`] when the HTTP client cannot be built.
     pub fn live(min_interval: Duration) -> Result<Self, ArxivError> {
         let api = Url::parse("http://export.arxiv.org/")
             .map_err(|e| ArxivError::Malformed(e.to_string()))?;
@@ -76,13 +80,13 @@ impl ArxivApi {
     /// mirror).
     ///
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// [`ArxivError::Client`] when the HTTP client cannot be built.
     pub fn at(base: Url, min_interval: Duration) -> Result<Self, ArxivError> {
         ArxivApi::new(base.clone(), base, min_interval)
     }
 
     fn new(api_base: Url, html_base: Url, min_interval: Duration) -> Result<Self, ArxivError> {
-        let fetcher = Fetcher::new(min_interval).map_err(ArxivError::Malformed)?;
+        let fetcher = Fetcher::new(min_interval).map_err(ArxivError::Client)?;
         Ok(ArxivApi { api_base, html_base, fetcher })
     }
 
@@ -113,7 +117,8 @@ impl ArxivApi {
             .append_pair("max_results", &max_results.clamp(1, 50).to_string())
             .append_pair("sortBy", sort_by)
             .append_pair("sortOrder", "descending");
-        atom::parse(&self.get_text(url).await?).map_err(ArxivError::Malformed)
+        atom::parse(&self.get_text(url).await?)
+            .map_err(|err| ArxivError::Malformed(err.to_string()))
     }
 
     /// The paper with this id.
@@ -124,7 +129,8 @@ impl ArxivApi {
         let id = checked_id(id)?;
         let mut url = self.join(&self.api_base, "api/query")?;
         url.query_pairs_mut().append_pair("id_list", id).append_pair("max_results", "1");
-        let feed = atom::parse(&self.get_text(url).await?).map_err(ArxivError::Malformed)?;
+        let feed = atom::parse(&self.get_text(url).await?)
+            .map_err(|err| ArxivError::Malformed(err.to_string()))?;
         feed.papers.into_iter().next().ok_or_else(|| ArxivError::NotFound(id.to_owned()))
     }
 
@@ -142,7 +148,7 @@ impl ArxivApi {
     }
 
     fn join(&self, base: &Url, path: &str) -> Result<Url, ArxivError> {
-        crate::http::join(base, path).map_err(ArxivError::Malformed)
+        crate::http::join(base, path).map_err(|err| ArxivError::Malformed(err.to_string()))
     }
 
     async fn get_text(&self, url: Url) -> Result<String, ArxivError> {

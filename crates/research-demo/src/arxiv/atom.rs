@@ -83,13 +83,22 @@ struct RawCategory {
     term: String,
 }
 
+/// Why a text is not an arXiv feed.
+#[derive(Debug, thiserror::Error)]
+#[error("not an arXiv Atom feed: {reason}")]
+#[non_exhaustive]
+pub struct FeedError {
+    /// What the XML reader found wrong.
+    pub reason: String,
+}
+
 /// Parses a feed.
 ///
 /// # Errors
-/// A message saying what is wrong, when the text is not an Atom feed of arXiv's shape.
-pub fn parse(xml: &str) -> Result<Feed, String> {
+/// [`FeedError`], saying what is wrong, when the text is not an Atom feed of arXiv's shape.
+pub fn parse(xml: &str) -> Result<Feed, FeedError> {
     let raw: RawFeed =
-        quick_xml::de::from_str(xml).map_err(|err| format!("not an arXiv Atom feed: {err}"))?;
+        quick_xml::de::from_str(xml).map_err(|err| FeedError { reason: err.to_string() })?;
     let total_results =
         raw.total_results.and_then(|t| t.trim().parse().ok()).unwrap_or(raw.entries.len() as u64);
     let papers = raw
@@ -158,7 +167,9 @@ mod tests {
 
     #[test]
     fn malformed_xml_is_an_error() {
-        assert!(parse("<feed><entry>").unwrap_err().starts_with("not an arXiv Atom feed"));
+        assert!(
+            parse("<feed><entry>").unwrap_err().to_string().starts_with("not an arXiv Atom feed")
+        );
         assert!(parse("{\"json\": true}").is_err());
     }
 

@@ -7,6 +7,7 @@
 //! reading them can recover.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -128,9 +129,13 @@ impl ArxivServer {
 
     #[tool(description = "The ids of the papers downloaded so far.")]
     async fn list_papers(&self) -> CallToolResult {
+        // Only files named `ID.md` whose ID is an arXiv id: never a partial write (see `store`).
         let mut ids = Vec::new();
         if let Ok(mut dir) = tokio::fs::read_dir(&self.storage).await {
             while let Ok(Some(entry)) = dir.next_entry().await {
+                if !entry.file_type().await.is_ok_and(|kind| kind.is_file()) {
+                    continue;
+                }
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let id = name.strip_suffix(".md").map(|stem| stem.replacen('_', "/", 1));
                 if let Some(id) = id.filter(|id| checked_id(id).is_ok()) {
@@ -163,12 +168,27 @@ impl ArxivServer {
         self.storage.join(format!("{}.md", id.replace('/', "_")))
     }
 
-    /// Writes `text` to `path` through a temporary file, so readers never see half a paper.
+    /// Writes `text` to `path` through a temporary file renamed into place, so a paper is listed
+    /// and read whole or not at all: the temporary file's name (`.ID.md.PID-N.partial`) is never
+    /// listed, even when a crash leaves it behind, and no two writers share one.
     async fn store(&self, path: &Path, text: &str) -> std::io::Result<()> {
+        static WRITES: AtomicU64 = AtomicU64::new(0);
         tokio::fs::create_dir_all(&self.storage).await?;
-        let partial = path.with_extension("md.partial");
-        tokio::fs::write(&partial, text).await?;
-        tokio::fs::rename(&partial, path).await
+        let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+        let partial = self.storage.join(format!(
+            ".{name}.{}-{}.partial",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = async {
+            tokio::fs::write(&partial, text).await?;
+            tokio::fs::rename(&partial, path).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&partial).await;
+        }
+        written
     }
 }
 
@@ -210,4 +230,76 @@ fn error_result(message: String) -> CallToolResult {
 fn arxiv_error(err: &ArxivError) -> CallToolResult {
     tracing::warn!("arXiv tool failed: {err}");
     error_result(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(storage: &Path) -> ArxivServer {
+        let api = ArxivApi::at("http://127.0.0.1:1/".parse().unwrap(), std::time::Duration::ZERO)
+            .unwrap();
+        ArxivServer::new(api, storage)
+    }
+
+    async fn listed(server: &ArxivServer) -> serde_json::Value {
+        let result = server.list_papers().await;
+        let text = result.content[0].as_text().unwrap().text.clone();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_stored_paper_is_renamed_into_place_and_no_partial_file_stays() {
+        let storage = tempfile::tempdir().unwrap();
+        let server = server(storage.path());
+        let path = server.paper_path("2611.01234v1");
+        server.store(&path, "the text").await.unwrap();
+        assert_eq!(names(storage.path()), ["2611.01234v1.md"]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the text");
+        let old_style = server.paper_path("hep-th/9901001");
+        server.store(&old_style, "old").await.unwrap();
+        let listed = listed(&server).await;
+        assert_eq!(listed["papers"], serde_json::json!(["2611.01234v1", "hep-th/9901001"]));
+    }
+
+    #[tokio::test]
+    async fn partial_and_foreign_files_are_never_listed() {
+        let storage = tempfile::tempdir().unwrap();
+        for name in [
+            ".2611.01234v1.md.4242-0.partial",
+            "2611.01234v1.md.partial",
+            "2611.01234v1.md.tmp",
+            "2611.01234v1.tmp",
+            "notes.md",
+            "..md",
+        ] {
+            std::fs::write(storage.path().join(name), "half a paper").unwrap();
+        }
+        let server = server(storage.path());
+        assert_eq!(listed(&server).await, serde_json::json!({"total_papers": 0, "papers": []}));
+        let read =
+            server.read_paper(Parameters(PaperArgs { paper_id: "2611.01234v1".into() })).await;
+        assert_eq!(read.is_error, Some(true));
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_nothing_behind() {
+        let storage = tempfile::tempdir().unwrap();
+        let server = server(storage.path());
+        // The target is a directory: the rename fails after the temporary file was written.
+        let path = server.paper_path("2611.01234v1");
+        std::fs::create_dir_all(path.join("occupied")).unwrap();
+        assert!(server.store(&path, "the text").await.is_err());
+        assert_eq!(names(storage.path()), ["2611.01234v1.md"]);
+        assert_eq!(listed(&server).await["total_papers"], 0);
+    }
 }

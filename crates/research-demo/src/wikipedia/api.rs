@@ -38,6 +38,9 @@ pub enum WikipediaError {
     /// The input cannot be asked for.
     #[error("{0}")]
     Invalid(String),
+    /// The HTTP client could not be set up (its message says why; it is not also the source).
+    #[error("cannot set up the HTTP client for Wikipedia: {0}")]
+    Client(mcp_session::HttpClientError),
 }
 
 /// One search hit.
@@ -86,8 +89,8 @@ impl WikipediaApi {
     /// The real Wikipedia in `language` (such as `en`): `https://LANGUAGE.wikipedia.org`.
     ///
     /// # Errors
-    /// [`WikipediaError::Invalid`] for a language code that is not one, or when the HTTP client
-    /// cannot be built.
+    /// [`WikipediaError::Invalid`] for a language code that is not one, or
+    /// [`WikipediaError::Client`] when the HTTP client cannot be built.
     pub fn live(language: &str, min_interval: Duration) -> Result<Self, WikipediaError> {
         let valid = !language.is_empty()
             && language.len() <= 12
@@ -103,11 +106,12 @@ impl WikipediaApi {
     }
 
     /// A Wikipedia whose `/w/api.php` and `/api/rest_v1/` are under `base` (our fixture server).
+    /// Redirects are followed.
     ///
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// [`WikipediaError::Client`] when the HTTP client cannot be built.
     pub fn at(base: Url, min_interval: Duration) -> Result<Self, WikipediaError> {
-        let fetcher = Fetcher::new(min_interval).map_err(WikipediaError::Malformed)?;
+        let fetcher = Fetcher::new(min_interval).map_err(WikipediaError::Client)?;
         Ok(WikipediaApi { base, fetcher })
     }
 
@@ -221,7 +225,8 @@ impl WikipediaApi {
     }
 
     fn url(&self, path: &str) -> Result<Url, WikipediaError> {
-        crate::http::join(&self.base, path).map_err(WikipediaError::Malformed)
+        crate::http::join(&self.base, path)
+            .map_err(|err| WikipediaError::Malformed(err.to_string()))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(

@@ -236,11 +236,16 @@ fn parse_date(date: &str) -> Option<(u16, u8, u8)> {
         .then_some((year, month, day))
 }
 
-/// Today's date in UTC (days since the epoch to a civil date, after Howard Hinnant).
+/// Today's date in UTC.
 fn today_utc() -> (u16, u8, u8) {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
+    date_of(seconds)
+}
+
+/// The UTC date `seconds` after the Unix epoch (days to a civil date, after Howard Hinnant).
+fn date_of(seconds: u64) -> (u16, u8, u8) {
     let days = i64::try_from(seconds / 86_400).unwrap_or(0) + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days.rem_euclid(146_097);
@@ -276,7 +281,21 @@ mod tests {
         assert_eq!(parse_date("2026-11-26"), Some((2026, 11, 26)));
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[test]
+    fn days_since_the_epoch_become_dates() {
+        // Fixed instants, so the test does not depend on the machine's clock.
+        const DAY: u64 = 86_400;
+        assert_eq!(date_of(0), (1970, 1, 1));
+        assert_eq!(date_of(DAY - 1), (1970, 1, 1));
+        assert_eq!(date_of(11_016 * DAY), (2000, 2, 29));
+        assert_eq!(date_of(20_088 * DAY + 12 * 3600), (2024, 12, 31));
+        assert_eq!(date_of(20_783 * DAY), (2026, 11, 26));
+        assert_eq!(date_of(47_541 * DAY), (2100, 3, 1));
+        // Whatever the clock says, today is a date `parse_date` accepts back (years from 2000).
         let (year, month, day) = today_utc();
-        assert!(year >= 2026 && (1..=12).contains(&month) && (1..=31).contains(&day));
+        let text = format!("{year:04}-{month:02}-{day:02}");
+        assert!(year < 2000 || parse_date(&text) == Some((year, month, day)), "{text}");
     }
 }

@@ -10,9 +10,7 @@ use research_demo::wikipedia::api::{WikipediaApi, WikipediaError};
 use research_demo::wikipedia::server::{Listening, WikipediaServer};
 use serde_json::{Value, json};
 
-#[allow(dead_code, reason = "each test crate uses some of the helpers")]
-mod common;
-use common::{call, call_json, raw};
+use crate::common::{call, call_json, raw};
 
 async fn serve() -> (FixtureServer, Listening) {
     let fixtures = FixtureServer::start().await.unwrap();
@@ -103,9 +101,7 @@ async fn every_tool_over_streamable_http() {
 #[tokio::test]
 async fn a_foreign_origin_is_refused_on_both_transports() {
     let (_fixtures, server) = serve().await;
-    // reqwest is built without a default TLS provider; plain HTTP still needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = mcp_session::HttpClientBuilder::new().build().unwrap();
     let sse =
         http.get(server.sse_url()).header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(sse.status(), 403);
@@ -159,7 +155,7 @@ async fn upstream_failures_are_typed() {
 /// `mcp` SDK's legacy SSE client.
 #[test]
 fn the_python_sdk_uses_the_served_process() {
-    use std::io::BufRead;
+    use std::io::BufRead as _;
     use std::process::{Command, Stdio};
 
     /// Kills the server however the test ends.
@@ -179,8 +175,18 @@ fn the_python_sdk_uses_the_served_process() {
             .spawn()
             .unwrap(),
     );
-    let mut line = String::new();
-    std::io::BufReader::new(server.0.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    // The first line of its stderr names the address; the rest is drained, so that the server
+    // never writes to a closed pipe.
+    let stderr = std::io::BufReader::new(server.0.stderr.take().unwrap());
+    let (sender, first_line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let _ = sender.send(line.unwrap_or_default());
+        }
+    });
+    let line = first_line
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server printed its address within 60 s");
     let url = line
         .split_whitespace()
         .find(|word| word.ends_with("/sse"))
@@ -198,4 +204,36 @@ fn the_python_sdk_uses_the_served_process() {
     let featured: Value = serde_json::from_str(report["text"].as_str().unwrap()).unwrap();
     assert_eq!(featured["featured_article"]["title"], "Ada Lovelace");
     assert_eq!(report["tools"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn serving_errors_exit_1_and_usage_errors_exit_2() {
+    use std::process::Command;
+
+    let demo = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_research-demo")).args(args).output().unwrap()
+    };
+    let output = demo(&["serve", "wikipedia", "--live", "--language", "en/../x", "--port", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("research-demo: ") && stderr.contains("not a Wikipedia language code"),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = demo(&["serve", "wikipedia", "--port", &port]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    // `ask` exits the same way when its Wikipedia server cannot listen.
+    let output = Command::new(env!("CARGO_BIN_EXE_research-demo"))
+        .args(["--offline", "--json", "--wikipedia-port", &port, "q"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim_end()).unwrap();
+    assert_eq!((&last["kind"], &last["exit_code"]), (&json!("server"), &json!(1)), "{last}");
 }

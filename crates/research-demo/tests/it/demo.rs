@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agent_core::{Event, LLMConfig, ModelConfig, StopReason};
 use mcp_config::{MCPConfig, StdioConfig};
-use research_demo::assistant::ResearchAssistant;
+use research_demo::assistant::{ASSISTANT, ResearchAssistant};
 use serde_json::{Value, json};
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
@@ -42,7 +42,7 @@ async fn scripted_seed_flow(inner_call: Reply, answer: &str) -> ScriptedLlm {
     llm.when(Match::any().system("access to ArxivServer tools").last_role("user"), inner_call);
     llm.when(
         Match::any().system("access to ArxivServer tools").last_role("tool"),
-        Reply::tool_call("transfer_to_research_assistant", json!({})),
+        Reply::tool_call(agent_core::transfer_tool_name(ASSISTANT), json!({})),
     );
     llm.when(
         Match::any().system("You are a research assistant agent.").last_role("tool"),
@@ -92,7 +92,7 @@ async fn the_seed_flow_with_a_scripted_model() {
         [
             ("research_assistant", "run_mcp_agent_to_client"),
             ("mcp_agent", "search_papers"),
-            ("mcp_agent", "transfer_to_research_assistant"),
+            ("mcp_agent", agent_core::transfer_tool_name(ASSISTANT).as_str()),
         ]
     );
     assert!(events.iter().any(|event| matches!(event, Event::Handoff { from, to } if from == "mcp_agent" && to == "research_assistant")));
@@ -179,7 +179,30 @@ fn json_lines() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<Value> =
         stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(lines[0]["type"], "llm");
+    assert_eq!(
+        lines[0],
+        json!({"type": "llm", "text": "LLM: offline planner (not a model) — set OPENAI_API_KEY for a real model"})
+    );
+    assert_eq!(lines[1], json!({"type": "query", "text": QUERY}));
+    for line in &lines {
+        let known = ["text", "tool_call", "tool_response", "handoff", "termination", "answer"];
+        assert!(
+            line == &lines[0]
+                || line == &lines[1]
+                || known.contains(&line["type"].as_str().unwrap()),
+            "{line}"
+        );
+    }
+    // Stop reasons are data: the temporary agent hands back, then the assistant answers.
+    let reasons: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["type"] == "termination")
+        .map(|line| &line["reason"])
+        .collect();
+    assert_eq!(
+        reasons,
+        [&json!({"kind": "handed_off", "to": "research_assistant"}), &json!({"kind": "answered"})]
+    );
     assert!(lines.iter().any(|line| line["type"] == "tool_call"
         && line["name"] == "run_mcp_agent_to_client"
         && line["arguments"].as_str().unwrap().contains("\"server_name\":\"ArxivServer\"")));
@@ -210,16 +233,64 @@ fn a_config_file_replaces_the_built_in_servers() {
 }
 
 #[test]
-fn failures_exit_1_with_one_line_and_usage_errors_exit_2() {
+fn usage_and_configuration_errors_exit_2_with_one_line() {
     let output = demo(&["--config", "/nonexistent/mcp.json", QUERY], "unused");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with("research-demo: ") && stderr.contains("/nonexistent/mcp.json"),
         "{stderr}"
     );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stdout(&output), "");
+
+    // With --json, stdout says it too, as the last (here the only) line.
+    let output = demo(&["--json", "--config", "/nonexistent/mcp.json", QUERY], "unused");
+    assert_eq!(output.status.code(), Some(2));
+    let error: Value = serde_json::from_str(stdout(&output).trim_end()).unwrap();
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["kind"], "config");
+    assert_eq!(error["exit_code"], 2);
+    assert!(error["message"].as_str().unwrap().contains("/nonexistent/mcp.json"), "{error}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_research-demo"))
+        .args(["--json", QUERY])
+        .env("OPENAI_BASE_URL", "not a url")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("OPENAI_BASE_URL \"not a url\" is not a URL"), "{stderr}");
+
+    // clap's own usage errors.
     assert_eq!(demo(&["--max-turns", "0", QUERY], "unused").status.code(), Some(2));
     assert_eq!(demo(&["--offline", "--model", "gpt-4o", QUERY], "unused").status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_llm_exits_1_with_an_error_line() {
+    let llm = ScriptedLlm::start().await;
+    llm.when(Match::any(), Reply::Status { code: 401, retry_after: None });
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"))
+        .args(["--json", "--base-url", llm.base_url(), "--model", "gpt-test", QUERY])
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("research-demo: ") && stderr.contains("401"), "{stderr}");
+    let lines: Vec<Value> =
+        stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let types: Vec<&str> = lines.iter().map(|line| line["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["llm", "query", "error"], "{lines:?}");
+    let error = &lines[2];
+    assert_eq!(error["kind"], "llm");
+    assert_eq!(error["exit_code"], 1);
+    assert!(error["message"].as_str().unwrap().contains("401"), "{error}");
+    assert!(!error["message"].as_str().unwrap().contains("sk-test"), "{error}");
 }
 
 #[test]

@@ -7,9 +7,7 @@ use mcp_config::StdioConfig;
 use mcp_session::{MCPClientSessionManager, Session};
 use serde_json::json;
 
-#[allow(dead_code, reason = "each test crate uses some of the helpers")]
-mod common;
-use common::{call, call_json};
+use crate::common::{call, call_json, raw};
 
 async fn open(storage: &Path, extra: &[&str]) -> Session {
     let mut args = vec!["serve", "arxiv", "--storage-path", storage.to_str().unwrap()];
@@ -85,6 +83,65 @@ async fn bad_ids_and_missing_papers_are_tool_errors() {
     assert!(!storage.path().join("papers").exists());
     let listed = call_json(&session, "list_papers", json!({})).await;
     assert_eq!(listed["total_papers"], 0);
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn traversal_ids_are_refused_by_every_tool_that_takes_an_id() {
+    let root = tempfile::tempdir().unwrap();
+    let storage = root.path().join("papers");
+    std::fs::create_dir_all(&storage).unwrap();
+    // A file one level up that a traversal would reach.
+    std::fs::write(root.path().join("x.md"), "outside the storage").unwrap();
+    let session = open(&storage, &[]).await;
+    for id in ["../x", "/etc/passwd", "a/../../b", "../../x", "2611.01234v1/../../x", "..\\x"] {
+        for tool in ["read_paper", "get_abstract", "download_paper"] {
+            let (failed, text) = call(&session, tool, json!({"paper_id": id})).await;
+            assert!(failed, "{tool}({id:?}) succeeded: {text}");
+            assert!(text.contains("is not an arXiv id"), "{tool}({id:?}): {text}");
+            assert!(!text.contains("outside the storage"), "{tool}({id:?}): {text}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(&storage).unwrap().count(), 0, "nothing was written");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_download_leaves_no_listed_paper() {
+    // The rendering's body ends long before its announced length: the connection drops mid-way.
+    let cut = raw(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 100000\r\nconnection: close\r\n\r\n<html><body><h1>Half a pa",
+    );
+    let storage = tempfile::tempdir().unwrap();
+    let session = open(storage.path(), &["--api-base", cut.as_str()]).await;
+    let (failed, text) =
+        call(&session, "download_paper", json!({"paper_id": "2611.01234v1"})).await;
+    assert!(failed && text.contains("cannot reach arXiv"), "{text}");
+    let listed = call_json(&session, "list_papers", json!({})).await;
+    assert_eq!(listed, json!({"total_papers": 0, "papers": []}));
+    let (failed, text) = call(&session, "read_paper", json!({"paper_id": "2611.01234v1"})).await;
+    assert!(failed && text.contains("call download_paper"), "{text}");
+    assert_eq!(std::fs::read_dir(storage.path()).unwrap().count(), 0, "no file was left");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn files_left_by_a_crash_mid_write_are_not_listed() {
+    let storage = tempfile::tempdir().unwrap();
+    // What a server killed between writing and renaming leaves, and other names that are not
+    // whole papers.
+    for name in [".2611.01234v1.md.4242-0.partial", "2611.01234v1.md.partial", "2611.00987v2.tmp"] {
+        std::fs::write(storage.path().join(name), "half a paper").unwrap();
+    }
+    let session = open(storage.path(), &[]).await;
+    let listed = call_json(&session, "list_papers", json!({})).await;
+    assert_eq!(listed, json!({"total_papers": 0, "papers": []}));
+    // A download then stores the paper whole, and only it is listed.
+    let downloaded =
+        call_json(&session, "download_paper", json!({"paper_id": "2611.01234v1"})).await;
+    assert_eq!(downloaded["status"], "success");
+    let listed = call_json(&session, "list_papers", json!({})).await;
+    assert_eq!(listed, json!({"total_papers": 1, "papers": ["2611.01234v1"]}));
     session.close().await.unwrap();
 }
 

@@ -38,3 +38,11 @@ pub(crate) fn raw(response: &'static str) -> url::Url {
     });
     url.parse().unwrap()
 }
+
+/// Serves `app` on a loopback port until the test's runtime ends; returns its base URL.
+pub(crate) async fn serve(app: axum::Router) -> url::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url.parse().unwrap()
+}

@@ -1,0 +1,133 @@
+//! The command line: `research-demo [ask] [QUERY]`, `serve arxiv`, `serve wikipedia` (clap).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+/// The research assistant of the seed notebook, and its MCP servers.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    /// Log more to stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) ask: AskArgs,
+}
+
+impl Cli {
+    /// The command to run: `ask` when none is named.
+    pub(crate) fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Ask(self.ask))
+    }
+}
+
+/// A command.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Ask the research assistant a question (the default command).
+    Ask(AskArgs),
+    /// Serve one of the demo's MCP servers.
+    #[command(subcommand)]
+    Serve(Serve),
+}
+
+/// A server to serve.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Serve {
+    /// The arXiv MCP server, over stdin/stdout.
+    Arxiv(ArxivArgs),
+    /// The Wikipedia MCP server: legacy SSE at /sse and /message, streamable HTTP at /mcp.
+    Wikipedia(WikipediaArgs),
+}
+
+/// `research-demo [ask]`.
+#[derive(Debug, Args)]
+pub(crate) struct AskArgs {
+    /// The question [default: the seed's two queries, one after the other].
+    pub(crate) query: Vec<String>,
+    /// Use the servers of this MCP config file (any format mcp-config reads) instead of the
+    /// built-in two.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Use the offline planner even when OPENAI_API_KEY is set.
+    #[arg(long, conflicts_with_all = ["base_url", "model"])]
+    pub(crate) offline: bool,
+    /// The OpenAI-compatible endpoint to ask [default: OPENAI_BASE_URL, else OpenAI's].
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<Url>,
+    /// The model [default: OPENAI_MODEL, else gpt-4o].
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// Let the built-in servers ask the real arXiv and Wikipedia instead of recorded fixtures.
+    #[arg(long)]
+    pub(crate) live: bool,
+    /// The port of the built-in Wikipedia server [default: any free port; the notebook's is 8000].
+    #[arg(long, value_name = "PORT", conflicts_with = "config")]
+    pub(crate) wikipedia_port: Option<u16>,
+    /// The most turns of the research assistant.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) max_turns: u16,
+    /// Print the conversation as JSON lines (see docs/demo.md for their format).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `research-demo serve arxiv`.
+#[derive(Debug, Args)]
+pub(crate) struct ArxivArgs {
+    /// Where downloaded papers are stored [default: `research-demo-arxiv` in the temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) storage_path: Option<PathBuf>,
+    /// Ask the real arXiv instead of the recorded fixtures.
+    #[arg(long, conflicts_with = "api_base")]
+    pub(crate) live: bool,
+    /// Ask the arXiv API at this base URL (which serves `/api/query` and `/html/ID`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) api_base: Option<Url>,
+    /// The least time between two requests to arXiv, in milliseconds [default: 3000 with `--live`, else 0].
+    #[arg(long, value_name = "MS")]
+    pub(crate) rate_limit_ms: Option<u64>,
+}
+
+/// `research-demo serve wikipedia`.
+#[derive(Debug, Args)]
+pub(crate) struct WikipediaArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: IpAddr,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub(crate) port: u16,
+    /// The Wikipedia language, such as en, de or simple (with `--live`).
+    #[arg(long, default_value = "en")]
+    pub(crate) language: String,
+    /// Ask the real Wikipedia instead of the recorded fixtures.
+    #[arg(long, conflicts_with = "api_base")]
+    pub(crate) live: bool,
+    /// Ask the Wikipedia at this base URL (which serves `/w/api.php` and `/api/rest_v1/`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) api_base: Option<Url>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_is_ask() {
+        let cli = Cli::try_parse_from(["research-demo", "--json", "a", "question"]).unwrap();
+        let Command::Ask(args) = cli.into_command() else { panic!("not ask") };
+        assert!(args.json);
+        assert_eq!(args.query, ["a", "question"]);
+    }
+}

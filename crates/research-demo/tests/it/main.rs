@@ -1,0 +1,10 @@
+//! research-demo's integration tests, one module per concern. They talk only to loopback: the
+//! recorded fixtures, servers that misbehave on purpose, and this crate's binary as a process.
+
+mod arxiv_api;
+mod arxiv_server;
+mod common;
+mod demo;
+mod outside_clients;
+mod redirects;
+mod wikipedia_server;
