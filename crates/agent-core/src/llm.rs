@@ -115,7 +115,10 @@ impl fmt::Debug for ModelConfig {
             .field("api_type", &self.api_type)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field(
+                "base_url",
+                &self.base_url.as_ref().map(mcp_session::mcp_config::redact::redact_url),
+            )
             .finish()
     }
 }
@@ -350,7 +353,10 @@ impl fmt::Debug for LlmOverrides {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LlmOverrides")
             .field("offline", &self.offline)
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field(
+                "base_url",
+                &self.base_url.as_ref().map(mcp_session::mcp_config::redact::redact_url),
+            )
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .finish()
@@ -378,7 +384,7 @@ fn resolve(
             Some(value) => {
                 let url = Url::parse(&value).map_err(|err| LlmConfigError::BadBaseUrl {
                     source_name: "OPENAI_BASE_URL".to_owned(),
-                    value: value.clone(),
+                    value: mcp_session::mcp_config::redact::redact_url_text(&value),
                     reason: err.to_string(),
                 })?;
                 Some(checked_base(url, "OPENAI_BASE_URL", &value)?)
@@ -408,7 +414,7 @@ fn checked_base(url: Url, source_name: &str, value: &str) -> Result<Url, LlmConf
     }
     Err(LlmConfigError::BadBaseUrl {
         source_name: source_name.to_owned(),
-        value: value.to_owned(),
+        value: mcp_session::mcp_config::redact::redact_url_text(value),
         reason: format!("its scheme is {:?}, not http or https", url.scheme()),
     })
 }
@@ -432,7 +438,7 @@ impl fmt::Debug for OpenAi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAi")
             .field("model", &self.model)
-            .field("base", &self.base)
+            .field("base", &mcp_session::mcp_config::redact::redact_url_text(&self.base))
             .finish_non_exhaustive()
     }
 }
@@ -512,7 +518,11 @@ impl LlmClient for OpenAi {
     }
 
     fn describe(&self) -> String {
-        format!("{} at {}", self.model, self.base)
+        format!(
+            "{} at {}",
+            self.model,
+            mcp_session::mcp_config::redact::redact_url_text(&self.base)
+        )
     }
 }
 

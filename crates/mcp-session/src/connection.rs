@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use mcp_config::{Protocol, TransportKind};
+use rmcp::ServiceError;
 use rmcp::model::ProtocolVersion;
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService};
 
@@ -17,26 +19,36 @@ pub(crate) type Service = RunningService<RoleClient, Adapter>;
 /// and to clean up.
 pub(crate) struct Connection {
     pub(crate) service: Service,
-    pub(crate) link: Link,
+    pub(crate) link: Box<dyn Link>,
 }
 
-/// The transport-specific side of an open session.
-pub(crate) enum Link {
-    /// A stdio server: its process group and the tail of its stderr.
-    Stdio(crate::stdio::Child),
-    /// A streamable HTTP server at this (redacted) URL.
-    StreamableHttp { url: String },
-    /// A legacy SSE server at this (redacted) URL, and why its stream ended, once it has.
-    Sse { url: String, closed: mcp_sse::client::ClosedReason },
-}
+/// The transport's side of an open session: a stdio server's process group, an HTTP server's
+/// URL, a legacy SSE stream's end. Each transport file implements it for its own type, so that
+/// the session explains a failed request in that transport's terms without knowing them.
+pub(crate) trait Link: Send + Sync {
+    /// The transport.
+    fn kind(&self) -> TransportKind;
 
-impl Link {
-    pub(crate) fn kind(&self) -> TransportKind {
-        match self {
-            Link::Stdio(_) => TransportKind::Stdio,
-            Link::StreamableHttp { .. } => TransportKind::StreamableHttp,
-            Link::Sse { .. } => TransportKind::Sse,
-        }
+    /// A stdio server's process id.
+    fn process_id(&self) -> Option<u32> {
+        None
+    }
+
+    /// The most specific error for a request that failed with `err`, when the transport knows
+    /// more than the request's own error says (the server exited, an HTTP status, the stream's
+    /// end).
+    fn explain<'a>(
+        &'a mut self,
+        server: &'a str,
+        operation: &'a str,
+        err: &'a ServiceError,
+    ) -> BoxFuture<'a, Option<SessionError>>;
+
+    /// Ends what the transport holds beyond the connection, once it is closed (a stdio server's
+    /// process group), within `grace` per step.
+    fn shutdown(&mut self, grace: Duration) -> BoxFuture<'_, ()> {
+        let _ = grace;
+        Box::pin(std::future::ready(()))
     }
 }
 

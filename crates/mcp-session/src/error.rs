@@ -298,6 +298,10 @@ fn auth_help(status: u16, challenge: Option<&str>) -> String {
 
 fn http_help(status: u16, body: &str) -> String {
     let hint = match status {
+        300..=399 => {
+            "; the server redirects elsewhere, and MCP transports do not follow redirects (a \
+             redirected POST loses its body): put the URL it redirects to in the config"
+        }
         404 => {
             "; check the URL's path (streamable HTTP servers usually serve `/mcp`, legacy SSE ones `/sse`)"
         }

@@ -4,7 +4,8 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use mcp_config::StreamableHttpConfig;
+use futures::future::BoxFuture;
+use mcp_config::{StreamableHttpConfig, TransportKind};
 use rmcp::ServiceError;
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::ClientInitializeError;
@@ -64,7 +65,7 @@ impl Connect for Connecting {
         };
         match serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol)).await {
             Ok(service) => {
-                Ok(Connection { service, link: Link::StreamableHttp { url: self.url.clone() } })
+                Ok(Connection { service, link: Box::new(HttpLink { url: self.url.clone() }) })
             }
             Err(err) => Err(init_error(&self.server, &self.url, &err)),
         }
@@ -115,8 +116,28 @@ fn init_error(server: &str, url: &str, err: &ClientInitializeError) -> SessionEr
     }
 }
 
+/// An open streamable HTTP session's side: the (redacted) URL for its errors.
+struct HttpLink {
+    url: String,
+}
+
+impl Link for HttpLink {
+    fn kind(&self) -> TransportKind {
+        TransportKind::StreamableHttp
+    }
+
+    fn explain<'a>(
+        &'a mut self,
+        server: &'a str,
+        operation: &'a str,
+        err: &'a ServiceError,
+    ) -> BoxFuture<'a, Option<SessionError>> {
+        Box::pin(std::future::ready(request_error(server, &self.url, operation, err)))
+    }
+}
+
 /// What a failed request means, when its transport failed in a way we can name.
-pub(crate) fn request_error(
+fn request_error(
     server: &str,
     url: &str,
     operation: &str,
@@ -243,7 +264,7 @@ fn status_in(text: &str) -> Option<(u16, String)> {
     // `HTTP 404 Not Found: body`: the reason phrase, then the body.
     let body = rest.get(3..)?.split_once(':').map_or("", |(_, body)| body.trim());
     let body: String = body.chars().take(200).collect();
-    (400..600).contains(&status).then(|| (status, mcp_config::redact::redact_text(&body)))
+    (300..600).contains(&status).then(|| (status, mcp_config::redact::redact_text(&body)))
 }
 
 #[cfg(test)]
@@ -254,7 +275,8 @@ mod tests {
     fn statuses_in_rmcp_texts_are_found() {
         assert_eq!(status_in("HTTP 404 Not Found: not here"), Some((404, "not here".to_owned())));
         assert_eq!(status_in("HTTP 405 Method Not Allowed"), Some((405, String::new())));
-        assert_eq!(status_in("HTTP 200: fine"), None);
+        assert_eq!(status_in("HTTP 200 OK: fine"), None);
+        assert_eq!(status_in("HTTP 307 Temporary Redirect"), Some((307, String::new())));
         assert_eq!(status_in("something else"), None);
     }
 }

@@ -68,7 +68,7 @@ struct Inner {
     /// A stdio server's process id.
     process_id: Option<u32>,
     /// The transport's side: a stdio server's process group, an HTTP URL, an SSE stream's end.
-    link: tokio::sync::Mutex<Link>,
+    link: tokio::sync::Mutex<Box<dyn Link>>,
     /// Set by `close`, before it waits for anything.
     closed: AtomicBool,
 }
@@ -103,10 +103,7 @@ impl Session {
                 timeouts: *timeouts,
                 service: tokio::sync::RwLock::new(Some(connection.service)),
                 peer_info,
-                process_id: match &connection.link {
-                    Link::Stdio(child) => Some(child.pid()),
-                    _ => None,
-                },
+                process_id: connection.link.process_id(),
                 link: tokio::sync::Mutex::new(connection.link),
                 closed: AtomicBool::new(false),
             }),
@@ -330,9 +327,7 @@ impl Session {
             let _ = running.close_with_timeout(grace).await;
         }
         drop(service);
-        if let Link::Stdio(child) = &mut *self.inner.link.lock().await {
-            child.shutdown(grace).await;
-        }
+        self.inner.link.lock().await.shutdown(grace).await;
         Ok(())
     }
 
@@ -370,18 +365,7 @@ impl Session {
             }
             _ => {}
         }
-        let transport_failed =
-            matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_));
-        let explained = match &mut *self.inner.link.lock().await {
-            Link::Stdio(child) if transport_failed => child.exited(&server, EXIT_WAIT).await,
-            Link::Stdio(_) => None,
-            Link::StreamableHttp { url } => {
-                crate::http::request_error(&server, url, &operation, &err)
-            }
-            Link::Sse { url, closed } => {
-                crate::sse::request_error(&server, url, closed, &operation, &err)
-            }
-        };
+        let explained = self.inner.link.lock().await.explain(&server, &operation, &err).await;
         if let Some(explained) = explained {
             return explained;
         }
@@ -410,9 +394,6 @@ impl Session {
         }
     }
 }
-
-/// How long a failed request waits for a stdio server to exit, to report its exit status.
-const EXIT_WAIT: Duration = Duration::from_millis(200);
 
 impl Drop for Inner {
     fn drop(&mut self) {

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use mcp_config::TransportKind;
 use mcp_sse::client::{ClosedReason, SseClientConfig, SseClientTransport, SseError};
 use rmcp::ServiceError;
 use rmcp::serve_client_with_lifecycle;
@@ -56,7 +58,8 @@ impl Connect for Connecting {
         match serve_client_with_lifecycle(adapter, transport, ClientLifecycleMode::Initialize).await
         {
             Ok(service) => {
-                Ok(Connection { service, link: Link::Sse { url: self.url.clone(), closed } })
+                let link = SseLink { url: self.url.clone(), closed };
+                Ok(Connection { service, link: Box::new(link) })
             }
             Err(err) => Err(self.init_error(&err, &closed)),
         }
@@ -139,9 +142,31 @@ impl Connecting {
     }
 }
 
+/// An open legacy SSE session's side: the (redacted) URL, and why its stream ended.
+struct SseLink {
+    url: String,
+    closed: ClosedReason,
+}
+
+impl Link for SseLink {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Sse
+    }
+
+    fn explain<'a>(
+        &'a mut self,
+        server: &'a str,
+        operation: &'a str,
+        err: &'a ServiceError,
+    ) -> BoxFuture<'a, Option<SessionError>> {
+        let explained = request_error(server, &self.url, &self.closed, operation, err);
+        Box::pin(std::future::ready(explained))
+    }
+}
+
 /// What a failed request means: an HTTP status on the message `POST` (404: the server forgot
 /// the session), or the event stream's end.
-pub(crate) fn request_error(
+fn request_error(
     server: &str,
     url: &str,
     closed: &ClosedReason,

@@ -6,14 +6,15 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mcp_config::StdioConfig;
+use futures::future::BoxFuture;
+use mcp_config::{StdioConfig, TransportKind};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
-use rmcp::RoleClient;
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
+use rmcp::{RoleClient, ServiceError};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
@@ -87,6 +88,7 @@ impl Child {
     pub(crate) async fn exited(&mut self, server: &str, limit: Duration) -> Option<SessionError> {
         let status = match self.guard.exit_status() {
             Some(status) => status,
+            None if limit.is_zero() => return None,
             None => self.guard.wait_exit(limit).await?,
         };
         Some(SessionError::ServerExited {
@@ -102,6 +104,35 @@ impl Child {
     }
 }
 
+impl Link for Child {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Stdio
+    }
+
+    fn process_id(&self) -> Option<u32> {
+        Some(self.pid())
+    }
+
+    /// A broken connection usually means the server exited: say so, with its status and the
+    /// end of its stderr.
+    fn explain<'a>(
+        &'a mut self,
+        server: &'a str,
+        _operation: &'a str,
+        err: &'a ServiceError,
+    ) -> BoxFuture<'a, Option<SessionError>> {
+        let broken = matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_));
+        Box::pin(async move { if broken { self.exited(server, EXIT_WAIT).await } else { None } })
+    }
+
+    fn shutdown(&mut self, grace: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(Child::shutdown(self, grace))
+    }
+}
+
+/// How long a failed request waits for a stdio server to exit, to report its exit status.
+const EXIT_WAIT: Duration = Duration::from_millis(200);
+
 /// A stdio server started and not yet initialized: what [`connect`] returns.
 pub(crate) struct Connecting {
     server: String,
@@ -109,8 +140,20 @@ pub(crate) struct Connecting {
     close_grace: Duration,
     adapter: Option<Adapter>,
     transport: Option<StdioTransport>,
+    /// The server's stdin, shared with the transport: it stays open when a timed-out handshake
+    /// drops the transport, so that a server which exits on EOF is not mistaken for one that
+    /// exited on its own.
+    stdin: Stdin,
     child: Option<Child>,
     garbage: Garbage,
+}
+
+impl Connecting {
+    /// Closes the server's stdin (the first step of stdio shutdown), then ends its group.
+    async fn abandon(&mut self, mut child: Child) {
+        self.stdin.lock().await.take();
+        child.shutdown(self.close_grace).await;
+    }
 }
 
 /// Starts the server of `config` as the leader of a new process group, ready for the handshake.
@@ -152,12 +195,14 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
     }
     let garbage = Garbage::default();
     tracing::debug!(server = %server, pid, command = %config.command, "spawned stdio server");
+    let transport = StdioTransport::new(stdout, stdin, garbage.clone(), server.clone());
     Ok(Connecting {
         server: server.clone(),
         protocol: config.protocol,
         close_grace: config.timeouts.close_grace,
         adapter: Some(adapter),
-        transport: Some(StdioTransport::new(stdout, stdin, garbage.clone(), server.clone())),
+        stdin: transport.writer.clone(),
+        transport: Some(transport),
         child: Some(Child { guard, stderr }),
         garbage,
     })
@@ -175,7 +220,7 @@ impl Connect for Connecting {
             .take()
             .ok_or_else(|| SessionError::Closed { server: self.server.clone() })?;
         let err = match outcome {
-            Ok(service) => return Ok(Connection { service, link: Link::Stdio(child) }),
+            Ok(service) => return Ok(Connection { service, link: Box::new(child) }),
             Err(err) => err,
         };
         // Only a broken connection may mean the server died; any other failure is the
@@ -195,11 +240,13 @@ impl Connect for Connecting {
             reason: handshake_reason(&err),
             stderr_tail: child.stderr.text(),
         });
-        child.shutdown(self.close_grace).await;
+        self.abandon(child).await;
         Err(failure)
     }
 
     async fn timed_out(mut self, after: Duration) -> SessionError {
+        // The handshake is dropped by now, but the server's stdin is still open: an exit seen
+        // here is the server's own.
         let Some(mut child) = self.child.take() else {
             return SessionError::Closed { server: self.server };
         };
@@ -223,7 +270,7 @@ impl Connect for Connecting {
                 },
             },
         };
-        child.shutdown(self.close_grace).await;
+        self.abandon(child).await;
         failure
     }
 }
@@ -254,6 +301,9 @@ async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: Str
     }
 }
 
+/// A server's stdin, shared by the transport and the connection attempt; `None` once closed.
+type Stdin = Arc<tokio::sync::Mutex<Option<ChildStdin>>>;
+
 /// Newline-delimited JSON-RPC over the child's stdin and stdout.
 ///
 /// Lines that are not JSON-RPC are skipped and counted (a server that logs to stdout breaks
@@ -262,7 +312,7 @@ async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: Str
 struct StdioTransport {
     reader: BufReader<ChildStdout>,
     line: Vec<u8>,
-    writer: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
+    writer: Stdin,
     garbage: Garbage,
     server: String,
 }

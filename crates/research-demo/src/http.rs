@@ -52,7 +52,7 @@ impl Fetcher {
     /// The body of `url` (after redirects), which must answer with a success status.
     pub(crate) async fn get_text(&self, url: Url) -> Result<String, Failure> {
         self.rate_limit.turn().await;
-        let shown = url.to_string();
+        let shown = mcp_session::mcp_config::redact::redact_url(&url);
         let connect =
             |err: reqwest::Error| Failure::Connect { url: shown.clone(), reason: causes(err) };
         let response = self.http.get(url).send().await.map_err(connect)?;

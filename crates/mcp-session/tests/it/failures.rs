@@ -192,6 +192,31 @@ async fn legacy_sse_url_that_is_a_web_page() {
     assert!(err.to_string().starts_with("page: http://127.0.0.1:"), "{err}");
 }
 
+/// MCP transports never follow redirects: a redirected `POST` would lose its body, and a
+/// session must not move to another place silently. The redirect target here is a live MCP
+/// server, so following it would succeed.
+#[tokio::test]
+async fn redirects_are_refused_over_streamable_http_and_sse() {
+    let target = HttpServer::start(&[]);
+    let location: &'static str = Box::leak(
+        format!("location: {}\r\ncontent-type: text/plain\r\n", target.url).into_boxed_str(),
+    );
+    let http_url = fixed_response_server("307 Temporary Redirect", location, "/mcp");
+    let err =
+        open(StreamableHttpConfig::new("moved", &http_url).unwrap().timeouts(quick_timeouts()))
+            .await
+            .unwrap_err();
+    assert!(matches!(&err, SessionError::Http { status: 307, .. }), "{err:?}");
+    assert!(err.to_string().contains("MCP transports do not follow redirects"), "{err}");
+
+    let sse_url = fixed_response_server("302 Found", location, "/sse");
+    let config = mcp_session::mcp_config::SseConfig::new("moved-sse", &sse_url)
+        .unwrap()
+        .timeouts(quick_timeouts());
+    let err = open(config).await.unwrap_err();
+    assert!(matches!(&err, SessionError::Http { status: 302, .. }), "{err:?}");
+}
+
 #[tokio::test]
 async fn connection_refused() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
