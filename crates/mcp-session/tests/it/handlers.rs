@@ -92,6 +92,15 @@ impl SessionHandler for SamplingOnly {
     }
 }
 
+/// Asks the client for `what` through the server and checks that the client refused it as a
+/// capability it does not offer.
+async fn assert_refused(session: &Session, what: &str) {
+    let answer = ask(session, what).await;
+    assert_eq!(answer["error"]["code"], -32601, "{what}: {answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("this client does not offer {what}")), "{message}");
+}
+
 #[tokio::test]
 async fn requests_for_capabilities_not_announced_get_method_not_found() {
     let manager = MCPClientSessionManager::builder().handler(SamplingOnly).build();
@@ -104,10 +113,7 @@ async fn requests_for_capabilities_not_announced_get_method_not_found() {
     let sampled = ask(&session, "sampling").await;
     assert_eq!(sampled["answer"]["model"], "test-model", "{sampled}");
     for what in ["elicitation", "roots"] {
-        let answer = ask(&session, what).await;
-        assert_eq!(answer["error"]["code"], -32601, "{what}: {answer}");
-        let message = answer["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("this client does not offer {what}")), "{message}");
+        assert_refused(&session, what).await;
     }
     session.close().await.unwrap();
 }
@@ -121,10 +127,7 @@ async fn without_a_handler_nothing_is_advertised_and_requests_get_method_not_fou
         assert_eq!(advertised["answer"].get(capability), None, "{advertised}");
     }
     for what in ["sampling", "elicitation", "roots"] {
-        let answer = ask(&session, what).await;
-        assert_eq!(answer["error"]["code"], -32601, "{what}: {answer}");
-        let message = answer["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("this client does not offer {what}")), "{message}");
+        assert_refused(&session, what).await;
     }
     session.close().await.unwrap();
 }
