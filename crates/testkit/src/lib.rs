@@ -45,6 +45,14 @@ pub fn testkit_mcp() -> &'static Path {
     executable("testkit-mcp")
 }
 
+/// The path of testkit's binary `name` (such as `mcp-hold`), built as [`testkit_mcp`] is.
+///
+/// # Panics
+/// When the build fails, or there is no such binary.
+pub fn executable_path(name: &str) -> &'static Path {
+    executable(name)
+}
+
 /// The path of example `name` of the `examples` package, built as [`testkit_mcp`] is.
 ///
 /// # Panics

@@ -103,3 +103,113 @@ async fn with_session_cancelled_leaves_nothing() {
     }
     assert_eq!(survivors(&marker), Vec::<String>::new());
 }
+
+/// A server that leaves its process group twice before it starts: a grandchild that calls
+/// `setsid()` (still its child), and a double-forked daemon (reparented away, its own session).
+/// Every process carries `marker`.
+fn escaping_server(marker: &str) -> ServerConfig {
+    let script = format!(
+        "setsid sleep 600 & (setsid sh -c 'sleep 600 &' &); exec {} stdio",
+        testkit::testkit_mcp().display()
+    );
+    StdioConfig::new("escaping", "sh")
+        .args(["-c", &script])
+        .env(testkit::procs::MARKER_VAR, marker)
+        .timeouts(quick_timeouts().close_grace(Duration::from_millis(200)))
+        .into()
+}
+
+/// Waits until both of the escaping server's `sleep`s run (they start in the background), so
+/// that cleanup is tested against them and not against their absence.
+fn until_escaped(marker: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let sleeping = testkit::procs::marked_processes(marker)
+            .iter()
+            .filter(|stat| stat.contains("(sleep)"))
+            .count();
+        if sleeping == 2 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the escaping sleeps never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_that_left_the_group_end_on_close() {
+    let marker = marker("setsid-close");
+    let session =
+        MCPClientSessionManager::new().open_session(&escaping_server(&marker)).await.unwrap();
+    until_escaped(&marker);
+    session.close().await.unwrap();
+    // close() returns once every marked process is gone.
+    assert_eq!(testkit::procs::marked_processes(&marker), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_that_left_the_group_end_on_drop() {
+    let marker = marker("setsid-drop");
+    let session =
+        MCPClientSessionManager::new().open_session(&escaping_server(&marker)).await.unwrap();
+    until_escaped(&marker);
+    drop(session);
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn processes_that_left_the_group_end_when_the_runtime_is_gone() {
+    let marker = marker("setsid-noruntime");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let session = runtime
+        .block_on(MCPClientSessionManager::new().open_session(&escaping_server(&marker)))
+        .unwrap();
+    until_escaped(&marker);
+    drop(runtime);
+    drop(session);
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn processes_that_left_the_group_end_after_a_panic_in_with_session() {
+    let marker = marker("setsid-panic");
+    let config = escaping_server(&marker);
+    let task = tokio::spawn({
+        let marker = marker.clone();
+        async move {
+            let _: Result<(), mcp_session::SessionError> = MCPClientSessionManager::new()
+                .with_session(&config, async |session| {
+                    session.ping().await?;
+                    until_escaped(&marker);
+                    panic!("tool code panicked");
+                })
+                .await;
+        }
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(testkit::procs::marked_processes(&marker), Vec::<String>::new());
+}
+
+/// A client killed by SIGKILL cannot close anything: the server's parent-death signal ends it.
+/// The server here ignores stdin's EOF, so only that signal can.
+#[test]
+fn a_server_ends_when_its_client_is_killed() {
+    use std::io::BufRead as _;
+
+    let marker = marker("pdeathsig");
+    let mut client = std::process::Command::new(testkit::executable_path("mcp-hold"))
+        .arg(testkit::testkit_mcp())
+        .args(["stdio", "--ignore-eof"])
+        .env(testkit::procs::MARKER_VAR, &marker)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(client.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("open "), "{line:?}");
+    let server = testkit::procs::marked_processes(&marker);
+    assert_eq!(server.len(), 2, "the client and its server run: {server:?}");
+    client.kill().unwrap();
+    client.wait().unwrap();
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}

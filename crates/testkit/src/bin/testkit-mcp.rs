@@ -1,7 +1,8 @@
 //! `testkit-mcp`: the MCP server our tests start as a real process.
 //!
 //! ```text
-//! testkit-mcp stdio [--page-size N] [--legacy] MCP over stdin/stdout (--legacy: no server/discover)
+//! testkit-mcp stdio [--page-size N] [--legacy] [--ignore-eof] MCP over stdin/stdout (--legacy: no
+//!     server/discover; --ignore-eof: keep running after stdin closes)
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
@@ -46,7 +47,7 @@ async fn main() -> ExitCode {
     };
     let port = flag("--port").unwrap_or(0);
     let result = match args.first().map(String::as_str) {
-        Some("stdio") => stdio(server()).await,
+        Some("stdio") => stdio(server(), args.iter().any(|a| a == "--ignore-eof")).await,
         Some("http") => http(server, port, tls).await,
         Some("sse") => sse(server, port, flag("--post-status")).await,
         Some("exit-at-once") => {
@@ -71,7 +72,9 @@ async fn main() -> ExitCode {
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-async fn stdio(server: TestServer) -> Result {
+/// `ignore_eof`: keep running after stdin closes, as a careless server does (only a signal
+/// ends it then).
+async fn stdio(server: TestServer, ignore_eof: bool) -> Result {
     eprintln!("testkit-mcp: serving MCP on stdio");
     // On pipes (as an MCP client starts us), read and write them through the reactor:
     // tokio's stdin and stdout hand every read and write to a blocking thread, which costs a
@@ -82,6 +85,10 @@ async fn stdio(server: TestServer) -> Result {
         Err(_) => server.serve(rmcp::transport::stdio()).await?,
     };
     service.waiting().await?;
+    if ignore_eof {
+        // Silently: the client may be gone, and a write to its stderr pipe would end us.
+        std::future::pending::<()>().await;
+    }
     Ok(())
 }
 

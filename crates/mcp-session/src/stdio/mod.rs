@@ -1,16 +1,17 @@
-//! stdio servers: spawning as a process-group leader, the newline-delimited JSON-RPC transport,
-//! stderr capture, and the cleanup that leaves no process of the group behind.
+//! stdio servers: the connection (spawn, handshake, what failures mean), the newline-delimited
+//! JSON-RPC transport and stderr capture. `process.rs` owns the processes: how they are started
+//! and how every one of them ends.
+
+mod process;
+
+use process::ChildGuard;
 
 use std::collections::VecDeque;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use mcp_config::{StdioConfig, TransportKind};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
@@ -26,8 +27,6 @@ use crate::handler::Adapter;
 pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// How many bytes of a server's stderr are kept for error messages.
 const STDERR_TAIL_BYTES: usize = 4096;
-/// How often a closing group is checked for survivors.
-const POLL: Duration = Duration::from_millis(5);
 
 /// The last lines a server wrote to stderr, bounded.
 #[derive(Clone, Default, Debug)]
@@ -159,36 +158,13 @@ impl Connecting {
 /// Starts the server of `config` as the leader of a new process group, ready for the handshake.
 pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecting, SessionError> {
     let server = &config.server_name;
-    let mut command = tokio::process::Command::new(&config.command);
-    command
-        .args(&config.args)
-        .envs(&config.env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = &config.working_dir {
-        command.current_dir(dir);
-    }
-    let mut wrapped = CommandWrap::from(command);
-    wrapped.wrap(ProcessGroup::leader());
-    let spawn_error = |source: std::io::Error| SessionError::Spawn {
-        server: server.clone(),
-        command: config.command.clone(),
-        source,
-    };
-    let mut child = wrapped.spawn().map_err(spawn_error)?;
-    let pid =
-        child.id().ok_or_else(|| spawn_error(std::io::Error::other("the process has no id")))?;
-    let pgid = Pid::from_raw(
-        i32::try_from(pid).map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?,
-    );
-    let stdin = child.stdin().take();
-    let stdout = child.stdout().take();
-    let stderr_pipe = child.stderr().take();
-    let guard = ChildGuard { child: Some(child), pgid, server: server.clone() };
-    let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
-        return Err(spawn_error(std::io::Error::other("the child's stdin or stdout is missing")));
-    };
+    let process::Spawned { guard, stdin, stdout, stderr: stderr_pipe } = process::spawn(config)
+        .map_err(|source| SessionError::Spawn {
+            server: server.clone(),
+            command: config.command.clone(),
+            source,
+        })?;
+    let pid = guard.pid();
     let stderr = StderrTail::default();
     if let Some(pipe) = stderr_pipe {
         tokio::spawn(pump_stderr(pipe, stderr.clone(), server.clone()));
@@ -411,138 +387,4 @@ impl Transport<RoleClient> for StdioTransport {
         self.writer.lock().await.take();
         Ok(())
     }
-}
-
-/// Owns a server's process group; on [`ChildGuard::shutdown`] or drop, nothing of it survives.
-struct ChildGuard {
-    child: Option<Box<dyn ChildWrapper>>,
-    pgid: Pid,
-    server: String,
-}
-
-impl ChildGuard {
-    /// The leader's process id (also the group id).
-    pub(crate) fn pid(&self) -> u32 {
-        self.pgid.as_raw().unsigned_abs()
-    }
-
-    /// The leader's exit status, if it has exited.
-    fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut()?.try_wait().ok().flatten()
-    }
-
-    /// Waits up to `limit` for the leader to exit.
-    async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        tokio::time::timeout(limit, child.wait()).await.ok()?.ok()
-    }
-
-    /// Ends the group: waits `grace` for the leader to exit on its own (its stdin is closed by
-    /// now), then signals the whole group SIGTERM, waits `grace` again, then SIGKILL. The group
-    /// is signalled even when the leader has exited, since its children may live on.
-    pub(crate) async fn shutdown(&mut self, grace: Duration) {
-        if self.child.is_none() {
-            return;
-        }
-        let started = Instant::now();
-        let status = self.wait_exit(grace).await;
-        if group_alive(self.pgid) {
-            signal_group(self.pgid, Signal::SIGTERM);
-            let deadline = Instant::now() + grace;
-            while group_alive(self.pgid) && Instant::now() < deadline {
-                tokio::time::sleep(POLL).await;
-            }
-            if group_alive(self.pgid) {
-                signal_group(self.pgid, Signal::SIGKILL);
-            }
-        }
-        if status.is_none() {
-            // Reap the leader (SIGKILL cannot be ignored, so this ends).
-            self.wait_exit(grace.max(Duration::from_secs(1))).await;
-        }
-        self.child = None;
-        tracing::debug!(server = %self.server, elapsed = ?started.elapsed(), "stdio server closed");
-    }
-}
-
-impl Drop for ChildGuard {
-    /// The safety net for a session dropped without `close()`: SIGTERM to the group at once,
-    /// then SIGKILL and reaping from a task, or from a thread when no runtime is running.
-    fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let pgid = self.pgid;
-        signal_group(pgid, Signal::SIGTERM);
-        let finish = move || {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while group_alive(pgid) && Instant::now() < deadline {
-                std::thread::sleep(POLL);
-            }
-            if group_alive(pgid) {
-                signal_group(pgid, Signal::SIGKILL);
-            }
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while !matches!(child.try_wait(), Ok(Some(_)) | Err(_)) && Instant::now() < deadline {
-                std::thread::sleep(POLL);
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn_blocking(finish);
-            }
-            Err(_) => {
-                let _detached =
-                    std::thread::Builder::new().name("mcp-session-reaper".into()).spawn(finish);
-            }
-        }
-    }
-}
-
-fn signal_group(pgid: Pid, signal: Signal) {
-    match killpg(pgid, signal) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-        Err(err) => tracing::warn!(
-            pgid = pgid.as_raw(),
-            "cannot send {signal} to the server's process group: {err}"
-        ),
-    }
-}
-
-/// Whether any process of group `pgid` is still running (zombies do not count: an init that
-/// does not reap would otherwise keep them "alive").
-///
-/// A signal-0 probe answers at once when the group is empty, the common case at close (the
-/// leader has exited and been reaped); only when some member exists is `/proc` scanned, to
-/// tell running members from zombies.
-pub(crate) fn group_alive(pgid: Pid) -> bool {
-    if killpg(pgid, None) == Err(nix::errno::Errno::ESRCH) {
-        return false;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        if let Some(alive) = group_alive_procfs(pgid.as_raw()) {
-            return alive;
-        }
-    }
-    killpg(pgid, None).is_ok()
-}
-
-#[cfg(target_os = "linux")]
-fn group_alive_procfs(pgid: i32) -> Option<bool> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
-        let Some(after_comm) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-        let mut fields = after_comm.split_whitespace();
-        let state = fields.next();
-        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
-        if group == Some(pgid) && !matches!(state, Some("Z" | "X")) {
-            return Some(true);
-        }
-    }
-    Some(false)
 }
