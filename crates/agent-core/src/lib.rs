@@ -144,4 +144,4 @@ pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
-pub use toolkit::{Toolkit, create_toolkit};
+pub use toolkit::{Toolkit, create_toolkit, render_tool_result};

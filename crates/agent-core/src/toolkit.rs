@@ -48,7 +48,7 @@ pub async fn create_toolkit(session: &Session) -> Result<Toolkit, AgentError> {
             async move {
                 let result =
                     session.call_tool(&called, arguments).await.map_err(|err| err.to_string())?;
-                render(&result)
+                render_tool_result(&result)
             }
         }));
         names.insert(name, mcp_name);
@@ -97,8 +97,23 @@ fn unique(name: String, taken: &mut HashSet<String>) -> String {
     candidate
 }
 
-/// A tool result as text for the LLM; `Err` when the tool reported an error.
-fn render(result: &CallToolResult) -> Result<String, String> {
+/// An MCP tool result as text for an LLM, as the toolkit's tools give it: the content blocks
+/// (text as it is; images, audio and resources named, with their size), or the structured
+/// content when the blocks say nothing. `Err` (with the same text) when the tool reported an
+/// error, which goes back to the LLM as the call's error.
+///
+/// For code that calls a session's tools itself and wants the toolkit's rendering.
+///
+/// ```
+/// use agent_core::mcp_session::rmcp::model::{CallToolResult, ContentBlock};
+///
+/// let result = CallToolResult::success(vec![ContentBlock::text("42")]);
+/// assert_eq!(agent_core::render_tool_result(&result), Ok("42".to_owned()));
+/// ```
+///
+/// # Errors
+/// The rendered text, when the result has `is_error: true`.
+pub fn render_tool_result(result: &CallToolResult) -> Result<String, String> {
     let mut parts: Vec<String> = result.content.iter().map(render_block).collect();
     if let (true, Some(structured)) =
         (parts.iter().all(String::is_empty), &result.structured_content)

@@ -1,17 +1,26 @@
 //! [`Session`]: one initialized MCP session, and everything it can ask its server.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use mcp_config::{Timeouts, TransportKind};
 use rmcp::ServiceError;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequestParams, GetPromptResult,
-    Implementation, PingRequest, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
-    ResourceTemplate, ServerPeerInfo, Tool,
+    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
+    CancelledNotificationParam, ClientRequest, ClientResult, DEFAULT_MRTR_MAX_ROUNDS,
+    GetExtensions, GetMeta, GetPromptRequest, GetPromptRequestParams, GetPromptResult,
+    Implementation, InputRequest, InputRequiredResult, InputResponses, ListPromptsRequest,
+    ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest, NumberOrString,
+    PaginatedRequestParams, PingRequest, Prompt, ReadResourceRequest, ReadResourceRequestParams,
+    ReadResourceResult, RequestId, Resource, ResourceTemplate, ServerPeerInfo, ServerRequest,
+    ServerResult, Tool,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{
+    Peer, PeerRequestOptions, RequestContext, RoleClient, RunningService, Service as RmcpService,
+};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use crate::connection::{Connection, Link, Service};
 use crate::error::{SessionError, humanize};
@@ -71,6 +80,9 @@ struct Inner {
     link: tokio::sync::Mutex<Box<dyn Link>>,
     /// Set by `close`, before it waits for anything.
     closed: AtomicBool,
+    /// `notifications/cancelled` for requests whose callers stopped waiting (see
+    /// [`CancelOnDrop`]), still being sent; `close` waits for them.
+    cancels: Mutex<JoinSet<()>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -106,6 +118,7 @@ impl Session {
                 process_id: connection.link.process_id(),
                 link: tokio::sync::Mutex::new(connection.link),
                 closed: AtomicBool::new(false),
+                cancels: Mutex::new(JoinSet::new()),
             }),
         }
     }
@@ -182,7 +195,14 @@ impl Session {
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, SessionError> {
         let service = self.service().await?;
-        self.request("tools/list".into(), None, service.list_all_tools()).await
+        let exchange = self.exchange(&service, None);
+        let result = exchange
+            .list_all(ClientRequest::ListToolsRequest, |result| match result {
+                ServerResult::ListToolsResult(page) => Some((page.tools, page.next_cursor)),
+                _ => None,
+            })
+            .await;
+        self.outcome("tools/list".into(), &exchange, result).await
     }
 
     /// Calls tool `name` with `arguments` (a JSON object, or `null` for none).
@@ -227,7 +247,9 @@ impl Session {
                 });
             }
         }
-        self.request(format!("tools/call {name}"), options.timeout, service.call_tool(params)).await
+        let exchange = self.exchange(&service, options.timeout);
+        let result = exchange.call_tool(params).await;
+        self.outcome(format!("tools/call {name}"), &exchange, result).await
     }
 
     /// Every resource of the server (all pages).
@@ -236,7 +258,14 @@ impl Session {
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
         let service = self.service().await?;
-        self.request("resources/list".into(), None, service.list_all_resources()).await
+        let exchange = self.exchange(&service, None);
+        let result = exchange
+            .list_all(ClientRequest::ListResourcesRequest, |result| match result {
+                ServerResult::ListResourcesResult(page) => Some((page.resources, page.next_cursor)),
+                _ => None,
+            })
+            .await;
+        self.outcome("resources/list".into(), &exchange, result).await
     }
 
     /// Every resource template of the server (all pages), such as `file:///{path}`.
@@ -245,8 +274,16 @@ impl Session {
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, SessionError> {
         let service = self.service().await?;
-        self.request("resources/templates/list".into(), None, service.list_all_resource_templates())
-            .await
+        let exchange = self.exchange(&service, None);
+        let result = exchange
+            .list_all(ClientRequest::ListResourceTemplatesRequest, |result| match result {
+                ServerResult::ListResourceTemplatesResult(page) => {
+                    Some((page.resource_templates, page.next_cursor))
+                }
+                _ => None,
+            })
+            .await;
+        self.outcome("resources/templates/list".into(), &exchange, result).await
     }
 
     /// Reads the resource at `uri`.
@@ -256,7 +293,9 @@ impl Session {
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, SessionError> {
         let service = self.service().await?;
         let params = ReadResourceRequestParams::new(uri);
-        self.request(format!("resources/read {uri}"), None, service.read_resource(params)).await
+        let exchange = self.exchange(&service, None);
+        let result = exchange.read_resource(params).await;
+        self.outcome(format!("resources/read {uri}"), &exchange, result).await
     }
 
     /// Every prompt of the server (all pages).
@@ -265,7 +304,14 @@ impl Session {
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, SessionError> {
         let service = self.service().await?;
-        self.request("prompts/list".into(), None, service.list_all_prompts()).await
+        let exchange = self.exchange(&service, None);
+        let result = exchange
+            .list_all(ClientRequest::ListPromptsRequest, |result| match result {
+                ServerResult::ListPromptsResult(page) => Some((page.prompts, page.next_cursor)),
+                _ => None,
+            })
+            .await;
+        self.outcome("prompts/list".into(), &exchange, result).await
     }
 
     /// Gets prompt `name` filled with `arguments` (a JSON object of strings, or `null`).
@@ -282,7 +328,9 @@ impl Session {
         if let serde_json::Value::Object(map) = arguments {
             params = params.with_arguments(map);
         }
-        self.request(format!("prompts/get {name}"), None, service.get_prompt(params)).await
+        let exchange = self.exchange(&service, None);
+        let result = exchange.get_prompt(params).await;
+        self.outcome(format!("prompts/get {name}"), &exchange, result).await
     }
 
     /// Checks that the server answers.
@@ -291,8 +339,9 @@ impl Session {
     /// A [`SessionError`] naming the server and what failed.
     pub async fn ping(&self) -> Result<(), SessionError> {
         let service = self.service().await?;
-        let request = ClientRequest::PingRequest(PingRequest::default());
-        self.request("ping".into(), None, service.send_request(request)).await.map(drop)
+        let exchange = self.exchange(&service, None);
+        let result = exchange.send(ClientRequest::PingRequest(PingRequest::default())).await;
+        self.outcome("ping".into(), &exchange, result).await.map(drop)
     }
 
     /// Ends the session gracefully: closes the connection (for HTTP, `DELETE`s the session),
@@ -322,6 +371,13 @@ impl Session {
                 self.inner.service.write().await
             }
         };
+        // A request whose caller stopped waiting left its `notifications/cancelled` to a task:
+        // let it reach the transport before the transport closes (closing drops unsent messages).
+        let cancels =
+            std::mem::take(&mut *self.inner.cancels.lock().unwrap_or_else(PoisonError::into_inner));
+        if !cancels.is_empty() {
+            let _ = tokio::time::timeout(grace, cancels.join_all()).await;
+        }
         if let Some(mut running) = service.take() {
             // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE.
             let _ = running.close_with_timeout(grace).await;
@@ -331,21 +387,33 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one request under its timeout and maps its failure.
-    async fn request<T>(
+    /// The requests of one operation, under the session's request timeout or `timeout`.
+    fn exchange<'a>(&'a self, service: &'a Service, timeout: Option<Duration>) -> Exchange<'a> {
+        let after = timeout.unwrap_or(self.inner.timeouts.request);
+        Exchange {
+            service,
+            cancels: &self.inner.cancels,
+            after,
+            deadline: Instant::now() + after,
+            grace: self.inner.timeouts.close_grace,
+        }
+    }
+
+    /// Maps the failure of an operation run through `exchange`.
+    async fn outcome<T>(
         &self,
         operation: String,
-        timeout: Option<Duration>,
-        future: impl Future<Output = Result<T, ServiceError>>,
+        exchange: &Exchange<'_>,
+        result: Result<T, ServiceError>,
     ) -> Result<T, SessionError> {
-        let after = timeout.unwrap_or(self.inner.timeouts.request);
-        match tokio::time::timeout(after, future).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(self.service_error(operation, err).await),
-            Err(_elapsed) => {
+        match result {
+            Ok(value) => Ok(value),
+            Err(ServiceError::Timeout { .. }) => {
+                let after = exchange.after;
                 tracing::debug!(server = %self.inner.server, %operation, after = %humanize(after), "request timed out; sent notifications/cancelled");
                 Err(SessionError::Timeout { server: self.inner.server.clone(), operation, after })
             }
+            Err(err) => Err(self.service_error(operation, err).await),
         }
     }
 
@@ -392,6 +460,337 @@ impl Session {
             },
             other => SessionError::Protocol { server, operation, message: other.to_string() },
         }
+    }
+}
+
+// How a timed-out request's cancellation reaches the server (issue 14).
+//
+// What rmcp 3.11 offers (`src/service.rs`, `src/service/client.rs`, `src/transport/worker.rs`,
+// `src/transport/streamable_http_client.rs`):
+//
+// - Its high-level calls (`Peer::call_tool_once`, `list_tools`, `get_prompt_once`, …, and
+//   `RunningService::{call_tool, get_prompt, read_resource}`, which drive MRTR `input_required`
+//   rounds through the handler) send through `send_request_cancel_on_drop`: dropping the future
+//   (a `tokio::time::timeout`) makes an `AbandonedRequestGuard` `try_send` the
+//   `notifications/cancelled` into the service's queue and return at once. Nobody waits for it:
+//   the service loop hands it to `Transport::send` in a task of a `JoinSet`, and closing the
+//   service breaks that loop and drops the set. Over streamable HTTP the send is a POST run by
+//   the worker, which drops its POSTs on close (and a POST whose sender is gone is abandoned);
+//   over legacy SSE it is our own POST. So a `close()` right after the timeout error could end
+//   the transport before the cancel went out. None of these calls exposes the request id, or
+//   takes `PeerRequestOptions`, and the MRTR helpers (`prepare_input_required_retry`) are
+//   private, so "keep rmcp's call and send the cancel ourselves" cannot name the request.
+// - `Peer::send_request_with_option` returns a `RequestHandle` with the id; its
+//   `await_response`, given `PeerRequestOptions::with_timeout`, on timeout awaits
+//   `Peer::send_notification(cancelled)`, whose answer comes from the service loop only once the
+//   transport's `send` future has finished: stdio has written the line, streamable HTTP's
+//   worker has the POST's answer (202), legacy SSE's POST has its answer. Dropping a
+//   `RequestHandle` sends nothing.
+//
+// So a session sends every request itself (`Exchange::send`: `send_request_with_option`, then
+// `await_response` with the time left), and drives MRTR rounds the way rmcp's
+// `RunningService::call_tool` does, through the same handler (`Exchange::fulfill`). A timeout
+// returns only after the cancel was sent (bounded by `close_grace`); a caller that drops the
+// future leaves the cancel to a task in `Inner::cancels`, which `close` waits for. While a
+// request runs it holds the service for reading, so `close` cannot end the transport under it.
+
+/// The requests of one operation (a call, a listing of every page, MRTR rounds), under one
+/// deadline.
+struct Exchange<'a> {
+    service: &'a Service,
+    cancels: &'a Mutex<JoinSet<()>>,
+    /// The operation's timeout, for the error.
+    after: Duration,
+    deadline: Instant,
+    /// How long a cancellation may take to send.
+    grace: Duration,
+}
+
+impl Exchange<'_> {
+    fn timed_out(&self) -> ServiceError {
+        ServiceError::Timeout { timeout: self.after }
+    }
+
+    /// Sends `request` and waits for its result until the deadline. On timeout, tells the
+    /// server with `notifications/cancelled`, and returns once the transport has sent it.
+    async fn send(&self, request: ClientRequest) -> Result<ServerResult, ServiceError> {
+        if Instant::now() >= self.deadline {
+            return Err(self.timed_out());
+        }
+        // Queueing cannot send part of the request: on timeout here nothing was sent.
+        let mut handle = tokio::time::timeout_at(
+            self.deadline,
+            self.service.send_request_with_option(request, PeerRequestOptions::no_options()),
+        )
+        .await
+        .map_err(|_| self.timed_out())??;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        // rmcp's own timeout: it sends the cancellation and waits until it is sent.
+        handle.options.timeout = Some(left);
+        let mut guard = CancelOnDrop {
+            peer: self.service.peer(),
+            id: Some(handle.id.clone()),
+            cancels: self.cancels,
+        };
+        match tokio::time::timeout(left + self.grace, handle.await_response()).await {
+            Ok(result) => {
+                guard.disarm();
+                result
+            }
+            // The cancellation did not go out within the grace period: the guard leaves it to a
+            // task that `close` waits for.
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    /// Every page of a listing.
+    async fn list_all<R, I>(
+        &self,
+        request: impl Fn(R) -> ClientRequest,
+        page: impl Fn(ServerResult) -> Option<(Vec<I>, Option<String>)>,
+    ) -> Result<Vec<I>, ServiceError>
+    where
+        R: WithParams,
+    {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let params = PaginatedRequestParams::default().with_cursor(cursor);
+            let result = self.send(request(R::with_params(params))).await?;
+            let (found, next) = page(result).ok_or(ServiceError::UnexpectedResponse)?;
+            items.extend(found);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// `tools/call`, with MRTR rounds (as rmcp's `RunningService::call_tool`).
+    async fn call_tool(
+        &self,
+        mut params: CallToolRequestParams,
+    ) -> Result<CallToolResult, ServiceError> {
+        let mut state_only_rounds = 0;
+        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
+            match self.send(request).await? {
+                ServerResult::CallToolResult(result) => return Ok(result),
+                ServerResult::InputRequiredResult(result) => {
+                    (params.input_responses, params.request_state) =
+                        self.fulfill(result, &mut state_only_rounds).await?;
+                }
+                other => return contentless(other).ok_or(ServiceError::UnexpectedResponse),
+            }
+        }
+        Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })
+    }
+
+    /// `prompts/get`, with MRTR rounds.
+    async fn get_prompt(
+        &self,
+        mut params: GetPromptRequestParams,
+    ) -> Result<GetPromptResult, ServiceError> {
+        let mut state_only_rounds = 0;
+        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+            let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params.clone()));
+            match self.send(request).await? {
+                ServerResult::GetPromptResult(result) => return Ok(result),
+                ServerResult::InputRequiredResult(result) => {
+                    (params.input_responses, params.request_state) =
+                        self.fulfill(result, &mut state_only_rounds).await?;
+                }
+                _ => return Err(ServiceError::UnexpectedResponse),
+            }
+        }
+        Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })
+    }
+
+    /// `resources/read`, with MRTR rounds.
+    async fn read_resource(
+        &self,
+        mut params: ReadResourceRequestParams,
+    ) -> Result<ReadResourceResult, ServiceError> {
+        let mut state_only_rounds = 0;
+        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+            let request =
+                ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params.clone()));
+            match self.send(request).await? {
+                ServerResult::ReadResourceResult(result) => return Ok(result),
+                ServerResult::InputRequiredResult(result) => {
+                    (params.input_responses, params.request_state) =
+                        self.fulfill(result, &mut state_only_rounds).await?;
+                }
+                _ => return Err(ServiceError::UnexpectedResponse),
+            }
+        }
+        Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })
+    }
+
+    /// Answers an `input_required` result through the session's handler, as rmcp's
+    /// `prepare_input_required_retry` does: the responses and the state for the next round.
+    async fn fulfill(
+        &self,
+        result: InputRequiredResult,
+        state_only_rounds: &mut u32,
+    ) -> Result<(Option<InputResponses>, Option<String>), ServiceError> {
+        let requests = result.input_requests.unwrap_or_default();
+        if requests.is_empty() && result.request_state.is_none() {
+            return Err(ServiceError::UnexpectedResponse);
+        }
+        let had_requests = !requests.is_empty();
+        let answers = futures::future::try_join_all(
+            requests.into_iter().map(|(key, request)| self.answer(key, request)),
+        );
+        let responses: InputResponses = tokio::time::timeout_at(self.deadline, answers)
+            .await
+            .map_err(|_| self.timed_out())??
+            .into_iter()
+            .collect();
+        if had_requests {
+            *state_only_rounds = 0;
+        } else {
+            // rmcp's backoff for rounds that only carry state: 50 ms doubling, at most 250 ms.
+            let pause = Duration::from_millis((50u64 << (*state_only_rounds).min(3)).min(250));
+            if Instant::now() + pause >= self.deadline {
+                tokio::time::sleep_until(self.deadline).await;
+                return Err(self.timed_out());
+            }
+            tokio::time::sleep(pause).await;
+            *state_only_rounds += 1;
+        }
+        Ok(((!responses.is_empty()).then_some(responses), result.request_state))
+    }
+
+    /// One input request of an `input_required` result, answered by the handler.
+    async fn answer(
+        &self,
+        key: String,
+        request: InputRequest,
+    ) -> Result<(String, serde_json::Value), ServiceError> {
+        // Each request must get its own kind of answer.
+        let (mut request, wants): (_, fn(&ClientResult) -> bool) = match request {
+            InputRequest::CreateMessage(request) => {
+                (ServerRequest::CreateMessageRequest(request), |result| {
+                    matches!(result, ClientResult::CreateMessageResult(_))
+                })
+            }
+            InputRequest::Elicitation(request) => {
+                (ServerRequest::ElicitRequest(request), |result| {
+                    matches!(result, ClientResult::ElicitResult(_))
+                })
+            }
+            InputRequest::ListRoots(request) => {
+                (ServerRequest::ListRootsRequest(request), |result| {
+                    matches!(result, ClientResult::ListRootsResult(_))
+                })
+            }
+            _ => return Err(ServiceError::UnexpectedResponse),
+        };
+        let mut context = RequestContext::new(
+            NumberOrString::String(key.as_str().into()),
+            self.service.peer().clone(),
+        );
+        context.meta = std::mem::take(request.get_meta_mut());
+        context.extensions = std::mem::take(request.extensions_mut());
+        let result = RmcpService::handle_request(self.service.service(), request, context)
+            .await
+            .map_err(ServiceError::McpError)?;
+        if !wants(&result) {
+            return Err(ServiceError::UnexpectedResponse);
+        }
+        let value = match result {
+            ClientResult::CreateMessageResult(result) => serde_json::to_value(result),
+            ClientResult::ElicitResult(result) => serde_json::to_value(result),
+            ClientResult::ListRootsResult(result) => serde_json::to_value(result),
+            _ => return Err(ServiceError::UnexpectedResponse),
+        };
+        let value = value.map_err(|err| {
+            ServiceError::McpError(rmcp::ErrorData::internal_error(
+                format!("failed to serialize MRTR input response: {err}"),
+                None,
+            ))
+        })?;
+        Ok((key, value))
+    }
+}
+
+/// A `tools/call` result with no content, as rmcp's `contentless_call_tool_result` reads one:
+/// empty, an acknowledgement, or nothing but `_meta`.
+fn contentless(result: ServerResult) -> Option<CallToolResult> {
+    let (result_type, meta) = match result {
+        ServerResult::EmptyResult(_) => (None, None),
+        ServerResult::TaskAckResult(ack) => (Some(ack.result_type), ack.meta),
+        ServerResult::CustomResult(custom) => {
+            let serde_json::Value::Object(mut fields) = custom.0 else { return None };
+            let meta = serde_json::from_value(fields.remove("_meta")?).ok()?;
+            if !fields.is_empty() {
+                return None;
+            }
+            (None, Some(meta))
+        }
+        _ => return None,
+    };
+    let mut result = CallToolResult::default();
+    result.result_type = result_type;
+    result.meta = meta;
+    Some(result)
+}
+
+/// The params of a listing request.
+trait WithParams {
+    fn with_params(params: PaginatedRequestParams) -> Self;
+}
+
+macro_rules! with_params {
+    ($($request:ty),*) => {$(
+        impl WithParams for $request {
+            fn with_params(params: PaginatedRequestParams) -> Self {
+                <$request>::with_param(params)
+            }
+        }
+    )*};
+}
+
+with_params!(
+    ListToolsRequest,
+    ListResourcesRequest,
+    ListResourceTemplatesRequest,
+    ListPromptsRequest
+);
+
+/// Sends `notifications/cancelled` for a request whose caller stopped waiting for it (dropped
+/// the future), in a task that `close` waits for. Disarmed once the request has its answer, or
+/// rmcp has sent the cancellation itself.
+struct CancelOnDrop<'a> {
+    peer: &'a Peer<RoleClient>,
+    id: Option<RequestId>,
+    cancels: &'a Mutex<JoinSet<()>>,
+}
+
+impl CancelOnDrop<'_> {
+    fn disarm(&mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let peer = self.peer.clone();
+        let notification = CancelledNotification::new(CancelledNotificationParam::new(
+            Some(id),
+            Some("request abandoned by the caller".to_owned()),
+        ));
+        let mut cancels = self.cancels.lock().unwrap_or_else(PoisonError::into_inner);
+        while cancels.try_join_next().is_some() {}
+        cancels.spawn_on(
+            async move {
+                let _ = peer.send_notification(notification.into()).await;
+            },
+            &runtime,
+        );
     }
 }
 

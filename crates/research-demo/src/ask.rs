@@ -5,14 +5,17 @@ use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use agent_core::{ApiType, LLMConfig, LlmOverrides};
+use agent_core::{ApiType, Event, LLMConfig, LlmOverrides};
 use mcp_config::{MCPConfig, SseConfig, StdioConfig};
 use research_demo::assistant::ResearchAssistant;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
 
 use crate::cli::AskArgs;
 use crate::error::Error;
-use crate::output::{Output, Spinner};
+use crate::output::{Output, Spinner, eprint_line};
 use crate::serve::Wikipedia;
+use crate::signal::Signals;
 
 /// The seed's two queries, asked when no query is given.
 const SEED_QUERIES: [&str; 2] = [
@@ -20,43 +23,93 @@ const SEED_QUERIES: [&str; 2] = [
     "Search for recent papers about large language models on ArxivServer",
 ];
 
-/// Asks each query in turn; the first failure stops the command.
-pub(crate) async fn ask(args: AskArgs, output: Output) -> Result<(), Error> {
+/// Asks each query in turn; the first failure stops the command, and so do SIGINT and SIGTERM
+/// ([`Error::Interrupted`]) and a closed stdout (a quiet end). On every way out, every session
+/// the assistant opened is closed and the Wikipedia server started here stops.
+pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Result<(), Error> {
     let (llm, llm_line) = llm_config(&args)?;
-    let (servers, _wikipedia) = servers(&args).await?;
+    let queries = queries(&args.query)?;
+    // A signal that comes while the servers start is kept for the select below.
+    let (servers, wikipedia) = servers(&args).await?;
     output.start(&llm_line, &servers.names().collect::<Vec<_>>());
     let assistant = ResearchAssistant::new(servers, llm);
-    let queries = if args.query.is_empty() {
-        SEED_QUERIES.iter().map(|q| (*q).to_owned()).collect()
-    } else {
-        vec![args.query.join(" ")]
+    let mut printers = JoinSet::new();
+    let mut run =
+        Box::pin(run(&assistant, queries, usize::from(args.max_turns), output, &mut printers));
+    let outcome = tokio::select! {
+        outcome = &mut run => outcome,
+        signal = signals.first() => Err(Error::Interrupted { signal }),
+        () = output.closed() => Ok(()),
     };
+    // The sessions still open are those of tool calls in flight. Hold them while the run (and
+    // those calls) is dropped, so that they stay open for the manager to close gracefully (a
+    // dropped call releases the session it was using).
+    let open = assistant.manager().sessions();
+    drop(run);
+    while printers.join_next().await.is_some() {}
+    assistant.manager().shutdown().await;
+    drop(open);
+    if let Some(wikipedia) = wikipedia {
+        wikipedia.stop().await;
+    }
+    outcome
+}
+
+/// The queries to ask: the one given (its words joined), else the seed's two.
+fn queries(words: &[String]) -> Result<Vec<String>, Error> {
+    if words.is_empty() {
+        return Ok(SEED_QUERIES.iter().map(|query| (*query).to_owned()).collect());
+    }
+    let query = words.join(" ");
+    if query.trim().is_empty() {
+        return Err(Error::EmptyQuery);
+    }
+    Ok(vec![query])
+}
+
+/// Asks `queries` one after the other, printing each conversation as it goes (through a printer
+/// task in `printers`, which also draws the spinner). Stops at the first query whose run failed,
+/// or during which a server or the LLM failed ([`Error::DuringRun`], after its answer).
+async fn run(
+    assistant: &ResearchAssistant,
+    queries: Vec<String>,
+    max_turns: usize,
+    output: &Output,
+    printers: &mut JoinSet<()>,
+) -> Result<(), Error> {
     for query in queries {
         output.query(&query);
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-        let printer = tokio::spawn(async move {
-            let mut spinner = Spinner::new(!output.json() && std::io::stderr().is_terminal());
-            loop {
-                tokio::select! {
-                    event = receiver.recv() => match event {
-                        Some(event) => {
-                            spinner.clear();
-                            output.event(&event);
-                        }
-                        None => break,
-                    },
-                    () = spinner.tick() => {}
-                }
-            }
-            spinner.clear();
-        });
-        let response = assistant.ask(&query, usize::from(args.max_turns), Some(sender)).await;
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        printers.spawn(print_events(receiver, output.clone()));
+        let answer = assistant.ask(&query, max_turns, Some(sender)).await;
         // The run dropped its senders: the printer ends once it has printed every event.
-        let _ = printer.await;
-        let response = response.map_err(Error::Run)?;
-        output.answer(response.summary());
+        while printers.join_next().await.is_some() {}
+        let answer = answer.map_err(Error::Run)?;
+        output.answer(answer.summary());
+        if !answer.failures.is_empty() {
+            return Err(Error::DuringRun { failures: answer.failures });
+        }
     }
     Ok(())
+}
+
+/// Prints the run's events until it drops its senders, with a spinner between them on a
+/// terminal.
+async fn print_events(mut events: UnboundedReceiver<Event>, output: Output) {
+    let mut spinner = Spinner::new(!output.json() && std::io::stderr().is_terminal());
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    spinner.clear();
+                    output.event(&event);
+                }
+                None => break,
+            },
+            () = spinner.tick() => {}
+        }
+    }
+    spinner.clear();
 }
 
 /// The first line for the offline planner, which says how to get a model.
@@ -93,7 +146,10 @@ async fn servers(args: &AskArgs) -> Result<(MCPConfig, Option<Wikipedia>), Error
     };
     let loaded = MCPConfig::load(path).map_err(Error::ConfigFile)?;
     for warning in &loaded.warnings {
-        eprintln!("research-demo: warning: {warning}");
+        eprint_line(&format!("research-demo: warning: {warning}"));
+    }
+    if loaded.config.is_empty() {
+        return Err(Error::NoServers { path: path.clone() });
     }
     Ok((loaded.config, None))
 }

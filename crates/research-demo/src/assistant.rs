@@ -5,15 +5,21 @@
 //! `mcp_agent` with them and a handoff back to the assistant ("The research paper ids are
 //! fetched."); the temporary agent's result returns to the assistant as a [`ReplyResult`]. The
 //! session is closed before the tool returns, whatever happens.
+//!
+//! A server that fails (it cannot be opened or reached, a call to it fails in transport) or a
+//! temporary agent whose LLM fails goes back to the model as the tool's error, so the model can
+//! say so; it is also recorded in the [`Answer`]'s `failures`, so that a program can tell an
+//! answer from a workaround. A tool's own `is_error` result is not a failure: the server
+//! answered.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use agent_core::{
     AgentError, AgentTarget, ConversableAgent, Event, HumanInputMode, LLMConfig, OnCondition,
     ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, create_toolkit,
 };
 use mcp_config::MCPConfig;
-use mcp_session::MCPClientSessionManager;
+use mcp_session::{MCPClientSessionManager, Session, SessionError};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -39,6 +45,13 @@ impl ResearchAssistant {
             llm,
             manager: MCPClientSessionManager::new(),
         }
+    }
+
+    /// The manager that opens the tool's sessions (shared by clones):
+    /// [`shutdown`](MCPClientSessionManager::shutdown) closes those of calls still running,
+    /// such as when the program is stopped.
+    pub fn manager(&self) -> &MCPClientSessionManager {
+        &self.manager
     }
 
     /// The assistant's system message: the seed's `RESEARCH_AGENT_PROMPT`, listing our servers.
@@ -67,12 +80,19 @@ impl ResearchAssistant {
 
     /// `run_mcp_agent_to_client`: opens a session to the named server inside the call and runs a
     /// temporary agent with its tools. Its schema offers the configured names as an enum.
+    /// Failures of servers and of the temporary agent's LLM go back to the LLM as the tool's
+    /// error (and are not recorded anywhere else: [`ask`](Self::ask) records them).
     pub fn mcp_tool(&self) -> Tool {
-        self.mcp_tool_reporting(None)
+        self.mcp_tool_reporting(None, Failures::default())
     }
 
-    /// [`mcp_tool`](Self::mcp_tool), whose temporary agents send their events to `events`.
-    fn mcp_tool_reporting(&self, events: Option<UnboundedSender<Event>>) -> Tool {
+    /// [`mcp_tool`](Self::mcp_tool), whose temporary agents send their events to `events`, and
+    /// which records failures in `failures`.
+    fn mcp_tool_reporting(
+        &self,
+        events: Option<UnboundedSender<Event>>,
+        failures: Failures,
+    ) -> Tool {
         let names: Vec<&str> = self.servers.names().collect();
         let schema = json!({
             "type": "object",
@@ -84,11 +104,23 @@ impl ResearchAssistant {
         });
         let assistant = self.clone();
         Tool::new("run_mcp_agent_to_client", self.tool_description(), schema, move |args: Value| {
-            let (assistant, events) = (assistant.clone(), events.clone());
+            let (assistant, events, failures) =
+                (assistant.clone(), events.clone(), failures.clone());
             async move {
                 let text =
                     |key: &str| args.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-                assistant.run_on_server(&text("query"), &text("server_name"), events).await
+                let outcome = assistant
+                    .run_recording(&text("query"), &text("server_name"), events, &failures)
+                    .await;
+                outcome.map_err(|err| {
+                    let message = err.to_string();
+                    // A server name the configuration does not have is the model's slip, which
+                    // it can correct (the message lists the names); anything else failed.
+                    if !matches!(err, AgentError::Session(SessionError::Config(_))) {
+                        failures.record(err);
+                    }
+                    message
+                })
             }
         })
     }
@@ -97,13 +129,31 @@ impl ResearchAssistant {
     /// The temporary agent's events also go to `events`.
     ///
     /// # Errors
-    /// An unknown server (the error lists the known ones), a session that cannot be opened, or a
+    /// An unknown server (the error lists the known ones), a session that cannot be opened, a
+    /// call of the temporary agent that failed in transport (the first, if several did), or a
     /// failure of the temporary agent's LLM.
     pub async fn run_on_server(
         &self,
         query: &str,
         server_name: &str,
         events: Option<UnboundedSender<Event>>,
+    ) -> Result<ReplyResult, AgentError> {
+        let failures = Failures::default();
+        let reply = self.run_recording(query, server_name, events, &failures).await?;
+        match failures.take().into_iter().next() {
+            Some(failed) => Err(failed),
+            None => Ok(reply),
+        }
+    }
+
+    /// [`run_on_server`](Self::run_on_server), recording the temporary agent's calls that failed
+    /// in transport in `failures` (the model saw each as the call's error and went on).
+    async fn run_recording(
+        &self,
+        query: &str,
+        server_name: &str,
+        events: Option<UnboundedSender<Event>>,
+        failures: &Failures,
     ) -> Result<ReplyResult, AgentError> {
         let server = self.servers.get(server_name)?;
         let session = self.manager.open_session(server).await?;
@@ -118,7 +168,15 @@ impl ResearchAssistant {
                 .human_input_mode(HumanInputMode::Never)
                 .build();
             toolkit.register_for_llm(&mut agent);
-            toolkit.register_for_execution(&mut agent);
+            for tool in toolkit.tools() {
+                let called = toolkit.mcp_name(tool.name()).unwrap_or(tool.name()).to_owned();
+                agent.register_for_execution(recording_tool(
+                    &tool,
+                    called,
+                    session.clone(),
+                    failures.clone(),
+                ));
+            }
             let back = OnCondition::new(
                 AgentTarget::new(ASSISTANT),
                 StringLLMCondition::new("The research paper ids are fetched."),
@@ -149,24 +207,28 @@ impl ResearchAssistant {
     /// and those of the temporary agents go to `events`, in order.
     ///
     /// # Errors
-    /// The assistant's LLM failing. Failures of the tool go back to the LLM as tool messages.
+    /// The assistant's LLM failing. Failures of the tool go back to the LLM as tool messages,
+    /// and those of servers and of the temporary agents' LLM are in the [`Answer`]'s
+    /// `failures`.
     pub async fn ask(
         &self,
         query: &str,
         max_turns: usize,
         events: Option<UnboundedSender<Event>>,
-    ) -> Result<RunResponse, AgentError> {
+    ) -> Result<Answer, AgentError> {
         let agent = ConversableAgent::builder(ASSISTANT)
             .system_message(self.system_message())
             .llm_config(self.llm.clone())
             .human_input_mode(HumanInputMode::Never)
             .build();
-        let tool = self.mcp_tool_reporting(events.clone());
+        let failures = Failures::default();
+        let tool = self.mcp_tool_reporting(events.clone(), failures.clone());
         let mut options = RunOptions::new(query).tools([tool]).max_turns(max_turns);
         if let Some(events) = events {
             options = options.events(events);
         }
-        agent.run(options).await
+        let response = agent.run(options).await?;
+        Ok(Answer { response, failures: failures.take() })
     }
 
     /// `1. Name: what it is for` lines, one per server.
@@ -183,6 +245,75 @@ impl ResearchAssistant {
         }
         list
     }
+}
+
+/// The assistant's answer to a question, and what failed on the way.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Answer {
+    /// The assistant's run: its messages and why it stopped.
+    pub response: RunResponse,
+    /// What failed during the run, in order, each of which the model saw as the tool's error:
+    /// a server that could not be opened or reached, a call to it that failed in transport
+    /// ([`AgentError::Session`]), the temporary agent's LLM. Empty when nothing failed; a
+    /// tool's own `is_error` result is not a failure.
+    pub failures: Vec<AgentError>,
+}
+
+impl Answer {
+    /// The answer's text (the run's [`RunResponse::summary`]).
+    pub fn summary(&self) -> &str {
+        self.response.summary()
+    }
+}
+
+/// Where a run's tool calls record what failed. Clones share the record.
+#[derive(Clone, Debug, Default)]
+struct Failures(Arc<Mutex<Vec<AgentError>>>);
+
+impl Failures {
+    fn record(&self, failure: AgentError) {
+        tracing::warn!("{failure}");
+        if let Ok(mut failures) = self.0.lock() {
+            failures.push(failure);
+        }
+    }
+
+    fn take(&self) -> Vec<AgentError> {
+        self.0.lock().map(|mut failures| std::mem::take(&mut *failures)).unwrap_or_default()
+    }
+}
+
+/// `tool` (of the session's toolkit) calling the server's tool `called` itself, so that a call
+/// that fails in transport is recorded in `failures` before it goes to the LLM as the call's
+/// error. Results are rendered as agent-core's toolkit renders them.
+fn recording_tool(tool: &Tool, called: String, session: Session, failures: Failures) -> Tool {
+    let spec = tool.spec();
+    Tool::new(spec.name.clone(), spec.description.clone(), spec.parameters.clone(), move |args| {
+        let (session, called, failures) = (session.clone(), called.clone(), failures.clone());
+        async move {
+            match session.call_tool(&called, args).await {
+                Ok(result) => agent_core::render_tool_result(&result),
+                Err(err) => {
+                    let message = err.to_string();
+                    if in_transport(&err) {
+                        failures.record(AgentError::Session(err));
+                    }
+                    Err(message)
+                }
+            }
+        }
+    })
+}
+
+/// Whether a failed call failed in transport (the server could not be reached, went away, broke
+/// the protocol or did not answer in time), rather than refused the call (a JSON-RPC error such
+/// as unknown arguments, which the model can correct).
+fn in_transport(err: &SessionError) -> bool {
+    !matches!(
+        err,
+        SessionError::Rpc { .. } | SessionError::InvalidArguments { .. } | SessionError::Config(_)
+    )
 }
 
 /// What the temporary agent found: its last words, or the last result of a server tool. The

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::error::Error;
+
 /// The research assistant of the seed notebook, and its MCP servers.
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
@@ -21,9 +23,81 @@ pub(crate) struct Cli {
 
 impl Cli {
     /// The command to run: `ask` when none is named.
-    pub(crate) fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Ask(self.ask))
+    ///
+    /// # Errors
+    /// [`Error::NearMissCommand`] when no command is named and the query's first word looks
+    /// like a mistyped one (`serv`, `servee`, `aks`): alone, or (for `serve`) followed by the
+    /// name of a server. `research-demo ask WORD` asks it anyway.
+    pub(crate) fn into_command(self) -> Result<Command, Error> {
+        match self.command {
+            Some(command) => Ok(command),
+            None => match near_miss(&self.ask.query) {
+                Some((given, suggestion)) => Err(Error::NearMissCommand { given, suggestion }),
+                None => Ok(Command::Ask(self.ask)),
+            },
+        }
     }
+
+    /// Whether the command prints `--json` lines (only `ask` does).
+    pub(crate) fn json(&self) -> bool {
+        match &self.command {
+            None => self.ask.json,
+            Some(Command::Ask(args)) => args.json,
+            Some(Command::Serve(_)) => false,
+        }
+    }
+}
+
+/// The commands a mistyped first word may have meant (`help` is clap's own).
+const COMMANDS: [&str; 3] = ["ask", "serve", "help"];
+
+/// The servers `serve` serves, which may follow a mistyped `serve`.
+const SERVED: [&str; 2] = ["arxiv", "wikipedia"];
+
+/// The query's first word and the command it is a near miss of, when the query is that word
+/// alone, or a mistyped `serve` and a server's name.
+fn near_miss(query: &[String]) -> Option<(String, &'static str)> {
+    let (word, rest) = query.split_first()?;
+    if word.is_empty() || word.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    let limit = (lower.chars().count() / 3).max(1);
+    let (distance, suggestion) = COMMANDS
+        .into_iter()
+        .map(|command| (edit_distance(&lower, command), command))
+        .min_by_key(|&(distance, _)| distance)?;
+    let fits = match rest {
+        [] => true,
+        [server] => suggestion == "serve" && SERVED.contains(&server.as_str()),
+        _ => false,
+    };
+    (fits && distance <= limit && word != suggestion).then(|| (word.clone(), suggestion))
+}
+
+/// Edit distance in characters, where swapping two neighbours is one edit (optimal string
+/// alignment: `sevre` is one edit from `serve`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // rows[i][j]: the distance between a[..i] and b[..j].
+    let mut rows = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = rows[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(substitution);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// A command.
@@ -126,8 +200,42 @@ mod tests {
     #[test]
     fn no_command_is_ask() {
         let cli = Cli::try_parse_from(["research-demo", "--json", "a", "question"]).unwrap();
-        let Command::Ask(args) = cli.into_command() else { panic!("not ask") };
+        assert!(cli.json());
+        let Ok(Command::Ask(args)) = cli.into_command() else { panic!("not ask") };
         assert!(args.json);
         assert_eq!(args.query, ["a", "question"]);
+    }
+
+    fn suggestion(args: &[&str]) -> Option<&'static str> {
+        let cli = Cli::try_parse_from(std::iter::once("research-demo").chain(args.iter().copied()))
+            .unwrap();
+        match cli.into_command() {
+            Err(Error::NearMissCommand { suggestion, .. }) => Some(suggestion),
+            Err(err) => panic!("{err}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_near_miss_of_a_command_is_not_a_query() {
+        for typo in ["serv", "servee", "Serve", "server", "srve", "sevre"] {
+            assert_eq!(suggestion(&[typo]), Some("serve"), "{typo}");
+        }
+        assert_eq!(suggestion(&["serv", "arxiv"]), Some("serve"));
+        assert_eq!(suggestion(&["aks"]), Some("ask"));
+        assert_eq!(suggestion(&["hepl"]), Some("help"));
+        // Questions, even of one word, and a word after an explicit `ask`.
+        for query in [
+            &["serv", "me", "papers"][..],
+            &["transformers"],
+            &["LLMs"],
+            &["api"],
+            &["What is MCP?"],
+            &["ask", "serv"],
+        ] {
+            assert_eq!(suggestion(query), None, "{query:?}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("sevre", "serve"), 1);
     }
 }

@@ -3,15 +3,19 @@
 //!
 //! | status | when |
 //! |---|---|
-//! | 0 | the command finished: every query got an answer (a tool call that failed during the run went back to the model as the tool's result, and is part of that answer) |
-//! | 1 | a server, the LLM, or the async runtime failed, and the command stopped |
-//! | 2 | bad usage (clap's own errors exit 2 too) or a configuration that cannot be used |
+//! | 0 | the command finished: every query got an answer, and no server and no LLM failed on the way (a tool's own `is_error` result, which the model can work around, is not a failure); or stdout was closed (`\| head`) |
+//! | 1 | a server, the LLM, or the async runtime failed: during the run (a session that could not be opened, a call that failed in transport, the temporary agent's LLM; the answer, if any, is printed first) or so that the command stopped |
+//! | 2 | bad usage (clap's own errors exit 2 too; an empty query, a near miss of a command) or a configuration that cannot be used (one with no servers) |
+//! | 130, 143 | SIGINT, SIGTERM: every session and server was closed first |
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use agent_core::AgentError;
 use research_demo::arxiv::api::ArxivError;
 use research_demo::wikipedia::api::WikipediaError;
+
+use crate::signal::Interrupt;
 
 /// Exit status when something failed and the command stopped.
 pub(crate) const EXIT_FAILED: u8 = 1;
@@ -23,6 +27,30 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// and the cause is in the message (never also the `source()`, so it prints once).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
+    /// The query is empty or blank.
+    #[error(
+        "the query is empty; ask a question, such as \"Search for recent papers about large language models on ArxivServer\", or give none for the notebook's two"
+    )]
+    EmptyQuery,
+    /// The query is one word that looks like a mistyped command.
+    #[error(
+        "unknown command `{given}`: did you mean `{suggestion}`? (to ask it as a question: research-demo ask {given})"
+    )]
+    NearMissCommand {
+        /// The word given.
+        given: String,
+        /// The command it is close to.
+        suggestion: &'static str,
+    },
+    /// The `--config` file names no server.
+    #[error(
+        "{}: the config file has no servers; add one, or leave out --config for the built-in two",
+        path.display()
+    )]
+    NoServers {
+        /// The file.
+        path: PathBuf,
+    },
     /// The `--config` file cannot be loaded (its message starts with the file's name).
     #[error("{0}")]
     ConfigFile(mcp_config::LoadError),
@@ -70,27 +98,47 @@ pub(crate) enum Error {
         /// rmcp's error.
         reason: String,
     },
-    /// The research assistant's run failed: its LLM (tool failures go to the model instead).
+    /// The research assistant's run failed: its LLM.
     #[error("{0}")]
     Run(AgentError),
+    /// The run went on, but servers or the temporary agents' LLM failed during it (each went to
+    /// the model as the tool's error first): a session that could not be opened, a call that
+    /// failed in transport. In the order they happened.
+    #[error("{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    DuringRun {
+        /// The failures; never empty.
+        failures: Vec<AgentError>,
+    },
+    /// SIGINT or SIGTERM stopped the command, which closed every session and server first.
+    #[error("stopped by {signal}; every session and server it opened was closed")]
+    Interrupted {
+        /// The signal.
+        signal: Interrupt,
+    },
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
 
 impl Error {
-    /// The exit status: [`EXIT_USAGE`] for usage and configuration, else [`EXIT_FAILED`].
+    /// The exit status: [`EXIT_USAGE`] for usage and configuration, 130 or 143 for SIGINT or
+    /// SIGTERM, else [`EXIT_FAILED`].
     pub(crate) fn exit_code(&self) -> u8 {
-        match self.kind() {
-            Kind::Usage | Kind::Config => EXIT_USAGE,
-            Kind::Server | Kind::Llm | Kind::Runtime => EXIT_FAILED,
+        match (self, self.kind()) {
+            (Error::Interrupted { signal }, _) => signal.exit_code(),
+            (_, Kind::Usage | Kind::Config) => EXIT_USAGE,
+            (_, Kind::Server | Kind::Llm | Kind::Runtime | Kind::Interrupted) => EXIT_FAILED,
         }
     }
 
     /// What failed.
     pub(crate) fn kind(&self) -> Kind {
         match self {
-            Error::ConfigFile(_) | Error::ServerConfig(_) | Error::LlmConfig(_) => Kind::Config,
+            Error::EmptyQuery | Error::NearMissCommand { .. } => Kind::Usage,
+            Error::ConfigFile(_)
+            | Error::NoServers { .. }
+            | Error::ServerConfig(_)
+            | Error::LlmConfig(_) => Kind::Config,
             Error::WikipediaApi(WikipediaError::Invalid(_)) => Kind::Usage,
             Error::Fixtures { .. }
             | Error::ArxivApi(_)
@@ -101,6 +149,11 @@ impl Error {
             | Error::McpSession { .. } => Kind::Server,
             Error::Run(AgentError::Session(_)) => Kind::Server,
             Error::Run(_) => Kind::Llm,
+            Error::DuringRun { failures } => match failures.first() {
+                Some(AgentError::Session(_)) | None => Kind::Server,
+                Some(_) => Kind::Llm,
+            },
+            Error::Interrupted { .. } => Kind::Interrupted,
             Error::Runtime(_) => Kind::Runtime,
         }
     }
@@ -120,6 +173,8 @@ pub(crate) enum Kind {
     Llm,
     /// The process itself, such as the async runtime (exit 1).
     Runtime,
+    /// SIGINT or SIGTERM (exit 130 or 143).
+    Interrupted,
 }
 
 #[cfg(test)]
@@ -148,5 +203,26 @@ mod tests {
             listen.to_string(),
             "cannot listen on 127.0.0.1:8000: in use; choose another port"
         );
+
+        assert_eq!((Error::EmptyQuery.kind(), Error::EmptyQuery.exit_code()), (Kind::Usage, 2));
+        let no_servers = Error::NoServers { path: "mcp.json".into() };
+        assert_eq!((no_servers.kind(), no_servers.exit_code()), (Kind::Config, 2));
+        let interrupted = Error::Interrupted { signal: Interrupt::Sigint };
+        assert_eq!((interrupted.kind(), interrupted.exit_code()), (Kind::Interrupted, 130));
+        assert_eq!(Error::Interrupted { signal: Interrupt::Sigterm }.exit_code(), 143);
+    }
+
+    #[test]
+    fn failures_during_the_run_are_1_and_say_each() {
+        let closed = mcp_session::SessionError::Closed { server: "ArxivServer".into() };
+        let llm = AgentError::Llm { status: Some(500), message: "boom".into() };
+        let err = Error::DuringRun { failures: vec![AgentError::Session(closed), llm] };
+        assert_eq!((err.kind(), err.exit_code()), (Kind::Server, 1));
+        let text = err.to_string();
+        assert!(text.starts_with("ArxivServer: the session is closed; open a new one; "), "{text}");
+        assert!(text.contains("HTTP 500"), "{text}");
+        let llm = AgentError::LlmTimeout { after: std::time::Duration::from_secs(1) };
+        let err = Error::DuringRun { failures: vec![llm] };
+        assert_eq!((err.kind(), err.exit_code()), (Kind::Llm, 1));
     }
 }

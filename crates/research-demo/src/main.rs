@@ -9,41 +9,55 @@
 //!
 //! Both servers answer from recorded fixtures served on loopback unless given `--live` (the real
 //! APIs) or `--api-base` (another one). The command line is `cli.rs`; why a command stops, and
-//! the exit status that gives, is `error.rs`.
+//! the exit status that gives, is `error.rs`; SIGINT and SIGTERM (exit 130 and 143, after every
+//! session and server is closed) are `signal.rs`.
 
 mod ask;
 mod cli;
 mod error;
 mod output;
 mod serve;
+mod signal;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command, Serve};
 use crate::error::Error;
-use crate::output::Output;
+use crate::output::{Output, eprint_line};
+use crate::signal::Signals;
+
+/// How long the runtime's leftover tasks and blocking threads get once the command is done.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let command = cli.into_command();
-    let output = Output::new(matches!(&command, Command::Ask(args) if args.json));
-    let result = runtime().and_then(|runtime| {
-        runtime.block_on(async {
+    let output = Output::new(cli.json());
+    let result = cli.into_command().and_then(|command| {
+        let runtime = runtime()?;
+        let result = runtime.block_on(async {
+            // First, so that SIGINT and SIGTERM never end the process before it has closed
+            // what it opened.
+            let signals = Signals::install()?;
             match command {
-                Command::Ask(args) => ask::ask(args, output).await,
-                Command::Serve(Serve::Arxiv(args)) => serve::arxiv(args).await,
-                Command::Serve(Serve::Wikipedia(args)) => serve::wikipedia(args).await,
+                Command::Ask(args) => ask::ask(args, &output, signals).await,
+                Command::Serve(Serve::Arxiv(args)) => serve::arxiv(args, signals).await,
+                Command::Serve(Serve::Wikipedia(args)) => serve::wikipedia(args, signals).await,
             }
-        })
+        });
+        // Everything the command opened is closed by now. Do not wait for a blocking read of
+        // stdin (`serve arxiv` stopped by a signal) that would never end.
+        runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("research-demo: {err}");
+            eprint_line(&format!("research-demo: {err}"));
             output.error(&err);
             ExitCode::from(err.exit_code())
         }

@@ -12,9 +12,13 @@
 //! | `text`, `tool_call`, `tool_response`, `handoff`, `termination` | agent-core's [`Event`] | something happened during the run |
 //! | `answer` | `text` | the run answered the last `query` |
 //! | `error` | `kind`, `message`, `exit_code` | last: the command failed (stderr says it too) |
+//!
+//! A closed stdout (`| head -1`) is a quiet end: [`Output::closed`] tells the command to stop,
+//! and nothing more is written. Writing to stderr never fails either ([`eprint_line`]).
 
 use std::borrow::Cow;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_core::Event;
@@ -70,78 +74,111 @@ impl Line<'_> {
     }
 }
 
-/// Prints the conversation on stdout, for people or as JSON lines.
-#[derive(Clone, Copy, Debug)]
+/// Prints the conversation on stdout, for people or as JSON lines. Clones share whether stdout
+/// was found closed.
+#[derive(Clone, Debug)]
 pub(crate) struct Output {
     json: bool,
+    /// Whether a write found stdout closed (a broken pipe).
+    closed: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Output {
     /// JSON lines when `json`, else text for people.
     pub(crate) fn new(json: bool) -> Self {
-        Output { json }
+        Output { json, closed: Arc::new(tokio::sync::watch::Sender::new(false)) }
     }
 
     /// Whether it prints JSON lines.
-    pub(crate) fn json(self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.json
     }
 
+    /// Returns once a write has found stdout closed (its reader is gone, as after `| head -1`);
+    /// nothing is written after that. Cancel safe.
+    pub(crate) async fn closed(&self) {
+        let mut closed = self.closed.subscribe();
+        // The sender lives in `self`, so the wait ends only when stdout is closed.
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
+
+    /// Prints one line on stdout. A closed stdout is not an error of the run: it is noted
+    /// (see [`closed`](Self::closed)) and nothing more is written.
+    fn print_line(&self, line: &str) {
+        if *self.closed.borrow() {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let written = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+        if let Err(err) = written {
+            if err.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed.send_replace(true);
+            } else {
+                tracing::warn!("cannot write to stdout: {err}");
+            }
+        }
+    }
+
     /// Which LLM thinks, and (for people) which servers the assistant may use.
-    pub(crate) fn start(self, llm: &str, servers: &[&str]) {
+    pub(crate) fn start(&self, llm: &str, servers: &[&str]) {
         if self.json {
-            print_line(&Line::Llm { text: llm }.to_json());
+            self.print_line(&Line::Llm { text: llm }.to_json());
         } else {
-            print_line(&format!("{llm}\nMCP servers: {}", servers.join(", ")));
+            self.print_line(&format!("{llm}\nMCP servers: {}", servers.join(", ")));
         }
     }
 
     /// A question.
-    pub(crate) fn query(self, query: &str) {
+    pub(crate) fn query(&self, query: &str) {
         if self.json {
-            print_line(&Line::Query { text: query }.to_json());
+            self.print_line(&Line::Query { text: query }.to_json());
         } else {
-            print_line(&format!("\nuser: {query}"));
+            self.print_line(&format!("\nuser: {query}"));
         }
     }
 
     /// An event of the run: whole as JSON, cut at [`SHOWN_CHARS`] for people.
-    pub(crate) fn event(self, event: &Event) {
+    pub(crate) fn event(&self, event: &Event) {
         if self.json {
-            print_line(&Line::Event(event).to_json());
+            self.print_line(&Line::Event(event).to_json());
         } else {
-            print_line(&shown(&event.to_string()));
+            self.print_line(&shown(&event.to_string()));
         }
     }
 
     /// The answer, whole.
-    pub(crate) fn answer(self, answer: &str) {
+    pub(crate) fn answer(&self, answer: &str) {
         if self.json {
-            print_line(&Line::Answer { text: answer }.to_json());
+            self.print_line(&Line::Answer { text: answer }.to_json());
         } else {
-            print_line(&format!("\nanswer:\n{answer}"));
+            self.print_line(&format!("\nanswer:\n{answer}"));
         }
     }
 
     /// The command failed: the `error` line with `--json` (stderr says it in any case, see
     /// `main`).
-    pub(crate) fn error(self, err: &Error) {
+    pub(crate) fn error(&self, err: &Error) {
         if self.json {
             let line = Line::Error {
                 kind: err.kind(),
                 message: err.to_string(),
                 exit_code: err.exit_code(),
             };
-            print_line(&line.to_json());
+            self.print_line(&line.to_json());
         }
     }
 }
 
-/// Prints one line on stdout. A closed stdout (`| head`) is not an error of the run.
-fn print_line(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
+/// Writes `line` and a newline on stderr. A closed stderr is ignored (never a panic, as
+/// `eprintln!` would).
+pub(crate) fn eprint_line(line: &str) {
+    eprint_raw(&format!("{line}\n"));
+}
+
+/// Writes `text` on stderr as it is, ignoring a closed stderr.
+fn eprint_raw(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush());
 }
 
 /// `line` cut after [`SHOWN_CHARS`] characters, marked ` …`.
@@ -178,14 +215,14 @@ impl Spinner {
         }
         self.ticker.tick().await;
         self.frame = (self.frame + 1) % Self::FRAMES.len();
-        eprint!("\r{} waiting…", Self::FRAMES[self.frame]);
+        eprint_raw(&format!("\r{} waiting…", Self::FRAMES[self.frame]));
         self.shown = true;
     }
 
     /// Erases the spinner, if drawn.
     pub(crate) fn clear(&mut self) {
         if self.shown {
-            eprint!("\r\x1b[K");
+            eprint_raw("\r\x1b[K");
             self.shown = false;
         }
     }

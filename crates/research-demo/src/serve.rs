@@ -14,6 +14,8 @@ use url::Url;
 
 use crate::cli::{ArxivArgs, WikipediaArgs};
 use crate::error::Error;
+use crate::output::eprint_line;
+use crate::signal::Signals;
 
 /// The least time between two requests to the real arXiv, which asks for 3 s.
 const ARXIV_LIVE_INTERVAL: Duration = Duration::from_secs(3);
@@ -72,6 +74,12 @@ pub(crate) struct Wikipedia {
 }
 
 impl Wikipedia {
+    /// Stops serving (see [`Listening::stop`]), then the fixture server behind it.
+    pub(crate) async fn stop(self) {
+        self.server.stop().await;
+        drop(self.upstream);
+    }
+
     /// Serves Wikipedia in `language` on `address`, asking `--live`, `--api-base` or the
     /// fixtures.
     pub(crate) async fn start(
@@ -94,25 +102,30 @@ impl Wikipedia {
     }
 }
 
-/// `serve wikipedia`: serves until Ctrl-C (exit 0) or the server stops (an error).
-pub(crate) async fn wikipedia(args: WikipediaArgs) -> Result<(), Error> {
+/// `serve wikipedia`: serves until SIGINT or SIGTERM ([`Error::Interrupted`], once it stopped
+/// serving) or the server stops (an error).
+pub(crate) async fn wikipedia(args: WikipediaArgs, signals: Signals) -> Result<(), Error> {
     let address = SocketAddr::new(args.host, args.port);
-    let wikipedia = Wikipedia::start(address, args.live, args.api_base, &args.language).await?;
-    eprintln!(
+    let mut wikipedia = Wikipedia::start(address, args.live, args.api_base, &args.language).await?;
+    eprint_line(&format!(
         "research-demo: serving Wikipedia MCP ({}) over legacy SSE at {} and streamable HTTP at {}",
         wikipedia.upstream.describe(),
         wikipedia.server.sse_url(),
         wikipedia.server.mcp_url()
-    );
+    ));
     let address = wikipedia.server.local_addr();
     tokio::select! {
         () = wikipedia.server.wait() => Err(Error::ServerStopped { address }),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        signal = signals.first() => {
+            wikipedia.stop().await;
+            Err(Error::Interrupted { signal })
+        }
     }
 }
 
-/// `serve arxiv`: serves one MCP session on stdin/stdout, until the client closes it.
-pub(crate) async fn arxiv(args: ArxivArgs) -> Result<(), Error> {
+/// `serve arxiv`: serves one MCP session on stdin/stdout, until the client closes it (stdin's
+/// end), or SIGINT or SIGTERM ([`Error::Interrupted`], once the session is cancelled).
+pub(crate) async fn arxiv(args: ArxivArgs, signals: Signals) -> Result<(), Error> {
     let default_interval = if args.live { ARXIV_LIVE_INTERVAL } else { Duration::ZERO };
     let rate_limit = args.rate_limit_ms.map_or(default_interval, Duration::from_millis);
     let upstream = Upstream::choose(args.live, args.api_base).await?;
@@ -123,16 +136,32 @@ pub(crate) async fn arxiv(args: ArxivArgs) -> Result<(), Error> {
     .map_err(Error::ArxivApi)?;
     let storage =
         args.storage_path.unwrap_or_else(|| std::env::temp_dir().join("research-demo-arxiv"));
-    eprintln!(
+    eprint_line(&format!(
         "research-demo: serving arXiv MCP on stdio ({}), papers stored under {}",
         upstream.describe(),
         storage.display()
-    );
-    let service = ArxivServer::new(api, storage)
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|err| Error::McpInitialize { reason: err.to_string() })?;
-    service.waiting().await.map_err(|err| Error::McpSession { reason: err.to_string() })?;
+    ));
+    let mut interrupted = std::pin::pin!(signals.first());
+    let service = tokio::select! {
+        service = ArxivServer::new(api, storage).serve(rmcp::transport::stdio()) => {
+            service.map_err(|err| Error::McpInitialize { reason: err.to_string() })?
+        }
+        signal = &mut interrupted => return Err(Error::Interrupted { signal }),
+    };
+    let cancel = service.cancellation_token();
+    let mut waiting = std::pin::pin!(service.waiting());
+    let outcome = tokio::select! {
+        served = &mut waiting => {
+            served.map(drop).map_err(|err| Error::McpSession { reason: err.to_string() })
+        }
+        signal = &mut interrupted => {
+            cancel.cancel();
+            // The service ends at once when cancelled; the calls it was running end with the
+            // runtime.
+            let _ = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+            Err(Error::Interrupted { signal })
+        }
+    };
     drop(upstream);
-    Ok(())
+    outcome
 }

@@ -174,6 +174,8 @@ pub fn router(server: WikipediaServer) -> axum::Router {
 pub struct Listening {
     address: std::net::SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Whether `task` has been awaited to its end (a finished handle must not be polled again).
+    ended: bool,
 }
 
 impl Listening {
@@ -196,7 +198,7 @@ impl Listening {
                 tracing::warn!("the Wikipedia server stopped: {err}");
             }
         });
-        Ok(Listening { address, task })
+        Ok(Listening { address, task, ended: false })
     }
 
     /// The address it listens on.
@@ -214,9 +216,21 @@ impl Listening {
         format!("http://{}/mcp", self.address)
     }
 
-    /// Serves until the task ends (it does not, unless the socket fails).
-    pub async fn wait(mut self) {
-        let _ = (&mut self.task).await;
+    /// Serves until the task ends (it does not, unless the socket fails, or after
+    /// [`stop`](Self::stop)). Cancel safe.
+    pub async fn wait(&mut self) {
+        if !self.ended {
+            let _ = (&mut self.task).await;
+            self.ended = true;
+        }
+    }
+
+    /// Stops serving: returns once the listening socket is closed. Connections already
+    /// accepted run on their own tasks, and end with the runtime (close the sessions on them
+    /// first).
+    pub async fn stop(mut self) {
+        self.task.abort();
+        self.wait().await;
     }
 }
 

@@ -69,10 +69,11 @@ async fn the_seed_flow_with_a_scripted_model() {
     );
     let assistant = ResearchAssistant::new(arxiv_only(storage.path()), llm_config);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let response = assistant.ask(QUERY, 2, Some(sender)).await.unwrap();
-    assert_eq!(response.stop_reason, StopReason::Answered);
+    let answer = assistant.ask(QUERY, 2, Some(sender)).await.unwrap();
+    assert_eq!(answer.response.stop_reason, StopReason::Answered);
+    assert!(answer.failures.is_empty(), "{:?}", answer.failures);
     assert_eq!(
-        response.summary(),
+        answer.summary(),
         "Two recent papers: the scaling laws paper and the memory survey."
     );
 
@@ -122,7 +123,7 @@ async fn the_seed_flow_with_the_offline_planner() {
     let assistant =
         ResearchAssistant::new(arxiv_only(storage.path()), LLMConfig::new(ModelConfig::offline()));
     let response = assistant.ask(QUERY, 2, None).await.unwrap();
-    assert_eq!(response.stop_reason, StopReason::Answered);
+    assert_eq!(response.response.stop_reason, StopReason::Answered);
     let answer = response.summary();
     assert!(answer.starts_with("[offline planner]"), "{answer}");
     for title in TITLES {

@@ -5,6 +5,7 @@ mod arxiv_api;
 mod arxiv_server;
 mod common;
 mod demo;
+mod exits;
 mod outside_clients;
 mod redirects;
 mod wikipedia_server;
