@@ -405,7 +405,7 @@ fn render_agent(out: &mut String, report: &Value) {
     out.push('\n');
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -417,7 +417,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }
 
-fn rustc_version() -> String {
+pub(crate) fn rustc_version() -> String {
     Command::new("rustc")
         .arg("--version")
         .output()

@@ -39,6 +39,9 @@ const STEPS: &[Step] = &[
     Step { name: "interop", run: crate::interop::run },
     // The benchmark's smoke test: every client and phase runs once, small (N = 5, 100 calls).
     Step { name: "bench --quick", run: || crate::bench::run(true) },
+    // The fault matrix of our client (about 25 s): typed errors, no leftovers, the healthy
+    // server unaffected.
+    Step { name: "faults", run: crate::faults::check },
     Step {
         name: "doc",
         run: || {

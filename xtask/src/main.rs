@@ -3,6 +3,8 @@
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
 //! - `cargo xtask bench [--quick]`: our client against the raw floor, the Python `mcp` SDK and
 //!   AG2, in release; writes `target/bench/` and regenerates `docs/benchmarks.md`.
+//! - `cargo xtask faults`: the fault matrix of our client (`mcp-faults`), with `--assert`;
+//!   regenerates `docs/reliability.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -16,6 +18,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod docs_check;
+mod faults;
 mod interop;
 mod peers;
 #[cfg(test)]
@@ -29,8 +32,9 @@ usage: cargo xtask <command>
 
 commands:
   ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
-                     bench --quick, docs -D warnings, codegen --check, the docs check
+                     bench --quick, faults, docs -D warnings, codegen --check, the docs check
   bench [--quick]    measure ours vs the floor, Python mcp and AG2; write target/bench, docs/benchmarks.md
+  faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         ["interop"] => interop::run(),
         ["bench"] => bench::run(false),
         ["bench", "--quick"] => bench::run(true),
+        ["faults"] => faults::run(),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),
         ["docs"] => docs_check::run(),

@@ -569,59 +569,77 @@ impl Exchange<'_> {
     /// `tools/call`, with MRTR rounds (as rmcp's `RunningService::call_tool`).
     async fn call_tool(
         &self,
-        mut params: CallToolRequestParams,
+        params: CallToolRequestParams,
     ) -> Result<CallToolResult, ServiceError> {
-        let mut state_only_rounds = 0;
-        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
-            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
-            match self.send(request).await? {
-                ServerResult::CallToolResult(result) => return Ok(result),
-                ServerResult::InputRequiredResult(result) => {
-                    (params.input_responses, params.request_state) =
-                        self.fulfill(result, &mut state_only_rounds).await?;
-                }
-                other => return contentless(other).ok_or(ServiceError::UnexpectedResponse),
-            }
-        }
-        Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })
+        self.with_rounds(
+            params,
+            |params| ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            |params, (responses, state)| {
+                (params.input_responses, params.request_state) = (responses, state)
+            },
+            |result| match result {
+                ServerResult::CallToolResult(result) => Some(result),
+                other => contentless(other),
+            },
+        )
+        .await
     }
 
     /// `prompts/get`, with MRTR rounds.
     async fn get_prompt(
         &self,
-        mut params: GetPromptRequestParams,
+        params: GetPromptRequestParams,
     ) -> Result<GetPromptResult, ServiceError> {
-        let mut state_only_rounds = 0;
-        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
-            let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params.clone()));
-            match self.send(request).await? {
-                ServerResult::GetPromptResult(result) => return Ok(result),
-                ServerResult::InputRequiredResult(result) => {
-                    (params.input_responses, params.request_state) =
-                        self.fulfill(result, &mut state_only_rounds).await?;
-                }
-                _ => return Err(ServiceError::UnexpectedResponse),
-            }
-        }
-        Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })
+        self.with_rounds(
+            params,
+            |params| ClientRequest::GetPromptRequest(GetPromptRequest::new(params)),
+            |params, (responses, state)| {
+                (params.input_responses, params.request_state) = (responses, state)
+            },
+            |result| match result {
+                ServerResult::GetPromptResult(result) => Some(result),
+                _ => None,
+            },
+        )
+        .await
     }
 
     /// `resources/read`, with MRTR rounds.
     async fn read_resource(
         &self,
-        mut params: ReadResourceRequestParams,
+        params: ReadResourceRequestParams,
     ) -> Result<ReadResourceResult, ServiceError> {
+        self.with_rounds(
+            params,
+            |params| ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params)),
+            |params, (responses, state)| {
+                (params.input_responses, params.request_state) = (responses, state)
+            },
+            |result| match result {
+                ServerResult::ReadResourceResult(result) => Some(result),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    /// Sends the request `request` makes of `params` until the server answers with a result
+    /// `done` accepts, answering each `input_required` result through the handler and putting
+    /// the responses and state into `params` with `answer` (MRTR, as rmcp's `RunningService`).
+    async fn with_rounds<P: Clone, T>(
+        &self,
+        mut params: P,
+        request: impl Fn(P) -> ClientRequest,
+        answer: impl Fn(&mut P, (Option<InputResponses>, Option<String>)),
+        done: impl Fn(ServerResult) -> Option<T>,
+    ) -> Result<T, ServiceError> {
         let mut state_only_rounds = 0;
         for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
-            let request =
-                ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params.clone()));
-            match self.send(request).await? {
-                ServerResult::ReadResourceResult(result) => return Ok(result),
+            match self.send(request(params.clone())).await? {
                 ServerResult::InputRequiredResult(result) => {
-                    (params.input_responses, params.request_state) =
-                        self.fulfill(result, &mut state_only_rounds).await?;
+                    answer(&mut params, self.fulfill(result, &mut state_only_rounds).await?);
                 }
-                _ => return Err(ServiceError::UnexpectedResponse),
+                other => return done(other).ok_or(ServiceError::UnexpectedResponse),
             }
         }
         Err(ServiceError::InputRequiredRoundsExceeded { max_rounds: DEFAULT_MRTR_MAX_ROUNDS })

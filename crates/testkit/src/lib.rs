@@ -6,9 +6,12 @@
 //! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
 //! - [`llm::ScriptedLlm`]: an OpenAI-compatible chat server that replays scripted replies.
 //! - [`procs`]: which of the processes a test started still run.
+//! - [`faults`]: misbehaving servers (`testkit-mcp fault|http-fault|sse-fault KIND`) and the
+//!   report of the fault matrix that the `mcp-faults` binary runs.
 //!
 //! This crate is only ever a dev-dependency.
 
+pub mod faults;
 pub mod llm;
 pub mod mcp_server;
 pub mod peers;

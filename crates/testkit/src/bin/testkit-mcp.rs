@@ -12,6 +12,15 @@
 //! testkit-mcp exit-at-once                    writes to stderr and exits 3 before any MCP
 //! testkit-mcp silent                          reads stdin, never answers (a hung server)
 //! testkit-mcp garbage                         answers every line on stdin with non-JSON text
+//! testkit-mcp fault KIND                      a stdio server, by hand, that faults as KIND says:
+//!     crash-mid-call, oversize, endless-line, slow-drip, wrong-id, duplicate-response,
+//!     notification-flood, noise (see testkit::faults::stdio)
+//! testkit-mcp http-fault KIND                 an HTTP server, by hand, on 127.0.0.1:0 that prints
+//!     `http://127.0.0.1:PORT/mcp`: a status (401, 403, 404, 405, 500, 503, call-STATUS), hang,
+//!     reset, call-reset, session-mismatch, session-expired (see testkit::faults::http)
+//! testkit-mcp sse-fault KIND                  a legacy SSE server, by hand, that prints
+//!     `http://127.0.0.1:PORT/sse`: no-endpoint, foreign-endpoint, closed-early,
+//!     closed-mid-call, hang
 //! ```
 
 use std::io::Write;
@@ -22,10 +31,12 @@ use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use testkit::faults;
+use testkit::faults::stdio::StdioFault;
 use testkit::mcp_server::TestServer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]";
+const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]\n       testkit-mcp fault|http-fault|sse-fault KIND";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -56,6 +67,20 @@ async fn main() -> ExitCode {
         }
         Some("silent") => silent().await,
         Some("garbage") => garbage().await,
+        Some("fault") => match args.get(1).and_then(|kind| StdioFault::parse(kind)) {
+            Some(kind) => faults::stdio::serve(kind).await.map_err(Into::into),
+            None => Err(format!(
+                "fault needs a KIND: {}",
+                StdioFault::ALL.map(StdioFault::as_str).join(", ")
+            )
+            .into()),
+        },
+        Some("http-fault") => faults::http::serve_http(args.get(1).map_or("", String::as_str))
+            .await
+            .map_err(|e| e as _),
+        Some("sse-fault") => faults::http::serve_sse(args.get(1).map_or("", String::as_str))
+            .await
+            .map_err(|e| e as _),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
