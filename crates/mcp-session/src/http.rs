@@ -100,6 +100,18 @@ fn init_error(server: &str, url: &str, err: &ClientInitializeError) -> SessionEr
             status: 404,
         },
         Some(specific) => specific,
+        // The connection was made, then broke before any answer (a reset): at open, that is a
+        // server that cannot be reached as configured.
+        None if sending_failed(err) => SessionError::Connect {
+            server: server.to_owned(),
+            url: url.to_owned(),
+            reason: match err {
+                ClientInitializeError::TransportError { error, .. } => {
+                    mcp_config::redact::redact_text(&innermost(error.error.as_ref()))
+                }
+                other => describe_init_error(other),
+            },
+        },
         None => {
             let reason = match err {
                 ClientInitializeError::TransportError { error, .. } => {
@@ -232,6 +244,23 @@ fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option
         current = next_cause(err);
     }
     None
+}
+
+/// Whether the handshake failed because its request could not be sent (the connection broke).
+fn sending_failed(err: &ClientInitializeError) -> bool {
+    let ClientInitializeError::TransportError { error, .. } = err else { return false };
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error.error.as_ref());
+    while let Some(err) = current {
+        let client_error = match err.downcast_ref::<HttpError>() {
+            Some(StreamableHttpError::Client(inner)) => Some(inner),
+            _ => err.downcast_ref::<reqwest::Error>(),
+        };
+        if client_error.is_some_and(reqwest::Error::is_request) {
+            return true;
+        }
+        current = next_cause(err);
+    }
+    false
 }
 
 /// The error under `err`, including the ones rmcp holds without exposing them as sources (the

@@ -71,10 +71,29 @@ fn excerpt(bytes: &[u8]) -> String {
     text.trim_end().to_owned()
 }
 
-/// A stdio server that has been started: its process group and the tail of its stderr.
+/// Why the transport stopped reading the server's stdout, when it was its own decision (an
+/// oversize message) or a read error, not the end of the stream.
+#[derive(Clone, Default, Debug)]
+struct ReadFault(Arc<Mutex<Option<String>>>);
+
+impl ReadFault {
+    fn set(&self, reason: String) {
+        if let Ok(mut fault) = self.0.lock() {
+            fault.get_or_insert(reason);
+        }
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok()?.clone()
+    }
+}
+
+/// A stdio server that has been started: its process group, the tail of its stderr, and why
+/// the transport stopped reading it, if it did.
 pub(crate) struct Child {
     guard: ChildGuard,
     stderr: StderrTail,
+    fault: ReadFault,
 }
 
 impl Child {
@@ -112,16 +131,29 @@ impl Link for Child {
         Some(self.pid())
     }
 
-    /// A broken connection usually means the server exited: say so, with its status and the
-    /// end of its stderr.
+    /// A broken connection means the transport gave up on the server (an oversize message),
+    /// or, usually, that the server exited: say which, with its status and the end of its
+    /// stderr.
     fn explain<'a>(
         &'a mut self,
         server: &'a str,
-        _operation: &'a str,
+        operation: &'a str,
         err: &'a ServiceError,
     ) -> BoxFuture<'a, Option<SessionError>> {
         let broken = matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_));
-        Box::pin(async move { if broken { self.exited(server, EXIT_WAIT).await } else { None } })
+        Box::pin(async move {
+            if !broken {
+                return None;
+            }
+            if let Some(reason) = self.fault.get() {
+                return Some(SessionError::ConnectionClosed {
+                    server: server.to_owned(),
+                    operation: operation.to_owned(),
+                    reason: Some(reason),
+                });
+            }
+            self.exited(server, EXIT_WAIT).await
+        })
     }
 
     fn shutdown(&mut self, grace: Duration) -> BoxFuture<'_, ()> {
@@ -171,7 +203,9 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
     }
     let garbage = Garbage::default();
     tracing::debug!(server = %server, pid, command = %config.command, "spawned stdio server");
-    let transport = StdioTransport::new(stdout, stdin, garbage.clone(), server.clone());
+    let fault = ReadFault::default();
+    let transport =
+        StdioTransport::new(stdout, stdin, garbage.clone(), fault.clone(), server.clone());
     Ok(Connecting {
         server: server.clone(),
         protocol: config.protocol,
@@ -179,7 +213,7 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
         adapter: Some(adapter),
         stdin: transport.writer.clone(),
         transport: Some(transport),
-        child: Some(Child { guard, stderr }),
+        child: Some(Child { guard, stderr, fault }),
         garbage,
     })
 }
@@ -213,7 +247,7 @@ impl Connect for Connecting {
         };
         let failure = exited.unwrap_or_else(|| SessionError::Handshake {
             server: self.server.clone(),
-            reason: handshake_reason(&err),
+            reason: child.fault.get().filter(|_| broken).unwrap_or_else(|| handshake_reason(&err)),
             stderr_tail: child.stderr.text(),
         });
         self.abandon(child).await;
@@ -290,16 +324,24 @@ struct StdioTransport {
     line: Vec<u8>,
     writer: Stdin,
     garbage: Garbage,
+    fault: ReadFault,
     server: String,
 }
 
 impl StdioTransport {
-    fn new(stdout: ChildStdout, stdin: ChildStdin, garbage: Garbage, server: String) -> Self {
+    fn new(
+        stdout: ChildStdout,
+        stdin: ChildStdin,
+        garbage: Garbage,
+        fault: ReadFault,
+        server: String,
+    ) -> Self {
         StdioTransport {
             reader: BufReader::new(stdout),
             line: Vec::new(),
             writer: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
             garbage,
+            fault,
             server,
         }
     }
@@ -314,6 +356,7 @@ impl StdioTransport {
                 Ok(available) => available,
                 Err(err) => {
                     tracing::warn!(server = %self.server, "reading the server's stdout failed: {err}");
+                    self.fault.set(format!("reading the server's stdout failed: {err}"));
                     return false;
                 }
             };
@@ -329,6 +372,11 @@ impl StdioTransport {
                     server = %self.server,
                     "the server sent a message over {MAX_MESSAGE_BYTES} bytes; closing the session"
                 );
+                self.fault.set(format!(
+                    "the server sent a message over {} MiB, the limit of one message; the session \
+                     was closed",
+                    MAX_MESSAGE_BYTES / (1024 * 1024)
+                ));
                 return false;
             }
             if complete.is_some() {

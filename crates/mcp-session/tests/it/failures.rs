@@ -260,3 +260,31 @@ async fn legacy_sse_no_endpoint_is_a_timeout() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_message_over_the_size_cap_says_so() {
+    let config = StdioConfig::new("huge", testkit::testkit_mcp().to_string_lossy())
+        .args(["fault", "oversize"])
+        .timeouts(quick_timeouts());
+    let session = open(config).await.unwrap();
+    let err = session.call_tool("echo", json!({"text": "hi"})).await.unwrap_err();
+    let SessionError::ConnectionClosed { reason: Some(reason), .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        reason,
+        "the server sent a message over 64 MiB, the limit of one message; the session was closed"
+    );
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_reset_at_open_is_a_connect_error() {
+    let server = HttpServer::start_mode("http-fault", &["reset"]);
+    let err =
+        open(StreamableHttpConfig::new("reset", &server.url).unwrap().timeouts(quick_timeouts()))
+            .await
+            .unwrap_err();
+    let SessionError::Connect { reason, .. } = &err else { panic!("{err:?}") };
+    assert!(reason.contains("reset"), "{reason}");
+}
