@@ -213,3 +213,53 @@ fn a_server_ends_when_its_client_is_killed() {
     client.wait().unwrap();
     assert_eq!(survivors(&marker), Vec::<String>::new());
 }
+
+/// Cleanup needs no privilege and no cgroup: an ordinary user's client ends the processes its
+/// server started, a `setsid` grandchild and a daemon among them. Run as the user `nobody` when
+/// the tests run as root (as CI does), else as the user running them.
+#[test]
+fn cleanup_works_for_an_ordinary_user() {
+    use std::io::{BufRead as _, Write as _};
+
+    let marker = marker("ordinary-user");
+    let script = format!(
+        "setsid sleep 600 & (setsid sh -c 'sleep 600 &' &); exec {} stdio",
+        testkit::testkit_mcp().display()
+    );
+    let hold = testkit::executable_path("mcp-hold");
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
+    let mut command = if root {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(hold);
+        command
+    } else {
+        std::process::Command::new(hold)
+    };
+    let mut client = command
+        .args(["--close-on-input", "sh", "-c", &script])
+        .env(testkit::procs::MARKER_VAR, &marker)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux) runs mcp-hold");
+    let mut lines = std::io::BufReader::new(client.stdout.take().unwrap()).lines();
+    let opened = lines.next().unwrap().unwrap();
+    assert!(opened.starts_with("open "), "{opened:?}");
+    until_escaped(&marker);
+    if root {
+        let owners: Vec<String> = testkit::procs::marked_processes(&marker)
+            .iter()
+            .filter_map(|stat| stat.split_whitespace().next().map(str::to_owned))
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter_map(|status| status.lines().find(|l| l.starts_with("Uid:")).map(str::to_owned))
+            .collect();
+        assert!(
+            owners.iter().all(|uid| uid.split_whitespace().nth(1) == Some("65534")),
+            "{owners:?}"
+        );
+    }
+    writeln!(client.stdin.take().unwrap(), "close").unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "closed");
+    assert!(client.wait().unwrap().success());
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
