@@ -22,6 +22,14 @@ pub(crate) struct Connection {
     pub(crate) link: Box<dyn Link>,
 }
 
+/// A request that failed: the server, the request, and rmcp's error.
+#[derive(Clone, Copy)]
+pub(crate) struct Failed<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) operation: &'a str,
+    pub(crate) err: &'a ServiceError,
+}
+
 /// The transport's side of an open session: a stdio server's process group, an HTTP server's
 /// URL, a legacy SSE stream's end. Each transport file implements it for its own type, so that
 /// the session explains a failed request in that transport's terms without knowing them.
@@ -37,12 +45,7 @@ pub(crate) trait Link: Send + Sync {
     /// The most specific error for a request that failed with `err`, when the transport knows
     /// more than the request's own error says (the server exited, an HTTP status, the stream's
     /// end).
-    fn explain<'a>(
-        &'a mut self,
-        server: &'a str,
-        operation: &'a str,
-        err: &'a ServiceError,
-    ) -> BoxFuture<'a, Option<SessionError>>;
+    fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>>;
 
     /// Ends what the transport holds beyond the connection, once it is closed (a stdio server's
     /// process group), within `grace` per step.

@@ -16,7 +16,7 @@ use rmcp::transport::streamable_http_client::{
 };
 use rmcp::transport::worker::WorkerQuitReason;
 
-use crate::connection::{Connect, Connection, Link, describe_init_error, lifecycle};
+use crate::connection::{Connect, Connection, Failed, Link, describe_init_error, lifecycle};
 use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::Endpoint;
@@ -138,12 +138,8 @@ impl Link for HttpLink {
         TransportKind::StreamableHttp
     }
 
-    fn explain<'a>(
-        &'a mut self,
-        server: &'a str,
-        operation: &'a str,
-        err: &'a ServiceError,
-    ) -> BoxFuture<'a, Option<SessionError>> {
+    fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>> {
+        let Failed { server, operation, err } = failed;
         Box::pin(std::future::ready(request_error(server, &self.url, operation, err)))
     }
 }

@@ -22,7 +22,7 @@ use rmcp::service::{
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::connection::{Connection, Link, Service};
+use crate::connection::{Connection, Failed, Link, Service};
 use crate::error::{SessionError, humanize};
 
 /// Options for one request.
@@ -433,7 +433,8 @@ impl Session {
             }
             _ => {}
         }
-        let explained = self.inner.link.lock().await.explain(&server, &operation, &err).await;
+        let failed = Failed { server: &server, operation: &operation, err: &err };
+        let explained = self.inner.link.lock().await.explain(failed).await;
         if let Some(explained) = explained {
             return explained;
         }

@@ -10,7 +10,7 @@ use rmcp::ServiceError;
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
 
-use crate::connection::{Connect, Connection, Link, describe_init_error};
+use crate::connection::{Connect, Connection, Failed, Link, describe_init_error};
 use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::Endpoint;
@@ -153,12 +153,8 @@ impl Link for SseLink {
         TransportKind::Sse
     }
 
-    fn explain<'a>(
-        &'a mut self,
-        server: &'a str,
-        operation: &'a str,
-        err: &'a ServiceError,
-    ) -> BoxFuture<'a, Option<SessionError>> {
+    fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>> {
+        let Failed { server, operation, err } = failed;
         let explained = request_error(server, &self.url, &self.closed, operation, err);
         Box::pin(std::future::ready(explained))
     }

@@ -19,7 +19,7 @@ use rmcp::{RoleClient, ServiceError};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
-use crate::connection::{Connect, Connection, Link, describe_init_error, lifecycle};
+use crate::connection::{Connect, Connection, Failed, Link, describe_init_error, lifecycle};
 use crate::error::{SessionError, humanize};
 use crate::handler::Adapter;
 
@@ -134,12 +134,8 @@ impl Link for Child {
     /// A broken connection means the transport gave up on the server (an oversize message),
     /// or, usually, that the server exited: say which, with its status and the end of its
     /// stderr.
-    fn explain<'a>(
-        &'a mut self,
-        server: &'a str,
-        operation: &'a str,
-        err: &'a ServiceError,
-    ) -> BoxFuture<'a, Option<SessionError>> {
+    fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>> {
+        let Failed { server, operation, err } = failed;
         let broken = matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_));
         Box::pin(async move {
             if !broken {
