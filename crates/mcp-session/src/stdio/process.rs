@@ -70,8 +70,11 @@ pub(super) fn spawn(config: &StdioConfig) -> io::Result<Spawned> {
     let stdin = child.stdin().take();
     let stdout = child.stdout().take();
     let stderr = child.stderr().take();
-    let marked =
-        Marked { needle: format!("{MARKER_VAR}={marker}").into_bytes(), since: start_time(pid) };
+    let marked = Marked {
+        needle: format!("{MARKER_VAR}={marker}").into_bytes(),
+        leader: pid,
+        since: start_time(pid),
+    };
     let guard = ChildGuard { child: Some(child), pgid, marked, server };
     let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
         return Err(io::Error::other("the child's stdin or stdout is missing"));
@@ -192,21 +195,33 @@ impl StatLine {
 struct Marked {
     /// `MCP_SESSION_MARKER=…`, as it appears in `/proc/PID/environ`.
     needle: Vec<u8>,
+    /// The server's process id: pids are handed out in increasing order (until they wrap), so
+    /// its descendants have greater ones, and only those need a look.
+    leader: u32,
     /// The server's start time: processes started before it are not its descendants.
     since: u64,
 }
 
 impl Marked {
     /// Running processes that carry the marker.
+    ///
+    /// Cheap in the common case: listing `/proc` costs little, and only processes with a pid
+    /// above the server's (started after it, unless pids wrapped since) are read.
     fn find(&self) -> Vec<Pid> {
         let own = std::process::id();
         let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        // The last pid handed out: below the server's, the pids have wrapped, and any pid may
+        // be newer than the server.
+        let wrapped = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+            .ok()
+            .and_then(|last| last.trim().parse::<u32>().ok())
+            .is_none_or(|last| last < self.leader);
         let mut found = Vec::new();
         for entry in entries.flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
                 continue;
             };
-            if pid == own {
+            if pid == own || (pid <= self.leader && !wrapped) {
                 continue;
             }
             let path = entry.path();
@@ -302,7 +317,8 @@ impl ChildGuard {
         self.child = None;
         // Finding the marked processes reads /proc: off the runtime's threads when they are
         // many. The common case (none) costs one pass over /proc.
-        let marked = std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), since: 0 });
+        let marked =
+            std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), leader: 0, since: 0 });
         let swept = tokio::task::spawn_blocking(move || {
             marked.end_with(grace, || std::thread::sleep(POLL));
         });
@@ -324,7 +340,8 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
         let pgid = self.pgid;
-        let marked = std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), since: 0 });
+        let marked =
+            std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), leader: 0, since: 0 });
         signal_group(pgid, Signal::SIGTERM);
         let finish = move || {
             let grace = Duration::from_secs(2);
