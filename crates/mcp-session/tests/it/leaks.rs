@@ -221,23 +221,37 @@ fn a_server_ends_when_its_client_is_killed() {
 fn cleanup_works_for_an_ordinary_user() {
     use std::io::{BufRead as _, Write as _};
 
+    use std::os::unix::fs::PermissionsExt as _;
+
     let marker = marker("ordinary-user");
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
+    // `nobody` may not reach the checkout (under /root, say): run copies from a folder anyone
+    // can read.
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let reachable = |built: &std::path::Path| {
+        let copy = shared.path().join(built.file_name().unwrap());
+        std::fs::copy(built, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy
+    };
+    let server = reachable(testkit::testkit_mcp());
+    let hold = reachable(testkit::executable_path("mcp-hold"));
     let script = format!(
         "setsid sleep 600 & (setsid sh -c 'sleep 600 &' &); exec {} stdio",
-        testkit::testkit_mcp().display()
+        server.display()
     );
-    let hold = testkit::executable_path("mcp-hold");
-    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
     let mut command = if root {
         let mut command = std::process::Command::new("setpriv");
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(hold);
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&hold);
         command
     } else {
-        std::process::Command::new(hold)
+        std::process::Command::new(&hold)
     };
     let mut client = command
         .args(["--close-on-input", "sh", "-c", &script])
         .env(testkit::procs::MARKER_VAR, &marker)
+        .current_dir(shared.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
