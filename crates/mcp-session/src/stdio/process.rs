@@ -75,7 +75,7 @@ pub(super) fn spawn(config: &StdioConfig) -> io::Result<Spawned> {
         leader: pid,
         since: start_time(pid),
     };
-    let guard = ChildGuard { child: Some(child), pgid, marked, server };
+    let guard = ChildGuard { child: Some(child), pgid, marked: Some(marked), server };
     let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
         return Err(io::Error::other("the child's stdin or stdout is missing"));
     };
@@ -242,26 +242,37 @@ impl Marked {
         found
     }
 
-    /// Ends every marked process: SIGTERM, `grace` to exit, then SIGKILL. `pause` waits between
-    /// checks (a task's sleep or a thread's).
-    fn end_with(&self, grace: Duration, mut pause: impl FnMut()) {
-        let found = self.find();
-        if found.is_empty() {
-            return;
-        }
-        tracing::debug!(count = found.len(), "ending processes that left the server's group");
-        for &pid in &found {
-            signal(pid, Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + grace;
-        let mut alive = found;
-        while !alive.is_empty() && Instant::now() < deadline {
-            pause();
-            alive = self.find();
-        }
-        for pid in alive {
-            signal(pid, Signal::SIGKILL);
-        }
+    /// Ends every marked process (see [`end`]). Blocking.
+    fn end(&self, grace: Duration) {
+        end("processes that left the server's group", grace, || self.find(), signal);
+    }
+}
+
+/// Ends the process group `pgid` (see [`end`]), whether or not its leader has exited: its
+/// children may live on. Blocking.
+fn end_group(pgid: Pid, grace: Duration) {
+    let find = || if group_alive(pgid) { vec![pgid] } else { Vec::new() };
+    end("the server's process group", grace, find, signal_group);
+}
+
+/// Ends what `find` finds (`what`, for the log), each with `send`: SIGTERM, up to `grace` for
+/// all of it to go, then SIGKILL to what is left. Returns at once when `find` finds nothing,
+/// the common case. Blocking: it sleeps between checks.
+fn end(what: &str, grace: Duration, find: impl Fn() -> Vec<Pid>, send: impl Fn(Pid, Signal)) {
+    let mut alive = find();
+    if !alive.is_empty() {
+        tracing::debug!(count = alive.len(), "ending {what}");
+    }
+    for &pid in &alive {
+        send(pid, Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while !alive.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+        alive = find();
+    }
+    for pid in alive {
+        send(pid, Signal::SIGKILL);
     }
 }
 
@@ -269,7 +280,8 @@ impl Marked {
 pub(super) struct ChildGuard {
     child: Option<Box<dyn ChildWrapper>>,
     pgid: Pid,
-    marked: Marked,
+    /// Taken when the server is ended.
+    marked: Option<Marked>,
     server: String,
 }
 
@@ -300,29 +312,21 @@ impl ChildGuard {
         }
         let started = Instant::now();
         let status = self.wait_exit(grace).await;
-        if group_alive(self.pgid) {
-            signal_group(self.pgid, Signal::SIGTERM);
-            let deadline = Instant::now() + grace;
-            while group_alive(self.pgid) && Instant::now() < deadline {
-                tokio::time::sleep(POLL).await;
+        // Ending them waits and reads /proc: off the runtime's threads. In the common case (an
+        // empty group, nothing marked) it returns at once.
+        let (pgid, marked) = (self.pgid, self.marked.take());
+        let ended = tokio::task::spawn_blocking(move || {
+            end_group(pgid, grace);
+            if let Some(marked) = marked {
+                marked.end(grace);
             }
-            if group_alive(self.pgid) {
-                signal_group(self.pgid, Signal::SIGKILL);
-            }
-        }
+        });
+        let _ = ended.await;
         if status.is_none() {
             // Reap the leader (SIGKILL cannot be ignored, so this ends).
             self.wait_exit(grace.max(Duration::from_secs(1))).await;
         }
         self.child = None;
-        // Finding the marked processes reads /proc: off the runtime's threads when they are
-        // many. The common case (none) costs one pass over /proc.
-        let marked =
-            std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), leader: 0, since: 0 });
-        let swept = tokio::task::spawn_blocking(move || {
-            marked.end_with(grace, || std::thread::sleep(POLL));
-        });
-        let _ = swept.await;
         tracing::debug!(server = %self.server, elapsed = ?started.elapsed(), "stdio server closed");
     }
 }
@@ -339,24 +343,18 @@ impl Drop for ChildGuard {
     /// when no runtime is running.
     fn drop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
-        let pgid = self.pgid;
-        let marked =
-            std::mem::replace(&mut self.marked, Marked { needle: Vec::new(), leader: 0, since: 0 });
+        let (pgid, marked) = (self.pgid, self.marked.take());
         signal_group(pgid, Signal::SIGTERM);
         let finish = move || {
             let grace = Duration::from_secs(2);
-            let deadline = Instant::now() + grace;
-            while group_alive(pgid) && Instant::now() < deadline {
-                std::thread::sleep(POLL);
-            }
-            if group_alive(pgid) {
-                signal_group(pgid, Signal::SIGKILL);
-            }
+            end_group(pgid, grace);
             let deadline = Instant::now() + grace;
             while !matches!(child.try_wait(), Ok(Some(_)) | Err(_)) && Instant::now() < deadline {
                 std::thread::sleep(POLL);
             }
-            marked.end_with(grace, || std::thread::sleep(POLL));
+            if let Some(marked) = marked {
+                marked.end(grace);
+            }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
