@@ -83,18 +83,37 @@ impl Drop for HttpServer {
     }
 }
 
+/// What `session`'s server (testkit-mcp) has seen: its `stats` tool's answer.
+pub(crate) async fn stats(session: &mcp_session::Session) -> serde_json::Value {
+    let stats = session.call_tool("stats", serde_json::json!({})).await.unwrap();
+    serde_json::from_str(&stats.content[0].as_text().expect("stats answers text").text).unwrap()
+}
+
 /// Waits until `session`'s server (testkit-mcp) runs a `sleep` call: the request is in flight.
 /// Bounded: panics after about 20 s.
 pub(crate) async fn until_sleeping(session: &mcp_session::Session) {
     for _ in 0..2000 {
-        let stats = session.call_tool("stats", serde_json::json!({})).await.unwrap();
-        let text = &stats.content[0].as_text().expect("stats answers text").text;
-        let stats: serde_json::Value = serde_json::from_str(text).unwrap();
-        if stats["sleeping"].as_u64() > Some(0) {
+        if stats(session).await["sleeping"].as_u64() > Some(0) {
             return;
         }
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the server never started the `sleep` call");
+}
+
+/// The server's `stats` once it has acted on a timed-out call's cancellation. The cancellation
+/// was sent before the timeout returned; testkit-mcp counts it when the cancelled handler wakes
+/// up, which can come a moment after a request that follows: hence a few `stats` round trips at
+/// most, no waiting.
+pub(crate) async fn stats_once_cancelled(session: &mcp_session::Session) -> serde_json::Value {
+    let mut seen = stats(session).await;
+    for _ in 0..100 {
+        if seen["cancelled"] != 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        seen = stats(session).await;
+    }
+    seen
 }

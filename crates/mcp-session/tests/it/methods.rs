@@ -148,7 +148,7 @@ pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
         matches!(&err, SessionError::Timeout { operation, after, .. } if operation == "tools/call sleep" && *after == Duration::from_millis(200)),
         "{err}"
     );
-    let stats = wait_for_stats(&session).await;
+    let stats = crate::stats_once_cancelled(&session).await;
     assert_eq!(stats["cancelled"], 1, "the server saw notifications/cancelled");
     assert_eq!(
         text_of(&session.call_tool("echo", json!({"text": "still here"})).await.unwrap()),
@@ -160,18 +160,6 @@ pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
     assert!(err.to_string().contains("must be a JSON object"), "{err}");
 
     session.close().await.unwrap();
-}
-
-async fn wait_for_stats(session: &mcp_session::Session) -> serde_json::Value {
-    for _ in 0..200 {
-        let stats = session.call_tool("stats", json!({})).await.unwrap();
-        let value: serde_json::Value = serde_json::from_str(&text_of(&stats)).unwrap();
-        if value["cancelled"] != 0 {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the server never saw the cancellation");
 }
 
 /// Polls `get` until `done` holds (bounded: notifications travel on their own).
