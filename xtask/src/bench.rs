@@ -13,9 +13,6 @@ use serde_json::Value;
 
 use crate::{cargo_cmd, peers, project_root, target_dir};
 
-/// Where the generated part of `docs/benchmarks.md` ends; what follows is kept as written.
-const MARKER: &str = "<!-- Generated above by `cargo xtask bench`; written by hand below. -->";
-
 /// Runs the benchmark: 50 cold sessions, 1,000 warm calls and 3 repetitions, or 5, 100 and 1
 /// with `quick`.
 pub(crate) fn run(quick: bool) -> Result<(), String> {
@@ -54,13 +51,7 @@ pub(crate) fn run(quick: bool) -> Result<(), String> {
         eprintln!("bench: wrote {}; --quick leaves docs/benchmarks.md alone", json.display());
         return Ok(());
     }
-    let doc = project_root().join("docs/benchmarks.md");
-    let kept = std::fs::read_to_string(&doc)
-        .ok()
-        .and_then(|old| old.split_once(MARKER).map(|(_, below)| below.to_owned()))
-        .unwrap_or_else(|| "\n".to_owned());
-    std::fs::write(&doc, format!("{generated}\n{MARKER}{kept}"))
-        .map_err(|err| format!("{}: {err}", doc.display()))?;
+    let doc = crate::write_generated_doc("docs/benchmarks.md", "cargo xtask bench", &generated)?;
     eprintln!("bench: wrote {} and {}", json.display(), doc.display());
     Ok(())
 }

@@ -23,21 +23,16 @@ use crate::{cargo_cmd, peers, project_root, target_dir};
 /// The outer bound of the Python half: its process group is killed after this.
 const PYTHON_LIMIT: Duration = Duration::from_secs(600);
 
-/// Where the generated part of `docs/reliability.md` ends; what follows is kept as written.
-const MARKER: &str = "<!-- Generated above by `cargo xtask faults`; written by hand below. -->";
-
 /// `cargo xtask faults`: runs the matrix and writes `docs/reliability.md`, even when a case
 /// fails (then it fails too, after writing).
 pub(crate) fn run() -> Result<(), String> {
     let (table, outcome) = run_matrix()?;
     let python = run_python();
-    let doc = project_root().join("docs/reliability.md");
-    let kept = std::fs::read_to_string(&doc)
-        .ok()
-        .and_then(|old| old.split_once(MARKER).map(|(_, below)| below.to_owned()))
-        .unwrap_or_else(|| "\n".to_owned());
-    std::fs::write(&doc, format!("{}\n{MARKER}{kept}", render(&table, &python)))
-        .map_err(|err| format!("{}: {err}", doc.display()))?;
+    let doc = crate::write_generated_doc(
+        "docs/reliability.md",
+        "cargo xtask faults",
+        &render(&table, &python),
+    )?;
     eprintln!("faults: wrote {}", doc.display());
     outcome
 }

@@ -80,6 +80,20 @@ fn project_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Writes `generated` as the top of the doc at `path` (relative to the project root), keeping
+/// what is written by hand below the marker that `command` leaves; returns the doc's path.
+fn write_generated_doc(path: &str, command: &str, generated: &str) -> Result<PathBuf, String> {
+    let marker = format!("<!-- Generated above by `{command}`; written by hand below. -->");
+    let doc = project_root().join(path);
+    let kept = std::fs::read_to_string(&doc)
+        .ok()
+        .and_then(|old| old.split_once(&marker).map(|(_, below)| below.to_owned()))
+        .unwrap_or_else(|| "\n".to_owned());
+    std::fs::write(&doc, format!("{generated}\n{marker}{kept}"))
+        .map_err(|err| format!("{}: {err}", doc.display()))?;
+    Ok(doc)
+}
+
 /// The cargo that runs us (so `cargo +toolchain xtask` stays on that toolchain).
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
