@@ -3,6 +3,7 @@
 //! Reading and writing config files (`MCPConfig::load`, `from_str`, `to_json_string`) lives in
 //! `load/`, which depends on this module and never the other way round.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -31,10 +32,31 @@ use crate::server::ServerConfig;
 /// ```
 ///
 /// or read one from a file with [`MCPConfig::load`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Lookups by name ([`get`](Self::get), [`contains`](Self::contains), [`push`](Self::push)'s
+/// duplicate check) are hashed: O(1) however many servers there are.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(try_from = "ConfigFile")]
 pub struct MCPConfig {
     servers: Vec<ServerConfig>,
+    /// Each server's position in `servers`, by name.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+/// Two configurations are equal when they hold equal servers in the same order.
+impl PartialEq for MCPConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.servers == other.servers
+    }
+}
+
+impl Eq for MCPConfig {}
+
+impl fmt::Debug for MCPConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MCPConfig").field("servers", &self.servers).finish()
+    }
 }
 
 /// The serde form of [`MCPConfig`]: the native file layout.
@@ -61,7 +83,11 @@ impl MCPConfig {
     /// [`ConfigError::EmptyName`] or [`ConfigError::DuplicateName`] when a name is empty or
     /// used twice.
     pub fn new(servers: impl IntoIterator<Item = ServerConfig>) -> Result<Self, ConfigError> {
-        let mut config = MCPConfig::default();
+        let servers = servers.into_iter();
+        let mut config = MCPConfig {
+            servers: Vec::with_capacity(servers.size_hint().0),
+            index: HashMap::with_capacity(servers.size_hint().0),
+        };
         for server in servers {
             config.push(server)?;
         }
@@ -88,11 +114,16 @@ impl MCPConfig {
         if name.trim().is_empty() {
             return Err(ConfigError::EmptyName);
         }
-        if self.names().any(|known| known == name) {
-            return Err(ConfigError::DuplicateName { name: name.to_owned() });
+        match self.index.entry(name.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                Err(ConfigError::DuplicateName { name: name.to_owned() })
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.servers.len());
+                self.servers.push(server);
+                Ok(())
+            }
         }
-        self.servers.push(server);
-        Ok(())
     }
 
     /// The server called `name`.
@@ -109,7 +140,7 @@ impl MCPConfig {
     /// # Errors
     /// [`ConfigError::UnknownServer`], whose message lists the known names and the closest one.
     pub fn get(&self, name: &str) -> Result<&ServerConfig, ConfigError> {
-        self.servers.iter().find(|s| s.server_name() == name).ok_or_else(|| {
+        self.index.get(name).map(|&at| &self.servers[at]).ok_or_else(|| {
             let mut known: Vec<String> = self.names().map(str::to_owned).collect();
             known.sort();
             ConfigError::UnknownServer {
@@ -123,7 +154,7 @@ impl MCPConfig {
 
     /// Whether a server is called `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.names().any(|known| known == name)
+        self.index.contains_key(name)
     }
 
     /// The servers' names, in order.
@@ -165,7 +196,10 @@ impl MCPConfig {
     /// ```
     #[must_use]
     pub fn redacted(&self) -> MCPConfig {
-        MCPConfig { servers: self.servers.iter().map(ServerConfig::redacted).collect() }
+        MCPConfig {
+            servers: self.servers.iter().map(ServerConfig::redacted).collect(),
+            index: self.index.clone(),
+        }
     }
 
     /// The JSON Schema of the native config file (`{"servers": [...]}`), for editors and

@@ -29,7 +29,7 @@ pub enum ConfigError {
     UnknownServer {
         /// The name asked for.
         name: String,
-        /// Every configured name, sorted.
+        /// Every configured name, sorted (the message shows the first 20).
         known: Vec<String>,
         /// The known name closest to `name`, when one is close.
         suggestion: Option<String>,
@@ -63,8 +63,13 @@ fn unknown_server_help(known: &[String], suggestion: Option<&str>) -> String {
     if known.is_empty() {
         help.push_str("the configuration has no servers; add one");
     } else {
+        // A config may hold thousands of servers: the message names the first few.
+        const SHOWN: usize = 20;
         help.push_str("Known servers: ");
-        help.push_str(&known.join(", "));
+        help.push_str(&known[..known.len().min(SHOWN)].join(", "));
+        if known.len() > SHOWN {
+            help.push_str(&format!(" and {} more", known.len() - SHOWN));
+        }
     }
     help
 }
@@ -125,7 +130,8 @@ impl fmt::Display for Location {
 pub struct LoadError {
     path: Option<PathBuf>,
     location: Option<Location>,
-    kind: LoadErrorKind,
+    /// Boxed: a `Result<_, LoadError>` stays small.
+    kind: Box<LoadErrorKind>,
 }
 
 /// What went wrong while loading a config file.
@@ -165,6 +171,24 @@ pub enum LoadErrorKind {
         /// The variable's name.
         name: String,
     },
+    /// A `${input:ID}` names an input the file's `inputs` list does not declare.
+    UndeclaredInput {
+        /// The server it is in, when known.
+        server: Option<String>,
+        /// The ID written.
+        id: String,
+        /// The IDs `inputs` declares, sorted.
+        declared: Vec<String>,
+        /// The declared ID closest to `id`, when one is close.
+        suggestion: Option<String>,
+    },
+    /// The file is larger than the loader's limit ([`Loader::max_size`](crate::Loader::max_size)).
+    TooLarge {
+        /// The file's size in bytes (or a lower bound, for a file that kept growing).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The top level holds neither `servers` nor `mcpServers`.
     UnknownLayout {
         /// The top-level keys that were found.
@@ -174,7 +198,7 @@ pub enum LoadErrorKind {
 
 impl LoadError {
     pub(crate) fn new(kind: LoadErrorKind) -> Self {
-        LoadError { path: None, location: None, kind }
+        LoadError { path: None, location: None, kind: Box::new(kind) }
     }
 
     pub(crate) fn at(mut self, location: Option<Location>) -> Self {
@@ -241,6 +265,33 @@ impl fmt::Display for LoadErrorKind {
                 "environment variable `{name}` is not set; set it, or give a default with \
                  `${{{name}:-default}}`"
             ),
+            LoadErrorKind::UndeclaredInput { server, id, declared, suggestion } => {
+                if let Some(server) = server {
+                    write!(f, "server {server:?}: ")?;
+                }
+                write!(f, "`${{input:{id}}}` names no input the file declares; ")?;
+                if let Some(suggestion) = suggestion {
+                    write!(f, "did you mean `${{input:{suggestion}}}`? ")?;
+                }
+                if declared.is_empty() {
+                    f.write_str(
+                        "the file has no `inputs` list; declare it there, such as \
+                         \"inputs\": [{\"id\": \"api-key\", \"type\": \"promptString\", \"password\": true}]",
+                    )
+                } else {
+                    write!(
+                        f,
+                        "the declared inputs are {}; fix the ID, or add it to `inputs`",
+                        declared.join(", ")
+                    )
+                }
+            }
+            LoadErrorKind::TooLarge { size, limit } => write!(
+                f,
+                "the config is {size} bytes, over the limit of {limit} bytes ({}); split it, or \
+                 raise the limit with `Loader::max_size`",
+                human_size(*limit)
+            ),
             LoadErrorKind::UnknownLayout { found } => {
                 f.write_str(
                     "no servers found: expected a top-level `servers` (mcp-config's own form, or \
@@ -253,6 +304,16 @@ impl fmt::Display for LoadErrorKind {
             }
         }
     }
+}
+
+/// `bytes` in KiB, MiB or GiB with at most one decimal: "9.8 KiB", "64 MiB".
+fn human_size(bytes: u64) -> String {
+    let units = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    let Some((unit, size)) = units.into_iter().find(|(_, size)| bytes >= *size) else {
+        return format!("{bytes} B");
+    };
+    let shown = format!("{:.1}", bytes as f64 / size as f64);
+    format!("{} {unit}", shown.strip_suffix(".0").unwrap_or(&shown))
 }
 
 /// The message already includes any underlying I/O error, so `source()` is `None`: error
@@ -270,5 +331,13 @@ mod tests {
         assert_eq!(Location::of_offset(text, 3), Location { line: 2, column: 1 });
         assert_eq!(Location::of_offset(text, 7), Location { line: 2, column: 4 });
         assert_eq!(Location::of_offset(text, 99), Location { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(10_000), "9.8 KiB");
+        assert_eq!(human_size(64 << 20), "64 MiB");
+        assert_eq!(human_size(3 << 30), "3 GiB");
     }
 }

@@ -187,6 +187,22 @@ impl fmt::Debug for RedactedMap<'_> {
 }
 
 /// Replaces every value of `map` with `***`.
+/// `text` with every occurrence of each non-empty value in `values` replaced by `***`,
+/// longest values first (so a value containing another is masked whole).
+pub(crate) fn mask_values<'t>(text: &'t str, values: &[String]) -> std::borrow::Cow<'t, str> {
+    let mut found: Vec<&str> =
+        values.iter().map(String::as_str).filter(|v| !v.is_empty() && text.contains(*v)).collect();
+    if found.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    found.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_owned();
+    for value in found {
+        out = out.replace(value, MASK);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 pub(crate) fn redact_values(map: &mut BTreeMap<String, String>) {
     for value in map.values_mut() {
         MASK.clone_into(value);

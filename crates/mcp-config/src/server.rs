@@ -131,7 +131,7 @@ impl Protocol {
 /// // Debug output never shows environment values.
 /// assert!(!format!("{arxiv:?}").contains("secret"));
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 #[schemars(
@@ -158,6 +158,35 @@ pub struct StdioConfig {
     /// Which handshake starts the session. Default `initialize`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub protocol: Protocol,
+    /// Values of `env` that the loader put into `command`, `args` or `working_dir` (a
+    /// `${VAR}` the server's own `env` block defines): secrets like every `env` value, masked
+    /// wherever the command line is shown.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) secrets: Vec<String>,
+}
+
+/// Two stdio configs are equal when they start the same process the same way.
+impl PartialEq for StdioConfig {
+    fn eq(&self, other: &Self) -> bool {
+        let StdioConfig {
+            server_name,
+            command,
+            args,
+            env,
+            working_dir,
+            timeouts,
+            protocol,
+            secrets: _,
+        } = self;
+        *server_name == other.server_name
+            && *command == other.command
+            && *args == other.args
+            && *env == other.env
+            && *working_dir == other.working_dir
+            && *timeouts == other.timeouts
+            && *protocol == other.protocol
+    }
 }
 
 impl StdioConfig {
@@ -171,7 +200,13 @@ impl StdioConfig {
             working_dir: None,
             timeouts: Timeouts::default(),
             protocol: Protocol::Initialize,
+            secrets: Vec::new(),
         }
+    }
+
+    /// `text` with every secret this config knows of shown as `***`.
+    fn masked<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        crate::redact::mask_values(text, &self.secrets)
     }
 
     /// Replaces the arguments.
@@ -237,10 +272,13 @@ impl fmt::Debug for StdioConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StdioConfig")
             .field("server_name", &self.server_name)
-            .field("command", &self.command)
-            .field("args", &self.args)
+            .field("command", &self.masked(&self.command))
+            .field("args", &self.args.iter().map(|a| self.masked(a)).collect::<Vec<_>>())
             .field("env", &RedactedMap(&self.env))
-            .field("working_dir", &self.working_dir)
+            .field(
+                "working_dir",
+                &self.working_dir.as_ref().map(|d| self.masked(&d.to_string_lossy()).into_owned()),
+            )
             .field("timeouts", &self.timeouts)
             .field("protocol", &self.protocol)
             .finish()
@@ -604,7 +642,15 @@ impl ServerConfig {
     pub fn redacted(&self) -> ServerConfig {
         let mut copy = self.clone();
         match &mut copy {
-            ServerConfig::Stdio(c) => crate::redact::redact_values(&mut c.env),
+            ServerConfig::Stdio(c) => {
+                crate::redact::redact_values(&mut c.env);
+                c.command = c.masked(&c.command).into_owned();
+                c.args = c.args.iter().map(|a| c.masked(a).into_owned()).collect();
+                if let Some(dir) = &c.working_dir {
+                    c.working_dir = Some(c.masked(&dir.to_string_lossy()).into_owned().into());
+                }
+                c.secrets.clear();
+            }
             ServerConfig::Sse(c) => {
                 crate::redact::redact_values(&mut c.headers);
                 crate::redact::redact_url_in_place(&mut c.url);
@@ -624,9 +670,9 @@ impl fmt::Display for ServerConfig {
         write!(f, "{} ({}: ", self.server_name(), self.transport())?;
         match self {
             ServerConfig::Stdio(c) => {
-                f.write_str(&c.command)?;
+                f.write_str(&c.masked(&c.command))?;
                 for arg in &c.args {
-                    write!(f, " {arg}")?;
+                    write!(f, " {}", c.masked(arg))?;
                 }
             }
             ServerConfig::Sse(SseConfig { url, .. })

@@ -10,7 +10,7 @@ mod jsonc;
 mod raw;
 mod vars;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -113,7 +113,8 @@ pub struct Loaded {
 /// use mcp_config::{Format, MCPConfig, WarningKind};
 ///
 /// let text = r#"{"servers": {"gh": {"type": "stdio", "command": "gh-mcp",
-///                                     "env": {"TOKEN": "${input:gh-token}"}}}}"#;
+///                                     "env": {"TOKEN": "${input:gh-token}"}}},
+///               "inputs": [{"id": "gh-token", "type": "promptString", "password": true}]}"#;
 /// let loaded = MCPConfig::from_str(text, Format::Json)?;
 /// let warning = &loaded.warnings[0];
 /// assert_eq!(warning.server.as_deref(), Some("gh"));
@@ -134,7 +135,9 @@ pub struct Warning {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WarningKind {
-    /// `${input:ID}`: VS Code prompts the user for it; mcp-config cannot and leaves it as written.
+    /// `${input:ID}` (declared in the file's `inputs`): VS Code prompts the user for it;
+    /// mcp-config cannot and leaves it as written. An undeclared ID is an error
+    /// ([`LoadErrorKind::UndeclaredInput`](crate::LoadErrorKind::UndeclaredInput)).
     Input {
         /// The input's ID.
         id: String,
@@ -198,17 +201,49 @@ impl fmt::Display for Warning {
 /// assert_eq!(github.headers["Authorization"], "Bearer ghp_123");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Loader {
     format: Format,
     vars: Option<BTreeMap<String, String>>,
     workspace_folder: Option<PathBuf>,
+    max_size: u64,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader {
+            format: Format::Auto,
+            vars: None,
+            workspace_folder: None,
+            max_size: Loader::DEFAULT_MAX_SIZE,
+        }
+    }
 }
 
 impl Loader {
+    /// The largest config a loader reads unless told otherwise: 64 MiB. A file of 100,000
+    /// servers is about 10 MB.
+    pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
+
     /// A loader that detects the format and expands variables from the process environment.
     pub fn new() -> Self {
         Loader::default()
+    }
+
+    /// Refuses files (and text) over `bytes` with [`LoadErrorKind::TooLarge`], instead of
+    /// [`DEFAULT_MAX_SIZE`](Self::DEFAULT_MAX_SIZE). A file's size is checked before it is read.
+    ///
+    /// ```
+    /// use mcp_config::{LoadErrorKind, Loader};
+    ///
+    /// let text = r#"{"mcpServers": {"a": {"command": "a"}}}"#;
+    /// let err = Loader::new().max_size(16).load_str(text).unwrap_err();
+    /// assert!(matches!(err.kind(), LoadErrorKind::TooLarge { limit: 16, .. }));
+    /// ```
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
     }
 
     /// Reads text as `format` instead of detecting it.
@@ -245,7 +280,7 @@ impl Loader {
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
         let path = path.as_ref();
         let fail = |kind| LoadError::new(kind).in_file(Some(path));
-        let bytes = std::fs::read(path).map_err(|err| fail(LoadErrorKind::Io(err)))?;
+        let bytes = self.read(path).map_err(fail)?;
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -263,12 +298,36 @@ impl Loader {
         self.parse(text, format, folder, base_dir).map_err(|err| err.in_file(Some(path)))
     }
 
+    /// The bytes of the file at `path`, refusing it before reading when it is over the limit
+    /// (and while reading, for files whose size is not known in advance, such as pipes).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, LoadErrorKind> {
+        use std::io::Read as _;
+        let too_large = |size| LoadErrorKind::TooLarge { size, limit: self.max_size };
+        let file = std::fs::File::open(path).map_err(LoadErrorKind::Io)?;
+        let size = file.metadata().map_err(LoadErrorKind::Io)?.len();
+        if size > self.max_size {
+            return Err(too_large(size));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
+        file.take(self.max_size.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(LoadErrorKind::Io)?;
+        match bytes.len() as u64 {
+            read if read > self.max_size => Err(too_large(read)),
+            _ => Ok(bytes),
+        }
+    }
+
     /// Reads config text. `${workspaceFolder}` needs [`workspace_folder`](Self::workspace_folder)
     /// here, and relative `envFile` paths are taken from the current directory.
     ///
     /// # Errors
     /// A [`LoadError`] naming the line and column, what is wrong and how to fix it.
     pub fn load_str(&self, text: &str) -> Result<Loaded, LoadError> {
+        if text.len() as u64 > self.max_size {
+            let kind = LoadErrorKind::TooLarge { size: text.len() as u64, limit: self.max_size };
+            return Err(LoadError::new(kind));
+        }
         let format = match self.format {
             Format::Auto if text.trim_start().starts_with('{') => Format::Json,
             Format::Auto => Format::Toml,
@@ -291,10 +350,14 @@ impl Loader {
         if text.trim().is_empty() {
             return Err(LoadError::new(LoadErrorKind::Empty));
         }
-        let ctx = raw::Ctx::new(Scope { vars: self.vars.as_ref(), workspace_folder }, base_dir);
+        let stripped = (format == Format::Jsonc).then(|| jsonc::strip(text));
+        let json = stripped.as_deref().unwrap_or(text);
+        let inputs = declared_inputs(if format == Format::Toml { text } else { json }, format);
+        let scope = Scope { vars: self.vars.as_ref(), workspace_folder };
+        let ctx = raw::Ctx::new(scope, base_dir, inputs);
         let parsed = match format {
             Format::Toml => parse_toml(text, &ctx),
-            Format::Jsonc => parse_json(&jsonc::strip(text), text, &ctx, true),
+            Format::Jsonc => parse_json(json, text, &ctx, true),
             Format::Json | Format::Auto => parse_json(text, text, &ctx, false),
         }?;
         let (warnings, _) = ctx.finish();
@@ -302,6 +365,27 @@ impl Loader {
             .map_err(|err| LoadError::new(LoadErrorKind::Invalid { message: err.to_string() }))?;
         Ok(Loaded { config, warnings, dialect: parsed.dialect })
     }
+}
+
+/// The IDs the top-level `inputs` list declares (VS Code's `[{"id": …, "type": …}]`), when
+/// the text uses `${input:…}` at all; `None` when it does not, or when it does not parse (the
+/// main pass then says why).
+fn declared_inputs(text: &str, format: Format) -> Option<raw::Inputs> {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        #[serde(default)]
+        inputs: Option<serde_json::Value>,
+    }
+    if !text.contains("${input:") {
+        return None;
+    }
+    let top: Top = match format {
+        Format::Toml => toml::from_str(text).ok()?,
+        _ => serde_json::from_str(text).ok()?,
+    };
+    let Some(inputs) = top.inputs else { return Some(raw::Inputs::None(HashSet::new())) };
+    let ids = inputs.as_array().into_iter().flatten().filter_map(|i| i.get("id")?.as_str());
+    Some(raw::Inputs::Listed(ids.map(str::to_owned).collect()))
 }
 
 fn parse_json(
@@ -357,17 +441,18 @@ fn strip_position(err: &serde_json::Error) -> String {
 
 fn parse_toml(text: &str, ctx: &raw::Ctx<'_>) -> Result<raw::Parsed, LoadError> {
     let at = |err: &toml::de::Error| err.span().map(|span| Location::of_offset(text, span.start));
-    // Parse once untyped first, so grammar faults are told apart from content faults.
-    if let Err(err) = text.parse::<toml::Table>() {
+    let syntax = |err: toml::de::Error| {
         let message =
             format!("invalid TOML: {}; fix the TOML syntax here", err.message().trim_end());
-        return Err(LoadError::new(LoadErrorKind::Syntax { message }).at(at(&err)));
-    }
-    let de = toml::Deserializer::parse(text).map_err(|err| {
-        let message = format!("invalid TOML: {}", err.message().trim_end());
         LoadError::new(LoadErrorKind::Syntax { message }).at(at(&err))
-    })?;
+    };
+    let de = toml::Deserializer::parse(text).map_err(syntax)?;
     raw::FileSeed(ctx).deserialize(de).map_err(|err| {
+        // Some grammar faults only show while deserializing: an untyped parse tells them
+        // apart from content faults (only on this error path, to parse once when all is well).
+        if let Err(grammar) = text.parse::<toml::Table>() {
+            return syntax(grammar);
+        }
         let kind = ctx.take_error().unwrap_or_else(|| LoadErrorKind::Invalid {
             message: ctx.describe(err.message().trim_end()),
         });

@@ -5,7 +5,7 @@
 //! because serde errors only carry a message.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,6 +54,8 @@ pub(super) struct Parsed {
 pub(super) struct Ctx<'a> {
     scope: Scope<'a>,
     base_dir: Option<PathBuf>,
+    /// The inputs the file declares, when it uses `${input:…}` at all.
+    inputs: Option<Inputs>,
     state: RefCell<State>,
 }
 
@@ -110,8 +112,8 @@ fn find<'t, 'i>(
 }
 
 impl<'a> Ctx<'a> {
-    pub(super) fn new(scope: Scope<'a>, base_dir: Option<PathBuf>) -> Self {
-        Ctx { scope, base_dir, state: RefCell::default() }
+    pub(super) fn new(scope: Scope<'a>, base_dir: Option<PathBuf>, inputs: Option<Inputs>) -> Self {
+        Ctx { scope, base_dir, inputs, state: RefCell::default() }
     }
 
     /// The warnings gathered, and the error kept aside if any.
@@ -177,19 +179,71 @@ impl<'a> Ctx<'a> {
 
     fn set_place(&self, server: Option<&str>, key: Option<&str>) {
         let mut state = self.state.borrow_mut();
-        state.place.server = server.map(str::to_owned);
-        state.place.key = key.map(str::to_owned);
+        // Reuses the strings' buffers: this runs for every key of every entry.
+        set_text(&mut state.place.server, server);
+        set_text(&mut state.place.key, key);
     }
 
     fn set_entry(&self, container: &str, index: Option<usize>) {
         let mut state = self.state.borrow_mut();
-        state.place.container = Some(container.to_owned());
+        set_text(&mut state.place.container, Some(container));
         state.place.index = index;
+    }
+
+    /// Refuses a `${input:ID}` in `text` whose ID the file's `inputs` does not declare: in VS
+    /// Code's layout, and in any file that has an `inputs` list.
+    fn check_inputs<E: de::Error>(
+        &self,
+        dialect: Dialect,
+        server: Option<&str>,
+        text: &str,
+    ) -> Result<(), E> {
+        let Some(declared) = self.inputs.as_ref().and_then(|inputs| match inputs {
+            Inputs::Listed(declared) => Some(declared),
+            Inputs::None(none) => (dialect == Dialect::VsCode).then_some(none),
+        }) else {
+            return Ok(());
+        };
+        match vars::input_refs(text).find(|id| !declared.contains(*id)) {
+            None => Ok(()),
+            Some(id) => {
+                let mut known: Vec<String> = declared.iter().cloned().collect();
+                known.sort();
+                let suggestion = crate::suggest::closest(id, known.iter().map(String::as_str))
+                    .map(str::to_owned);
+                Err(self.fail(LoadErrorKind::UndeclaredInput {
+                    server: server.map(str::to_owned),
+                    id: id.to_owned(),
+                    declared: known,
+                    suggestion,
+                }))
+            }
+        }
     }
 }
 
-/// `${…}` expansion within one entry. A fault is kept until the whole entry is read, so that a
-/// disabled server loads (skipped) even when its variables are not set.
+/// The `${input:ID}` a file may use.
+pub(super) enum Inputs {
+    /// Its top-level `inputs` list declares these IDs.
+    Listed(HashSet<String>),
+    /// It has no `inputs` list (the set is empty).
+    None(HashSet<String>),
+}
+
+/// Sets `slot` to `text`, reusing its buffer.
+fn set_text(slot: &mut Option<String>, text: Option<&str>) {
+    match (slot.as_mut(), text) {
+        (Some(buffer), Some(text)) => {
+            buffer.clear();
+            buffer.push_str(text);
+        }
+        (_, text) => *slot = text.map(str::to_owned),
+    }
+}
+
+/// `${…}` expansion within one entry, once all of it is read (so that its own `env` block is
+/// known). A fault is kept until the whole entry is expanded, and a disabled server is not
+/// expanded at all: it loads (skipped) even when its variables are not set.
 struct EntryVars<'c, 'a> {
     ctx: &'c Ctx<'a>,
     inputs: Vec<String>,
@@ -202,20 +256,27 @@ impl<'c, 'a> EntryVars<'c, 'a> {
     }
 
     /// `text` expanded; on a fault, `text` as written, with the fault kept for [`Self::finish`].
-    fn expand(&mut self, key: &str, text: String) -> String {
-        let shown = text.clone();
-        self.expand_shown(key, text, &shown)
+    fn expand(&mut self, key: &str, text: String, scope: &dyn vars::Scope) -> String {
+        self.expand_shown(key, text, &|text| text.to_owned(), scope)
     }
 
     /// [`Self::expand`] for a URL: a fault's message shows it redacted.
-    fn expand_url(&mut self, key: &str, text: String) -> String {
-        let shown = crate::redact::redact_url_text(&text);
-        self.expand_shown(key, text, &shown)
+    fn expand_url(&mut self, key: &str, text: String, scope: &dyn vars::Scope) -> String {
+        self.expand_shown(key, text, &crate::redact::redact_url_text, scope)
     }
 
-    /// [`Self::expand`], a fault's message showing `text` as `shown`.
-    fn expand_shown(&mut self, key: &str, text: String, shown: &str) -> String {
-        match vars::expand_shown(&text, shown, &self.ctx.scope) {
+    /// [`Self::expand`], a fault's message showing `text` as `shown` makes it.
+    fn expand_shown(
+        &mut self,
+        key: &str,
+        text: String,
+        shown: &dyn Fn(&str) -> String,
+        scope: &dyn vars::Scope,
+    ) -> String {
+        if !text.contains('$') {
+            return text;
+        }
+        match vars::expand_shown(&text, &|| shown(&text), scope) {
             Ok(expanded) => {
                 self.inputs.extend(expanded.inputs);
                 expanded.value
@@ -227,15 +288,18 @@ impl<'c, 'a> EntryVars<'c, 'a> {
         }
     }
 
-    fn expand_map(&mut self, key: &str, map: UniqueMap) -> BTreeMap<String, String> {
+    fn expand_map(
+        &mut self,
+        key: &str,
+        map: BTreeMap<String, String>,
+        scope: &dyn vars::Scope,
+    ) -> BTreeMap<String, String> {
         // The values are secrets: a fault's message shows them as `***`.
-        map.0
-            .into_iter()
-            .map(|(k, v)| (k, self.expand_shown(key, v, crate::redact::MASK)))
-            .collect()
+        let masked = |_: &str| crate::redact::MASK.to_owned();
+        map.into_iter().map(|(k, v)| (k, self.expand_shown(key, v, &masked, scope))).collect()
     }
 
-    /// Raises the first fault, or reports the `${input:…}` warnings, for a server in use.
+    /// Raises the first fault, or reports the `${input:…}` warnings.
     fn finish<E: de::Error>(self, server: &str) -> Result<(), E> {
         if let Some((key, fault)) = self.fault {
             self.ctx.set_place(Some(server), Some(&key));
@@ -251,6 +315,74 @@ impl<'c, 'a> EntryVars<'c, 'a> {
         }
         Ok(())
     }
+}
+
+/// The loader's variables, then (in the mcpServers layout) the server's own `env` block:
+/// `"args": ["--header", "Authorization:${AUTH}"], "env": {"AUTH": "Bearer …"}` loads as
+/// the server would see it. The values taken from the `env` block are remembered, to be masked.
+struct WithEnvBlock<'s> {
+    base: &'s dyn vars::Scope,
+    env: Option<&'s BTreeMap<String, String>>,
+    used: RefCell<Vec<String>>,
+}
+
+impl vars::Scope for WithEnvBlock<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.base.var(name).or_else(|| {
+            let value = self.env?.get(name)?.clone();
+            self.used.borrow_mut().push(value.clone());
+            Some(value)
+        })
+    }
+
+    fn workspace_folder(&self) -> Option<&std::path::Path> {
+        self.base.workspace_folder()
+    }
+}
+
+/// Expands every `${…}` of an entry in use; returns the `env` values put into its command line.
+fn expand_entry<E: de::Error>(
+    ctx: &Ctx<'_>,
+    entry: &mut RawEntry,
+    server: &str,
+    env_vars: bool,
+) -> Result<Vec<String>, E> {
+    let mut vars = EntryVars::new(ctx);
+    let keys = std::mem::take(&mut entry.keys);
+    // A fault names the key as the file spells it (`cwd` or `working_dir`).
+    let written = |field: &'static str| {
+        keys.iter().find(|(f, _)| *f == field).map_or(field, |(_, key)| key.as_str())
+    };
+    if let Some(env) = entry.env.take() {
+        entry.env = Some(vars.expand_map(written("env"), env, &ctx.scope));
+    }
+    let scope = WithEnvBlock {
+        base: &ctx.scope,
+        env: entry.env.as_ref().filter(|_| env_vars),
+        used: RefCell::default(),
+    };
+    let one = |vars: &mut EntryVars<'_, '_>, field, value: &mut Option<String>| {
+        if let Some(text) = value.take() {
+            *value = Some(vars.expand(written(field), text, &scope));
+        }
+    };
+    one(&mut vars, "command", &mut entry.command);
+    if let Some(args) = entry.args.take() {
+        let key = written("args");
+        entry.args = Some(args.into_iter().map(|a| vars.expand(key, a, &scope)).collect());
+    }
+    one(&mut vars, "working_dir", &mut entry.working_dir);
+    let secrets = scope.used.take();
+    one(&mut vars, "envFile", &mut entry.env_file);
+    one(&mut vars, "ca_file", &mut entry.ca_file);
+    if let Some(url) = entry.url.take() {
+        entry.url = Some(vars.expand_url(written("url"), url, &scope));
+    }
+    if let Some(headers) = entry.headers.take() {
+        entry.headers = Some(vars.expand_map(written("headers"), headers, &scope));
+    }
+    vars.finish(server)?;
+    Ok(secrets)
 }
 
 /// The whole file.
@@ -301,7 +433,7 @@ impl<'de> Visitor<'de> for FileSeed<'_, '_> {
             return Err(ctx.fail(LoadErrorKind::UnknownLayout { found: other_keys }));
         };
         if parsed.dialect == Dialect::Native {
-            for key in other_keys.into_iter().filter(|k| k != "$schema") {
+            for key in other_keys.into_iter().filter(|k| k != "$schema" && k != "inputs") {
                 ctx.warn(None, WarningKind::UnknownKey { key });
             }
         }
@@ -339,13 +471,13 @@ impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
             return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
         }
         let ctx = self.ctx;
-        let mut names: Vec<String> = Vec::new();
+        let mut names: HashSet<String> = HashSet::new();
         let mut servers = Vec::new();
         for index in 0.. {
             ctx.set_entry("servers", Some(index));
-            let seed = EntrySeed { ctx, key: None, taken: &names, index };
+            let seed = EntrySeed { ctx, key: None, taken: &names, index, dialect: Dialect::Native };
             let Some(entry) = seq.next_element_seed(seed)? else { break };
-            names.push(entry.name);
+            names.insert(entry.name);
             servers.extend(entry.server);
         }
         Ok(Parsed { dialect: Dialect::Native, servers })
@@ -353,17 +485,24 @@ impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let ctx = self.ctx;
-        let mut names: Vec<String> = Vec::new();
+        let mut names: HashSet<String> = HashSet::new();
         let mut servers = Vec::new();
+        let none_taken = HashSet::new();
+        let dialect = if self.mcp_servers { Dialect::McpServers } else { Dialect::VsCode };
         while let Some(name) = map.next_key::<String>()? {
             if names.contains(&name) {
                 return Err(duplicate_name(ctx, &name));
             }
-            let seed = EntrySeed { ctx, key: Some(&name), taken: &[], index: names.len() };
+            let seed = EntrySeed {
+                ctx,
+                key: Some(&name),
+                taken: &none_taken,
+                index: names.len(),
+                dialect,
+            };
             servers.extend(map.next_value_seed(seed)?.server);
-            names.push(name);
+            names.insert(name);
         }
-        let dialect = if self.mcp_servers { Dialect::McpServers } else { Dialect::VsCode };
         Ok(Parsed { dialect, servers })
     }
 }
@@ -374,9 +513,11 @@ fn duplicate_name<E: de::Error>(ctx: &Ctx<'_>, name: &str) -> E {
     ))
 }
 
-/// One server entry as written, before its transport is decided.
+/// One server entry as written, before its transport is decided and its `${…}` expanded.
 #[derive(Default)]
 struct RawEntry {
+    /// The fields read, each with its key as the file spells it.
+    keys: Vec<(&'static str, String)>,
     transport: Option<String>,
     command: Option<String>,
     args: Option<Vec<String>>,
@@ -400,8 +541,11 @@ struct RawEntry {
 struct EntrySeed<'c, 'a, 'n> {
     ctx: &'c Ctx<'a>,
     key: Option<&'n str>,
-    taken: &'n [String],
+    taken: &'n HashSet<String>,
     index: usize,
+    /// The layout: in the mcpServers one a `${VAR}` may come from the entry's own `env` block;
+    /// in VS Code's, every `${input:ID}` must be declared.
+    dialect: Dialect,
 }
 
 /// A read entry: its name, and the server unless it is disabled.
@@ -431,9 +575,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
         let ctx = self.ctx;
         let strict = self.key.is_none();
         let mut entry = RawEntry::default();
-        let mut seen: Vec<&'static str> = Vec::new();
         let mut name = self.key.map(str::to_owned);
-        let mut vars = EntryVars::new(ctx);
         ctx.set_place(name.as_deref(), None);
         while let Some(key) = map.next_key::<String>()? {
             ctx.set_place(name.as_deref(), Some(&key));
@@ -452,13 +594,16 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 ctx.warn(name.as_deref(), WarningKind::UnknownKey { key });
                 continue;
             };
-            if seen.contains(&field) {
+            if entry.keys.iter().any(|(seen, _)| *seen == field) {
                 return Err(ctx.invalid(format!(
                     "duplicate key `{key}` in {}: write each key once",
                     describe_server(name.as_deref())
                 )));
             }
-            seen.push(field);
+            entry.keys.push((field, key));
+            // Strings that are expanded later, checked for undeclared `${input:…}` as they are
+            // read, so that the parser places a fault at the string.
+            let text = Text { ctx, dialect: self.dialect, server: name.as_deref() };
             match field {
                 "server_name" => {
                     let value: String = map.next_value()?;
@@ -472,16 +617,13 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                     }
                 }
                 "transport" => entry.transport = Some(map.next_value()?),
-                "command" => entry.command = Some(vars.expand(&key, map.next_value()?)),
-                "args" => {
-                    let args: Vec<String> = map.next_value()?;
-                    entry.args = Some(args.into_iter().map(|a| vars.expand(&key, a)).collect());
-                }
-                "env" => entry.env = Some(vars.expand_map(&key, map.next_value()?)),
-                "working_dir" => entry.working_dir = Some(vars.expand(&key, map.next_value()?)),
-                "envFile" => entry.env_file = Some(vars.expand(&key, map.next_value()?)),
-                "url" => entry.url = Some(vars.expand_url(&key, map.next_value()?)),
-                "headers" => entry.headers = Some(vars.expand_map(&key, map.next_value()?)),
+                "command" => entry.command = Some(map.next_value_seed(text)?),
+                "args" => entry.args = Some(map.next_value_seed(TextList(text))?),
+                "env" => entry.env = Some(map.next_value_seed(TextMap(text))?),
+                "working_dir" => entry.working_dir = Some(map.next_value_seed(text)?),
+                "envFile" => entry.env_file = Some(map.next_value_seed(text)?),
+                "url" => entry.url = Some(map.next_value_seed(text)?),
+                "headers" => entry.headers = Some(map.next_value_seed(TextMap(text))?),
                 "timeout" => entry.timeout = Some(map.next_value::<DurationValue>()?.0),
                 "sse_read_timeout" => {
                     entry.sse_read_timeout = Some(map.next_value::<DurationValue>()?.0)
@@ -489,7 +631,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 "timeouts" => entry.timeouts = Some(map.next_value()?),
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
                 "protocol" => entry.protocol = Some(map.next_value()?),
-                "ca_file" => entry.ca_file = Some(vars.expand(&key, map.next_value()?)),
+                "ca_file" => entry.ca_file = Some(map.next_value_seed(text)?),
                 _ => entry.disabled = Some(map.next_value()?),
             }
         }
@@ -500,11 +642,13 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 self.index + 1
             )));
         };
+        let mut secrets = Vec::new();
         if entry.disabled != Some(true) {
-            vars.finish(&name)?;
+            let env_vars = self.dialect == Dialect::McpServers;
+            secrets = expand_entry(ctx, &mut entry, &name, env_vars)?;
             ctx.set_place(Some(&name), None);
         }
-        let server = build(ctx, entry, &name)?;
+        let server = build(ctx, entry, &name, secrets)?;
         Ok(Entry { name, server })
     }
 }
@@ -541,6 +685,7 @@ fn build<E: de::Error>(
     ctx: &Ctx<'_>,
     entry: RawEntry,
     name: &str,
+    secrets: Vec<String>,
 ) -> Result<Option<ServerConfig>, E> {
     let server = format!("server {name:?}");
     if name.trim().is_empty() {
@@ -615,6 +760,7 @@ fn build<E: de::Error>(
                 .timeouts(timeouts)
                 .protocol(entry.protocol.unwrap_or_default());
             config.working_dir = entry.working_dir.map(PathBuf::from);
+            config.secrets = secrets;
             Ok(Some(config.into()))
         }
         Kind::Sse | Kind::Http { .. } => {
@@ -731,35 +877,96 @@ fn check_headers<E: de::Error>(
     Ok(())
 }
 
-/// A string map that refuses a key written twice.
-struct UniqueMap(BTreeMap<String, String>);
+/// A string that will be `${…}`-expanded: refused as it is read if it names an undeclared
+/// `${input:…}` (see [`Ctx::check_inputs`]).
+#[derive(Clone, Copy)]
+struct Text<'c, 'a, 'n> {
+    ctx: &'c Ctx<'a>,
+    dialect: Dialect,
+    server: Option<&'n str>,
+}
 
-impl<'de> Deserialize<'de> for UniqueMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
+impl<'de> DeserializeSeed<'de> for Text<'_, '_, '_> {
+    type Value = String;
 
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = UniqueMap;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_string(self)
+    }
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of string values")
-            }
+impl<'de> Visitor<'de> for Text<'_, '_, '_> {
+    type Value = String;
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value: String = map.next_value()?;
-                    if out.insert(key.clone(), value).is_some() {
-                        return Err(de::Error::custom(format_args!(
-                            "duplicate key `{key}`: write each key once"
-                        )));
-                    }
-                }
-                Ok(UniqueMap(out))
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        self.visit_string(text.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        self.ctx.check_inputs(self.dialect, self.server, &text)?;
+        Ok(text)
+    }
+}
+
+/// A list of [`Text`]s.
+struct TextList<'c, 'a, 'n>(Text<'c, 'a, 'n>);
+
+impl<'de> DeserializeSeed<'de> for TextList<'_, '_, '_> {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextList<'_, '_, '_> {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of strings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or_default());
+        while let Some(text) = seq.next_element_seed(self.0)? {
+            out.push(text);
+        }
+        Ok(out)
+    }
+}
+
+/// A map of [`Text`] values that refuses a key written twice.
+struct TextMap<'c, 'a, 'n>(Text<'c, 'a, 'n>);
+
+impl<'de> DeserializeSeed<'de> for TextMap<'_, '_, '_> {
+    type Value = BTreeMap<String, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextMap<'_, '_, '_> {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of string values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self.0)?;
+            if out.insert(key.clone(), value).is_some() {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{key}`: write each key once"
+                )));
             }
         }
-
-        deserializer.deserialize_map(MapVisitor)
+        Ok(out)
     }
 }
 

@@ -35,15 +35,15 @@ pub(crate) struct Expanded {
 /// Expands every `${…}` in `text`; a fault's message quotes `text`.
 #[cfg(test)]
 pub(crate) fn expand(text: &str, scope: &dyn Scope) -> Result<Expanded, ExpandError> {
-    expand_shown(text, text, scope)
+    expand_shown(text, &|| text.to_owned(), scope)
 }
 
-/// Expands every `${…}` in `text`. A fault's message shows `text` as `shown` (the text itself,
-/// its URL redacted, or `***` for a secret value), and quotes an unsupported `${…}` only when
-/// `shown` shows it.
+/// Expands every `${…}` in `text`. A fault's message shows `text` as `shown()` gives it (the
+/// text itself, its URL redacted, or `***` for a secret value; only called on a fault), and
+/// quotes an unsupported `${…}` only when that shows it.
 pub(crate) fn expand_shown(
     text: &str,
-    shown: &str,
+    shown: &dyn Fn() -> String,
     scope: &dyn Scope,
 ) -> Result<Expanded, ExpandError> {
     let mut value = String::with_capacity(text.len());
@@ -58,18 +58,12 @@ pub(crate) fn expand_shown(
         } else if let Some(inner) = after.strip_prefix('{') {
             let Some(end) = inner.find('}') else {
                 return Err(ExpandError::Invalid(format!(
-                    "unterminated `${{` in {shown:?}; close it with `}}`, or write `$${{` for a literal `${{`"
+                    "unterminated `${{` in {:?}; close it with `}}`, or write `$${{` for a literal `${{`",
+                    shown()
                 )));
             };
             let reference = &inner[..end];
-            // Name the reference only if `shown` does: a secret value's is not repeated either.
-            let written = format!("`${{{reference}}}`");
-            let named = if shown.contains(&written[1..written.len() - 1]) {
-                written
-            } else {
-                format!("in {shown:?}")
-            };
-            match resolve(reference, &named, scope)? {
+            match resolve(reference, &|| named(reference, &shown()), scope)? {
                 Resolved::Value(v) => value.push_str(&v),
                 Resolved::Input(id) => {
                     value.push_str("${");
@@ -88,6 +82,35 @@ pub(crate) fn expand_shown(
     Ok(Expanded { value, inputs })
 }
 
+/// How a fault's message names `${reference}`: by itself if `shown` shows it (a secret value's
+/// is not repeated), else as "in `shown`".
+fn named(reference: &str, shown: &str) -> String {
+    let written = format!("${{{reference}}}");
+    if shown.contains(&written) { format!("`{written}`") } else { format!("in {shown:?}") }
+}
+
+/// The IDs of the `${input:ID}` references in `text` (not those escaped as `$${input:…}`).
+pub(crate) fn input_refs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        while let Some(at) = rest.find('$') {
+            let after = &rest[at + 1..];
+            if let Some(tail) = after.strip_prefix("${") {
+                rest = tail;
+            } else if let Some(inner) = after.strip_prefix('{') {
+                let end = inner.find('}')?;
+                rest = &inner[end + 1..];
+                if let Some(id) = inner[..end].strip_prefix("input:") {
+                    return Some(id);
+                }
+            } else {
+                rest = after;
+            }
+        }
+        None
+    })
+}
+
 /// Escapes `text` so that [`expand`] gives it back unchanged.
 pub(crate) fn escape(text: &str) -> String {
     text.replace("${", "$${")
@@ -98,7 +121,11 @@ enum Resolved {
     Input(String),
 }
 
-fn resolve(reference: &str, named: &str, scope: &dyn Scope) -> Result<Resolved, ExpandError> {
+fn resolve(
+    reference: &str,
+    named: &dyn Fn() -> String,
+    scope: &dyn Scope,
+) -> Result<Resolved, ExpandError> {
     let workspace = || {
         scope.workspace_folder().ok_or_else(|| {
             ExpandError::Invalid(format!(
@@ -124,7 +151,7 @@ fn resolve(reference: &str, named: &str, scope: &dyn Scope) -> Result<Resolved, 
                 None => (body, None),
             };
             if !is_var_name(name) {
-                return Err(ExpandError::Invalid(unsupported(named)));
+                return Err(ExpandError::Invalid(unsupported(&named())));
             }
             match (scope.var(name), default) {
                 (Some(v), Some(d)) if v.is_empty() => d.to_owned(),
@@ -211,6 +238,13 @@ mod tests {
         );
         let no_folder = TestScope(HashMap::new(), None);
         assert!(matches!(expand("${workspaceFolder}", &no_folder), Err(ExpandError::Invalid(_))));
+    }
+
+    #[test]
+    fn input_references_are_found_unless_escaped() {
+        let refs: Vec<&str> =
+            input_refs("a ${input:one} $${input:no} ${X} ${input:two}${input:").collect();
+        assert_eq!(refs, ["one", "two"]);
     }
 
     #[test]

@@ -35,6 +35,14 @@ impl CloneKind for LoadErrorKind {
             LoadErrorKind::UnknownLayout { found } => {
                 LoadErrorKind::UnknownLayout { found: found.clone() }
             }
+            LoadErrorKind::UndeclaredInput { server, id, declared, suggestion } => {
+                LoadErrorKind::UndeclaredInput {
+                    server: server.clone(),
+                    id: id.clone(),
+                    declared: declared.clone(),
+                    suggestion: suggestion.clone(),
+                }
+            }
             LoadErrorKind::Empty => LoadErrorKind::Empty,
             LoadErrorKind::ByteOrderMark => LoadErrorKind::ByteOrderMark,
             LoadErrorKind::InvalidUtf8 => LoadErrorKind::InvalidUtf8,
@@ -186,7 +194,7 @@ fn wrong_types() {
         r#"{"mcpServers": {"a": {"command": "x", "args": "--verbose"}}}"#,
         Format::Json,
         Some((1, 57)),
-        "server \"a\": `args`: invalid type: string \"--verbose\", expected a sequence; \
+        "server \"a\": `args`: invalid type: string \"--verbose\", expected a list of strings; \
          see docs/configuration.md for the keys each server takes",
     );
     check(
@@ -521,5 +529,45 @@ fn file_errors_name_the_file_and_place() {
              (for a remote sse or http server); add one",
             dir.path().join("claude_desktop_config.json").display()
         )
+    );
+}
+
+#[test]
+fn undeclared_vscode_input() {
+    let dir = crate::fixture("vscode_undeclared");
+    let err = Loader::new().load(dir.join(".vscode/mcp.json")).unwrap_err();
+    assert_eq!(err.location(), Some(Location { line: 11, column: 65 }));
+    assert!(matches!(
+        err.kind(),
+        LoadErrorKind::UndeclaredInput { server: Some(server), id, declared, suggestion: Some(suggestion) }
+            if server == "github" && id == "github-tokn" && declared == &["github-token", "linear-key"]
+            && suggestion == "github-token"
+    ));
+    assert!(err.to_string().ends_with(
+        "mcp.json:11:65: server \"github\": `${input:github-tokn}` names no input the file declares; \
+         did you mean `${input:github-token}`? the declared inputs are github-token, linear-key; \
+         fix the ID, or add it to `inputs`"
+    ));
+
+    // In VS Code's layout, a file without `inputs` declares none.
+    check(
+        "{\"servers\": {\"gh\": {\"type\": \"stdio\", \"command\": \"gh\",\n  \"env\": {\"T\": \"${input:token}\"}}}}",
+        Format::Json,
+        Some((2, 31)),
+        "server \"gh\": `${input:token}` names no input the file declares; the file has no `inputs` \
+         list; declare it there, such as \"inputs\": [{\"id\": \"api-key\", \"type\": \"promptString\", \"password\": true}]",
+    );
+    // A declared one loads, with a warning; an escaped one is text.
+    let text = r#"{"servers": {"gh": {"type": "stdio", "command": "gh", "args": ["$${input:x}"],
+                   "env": {"T": "${input:token}"}}}, "inputs": [{"id": "token", "type": "promptString"}]}"#;
+    let loaded = Loader::new().load_str(text).unwrap();
+    assert_eq!(loaded.warnings.len(), 1);
+    // TOML places it at its key.
+    check(
+        "inputs = [{ id = \"token\", type = \"promptString\" }]\n[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\nargs = [\"${input:tokn}\"]\n",
+        Format::Toml,
+        Some((5, 1)),
+        "server \"a\": `${input:tokn}` names no input the file declares; did you mean `${input:token}`? \
+         the declared inputs are token; fix the ID, or add it to `inputs`",
     );
 }

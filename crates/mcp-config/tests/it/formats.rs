@@ -248,3 +248,61 @@ fn builders_give_the_documented_defaults() {
         (Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(2))
     );
 }
+
+/// mcp-remote's README: the header's value sits in the server's own `env` block, and
+/// `${AUTH_HEADER}` in `args` resolves to it; the process environment still comes first.
+#[test]
+fn variables_from_the_servers_own_env_block() {
+    let loaded = load("mcp_remote.json");
+    assert_eq!(loaded.dialect, Dialect::McpServers);
+    assert_eq!(loaded.warnings, []);
+    let remote = stdio(loaded.config.get("remote-example").unwrap());
+    assert_eq!(
+        remote.args,
+        [
+            "mcp-remote",
+            "https://remote.mcp.server/sse",
+            "--header",
+            "Authorization:Bearer remote-secret-6"
+        ]
+    );
+    assert_eq!(remote.env["AUTH_HEADER"], "Bearer remote-secret-6");
+    let spaced = stdio(loaded.config.get("remote-with-space").unwrap());
+    assert_eq!(spaced.args[3], "Authorization: Bearer remote-secret-7");
+    // GITHUB_TOKEN is in the process environment (the fixtures' VARS): that value wins.
+    let github = stdio(loaded.config.get("github").unwrap());
+    assert_eq!(github.args[2], "--token=ghp_secret2");
+    assert_eq!(github.env["GITHUB_TOKEN"], "ghp_from_the_env_block");
+
+    // The value stays a secret wherever the command line is shown.
+    let shown = [
+        loaded.config.to_string(),
+        format!("{:?}", loaded.config),
+        loaded.config.redacted().to_json_string(),
+    ];
+    for text in shown {
+        assert!(!text.contains("remote-secret"), "{text}");
+    }
+    assert!(loaded.config.to_string().contains("--header Authorization:***)"));
+    let redacted = loaded.config.redacted();
+    assert_eq!(stdio(redacted.get("remote-example").unwrap()).args[3], "Authorization:***");
+    // The real config, written out and read back, still carries it (as a literal).
+    let text = loaded.config.to_json_string();
+    let again = mcp_config::MCPConfig::from_str(&text, mcp_config::Format::Json).unwrap();
+    assert_eq!(again.config, loaded.config);
+}
+
+/// Only the mcpServers layout takes variables from the `env` block: VS Code and mcp-config's own
+/// layout read `${VAR}` from the environment alone, as VS Code does.
+#[test]
+fn other_layouts_do_not_read_the_env_block() {
+    let vscode = r#"{"servers": {"r": {"type": "stdio", "command": "npx", "args": ["${AUTH}"], "env": {"AUTH": "x"}}}}"#;
+    let native = r#"{"servers": [{"server_name": "r", "command": "npx", "args": ["${AUTH}"], "env": {"AUTH": "x"}}]}"#;
+    for text in [vscode, native] {
+        let err = mcp_config::Loader::new().vars([("HOME", "/h")]).load_str(text).unwrap_err();
+        assert!(
+            matches!(err.kind(), mcp_config::LoadErrorKind::UnsetVariable { name } if name == "AUTH"),
+            "{err}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod errors;
 mod formats;
 mod redaction;
 mod roundtrip;
+mod scale;
 mod seed;
 
 use std::path::{Path, PathBuf};
