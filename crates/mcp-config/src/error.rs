@@ -107,6 +107,19 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The location of the `column`th byte (from 1) of line `line` of `text`, in characters, as
+    /// serde_json counts them in bytes. A byte inside a character stands for that character.
+    pub(crate) fn of_line_byte(text: &str, line: usize, column: usize) -> Location {
+        let line_text = text.split('\n').nth(line.saturating_sub(1)).unwrap_or_default();
+        let mut end = column.min(line_text.len());
+        while !line_text.is_char_boundary(end) {
+            end += 1;
+        }
+        Location { line, column: line_text[..end].chars().count().max(1) }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
@@ -331,6 +344,17 @@ mod tests {
         assert_eq!(Location::of_offset(text, 3), Location { line: 2, column: 1 });
         assert_eq!(Location::of_offset(text, 7), Location { line: 2, column: 4 });
         assert_eq!(Location::of_offset(text, 99), Location { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn byte_columns_become_character_columns() {
+        let text = "{\n\"é\u{1e130}x";
+        assert_eq!(Location::of_line_byte(text, 2, 1), Location { line: 2, column: 1 });
+        assert_eq!(Location::of_line_byte(text, 2, 3), Location { line: 2, column: 2 });
+        assert_eq!(Location::of_line_byte(text, 2, 5), Location { line: 2, column: 3 });
+        assert_eq!(Location::of_line_byte(text, 2, 8), Location { line: 2, column: 4 });
+        assert_eq!(Location::of_line_byte(text, 2, 99), Location { line: 2, column: 4 });
+        assert_eq!(Location::of_line_byte(text, 1, 0), Location { line: 1, column: 1 });
     }
 
     #[test]

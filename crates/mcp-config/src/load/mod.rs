@@ -398,8 +398,9 @@ fn parse_json(
     let result =
         raw::FileSeed(ctx).deserialize(&mut de).and_then(|parsed| de.end().map(|()| parsed));
     result.map_err(|err| {
+        // JSONC blanking keeps every byte's offset: the original text gives the characters.
         let at =
-            (err.line() > 0).then(|| Location { line: err.line(), column: err.column().max(1) });
+            (err.line() > 0).then(|| Location::of_line_byte(original, err.line(), err.column()));
         let kind = match ctx.take_error() {
             Some(kind) => kind,
             None if err.is_data() => {
