@@ -1,10 +1,15 @@
 //! `cargo xtask bench [--quick]`: installs the peers, builds `mcp-bench` and `testkit-mcp` in
 //! release, runs the benchmark (ours, the raw floor, the Python `mcp` SDK and AG2, against
-//! testkit-mcp and FastMCP), writes `target/bench/results.json` and regenerates the tables of
-//! `docs/benchmarks.md`; the hand-written part below its marker is kept.
+//! testkit-mcp and FastMCP; and mcp-config's loader on large config files), writes
+//! `target/bench/results.json` and regenerates the tables of `docs/benchmarks.md`; the
+//! hand-written part below its marker is kept.
 //!
 //! `--quick` (N = 5, 100 calls, one repetition) is the smoke test `cargo xtask ci` runs; it
 //! writes `target/bench/quick.json` and leaves the docs alone.
+//!
+//! `--only config` runs the config phase alone (no peers, no servers; three repetitions),
+//! prints its tables, writes `target/bench/config.json` and leaves the docs alone.
+//! `--config-servers N` sets the servers per config file (default 100,000).
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -13,29 +18,51 @@ use serde_json::Value;
 
 use crate::{cargo_cmd, peers, project_root, target_dir};
 
-/// Runs the benchmark: 50 cold sessions, 1,000 warm calls and 3 repetitions, or 5, 100 and 1
-/// with `quick`.
-pub(crate) fn run(quick: bool) -> Result<(), String> {
+/// What `cargo xtask bench` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Every phase: 50 cold sessions, 1,000 warm calls, 3 repetitions; rewrites the docs.
+    Full,
+    /// Every phase, small: 5 cold sessions, 100 warm calls, 1 repetition.
+    Quick,
+    /// The config phase alone, 3 repetitions.
+    Config,
+}
+
+/// Servers per config file in the config phase, unless `--config-servers` says otherwise.
+const CONFIG_SERVERS: usize = 100_000;
+
+/// Runs the benchmark in `mode`, with `config_servers` (the text of `--config-servers`, if
+/// given) servers per config file.
+pub(crate) fn run(mode: Mode, config_servers: Option<&str>) -> Result<(), String> {
+    let config_servers = match config_servers {
+        None => CONFIG_SERVERS,
+        Some(text) => text.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            format!("--config-servers takes a number of servers (1 or more), not {text:?}")
+        })?,
+    };
+    if mode == Mode::Config {
+        return run_config(config_servers);
+    }
+    let quick = mode == Mode::Quick;
     let (n, calls, repeat) = if quick { (5, 100, 1) } else { (50, 1000, 3) };
     peers::install()?;
     cargo_cmd(&["build", "--release", "--locked", "-p", "bench", "-p", "testkit", "--bins"], &[])?;
     let release = target_dir().join("release");
     let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
-    eprintln!("bench: running mcp-bench (N = {n}, {calls} calls, {repeat} repetitions)");
-    let output = Command::new(release.join("mcp-bench"))
-        .arg("--testkit")
-        .arg(release.join("testkit-mcp"))
-        .args(["--n", &n.to_string(), "--calls", &calls.to_string()])
-        .args(["--repeat", &repeat.to_string()])
-        .env("MCP_PEERS_DIR", peers::peers_dir())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|err| format!("cannot run mcp-bench: {err}"))?;
-    if !output.status.success() {
-        return Err(format!("mcp-bench failed ({})", output.status));
-    }
-    let mut report: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|err| format!("mcp-bench printed no JSON: {err}"))?;
+    eprintln!(
+        "bench: running mcp-bench (N = {n}, {calls} calls, {repeat} repetitions, config files of \
+         {config_servers} servers)"
+    );
+    let mut report = mcp_bench(
+        Command::new(release.join("mcp-bench"))
+            .arg("--testkit")
+            .arg(release.join("testkit-mcp"))
+            .args(["--n", &n.to_string(), "--calls", &calls.to_string()])
+            .args(["--repeat", &repeat.to_string()])
+            .args(["--config-servers", &config_servers.to_string()])
+            .env("MCP_PEERS_DIR", peers::peers_dir()),
+    )?;
     report["versions"] = versions();
     let leaked = leaks(&report);
     let dir = target_dir().join("bench");
@@ -53,6 +80,56 @@ pub(crate) fn run(quick: bool) -> Result<(), String> {
     }
     let doc = crate::write_generated_doc("docs/benchmarks.md", "cargo xtask bench", &generated)?;
     eprintln!("bench: wrote {} and {}", json.display(), doc.display());
+    Ok(())
+}
+
+/// Runs `mcp-bench` (its progress on our stderr) and returns the report it prints.
+fn mcp_bench(command: &mut Command) -> Result<Value, String> {
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|err| format!("cannot run mcp-bench: {err}"))?;
+    if !output.status.success() {
+        return Err(format!("mcp-bench failed ({})", output.status));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|err| format!("mcp-bench printed no JSON: {err}"))
+}
+
+/// `--only config`: the config phase alone, three repetitions; prints its tables and writes
+/// `target/bench/config.json`, leaving the docs alone.
+fn run_config(config_servers: usize) -> Result<(), String> {
+    cargo_cmd(&["build", "--release", "--locked", "-p", "bench", "--bin", "mcp-bench"], &[])?;
+    let repeat = 3;
+    eprintln!(
+        "bench: running mcp-bench --only config ({config_servers} servers, {repeat} repetitions)"
+    );
+    let report = mcp_bench(
+        Command::new(target_dir().join("release/mcp-bench"))
+            .args(["--only", "config", "--repeat", &repeat.to_string()])
+            .args(["--config-servers", &config_servers.to_string()]),
+    )?;
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let json = dir.join("config.json");
+    std::fs::write(&json, format!("{report:#}\n")).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Config files\n\nGenerated by `cargo xtask bench --only config`: medians over {repeat} \
+         repetitions. Machine: {}, {} cores; {}; release build.\n\n\
+         | target | this run | verdict |\n|---|---|---|",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, usize::from),
+        rustc_version(),
+    );
+    for row in config_targets(&report) {
+        let _ = writeln!(out, "{row}");
+    }
+    out.push('\n');
+    render_config(&mut out, &report);
+    print!("{out}");
+    eprintln!("bench: wrote {}; --only config leaves docs/benchmarks.md alone", json.display());
     Ok(())
 }
 
@@ -153,12 +230,13 @@ fn render(report: &Value, command: &str, leaked: &[String]) -> String {
         versions["ag2_venv"]["ag2"].as_str().unwrap_or("?"),
         versions["ag2_venv"]["mcp"].as_str().unwrap_or("?"),
     );
-    render_targets(&mut out, results);
+    render_targets(&mut out, report);
     render_cold(&mut out, report);
     render_overhead(&mut out, results);
     render_warm(&mut out, report);
     render_scale(&mut out, results);
     render_agent(&mut out, report);
+    render_config(&mut out, report);
     let phases = report["leaks"].as_array().map_or(0, Vec::len);
     let _ = writeln!(
         out,
@@ -175,7 +253,8 @@ fn render(report: &Value, command: &str, leaked: &[String]) -> String {
 }
 
 /// The issue's targets against this run's figures.
-fn render_targets(out: &mut String, results: &Value) {
+fn render_targets(out: &mut String, report: &Value) {
+    let results = &report["results"];
     let cold = |transport: &str, client: &str, phase: &str| {
         num(&results["cold"]["testkit"][transport][client][phase]["median_ms"])
     };
@@ -227,9 +306,106 @@ fn render_targets(out: &mut String, results: &Value) {
     let agent = num(&results["agent_loop"]["ours"]["overhead_per_turn_ms"]);
     let _ = writeln!(
         out,
-        "| agent-loop overhead < 1 ms per turn | {agent:.2} ms | {} |\n",
+        "| agent-loop overhead < 1 ms per turn | {agent:.2} ms | {} |",
         if agent < 1.0 { "met" } else { "**not met**" }
     );
+    for row in config_targets(report) {
+        let _ = writeln!(out, "{row}");
+    }
+    out.push('\n');
+}
+
+/// The config layouts, in report order: the report's key and the tables' label.
+const LAYOUTS: [(&str, &str); 4] = [
+    ("native_json", "native JSON (`{\"servers\": [...]}`)"),
+    ("native_toml", "native TOML (`[[servers]]`)"),
+    ("mcp_servers", "`mcpServers` JSON (Claude Desktop, Cursor)"),
+    ("vscode", "VS Code `.vscode/mcp.json` (JSONC)"),
+];
+
+/// Short layout names, for the targets table.
+fn layout_short(key: &str) -> &str {
+    match key {
+        "native_json" => "JSON",
+        "native_toml" => "TOML",
+        "mcp_servers" => "mcpServers",
+        "vscode" => "VS Code",
+        other => other,
+    }
+}
+
+/// 1,234,567.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// The Targets rows of the config phase: every layout loads in under 1 s, with a peak heap
+/// under ten times the file's size.
+fn config_targets(report: &Value) -> [String; 2] {
+    let config = &report["results"]["config"];
+    let servers = thousands(num(&report["config_servers"]));
+    let each = |field: &str, show: &dyn Fn(f64) -> String| {
+        LAYOUTS
+            .iter()
+            .map(|(key, _)| format!("{} {}", layout_short(key), show(num(&config[key][field]))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let all_under = |field: &str, goal: f64| {
+        let met = LAYOUTS.iter().all(|(key, _)| num(&config[key][field]) < goal);
+        if met { "met" } else { "**not met**" }
+    };
+    [
+        format!(
+            "| config file of {servers} servers loads < 1 s | {} ms | {} |",
+            each("load_ms", &|ms| format!("{ms:.0}")),
+            all_under("load_ms", 1000.0)
+        ),
+        format!(
+            "| peak heap while loading it < 10× the file | {} | {} |",
+            each("peak_over_file", &|ratio| format!("{ratio:.1}×")),
+            all_under("peak_over_file", 10.0)
+        ),
+    ]
+}
+
+fn render_config(out: &mut String, report: &Value) {
+    let config = &report["results"]["config"];
+    let _ = writeln!(
+        out,
+        "## Config files\n\n`mcp_config::Loader::load` on one file of {} servers per layout \
+         mcp-config reads, generated when the run starts: six in ten stdio servers (`command`, \
+         `args`, often `env`), three in ten streamable HTTP and one in ten legacy SSE servers \
+         (`url`, `headers`); one in eight refers to a `${{VAR}}`, expanded from \
+         `Loader::vars`. *Load* is the whole call: reading, parsing, expanding, checking and \
+         building the `MCPConfig`. *Peak heap* is the most bytes the load held allocated at once, \
+         the file's text and the loaded configuration included, counted by a global allocator \
+         in `mcp-bench`. Targets: under 1 s, and under 10× the file's size.\n\n\
+         | layout | file size | servers | load | peak heap | × file size |\n|---|---|---|---|---|---|",
+        thousands(num(&report["config_servers"])),
+    );
+    for (key, label) in LAYOUTS {
+        let figures = &config[key];
+        let mb = |value: &Value| num(value) / 1_000_000.0;
+        let _ = writeln!(
+            out,
+            "| {label} | {:.1} MB | {} | {} ms | {:.1} MB | {:.1} |",
+            mb(&figures["file_bytes"]),
+            thousands(num(&figures["servers"])),
+            ms(&figures["load_ms"]),
+            mb(&figures["peak_heap_bytes"]),
+            num(&figures["peak_over_file"]),
+        );
+    }
+    out.push('\n');
 }
 
 fn render_cold(out: &mut String, report: &Value) {

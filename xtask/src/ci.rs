@@ -27,18 +27,23 @@ const STEPS: &[Step] = &[
         name: "test",
         run: || {
             // Tests find the peers here, and a missing peer fails its test (testkit's
-            // `peers::peers_required`), not skips it.
+            // `peers::peers_required`), not skips it. Property tests get the short budget;
+            // `cargo xtask props` runs them long.
             let peers = peers::peers_dir().display().to_string();
             cargo_cmd(
                 &["test", "--workspace", "--locked"],
-                &[("MCP_PEERS_DIR", &peers), ("MCP_REQUIRE_PEERS", "1")],
+                &[
+                    ("MCP_PEERS_DIR", &peers),
+                    ("MCP_REQUIRE_PEERS", "1"),
+                    ("PROPTEST_CASES", crate::props::CI_CASES),
+                ],
             )
         },
     },
     Step { name: "demo", run: demo_smoke },
     Step { name: "interop", run: crate::interop::run },
     // The benchmark's smoke test: every client and phase runs once, small (N = 5, 100 calls).
-    Step { name: "bench --quick", run: || crate::bench::run(true) },
+    Step { name: "bench --quick", run: || crate::bench::run(crate::bench::Mode::Quick, None) },
     // The fault matrix of our client (about 25 s): typed errors, no leftovers, the healthy
     // server unaffected.
     Step { name: "faults", run: crate::faults::check },

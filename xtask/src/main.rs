@@ -2,7 +2,10 @@
 //!
 //! - `cargo xtask ci`: every check CI runs, in order, with a summary line per step.
 //! - `cargo xtask bench [--quick]`: our client against the raw floor, the Python `mcp` SDK and
-//!   AG2, in release; writes `target/bench/` and regenerates `docs/benchmarks.md`.
+//!   AG2, and mcp-config's loader on large config files, in release; writes `target/bench/` and
+//!   regenerates `docs/benchmarks.md`. `--only config` runs the config-file phase alone, and
+//!   `--config-servers N` sets its servers per file.
+//! - `cargo xtask props [--cases N]`: the property tests alone (`prop_…`), 4,096 cases each.
 //! - `cargo xtask faults`: the fault matrix of our client (`mcp-faults`), with `--assert`;
 //!   regenerates `docs/reliability.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
@@ -21,6 +24,7 @@ mod docs_check;
 mod faults;
 mod interop;
 mod peers;
+mod props;
 #[cfg(test)]
 mod tidy;
 
@@ -33,7 +37,12 @@ usage: cargo xtask <command>
 commands:
   ci                 peers, fmt --check, clippy -D warnings, tests, the offline demo, interop,
                      bench --quick, faults, docs -D warnings, codegen --check, the docs check
-  bench [--quick]    measure ours vs the floor, Python mcp and AG2; write target/bench, docs/benchmarks.md
+  bench [--quick]    measure ours vs the floor, Python mcp and AG2, and loading large config
+                     files; write target/bench, docs/benchmarks.md
+  bench --only config [--config-servers N]
+                     only the config-file phase, N servers per file (default 100,000): print
+                     it, leave the docs alone (--config-servers N also goes after bench [--quick])
+  props [--cases N]  only the property tests (`prop_…`), N cases each (default 4096; ci runs 64)
   faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
@@ -48,8 +57,18 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
         ["interop"] => interop::run(),
-        ["bench"] => bench::run(false),
-        ["bench", "--quick"] => bench::run(true),
+        ["bench"] => bench::run(bench::Mode::Full, None),
+        ["bench", "--quick"] => bench::run(bench::Mode::Quick, None),
+        ["bench", "--only", "config"] => bench::run(bench::Mode::Config, None),
+        ["bench", "--only", "config", "--config-servers", servers] => {
+            bench::run(bench::Mode::Config, Some(servers))
+        }
+        ["bench", "--quick", "--config-servers", servers] => {
+            bench::run(bench::Mode::Quick, Some(servers))
+        }
+        ["bench", "--config-servers", servers] => bench::run(bench::Mode::Full, Some(servers)),
+        ["props"] => props::run(None),
+        ["props", "--cases", cases] => props::run(Some(cases)),
         ["faults"] => faults::run(),
         ["codegen"] => codegen::generate(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::generate(codegen::Mode::Check),

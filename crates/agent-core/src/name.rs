@@ -27,4 +27,36 @@ mod tests {
         assert_eq!(sanitize_tool_name(""), "tool");
         assert_eq!(sanitize_tool_name(&"x".repeat(80)).len(), 64);
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_sanitized_names_fit_openai(name in prop_oneof![
+            any::<String>(),
+            ".{0,200}",
+            "[a-zA-Z0-9_. /-]{0,100}",
+        ]) {
+            let out = sanitize_tool_name(&name);
+            prop_assert!((1..=MAX_TOOL_NAME).contains(&out.len()), "{out:?}");
+            prop_assert!(
+                out.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                "{out:?}"
+            );
+            // One character out per character in, up to 64: allowed ones kept, others `_`.
+            let expected: String = name
+                .chars()
+                .take(MAX_TOOL_NAME)
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .collect();
+            if !name.is_empty() {
+                prop_assert_eq!(out, expected);
+            }
+        }
+
+        #[test]
+        fn prop_a_name_that_fits_is_kept(name in "[a-zA-Z0-9_-]{1,64}") {
+            prop_assert_eq!(sanitize_tool_name(&name), name);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! [`create_toolkit`]: every tool of an MCP session as a [`Tool`] an agent can call.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mcp_session::Session;
 use mcp_session::rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
@@ -32,12 +32,10 @@ pub struct Toolkit {
 /// [`AgentError::Session`] when the tools cannot be listed.
 pub async fn create_toolkit(session: &Session) -> Result<Toolkit, AgentError> {
     let listed = session.list_tools().await?;
-    let mut taken = HashSet::new();
+    let named = tool_names(listed.iter().map(|tool| tool.name.as_ref()));
     let mut names = BTreeMap::new();
     let mut tools = Vec::new();
-    for tool in listed {
-        let mcp_name = tool.name.to_string();
-        let name = unique(sanitize_tool_name(&mcp_name), &mut taken);
+    for (tool, (name, mcp_name)) in listed.into_iter().zip(named) {
         let description = tool.description.as_deref().unwrap_or_default().to_owned();
         let parameters = Value::Object((*tool.input_schema).clone());
         let session = session.clone();
@@ -83,18 +81,42 @@ impl Toolkit {
     }
 }
 
-/// `name`, or `name_2`, `name_3`… (kept within 64 characters) if it is taken.
-fn unique(name: String, taken: &mut HashSet<String>) -> String {
-    let mut candidate = name.clone();
-    let mut n = 2;
-    while !taken.insert(candidate.clone()) {
-        let suffix = format!("_{n}");
-        let mut base = name.clone();
-        base.truncate(MAX_TOOL_NAME - suffix.len());
-        candidate = base + &suffix;
-        n += 1;
+/// The LLM-facing name of each MCP tool name, in order, paired with that MCP name: sanitized
+/// ([`sanitize_tool_name`]), and on a clash with an earlier one given a `_2`, `_3`… suffix
+/// ([`unique`]). The names are distinct, so the pairs map each one back to its MCP name.
+fn tool_names<'a>(mcp_names: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut taken = Taken::default();
+    mcp_names
+        .into_iter()
+        .map(|mcp_name| (unique(sanitize_tool_name(mcp_name), &mut taken), mcp_name.to_owned()))
+        .collect()
+}
+
+/// The names given so far, and for each name that clashed the next suffix to try, so that many
+/// tools of one name cost one attempt each rather than one per earlier clash.
+#[derive(Debug, Default)]
+struct Taken {
+    names: HashSet<String>,
+    next_suffix: HashMap<String, u64>,
+}
+
+/// `name`, or `name_2`, `name_3`… (cut to keep within 64 characters) if it is taken.
+fn unique(name: String, taken: &mut Taken) -> String {
+    if taken.names.insert(name.clone()) {
+        return name;
     }
-    candidate
+    let next = taken.next_suffix.entry(name.clone()).or_insert(2);
+    loop {
+        let suffix = format!("_{next}");
+        *next += 1;
+        let mut candidate = name.clone();
+        // Every character of a sanitized name is ASCII, so this cuts on a character boundary.
+        candidate.truncate(MAX_TOOL_NAME - suffix.len());
+        candidate.push_str(&suffix);
+        if taken.names.insert(candidate.clone()) {
+            return candidate;
+        }
+    }
 }
 
 /// An MCP tool result as text for an LLM, as the toolkit's tools give it: the content blocks
@@ -153,9 +175,11 @@ fn render_block(block: &ContentBlock) -> String {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
     #[test]
     fn clashes_are_told_apart() {
-        let mut taken = HashSet::new();
+        let mut taken = Taken::default();
         assert_eq!(unique(sanitize_tool_name("a.b"), &mut taken), "a_b");
         assert_eq!(unique(sanitize_tool_name("a b"), &mut taken), "a_b_2");
         assert_eq!(unique(sanitize_tool_name("a/b"), &mut taken), "a_b_3");
@@ -164,5 +188,95 @@ mod tests {
         let second = unique(long, &mut taken);
         assert_eq!(second.len(), 64);
         assert!(second.ends_with("_2"));
+    }
+
+    #[test]
+    fn a_name_that_already_ends_in_a_suffix_is_skipped_over() {
+        let named = tool_names(["a_2", "a", "a", "a", "a_3"]);
+        let names: Vec<&str> = named.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["a_2", "a", "a_3", "a_4", "a_3_2"]);
+    }
+
+    #[test]
+    fn a_long_name_keeps_64_characters_past_suffix_10() {
+        let long = "z".repeat(70);
+        let named = tool_names(std::iter::repeat_n(long.as_str(), 12));
+        let last = &named[11].0;
+        assert_eq!(last.len(), 64);
+        assert_eq!(last, &format!("{}_12", "z".repeat(61)));
+    }
+
+    /// MCP tool names as servers may send them: any Unicode, empty, very long, and many that
+    /// clash once sanitized (`a.b`, `a b`, `a/b`) or already end in a suffix (`a_2`).
+    fn mcp_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ab][._/ -]?[ab]?(_[0-9]{1,2})?",
+            "[._/ ]{0,3}",
+            "[yé_]{60,70}(_[0-9]{1,2})?",
+            ".{60,100}",
+        ]
+    }
+
+    /// A tool list: names drawn from a few, so that most of them clash, long ones included.
+    fn mcp_names(max: usize) -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(mcp_name(), 1..6)
+            .prop_flat_map(move |pool| prop::collection::vec(prop::sample::select(pool), 0..max))
+    }
+
+    fn fits_openai(name: &str) -> bool {
+        (1..=MAX_TOOL_NAME).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
+    proptest! {
+        #[test]
+        fn prop_tool_names_fit_are_distinct_and_map_back(
+            mcp_names in prop_oneof![prop::collection::vec(mcp_name(), 0..64), mcp_names(64)],
+        ) {
+            let named = tool_names(mcp_names.iter().map(String::as_str));
+            prop_assert_eq!(named.len(), mcp_names.len());
+            let mut back = BTreeMap::new();
+            for ((name, mcp), original) in named.iter().zip(&mcp_names) {
+                prop_assert!(fits_openai(name), "{name:?} (from {original:?}) does not fit");
+                prop_assert_eq!(mcp, original);
+                prop_assert!(back.insert(name.clone(), mcp.clone()).is_none(), "{name:?} twice");
+            }
+            // The map the toolkit keeps gives back exactly the MCP name each tool came from.
+            for ((name, _), original) in named.iter().zip(&mcp_names) {
+                prop_assert_eq!(back.get(name), Some(original));
+            }
+        }
+
+        #[test]
+        fn prop_the_first_of_a_name_keeps_it_unsuffixed(
+            mcp_names in prop_oneof![prop::collection::vec(mcp_name(), 1..32), mcp_names(32)],
+        ) {
+            let named = tool_names(mcp_names.iter().map(String::as_str));
+            let sanitized: Vec<String> = mcp_names.iter().map(|n| sanitize_tool_name(n)).collect();
+            for (index, (name, _)) in named.iter().enumerate() {
+                if !sanitized[..index].contains(&sanitized[index])
+                    && !named[..index].iter().any(|(earlier, _)| *earlier == sanitized[index])
+                {
+                    prop_assert_eq!(name, &sanitized[index]);
+                } else {
+                    // A clash: a cut of the sanitized name with a `_N` suffix (N ≥ 2).
+                    let (base, n) = name.rsplit_once('_').expect("a suffixed name");
+                    prop_assert!(n.parse::<u64>().is_ok_and(|n| n >= 2), "{name:?}");
+                    prop_assert!(sanitized[index].starts_with(base), "{name:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn prop_many_tools_of_one_name_stay_distinct(
+            mcp_name in mcp_name(),
+            count in 1usize..300,
+        ) {
+            let named = tool_names(std::iter::repeat_n(mcp_name.as_str(), count));
+            let distinct: HashSet<&str> = named.iter().map(|(name, _)| name.as_str()).collect();
+            prop_assert_eq!(distinct.len(), count);
+            prop_assert!(named.iter().all(|(name, _)| fits_openai(name)));
+        }
     }
 }

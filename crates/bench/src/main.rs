@@ -13,19 +13,25 @@
 //!   open them all and the client process's RSS with them open;
 //! - the agent loop: an agent with one tool against a scripted OpenAI-compatible server that
 //!   always calls the tool, TURNS turns, ours and AG2's, and the raw floor of one completion;
+//! - config files (first, before any server starts): `mcp_config::Loader::load` of a file of
+//!   CONFIG_SERVERS servers in each layout mcp-config reads, timed, with the peak of the heap
+//!   meanwhile (a counting global allocator, [`alloc::Counting`]); `--only config` runs this
+//!   phase alone;
 //! - leaks: this process's open file descriptors and child processes before and after each
 //!   phase.
 //!
 //! The report holds, for every figure, the median over the repetitions.
 
 mod agent;
+mod alloc;
+mod config;
 mod floor;
 mod ours;
 mod python;
 mod report;
 mod servers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -35,6 +41,10 @@ use crate::report::Resources;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// Counts the heap of the config phase; the system allocator otherwise.
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
 /// Measures our MCP client against the Python clients, in one run against the same servers.
 ///
 /// The peers (the Python venvs with `mcp`, `fastmcp` and `ag2`) are found through
@@ -42,9 +52,9 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Parser)]
 #[command(name = "mcp-bench")]
 struct Args {
-    /// The `testkit-mcp` binary (build it in release).
-    #[arg(long)]
-    testkit: PathBuf,
+    /// The `testkit-mcp` binary (build it in release); needed except with `--only config`.
+    #[arg(long, required_unless_present = "only")]
+    testkit: Option<PathBuf>,
     /// Cold sessions per transport, server and client.
     #[arg(long, default_value_t = 50)]
     n: usize,
@@ -57,6 +67,12 @@ struct Args {
     /// Repetitions; every figure reported is the median over them.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Servers in each config file of the config phase.
+    #[arg(long, default_value_t = 100_000)]
+    config_servers: usize,
+    /// Runs only PHASE (`config`), REPEAT times, and prints its figures as the report does.
+    #[arg(long, value_name = "PHASE", value_parser = ["config"])]
+    only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`) over TRANSPORT against testkit-mcp and
     /// prints its figures: the workload to put under a profiler.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
@@ -71,10 +87,11 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let single = match (&args.profile, &args.scale) {
-        (Some(profile), _) => Some(profile_one(&args, &profile[0], &profile[1]).await),
-        (None, Some(scale)) => Some(scale_here(&scale[0], &scale[1]).await),
-        (None, None) => None,
+    let single = match (&args.profile, &args.scale, &args.only) {
+        (Some(profile), _, _) => Some(profile_one(&args, &profile[0], &profile[1]).await),
+        (None, Some(scale), _) => Some(scale_here(&scale[0], &scale[1]).await),
+        (None, None, Some(_)) => Some(config_only(&args)),
+        (None, None, None) => None,
     };
     if let Some(result) = single {
         return match result {
@@ -88,11 +105,18 @@ async fn main() -> ExitCode {
             }
         };
     }
+    let files = match generate_config_files(&args) {
+        Ok(files) => files,
+        Err(err) => {
+            eprintln!("mcp-bench: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut runs = Vec::with_capacity(args.repeat);
     let mut leaks = Vec::new();
     for round in 1..=args.repeat {
         eprintln!("mcp-bench: repetition {round} of {}", args.repeat);
-        match repetition(&args, &mut leaks).await {
+        match repetition(&args, &files, &mut leaks).await {
             Ok(run) => runs.push(run),
             Err(err) => {
                 eprintln!("mcp-bench: {err}");
@@ -105,11 +129,40 @@ async fn main() -> ExitCode {
         "calls": args.calls,
         "turns": args.turns,
         "repeat": args.repeat,
+        "config_servers": args.config_servers,
         "results": report::median_of(&runs),
         "leaks": leaks,
     });
     println!("{report:#}");
     ExitCode::SUCCESS
+}
+
+impl Args {
+    /// The `testkit-mcp` binary.
+    fn testkit(&self) -> Result<&Path, Error> {
+        self.testkit.as_deref().ok_or_else(|| "--testkit is required".into())
+    }
+}
+
+/// The config files of the config phase, in a temporary folder.
+fn generate_config_files(args: &Args) -> Result<config::Files, Error> {
+    eprintln!("mcp-bench: writing config files of {} servers", args.config_servers);
+    config::Files::generate(args.config_servers)
+}
+
+/// The config phase alone, `repeat` times: its figures as the report holds them.
+fn config_only(args: &Args) -> Result<Value, Error> {
+    let files = generate_config_files(args)?;
+    let mut runs = Vec::with_capacity(args.repeat);
+    for round in 1..=args.repeat {
+        eprintln!("mcp-bench: config phase, repetition {round} of {}", args.repeat);
+        runs.push(json!({ "config": files.measure()? }));
+    }
+    Ok(json!({
+        "repeat": args.repeat,
+        "config_servers": args.config_servers,
+        "results": report::median_of(&runs),
+    }))
 }
 
 /// The scale phase of our client, in this process.
@@ -119,7 +172,7 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 
 /// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`.
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
-    let testkit = servers::Testkit::start(&args.testkit).await?;
+    let testkit = servers::Testkit::start(args.testkit()?).await?;
     let target = testkit.target(servers::transport(transport)?);
     match phase {
         "cold" => Ok(report::phases(ours::cold(&target, args.n).await?)),
@@ -155,7 +208,15 @@ fn measured(client: &str, transport: &str) -> bool {
 const SESSIONS: usize = 100;
 
 /// One repetition of every phase.
-async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
+async fn repetition(
+    args: &Args,
+    files: &config::Files,
+    leaks: &mut Vec<Value>,
+) -> Result<Value, Error> {
+    // First, while nothing else runs, so that the allocator counts the loads alone.
+    let before = Resources::now();
+    let config = files.measure()?;
+    leaks.push(before.compare("config").await);
     let servers = servers::Servers::start(args).await?;
     let mut cold = serde_json::Map::new();
     for server in ["testkit", "fastmcp"] {
@@ -219,7 +280,7 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
         for client in ["ours", "mcp", "ag2"] {
             let before = Resources::now();
             let result = match client {
-                "ours" => ours::scale_in_child(&args.testkit, &target).await?,
+                "ours" => ours::scale_in_child(args.testkit()?, &target).await?,
                 _ if !measured(client, transport) => continue,
                 _ => python::scale(client, &target, SESSIONS).await?,
             };
@@ -232,5 +293,11 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
     let agent_loop = agent::run(args).await?;
     leaks.push(before.compare("agent loop").await);
     drop(servers);
-    Ok(json!({ "cold": cold, "warm": warm, "scale": scale, "agent_loop": agent_loop }))
+    Ok(json!({
+        "config": config,
+        "cold": cold,
+        "warm": warm,
+        "scale": scale,
+        "agent_loop": agent_loop,
+    }))
 }

@@ -122,7 +122,7 @@ impl Servers {
         })
         .await?;
         Ok(Servers {
-            testkit: Testkit::start(&args.testkit).await?,
+            testkit: Testkit::start(args.testkit()?).await?,
             fastmcp_stdio,
             fastmcp_http,
             fastmcp_sse,

@@ -126,6 +126,11 @@ impl MCPConfig {
         }
     }
 
+    /// Frees the spare room of the server list (after a load, which grows it as it reads).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.servers.shrink_to_fit();
+    }
+
     /// The server called `name`.
     ///
     /// ```

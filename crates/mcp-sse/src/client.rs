@@ -245,32 +245,8 @@ impl SseClientTransport {
             let activity = Activity::default();
             let bytes = limit(response.bytes_stream(), config.max_message_size, activity.clone());
             let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
-            loop {
-                match events.next().await {
-                    Some(Ok(Sse { event: Some(kind), data, .. })) if kind == "endpoint" => {
-                        let data = data.unwrap_or_default();
-                        let endpoint = url.join(data.trim()).map_err(|_| {
-                            SseError::InvalidEndpoint { url: shown.clone(), endpoint: data.clone() }
-                        })?;
-                        if endpoint.origin() != url.origin() {
-                            return Err(SseError::ForeignEndpoint {
-                                url: shown.clone(),
-                                endpoint: self::shown(&endpoint),
-                            });
-                        }
-                        return Ok((endpoint, events, activity));
-                    }
-                    Some(Ok(_)) => continue,
-                    Some(Err(err)) => {
-                        return Err(SseError::Closed(format!("the event stream broke: {err}")));
-                    }
-                    None => {
-                        return Err(SseError::Closed(
-                            "the server closed the event stream before `endpoint`".into(),
-                        ));
-                    }
-                }
-            }
+            let endpoint = wait_for_endpoint(&mut events, &url, &shown).await?;
+            Ok((endpoint, events, activity))
         };
         let (endpoint, events, activity) =
             tokio::time::timeout(config.timeout, connect).await.map_err(|_| {
@@ -339,6 +315,38 @@ impl Activity {
     }
 }
 
+/// Reads `events` up to the `endpoint` event and returns the URL it names (relative to `url`),
+/// skipping the events before it.
+async fn wait_for_endpoint(events: &mut Events, url: &Url, shown: &str) -> Result<Url, SseError> {
+    loop {
+        match events.next().await {
+            Some(Ok(Sse { event: Some(kind), data, .. })) if kind == "endpoint" => {
+                let data = data.unwrap_or_default();
+                let endpoint = url.join(data.trim()).map_err(|_| SseError::InvalidEndpoint {
+                    url: shown.to_owned(),
+                    endpoint: data.clone(),
+                })?;
+                if endpoint.origin() != url.origin() {
+                    return Err(SseError::ForeignEndpoint {
+                        url: shown.to_owned(),
+                        endpoint: self::shown(&endpoint),
+                    });
+                }
+                return Ok(endpoint);
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => {
+                return Err(SseError::Closed(format!("the event stream broke: {err}")));
+            }
+            None => {
+                return Err(SseError::Closed(
+                    "the server closed the event stream before `endpoint`".into(),
+                ));
+            }
+        }
+    }
+}
+
 /// Reads the event stream until it ends, is silent too long, or the transport closes.
 async fn read_events(
     mut events: Events,
@@ -382,8 +390,13 @@ async fn read_events(
     }
 }
 
-/// Ends the byte stream with an error when one line (one SSE field) exceeds `max` bytes, and
-/// records when bytes arrive (keep-alive comments count as activity, though they are no event).
+/// Ends the byte stream with an error when the data of one event (one message) exceeds `max`
+/// bytes, or any other line of the stream does, and records when bytes arrive (keep-alive
+/// comments count as activity, though they are no event).
+///
+/// The bytes before the one over the limit are passed on first, so that the events complete
+/// before it still arrive. Everything the SSE parser holds is bounded so: the line it is
+/// reading, and the event it is building.
 fn limit<S, E>(
     stream: S,
     max: usize,
@@ -393,20 +406,173 @@ where
     S: Stream<Item = Result<bytes::Bytes, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let mut line = 0usize;
-    stream.map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        activity.touch();
-        for &byte in chunk.iter() {
-            line = if byte == b'\n' { 0 } else { line + 1 };
-            if line > max {
-                return Err(std::io::Error::other(format!(
-                    "a message is larger than {max} bytes (max_message_size)"
-                )));
+    Limited {
+        inner: Box::pin(stream),
+        size: EventSize::new(max),
+        activity,
+        failed: None,
+        done: false,
+    }
+}
+
+/// The stream [`limit`] returns.
+struct Limited<S> {
+    inner: std::pin::Pin<Box<S>>,
+    size: EventSize,
+    activity: Activity,
+    /// The error to give next, after the bytes before the one over the limit.
+    failed: Option<std::io::Error>,
+    done: bool,
+}
+
+impl<S, E> Stream for Limited<S>
+where
+    S: Stream<Item = Result<bytes::Bytes, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    type Item = Result<bytes::Bytes, std::io::Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        if let Some(err) = this.failed.take() {
+            return Poll::Ready(Some(Err(err)));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let chunk = match std::task::ready!(this.inner.as_mut().poll_next(cx)) {
+            None => {
+                this.done = true;
+                return Poll::Ready(None);
+            }
+            Some(Err(err)) => {
+                this.done = true;
+                return Poll::Ready(Some(Err(std::io::Error::other(err))));
+            }
+            Some(Ok(chunk)) => chunk,
+        };
+        this.activity.touch();
+        match this.size.scan(&chunk) {
+            Ok(()) => Poll::Ready(Some(Ok(chunk))),
+            Err((at, err)) => {
+                this.done = true;
+                if at == 0 {
+                    return Poll::Ready(Some(Err(err)));
+                }
+                this.failed = Some(err);
+                Poll::Ready(Some(Ok(chunk.slice(..at))))
             }
         }
-        Ok(chunk)
-    })
+    }
+}
+
+/// The size of what the SSE parser holds, followed byte by byte: the line it reads, and the
+/// data of the event it builds (the values of its `data:` lines joined by `\n`). Lines end
+/// with `\n`, `\r\n` or `\r`; a blank line ends an event.
+#[derive(Debug)]
+struct EventSize {
+    max: usize,
+    /// Bytes of the current line.
+    line: usize,
+    /// Where in its line the current byte is.
+    field: Field,
+    /// Data bytes of the current event.
+    data: usize,
+    /// Whether the current event has a `data:` line.
+    has_data: bool,
+    /// The last byte was `\r` (a `\n` just after it ends no second line).
+    after_cr: bool,
+    /// Bytes of the byte order mark seen at the start of the stream (the parser drops it).
+    bom: usize,
+}
+
+/// Where in its line a byte of the event stream is.
+#[derive(Clone, Copy, Debug)]
+enum Field {
+    /// In the field name; `Some(n)`: the name so far is the first `n` bytes of `data`.
+    Name(Option<usize>),
+    /// In a `data:` value; `true` before its first byte (a space there is not data).
+    Data(bool),
+    /// In another field's value, or in a comment.
+    Other,
+}
+
+impl EventSize {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+    fn new(max: usize) -> Self {
+        EventSize {
+            max,
+            line: 0,
+            field: Field::Name(Some(0)),
+            data: 0,
+            has_data: false,
+            after_cr: false,
+            bom: 0,
+        }
+    }
+
+    /// Follows `bytes`; on the first byte over the limit, its index and the error.
+    fn scan(&mut self, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
+        for (at, &byte) in bytes.iter().enumerate() {
+            if self.bom < Self::BOM.len() {
+                if Self::BOM[self.bom] == byte {
+                    self.bom += 1;
+                    continue;
+                }
+                self.bom = Self::BOM.len();
+            }
+            if std::mem::take(&mut self.after_cr) && byte == b'\n' {
+                continue;
+            }
+            if byte == b'\n' || byte == b'\r' {
+                self.after_cr = byte == b'\r';
+                if self.line == 0 {
+                    self.data = 0;
+                    self.has_data = false;
+                }
+                self.line = 0;
+                self.field = Field::Name(Some(0));
+                continue;
+            }
+            self.line += 1;
+            self.field = match self.field {
+                Field::Name(Some(4)) if byte == b':' => {
+                    // The parser joins the values of an event's `data:` lines with `\n`.
+                    self.data += usize::from(self.has_data);
+                    self.has_data = true;
+                    Field::Data(true)
+                }
+                Field::Name(_) if byte == b':' => Field::Other,
+                Field::Name(Some(n)) if n < 4 && b"data"[n] == byte => Field::Name(Some(n + 1)),
+                Field::Name(_) => Field::Name(None),
+                Field::Data(true) if byte == b' ' => Field::Data(false),
+                Field::Data(_) => {
+                    self.data += 1;
+                    Field::Data(false)
+                }
+                Field::Other => Field::Other,
+            };
+            let over = match self.field {
+                Field::Data(_) => self.data > self.max,
+                Field::Name(_) | Field::Other => self.line > self.max,
+            };
+            if over {
+                let max = self.max;
+                return Err((
+                    at,
+                    std::io::Error::other(format!(
+                        "a message is larger than {max} bytes (max_message_size)"
+                    )),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `url` as error texts and logs show it: a password and the session id (`sessionId`,
@@ -531,5 +697,400 @@ mod tests {
         assert_eq!(shown(&url), "http://127.0.0.1:9/messages/?session_id=***");
         let url = url::Url::parse("http://127.0.0.1:9/sse").unwrap();
         assert_eq!(shown(&url), "http://127.0.0.1:9/sse");
+    }
+}
+
+/// Property tests of the event stream's reading: [`limit`], the SSE parser, [`wait_for_endpoint`]
+/// and [`read_events`], fed byte chunks as a server might send them.
+#[cfg(test)]
+mod props {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+    use sse_stream::SseStream;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+    use url::Url;
+
+    use super::{Activity, Events, SseError, limit, read_events, wait_for_endpoint};
+
+    const URL: &str = "http://127.0.0.1:9/sse";
+
+    /// What the client makes of a stream: the endpoint (or why `connect` would fail), then
+    /// the messages read after it and why the stream ended.
+    #[derive(Debug)]
+    struct Outcome {
+        endpoint: Result<Url, SseError>,
+        messages: Vec<Value>,
+        reason: Option<String>,
+    }
+
+    /// Feeds `bytes`, cut into chunks of the `sizes` (cycled), through the client's reading.
+    fn read(bytes: &[u8], sizes: &[usize], max: usize) -> Outcome {
+        let mut chunks = Vec::new();
+        let mut rest = bytes;
+        for &size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at(size.clamp(1, rest.len()));
+            chunks.push(Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(chunk)));
+            rest = tail;
+        }
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+        runtime.block_on(async move {
+            let activity = Activity::default();
+            let bytes = limit(futures::stream::iter(chunks), max, activity.clone());
+            let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
+            let url = Url::parse(URL).expect("a URL");
+            let endpoint = match wait_for_endpoint(&mut events, &url, URL).await {
+                Ok(endpoint) => endpoint,
+                Err(err) => return Outcome { endpoint: Err(err), messages: vec![], reason: None },
+            };
+            let (sender, mut receiver) = mpsc::channel(64);
+            let reason = Arc::new(Mutex::new(None));
+            let reading = read_events(
+                events,
+                activity,
+                sender,
+                CancellationToken::new(),
+                reason.clone(),
+                Duration::from_secs(3600),
+            );
+            let collecting = async {
+                let mut messages = Vec::new();
+                while let Some(message) = receiver.recv().await {
+                    messages.push(serde_json::to_value(message).expect("a message serializes"));
+                }
+                messages
+            };
+            let ((), messages) = tokio::join!(reading, collecting);
+            let reason = reason.lock().expect("not poisoned").clone();
+            Outcome { endpoint: Ok(endpoint), messages, reason }
+        })
+    }
+
+    /// Chunk sizes: single bytes to whole events.
+    fn sizes() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(prop_oneof![1usize..4, 1usize..400], 1..8)
+    }
+
+    /// A JSON-RPC message from a server, of kind `kind % 4`, carrying `number`.
+    fn json(number: u64, kind: u8) -> String {
+        match kind % 4 {
+            0 => format!(r#"{{"jsonrpc":"2.0","id":{number},"result":{{"n":[1,2]}}}}"#),
+            1 => format!(r#"{{"jsonrpc":"2.0","id":{number},"method":"ping"}}"#),
+            2 => format!(
+                r#"{{"jsonrpc":"2.0","id":{number},"error":{{"code":-32601,"message":"no"}}}}"#
+            ),
+            _ => format!(
+                r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"level":"info","data":{number}}}}}"#
+            ),
+        }
+    }
+
+    /// One line of an event other than its data.
+    #[derive(Clone, Debug)]
+    enum Extra {
+        Id(String),
+        Retry(u32),
+        Comment(String),
+    }
+
+    /// One event of the stream after `endpoint`.
+    #[derive(Clone, Debug)]
+    enum Item {
+        /// A JSON-RPC message: `event: message` or unnamed, its JSON cut into `data:` lines
+        /// after the commas chosen by `cuts`, with extra lines at the given places.
+        Message { number: u64, kind: u8, named: bool, cuts: Vec<bool>, extras: Vec<(Extra, usize)> },
+        /// An event of another name: skipped.
+        Other { name: String, data: String },
+        /// A message event whose data is not JSON-RPC: skipped.
+        Junk(String),
+        /// A lone comment (a keep-alive): no event.
+        Comment(String),
+    }
+
+    /// Writes SSE lines, each ended as `ends` (cycled) says: `\n`, `\r\n` or `\r`.
+    #[derive(Debug)]
+    struct Writer {
+        out: Vec<u8>,
+        ends: Vec<u8>,
+        at: usize,
+        space: bool,
+        /// The largest data of one event, and the longest line other than data.
+        largest_data: usize,
+        longest_line: usize,
+    }
+
+    impl Writer {
+        fn new(ends: Vec<u8>, space: bool, bom: bool) -> Self {
+            let out = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+            Writer { out, ends, at: 0, space, largest_data: 0, longest_line: 0 }
+        }
+
+        fn end(&mut self) {
+            let end = self.ends.get(self.at % self.ends.len().max(1)).copied().unwrap_or(0);
+            self.at += 1;
+            // A `\n` right after a `\r` would end no line of its own.
+            let after_cr = self.out.last() == Some(&b'\r');
+            self.out.extend_from_slice(match end % 3 {
+                0 if !after_cr => b"\n",
+                0 | 1 => b"\r\n",
+                _ => b"\r",
+            });
+        }
+
+        fn line(&mut self, line: &str) {
+            self.longest_line = self.longest_line.max(line.len());
+            self.out.extend_from_slice(line.as_bytes());
+            self.end();
+        }
+
+        fn field(&mut self, name: &str, value: &str) {
+            let space = if self.space { " " } else { "" };
+            self.line(&format!("{name}:{space}{value}"));
+        }
+
+        fn extra(&mut self, extra: &Extra) {
+            match extra {
+                Extra::Id(id) => self.field("id", id),
+                Extra::Retry(retry) => self.field("retry", &retry.to_string()),
+                Extra::Comment(text) => self.line(&format!(":{text}")),
+            }
+        }
+
+        /// Data lines (`pieces` joined by `\n` are the event's data), with `extras` among them.
+        fn event(&mut self, name: Option<&str>, pieces: &[&str], extras: &[(Extra, usize)]) {
+            if let Some(name) = name {
+                self.field("event", name);
+            }
+            let data = pieces.iter().map(|p| p.len()).sum::<usize>() + pieces.len().max(1) - 1;
+            self.largest_data = self.largest_data.max(data);
+            let space = if self.space { " " } else { "" };
+            for (at, piece) in pieces.iter().enumerate() {
+                for (extra, _) in extras.iter().filter(|(_, place)| place % pieces.len() == at) {
+                    self.extra(extra);
+                }
+                // Data lines do not count as lines: their limit is the event's data.
+                self.out.extend_from_slice(format!("data:{space}{piece}").as_bytes());
+                self.end();
+            }
+            self.end();
+        }
+
+        /// The stream's `endpoint` event, after the comments of `prologue`.
+        fn endpoint(&mut self, prologue: &[String], session: &str, id: Option<&str>) {
+            for comment in prologue {
+                self.line(&format!(":{comment}"));
+            }
+            let extras: Vec<_> = id.map(|id| (Extra::Id(id.to_owned()), 0)).into_iter().collect();
+            self.event(Some("endpoint"), &[&format!("/message?sessionId={session}")], &extras);
+        }
+
+        /// Writes `item`; the message it carries, if any.
+        fn item(&mut self, item: &Item) -> Option<Value> {
+            match item {
+                Item::Message { number, kind, named, cuts, extras } => {
+                    let text = json(*number, *kind);
+                    let mut pieces = Vec::new();
+                    let mut start = 0;
+                    for (comma, (at, _)) in text.match_indices(',').enumerate() {
+                        if cuts.get(comma).copied().unwrap_or(false) {
+                            pieces.push(&text[start..=at]);
+                            start = at + 1;
+                        }
+                    }
+                    pieces.push(&text[start..]);
+                    self.event(named.then_some("message"), &pieces, extras);
+                    Some(serde_json::from_str(&text).expect("valid JSON"))
+                }
+                Item::Other { name, data } => {
+                    self.event(Some(name), &[data], &[]);
+                    None
+                }
+                Item::Junk(data) => {
+                    self.event(None, &[data], &[]);
+                    None
+                }
+                Item::Comment(text) => {
+                    self.line(&format!(":{text}"));
+                    None
+                }
+            }
+        }
+    }
+
+    fn number() -> impl Strategy<Value = u64> {
+        prop_oneof![0u64..100, 0..=i64::MAX.unsigned_abs()]
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        // An event holds one field of each kind but data.
+        let extras = (
+            prop::option::of("[ -~]{0,12}"),
+            prop::option::of(any::<u32>()),
+            prop::collection::vec("[ -~]{0,20}", 0..3),
+            prop::collection::vec(any::<usize>(), 5),
+        )
+            .prop_map(|(id, retry, comments, places)| {
+                id.map(Extra::Id)
+                    .into_iter()
+                    .chain(retry.map(Extra::Retry))
+                    .chain(comments.into_iter().map(Extra::Comment))
+                    .zip(places)
+                    .collect::<Vec<_>>()
+            });
+        prop_oneof![
+            6 => (number(), any::<u8>(), any::<bool>(), prop::collection::vec(any::<bool>(), 0..8), extras)
+                .prop_map(|(number, kind, named, cuts, extras)| Item::Message { number, kind, named, cuts, extras }),
+            1 => ("[a-z]{1,8}".prop_filter("another name", |n| n != "message"), "[ -~]{0,30}")
+                .prop_map(|(name, data)| Item::Other { name, data }),
+            1 => "[ -z|~]{0,30}".prop_map(Item::Junk),
+            1 => "[ -~]{0,20}".prop_map(Item::Comment),
+        ]
+    }
+
+    /// A stream's look: line ends, `data: ` or `data:`, a byte order mark.
+    fn writer() -> impl Strategy<Value = Writer> {
+        (prop::collection::vec(0u8..3, 1..6), any::<bool>(), prop::bool::weighted(0.1))
+            .prop_map(|(ends, space, bom)| Writer::new(ends, space, bom))
+    }
+
+    /// The start of a stream: comments, then the `endpoint` event.
+    fn start() -> impl Strategy<Value = (Vec<String>, String, Option<String>)> {
+        (
+            prop::collection::vec("[ -~]{0,20}", 0..3),
+            "[0-9a-f]{1,32}",
+            prop::option::of("[ -~]{0,12}"),
+        )
+    }
+
+    proptest! {
+        /// A valid stream (`endpoint`, then messages, other events, junk and comments, with
+        /// `id:`, `retry:` and comment lines among the data lines, LF, CRLF or CR line ends),
+        /// cut anywhere, with a limit at least its largest message: the endpoint, then every
+        /// message in order, then the end of the stream.
+        #[test]
+        fn prop_sse_valid_streams_give_every_message(
+            mut writer in writer(),
+            (prologue, session, id) in start(),
+            items in prop::collection::vec(item(), 0..12),
+            sizes in sizes(),
+            slack in prop_oneof![Just(0usize), 0usize..100],
+        ) {
+            writer.endpoint(&prologue, &session, id.as_deref());
+            let expected: Vec<Value> = items.iter().filter_map(|item| writer.item(item)).collect();
+            let max = writer.largest_data.max(writer.longest_line) + slack;
+            let outcome = read(&writer.out, &sizes, max);
+            let endpoint = outcome.endpoint.as_ref().map(Url::as_str).map_err(ToString::to_string);
+            let want = format!("http://127.0.0.1:9/message?sessionId={session}");
+            prop_assert_eq!(endpoint, Ok(want.as_str()));
+            prop_assert_eq!(outcome.messages, expected);
+            prop_assert_eq!(outcome.reason.as_deref(), Some("the server closed the event stream"));
+        }
+
+        /// A stream whose message `at` has more data than the limit (in one `data:` line or
+        /// several shorter ones), cut anywhere: the messages before it arrive, and the stream
+        /// ends with the size error, also when it comes before `endpoint`.
+        #[test]
+        fn prop_sse_oversize_message_gives_the_size_error(
+            mut writer in writer(),
+            (prologue, session, id) in start(),
+            items in prop::collection::vec(item(), 0..8),
+            at in any::<prop::sample::Index>(),
+            lines in 1usize..4,
+            over in 1usize..50,
+            sizes in sizes(),
+            before_endpoint in prop::bool::weighted(0.2),
+        ) {
+            // The limit fits every other message.
+            let max = {
+                let mut probe = Writer::new(vec![0], true, false);
+                probe.endpoint(&prologue, &session, id.as_deref());
+                items.iter().for_each(|item| drop(probe.item(item)));
+                probe.largest_data.max(probe.longest_line)
+            };
+            let at = if before_endpoint { 0 } else { at.index(items.len() + 1) };
+            let big_len = max + over;
+            // `lines` data lines joined by `\n`, their lengths adding up to `big_len`.
+            let per = (big_len + 1) / lines;
+            let mut pieces = Vec::new();
+            let mut left = big_len + 1;
+            for line in 0..lines {
+                let len = if line + 1 == lines { left } else { per.min(left) };
+                pieces.push("x".repeat(len.saturating_sub(1)));
+                left -= len;
+            }
+            let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            prop_assert_eq!(pieces.iter().map(|p| p.len()).sum::<usize>() + lines - 1, big_len);
+
+            let mut expected = Vec::new();
+            if before_endpoint {
+                writer.event(None, &pieces, &[]);
+            }
+            writer.endpoint(&prologue, &session, id.as_deref());
+            for (index, item) in items.iter().enumerate() {
+                if index == at && !before_endpoint {
+                    writer.event(Some("message"), &pieces, &[]);
+                }
+                let message = writer.item(item);
+                if index < at && !before_endpoint {
+                    expected.extend(message);
+                }
+            }
+            if at == items.len() && !before_endpoint {
+                writer.event(None, &pieces, &[]);
+            }
+            let outcome = read(&writer.out, &sizes, max);
+            let size_error = format!("larger than {max} bytes (max_message_size)");
+            if before_endpoint {
+                let err = outcome.endpoint.expect_err("no endpoint").to_string();
+                prop_assert!(err.contains(&size_error), "{}", err);
+            } else {
+                prop_assert!(outcome.endpoint.is_ok(), "{:?}", outcome.endpoint);
+                prop_assert_eq!(outcome.messages, expected);
+                let reason = outcome.reason.unwrap_or_default();
+                prop_assert!(reason.contains(&size_error), "{}", reason);
+            }
+        }
+
+        /// Random bytes (with SSE's pieces among them), cut anywhere: no panic, no hang; the
+        /// client gets an endpoint or a typed error, and a stream read to its end says why it
+        /// ended.
+        #[test]
+        fn prop_sse_random_bytes_end_cleanly(
+            pieces in prop::collection::vec(prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..20),
+                prop::sample::select(vec![
+                    "\n", "\r", "\r\n", "\n\n", ":", "data: ", "data:", "event: endpoint\n",
+                    "event: message\n", "event: message\ndata: ", "id: 1\n", "retry: 10\n",
+                    "retry: x\n", "data: /message?sessionId=1\n\n", "data: //evil.example/x\n\n",
+                    "data: http://[::1\n\n", r#"data: {"jsonrpc":"2.0","id":1,"result":{}}"#,
+                    "\u{feff}", "\u{0}", "\u{ff}",
+                ]).prop_map(|piece| piece.as_bytes().to_vec()),
+            ], 0..40),
+            sizes in sizes(),
+            max in prop_oneof![1usize..16, 16usize..4096],
+        ) {
+            let bytes = pieces.concat();
+            let outcome = read(&bytes, &sizes, max);
+            match &outcome.endpoint {
+                Ok(endpoint) => {
+                    prop_assert_eq!(endpoint.origin(), Url::parse(URL).unwrap().origin());
+                    let reason = outcome.reason.unwrap_or_default();
+                    prop_assert!(
+                        reason == "the server closed the event stream"
+                            || reason.starts_with("the event stream broke: "),
+                        "{}", reason
+                    );
+                }
+                Err(SseError::Closed(_) | SseError::InvalidEndpoint { .. } | SseError::ForeignEndpoint { .. }) => {}
+                Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
     }
 }

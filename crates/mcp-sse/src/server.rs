@@ -255,7 +255,7 @@ where
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.starts_with("application/json"));
+        .is_none_or(|v| v.get(..16).is_some_and(|t| t.eq_ignore_ascii_case("application/json")));
     if !json_body {
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected application/json").into_response();
     }

@@ -361,9 +361,7 @@ impl Loader {
             Format::Json | Format::Auto => parse_json(text, text, &ctx, false),
         }?;
         let (warnings, _) = ctx.finish();
-        let config = MCPConfig::new(parsed.servers)
-            .map_err(|err| LoadError::new(LoadErrorKind::Invalid { message: err.to_string() }))?;
-        Ok(Loaded { config, warnings, dialect: parsed.dialect })
+        Ok(Loaded { config: parsed.config, warnings, dialect: parsed.dialect })
     }
 }
 

@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
+use crate::config::MCPConfig;
 use crate::error::{ConfigError, LoadErrorKind};
 use crate::server::{
     Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
@@ -47,7 +48,40 @@ const ENTRY_KEYS: &[&str] = &[
 /// What a file held.
 pub(super) struct Parsed {
     pub(super) dialect: Dialect,
-    pub(super) servers: Vec<ServerConfig>,
+    pub(super) config: MCPConfig,
+}
+
+/// The servers read so far, built into their [`MCPConfig`] as they come (one copy of each, and
+/// one hashed name), and the names of the disabled ones, which are taken too.
+#[derive(Default)]
+struct Servers {
+    config: MCPConfig,
+    disabled: HashSet<String>,
+}
+
+impl Servers {
+    fn taken(&self, name: &str) -> bool {
+        self.config.contains(name) || self.disabled.contains(name)
+    }
+
+    fn add<E: de::Error>(&mut self, ctx: &Ctx<'_>, entry: Entry) -> Result<(), E> {
+        match entry.server {
+            Some(server) => self.config.push(server).map_err(|err| ctx.invalid(err.to_string())),
+            None => {
+                self.disabled.insert(entry.name);
+                Ok(())
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.config.len() + self.disabled.len()
+    }
+
+    fn done(mut self, dialect: Dialect) -> Parsed {
+        self.config.shrink_to_fit();
+        Parsed { dialect, config: self.config }
+    }
 }
 
 /// State shared by the visitors of one load.
@@ -471,39 +505,36 @@ impl<'de> Visitor<'de> for ServersSeed<'_, '_> {
             return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
         }
         let ctx = self.ctx;
-        let mut names: HashSet<String> = HashSet::new();
-        let mut servers = Vec::new();
+        let mut servers = Servers::default();
         for index in 0.. {
             ctx.set_entry("servers", Some(index));
-            let seed = EntrySeed { ctx, key: None, taken: &names, index, dialect: Dialect::Native };
+            let seed = EntrySeed {
+                ctx,
+                key: None,
+                taken: Some(&servers),
+                index,
+                dialect: Dialect::Native,
+            };
             let Some(entry) = seq.next_element_seed(seed)? else { break };
-            names.insert(entry.name);
-            servers.extend(entry.server);
+            servers.add(ctx, entry)?;
         }
-        Ok(Parsed { dialect: Dialect::Native, servers })
+        Ok(servers.done(Dialect::Native))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let ctx = self.ctx;
-        let mut names: HashSet<String> = HashSet::new();
-        let mut servers = Vec::new();
-        let none_taken = HashSet::new();
+        let mut servers = Servers::default();
         let dialect = if self.mcp_servers { Dialect::McpServers } else { Dialect::VsCode };
         while let Some(name) = map.next_key::<String>()? {
-            if names.contains(&name) {
+            if servers.taken(&name) {
                 return Err(duplicate_name(ctx, &name));
             }
-            let seed = EntrySeed {
-                ctx,
-                key: Some(&name),
-                taken: &none_taken,
-                index: names.len(),
-                dialect,
-            };
-            servers.extend(map.next_value_seed(seed)?.server);
-            names.insert(name);
+            let seed =
+                EntrySeed { ctx, key: Some(&name), taken: None, index: servers.len(), dialect };
+            let entry = map.next_value_seed(seed)?;
+            servers.add(ctx, entry)?;
         }
-        Ok(Parsed { dialect, servers })
+        Ok(servers.done(dialect))
     }
 }
 
@@ -541,14 +572,15 @@ struct RawEntry {
 struct EntrySeed<'c, 'a, 'n> {
     ctx: &'c Ctx<'a>,
     key: Option<&'n str>,
-    taken: &'n HashSet<String>,
+    taken: Option<&'n Servers>,
     index: usize,
     /// The layout: in the mcpServers one a `${VAR}` may come from the entry's own `env` block;
     /// in VS Code's, every `${input:ID}` must be declared.
     dialect: Dialect,
 }
 
-/// A read entry: its name, and the server unless it is disabled.
+/// A read entry: its name (moved into the server's config unless it is disabled), and the
+/// server unless it is disabled.
 struct Entry {
     name: String,
     server: Option<ServerConfig>,
@@ -608,7 +640,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 "server_name" => {
                     let value: String = map.next_value()?;
                     if strict {
-                        if self.taken.contains(&value) {
+                        if self.taken.is_some_and(|taken| taken.taken(&value)) {
                             return Err(duplicate_name(ctx, &value));
                         }
                         name = Some(value);

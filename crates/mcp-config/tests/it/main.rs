@@ -3,6 +3,7 @@
 
 mod errors;
 mod formats;
+mod props;
 mod redaction;
 mod roundtrip;
 mod scale;

@@ -311,17 +311,9 @@ async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: Str
 type Stdin = Arc<tokio::sync::Mutex<Option<ChildStdin>>>;
 
 /// Newline-delimited JSON-RPC over the child's stdin and stdout.
-///
-/// Lines that are not JSON-RPC are skipped and counted (a server that logs to stdout breaks
-/// the protocol; the count makes the resulting error say so). A line over
-/// [`MAX_MESSAGE_BYTES`] closes the transport.
 struct StdioTransport {
-    reader: BufReader<ChildStdout>,
-    line: Vec<u8>,
+    lines: LineReader<ChildStdout>,
     writer: Stdin,
-    garbage: Garbage,
-    fault: ReadFault,
-    server: String,
 }
 
 impl StdioTransport {
@@ -333,9 +325,33 @@ impl StdioTransport {
         server: String,
     ) -> Self {
         StdioTransport {
-            reader: BufReader::new(stdout),
-            line: Vec::new(),
+            lines: LineReader::new(stdout, MAX_MESSAGE_BYTES, garbage, fault, server),
             writer: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
+        }
+    }
+}
+
+/// The reading half of [`StdioTransport`]: newline-delimited JSON-RPC messages from `R` (the
+/// server's stdout).
+///
+/// Lines that are not JSON-RPC are skipped and counted (a server that logs to stdout breaks
+/// the protocol; the count makes the resulting error say so). A line over `limit` bytes
+/// ([`MAX_MESSAGE_BYTES`] for servers) ends the stream, with the reason in the [`ReadFault`].
+struct LineReader<R> {
+    reader: BufReader<R>,
+    line: Vec<u8>,
+    limit: usize,
+    garbage: Garbage,
+    fault: ReadFault,
+    server: String,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(reader: R, limit: usize, garbage: Garbage, fault: ReadFault, server: String) -> Self {
+        LineReader {
+            reader: BufReader::new(reader),
+            line: Vec::new(),
+            limit,
             garbage,
             fault,
             server,
@@ -363,20 +379,50 @@ impl StdioTransport {
             self.line.extend_from_slice(chunk);
             let consumed = complete.unwrap_or(available.len());
             self.reader.consume(consumed);
-            if self.line.len() > MAX_MESSAGE_BYTES {
+            if self.line.len() > self.limit {
+                let limit = self.limit;
                 tracing::warn!(
                     server = %self.server,
-                    "the server sent a message over {MAX_MESSAGE_BYTES} bytes; closing the session"
+                    "the server sent a message over {limit} bytes; closing the session"
                 );
+                let shown = if limit.is_multiple_of(1024 * 1024) {
+                    format!("{} MiB", limit / (1024 * 1024))
+                } else {
+                    format!("{limit} bytes")
+                };
                 self.fault.set(format!(
-                    "the server sent a message over {} MiB, the limit of one message; the session \
-                     was closed",
-                    MAX_MESSAGE_BYTES / (1024 * 1024)
+                    "the server sent a message over {shown}, the limit of one message; the session \
+                     was closed"
                 ));
                 return false;
             }
             if complete.is_some() {
                 return true;
+            }
+        }
+    }
+
+    /// The next JSON-RPC message; `None` at end of stream or on a fault. Cancel safe.
+    async fn next_message(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            if !self.next_line().await {
+                return None;
+            }
+            let line = std::mem::take(&mut self.line);
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice(trimmed) {
+                Ok(message) => return Some(message),
+                Err(err) => {
+                    tracing::warn!(
+                        server = %self.server,
+                        "skipping a stdout line that is not JSON-RPC ({err}): {}",
+                        excerpt(trimmed)
+                    );
+                    self.garbage.record(trimmed);
+                }
             }
         }
     }
@@ -403,32 +449,338 @@ impl Transport<RoleClient> for StdioTransport {
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
-        loop {
-            if !self.next_line().await {
-                return None;
-            }
-            let line = std::mem::take(&mut self.line);
-            let trimmed = line.trim_ascii();
-            if trimmed.is_empty() {
-                continue;
-            }
-            match serde_json::from_slice(trimmed) {
-                Ok(message) => return Some(message),
-                Err(err) => {
-                    tracing::warn!(
-                        server = %self.server,
-                        "skipping a stdout line that is not JSON-RPC ({err}): {}",
-                        excerpt(trimmed)
-                    );
-                    self.garbage.record(trimmed);
-                }
-            }
-        }
+        self.lines.next_message().await
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
         // Dropping stdin sends EOF: the MCP spec's first step of stdio shutdown.
         self.writer.lock().await.take();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use proptest::prelude::*;
+    use rmcp::RoleClient;
+    use rmcp::service::RxJsonRpcMessage;
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    use super::{Garbage, LineReader, ReadFault, excerpt};
+
+    /// An in-memory stdout: yields `chunks` one read each (a read takes at most one chunk, and
+    /// less when the buffer is smaller), returns `Pending` once before each chunk when
+    /// `pending`, and ends with the end of stream, or with an error when `error_at_end`.
+    struct Chunks {
+        chunks: VecDeque<Vec<u8>>,
+        pending: bool,
+        pended: bool,
+        error_at_end: bool,
+    }
+
+    impl Chunks {
+        /// `bytes` cut into chunks of the `sizes` (cycled; each at least 1).
+        fn new(bytes: &[u8], sizes: &[usize], pending: bool, error_at_end: bool) -> Self {
+            let mut chunks = VecDeque::new();
+            let mut rest = bytes;
+            for &size in sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (chunk, tail) = rest.split_at(size.clamp(1, rest.len()));
+                chunks.push_back(chunk.to_vec());
+                rest = tail;
+            }
+            Chunks { chunks, pending, pended: false, error_at_end }
+        }
+    }
+
+    impl AsyncRead for Chunks {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let this = &mut *self;
+            if this.pending && !this.pended {
+                this.pended = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let Some(mut chunk) = this.chunks.pop_front() else {
+                return Poll::Ready(if this.error_at_end {
+                    Err(std::io::Error::other("the pipe broke"))
+                } else {
+                    Ok(())
+                });
+            };
+            let n = chunk.len().min(buf.remaining());
+            buf.put_slice(&chunk[..n]);
+            if n < chunk.len() {
+                this.chunks.push_front(chunk.split_off(n));
+            } else {
+                this.pended = false;
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn reader(chunks: Chunks, limit: usize) -> LineReader<Chunks> {
+        LineReader::new(chunks, limit, Garbage::default(), ReadFault::default(), "s".to_owned())
+    }
+
+    /// Polls `future` to its end; its only `Pending`s are those of [`Chunks`], which wake at
+    /// once, so a future still pending after many polls is a hang.
+    fn run<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..1_000_000 {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+        panic!("the reader hangs");
+    }
+
+    /// Every message `reader` gives; each time a read is `Pending`, the call is dropped
+    /// (cancelled) and made anew when the next of `cancels` (cycled) says so.
+    fn messages(
+        reader: &mut LineReader<Chunks>,
+        cancels: &[bool],
+    ) -> Vec<RxJsonRpcMessage<RoleClient>> {
+        let mut cancels = cancels.iter().copied().chain(std::iter::repeat(false)).cycle();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut out = Vec::new();
+        for _ in 0..1_000_000 {
+            let mut next = Box::pin(reader.next_message());
+            let message = loop {
+                match next.as_mut().poll(&mut cx) {
+                    Poll::Ready(message) => break Some(message),
+                    Poll::Pending if cancels.next() == Some(true) => break None,
+                    Poll::Pending => {}
+                }
+            };
+            match message {
+                Some(Some(message)) => out.push(message),
+                Some(None) => return out,
+                None => {} // cancelled: ask again
+            }
+        }
+        panic!("the reader hangs");
+    }
+
+    /// The number a generated message carries: its id, or a notification's `params.data`.
+    fn number(message: &RxJsonRpcMessage<RoleClient>) -> u64 {
+        let value = serde_json::to_value(message).expect("a message serializes");
+        value
+            .get("id")
+            .or_else(|| value.pointer("/params/data"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_else(|| panic!("no number in {value}"))
+    }
+
+    /// Byte strings with some newlines.
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..max)
+            .prop_map(|bytes| bytes.into_iter().map(|b| if b < 28 { b'\n' } else { b }).collect())
+    }
+
+    /// Chunk sizes: tiny to larger than most lines.
+    fn sizes() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(prop_oneof![1usize..4, 1usize..600], 1..8)
+    }
+
+    proptest! {
+        /// Any bytes, cut anywhere, give exactly the complete lines of their concatenation
+        /// (never the unfinished last one) until a line over the limit, which ends the stream
+        /// with the fault set; and messages are exactly the lines that are JSON-RPC, the other
+        /// non-blank lines counted as garbage.
+        #[test]
+        fn prop_stdio_lines_are_the_complete_lines(
+            data in bytes(3000),
+            sizes in sizes(),
+            pending in any::<bool>(),
+            limit in prop_oneof![1usize..20, 20usize..400],
+        ) {
+            let mut segments: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+            let tail = segments.pop().unwrap_or_default();
+            let oversize = segments.iter().position(|line| line.len() > limit);
+            let complete = &segments[..oversize.unwrap_or(segments.len())];
+            let faults = oversize.is_some() || tail.len() > limit;
+
+            let mut lines = reader(Chunks::new(&data, &sizes, pending, false), limit);
+            let mut got = Vec::new();
+            while run(lines.next_line()) {
+                got.push(std::mem::take(&mut lines.line));
+            }
+            prop_assert_eq!(&got, complete);
+            prop_assert_eq!(lines.fault.get().is_some(), faults);
+            // The fault is final: reading on gives nothing.
+            if faults {
+                prop_assert!(!run(lines.next_line()));
+            }
+
+            let mut messages_reader = reader(Chunks::new(&data, &sizes, pending, false), limit);
+            let got = messages(&mut messages_reader, &[]);
+            let (mut valid, mut garbage) = (Vec::new(), 0);
+            for line in complete.iter().map(|line| line.trim_ascii()).filter(|l| !l.is_empty()) {
+                match serde_json::from_slice::<RxJsonRpcMessage<RoleClient>>(line) {
+                    Ok(message) => valid.push(serde_json::to_value(message).unwrap()),
+                    Err(_) => garbage += 1,
+                }
+            }
+            let got: Vec<_> = got.iter().map(|m| serde_json::to_value(m).unwrap()).collect();
+            prop_assert_eq!(got, valid);
+            prop_assert_eq!(messages_reader.garbage.seen().map_or(0, |(count, _)| count), garbage);
+            prop_assert_eq!(messages_reader.fault.get().is_some(), faults);
+        }
+    }
+
+    /// One line a server might write.
+    #[derive(Clone, Debug)]
+    enum Line {
+        /// A JSON-RPC message carrying this number, of kind `kind % 4`, padded with blanks
+        /// (to the limit itself when `fill`).
+        Valid { number: u64, kind: u8, pad: String, fill: bool },
+        /// Not JSON-RPC: a log line, other JSON, or a cut message.
+        Garbage(Vec<u8>),
+        /// Only blanks: skipped, not counted.
+        Blank(String),
+        /// `by` bytes over the limit: ends the stream.
+        Oversize { by: usize, message: bool },
+    }
+
+    fn json(number: u64, kind: u8) -> String {
+        match kind % 4 {
+            0 => format!(r#"{{"jsonrpc":"2.0","id":{number},"result":{{}}}}"#),
+            1 => format!(r#"{{"jsonrpc":"2.0","id":{number},"method":"ping"}}"#),
+            2 => format!(
+                r#"{{"jsonrpc":"2.0","id":{number},"error":{{"code":-32601,"message":"no"}}}}"#
+            ),
+            _ => format!(
+                r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"level":"info","data":{number}}}}}"#
+            ),
+        }
+    }
+
+    impl Line {
+        /// The line's bytes, without the newline.
+        fn bytes(&self, limit: usize) -> Vec<u8> {
+            match self {
+                Line::Valid { number, kind, pad, fill } => {
+                    let mut line = format!("{pad}{}", json(*number, *kind)).into_bytes();
+                    if *fill {
+                        line.resize(limit.max(line.len()), b' ');
+                    }
+                    line
+                }
+                Line::Garbage(bytes) => bytes.clone(),
+                Line::Blank(blanks) => blanks.clone().into_bytes(),
+                Line::Oversize { by, message } => {
+                    let mut line =
+                        if *message { json(1, 0).into_bytes() } else { b"log:".to_vec() };
+                    line.resize(limit.max(line.len()) + by, b' ');
+                    line
+                }
+            }
+        }
+    }
+
+    /// A request id rmcp accepts (a JSON-RPC number id is an `i64` to it).
+    fn id() -> impl Strategy<Value = u64> {
+        prop_oneof![0u64..100, 0..=i64::MAX.unsigned_abs()]
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        let blanks = "[ \t\r]{0,4}";
+        let garbage = prop_oneof![
+            // A log line: never JSON.
+            (r"[A-Za-z][ -~]{0,80}", bytes(40)).prop_map(|(text, more)| {
+                let mut line = text.into_bytes();
+                line.extend(more.into_iter().filter(|&b| b != b'\n'));
+                line
+            }),
+            // JSON that is not JSON-RPC.
+            prop_oneof![
+                Just(r#"{"hello":"world"}"#.to_owned()),
+                Just("[1,2,3]".to_owned()),
+                Just("42".to_owned()),
+                Just(r#""text""#.to_owned()),
+                Just("null".to_owned()),
+                Just(r#"{"jsonrpc":"1.0","id":1,"result":{}}"#.to_owned()),
+                Just(r#"{"jsonrpc":"2.0","method":7}"#.to_owned()),
+            ]
+            .prop_map(String::into_bytes),
+            // A message cut short.
+            (id(), any::<u8>(), any::<prop::sample::Index>()).prop_map(|(n, kind, cut)| {
+                let text = json(n, kind);
+                text.as_bytes()[..cut.index(text.len())].to_vec()
+            }),
+        ]
+        .prop_filter("garbage is not blank", |line| !line.trim_ascii().is_empty());
+        prop_oneof![
+            6 => (id(), any::<u8>(), blanks, prop::bool::weighted(0.1))
+                .prop_map(|(number, kind, pad, fill)| Line::Valid { number, kind, pad, fill }),
+            3 => garbage.prop_map(Line::Garbage),
+            1 => blanks.prop_map(Line::Blank),
+            1 => (1usize..40, any::<bool>()).prop_map(|(by, message)| Line::Oversize { by, message }),
+        ]
+    }
+
+    proptest! {
+        /// A server's output (JSON-RPC, log lines, other JSON, blank lines, a line over the
+        /// limit, an unfinished last line, a read error), cut anywhere and read with calls
+        /// cancelled at random: the messages arrive in order, each once; the garbage is
+        /// counted; the first line over the limit, or the read error, ends the stream with
+        /// the fault set; the unfinished last line is never a message.
+        #[test]
+        fn prop_stdio_messages_arrive_in_order(
+            lines in prop::collection::vec(line(), 0..40),
+            tail in prop::option::of((id(), any::<u8>())),
+            error_at_end in any::<bool>(),
+            sizes in sizes(),
+            pending in any::<bool>(),
+            cancels in prop::collection::vec(any::<bool>(), 0..16),
+            limit in 200usize..400,
+        ) {
+            let mut data = Vec::new();
+            let (mut expected, mut garbage, mut first_garbage, mut oversize) =
+                (Vec::new(), 0, None, false);
+            for line in &lines {
+                let bytes = line.bytes(limit);
+                data.extend_from_slice(&bytes);
+                data.push(b'\n');
+                if oversize {
+                    continue;
+                }
+                match line {
+                    Line::Valid { number, .. } => expected.push(*number),
+                    Line::Garbage(_) => {
+                        garbage += 1;
+                        first_garbage.get_or_insert_with(|| excerpt(bytes.trim_ascii()));
+                    }
+                    Line::Blank(_) => {}
+                    Line::Oversize { .. } => oversize = true,
+                }
+            }
+            if let Some((number, kind)) = tail {
+                data.extend_from_slice(json(number, kind).as_bytes());
+            }
+
+            let mut reader = reader(Chunks::new(&data, &sizes, pending, error_at_end), limit);
+            let got: Vec<u64> = messages(&mut reader, &cancels).iter().map(number).collect();
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(reader.garbage.seen(), first_garbage.map(|first| (garbage, first)));
+            let fault = reader.fault.get();
+            prop_assert_eq!(fault.is_some(), oversize || error_at_end, "fault: {:?}", fault);
+            if oversize {
+                let fault = fault.unwrap_or_default();
+                prop_assert!(fault.contains(&format!("over {limit} bytes")), "{}", fault);
+            }
+        }
     }
 }

@@ -7,5 +7,6 @@ mod common;
 mod demo;
 mod exits;
 mod outside_clients;
+mod props;
 mod redirects;
 mod wikipedia_server;
