@@ -13,7 +13,8 @@
 //!   open them all and the client process's RSS with them open;
 //! - the agent loop: an agent with one tool against a scripted OpenAI-compatible server that
 //!   always calls the tool, TURNS turns, ours and AG2's, and the raw floor of one completion;
-//! - config files (first, before any server starts): `mcp_config::Loader::load` of a file of
+//! - config files (first, before any server starts, in a child `mcp-bench --only config` so
+//!   that the loads' heap stays out of this process): `mcp_config::Loader::load` of a file of
 //!   CONFIG_SERVERS servers in each layout mcp-config reads, timed, with the peak of the heap
 //!   meanwhile (a counting global allocator, [`alloc::Counting`]); `--only config` runs this
 //!   phase alone;
@@ -105,18 +106,11 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let files = match generate_config_files(&args) {
-        Ok(files) => files,
-        Err(err) => {
-            eprintln!("mcp-bench: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
     let mut runs = Vec::with_capacity(args.repeat);
     let mut leaks = Vec::new();
     for round in 1..=args.repeat {
         eprintln!("mcp-bench: repetition {round} of {}", args.repeat);
-        match repetition(&args, &files, &mut leaks).await {
+        match repetition(&args, &mut leaks).await {
             Ok(run) => runs.push(run),
             Err(err) => {
                 eprintln!("mcp-bench: {err}");
@@ -165,6 +159,23 @@ fn config_only(args: &Args) -> Result<Value, Error> {
     }))
 }
 
+/// The config phase, once, in a fresh `mcp-bench --only config` process. Not in this one: the
+/// loads leave hundreds of MB of heap behind, and every later `fork` (ours spawns stdio servers
+/// with one, for `PR_SET_PDEATHSIG`) would copy its page tables, slowing the cold stdio phase
+/// several times over.
+fn config_in_child(args: &Args) -> Result<Value, Error> {
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .args(["--only", "config", "--repeat", "1"])
+        .args(["--config-servers", &args.config_servers.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("the config phase failed ({})", output.status).into());
+    }
+    let figures: Value = serde_json::from_slice(&output.stdout)?;
+    Ok(figures["results"]["config"].clone())
+}
+
 /// The scale phase of our client, in this process.
 async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
     ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
@@ -208,14 +219,9 @@ fn measured(client: &str, transport: &str) -> bool {
 const SESSIONS: usize = 100;
 
 /// One repetition of every phase.
-async fn repetition(
-    args: &Args,
-    files: &config::Files,
-    leaks: &mut Vec<Value>,
-) -> Result<Value, Error> {
-    // First, while nothing else runs, so that the allocator counts the loads alone.
+async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
     let before = Resources::now();
-    let config = files.measure()?;
+    let config = config_in_child(args)?;
     leaks.push(before.compare("config").await);
     let servers = servers::Servers::start(args).await?;
     let mut cold = serde_json::Map::new();

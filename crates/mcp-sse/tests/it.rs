@@ -15,9 +15,6 @@ use rmcp::{ServiceExt as _, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[path = "it/props.rs"]
-mod props;
-
 #[derive(Clone)]
 struct Echo {
     #[allow(dead_code)] // read by the code `tool_router` generates

@@ -1,9 +1,12 @@
-//! Random bodies POSTed to the Wikipedia server's streamable HTTP endpoint (rmcp's
-//! `StreamableHttpService` as `wikipedia::server::router` wires it at `/mcp`): with the session
-//! of a live client, without one, and with unknown ones.
+//! Random bodies POSTed to both HTTP faces of the Wikipedia server, as
+//! `wikipedia::server::router` wires them: legacy SSE's message endpoint (mcp-sse's server) and
+//! streamable HTTP at `/mcp` (rmcp's `StreamableHttpService`); with the session of a live
+//! client, without one, and with unknown ones.
 
 use std::time::Duration;
 
+use mcp_session::rmcp::ServiceExt as _;
+use mcp_sse::client::{SseClientConfig, SseClientTransport};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use research_demo::fixtures::FixtureServer;
@@ -34,11 +37,13 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A valid request id as JSON text.
+/// A valid request id as JSON text, never one of a client's own small ids (an answer posted
+/// with it could be taken for the answer to the live client's next request).
 fn good_id() -> impl Strategy<Value = String> {
     prop_oneof![
-        any::<i64>().prop_map(|n| n.to_string()),
-        "[a-z0-9-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+        ((1u64 << 40)..=i64::MAX.unsigned_abs()).prop_map(|n| n.to_string()),
+        (-1000i64..0).prop_map(|n| n.to_string()),
+        "[a-z0-9-]{0,12}".prop_map(|s| format!("\"prop-{s}\"")),
     ]
 }
 
@@ -57,6 +62,7 @@ fn id() -> impl Strategy<Value = String> {
             "true",
             "{}",
             "[]",
+            "\"\"",
         ])
         .prop_map(str::to_owned),
     ]
@@ -96,12 +102,16 @@ fn jsonrpc_shaped() -> impl Strategy<Value = String> {
         ("[a-z_]{0,16}", json_value())
             .prop_map(|(name, args)| format!(r#"{{"name":"{name}","arguments":{args}}}"#)),
         id().prop_map(|id| format!(r#"{{"requestId":{id},"reason":"r"}}"#)),
+        (id(), any::<f64>()).prop_map(|(id, progress)| {
+            format!(r#"{{"progressToken":{id},"progress":{}}}"#, Value::from(progress))
+        }),
         (json_value(), json_value())
             .prop_map(|(meta, cursor)| { format!(r#"{{"_meta":{meta},"cursor":{cursor}}}"#) }),
         Just(INITIALIZE.to_owned()),
     ];
     let error = prop_oneof![
         Just(r#"{"code":-32601,"message":"no"}"#.to_owned()),
+        Just(r#"{"code":"x","message":1}"#.to_owned()),
         json_value().prop_map(text),
     ];
     let member = |name: &'static str, value: BoxedStrategy<String>| {
@@ -255,6 +265,131 @@ fn post() -> impl Strategy<Value = Post> {
             version,
             session,
         })
+}
+
+/// A `Content-Type`, or none.
+fn content_type() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        2 => Just(None),
+        6 => Just(Some("application/json".to_owned())),
+        3 => prop::sample::select(vec![
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jso",
+            "",
+        ])
+        .prop_map(|t| Some(t.to_owned())),
+        1 => "[ -~]{0,24}".prop_map(Some),
+    ]
+}
+
+/// Where a body is posted.
+#[derive(Clone, Debug)]
+enum Target {
+    /// The live client's session.
+    Session,
+    /// No query string.
+    NoSession,
+    /// A session that does not exist.
+    Unknown(String),
+    /// The live session named twice.
+    Twice,
+    /// Any query string.
+    Query(String),
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        6 => Just(Target::Session),
+        1 => Just(Target::NoSession),
+        1 => "[0-9a-f]{0,32}|[ -~]{0,16}".prop_map(Target::Unknown),
+        1 => Just(Target::Twice),
+        1 => "[ -~]{0,30}".prop_map(Target::Query),
+    ]
+}
+
+fn is_json_type(content_type: Option<&str>) -> bool {
+    content_type.is_none_or(|t| {
+        t.trim().get(..16).is_some_and(|t| t.eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// Random bodies, content types and session ids POSTed to the message endpoint: never a 5xx
+/// nor a dropped connection; 400 for a missing `sessionId`, 404 for an unknown one, 415 for a
+/// type other than JSON, 400 for a body that is not a JSON-RPC message, 202 for one that is;
+/// and the client's session works on after each.
+#[test]
+fn prop_sse_server_answers_random_posts() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let http = mcp_session::HttpClientBuilder::new().build().unwrap();
+    let (fixtures, server, client, endpoint, tools) = runtime.block_on(async {
+        let fixtures = FixtureServer::start().await.unwrap();
+        let api = WikipediaApi::at(fixtures.url(), Duration::ZERO).unwrap();
+        let server = Listening::bind(WikipediaServer::new(api), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let config = SseClientConfig::new(server.sse_url().parse().unwrap()).client(http.clone());
+        let transport = SseClientTransport::connect(config).await.unwrap();
+        let endpoint = transport.endpoint().clone();
+        let client = ().serve(transport).await.unwrap();
+        let tools = client.list_all_tools().await.unwrap().len();
+        (fixtures, server, client, endpoint, tools)
+    });
+    let base = format!("http://{}/message", server.local_addr());
+    let mut runner = TestRunner::new(expensive());
+    let outcome =
+        runner.run(&(body(), content_type(), target()), |(body, content_type, target)| {
+            let url = match &target {
+                Target::Session => endpoint.to_string(),
+                Target::NoSession => base.clone(),
+                Target::Unknown(id) => {
+                    let mut url = url::Url::parse(&base).unwrap();
+                    url.query_pairs_mut().append_pair("sessionId", id);
+                    url.to_string()
+                }
+                Target::Twice => format!("{endpoint}&sessionId=other"),
+                Target::Query(query) => format!("{base}?{query}"),
+            };
+            let valid = serde_json::from_slice::<ClientMessage>(&body).is_ok();
+            let json_type = is_json_type(content_type.as_deref());
+            let expected = match &target {
+                Target::Session if !json_type => Some(415),
+                Target::Session if !valid => Some(400),
+                Target::Session => Some(202),
+                Target::NoSession => Some(400),
+                Target::Unknown(_) => Some(404),
+                Target::Twice | Target::Query(_) => None,
+            };
+            let (status, listed) = runtime.block_on(async {
+                let mut request = http.post(&url).body(body.clone());
+                if let Some(content_type) = &content_type {
+                    request = request.header("content-type", content_type);
+                }
+                let status = request.send().await.map(|r| r.status().as_u16());
+                (status, client.list_all_tools().await.map(|tools| tools.len()))
+            });
+            let status = status.map_err(|err| TestCaseError::fail(format!("no answer: {err}")))?;
+            match expected {
+                Some(expected) => {
+                    prop_assert_eq!(status, expected, "{}", String::from_utf8_lossy(&body));
+                }
+                None => prop_assert!((400..500).contains(&status), "{}", status),
+            }
+            prop_assert_eq!(listed.ok(), Some(tools), "the session works on");
+            Ok(())
+        });
+    runtime.block_on(async {
+        client.cancel().await.unwrap();
+        server.stop().await;
+        drop(fixtures);
+    });
+    if let Err(err) = outcome {
+        panic!("{err}");
+    }
 }
 
 /// The config of a property test that costs a network round trip a case: an eighth of the
