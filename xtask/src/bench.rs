@@ -315,24 +315,14 @@ fn render_targets(out: &mut String, report: &Value) {
     out.push('\n');
 }
 
-/// The config layouts, in report order: the report's key and the tables' label.
-const LAYOUTS: [(&str, &str); 4] = [
-    ("native_json", "native JSON (`{\"servers\": [...]}`)"),
-    ("native_toml", "native TOML (`[[servers]]`)"),
-    ("mcp_servers", "`mcpServers` JSON (Claude Desktop, Cursor)"),
-    ("vscode", "VS Code `.vscode/mcp.json` (JSONC)"),
+/// The config layouts, in report order: the report's key, the short name the targets table
+/// uses, and the label of the config table.
+const LAYOUTS: [(&str, &str, &str); 4] = [
+    ("native_json", "JSON", "native JSON (`{\"servers\": [...]}`)"),
+    ("native_toml", "TOML", "native TOML (`[[servers]]`)"),
+    ("mcp_servers", "mcpServers", "`mcpServers` JSON (Claude Desktop, Cursor)"),
+    ("vscode", "VS Code", "VS Code `.vscode/mcp.json` (JSONC)"),
 ];
-
-/// Short layout names, for the targets table.
-fn layout_short(key: &str) -> &str {
-    match key {
-        "native_json" => "JSON",
-        "native_toml" => "TOML",
-        "mcp_servers" => "mcpServers",
-        "vscode" => "VS Code",
-        other => other,
-    }
-}
 
 /// 1,234,567.
 fn thousands(value: f64) -> String {
@@ -355,12 +345,12 @@ fn config_targets(report: &Value) -> [String; 2] {
     let each = |field: &str, show: &dyn Fn(f64) -> String| {
         LAYOUTS
             .iter()
-            .map(|(key, _)| format!("{} {}", layout_short(key), show(num(&config[key][field]))))
+            .map(|(key, short, _)| format!("{short} {}", show(num(&config[key][field]))))
             .collect::<Vec<_>>()
             .join(" · ")
     };
     let all_under = |field: &str, goal: f64| {
-        let met = LAYOUTS.iter().all(|(key, _)| num(&config[key][field]) < goal);
+        let met = LAYOUTS.iter().all(|(key, _, _)| num(&config[key][field]) < goal);
         if met { "met" } else { "**not met**" }
     };
     [
@@ -392,7 +382,7 @@ fn render_config(out: &mut String, report: &Value) {
          | layout | file size | servers | load | peak heap | × file size |\n|---|---|---|---|---|---|",
         thousands(num(&report["config_servers"])),
     );
-    for (key, label) in LAYOUTS {
+    for (key, _, label) in LAYOUTS {
         let figures = &config[key];
         let mb = |value: &Value| num(value) / 1_000_000.0;
         let _ = writeln!(

@@ -10,7 +10,7 @@ mod jsonc;
 mod raw;
 mod vars;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -369,10 +369,11 @@ impl Loader {
 /// the text uses `${input:…}` at all; `None` when it does not, or when it does not parse (the
 /// main pass then says why).
 fn declared_inputs(text: &str, format: Format) -> Option<raw::Inputs> {
+    use serde_json::Value;
     #[derive(serde::Deserialize)]
     struct Top {
         #[serde(default)]
-        inputs: Option<serde_json::Value>,
+        inputs: Option<Value>,
     }
     if !text.contains("${input:") {
         return None;
@@ -381,9 +382,9 @@ fn declared_inputs(text: &str, format: Format) -> Option<raw::Inputs> {
         Format::Toml => toml::from_str(text).ok()?,
         _ => serde_json::from_str(text).ok()?,
     };
-    let Some(inputs) = top.inputs else { return Some(raw::Inputs::None(HashSet::new())) };
-    let ids = inputs.as_array().into_iter().flatten().filter_map(|i| i.get("id")?.as_str());
-    Some(raw::Inputs::Listed(ids.map(str::to_owned).collect()))
+    let ids = top.inputs.iter().filter_map(Value::as_array).flatten();
+    let declared = ids.filter_map(|i| i.get("id")?.as_str()).map(str::to_owned).collect();
+    Some(raw::Inputs { declared, listed: top.inputs.is_some() })
 }
 
 fn parse_json(

@@ -232,12 +232,10 @@ impl<'a> Ctx<'a> {
         server: Option<&str>,
         text: &str,
     ) -> Result<(), E> {
-        let Some(declared) = self.inputs.as_ref().and_then(|inputs| match inputs {
-            Inputs::Listed(declared) => Some(declared),
-            Inputs::None(none) => (dialect == Dialect::VsCode).then_some(none),
-        }) else {
+        let Some(Inputs { declared, listed }) = &self.inputs else { return Ok(()) };
+        if !listed && dialect != Dialect::VsCode {
             return Ok(());
-        };
+        }
         match vars::input_refs(text).find(|id| !declared.contains(*id)) {
             None => Ok(()),
             Some(id) => {
@@ -257,11 +255,11 @@ impl<'a> Ctx<'a> {
 }
 
 /// The `${input:ID}` a file may use.
-pub(super) enum Inputs {
-    /// Its top-level `inputs` list declares these IDs.
-    Listed(HashSet<String>),
-    /// It has no `inputs` list (the set is empty).
-    None(HashSet<String>),
+pub(super) struct Inputs {
+    /// The IDs its top-level `inputs` list declares (none without one).
+    pub(super) declared: HashSet<String>,
+    /// Whether it has an `inputs` list.
+    pub(super) listed: bool,
 }
 
 /// Sets `slot` to `text`, reusing its buffer.
@@ -579,8 +577,7 @@ struct EntrySeed<'c, 'a, 'n> {
     dialect: Dialect,
 }
 
-/// A read entry: its name (moved into the server's config unless it is disabled), and the
-/// server unless it is disabled.
+/// A read entry: its name, and the server unless it is disabled.
 struct Entry {
     name: String,
     server: Option<ServerConfig>,
@@ -992,10 +989,16 @@ impl<'de> Visitor<'de> for TextMap<'_, '_, '_> {
         let mut out = BTreeMap::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(self.0)?;
-            if out.insert(key.clone(), value).is_some() {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key `{key}`: write each key once"
-                )));
+            match out.entry(key) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                std::collections::btree_map::Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate key `{}`: write each key once",
+                        slot.key()
+                    )));
+                }
             }
         }
         Ok(out)

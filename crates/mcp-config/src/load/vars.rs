@@ -48,38 +48,76 @@ pub(crate) fn expand_shown(
 ) -> Result<Expanded, ExpandError> {
     let mut value = String::with_capacity(text.len());
     let mut inputs = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        value.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix("${") {
-            value.push_str("${");
-            rest = tail;
-        } else if let Some(inner) = after.strip_prefix('{') {
-            let Some(end) = inner.find('}') else {
+    for piece in pieces(text) {
+        match piece {
+            Piece::Text(text) => value.push_str(text),
+            Piece::Unterminated => {
                 return Err(ExpandError::Invalid(format!(
                     "unterminated `${{` in {:?}; close it with `}}`, or write `$${{` for a literal `${{`",
                     shown()
                 )));
-            };
-            let reference = &inner[..end];
-            match resolve(reference, &|| named(reference, &shown()), scope)? {
-                Resolved::Value(v) => value.push_str(&v),
-                Resolved::Input(id) => {
-                    value.push_str("${");
-                    value.push_str(reference);
-                    value.push('}');
-                    inputs.push(id);
+            }
+            Piece::Reference(reference) => {
+                match resolve(reference, &|| named(reference, &shown()), scope)? {
+                    Resolved::Value(v) => value.push_str(&v),
+                    Resolved::Input(id) => {
+                        value.push_str("${");
+                        value.push_str(reference);
+                        value.push('}');
+                        inputs.push(id);
+                    }
                 }
             }
-            rest = &inner[end + 1..];
-        } else {
-            value.push('$');
-            rest = after;
         }
     }
-    value.push_str(rest);
     Ok(Expanded { value, inputs })
+}
+
+/// A piece of a string as expansion reads it.
+enum Piece<'t> {
+    /// Text taken as it is: plain text, a `$` not followed by `{`, or the `${` that `$${` stands for.
+    Text(&'t str),
+    /// What `${…}` encloses.
+    Reference(&'t str),
+    /// A `${` with no closing `}`; nothing follows it.
+    Unterminated,
+}
+
+/// `text` in [`Piece`]s: the one reading of `$`, `$${` and `${…}` that expansion and
+/// [`input_refs`] share.
+fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let at = rest.find('$').unwrap_or(rest.len());
+        let piece = if at > 0 {
+            let (text, tail) = rest.split_at(at);
+            rest = tail;
+            Piece::Text(text)
+        } else if rest.starts_with("$${") {
+            let (escaped, tail) = rest.split_at(3);
+            rest = tail;
+            Piece::Text(&escaped[1..])
+        } else if let Some(inner) = rest.strip_prefix("${") {
+            match inner.split_once('}') {
+                Some((reference, tail)) => {
+                    rest = tail;
+                    Piece::Reference(reference)
+                }
+                None => {
+                    rest = "";
+                    Piece::Unterminated
+                }
+            }
+        } else {
+            let (dollar, tail) = rest.split_at(1);
+            rest = tail;
+            Piece::Text(dollar)
+        };
+        Some(piece)
+    })
 }
 
 /// How a fault's message names `${reference}`: by itself if `shown` shows it (a secret value's
@@ -91,23 +129,9 @@ fn named(reference: &str, shown: &str) -> String {
 
 /// The IDs of the `${input:ID}` references in `text` (not those escaped as `$${input:…}`).
 pub(crate) fn input_refs(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        while let Some(at) = rest.find('$') {
-            let after = &rest[at + 1..];
-            if let Some(tail) = after.strip_prefix("${") {
-                rest = tail;
-            } else if let Some(inner) = after.strip_prefix('{') {
-                let end = inner.find('}')?;
-                rest = &inner[end + 1..];
-                if let Some(id) = inner[..end].strip_prefix("input:") {
-                    return Some(id);
-                }
-            } else {
-                rest = after;
-            }
-        }
-        None
+    pieces(text).filter_map(|piece| match piece {
+        Piece::Reference(reference) => reference.strip_prefix("input:"),
+        Piece::Text(_) | Piece::Unterminated => None,
     })
 }
 
