@@ -209,6 +209,21 @@ impl StdioConfig {
         crate::redact::mask_values(text, &self.secrets)
     }
 
+    /// Replaces the secrets in the command line and working directory with `***`, and forgets
+    /// them. Leaves everything as it is when there are none.
+    fn mask_secrets(&mut self) {
+        let secrets = std::mem::take(&mut self.secrets);
+        if secrets.is_empty() {
+            return;
+        }
+        let mask = |text: &str| crate::redact::mask_values(text, &secrets).into_owned();
+        self.command = mask(&self.command);
+        self.args = self.args.iter().map(|arg| mask(arg)).collect();
+        if let Some(dir) = &self.working_dir {
+            self.working_dir = Some(mask(&dir.to_string_lossy()).into());
+        }
+    }
+
     /// Replaces the arguments.
     #[must_use]
     pub fn args<I>(mut self, args: I) -> Self
@@ -644,12 +659,7 @@ impl ServerConfig {
         match &mut copy {
             ServerConfig::Stdio(c) => {
                 crate::redact::redact_values(&mut c.env);
-                c.command = c.masked(&c.command).into_owned();
-                c.args = c.args.iter().map(|a| c.masked(a).into_owned()).collect();
-                if let Some(dir) = &c.working_dir {
-                    c.working_dir = Some(c.masked(&dir.to_string_lossy()).into_owned().into());
-                }
-                c.secrets.clear();
+                c.mask_secrets();
             }
             ServerConfig::Sse(c) => {
                 crate::redact::redact_values(&mut c.headers);

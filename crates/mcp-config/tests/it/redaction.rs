@@ -149,3 +149,18 @@ fn a_fault_in_a_header_or_env_value_does_not_quote_the_value() {
         assert_redacted(&err, expected);
     }
 }
+
+/// With no secret taken from an `env` block, `redacted()` leaves the command line and the
+/// working directory exactly as they are, even a directory name that is not UTF-8.
+#[test]
+fn redacted_keeps_a_working_dir_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/srv/caf\xe9"));
+    let server = mcp_config::StdioConfig::new("s", "x").working_dir(&dir);
+    let mcp_config::ServerConfig::Stdio(redacted) =
+        mcp_config::ServerConfig::from(server).redacted()
+    else {
+        unreachable!()
+    };
+    assert_eq!(redacted.working_dir, Some(dir));
+}
