@@ -3,7 +3,8 @@
 //! An application that talks to many [MCP] servers describes each one here: a local process
 //! spoken to over stdio ([`StdioConfig`]), a legacy HTTP+SSE endpoint ([`SseConfig`]) or a
 //! streamable HTTP endpoint ([`StreamableHttpConfig`]). An [`MCPConfig`] holds them all under
-//! unique names, and `mcp-session` opens sessions from them.
+//! unique names, and `mcp-session` opens sessions from them. Each server also carries its
+//! [`Timeouts`] and the [`PoolSettings`] that mcp-session's `SessionPool` follows.
 //!
 //! This crate does no I/O beyond reading config files: no async, no network.
 //!
@@ -75,5 +76,6 @@ pub use config::MCPConfig;
 pub use error::{ConfigError, LoadError, LoadErrorKind, Location};
 pub use load::{Dialect, Format, Loaded, Loader, Warning, WarningKind};
 pub use server::{
-    Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, TransportKind,
+    PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
+    TransportKind,
 };

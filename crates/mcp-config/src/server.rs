@@ -1,5 +1,5 @@
 //! One MCP server's configuration: [`StdioConfig`], [`SseConfig`], [`StreamableHttpConfig`],
-//! their shared [`Timeouts`], and the [`ServerConfig`] enum over them.
+//! their shared [`Timeouts`] and [`PoolSettings`], and the [`ServerConfig`] enum over them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -85,6 +85,197 @@ impl Default for Timeouts {
     }
 }
 
+/// How a session pool (mcp-session's `SessionPool`) treats one server: how many calls it
+/// sends at once and how many it lets wait, when it closes an idle session, how it restarts a
+/// session that died, and how it checks the server's health.
+///
+/// Only the pool reads these; a session opened on its own (`open_session`) ignores them. Every
+/// field has a default, so a file sets only the ones it changes (`"pool": {"max_in_flight": 4}`),
+/// and code starts from [`PoolSettings::default`] and calls the setter of each field it changes.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_config::{PoolSettings, ServerConfig, StdioConfig};
+///
+/// let pool = PoolSettings::default()
+///     .max_in_flight(4)
+///     .max_queued(0)
+///     .idle_timeout(Duration::from_secs(60));
+/// assert_eq!(pool.max_queued, 0, "no queue: a fifth call fails at once as busy");
+/// assert_eq!(pool.max_restarts, PoolSettings::DEFAULT_MAX_RESTARTS);
+///
+/// let server = ServerConfig::from(StdioConfig::new("ArxivServer", "python3").pool(pool));
+/// assert_eq!(server.pool().max_in_flight, 4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(
+    description = "How mcp-session's `SessionPool` treats this server: calls in flight and queued, idle sessions, restarts and health checks. Sessions opened with `open_session` ignore it."
+)]
+pub struct PoolSettings {
+    /// Calls in flight at once to this server; later calls wait in its queue. Default 16. At
+    /// least 1.
+    #[serde(deserialize_with = "deserialize_max_in_flight")]
+    #[schemars(range(min = 1))]
+    pub max_in_flight: u32,
+    /// Calls that may wait for a free place; one more fails at once with a "busy" error.
+    /// Default 64. 0 = no queue.
+    pub max_queued: u32,
+    /// An open session with no lease and no call in flight is closed after this long. Default
+    /// 300 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub idle_timeout: Duration,
+    /// Restarts allowed before the server is marked failed; the budget refills after
+    /// `healthy_after`. Default 5.
+    pub max_restarts: u32,
+    /// How long a session must stay up (or a failed server wait) before its restart budget
+    /// refills. Default 60 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub healthy_after: Duration,
+    /// The wait before the second restart in a row (the first is immediate); it doubles each
+    /// time after, with jitter. Default 250 ms.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub backoff: Duration,
+    /// The longest wait between two restarts. Default 10 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub max_backoff: Duration,
+    /// How long a health check's ping may take. Default 5 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub ping_timeout: Duration,
+    /// A ping answered slower than this marks the server degraded. Default 1 s.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub degraded_after: Duration,
+}
+
+impl PoolSettings {
+    /// The default [`max_in_flight`](Self::max_in_flight): 16 calls.
+    pub const DEFAULT_MAX_IN_FLIGHT: u32 = 16;
+    /// The default [`max_queued`](Self::max_queued): 64 calls.
+    pub const DEFAULT_MAX_QUEUED: u32 = 64;
+    /// The default [`idle_timeout`](Self::idle_timeout): 300 s.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+    /// The default [`max_restarts`](Self::max_restarts): 5.
+    pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+    /// The default [`healthy_after`](Self::healthy_after): 60 s.
+    pub const DEFAULT_HEALTHY_AFTER: Duration = Duration::from_secs(60);
+    /// The default [`backoff`](Self::backoff): 250 ms.
+    pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(250);
+    /// The default [`max_backoff`](Self::max_backoff): 10 s.
+    pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);
+    /// The default [`ping_timeout`](Self::ping_timeout): 5 s.
+    pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The default [`degraded_after`](Self::degraded_after): 1 s.
+    pub const DEFAULT_DEGRADED_AFTER: Duration = Duration::from_secs(1);
+
+    /// Sets how many calls may be in flight at once to this server. It should be at least 1:
+    /// the file loader and serde refuse 0.
+    #[must_use]
+    pub fn max_in_flight(mut self, max_in_flight: u32) -> Self {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Sets how many calls may wait for a free place (0: none; a call that finds no free place
+    /// fails at once).
+    #[must_use]
+    pub fn max_queued(mut self, max_queued: u32) -> Self {
+        self.max_queued = max_queued;
+        self
+    }
+
+    /// Sets how long an unused open session stays open.
+    #[must_use]
+    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets how many restarts are allowed before the server is marked failed.
+    #[must_use]
+    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
+        self.max_restarts = max_restarts;
+        self
+    }
+
+    /// Sets how long a session must stay up (or a failed server wait) before its restart budget
+    /// refills.
+    #[must_use]
+    pub fn healthy_after(mut self, healthy_after: Duration) -> Self {
+        self.healthy_after = healthy_after;
+        self
+    }
+
+    /// Sets the wait before the second restart in a row, which doubles each time after.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Sets the longest wait between two restarts.
+    #[must_use]
+    pub fn max_backoff(mut self, max_backoff: Duration) -> Self {
+        self.max_backoff = max_backoff;
+        self
+    }
+
+    /// Sets how long a health check's ping may take.
+    #[must_use]
+    pub fn ping_timeout(mut self, ping_timeout: Duration) -> Self {
+        self.ping_timeout = ping_timeout;
+        self
+    }
+
+    /// Sets how slow a ping answer may be before the server counts as degraded.
+    #[must_use]
+    pub fn degraded_after(mut self, degraded_after: Duration) -> Self {
+        self.degraded_after = degraded_after;
+        self
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            max_queued: Self::DEFAULT_MAX_QUEUED,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            max_restarts: Self::DEFAULT_MAX_RESTARTS,
+            healthy_after: Self::DEFAULT_HEALTHY_AFTER,
+            backoff: Self::DEFAULT_BACKOFF,
+            max_backoff: Self::DEFAULT_MAX_BACKOFF,
+            ping_timeout: Self::DEFAULT_PING_TIMEOUT,
+            degraded_after: Self::DEFAULT_DEGRADED_AFTER,
+        }
+    }
+}
+
+/// What a `max_in_flight` of 0 is told, by serde and by the file loader; `key` is how the
+/// message names it.
+pub(crate) fn max_in_flight_zero(key: &str) -> String {
+    format!(
+        "`{key}` is 0, but it must be at least 1 (with no call in flight the server could never \
+         be used); write 1 or more, or leave it out for the default, {}",
+        PoolSettings::DEFAULT_MAX_IN_FLIGHT
+    )
+}
+
+fn deserialize_max_in_flight<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u32, D::Error> {
+    match u32::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom(max_in_flight_zero("max_in_flight"))),
+        n => Ok(n),
+    }
+}
+
 /// How a session starts: which handshake the client uses.
 ///
 /// ```
@@ -155,6 +346,10 @@ pub struct StdioConfig {
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
+    /// How a session pool treats this server: calls in flight and queued, idle sessions,
+    /// restarts and health checks. Sessions opened on their own ignore it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pool: PoolSettings,
     /// Which handshake starts the session. Default `initialize`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub protocol: Protocol,
@@ -176,6 +371,7 @@ impl PartialEq for StdioConfig {
             env,
             working_dir,
             timeouts,
+            pool,
             protocol,
             secrets: _,
         } = self;
@@ -185,6 +381,7 @@ impl PartialEq for StdioConfig {
             && *env == other.env
             && *working_dir == other.working_dir
             && *timeouts == other.timeouts
+            && *pool == other.pool
             && *protocol == other.protocol
     }
 }
@@ -199,6 +396,7 @@ impl StdioConfig {
             env: BTreeMap::new(),
             working_dir: None,
             timeouts: Timeouts::default(),
+            pool: PoolSettings::default(),
             protocol: Protocol::Initialize,
             secrets: Vec::new(),
         }
@@ -275,6 +473,13 @@ impl StdioConfig {
         self
     }
 
+    /// Sets how a session pool treats this server.
+    #[must_use]
+    pub fn pool(mut self, pool: PoolSettings) -> Self {
+        self.pool = pool;
+        self
+    }
+
     /// Sets the handshake that starts the session.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
@@ -295,6 +500,7 @@ impl fmt::Debug for StdioConfig {
                 &self.working_dir.as_ref().map(|d| self.masked(&d.to_string_lossy()).into_owned()),
             )
             .field("timeouts", &self.timeouts)
+            .field("pool", &self.pool)
             .field("protocol", &self.protocol)
             .finish()
     }
@@ -342,6 +548,13 @@ macro_rules! http_builders {
             #[must_use]
             pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
                 self.timeouts = timeouts;
+                self
+            }
+
+            /// Sets how a session pool treats this server.
+            #[must_use]
+            pub fn pool(mut self, pool: PoolSettings) -> Self {
+                self.pool = pool;
                 self
             }
 
@@ -401,6 +614,10 @@ pub struct SseConfig {
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
+    /// How a session pool treats this server: calls in flight and queued, idle sessions,
+    /// restarts and health checks. Sessions opened on their own ignore it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pool: PoolSettings,
 }
 
 impl SseConfig {
@@ -422,6 +639,7 @@ impl SseConfig {
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
             ca_file: None,
             timeouts: Timeouts::default(),
+            pool: PoolSettings::default(),
         })
     }
 }
@@ -438,6 +656,7 @@ impl fmt::Debug for SseConfig {
             .field("sse_read_timeout", &self.sse_read_timeout)
             .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -485,6 +704,10 @@ pub struct StreamableHttpConfig {
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
+    /// How a session pool treats this server: calls in flight and queued, idle sessions,
+    /// restarts and health checks. Sessions opened on their own ignore it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pool: PoolSettings,
     /// When the server rejects the streamable HTTP `initialize` with 400, 404 or 405, try the
     /// legacy HTTP+SSE transport at the same URL (the MCP spec's backwards-compatibility rule).
     /// Set for URLs of unknown kind, such as a bare `url` in a Claude Desktop file.
@@ -514,6 +737,7 @@ impl StreamableHttpConfig {
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
             ca_file: None,
             timeouts: Timeouts::default(),
+            pool: PoolSettings::default(),
             sse_fallback: false,
             protocol: Protocol::Initialize,
         })
@@ -546,6 +770,7 @@ impl fmt::Debug for StreamableHttpConfig {
             .field("sse_read_timeout", &self.sse_read_timeout)
             .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
+            .field("pool", &self.pool)
             .field("sse_fallback", &self.sse_fallback)
             .field("protocol", &self.protocol)
             .finish()
@@ -641,6 +866,15 @@ impl ServerConfig {
             ServerConfig::Stdio(c) => &c.timeouts,
             ServerConfig::Sse(c) => &c.timeouts,
             ServerConfig::StreamableHttp(c) => &c.timeouts,
+        }
+    }
+
+    /// How a session pool treats the server.
+    pub fn pool(&self) -> &PoolSettings {
+        match self {
+            ServerConfig::Stdio(c) => &c.pool,
+            ServerConfig::Sse(c) => &c.pool,
+            ServerConfig::StreamableHttp(c) => &c.pool,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use mcp_config::{Protocol, TransportKind};
 use rmcp::ServiceError;
-use rmcp::model::ProtocolVersion;
+use rmcp::model::{ProtocolVersion, RequestId};
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService};
 
 use crate::error::SessionError;
@@ -46,6 +46,13 @@ pub(crate) trait Link: Send + Sync {
     /// more than the request's own error says (the server exited, an HTTP status, the stream's
     /// end).
     fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>>;
+
+    /// Whether request `id`, which failed with `err`, provably never reached the server (its
+    /// transport never began to write it, or could not write a byte of it).
+    fn never_sent(&self, id: &RequestId, err: &ServiceError) -> bool {
+        let _ = (id, err);
+        false
+    }
 
     /// Ends what the transport holds beyond the connection, once it is closed (a stdio server's
     /// process group), within `grace` per step.

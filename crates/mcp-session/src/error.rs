@@ -22,7 +22,7 @@ use std::time::Duration;
 ///      hung: raise `timeouts.request` for this server, or pass a longer timeout to this call"
 /// );
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
     /// The server's program could not be started.
@@ -33,7 +33,7 @@ pub enum SessionError {
         /// The program.
         command: String,
         /// Why it could not start.
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
     /// The server's URL could not be reached.
     #[error(
@@ -177,6 +177,88 @@ pub enum SessionError {
         /// The server's name.
         server: String,
     },
+    /// The connection had ended before the operation's first request left: nothing reached the
+    /// server, so running it again on a new session is safe.
+    #[error(
+        "{server}: {operation} was not sent, because the connection had ended: {}",
+        without_server(server, cause)
+    )]
+    Disconnected {
+        /// The server's name.
+        server: String,
+        /// The operation, such as `tools/call search`.
+        operation: String,
+        /// How the connection ended.
+        #[source]
+        cause: Box<SessionError>,
+    },
+    /// The request was cancelled before its answer came: its session closed while it ran
+    /// (after the grace period, the server was sent `notifications/cancelled`), or the server
+    /// cancelled it.
+    #[error("{server}: {operation} was cancelled: {reason}")]
+    Cancelled {
+        /// The server's name.
+        server: String,
+        /// The operation, such as `tools/call search`.
+        operation: String,
+        /// Why.
+        reason: String,
+    },
+    /// A [`SessionPool`](crate::SessionPool)'s server has as many calls in flight as it allows
+    /// and as many waiting as its queue holds.
+    #[error(
+        "{server}: busy: {in_flight} calls in flight and {queued} waiting, the most its pool \
+         settings allow (`pool.max_in_flight`, `pool.max_queued`); try again later, or raise them"
+    )]
+    Busy {
+        /// The server's name.
+        server: String,
+        /// Its `pool.max_in_flight`.
+        in_flight: u32,
+        /// Its `pool.max_queued`.
+        queued: u32,
+    },
+    /// The [`SessionPool`](crate::SessionPool) was closed ([`close_all`](crate::SessionPool::close_all)).
+    #[error("{server}: the session pool is closed; make a new pool to use the server again")]
+    PoolClosed {
+        /// The server's name.
+        server: String,
+    },
+    /// A [`SessionPool`](crate::SessionPool)'s server died or failed to start more times in a
+    /// row than its restart budget allows: calls fail at once until the budget refills.
+    #[error(
+        "{server}: failed: {restarts} restarts in a row did not bring it up (the last error: {}); \
+         its calls fail at once for {} more, until its restart budget refills \
+         (`pool.healthy_after`), or until `SessionPool::reset`",
+        without_server(server, last_error),
+        humanize(*retry_in)
+    )]
+    ServerFailed {
+        /// The server's name.
+        server: String,
+        /// Restarts tried since the budget last refilled.
+        restarts: u32,
+        /// Why the last start or session failed.
+        #[source]
+        last_error: Box<SessionError>,
+        /// How long until the budget refills.
+        retry_in: Duration,
+    },
+    /// A [`SessionPool`](crate::SessionPool) holds as many open sessions as it may, none of them
+    /// idle, and none became idle in time to open one for this server.
+    #[error(
+        "{server}: cannot open a session: the pool holds its most ({max_sessions} sessions), all \
+         in use, and none became idle within {}; raise `max_sessions`, or release leases sooner",
+        humanize(*waited)
+    )]
+    PoolFull {
+        /// The server's name.
+        server: String,
+        /// The pool's cap on open sessions.
+        max_sessions: usize,
+        /// How long the open waited for a session to become idle.
+        waited: Duration,
+    },
     /// A request's arguments cannot be sent.
     #[error("{server}: the arguments of {operation} must be a JSON object, not {found}")]
     InvalidArguments {
@@ -243,6 +325,12 @@ impl SessionError {
             | SessionError::NotSse { server, .. }
             | SessionError::ConnectionClosed { server, .. }
             | SessionError::Closed { server }
+            | SessionError::Disconnected { server, .. }
+            | SessionError::Cancelled { server, .. }
+            | SessionError::Busy { server, .. }
+            | SessionError::PoolClosed { server }
+            | SessionError::ServerFailed { server, .. }
+            | SessionError::PoolFull { server, .. }
             | SessionError::InvalidArguments { server, .. }
             | SessionError::InvalidHeader { server, .. }
             | SessionError::UnsupportedTransport { server, .. }
@@ -254,6 +342,76 @@ impl SessionError {
             | SessionError::Protocol { server, .. } => Some(server),
             SessionError::Config(_) => None,
         }
+    }
+
+    /// A short name for the kind of error, as `tracing` events and metrics label it:
+    /// `timeout`, `server_exited`, `busy`, …
+    ///
+    /// ```
+    /// use mcp_session::SessionError;
+    ///
+    /// let err = SessionError::Closed { server: "fs".into() };
+    /// assert_eq!(err.kind(), "closed");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionError::Spawn { .. } => "spawn",
+            SessionError::Connect { .. } => "connect",
+            SessionError::Unauthorized { .. } => "unauthorized",
+            SessionError::NotStreamableHttp { .. } => "not_streamable_http",
+            SessionError::SessionExpired { .. } => "session_expired",
+            SessionError::Http { .. } => "http",
+            SessionError::NotSse { .. } => "not_sse",
+            SessionError::Handshake { .. } => "handshake",
+            SessionError::Timeout { .. } => "timeout",
+            SessionError::ServerExited { .. } => "server_exited",
+            SessionError::Rpc { .. } => "rpc",
+            SessionError::ConnectionClosed { .. } => "connection_closed",
+            SessionError::Closed { .. } => "closed",
+            SessionError::Disconnected { .. } => "disconnected",
+            SessionError::Cancelled { .. } => "cancelled",
+            SessionError::Busy { .. } => "busy",
+            SessionError::PoolClosed { .. } => "pool_closed",
+            SessionError::ServerFailed { .. } => "server_failed",
+            SessionError::PoolFull { .. } => "pool_full",
+            SessionError::InvalidArguments { .. } => "invalid_arguments",
+            SessionError::InvalidHeader { .. } => "invalid_header",
+            SessionError::UnsupportedTransport { .. } => "unsupported_transport",
+            SessionError::HttpClient { .. } => "http_client",
+            SessionError::Protocol { .. } => "protocol",
+            SessionError::Config(_) => "config",
+        }
+    }
+
+    /// Whether the session's connection is gone: the server exited, the stream or connection
+    /// closed, the HTTP server forgot the session. A [`SessionPool`](crate::SessionPool)
+    /// reopens such a session on next use; a timeout or a JSON-RPC error leaves it alive.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            SessionError::ServerExited { .. }
+                | SessionError::ConnectionClosed { .. }
+                | SessionError::SessionExpired { .. }
+                | SessionError::Disconnected { .. }
+                | SessionError::Closed { .. }
+                | SessionError::Connect { .. }
+                | SessionError::NotSse { .. }
+        )
+    }
+
+    /// Whether the failed operation provably never reached the server, so that running it
+    /// again cannot run it twice: nothing was sent ([`Disconnected`](Self::Disconnected),
+    /// [`Closed`](Self::Closed)), the connection was refused ([`Connect`](Self::Connect)), or
+    /// the HTTP server did not know the session ([`SessionExpired`](Self::SessionExpired):
+    /// the spec has it refuse such requests with 404 unprocessed).
+    pub fn never_reached_server(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Disconnected { .. }
+                | SessionError::Closed { .. }
+                | SessionError::Connect { .. }
+                | SessionError::SessionExpired { .. }
+        )
     }
 
     /// An error for an HTTP error status, with the status's own variant where it has one.
@@ -269,6 +427,16 @@ impl SessionError {
             401 | 403 => SessionError::Unauthorized { server, url, status, challenge },
             _ => SessionError::Http { server, url, status, body_excerpt },
         }
+    }
+}
+
+/// `err`'s message without the `server: ` it starts with, for a message that names the server
+/// already.
+fn without_server(server: &str, err: &SessionError) -> String {
+    let text = err.to_string();
+    match text.strip_prefix(server).and_then(|rest| rest.strip_prefix(": ")) {
+        Some(rest) => rest.to_owned(),
+        None => text,
     }
 }
 

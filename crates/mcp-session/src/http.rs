@@ -223,7 +223,9 @@ fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option
             if let Some(status) = client_error.status() {
                 return Some(status_error(status.as_u16(), None, String::new()));
             }
-            if client_error.is_connect() || client_error.is_timeout() {
+            // Only a connection that was never made: a request timed out after it was sent may
+            // have reached the server, and `Connect` tells a pool that it is safe to repeat.
+            if client_error.is_connect() {
                 let mut reason = mcp_config::redact::redact_text(&innermost(client_error));
                 if reason.contains("certificate") {
                     reason.push_str(

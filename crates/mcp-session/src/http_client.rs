@@ -30,7 +30,7 @@ pub enum Redirects {
 }
 
 /// Why an HTTP client could not be built.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpClientError {
     /// The `ca_file` could not be read or holds no usable certificate.

@@ -1,6 +1,6 @@
 //! [`Session`]: one initialized MCP session, and everything it can ask its server.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -13,14 +13,15 @@ use rmcp::model::{
     Implementation, InputRequest, InputRequiredResult, InputResponses, ListPromptsRequest,
     ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest, NumberOrString,
     PaginatedRequestParams, PingRequest, Prompt, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResult, RequestId, Resource, ResourceTemplate, ServerPeerInfo, ServerRequest,
-    ServerResult, Tool,
+    ReadResourceResult, RequestId, RequestParamsMeta as _, Resource, ResourceTemplate,
+    ServerPeerInfo, ServerRequest, ServerResult, Tool,
 };
 use rmcp::service::{
     Peer, PeerRequestOptions, RequestContext, RoleClient, RunningService, Service as RmcpService,
 };
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::connection::{Connection, Failed, Link, Service};
 use crate::error::{SessionError, humanize};
@@ -31,13 +32,17 @@ use crate::error::{SessionError, humanize};
 /// use std::time::Duration;
 /// use mcp_session::CallOptions;
 ///
-/// let options = CallOptions::new().timeout(Duration::from_secs(300));
+/// let options = CallOptions::new()
+///     .timeout(Duration::from_secs(300))
+///     .traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct CallOptions {
-    timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) traceparent: Option<String>,
+    pub(crate) retry_idempotent: bool,
 }
 
 impl CallOptions {
@@ -46,10 +51,31 @@ impl CallOptions {
         CallOptions::default()
     }
 
-    /// Overrides the server's `timeouts.request` for this call.
+    /// Overrides the server's `timeouts.request` for this call. Through a
+    /// [`SessionPool`](crate::SessionPool), the time a call waits in the server's queue counts
+    /// against it.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// A W3C trace context for the call (`00-TRACE_ID-PARENT_ID-FLAGS`), sent in the request's
+    /// `_meta` as `traceparent` (SEP-414), so that a server that traces can join the caller's
+    /// trace.
+    #[must_use]
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.traceparent = Some(traceparent.into());
+        self
+    }
+
+    /// Lets a [`SessionPool`](crate::SessionPool) run the call again on a new session when the
+    /// connection died while it ran, **if** the server annotates the tool `idempotentHint` or
+    /// `readOnlyHint`. Off by default: without it, a call that may have reached the server is
+    /// never sent twice. A [`Session`] never retries.
+    #[must_use]
+    pub fn retry_idempotent(mut self, retry: bool) -> Self {
+        self.retry_idempotent = retry;
         self
     }
 }
@@ -78,8 +104,13 @@ struct Inner {
     process_id: Option<u32>,
     /// The transport's side: a stdio server's process group, an HTTP URL, an SSE stream's end.
     link: tokio::sync::Mutex<Box<dyn Link>>,
+    /// The `session` span it was opened in: each request's span is a child of it.
+    span: tracing::Span,
     /// Set by `close`, before it waits for anything.
     closed: AtomicBool,
+    /// Set by `close` once the grace period of requests in flight is over: each then tells its
+    /// server `notifications/cancelled` and returns.
+    closing: tokio::sync::watch::Sender<bool>,
     /// `notifications/cancelled` for requests whose callers stopped waiting (see
     /// [`CancelOnDrop`]), still being sent; `close` waits for them.
     cancels: Mutex<JoinSet<()>>,
@@ -117,10 +148,17 @@ impl Session {
                 peer_info,
                 process_id: connection.link.process_id(),
                 link: tokio::sync::Mutex::new(connection.link),
+                span: tracing::Span::current(),
                 closed: AtomicBool::new(false),
+                closing: tokio::sync::watch::Sender::new(false),
                 cancels: Mutex::new(JoinSet::new()),
             }),
         }
+    }
+
+    /// Whether `other` is a clone of this session.
+    pub(crate) fn same_as(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     pub(crate) fn downgrade(&self) -> WeakSession {
@@ -130,6 +168,21 @@ impl Session {
     /// Whether [`close`](Self::close) has been called on this session or a clone of it.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the session can still carry requests: not closed, and its connection not ended
+    /// (a stdio server that exited, an event stream that closed, a transport that failed).
+    ///
+    /// A session that answers this `true` may still find its connection dead on the next
+    /// request (an HTTP server that restarted forgets its sessions silently);
+    /// [`SessionPool`](crate::SessionPool) reopens such sessions on next use.
+    pub fn is_alive(&self) -> bool {
+        !self.is_closed()
+            && self.inner.service.try_read().is_ok_and(|service| {
+                service
+                    .as_ref()
+                    .is_some_and(|service| !service.is_closed() && !service.is_transport_closed())
+            })
     }
 
     /// The server's name, as configured.
@@ -149,6 +202,9 @@ impl Session {
 
     /// The running service, for one request; an error once the session is closed.
     async fn service(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Service>, SessionError> {
+        if self.is_closed() {
+            return Err(SessionError::Closed { server: self.inner.server.clone() });
+        }
         let guard = self.inner.service.read().await;
         tokio::sync::RwLockReadGuard::try_map(guard, Option::as_ref)
             .map_err(|_| SessionError::Closed { server: self.inner.server.clone() })
@@ -194,15 +250,15 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, SessionError> {
-        let service = self.service().await?;
-        let exchange = self.exchange(&service, None);
-        let result = exchange
-            .list_all(ClientRequest::ListToolsRequest, |result| match result {
-                ServerResult::ListToolsResult(page) => Some((page.tools, page.next_cursor)),
-                _ => None,
-            })
-            .await;
-        self.outcome("tools/list".into(), &exchange, result).await
+        self.request(Request::new("tools/list"), None, async |exchange| {
+            exchange
+                .list_all(ClientRequest::ListToolsRequest, |result| match result {
+                    ServerResult::ListToolsResult(page) => Some((page.tools, page.next_cursor)),
+                    _ => None,
+                })
+                .await
+        })
+        .await
     }
 
     /// Calls tool `name` with `arguments` (a JSON object, or `null` for none).
@@ -219,7 +275,8 @@ impl Session {
         self.call_tool_with(name, arguments, CallOptions::default()).await
     }
 
-    /// [`call_tool`](Self::call_tool) with options, such as its own timeout.
+    /// [`call_tool`](Self::call_tool) with options, such as its own timeout or a W3C
+    /// `traceparent`.
     ///
     /// # Errors
     /// As [`call_tool`](Self::call_tool).
@@ -229,7 +286,6 @@ impl Session {
         arguments: serde_json::Value,
         options: CallOptions,
     ) -> Result<CallToolResult, SessionError> {
-        let service = self.service().await?;
         let mut params = CallToolRequestParams::new(name.to_owned());
         match arguments {
             serde_json::Value::Null => {}
@@ -247,9 +303,12 @@ impl Session {
                 });
             }
         }
-        let exchange = self.exchange(&service, options.timeout);
-        let result = exchange.call_tool(params).await;
-        self.outcome(format!("tools/call {name}"), &exchange, result).await
+        if let Some(traceparent) = &options.traceparent {
+            params.set_traceparent(traceparent);
+        }
+        let request = Request::new("tools/call").target(name);
+        self.request(request, options.timeout, async |exchange| exchange.call_tool(params).await)
+            .await
     }
 
     /// Every resource of the server (all pages).
@@ -257,15 +316,17 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
-        let service = self.service().await?;
-        let exchange = self.exchange(&service, None);
-        let result = exchange
-            .list_all(ClientRequest::ListResourcesRequest, |result| match result {
-                ServerResult::ListResourcesResult(page) => Some((page.resources, page.next_cursor)),
-                _ => None,
-            })
-            .await;
-        self.outcome("resources/list".into(), &exchange, result).await
+        self.request(Request::new("resources/list"), None, async |exchange| {
+            exchange
+                .list_all(ClientRequest::ListResourcesRequest, |result| match result {
+                    ServerResult::ListResourcesResult(page) => {
+                        Some((page.resources, page.next_cursor))
+                    }
+                    _ => None,
+                })
+                .await
+        })
+        .await
     }
 
     /// Every resource template of the server (all pages), such as `file:///{path}`.
@@ -273,17 +334,17 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, SessionError> {
-        let service = self.service().await?;
-        let exchange = self.exchange(&service, None);
-        let result = exchange
-            .list_all(ClientRequest::ListResourceTemplatesRequest, |result| match result {
-                ServerResult::ListResourceTemplatesResult(page) => {
-                    Some((page.resource_templates, page.next_cursor))
-                }
-                _ => None,
-            })
-            .await;
-        self.outcome("resources/templates/list".into(), &exchange, result).await
+        self.request(Request::new("resources/templates/list"), None, async |exchange| {
+            exchange
+                .list_all(ClientRequest::ListResourceTemplatesRequest, |result| match result {
+                    ServerResult::ListResourceTemplatesResult(page) => {
+                        Some((page.resource_templates, page.next_cursor))
+                    }
+                    _ => None,
+                })
+                .await
+        })
+        .await
     }
 
     /// Reads the resource at `uri`.
@@ -291,11 +352,9 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, SessionError> {
-        let service = self.service().await?;
         let params = ReadResourceRequestParams::new(uri);
-        let exchange = self.exchange(&service, None);
-        let result = exchange.read_resource(params).await;
-        self.outcome(format!("resources/read {uri}"), &exchange, result).await
+        let request = Request::new("resources/read").target(uri);
+        self.request(request, None, async |exchange| exchange.read_resource(params).await).await
     }
 
     /// Every prompt of the server (all pages).
@@ -303,15 +362,15 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, SessionError> {
-        let service = self.service().await?;
-        let exchange = self.exchange(&service, None);
-        let result = exchange
-            .list_all(ClientRequest::ListPromptsRequest, |result| match result {
-                ServerResult::ListPromptsResult(page) => Some((page.prompts, page.next_cursor)),
-                _ => None,
-            })
-            .await;
-        self.outcome("prompts/list".into(), &exchange, result).await
+        self.request(Request::new("prompts/list"), None, async |exchange| {
+            exchange
+                .list_all(ClientRequest::ListPromptsRequest, |result| match result {
+                    ServerResult::ListPromptsResult(page) => Some((page.prompts, page.next_cursor)),
+                    _ => None,
+                })
+                .await
+        })
+        .await
     }
 
     /// Gets prompt `name` filled with `arguments` (a JSON object of strings, or `null`).
@@ -323,14 +382,12 @@ impl Session {
         name: &str,
         arguments: serde_json::Value,
     ) -> Result<GetPromptResult, SessionError> {
-        let service = self.service().await?;
         let mut params = GetPromptRequestParams::new(name);
         if let serde_json::Value::Object(map) = arguments {
             params = params.with_arguments(map);
         }
-        let exchange = self.exchange(&service, None);
-        let result = exchange.get_prompt(params).await;
-        self.outcome(format!("prompts/get {name}"), &exchange, result).await
+        let request = Request::new("prompts/get").target(name);
+        self.request(request, None, async |exchange| exchange.get_prompt(params).await).await
     }
 
     /// Checks that the server answers.
@@ -338,10 +395,18 @@ impl Session {
     /// # Errors
     /// A [`SessionError`] naming the server and what failed.
     pub async fn ping(&self) -> Result<(), SessionError> {
-        let service = self.service().await?;
-        let exchange = self.exchange(&service, None);
-        let result = exchange.send(ClientRequest::PingRequest(PingRequest::default())).await;
-        self.outcome("ping".into(), &exchange, result).await.map(drop)
+        self.ping_within(self.inner.timeouts.request).await
+    }
+
+    /// [`ping`](Self::ping) with its own timeout, as a health check uses it.
+    ///
+    /// # Errors
+    /// A [`SessionError`] naming the server and what failed.
+    pub async fn ping_within(&self, timeout: Duration) -> Result<(), SessionError> {
+        self.request(Request::new("ping"), Some(timeout), async |exchange| {
+            exchange.send(ClientRequest::PingRequest(PingRequest::default())).await.map(drop)
+        })
+        .await
     }
 
     /// Ends the session gracefully: closes the connection (for HTTP, `DELETE`s the session),
@@ -359,16 +424,13 @@ impl Session {
         let mut service = match tokio::time::timeout(grace, self.inner.service.write()).await {
             Ok(service) => service,
             Err(_) => {
-                if let Some(running) = self
-                    .inner
-                    .service
-                    .try_read()
-                    .ok()
-                    .and_then(|s| s.as_ref().map(RunningService::cancellation_token))
-                {
-                    running.cancel();
+                // The grace period is over: each request in flight tells its server
+                // `notifications/cancelled` and returns.
+                self.inner.closing.send_replace(true);
+                match tokio::time::timeout(grace, self.inner.service.write()).await {
+                    Ok(service) => service,
+                    Err(_) => self.cancel_service().await,
                 }
-                self.inner.service.write().await
             }
         };
         // A request whose caller stopped waiting left its `notifications/cancelled` to a task:
@@ -387,12 +449,68 @@ impl Session {
         Ok(())
     }
 
+    /// Stops the service under requests that did not return (a cancellation that cannot be
+    /// sent), and takes it.
+    async fn cancel_service(&self) -> tokio::sync::RwLockWriteGuard<'_, Option<Service>> {
+        if let Some(running) = self
+            .inner
+            .service
+            .try_read()
+            .ok()
+            .and_then(|s| s.as_ref().map(RunningService::cancellation_token))
+        {
+            running.cancel();
+        }
+        self.inner.service.write().await
+    }
+
+    /// Runs one operation (`run`, under the request timeout or `timeout`) inside its tracing
+    /// span, and maps its failure.
+    async fn request<T>(
+        &self,
+        request: Request<'_>,
+        timeout: Option<Duration>,
+        run: impl AsyncFnOnce(&Exchange<'_>) -> Result<T, ServiceError>,
+    ) -> Result<T, SessionError> {
+        let span = tracing::debug_span!(
+            parent: &self.inner.span,
+            "request",
+            server = %self.inner.server,
+            method = request.method,
+            tool = tracing::field::Empty,
+            target = tracing::field::Empty,
+            id = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        if let Some(target) = request.target {
+            span.record(if request.method == "tools/call" { "tool" } else { "target" }, target);
+        }
+        let started = Instant::now();
+        let result = async {
+            let service = self.service().await?;
+            let exchange = self.exchange(&service, timeout);
+            let result = run(&exchange).await;
+            self.outcome(&request, &exchange, result).await
+        }
+        .instrument(span.clone())
+        .await;
+        if !span.is_disabled() {
+            span.record("duration_us", started.elapsed().as_micros() as u64);
+            span.record("outcome", result.as_ref().map_or_else(SessionError::kind, |_| "ok"));
+        }
+        result
+    }
+
     /// The requests of one operation, under the session's request timeout or `timeout`.
     fn exchange<'a>(&'a self, service: &'a Service, timeout: Option<Duration>) -> Exchange<'a> {
         let after = timeout.unwrap_or(self.inner.timeouts.request);
         Exchange {
             service,
             cancels: &self.inner.cancels,
+            closing: self.inner.closing.subscribe(),
+            sent: AtomicU32::new(0),
+            first: std::sync::OnceLock::new(),
             after,
             deadline: Instant::now() + after,
             grace: self.inner.timeouts.close_grace,
@@ -402,18 +520,41 @@ impl Session {
     /// Maps the failure of an operation run through `exchange`.
     async fn outcome<T>(
         &self,
-        operation: String,
+        request: &Request<'_>,
         exchange: &Exchange<'_>,
         result: Result<T, ServiceError>,
     ) -> Result<T, SessionError> {
-        match result {
-            Ok(value) => Ok(value),
-            Err(ServiceError::Timeout { .. }) => {
-                let after = exchange.after;
-                tracing::debug!(server = %self.inner.server, %operation, after = %humanize(after), "request timed out; sent notifications/cancelled");
-                Err(SessionError::Timeout { server: self.inner.server.clone(), operation, after })
-            }
-            Err(err) => Err(self.service_error(operation, err).await),
+        let err = match result {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let operation = request.operation();
+        if let ServiceError::Timeout { .. } = err {
+            let after = exchange.after;
+            tracing::debug!(server = %self.inner.server, %operation, after = %humanize(after), "request timed out; sent notifications/cancelled");
+            return Err(SessionError::Timeout {
+                server: self.inner.server.clone(),
+                operation,
+                after,
+            });
+        }
+        // Nothing of the operation left when no request was handed to rmcp, or the first one
+        // was and its transport could not write a byte of it.
+        let unsent = match (exchange.sent.load(Ordering::Acquire), exchange.first.get()) {
+            (0, _) => true,
+            (1, Some(id)) => self.inner.link.lock().await.never_sent(id, &err),
+            _ => false,
+        };
+        let err = self.service_error(operation.clone(), err).await;
+        if !unsent {
+            Err(err)
+        } else {
+            // Nothing of the operation left: the connection had ended before its first request.
+            Err(SessionError::Disconnected {
+                server: self.inner.server.clone(),
+                operation,
+                cause: Box::new(err),
+            })
         }
     }
 
@@ -454,10 +595,10 @@ impl Session {
                 operation,
                 message: "the server answered with a result of the wrong type".to_owned(),
             },
-            ServiceError::Cancelled { reason } => SessionError::ConnectionClosed {
+            ServiceError::Cancelled { reason } => SessionError::Cancelled {
                 server,
                 operation,
-                reason: Some(reason.unwrap_or_else(|| "the request was cancelled".to_owned())),
+                reason: reason.unwrap_or_else(|| "the request was cancelled".to_owned()),
             },
             other => SessionError::Protocol { server, operation, message: other.to_string() },
         }
@@ -495,11 +636,43 @@ impl Session {
 // future leaves the cancel to a task in `Inner::cancels`, which `close` waits for. While a
 // request runs it holds the service for reading, so `close` cannot end the transport under it.
 
+/// One operation: its method and what it names (a tool, a prompt, a resource URI).
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    method: &'static str,
+    target: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    fn new(method: &'static str) -> Self {
+        Request { method, target: None }
+    }
+
+    fn target(self, target: &'a str) -> Self {
+        Request { target: Some(target), ..self }
+    }
+
+    /// How errors name it: `tools/call search`.
+    fn operation(&self) -> String {
+        match self.target {
+            Some(target) => format!("{} {target}", self.method),
+            None => self.method.to_owned(),
+        }
+    }
+}
+
 /// The requests of one operation (a call, a listing of every page, MRTR rounds), under one
 /// deadline.
 struct Exchange<'a> {
     service: &'a Service,
     cancels: &'a Mutex<JoinSet<()>>,
+    /// Turns `true` when the session's `close` ends the requests in flight.
+    closing: tokio::sync::watch::Receiver<bool>,
+    /// How many requests of the operation were handed to rmcp for the transport: with none, a
+    /// failure means nothing reached the server.
+    sent: AtomicU32,
+    /// The id of its first request.
+    first: std::sync::OnceLock<RequestId>,
     /// The operation's timeout, for the error.
     after: Duration,
     deadline: Instant,
@@ -513,7 +686,8 @@ impl Exchange<'_> {
     }
 
     /// Sends `request` and waits for its result until the deadline. On timeout, tells the
-    /// server with `notifications/cancelled`, and returns once the transport has sent it.
+    /// server with `notifications/cancelled`, and returns once the transport has sent it; so
+    /// does a request still running when its session closes, after the grace period.
     async fn send(&self, request: ClientRequest) -> Result<ServerResult, ServiceError> {
         if Instant::now() >= self.deadline {
             return Err(self.timed_out());
@@ -525,22 +699,38 @@ impl Exchange<'_> {
         )
         .await
         .map_err(|_| self.timed_out())??;
+        if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
+            let _ = self.first.set(handle.id.clone());
+        }
+        tracing::Span::current().record("id", tracing::field::display(&handle.id));
         let left = self.deadline.saturating_duration_since(Instant::now());
         // rmcp's own timeout: it sends the cancellation and waits until it is sent.
         handle.options.timeout = Some(left);
-        let mut guard = CancelOnDrop {
-            peer: self.service.peer(),
-            id: Some(handle.id.clone()),
-            cancels: self.cancels,
-        };
-        match tokio::time::timeout(left + self.grace, handle.await_response()).await {
-            Ok(result) => {
+        let id = handle.id.clone();
+        let mut guard =
+            CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels };
+        let mut closing = self.closing.clone();
+        tokio::select! {
+            result = tokio::time::timeout(left + self.grace, handle.await_response()) => match result {
+                Ok(result) => {
+                    guard.disarm();
+                    result
+                }
+                // The cancellation did not go out within the grace period: the guard leaves it
+                // to a task that `close` waits for.
+                Err(_) => Err(self.timed_out()),
+            },
+            () = async { drop(closing.wait_for(|closing| *closing).await) } => {
                 guard.disarm();
-                result
+                let reason = "the session was closed while the request ran";
+                let notification = CancelledNotification::new(CancelledNotificationParam::new(
+                    Some(id),
+                    Some(reason.to_owned()),
+                ));
+                let sent = self.service.peer().send_notification(notification.into());
+                let _ = tokio::time::timeout(self.grace, sent).await;
+                Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) })
             }
-            // The cancellation did not go out within the grace period: the guard leaves it to a
-            // task that `close` waits for.
-            Err(_) => Err(self.timed_out()),
         }
     }
 

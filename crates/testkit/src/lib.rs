@@ -3,6 +3,9 @@
 //! The servers our tests talk to over real pipes and sockets:
 //! - [`mcp_server::TestServer`], run as the `testkit-mcp` binary (stdio or streamable HTTP);
 //!   [`testkit_mcp`] builds it once per test process and returns its path.
+//! - [`ledger`]: the file `testkit-mcp` processes append their events to when `TESTKIT_LEDGER`
+//!   names one (`initialize PID`, `discover PID`, `call TOOL PID`), and how a test reads and
+//!   counts them.
 //! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
 //! - [`llm::ScriptedLlm`]: an OpenAI-compatible chat server that replays scripted replies.
 //! - [`procs`]: which of the processes a test started still run.
@@ -12,6 +15,7 @@
 //! This crate is only ever a dev-dependency.
 
 pub mod faults;
+pub mod ledger;
 pub mod llm;
 pub mod mcp_server;
 pub mod peers;

@@ -1,10 +1,20 @@
-//! [`TestServer`]: the MCP server our session tests talk to, over stdio or streamable HTTP.
+//! [`TestServer`]: the MCP server our session tests talk to, over stdio, streamable HTTP or
+//! legacy SSE.
 //!
 //! Tools: `echo`, `add`, `sleep` (honours cancellation), `fail` (an `is_error` result),
-//! `large_output`, `progress` (progress notifications), `log` (logging notifications) and
-//! `stats` (what the server has seen, such as cancellations). One text resource, one resource
-//! template-free binary resource, and one prompt. `list_tools` pages by `page_size`.
+//! `large_output`, `progress` (progress notifications), `log` (logging notifications),
+//! `ask_client` (a request to the client), `change_tools` (a list-changed notification),
+//! `request_headers`, `increment` (not idempotent: counts up a process-wide counter), `lookup`
+//! (read-only and idempotent) and `stats` (what the server has seen, such as cancellations and
+//! how many calls ran at once). `increment` and `lookup` take `ms` (wait first, cancellably)
+//! and `crash` (exit the process once the tool has run, without answering). One text resource,
+//! one resource template-free binary resource, and one prompt. `list_tools` pages by
+//! `page_size`.
+//!
+//! When the environment variable `TESTKIT_LEDGER` names a file, the server appends its
+//! `initialize`, `discover` and `call increment|lookup` events to it (see [`crate::ledger`]).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,10 +26,11 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
     CreateMessageRequestParams, DiscoverResult, ElicitRequestParams, ErrorCode,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourcesResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
-    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
     ResourceContents, Role, SamplingMessage, SamplingMessageContentBlock, ServerCapabilities,
     ServerConfig,
 };
@@ -32,6 +43,9 @@ use serde::Deserialize;
 pub const TEXT_RESOURCE: &str = "testkit://greeting";
 
 /// The test MCP server. Cheap to clone: clones share their counters.
+///
+/// Its counters of calls, cancellations and sleeps are its own (over HTTP, one session's);
+/// those of [`ProcessCounters`] are shared by every server made [`sharing`](Self::sharing) them.
 #[derive(Clone, Debug)]
 pub struct TestServer {
     tool_router: ToolRouter<TestServer>,
@@ -41,6 +55,24 @@ pub struct TestServer {
     calls: Arc<AtomicU64>,
     /// Calls of `sleep` running now, so that a test can wait until one is in flight.
     sleeping: Arc<AtomicU64>,
+    /// What the servers of this process count together.
+    process: Arc<ProcessCounters>,
+    /// The ledger file (`TESTKIT_LEDGER`), if any.
+    ledger: Option<Arc<Path>>,
+}
+
+/// The counters that all the [`TestServer`]s of a process share, whichever session or
+/// transport they serve: `testkit-mcp` makes one and gives it to every server it makes.
+#[derive(Debug, Default)]
+pub struct ProcessCounters {
+    /// Tool calls running now (`stats` aside).
+    in_flight: AtomicU64,
+    /// The most tool calls that ever ran at once (`stats` aside).
+    max_in_flight: AtomicU64,
+    /// `initialize` requests answered.
+    initializes: AtomicU64,
+    /// Calls of `increment` that ran.
+    increments: AtomicU64,
 }
 
 impl Default for TestServer {
@@ -55,6 +87,13 @@ struct Gauge<'a>(&'a AtomicU64);
 impl<'a> Gauge<'a> {
     fn enter(count: &'a AtomicU64) -> Self {
         count.fetch_add(1, Ordering::SeqCst);
+        Gauge(count)
+    }
+
+    /// Counts a running call in `count`, and raises `max` to the new count if it is higher.
+    fn enter_recording_max(count: &'a AtomicU64, max: &AtomicU64) -> Self {
+        let now = count.fetch_add(1, Ordering::SeqCst) + 1;
+        max.fetch_max(now, Ordering::SeqCst);
         Gauge(count)
     }
 }
@@ -109,6 +148,17 @@ pub struct ProgressArgs {
     pub steps: u32,
 }
 
+/// Arguments of `increment` and `lookup`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EffectArgs {
+    /// Wait this many milliseconds before the tool runs (the client may cancel meanwhile; the
+    /// tool does not run then).
+    pub ms: Option<u64>,
+    /// When true, the process exits (status 1) right after the tool has run, without
+    /// answering.
+    pub crash: Option<bool>,
+}
+
 /// Arguments of `ask_client`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AskClientArgs {
@@ -136,7 +186,17 @@ impl TestServer {
             cancelled: Arc::default(),
             calls: Arc::default(),
             sleeping: Arc::default(),
+            process: Arc::default(),
+            ledger: crate::ledger::from_env().map(Into::into),
         }
+    }
+
+    /// This server, counting its process-wide figures (see [`ProcessCounters`]) in `process`,
+    /// which other servers share.
+    #[must_use]
+    pub fn sharing(mut self, process: Arc<ProcessCounters>) -> Self {
+        self.process = process;
+        self
     }
 
     /// A server of the `initialize` era: it answers `server/discover` with "method not found"
@@ -150,6 +210,72 @@ impl TestServer {
     /// How many requests were cancelled by the client so far.
     pub fn cancelled(&self) -> u64 {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Appends `event` to the ledger, if there is one.
+    fn record(&self, event: &str) {
+        if let Some(ledger) = &self.ledger
+            && let Err(err) = crate::ledger::record(ledger, event)
+        {
+            eprintln!("testkit-mcp: cannot append to the ledger {}: {err}", ledger.display());
+        }
+    }
+
+    /// What `increment` and `lookup` do before and after their own work: wait `args.ms`
+    /// (cancellably), then record `call TOOL` in the ledger and run `work`, then exit if
+    /// `args.crash` says so.
+    async fn effect<T>(
+        &self,
+        tool: &str,
+        args: &EffectArgs,
+        context: &RequestContext<RoleServer>,
+        work: impl FnOnce() -> T,
+    ) -> Result<T, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(ms) = args.ms {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                () = context.ct.cancelled() => {
+                    self.cancelled.fetch_add(1, Ordering::SeqCst);
+                    eprintln!("testkit-mcp: {tool} cancelled by the client before it ran");
+                    return Err(ErrorData::internal_error("cancelled", None));
+                }
+            }
+        }
+        self.record(&format!("call {tool}"));
+        let result = work();
+        if args.crash == Some(true) {
+            eprintln!("testkit-mcp: {tool} ran; crashing without an answer, as asked");
+            std::process::exit(1);
+        }
+        Ok(result)
+    }
+
+    #[tool(
+        description = "Adds one to a counter of the server process and returns its new value. Not idempotent. `ms`: wait first; `crash`: exit once it has run, without answering.",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false)
+    )]
+    async fn increment(
+        &self,
+        Parameters(args): Parameters<EffectArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.effect("increment", &args, &context, || {
+            (self.process.increments.fetch_add(1, Ordering::SeqCst) + 1).to_string()
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Looks something up: returns \"found\". Read-only and idempotent. `ms`: wait first; `crash`: exit once it has run, without answering.",
+        annotations(read_only_hint = true, idempotent_hint = true)
+    )]
+    async fn lookup(
+        &self,
+        Parameters(args): Parameters<EffectArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        self.effect("lookup", &args, &context, || "found".to_owned()).await
     }
 
     #[tool(description = "Returns the text it is given.")]
@@ -335,13 +461,16 @@ impl TestServer {
     }
 
     #[tool(
-        description = "What the server has seen: calls and cancellations, and calls of `sleep` running now, as JSON."
+        description = "What the server has seen, as JSON: calls and cancellations, and calls of `sleep` running now (this session's); tool calls running now and the most that ever ran at once (`stats` aside), and `initialize` requests answered (the process's)."
     )]
     async fn stats(&self) -> String {
         serde_json::json!({
             "calls": self.calls.load(Ordering::SeqCst),
             "cancelled": self.cancelled.load(Ordering::SeqCst),
             "sleeping": self.sleeping.load(Ordering::SeqCst),
+            "in_flight": self.process.in_flight.load(Ordering::SeqCst),
+            "max_in_flight": self.process.max_in_flight.load(Ordering::SeqCst),
+            "initializes": self.process.initializes.load(Ordering::SeqCst),
         })
         .to_string()
     }
@@ -372,10 +501,24 @@ impl ServerHandler for TestServer {
         }
     }
 
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        // rmcp's default, plus the count and the ledger.
+        context.peer.set_peer_info(request.clone());
+        let result = self.negotiate_initialize(&request);
+        self.process.initializes.fetch_add(1, Ordering::SeqCst);
+        self.record("initialize");
+        result
+    }
+
     async fn discover(
         &self,
         _context: RequestContext<RoleServer>,
     ) -> Result<DiscoverResult, ErrorData> {
+        self.record("discover");
         if self.legacy {
             return Err(ErrorData::new(
                 ErrorCode::METHOD_NOT_FOUND,
@@ -394,6 +537,10 @@ impl ServerHandler for TestServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        // Every call counts but `stats`: it observes the others.
+        let _running = (request.name != "stats").then(|| {
+            Gauge::enter_recording_max(&self.process.in_flight, &self.process.max_in_flight)
+        });
         self.tool_router.call(ToolCallContext::new(self, request, context)).await
     }
 

@@ -18,7 +18,7 @@ use super::{Dialect, Scope, Warning, WarningKind, dotenv};
 use crate::config::MCPConfig;
 use crate::error::{ConfigError, LoadErrorKind};
 use crate::server::{
-    Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
+    PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
 };
 
 /// Entry keys whose string values are `${…}`-expanded (in their native spelling).
@@ -39,10 +39,24 @@ const ENTRY_KEYS: &[&str] = &[
     "timeout",
     "sse_read_timeout",
     "timeouts",
+    "pool",
     "sse_fallback",
     "protocol",
     "ca_file",
     "disabled",
+];
+
+/// Every key of `pool`, in the order of [`PoolSettings`]'s fields.
+const POOL_KEYS: &[&str] = &[
+    "max_in_flight",
+    "max_queued",
+    "idle_timeout",
+    "max_restarts",
+    "healthy_after",
+    "backoff",
+    "max_backoff",
+    "ping_timeout",
+    "degraded_after",
 ];
 
 /// What a file held.
@@ -112,6 +126,10 @@ pub(super) struct Place {
     server: Option<String>,
     /// The key being read in the entry, or at the top level.
     key: Option<String>,
+    /// The key being read inside the table `key` holds (`pool`), if any.
+    field: Option<String>,
+    /// Whether the fault is in the value of `field` rather than at its key.
+    in_value: bool,
 }
 
 impl Place {
@@ -129,11 +147,16 @@ impl Place {
         let Some(entry) = entry else {
             return Some(container_span);
         };
-        let key_span = match (&self.key, entry.get_ref()) {
-            (Some(key), toml::de::DeValue::Table(table)) => find(table, key).map(|(span, _)| span),
+        let (key_span, value) = match (&self.key, entry.get_ref()) {
+            (Some(key), toml::de::DeValue::Table(table)) => find(table, key).unzip(),
+            _ => (None, None),
+        };
+        let field_span = match (&self.field, value.map(toml::Spanned::get_ref)) {
+            (Some(field), Some(toml::de::DeValue::Table(table))) => find(table, field)
+                .map(|(span, value)| if self.in_value { value.span() } else { span }),
             _ => None,
         };
-        Some(key_span.unwrap_or_else(|| entry.span()))
+        Some(field_span.or(key_span).unwrap_or_else(|| entry.span()))
     }
 }
 
@@ -175,8 +198,10 @@ impl<'a> Ctx<'a> {
             (None, Some(index)) => out.push_str(&format!("server #{}: ", index + 1)),
             (None, None) => {}
         }
-        if let Some(key) = &state.place.key {
-            out.push_str(&format!("`{key}`: "));
+        match (&state.place.key, &state.place.field) {
+            (Some(key), Some(field)) => out.push_str(&format!("`{key}.{field}`: ")),
+            (Some(key), None) => out.push_str(&format!("`{key}`: ")),
+            (None, _) => {}
         }
         out.push_str(message);
         if state.place.server.is_some() || state.place.index.is_some() {
@@ -216,6 +241,16 @@ impl<'a> Ctx<'a> {
         // Reuses the strings' buffers: this runs for every key of every entry.
         set_text(&mut state.place.server, server);
         set_text(&mut state.place.key, key);
+        state.place.field = None;
+        state.place.in_value = false;
+    }
+
+    /// Sets the key being read inside the current key's table, and whether its value is being
+    /// read (faults are then placed at the value, not at the key).
+    fn set_field(&self, field: Option<&str>, in_value: bool) {
+        let mut state = self.state.borrow_mut();
+        set_text(&mut state.place.field, field);
+        state.place.in_value = in_value;
     }
 
     fn set_entry(&self, container: &str, index: Option<usize>) {
@@ -558,6 +593,7 @@ struct RawEntry {
     timeout: Option<Duration>,
     sse_read_timeout: Option<Duration>,
     timeouts: Option<Timeouts>,
+    pool: Option<PoolSettings>,
     sse_fallback: Option<bool>,
     protocol: Option<Protocol>,
     ca_file: Option<String>,
@@ -658,6 +694,10 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                     entry.sse_read_timeout = Some(map.next_value::<DurationValue>()?.0)
                 }
                 "timeouts" => entry.timeouts = Some(map.next_value()?),
+                "pool" => {
+                    let seed = PoolSeed { ctx, server: name.as_deref() };
+                    entry.pool = Some(map.next_value_seed(seed)?);
+                }
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
                 "protocol" => entry.protocol = Some(map.next_value()?),
                 "ca_file" => entry.ca_file = Some(map.next_value_seed(text)?),
@@ -697,6 +737,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "timeout" => "timeout",
         "sse_read_timeout" => "sse_read_timeout",
         "timeouts" => "timeouts",
+        "pool" => "pool",
         "sse_fallback" => "sse_fallback",
         "protocol" => "protocol",
         "ca_file" => "ca_file",
@@ -760,6 +801,7 @@ fn build<E: de::Error>(
         })
     };
     let timeouts = entry.timeouts.unwrap_or_default();
+    let pool = entry.pool.unwrap_or_default();
     match kind {
         Kind::Stdio => {
             let http_keys = [
@@ -787,6 +829,7 @@ fn build<E: de::Error>(
                 .args(entry.args.unwrap_or_default())
                 .envs(env)
                 .timeouts(timeouts)
+                .pool(pool)
                 .protocol(entry.protocol.unwrap_or_default());
             config.working_dir = entry.working_dir.map(PathBuf::from);
             config.secrets = secrets;
@@ -829,6 +872,7 @@ fn build<E: de::Error>(
                             .unwrap_or(StreamableHttpConfig::DEFAULT_SSE_READ_TIMEOUT),
                     )
                     .timeouts(timeouts)
+                    .pool(pool)
                     .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
                     .protocol(entry.protocol.unwrap_or_default());
                 config.ca_file = ca_file;
@@ -841,7 +885,8 @@ fn build<E: de::Error>(
                     .sse_read_timeout(
                         entry.sse_read_timeout.unwrap_or(SseConfig::DEFAULT_SSE_READ_TIMEOUT),
                     )
-                    .timeouts(timeouts);
+                    .timeouts(timeouts)
+                    .pool(pool);
                 config.ca_file = ca_file;
                 ServerConfig::from(config)
             };
@@ -1005,11 +1050,97 @@ impl<'de> Visitor<'de> for TextMap<'_, '_, '_> {
     }
 }
 
+/// The value of `pool`: read key by key (rather than by [`PoolSettings`]'s own `Deserialize`)
+/// so that a fault inside it is placed at its key or value in TOML too, and names the key.
+struct PoolSeed<'c, 'a, 'n> {
+    ctx: &'c Ctx<'a>,
+    server: Option<&'n str>,
+}
+
+impl<'de> DeserializeSeed<'de> for PoolSeed<'_, '_, '_> {
+    type Value = PoolSettings;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PoolSettings, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PoolSeed<'_, '_, '_> {
+    type Value = PoolSettings;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a table of pool settings ({})", POOL_KEYS.join(", "))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PoolSettings, A::Error> {
+        let ctx = self.ctx;
+        let server = describe_server(self.server);
+        let mut pool = PoolSettings::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            ctx.set_field(Some(&key), false);
+            let Some(&field) = POOL_KEYS.iter().find(|k| **k == key) else {
+                let hint = crate::suggest::closest(&key, POOL_KEYS.iter().copied())
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                return Err(ctx.invalid(format!(
+                    "unknown key `{key}` in the `pool` of {server}: {hint}the keys are {}",
+                    POOL_KEYS.join(", ")
+                )));
+            };
+            if seen.contains(&field) {
+                return Err(ctx.invalid(format!(
+                    "duplicate key `{key}` in the `pool` of {server}: write each key once"
+                )));
+            }
+            seen.push(field);
+            ctx.set_field(Some(&key), true);
+            let duration = |value: DurationValue| value.0;
+            match field {
+                "max_in_flight" => {
+                    pool.max_in_flight = map.next_value()?;
+                    if pool.max_in_flight == 0 {
+                        let reason = crate::server::max_in_flight_zero("pool.max_in_flight");
+                        return Err(ctx.invalid(format!("{server}: {reason}")));
+                    }
+                }
+                "max_queued" => pool.max_queued = map.next_value()?,
+                "idle_timeout" => pool.idle_timeout = duration(map.next_value()?),
+                "max_restarts" => pool.max_restarts = map.next_value()?,
+                "healthy_after" => pool.healthy_after = duration(map.next_value()?),
+                "backoff" => pool.backoff = duration(map.next_value()?),
+                "max_backoff" => pool.max_backoff = duration(map.next_value()?),
+                "ping_timeout" => pool.ping_timeout = duration(map.next_value()?),
+                _ => pool.degraded_after = duration(map.next_value()?),
+            }
+        }
+        ctx.set_field(None, false);
+        Ok(pool)
+    }
+}
+
 /// A duration field: seconds or a humantime string.
 struct DurationValue(Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::duration::deserialize(deserializer).map(DurationValue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loader reads `pool` itself: its keys must be [`PoolSettings`]'s fields.
+    #[test]
+    fn pool_keys_are_the_fields_of_pool_settings() {
+        let value = serde_json::to_value(PoolSettings::default()).unwrap_or_default();
+        let mut fields: Vec<&str> =
+            value.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+        fields.sort_unstable();
+        let mut keys = POOL_KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(keys, fields);
     }
 }

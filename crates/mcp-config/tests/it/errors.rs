@@ -290,7 +290,7 @@ fn unknown_key_in_native_layout() {
         Some((1, 64)),
         "unknown key `comand` in server \"a\": did you mean `command`? the keys are server_name, transport, \
          command, args, env, working_dir, envFile, url, headers, timeout, sse_read_timeout, timeouts, \
-         sse_fallback, protocol, ca_file, disabled",
+         pool, sse_fallback, protocol, ca_file, disabled",
     );
     check(
         r#"{"servers": [{"server_name": "a", "command": "x", "timeouts": {"startup": 1, "requests": 2}}]}"#,
@@ -298,6 +298,129 @@ fn unknown_key_in_native_layout() {
         Some((1, 87)),
         "server \"a\": `timeouts`: unknown field `requests`, expected one of `startup`, `request`, `close_grace`; \
          see docs/configuration.md for the keys each server takes",
+    );
+}
+
+/// The keys `pool` takes, as its unknown-key message lists them.
+const POOL_KEYS: &str = "max_in_flight, max_queued, idle_timeout, max_restarts, healthy_after, \
+     backoff, max_backoff, ping_timeout, degraded_after";
+
+#[test]
+fn unknown_key_in_pool() {
+    let message = format!(
+        "unknown key `max_inflight` in the `pool` of server \"a\": did you mean `max_in_flight`? \
+         the keys are {POOL_KEYS}"
+    );
+    // JSON: at the key, in every layout (unlike unknown keys of the entry itself, which the
+    // object layouts only warn about).
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "pool": {"max_inflight": 2}}]}"#,
+        Format::Json,
+        Some((1, 73)),
+        &message,
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "pool": {"max_queued": 1, "max_inflight": 2}}}}"#,
+        Format::Json,
+        Some((1, 78)),
+        &message,
+    );
+    // TOML: at the key too, inline or in a table of its own.
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\npool = { max_queued = 2, max_inflight = 3 }\n",
+        Format::Toml,
+        Some((4, 26)),
+        &message,
+    );
+    check(
+        "[servers.a]\ntype = \"stdio\"\ncommand = \"x\"\n\n[servers.a.pool]\nmax_queued = 2\nmax_inflight = 3\n",
+        Format::Toml,
+        Some((7, 1)),
+        &message,
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "pool": {"size": 2}}}}"#,
+        Format::Json,
+        Some((1, 53)),
+        &format!("unknown key `size` in the `pool` of server \"a\": the keys are {POOL_KEYS}"),
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "pool": {"max_queued": 1, "max_queued": 2}}}}"#,
+        Format::Json,
+        Some((1, 76)),
+        "duplicate key `max_queued` in the `pool` of server \"a\": write each key once",
+    );
+}
+
+#[test]
+fn max_in_flight_must_be_at_least_one() {
+    let message = "server \"a\": `pool.max_in_flight` is 0, but it must be at least 1 (with no call in \
+         flight the server could never be used); write 1 or more, or leave it out for the default, 16";
+    // At the value: the end of it in JSON, its start in TOML.
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "pool": {"max_in_flight": 0}}]}"#,
+        Format::Json,
+        Some((1, 78)),
+        message,
+    );
+    check(
+        "{\"mcpServers\": {\"a\": {\n  \"url\": \"http://127.0.0.1:1/mcp\",\n  \"pool\": {\"max_in_flight\": 0, \"max_queued\": 1}\n}}}",
+        Format::Json,
+        Some((3, 29)),
+        message,
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\npool = { max_queued = 2, max_in_flight = 0 }\n",
+        Format::Toml,
+        Some((4, 42)),
+        message,
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[servers.pool]\nmax_queued = 2\nmax_in_flight = 0\n",
+        Format::Toml,
+        Some((7, 17)),
+        message,
+    );
+    // serde's own `Deserialize` refuses it too.
+    let err = serde_json::from_str::<mcp_config::PoolSettings>(r#"{"max_in_flight": 0}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("`max_in_flight` is 0, but it must be at least 1"), "{err}");
+    let one: mcp_config::PoolSettings = serde_json::from_str(r#"{"max_in_flight": 1}"#).unwrap();
+    assert_eq!(one.max_in_flight, 1);
+}
+
+#[test]
+fn bad_pool_values() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "pool": {"max_queued": "many"}}}}"#,
+        Format::Json,
+        Some((1, 67)),
+        "server \"a\": `pool.max_queued`: invalid type: string \"many\", expected u32; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[servers.pool]\nmax_restarts = -1\n",
+        Format::Toml,
+        Some((6, 16)),
+        "server \"a\": `pool.max_restarts`: invalid value: integer `-1`, expected u32; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[mcpServers.a]\ncommand = \"x\"\npool = { idle_timeout = \"5m\", ping_timeout = -1 }\n",
+        Format::Toml,
+        Some((3, 46)),
+        "server \"a\": `pool.ping_timeout`: invalid duration -1: durations cannot be negative; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "pool": 16}}}"#,
+        Format::Json,
+        Some((1, 48)),
+        &format!(
+            "server \"a\": `pool`: invalid type: integer `16`, expected a table of pool settings \
+             ({POOL_KEYS}); see docs/configuration.md for the keys each server takes"
+        ),
     );
 }
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mcp_config::{
-    Dialect, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, WarningKind,
+    Dialect, Format, Loader, PoolSettings, ServerConfig, SseConfig, StdioConfig,
+    StreamableHttpConfig, Timeouts, TransportKind, WarningKind,
 };
 
 use crate::{fixture, load};
@@ -64,6 +65,7 @@ fn check_native(file: &str) {
     assert_eq!(wikipedia.timeout, Duration::from_secs(10));
     assert_eq!(wikipedia.sse_read_timeout, Duration::from_secs(60));
     assert_eq!(wikipedia.timeouts, Timeouts::default());
+    assert_eq!(wikipedia.pool, PoolSettings::default());
 
     let github = http(config.get("GitHub").unwrap());
     assert_eq!(github.url.as_str(), "https://api.githubcopilot.com/mcp/");
@@ -74,6 +76,16 @@ fn check_native(file: &str) {
     assert_eq!(github.timeout, Duration::from_secs(15));
     assert_eq!(github.sse_read_timeout, StreamableHttpConfig::DEFAULT_SSE_READ_TIMEOUT);
     assert!(!github.sse_fallback);
+    assert_eq!(
+        github.pool,
+        PoolSettings::default()
+            .max_in_flight(4)
+            .max_queued(0)
+            .idle_timeout(Duration::from_secs(600))
+            .backoff(Duration::from_millis(500))
+            .degraded_after(Duration::from_millis(2500))
+    );
+    assert_eq!(arxiv.pool, PoolSettings::default());
 
     let everything = http(config.get("Everything").unwrap());
     assert!(everything.sse_fallback);
@@ -247,6 +259,171 @@ fn builders_give_the_documented_defaults() {
         (timeouts.startup, timeouts.request, timeouts.close_grace),
         (Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(2))
     );
+    let pool = PoolSettings::default();
+    assert_eq!(
+        (pool.max_in_flight, pool.max_queued, pool.max_restarts),
+        (16, 64, 5),
+        "calls in flight, queued, restarts"
+    );
+    assert_eq!(
+        [
+            pool.idle_timeout,
+            pool.healthy_after,
+            pool.backoff,
+            pool.max_backoff,
+            pool.ping_timeout,
+            pool.degraded_after
+        ],
+        [
+            Duration::from_secs(300),
+            Duration::from_secs(60),
+            Duration::from_millis(250),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(1)
+        ]
+    );
+    assert_eq!(server.pool, pool);
+    assert_eq!(StdioConfig::new("s", "x").pool, pool);
+    assert_eq!(StreamableHttpConfig::new("h", "http://127.0.0.1:1/mcp").unwrap().pool, pool);
+}
+
+/// A `pool` that sets every key, durations written every way, and what it must load to.
+const POOL_JSON: &str = r#"{"max_in_flight": 2, "max_queued": 0, "idle_timeout": "5m",
+    "max_restarts": 0, "healthy_after": 90, "backoff": "100ms", "max_backoff": 2.5,
+    "ping_timeout": "1s 500ms", "degraded_after": "750ms"}"#;
+
+const POOL_TOML: &str = r#"{ max_in_flight = 2, max_queued = 0, idle_timeout = "5m", max_restarts = 0, healthy_after = 90, backoff = "100ms", max_backoff = 2.5, ping_timeout = "1s 500ms", degraded_after = "750ms" }"#;
+
+fn pool_written() -> PoolSettings {
+    PoolSettings::default()
+        .max_in_flight(2)
+        .max_queued(0)
+        .idle_timeout(Duration::from_secs(300))
+        .max_restarts(0)
+        .healthy_after(Duration::from_secs(90))
+        .backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_millis(2500))
+        .ping_timeout(Duration::from_millis(1500))
+        .degraded_after(Duration::from_millis(750))
+}
+
+/// `pool` is read in every layout and format, for every transport, like `timeouts`; a server
+/// without one gets the defaults.
+#[test]
+fn pool_in_every_layout() {
+    let p = POOL_JSON;
+    let t = POOL_TOML;
+    let texts = [
+        (
+            "mcpServers",
+            Format::Json,
+            Dialect::McpServers,
+            format!(
+                r#"{{"mcpServers": {{
+                    "s": {{"command": "x", "pool": {p}}},
+                    "e": {{"type": "sse", "url": "http://127.0.0.1:1/sse", "pool": {p}}},
+                    "h": {{"url": "http://127.0.0.1:1/mcp", "pool": {p}}},
+                    "d": {{"command": "y"}}
+                }}}}"#
+            ),
+        ),
+        (
+            "VS Code",
+            Format::Jsonc,
+            Dialect::VsCode,
+            format!(
+                r#"{{"servers": {{ // VS Code
+                    "s": {{"type": "stdio", "command": "x", "pool": {p},}},
+                    "e": {{"type": "sse", "url": "http://127.0.0.1:1/sse", "pool": {p}}},
+                    "h": {{"type": "http", "url": "http://127.0.0.1:1/mcp", "pool": {p}}},
+                    "d": {{"type": "stdio", "command": "y"}},
+                }}}}"#
+            ),
+        ),
+        (
+            "native JSON",
+            Format::Json,
+            Dialect::Native,
+            format!(
+                r#"{{"servers": [
+                    {{"server_name": "s", "command": "x", "pool": {p}}},
+                    {{"server_name": "e", "transport": "sse", "url": "http://127.0.0.1:1/sse", "pool": {p}}},
+                    {{"server_name": "h", "transport": "http", "url": "http://127.0.0.1:1/mcp", "pool": {p}}},
+                    {{"server_name": "d", "command": "y"}}
+                ]}}"#
+            ),
+        ),
+        (
+            "native TOML",
+            Format::Toml,
+            Dialect::Native,
+            format!(
+                "[[servers]]\nserver_name = \"s\"\ncommand = \"x\"\npool = {t}\n\n\
+                 [[servers]]\nserver_name = \"e\"\ntransport = \"sse\"\nurl = \"http://127.0.0.1:1/sse\"\n\
+                 [servers.pool]\n{}\n\n\
+                 [[servers]]\nserver_name = \"h\"\ntransport = \"http\"\nurl = \"http://127.0.0.1:1/mcp\"\npool = {t}\n\n\
+                 [[servers]]\nserver_name = \"d\"\ncommand = \"y\"\n",
+                t.trim_matches(['{', '}', ' ']).replace(", ", "\n")
+            ),
+        ),
+        (
+            "mcpServers TOML",
+            Format::Toml,
+            Dialect::McpServers,
+            format!(
+                "[mcpServers.s]\ncommand = \"x\"\npool = {t}\n\n\
+                 [mcpServers.e]\ntype = \"sse\"\nurl = \"http://127.0.0.1:1/sse\"\npool = {t}\n\n\
+                 [mcpServers.h]\nurl = \"http://127.0.0.1:1/mcp\"\npool = {t}\n\n\
+                 [mcpServers.d]\ncommand = \"y\"\n"
+            ),
+        ),
+    ];
+    for (layout, format, dialect, text) in texts {
+        let loaded = Loader::new()
+            .format(format)
+            .load_str(&text)
+            .unwrap_or_else(|err| panic!("{layout}: {err}\n{text}"));
+        assert_eq!(loaded.dialect, dialect, "{layout}");
+        assert_eq!(loaded.warnings, [], "{layout}");
+        let config = &loaded.config;
+        let transports: Vec<TransportKind> = config.iter().map(ServerConfig::transport).collect();
+        assert_eq!(
+            transports,
+            [
+                TransportKind::Stdio,
+                TransportKind::Sse,
+                TransportKind::StreamableHttp,
+                TransportKind::Stdio
+            ],
+            "{layout}"
+        );
+        for name in ["s", "e", "h"] {
+            assert_eq!(*config.get(name).unwrap().pool(), pool_written(), "{layout}: {name}");
+        }
+        assert_eq!(*config.get("d").unwrap().pool(), PoolSettings::default(), "{layout}");
+    }
+}
+
+/// Every fixture's server without a `pool` has the defaults.
+#[test]
+fn pool_defaults_when_absent() {
+    for name in [
+        "seed.json",
+        "native.json",
+        "native.toml",
+        "claude_desktop.json",
+        "cursor.json",
+        "mcp_remote.json",
+        "vscode/.vscode/mcp.json",
+        "claude_code/.mcp.json",
+    ] {
+        for server in load(name).config.iter() {
+            if server.server_name() != "GitHub" {
+                assert_eq!(*server.pool(), PoolSettings::default(), "{name}: {server}");
+            }
+        }
+    }
 }
 
 /// mcp-remote's README: the header's value sits in the server's own `env` block, and

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mcp_config::{
-    Format, LoadErrorKind, Loader, MCPConfig, Protocol, ServerConfig, SseConfig, StdioConfig,
-    StreamableHttpConfig, Timeouts,
+    Format, LoadErrorKind, Loader, MCPConfig, PoolSettings, Protocol, ServerConfig, SseConfig,
+    StdioConfig, StreamableHttpConfig, Timeouts,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -75,25 +75,115 @@ fn spec() -> impl Strategy<Value = Spec> {
     ]
 }
 
-/// Up to 6 servers with distinct names, in name order (the order object layouts keep here).
-fn servers() -> impl Strategy<Value = Vec<(String, Spec)>> {
-    prop::collection::btree_map(name(), spec(), 0..6).prop_map(|map| map.into_iter().collect())
+/// A `pool` as a file writes it: the keys it sets (the others keep their defaults).
+#[derive(Clone, Debug)]
+struct Pool {
+    /// The keys of [`POOL_COUNTS`], in its order.
+    counts: [Option<u32>; 3],
+    /// The keys of [`POOL_DURATIONS`], in its order.
+    durations: [Option<Duration>; 6],
+}
+
+/// A key of `pool` and its builder setter.
+type Key<T> = (&'static str, fn(PoolSettings, T) -> PoolSettings);
+
+const POOL_COUNTS: [Key<u32>; 3] = [
+    ("max_in_flight", PoolSettings::max_in_flight),
+    ("max_queued", PoolSettings::max_queued),
+    ("max_restarts", PoolSettings::max_restarts),
+];
+const POOL_DURATIONS: [Key<Duration>; 6] = [
+    ("idle_timeout", PoolSettings::idle_timeout),
+    ("healthy_after", PoolSettings::healthy_after),
+    ("backoff", PoolSettings::backoff),
+    ("max_backoff", PoolSettings::max_backoff),
+    ("ping_timeout", PoolSettings::ping_timeout),
+    ("degraded_after", PoolSettings::degraded_after),
+];
+
+impl Pool {
+    /// The settings it loads to.
+    fn settings(&self) -> PoolSettings {
+        let mut pool = PoolSettings::default();
+        for ((_, set), count) in POOL_COUNTS.iter().zip(self.counts) {
+            if let Some(count) = count {
+                pool = set(pool, count);
+            }
+        }
+        for ((_, set), duration) in POOL_DURATIONS.iter().zip(self.durations) {
+            if let Some(duration) = duration {
+                pool = set(pool, duration);
+            }
+        }
+        pool
+    }
+
+    /// As JSON: whole seconds as a number, other durations as a humantime string (`"1500ms"`).
+    fn json(&self) -> Value {
+        let mut object = serde_json::Map::new();
+        for ((key, _), count) in POOL_COUNTS.iter().zip(self.counts) {
+            if let Some(count) = count {
+                object.insert((*key).to_owned(), json!(count));
+            }
+        }
+        for ((key, _), duration) in POOL_DURATIONS.iter().zip(self.durations) {
+            if let Some(duration) = duration {
+                let value = if duration.subsec_nanos() == 0 {
+                    json!(duration.as_secs())
+                } else {
+                    json!(format!("{}ms", duration.as_millis()))
+                };
+                object.insert((*key).to_owned(), value);
+            }
+        }
+        Value::Object(object)
+    }
+}
+
+fn pool() -> impl Strategy<Value = Pool> {
+    let count = || prop::option::of(any::<u32>());
+    let duration = || prop::option::of(millis());
+    (
+        (prop::option::of(1..=u32::MAX), count(), count()),
+        (duration(), duration(), duration(), duration(), duration(), duration()),
+    )
+        .prop_map(|((a, b, c), (d, e, f, g, h, i))| Pool {
+            counts: [a, b, c],
+            durations: [d, e, f, g, h, i],
+        })
+}
+
+/// One server of [`servers`]: its name, what it is, and its `pool` if it has one.
+type Server = (String, Spec, Option<Pool>);
+
+/// Up to 6 servers with distinct names, in name order (the order object layouts keep here),
+/// some with a `pool`.
+fn servers() -> impl Strategy<Value = Vec<Server>> {
+    let server = (spec(), prop::option::weighted(0.25, pool()));
+    prop::collection::btree_map(name(), server, 0..6)
+        .prop_map(|map| map.into_iter().map(|(name, (spec, pool))| (name, spec, pool)).collect())
 }
 
 /// The config `servers` must load to, with every default the loader applies.
-fn expected(servers: &[(String, Spec)]) -> MCPConfig {
-    let built = servers.iter().map(|(name, spec)| -> ServerConfig {
+fn expected(servers: &[Server]) -> MCPConfig {
+    let built = servers.iter().map(|(name, spec, pool)| -> ServerConfig {
+        let pool = pool.as_ref().map(Pool::settings).unwrap_or_default();
         match spec {
-            Spec::Stdio { command, args, env } => {
-                StdioConfig::new(name, command).args(args.clone()).envs(env.clone()).into()
-            }
-            Spec::Sse { url, headers } => {
-                SseConfig::new(name, url.as_str()).unwrap().headers(headers.clone()).into()
-            }
+            Spec::Stdio { command, args, env } => StdioConfig::new(name, command)
+                .args(args.clone())
+                .envs(env.clone())
+                .pool(pool)
+                .into(),
+            Spec::Sse { url, headers } => SseConfig::new(name, url.as_str())
+                .unwrap()
+                .headers(headers.clone())
+                .pool(pool)
+                .into(),
             Spec::Http { url, headers } => StreamableHttpConfig::new(name, url.as_str())
                 .unwrap()
                 .headers(headers.clone())
                 .sse_fallback(false)
+                .pool(pool)
                 .into(),
         }
     });
@@ -110,7 +200,7 @@ fn literal_map(map: &BTreeMap<String, String>) -> Value {
 }
 
 /// One entry as the object layouts write it; `typed` adds VS Code's `"type": "stdio"`.
-fn entry(spec: &Spec, typed: bool) -> Value {
+fn entry(spec: &Spec, pool: Option<&Pool>, typed: bool) -> Value {
     let mut entry = match spec {
         Spec::Stdio { command, args, env } => json!({
             "command": literal(command),
@@ -127,20 +217,26 @@ fn entry(spec: &Spec, typed: bool) -> Value {
     if typed && matches!(spec, Spec::Stdio { .. }) {
         entry["type"] = json!("stdio");
     }
+    if let Some(pool) = pool {
+        entry["pool"] = pool.json();
+    }
     entry
 }
 
 /// `servers` written in each layout: (what, format, text).
-fn layouts(servers: &[(String, Spec)]) -> Vec<(&'static str, Format, String)> {
+fn layouts(servers: &[Server]) -> Vec<(&'static str, Format, String)> {
     let object = |typed| -> Value {
-        servers.iter().map(|(name, spec)| (name.clone(), entry(spec, typed))).collect()
+        servers
+            .iter()
+            .map(|(name, spec, pool)| (name.clone(), entry(spec, pool.as_ref(), typed)))
+            .collect()
     };
     let mcp_servers = json!({ "mcpServers": object(false) });
     let vscode = json!({ "servers": object(true), "inputs": [] });
     let native: Vec<Value> = servers
         .iter()
-        .map(|(name, spec)| {
-            let mut entry = entry(spec, false);
+        .map(|(name, spec, pool)| {
+            let mut entry = entry(spec, pool.as_ref(), false);
             entry["server_name"] = json!(name);
             if let Some(kind) = entry.as_object_mut().and_then(|e| e.remove("type")) {
                 let transport = if kind == "http" { "streamable_http" } else { "sse" };
@@ -175,37 +271,64 @@ fn timeouts() -> impl Strategy<Value = Timeouts> {
         .prop_map(|(s, r, c)| Timeouts::default().startup(s).request(r).close_grace(c))
 }
 
+/// Any pool settings the builders make.
+fn pool_settings() -> impl Strategy<Value = PoolSettings> {
+    (
+        (1..=u32::MAX, any::<u32>(), any::<u32>()),
+        (millis(), millis(), millis(), millis(), millis(), millis()),
+    )
+        .prop_map(
+            |((in_flight, queued, restarts), (idle, healthy, backoff, max, ping, slow))| {
+                PoolSettings::default()
+                    .max_in_flight(in_flight)
+                    .max_queued(queued)
+                    .max_restarts(restarts)
+                    .idle_timeout(idle)
+                    .healthy_after(healthy)
+                    .backoff(backoff)
+                    .max_backoff(max)
+                    .ping_timeout(ping)
+                    .degraded_after(slow)
+            },
+        )
+}
+
+/// Pool settings now and then; the defaults otherwise.
+fn some_pool() -> impl Strategy<Value = PoolSettings> {
+    prop::option::weighted(0.25, pool_settings()).prop_map(Option::unwrap_or_default)
+}
+
 fn protocol() -> impl Strategy<Value = Protocol> {
     prop_oneof![Just(Protocol::Initialize), Just(Protocol::Auto), Just(Protocol::Discover)]
 }
 
 /// Any server the builders make, with every setting.
 fn server() -> impl Strategy<Value = ServerConfig> {
-    let stdio = (name(), spec(), prop::option::of(text()), timeouts(), protocol()).prop_map(
-        |(name, spec, dir, timeouts, protocol)| {
+    let stdio = (name(), spec(), prop::option::of(text()), timeouts(), some_pool(), protocol())
+        .prop_map(|(name, spec, dir, timeouts, pool, protocol)| {
             let Spec::Stdio { command, args, env } = spec else {
-                return StdioConfig::new(name, "server").into();
+                return StdioConfig::new(name, "server").pool(pool).into();
             };
             let mut config = StdioConfig::new(name, command)
                 .args(args)
                 .envs(env)
                 .timeouts(timeouts)
+                .pool(pool)
                 .protocol(protocol);
             config.working_dir = dir.map(Into::into);
             config.into()
-        },
-    );
+        });
     let remote = (
         name(),
         url(),
         headers(),
         (millis(), millis()),
-        timeouts(),
+        (timeouts(), some_pool()),
         any::<(bool, bool)>(),
         protocol(),
     )
         .prop_map(
-            |(name, url, headers, (timeout, read), timeouts, (sse, fallback), protocol)| {
+            |(name, url, headers, (timeout, read), (timeouts, pool), (sse, fallback), protocol)| {
                 if sse {
                     let config = SseConfig::new(name, url.as_str()).unwrap();
                     config
@@ -213,11 +336,13 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                         .timeout(timeout)
                         .sse_read_timeout(read)
                         .timeouts(timeouts)
+                        .pool(pool)
                         .into()
                 } else {
                     let config = StreamableHttpConfig::new(name, url.as_str()).unwrap();
                     let config = config.headers(headers).timeout(timeout).sse_read_timeout(read);
-                    config.timeouts(timeouts).sse_fallback(fallback).protocol(protocol).into()
+                    let config = config.timeouts(timeouts).pool(pool);
+                    config.sse_fallback(fallback).protocol(protocol).into()
                 }
             },
         );

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use mcp_config::{StdioConfig, TransportKind};
+use rmcp::model::{NumberOrString, RequestId};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
@@ -94,6 +95,44 @@ pub(crate) struct Child {
     guard: ChildGuard,
     stderr: StderrTail,
     fault: ReadFault,
+    started: Started,
+}
+
+/// The highest numeric request id of which a byte was written to the server's stdin. rmcp
+/// numbers a session's requests upwards, so nothing of a request with a higher id reached the
+/// server.
+#[derive(Clone)]
+struct Started(Arc<std::sync::atomic::AtomicI64>);
+
+impl Default for Started {
+    fn default() -> Self {
+        Started(Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)))
+    }
+}
+
+impl Started {
+    /// The numeric id of a request message.
+    fn id_of(message: &TxJsonRpcMessage<RoleClient>) -> Option<i64> {
+        match message {
+            rmcp::model::JsonRpcMessage::Request(request) => match request.id {
+                NumberOrString::Number(id) => Some(id),
+                NumberOrString::String(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Notes that the first bytes of request `id` were written.
+    fn note(&self, id: Option<i64>) {
+        if let Some(id) = id {
+            self.0.fetch_max(id, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// Whether not a byte of request `id` was written.
+    fn never_began(&self, id: &NumberOrString) -> bool {
+        matches!(id, NumberOrString::Number(id) if *id > self.0.load(std::sync::atomic::Ordering::Acquire))
+    }
 }
 
 impl Child {
@@ -152,6 +191,13 @@ impl Link for Child {
         })
     }
 
+    /// A request of which not a byte was written, when the connection failed, never reached
+    /// the server: the request was still queued, or the write failed at once.
+    fn never_sent(&self, id: &RequestId, err: &ServiceError) -> bool {
+        matches!(err, ServiceError::TransportClosed | ServiceError::TransportSend(_))
+            && self.started.never_began(id)
+    }
+
     fn shutdown(&mut self, grace: Duration) -> BoxFuture<'_, ()> {
         Box::pin(Child::shutdown(self, grace))
     }
@@ -190,7 +236,7 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
         .map_err(|source| SessionError::Spawn {
             server: server.clone(),
             command: config.command.clone(),
-            source,
+            source: std::sync::Arc::new(source),
         })?;
     let pid = guard.pid();
     let stderr = StderrTail::default();
@@ -202,6 +248,7 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
     let fault = ReadFault::default();
     let transport =
         StdioTransport::new(stdout, stdin, garbage.clone(), fault.clone(), server.clone());
+    let started = transport.started.clone();
     Ok(Connecting {
         server: server.clone(),
         protocol: config.protocol,
@@ -209,7 +256,7 @@ pub(crate) fn connect(config: &StdioConfig, adapter: Adapter) -> Result<Connecti
         adapter: Some(adapter),
         stdin: transport.writer.clone(),
         transport: Some(transport),
-        child: Some(Child { guard, stderr, fault }),
+        child: Some(Child { guard, stderr, fault, started }),
         garbage,
     })
 }
@@ -314,6 +361,7 @@ type Stdin = Arc<tokio::sync::Mutex<Option<ChildStdin>>>;
 struct StdioTransport {
     lines: LineReader<ChildStdout>,
     writer: Stdin,
+    started: Started,
 }
 
 impl StdioTransport {
@@ -327,6 +375,7 @@ impl StdioTransport {
         StdioTransport {
             lines: LineReader::new(stdout, MAX_MESSAGE_BYTES, garbage, fault, server),
             writer: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
+            started: Started::default(),
         }
     }
 }
@@ -436,6 +485,8 @@ impl Transport<RoleClient> for StdioTransport {
         item: TxJsonRpcMessage<RoleClient>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let writer = self.writer.clone();
+        let started = self.started.clone();
+        let id = Started::id_of(&item);
         async move {
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
             bytes.push(b'\n');
@@ -443,7 +494,21 @@ impl Transport<RoleClient> for StdioTransport {
             let stdin = writer.as_mut().ok_or_else(|| {
                 std::io::Error::new(std::io::ErrorKind::NotConnected, "stdin is closed")
             })?;
-            stdin.write_all(&bytes).await?;
+            // Which requests reached the server at all: see `Started`.
+            let mut written = 0;
+            while written < bytes.len() {
+                match stdin.write(&bytes[written..]).await {
+                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        if written == 0 {
+                            started.note(id);
+                        }
+                        written += n;
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(err) => return Err(err),
+                }
+            }
             stdin.flush().await
         }
     }

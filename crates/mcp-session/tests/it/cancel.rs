@@ -64,7 +64,7 @@ async fn timeout_cancels_before_the_error_returns_over_legacy_sse() {
 }
 
 /// A TCP proxy to `target` that counts the `notifications/cancelled` it forwarded to it.
-async fn counting_proxy(target: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+pub(crate) async fn counting_proxy(target: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
     const NEEDLE: &[u8] = b"notifications/cancelled";
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -105,14 +105,14 @@ async fn counting_proxy(target: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
 }
 
 /// `url` with its host and port replaced by `address`.
-fn via(url: &str, address: SocketAddr) -> String {
+pub(crate) fn via(url: &str, address: SocketAddr) -> String {
     let mut url = url::Url::parse(url).unwrap();
     url.set_port(Some(address.port())).unwrap();
     url.to_string()
 }
 
 /// The server's address in `url`.
-fn address_of(url: &str) -> SocketAddr {
+pub(crate) fn address_of(url: &str) -> SocketAddr {
     let url = url::Url::parse(url).unwrap();
     SocketAddr::new(url.host_str().unwrap().parse().unwrap(), url.port().unwrap())
 }

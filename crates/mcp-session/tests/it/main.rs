@@ -7,6 +7,7 @@ mod handlers;
 mod leaks;
 mod methods;
 mod peers;
+mod pool;
 mod protocol;
 mod registry;
 mod sse;

@@ -73,8 +73,10 @@ pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
             "change_tools",
             "echo",
             "fail",
+            "increment",
             "large_output",
             "log",
+            "lookup",
             "progress",
             "request_headers",
             "sleep",
@@ -195,7 +197,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 11);
+    assert_eq!(names, 13);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await

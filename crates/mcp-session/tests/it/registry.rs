@@ -75,7 +75,7 @@ async fn shutdown_does_not_wait_for_a_hung_request() {
     let (result, ()) = tokio::join!(call, shutdown);
     let err = result.unwrap_err();
     assert!(
-        matches!(&err, SessionError::ConnectionClosed { .. } | SessionError::Closed { .. }),
+        matches!(&err, SessionError::Cancelled { .. } | SessionError::Closed { .. }),
         "{err:?}"
     );
     assert!(session.is_closed());

@@ -22,6 +22,19 @@
 //!     `http://127.0.0.1:PORT/sse`: no-endpoint, foreign-endpoint, closed-early,
 //!     closed-mid-call, hang
 //! ```
+//!
+//! The MCP servers (`stdio`, `http`, `sse`) are `testkit::mcp_server::TestServer`s; their tools:
+//! `echo`, `add`, `sleep`, `fail`, `large_output`, `progress`, `log`, `ask_client`,
+//! `change_tools`, `request_headers`, `increment` and `lookup` (`ms`: wait first; `crash`: exit
+//! 1 once the tool has run, without answering) and `stats`. All the sessions of one process
+//! share its `increment` counter and the `stats` fields `in_flight`, `max_in_flight` and
+//! `initializes`.
+//!
+//! Environment: `TESTKIT_LEDGER=FILE` appends `initialize PID`, `discover PID` and
+//! `call increment|lookup PID` lines to FILE (see `testkit::ledger`).
+//!
+//! `http` and `sse` bind with `SO_REUSEADDR` (tokio's listener sets it on Unix), so a server
+//! can be restarted on the port of one just killed.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,7 +46,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use testkit::faults;
 use testkit::faults::stdio::StdioFault;
-use testkit::mcp_server::TestServer;
+use testkit::mcp_server::{ProcessCounters, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]\n       testkit-mcp fault|http-fault|sse-fault KIND";
@@ -52,8 +65,10 @@ async fn main() -> ExitCode {
     let text_flag =
         |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let tls = text_flag("--tls-cert").zip(text_flag("--tls-key"));
+    // One set of process-wide counters for every server (over HTTP, one a session).
+    let process = Arc::new(ProcessCounters::default());
     let server = move || {
-        let server = TestServer::new(page_size);
+        let server = TestServer::new(page_size).sharing(process.clone());
         if legacy { server.legacy() } else { server }
     };
     let port = flag("--port").unwrap_or(0);
