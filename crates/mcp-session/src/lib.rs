@@ -35,7 +35,10 @@
 //! the manager remembers which URLs speak SSE.
 //!
 //! The manager keeps track of the sessions it opened: [`MCPClientSessionManager::shutdown`]
-//! closes every one still open. Every crate of the stack that speaks HTTP builds its client
+//! closes every one still open. For agents that run for hours across many servers,
+//! [`SessionPool`] keeps one session per server open and shared, limits calls in flight,
+//! closes idle sessions, reopens dead ones with backoff inside a restart budget, retries only
+//! what cannot run twice, and reports each server's [`Health`]. Every crate of the stack that speaks HTTP builds its client
 //! with [`HttpClientBuilder`], so TLS trust and socket settings are the same everywhere.
 //!
 //! Built on [`rmcp`], re-exported for its model types.

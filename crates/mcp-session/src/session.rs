@@ -412,7 +412,8 @@ impl Session {
     /// Ends the session gracefully: closes the connection (for HTTP, `DELETE`s the session),
     /// then ends a stdio server's whole process group (`timeouts.close_grace` for it to exit on
     /// its own, then SIGTERM, then SIGKILL). Requests still in flight get the grace period to
-    /// finish, then are cancelled.
+    /// finish; then each tells its server `notifications/cancelled` and fails with
+    /// [`SessionError::Cancelled`].
     ///
     /// # Errors
     /// Never today; the `Result` leaves room for reporting a server that had to be killed.

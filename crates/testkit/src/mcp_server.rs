@@ -4,7 +4,7 @@
 //! Tools: `echo`, `add`, `sleep` (honours cancellation), `fail` (an `is_error` result),
 //! `large_output`, `progress` (progress notifications), `log` (logging notifications),
 //! `ask_client` (a request to the client), `change_tools` (a list-changed notification),
-//! `request_headers`, `increment` (not idempotent: counts up a process-wide counter), `lookup`
+//! `request_headers`, `request_meta`, `increment` (not idempotent: counts up a process-wide counter), `lookup`
 //! (read-only and idempotent) and `stats` (what the server has seen, such as cancellations and
 //! how many calls ran at once). `increment` and `lookup` take `ms` (wait first, cancellably)
 //! and `crash` (exit the process once the tool has run, without answering). One text resource,
@@ -437,6 +437,14 @@ impl TestServer {
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok("notified".to_owned())
+    }
+
+    #[tool(
+        description = "The `_meta` of this call's request (such as its `traceparent`), as JSON."
+    )]
+    async fn request_meta(&self, context: RequestContext<RoleServer>) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        serde_json::to_string(&context.meta).unwrap_or_default()
     }
 
     #[tool(

@@ -226,11 +226,11 @@ impl Slot {
         match &state.live {
             Some(live) if live.session.is_alive() => Ok(Some(live.session.clone())),
             Some(_) => {
-                let dead = state.live.take().map(|live| live.session);
-                drop(state);
+                let dead = state.live.take().map(|live| self.refill_if_healthy(&mut state, live));
                 if let Some(dead) = dead {
                     tracing::debug!(server = %self.name, "the session's connection ended; reopening on this use");
-                    self.lost(None, &dead_error(&dead));
+                    state.last_error = Some(dead_error(&dead));
+                    drop(state);
                     close_in_background(dead);
                 }
                 Ok(None)
@@ -262,12 +262,17 @@ impl Slot {
             (Some(live), Some(session)) if live.session.same_as(session) => state.live.take(),
             _ => None,
         };
-        let opened_at = taken.as_ref().map(|live| live.opened_at);
-        if opened_at.is_some_and(|at| at.elapsed() >= self.settings.healthy_after) {
+        state.last_error = Some(error.clone());
+        taken.map(|live| self.refill_if_healthy(&mut state, live))
+    }
+
+    /// A session taken out because it died: when it had stayed up for the healthy period, the
+    /// restart budget refills.
+    fn refill_if_healthy(&self, state: &mut State, live: Live) -> Session {
+        if live.opened_at.elapsed() >= self.settings.healthy_after {
             state.restarts = 0;
         }
-        state.last_error = Some(error.clone());
-        taken.map(|live| live.session)
+        live.session
     }
 
     /// Before a start: the wait its backoff asks for, or [`SessionError::ServerFailed`] when

@@ -10,6 +10,7 @@ mod peers;
 mod pool;
 mod protocol;
 mod registry;
+mod spans;
 mod sse;
 mod tls;
 

@@ -79,6 +79,7 @@ pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
             "lookup",
             "progress",
             "request_headers",
+            "request_meta",
             "sleep",
             "stats"
         ]
@@ -197,7 +198,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 13);
+    assert_eq!(names, 14);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await

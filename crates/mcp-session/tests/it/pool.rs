@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use mcp_session::mcp_config::{
-    MCPConfig, PoolSettings, Protocol, ServerConfig, StdioConfig, StreamableHttpConfig,
+    MCPConfig, PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig,
 };
 use mcp_session::{CallOptions, Health, SessionError, SessionPool};
 use serde_json::json;
@@ -42,6 +42,25 @@ impl Bench {
             .env(ledger::ENV, self.ledger().to_string_lossy())
             .timeouts(quick_timeouts())
             .pool(pool)
+    }
+}
+
+impl Bench {
+    /// A server named `flaky` that exits at once (status 3, "not yet" on stderr) until the
+    /// returned flag file exists, then serves as `testkit-mcp stdio`.
+    fn flaky(&self, pool: PoolSettings) -> (StdioConfig, PathBuf) {
+        let flag = self.dir.path().join("up");
+        let script = format!(
+            "if [ -e '{}' ]; then exec '{}' stdio; else echo 'not yet' >&2; exit 3; fi",
+            flag.display(),
+            testkit::testkit_mcp().display()
+        );
+        let server = StdioConfig::new("flaky", "sh")
+            .args(["-c", &script])
+            .env(ledger::ENV, self.ledger().to_string_lossy())
+            .timeouts(quick_timeouts())
+            .pool(pool);
+        (server, flag)
     }
 }
 
@@ -286,22 +305,11 @@ async fn a_crashed_server_is_restarted_on_next_call() {
 #[tokio::test]
 async fn a_server_over_its_budget_fails_fast_until_it_refills() {
     let bench = Bench::new();
-    let flag = bench.dir.path().join("up");
-    // Exits at once until the flag file exists, then serves.
-    let script = format!(
-        "if [ -e '{}' ]; then exec '{}' stdio; else echo 'not yet' >&2; exit 3; fi",
-        flag.display(),
-        testkit::testkit_mcp().display()
-    );
     let settings = PoolSettings::default()
         .max_restarts(2)
         .backoff(Duration::from_millis(10))
         .healthy_after(Duration::from_millis(700));
-    let server = StdioConfig::new("flaky", "sh")
-        .args(["-c", &script])
-        .env(ledger::ENV, bench.ledger().to_string_lossy())
-        .timeouts(quick_timeouts())
-        .pool(settings);
+    let (server, flag) = bench.flaky(settings);
     let pool = pool_of([server]);
 
     let err = pool.call_tool("flaky", "echo", json!({"text": "x"})).await.unwrap_err();
@@ -326,20 +334,11 @@ async fn a_server_over_its_budget_fails_fast_until_it_refills() {
 #[tokio::test]
 async fn reset_lifts_a_failed_state_at_once() {
     let bench = Bench::new();
-    let flag = bench.dir.path().join("up");
-    let script = format!(
-        "if [ -e '{}' ]; then exec '{}' stdio; else exit 3; fi",
-        flag.display(),
-        testkit::testkit_mcp().display()
-    );
     let settings = PoolSettings::default()
         .max_restarts(1)
         .backoff(Duration::from_millis(10))
         .healthy_after(Duration::from_secs(3600));
-    let server = StdioConfig::new("flaky", "sh")
-        .args(["-c", &script])
-        .timeouts(quick_timeouts())
-        .pool(settings);
+    let (server, flag) = bench.flaky(settings);
     let pool = pool_of([server]);
     assert!(matches!(
         pool.call_tool("flaky", "echo", json!({"text": "x"})).await,
@@ -378,6 +377,24 @@ async fn an_http_server_restarted_under_the_pool_is_reinitialized() {
     let found = pool.call_tool_with("web", "lookup", json!({}), options).await.unwrap();
     assert_eq!(text(&found), "found");
     assert_eq!(text(&pool.call_tool("web", "echo", json!({"text": "b"})).await.unwrap()), "b");
+    pool.close_all().await;
+}
+
+#[tokio::test]
+async fn a_legacy_sse_server_restarted_under_the_pool_is_reconnected() {
+    let mut server = HttpServer::start_mode("sse", &[]);
+    let url = server.url.clone();
+    let port = url::Url::parse(&url).unwrap().port().unwrap().to_string();
+    let config: ServerConfig =
+        SseConfig::new("sse", &url).unwrap().timeouts(quick_timeouts()).into();
+    let pool = SessionPool::new(config_of([config]));
+    assert_eq!(text(&pool.call_tool("sse", "echo", json!({"text": "a"})).await.unwrap()), "a");
+
+    // The event stream closes with the server: the session is dead, and reopened on next use.
+    server.kill();
+    let _restarted = HttpServer::start_mode("sse", &["--port", &port]);
+    assert!(pool.list_tools("sse").await.unwrap().len() > 10);
+    assert_eq!(text(&pool.call_tool("sse", "echo", json!({"text": "b"})).await.unwrap()), "b");
     pool.close_all().await;
 }
 
@@ -640,4 +657,18 @@ async fn an_unknown_server_names_the_known_ones() {
     let err = pool.call_tool("ArxivServr", "echo", json!({})).await.unwrap_err();
     assert!(err.to_string().contains("ArxivServer"), "{err}");
     assert!(matches!(pool.health("nope").await, Err(SessionError::Config(_))));
+}
+
+#[tokio::test]
+async fn a_traceparent_reaches_the_server_in_meta() {
+    let bench = Bench::new();
+    let pool = pool_of([bench.stdio("a", &[], settled())]);
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let options = CallOptions::new().traceparent(traceparent);
+    let result = pool.call_tool_with("a", "request_meta", json!({}), options).await.unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&text(&result)).unwrap();
+    assert_eq!(meta["traceparent"], traceparent, "{meta}");
+    let plain = pool.call_tool("a", "request_meta", json!({})).await.unwrap();
+    assert!(!text(&plain).contains("traceparent"));
+    pool.close_all().await;
 }
