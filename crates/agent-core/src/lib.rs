@@ -27,7 +27,9 @@
 //! # }
 //! ```
 //!
-//! [`create_toolkit`] makes every tool of an MCP [`Session`](mcp_session::Session) a [`Tool`].
+//! [`create_toolkit`] makes every tool of an MCP [`Session`](mcp_session::Session) a [`Tool`];
+//! [`create_toolkit_from_lease`] does it for a server of a
+//! [`SessionPool`](mcp_session::SessionPool), whose tools stay valid across server restarts.
 //! Handoffs ([`OnCondition`] with a [`StringLLMCondition`], after-work targets) and a tool's
 //! [`ReplyResult`] decide who speaks next; [`run_group`] runs several agents. [`Offline`] is a
 //! clearly labelled rule-based planner for when no LLM is configured. Everything MCP-related
@@ -144,4 +146,4 @@ pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
-pub use toolkit::{Toolkit, create_toolkit, render_tool_result};
+pub use toolkit::{Toolkit, create_toolkit, create_toolkit_from_lease, render_tool_result};

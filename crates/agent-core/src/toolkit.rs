@@ -1,9 +1,11 @@
-//! [`create_toolkit`]: every tool of an MCP session as a [`Tool`] an agent can call.
+//! [`create_toolkit`] and [`create_toolkit_from_lease`]: every tool of an MCP server as a
+//! [`Tool`] an agent can call, through a session or through a lease on a
+//! [`SessionPool`](mcp_session::SessionPool).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use mcp_session::Session;
 use mcp_session::rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use mcp_session::{CallOptions, Lease, Session, SessionError};
 use serde_json::Value;
 
 use crate::agent::ConversableAgent;
@@ -11,12 +13,13 @@ use crate::error::AgentError;
 use crate::name::{MAX_TOOL_NAME, sanitize_tool_name};
 use crate::tool::Tool;
 
-/// The tools of one MCP session, callable by agents.
+/// The tools of one MCP server, callable by agents.
 ///
 /// Tool names are made to fit OpenAI's rule (`^[a-zA-Z0-9_-]{1,64}$`): other characters become
 /// `_`, long names are cut, and a clash gets a `_2`, `_3`… suffix. [`mcp_name`](Self::mcp_name)
-/// maps a name back. Each tool calls the session, so the toolkit lives as long as the session
-/// is open.
+/// maps a name back. Each tool calls what the toolkit was made from: a toolkit of a session
+/// ([`create_toolkit`]) lives as long as the session is open; one of a pool lease
+/// ([`create_toolkit_from_lease`]) as long as the pool, across restarts of the server.
 #[derive(Clone, Debug)]
 pub struct Toolkit {
     tools: Vec<Tool>,
@@ -31,21 +34,100 @@ pub struct Toolkit {
 /// # Errors
 /// [`AgentError::Session`] when the tools cannot be listed.
 pub async fn create_toolkit(session: &Session) -> Result<Toolkit, AgentError> {
-    let listed = session.list_tools().await?;
+    toolkit_of(Server::Session(session.clone())).await
+}
+
+/// [`create_toolkit`] for a server of a [`SessionPool`](mcp_session::SessionPool): the tools
+/// are listed, and each tool calls, through the lease
+/// ([`Lease::call_tool_with`](mcp_session::Lease::call_tool_with)). Calls therefore take their
+/// place among the server's calls in flight, and a session whose server died (a stdio server
+/// that exited, an HTTP server that restarted) is reopened on the next call: the toolkit stays
+/// valid for as long as the pool is open. A call that was running when its connection died is
+/// not sent again (the model sees the error, and its next call goes to the new session).
+///
+/// The tools hold clones of the lease, so while the toolkit (or an agent it was registered
+/// with) lives, the server's session is neither closed for idleness nor evicted; drop it to let
+/// go. Names, schemas and rendering are [`create_toolkit`]'s.
+///
+/// ```no_run
+/// # #![allow(dead_code)]
+/// use agent_core::{ConversableAgent, LLMConfig, RunOptions, create_toolkit_from_lease};
+/// use agent_core::mcp_session::SessionPool;
+/// use agent_core::mcp_session::mcp_config::{MCPConfig, StdioConfig};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let arxiv = StdioConfig::new("ArxivServer", "research-demo").args(["serve", "arxiv"]);
+/// let pool = SessionPool::new(MCPConfig::new([arxiv.into()])?);
+/// let lease = pool.get("ArxivServer").await?;
+/// let toolkit = create_toolkit_from_lease(&lease).await?;
+/// let mut agent = ConversableAgent::builder("mcp_agent")
+///     .system_message("You are an agent with access to ArxivServer tools.")
+///     .llm_config(LLMConfig::from_env()?)
+///     .build();
+/// toolkit.register_for_llm(&mut agent);
+/// toolkit.register_for_execution(&mut agent);
+/// // Both runs use one server process; had it died in between, the second would start another.
+/// agent.run(RunOptions::new("Find papers about transformers").max_turns(5)).await?;
+/// agent.run(RunOptions::new("Find papers about diffusion models").max_turns(5)).await?;
+/// drop((agent, toolkit, lease));
+/// pool.close_all().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`AgentError::Session`] when the tools cannot be listed (the pool's errors included, such
+/// as a closed pool or a failed server).
+pub async fn create_toolkit_from_lease(lease: &Lease) -> Result<Toolkit, AgentError> {
+    toolkit_of(Server::Lease(lease.clone())).await
+}
+
+/// What a toolkit's tools call: a session, or a pool lease.
+#[derive(Clone, Debug)]
+enum Server {
+    Session(Session),
+    Lease(Lease),
+}
+
+impl Server {
+    async fn list_tools(&self) -> Result<Vec<mcp_session::rmcp::model::Tool>, SessionError> {
+        match self {
+            Server::Session(session) => session.list_tools().await,
+            Server::Lease(lease) => lease.list_tools().await,
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, SessionError> {
+        match self {
+            Server::Session(session) => session.call_tool(tool, arguments).await,
+            Server::Lease(lease) => {
+                lease.call_tool_with(tool, arguments, CallOptions::default()).await
+            }
+        }
+    }
+}
+
+/// Lists `server`'s tools and wraps each as a [`Tool`] that calls it through `server`.
+async fn toolkit_of(server: Server) -> Result<Toolkit, AgentError> {
+    let listed = server.list_tools().await?;
     let named = tool_names(listed.iter().map(|tool| tool.name.as_ref()));
     let mut names = BTreeMap::new();
     let mut tools = Vec::new();
     for (tool, (name, mcp_name)) in listed.into_iter().zip(named) {
         let description = tool.description.as_deref().unwrap_or_default().to_owned();
         let parameters = Value::Object((*tool.input_schema).clone());
-        let session = session.clone();
+        let server = server.clone();
         let called = mcp_name.clone();
         tools.push(Tool::new(name.clone(), description, parameters, move |arguments| {
-            let session = session.clone();
+            let server = server.clone();
             let called = called.clone();
             async move {
                 let result =
-                    session.call_tool(&called, arguments).await.map_err(|err| err.to_string())?;
+                    server.call_tool(&called, arguments).await.map_err(|err| err.to_string())?;
                 render_tool_result(&result)
             }
         }));

@@ -1,5 +1,7 @@
 //! `research-demo [ask] [QUERY]`: the research assistant, over the seed's two servers or those of
-//! `--config FILE`, printing the conversation as it goes (see [`crate::output`]).
+//! `--config FILE`, printing the conversation as it goes (see [`crate::output`]). With
+//! `--keep-alive`, the assistant's tool calls share a session pool instead of each opening a
+//! session, and the pool is closed on every way out.
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -25,14 +27,19 @@ const SEED_QUERIES: [&str; 2] = [
 
 /// Asks each query in turn; the first failure stops the command, and so do SIGINT and SIGTERM
 /// ([`Error::Interrupted`]) and a closed stdout (a quiet end). On every way out, every session
-/// the assistant opened is closed and the Wikipedia server started here stops.
+/// the assistant opened is closed (with `--keep-alive`, the pool's, by its `close_all`) and the
+/// Wikipedia server started here stops.
 pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Result<(), Error> {
     let (llm, llm_line) = llm_config(&args)?;
     let queries = queries(&args.query)?;
     // A signal that comes while the servers start is kept for the select below.
     let (servers, wikipedia) = servers(&args).await?;
     output.start(&llm_line, &servers.names().collect::<Vec<_>>());
-    let assistant = ResearchAssistant::new(servers, llm);
+    let assistant = if args.keep_alive {
+        ResearchAssistant::keep_alive(servers, llm)
+    } else {
+        ResearchAssistant::new(servers, llm)
+    };
     let mut printers = JoinSet::new();
     let mut run =
         Box::pin(run(&assistant, queries, usize::from(args.max_turns), output, &mut printers));
@@ -43,11 +50,13 @@ pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Res
     };
     // The sessions still open are those of tool calls in flight. Hold them while the run (and
     // those calls) is dropped, so that they stay open for the manager to close gracefully (a
-    // dropped call releases the session it was using).
+    // dropped call releases the session it was using). The pool's sessions (`--keep-alive`)
+    // outlive the calls anyway; `close` closes them with the pool's `close_all`, then shuts the
+    // manager down.
     let open = assistant.manager().sessions();
     drop(run);
     while printers.join_next().await.is_some() {}
-    assistant.manager().shutdown().await;
+    assistant.close().await;
     drop(open);
     if let Some(wikipedia) = wikipedia {
         wikipedia.stop().await;

@@ -6,6 +6,12 @@
 //! fetched."); the temporary agent's result returns to the assistant as a [`ReplyResult`]. The
 //! session is closed before the tool returns, whatever happens.
 //!
+//! [`ResearchAssistant::keep_alive`] runs the same flow on a [`SessionPool`] instead (the demo's
+//! `--keep-alive`): the tool takes a lease on the server, so one session serves every call, and
+//! a server that died is started again on the next one. The assistant also has
+//! `check_mcp_servers` ([`CHECK_TOOL`]), the seed's "server health check tool": the pool's
+//! [`health_all`](SessionPool::health_all), one line per server.
+//!
 //! A server that fails (it cannot be opened or reached, a call to it fails in transport) or a
 //! temporary agent whose LLM fails goes back to the model as the tool's error, so the model can
 //! say so; it is also recorded in the [`Answer`]'s `failures`, so that a program can tell an
@@ -14,12 +20,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use agent_core::mcp_session::rmcp::model::{CallToolResult, Tool as McpTool};
 use agent_core::{
     AgentError, AgentTarget, ConversableAgent, Event, HumanInputMode, LLMConfig, OnCondition,
-    ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, create_toolkit,
+    ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, Toolkit, create_toolkit,
+    create_toolkit_from_lease,
 };
 use mcp_config::MCPConfig;
-use mcp_session::{MCPClientSessionManager, Session, SessionError};
+use mcp_session::{Health, Lease, MCPClientSessionManager, Session, SessionError, SessionPool};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -29,29 +37,85 @@ pub const ASSISTANT: &str = "research_assistant";
 /// How many turns the temporary agent gets (the seed's 5).
 pub const MCP_AGENT_MAX_TURNS: usize = 5;
 
+/// The name of the assistant's health check tool.
+pub const CHECK_TOOL: &str = "check_mcp_servers";
+
 /// The research assistant over a set of MCP servers. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ResearchAssistant {
     servers: Arc<MCPConfig>,
     llm: LLMConfig,
     manager: MCPClientSessionManager,
+    /// With [`keep_alive`](Self::keep_alive): the sessions the tool calls share.
+    pool: Option<SessionPool>,
 }
 
 impl ResearchAssistant {
-    /// An assistant that may use every server of `servers`, thinking with `llm`.
+    /// An assistant that may use every server of `servers`, thinking with `llm`: the seed's,
+    /// whose tool opens a session inside each call and closes it before returning.
     pub fn new(servers: MCPConfig, llm: LLMConfig) -> Self {
         ResearchAssistant {
             servers: Arc::new(servers),
             llm,
             manager: MCPClientSessionManager::new(),
+            pool: None,
         }
+    }
+
+    /// [`new`](Self::new), but the tool's calls share a [`SessionPool`] over `servers`: a
+    /// server's session is opened on its first call and kept for the next ones (until
+    /// [`pool`](Self::pool)'s [`close_all`](SessionPool::close_all), or its `pool.idle_timeout`),
+    /// and a server that died is started again on its next call. The pool opens its sessions
+    /// through [`manager`](Self::manager).
+    ///
+    /// ```no_run
+    /// use agent_core::{LLMConfig, ModelConfig};
+    /// use mcp_config::{MCPConfig, StdioConfig};
+    /// use research_demo::assistant::ResearchAssistant;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let arxiv = StdioConfig::new("ArxivServer", "research-demo").args(["serve", "arxiv"]);
+    /// let assistant = ResearchAssistant::keep_alive(
+    ///     MCPConfig::new([arxiv.into()])?,
+    ///     LLMConfig::new(ModelConfig::offline()),
+    /// );
+    /// // One arXiv server process answers both.
+    /// for topic in ["transformers", "diffusion models"] {
+    ///     let query = format!("Search for papers about {topic} on ArxivServer");
+    ///     println!("{}", assistant.ask(&query, 2, None).await?.summary());
+    /// }
+    /// println!("{}", assistant.check_servers(false).await);
+    /// assistant.close().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_alive(servers: MCPConfig, llm: LLMConfig) -> Self {
+        let manager = MCPClientSessionManager::new();
+        let pool = SessionPool::builder(servers.clone()).manager(manager.clone()).build();
+        ResearchAssistant { servers: Arc::new(servers), llm, manager, pool: Some(pool) }
     }
 
     /// The manager that opens the tool's sessions (shared by clones):
     /// [`shutdown`](MCPClientSessionManager::shutdown) closes those of calls still running,
-    /// such as when the program is stopped.
+    /// such as when the program is stopped (and, with [`keep_alive`](Self::keep_alive), the
+    /// pool's too).
     pub fn manager(&self) -> &MCPClientSessionManager {
         &self.manager
+    }
+
+    /// The pool the tool's calls share, with [`keep_alive`](Self::keep_alive).
+    pub fn pool(&self) -> Option<&SessionPool> {
+        self.pool.as_ref()
+    }
+
+    /// Closes every session the assistant still holds: the pool's with
+    /// [`close_all`](SessionPool::close_all) (calls in flight get their grace period), then
+    /// whatever else the manager has open. Calls after it fail.
+    pub async fn close(&self) {
+        if let Some(pool) = &self.pool {
+            pool.close_all().await;
+        }
+        self.manager.shutdown().await;
     }
 
     /// The assistant's system message: the seed's `RESEARCH_AGENT_PROMPT`, listing our servers.
@@ -84,6 +148,66 @@ impl ResearchAssistant {
     /// error (and are not recorded anywhere else: [`ask`](Self::ask) records them).
     pub fn mcp_tool(&self) -> Tool {
         self.mcp_tool_reporting(None, Failures::default())
+    }
+
+    /// `check_mcp_servers` ([`CHECK_TOOL`]): the seed's "server health check tool". It answers
+    /// with [`check_servers`](Self::check_servers), one line per server. With
+    /// [`keep_alive`](Self::keep_alive) it checks the pool's sessions, and takes `start: true`
+    /// to start the servers no query has used yet; otherwise, since no session outlives a call,
+    /// it starts every server for the check. Its description tells the model when to use it.
+    pub fn check_tool(&self) -> Tool {
+        let ending = if self.pool.is_some() {
+            "Servers that no query has used yet are `not started`; set start to true to start \
+             them and check them too (slower: a server that hangs takes its startup timeout)."
+        } else {
+            "Each server is started for the check and closed after it (a server that hangs \
+             takes its startup timeout)."
+        };
+        let description = format!(
+            "Checks the health of the MCP servers and answers one line per server: healthy \
+             (with its ping time, protocol version and tool count), degraded, unreachable (with \
+             the error), not started, or failed (after too many restarts). Use it when the user \
+             asks whether the servers are up or working, or after run_mcp_agent_to_client \
+             failed, to tell which servers can be used before trying again. It runs no query. \
+             {ending}"
+        );
+        let mut properties = serde_json::Map::new();
+        if self.pool.is_some() {
+            properties.insert(
+                "start".to_owned(),
+                json!({"type": "boolean", "description": "Also start the servers that are not running, to check them too (default false)."}),
+            );
+        }
+        let schema = json!({"type": "object", "properties": properties});
+        let assistant = self.clone();
+        Tool::new(CHECK_TOOL, description, schema, move |args: Value| {
+            let assistant = assistant.clone();
+            async move {
+                let start = args.get("start").and_then(Value::as_bool).unwrap_or(false);
+                assistant.check_servers(start).await
+            }
+        })
+    }
+
+    /// What [`check_tool`](Self::check_tool) answers: one `Name: health` line per server, in
+    /// configuration order (see [`Health`]'s `Display`). With [`keep_alive`](Self::keep_alive),
+    /// the pool's [`health_all`](SessionPool::health_all), or with `start`
+    /// [`health_all_started`](SessionPool::health_all_started); otherwise `start` does not
+    /// matter: every server is started in a pool made for the check, checked, and closed.
+    pub async fn check_servers(&self, start: bool) -> String {
+        let report = match &self.pool {
+            Some(pool) if start => pool.health_all_started().await,
+            Some(pool) => pool.health_all().await,
+            None => {
+                let pool = SessionPool::builder((*self.servers).clone())
+                    .manager(self.manager.clone())
+                    .build();
+                let report = pool.health_all_started().await;
+                pool.close_all().await;
+                report
+            }
+        };
+        health_report(&report)
     }
 
     /// [`mcp_tool`](Self::mcp_tool), whose temporary agents send their events to `events`, and
@@ -156,10 +280,13 @@ impl ResearchAssistant {
         failures: &Failures,
     ) -> Result<ReplyResult, AgentError> {
         let server = self.servers.get(server_name)?;
-        let session = self.manager.open_session(server).await?;
+        let target = match &self.pool {
+            Some(pool) => Target::Lease(pool.get(server_name).await?),
+            None => Target::Session(self.manager.open_session(server).await?),
+        };
         let outcome = async {
-            let tools = session.list_tools().await?;
-            let toolkit = create_toolkit(&session).await?;
+            let tools = target.list_tools().await?;
+            let toolkit = target.toolkit().await?;
             let mut agent = ConversableAgent::builder("mcp_agent")
                 .system_message(format!(
                     "You are an agent with access to {server_name} tools. Use them to answer queries."
@@ -173,7 +300,7 @@ impl ResearchAssistant {
                 agent.register_for_execution(recording_tool(
                     &tool,
                     called,
-                    session.clone(),
+                    target.clone(),
                     failures.clone(),
                 ));
             }
@@ -197,7 +324,7 @@ impl ResearchAssistant {
             )
         }
         .await;
-        let closed = session.close().await;
+        let closed = target.close().await;
         let reply = outcome?;
         closed?;
         Ok(reply)
@@ -223,7 +350,8 @@ impl ResearchAssistant {
             .build();
         let failures = Failures::default();
         let tool = self.mcp_tool_reporting(events.clone(), failures.clone());
-        let mut options = RunOptions::new(query).tools([tool]).max_turns(max_turns);
+        let mut options =
+            RunOptions::new(query).tools([tool, self.check_tool()]).max_turns(max_turns);
         if let Some(events) = events {
             options = options.events(events);
         }
@@ -284,15 +412,67 @@ impl Failures {
     }
 }
 
-/// `tool` (of the session's toolkit) calling the server's tool `called` itself, so that a call
+/// What one call of the tool runs on: a session of its own (the seed's flow), or a lease on
+/// the pool's.
+#[derive(Clone, Debug)]
+enum Target {
+    Session(Session),
+    Lease(Lease),
+}
+
+impl Target {
+    async fn list_tools(&self) -> Result<Vec<McpTool>, SessionError> {
+        match self {
+            Target::Session(session) => session.list_tools().await,
+            Target::Lease(lease) => lease.list_tools().await,
+        }
+    }
+
+    async fn toolkit(&self) -> Result<Toolkit, AgentError> {
+        match self {
+            Target::Session(session) => create_toolkit(session).await,
+            Target::Lease(lease) => create_toolkit_from_lease(lease).await,
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, SessionError> {
+        match self {
+            Target::Session(session) => session.call_tool(tool, arguments).await,
+            Target::Lease(lease) => lease.call_tool(tool, arguments).await,
+        }
+    }
+
+    /// Closes a session of its own; a lease lets go of the pool's (which stays open).
+    async fn close(self) -> Result<(), SessionError> {
+        match self {
+            Target::Session(session) => session.close().await,
+            Target::Lease(_) => Ok(()),
+        }
+    }
+}
+
+/// `Name: health` lines, one per server.
+fn health_report(report: &[(String, Health)]) -> String {
+    report
+        .iter()
+        .map(|(server, health)| format!("{server}: {health}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `tool` (of the server's toolkit) calling the server's tool `called` itself, so that a call
 /// that fails in transport is recorded in `failures` before it goes to the LLM as the call's
 /// error. Results are rendered as agent-core's toolkit renders them.
-fn recording_tool(tool: &Tool, called: String, session: Session, failures: Failures) -> Tool {
+fn recording_tool(tool: &Tool, called: String, target: Target, failures: Failures) -> Tool {
     let spec = tool.spec();
     Tool::new(spec.name.clone(), spec.description.clone(), spec.parameters.clone(), move |args| {
-        let (session, called, failures) = (session.clone(), called.clone(), failures.clone());
+        let (target, called, failures) = (target.clone(), called.clone(), failures.clone());
         async move {
-            match session.call_tool(&called, args).await {
+            match target.call_tool(&called, args).await {
                 Ok(result) => agent_core::render_tool_result(&result),
                 Err(err) => {
                     let message = err.to_string();

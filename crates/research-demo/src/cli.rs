@@ -143,6 +143,10 @@ pub(crate) struct AskArgs {
     /// The port of the built-in Wikipedia server [default: any free port; the notebook's is 8000].
     #[arg(long, value_name = "PORT", conflicts_with = "config")]
     pub(crate) wikipedia_port: Option<u16>,
+    /// Keep each server's session open across the assistant's tool calls, in a session pool that
+    /// restarts a server that died, instead of opening one inside every call (the notebook's way).
+    #[arg(long)]
+    pub(crate) keep_alive: bool,
     /// The most turns of the research assistant.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) max_turns: u16,
@@ -203,7 +207,11 @@ mod tests {
         assert!(cli.json());
         let Ok(Command::Ask(args)) = cli.into_command() else { panic!("not ask") };
         assert!(args.json);
+        assert!(!args.keep_alive, "the seed's flow is the default");
         assert_eq!(args.query, ["a", "question"]);
+        let cli = Cli::try_parse_from(["research-demo", "--keep-alive", "q"]).unwrap();
+        let Ok(Command::Ask(args)) = cli.into_command() else { panic!("not ask") };
+        assert!(args.keep_alive);
     }
 
     fn suggestion(args: &[&str]) -> Option<&'static str> {

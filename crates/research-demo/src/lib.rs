@@ -1,7 +1,9 @@
 //! The research assistant of the seed notebook, and its arXiv and Wikipedia MCP servers.
 //!
 //! - [`assistant::ResearchAssistant`]: the notebook's flow, a tool that opens an MCP session
-//!   inside the call and runs a temporary agent with the server's tools;
+//!   inside the call and runs a temporary agent with the server's tools (or, made with
+//!   [`keep_alive`](assistant::ResearchAssistant::keep_alive), takes a lease on a session pool
+//!   instead), and `check_mcp_servers`, a tool that reports each server's health;
 //! - [`arxiv::server::ArxivServer`]: the arXiv MCP server that `research-demo serve arxiv` serves
 //!   over stdio, over [`arxiv::api`] (a client of the arXiv API) and [`arxiv::atom`] (its feed);
 //! - [`wikipedia::server::WikipediaServer`]: the Wikipedia MCP server that

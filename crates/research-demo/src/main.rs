@@ -3,7 +3,8 @@
 //! - `research-demo [ask] [QUERY]` runs the research assistant (`ask.rs`): a tool that opens an
 //!   MCP session inside the call, to arXiv over stdio (this binary's `serve arxiv`) or to
 //!   Wikipedia over legacy SSE (served in-process), or to the servers of `--config FILE`. No
-//!   QUERY: the seed's two. What it prints, for people or as `--json` lines: `output.rs`.
+//!   QUERY: the seed's two. With `--keep-alive`, the tool's calls share a session pool instead.
+//!   What it prints, for people or as `--json` lines: `output.rs`.
 //! - `research-demo serve arxiv` serves the arXiv MCP server over stdio; `serve wikipedia` the
 //!   Wikipedia MCP server over legacy SSE (`/sse`) and streamable HTTP (`/mcp`) (`serve.rs`).
 //!

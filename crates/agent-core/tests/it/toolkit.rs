@@ -1,9 +1,13 @@
-//! An MCP toolkit from `testkit-mcp` (stdio), used end to end by an agent, as the seed does.
+//! An MCP toolkit from `testkit-mcp` (stdio), used end to end by an agent, as the seed does;
+//! and a toolkit of a pool lease, whose tools outlive the server process they started with.
 
-use agent_core::{ConversableAgent, Role, RunOptions, create_toolkit};
-use mcp_session::MCPClientSessionManager;
-use mcp_session::mcp_config::StdioConfig;
+use std::time::Duration;
+
+use agent_core::{ConversableAgent, Role, RunOptions, create_toolkit, create_toolkit_from_lease};
+use mcp_session::mcp_config::{MCPConfig, StdioConfig};
+use mcp_session::{MCPClientSessionManager, SessionPool};
 use serde_json::json;
+use testkit::ledger;
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
 use crate::llm_config;
@@ -75,4 +79,86 @@ async fn a_tool_of_a_closed_session_reports_it_to_the_model() {
     let echo = toolkit.tools().into_iter().find(|t| t.name() == "echo").unwrap();
     let output = echo.call(r#"{"text": "hi"}"#).await;
     assert_eq!(output, Err("testkit: the session is closed; open a new one".to_owned()));
+}
+
+/// The state letter of process `pid` in /proc (`R`, `S`, `Z`…).
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.trim_start().chars().next()
+}
+
+/// Whether process `pid` is gone. A killed multi-threaded process shows its leader as a zombie
+/// while its other threads still exit (holding its pipes open): it is gone once the leader is
+/// a zombie alone, or no longer exists.
+fn gone(pid: u32) -> bool {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
+    state(pid).is_none_or(|state| state == 'Z' && threads <= 1)
+}
+
+#[tokio::test]
+async fn a_lease_toolkit_keeps_working_after_its_server_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let server = StdioConfig::new("testkit", testkit::testkit_mcp().display().to_string())
+        .arg("stdio")
+        .env(ledger::ENV, ledger.display().to_string());
+    let pool = SessionPool::new(MCPConfig::new([server.into()]).unwrap());
+    let lease = pool.get("testkit").await.unwrap();
+    let toolkit = create_toolkit_from_lease(&lease).await.unwrap();
+    let tool = |name: &str| toolkit.tools().into_iter().find(|t| t.name() == name).unwrap();
+    let (echo, lookup) = (tool("echo"), tool("lookup"));
+    assert_eq!(echo.spec().parameters["required"], json!(["text"]), "the server's schema is kept");
+    assert_eq!(echo.call(r#"{"text": "before"}"#).await.unwrap().message, "before");
+    assert_eq!(lookup.call("{}").await.unwrap().message, "found");
+
+    let pid = lease.session().unwrap().process_id().unwrap();
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for _ in 0..2000 {
+        if gone(pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone(pid), "the killed server is still there");
+
+    // The same tools, now through a new server process, driven by an agent.
+    let llm = ScriptedLlm::start().await;
+    llm.when(
+        Match::any().last_role("user"),
+        Reply::tool_call("echo", json!({"text": "after the restart"})),
+    );
+    llm.when(Match::any().last_role("tool"), Reply::text("done"));
+    let mut agent = ConversableAgent::builder("mcp_agent")
+        .system_message("You are an agent with access to testkit tools.")
+        .llm_config(llm_config(&llm))
+        .build();
+    toolkit.register_for_llm(&mut agent);
+    toolkit.register_for_execution(&mut agent);
+    let response = agent.run(RunOptions::new("Say it").max_turns(3)).await.unwrap();
+    let tool_results: Vec<&str> =
+        response.messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.text()).collect();
+    assert_eq!(tool_results, ["after the restart"]);
+    assert_eq!(lookup.call("{}").await.unwrap().message, "found");
+
+    let restarted = lease.session().unwrap().process_id().unwrap();
+    assert_ne!(restarted, pid, "a new server process");
+    let started: Vec<u32> = ledger::read(&ledger)
+        .into_iter()
+        .filter(|(event, _, _)| event == "initialize")
+        .map(|(_, _, pid)| pid)
+        .collect();
+    assert_eq!(started, [pid, restarted], "started once, then once more after the kill");
+
+    drop((agent, toolkit, echo, lookup, lease));
+    pool.close_all().await;
+    let done = tokio::time::timeout(Duration::from_secs(20), async {
+        while !gone(restarted) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    assert!(done.await.is_ok(), "close_all ended the restarted server");
 }

@@ -104,12 +104,14 @@ pub(crate) struct Slot {
 
 impl Slot {
     pub(crate) fn new(index: usize, config: &ServerConfig, epoch: Instant) -> Slot {
-        let settings = *config.pool();
+        let mut settings = *config.pool();
+        // The loader refuses 0; a config built in code may still hold it.
+        settings.max_in_flight = settings.max_in_flight.max(1);
         Slot {
             name: config.server_name().to_owned(),
             index,
             settings,
-            calls: Semaphore::new(settings.max_in_flight.max(1) as usize),
+            calls: Semaphore::new(settings.max_in_flight as usize),
             queued: AtomicU32::new(0),
             holders: AtomicUsize::new(0),
             last_used: AtomicU64::new(0),
@@ -194,7 +196,7 @@ impl Slot {
     /// Calls in flight now.
     pub(crate) fn in_flight(&self) -> u32 {
         let free = u32::try_from(self.calls.available_permits()).unwrap_or(u32::MAX);
-        self.settings.max_in_flight.max(1).saturating_sub(free)
+        self.settings.max_in_flight.saturating_sub(free)
     }
 
     /// Calls waiting in the queue now.

@@ -290,9 +290,13 @@ struct Stuck {
     _dir: tempfile::TempDir,
 }
 
-/// Starts an `ask` whose arXiv server (`server(api, storage)`) is inside a call that hangs (its
-/// API never answers), and waits until it is.
-async fn ask_stuck_in_a_call(name: &str, server: impl FnOnce(&str, &Path) -> Value) -> Stuck {
+/// Starts an `ask` (with `flags`) whose arXiv server (`server(api, storage)`) is inside a call
+/// that hangs (its API never answers), and waits until it is.
+async fn ask_stuck_in_a_call(
+    name: &str,
+    flags: &[&str],
+    server: impl FnOnce(&str, &Path) -> Value,
+) -> Stuck {
     let (api, accepted) = hanging_api().await;
     let dir = tempfile::tempdir().unwrap();
     let config =
@@ -303,7 +307,10 @@ async fn ask_stuck_in_a_call(name: &str, server: impl FnOnce(&str, &Path) -> Val
         Reply::tool_call("search_papers", json!({"query": "large language models"})),
     );
     let marker = format!("exits-{name}-{}", std::process::id());
-    let args = ["--json", "--config", &config, "--base-url", llm.base_url(), "--model", "m", QUERY];
+    let mut args =
+        vec!["--json", "--config", &config, "--base-url", llm.base_url(), "--model", "m"];
+    args.extend(flags);
+    args.push(QUERY);
     let child = demo(&args, &marker).spawn().unwrap();
     tokio::time::timeout(PATIENCE, accepted)
         .await
@@ -320,8 +327,14 @@ fn signal(child: &Child, signal: Signal) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_and_sigint_close_every_session_and_exit_143_and_130() {
-    for (sent, code, name) in [(Signal::SIGTERM, 143, "sigterm"), (Signal::SIGINT, 130, "sigint")] {
-        let Stuck { child, marker, .. } = ask_stuck_in_a_call(name, arxiv_server).await;
+    // The seed's flow, and `--keep-alive`, whose pool is closed the same way.
+    for (sent, code, name, flags) in [
+        (Signal::SIGTERM, 143, "sigterm", &[][..]),
+        (Signal::SIGINT, 130, "sigint", &[]),
+        (Signal::SIGTERM, 143, "sigterm-pool", &["--keep-alive"]),
+        (Signal::SIGINT, 130, "sigint-pool", &["--keep-alive"]),
+    ] {
+        let Stuck { child, marker, .. } = ask_stuck_in_a_call(name, flags, arxiv_server).await;
         signal(&child, sent);
         let ended = finish(child).await;
         ended.assert_no_panic();
@@ -347,7 +360,7 @@ async fn sigterm_and_sigint_close_every_session_and_exit_143_and_130() {
 async fn a_second_sigint_exits_at_once() {
     // A server whose process group outlives stdin's end and SIGTERM, under a long close grace:
     // the first SIGINT's shutdown would take a minute.
-    let stuck = ask_stuck_in_a_call("second-sigint", |api, storage| {
+    let stuck = ask_stuck_in_a_call("second-sigint", &[], |api, storage| {
         let script = format!(
             "trap '' TERM; \"$0\" serve arxiv --api-base {api} --storage-path {}; exec sleep 600",
             storage.display()

@@ -6,6 +6,7 @@ mod arxiv_server;
 mod common;
 mod demo;
 mod exits;
+mod keep_alive;
 mod outside_clients;
 mod props;
 mod redirects;
