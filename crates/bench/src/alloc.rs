@@ -1,4 +1,5 @@
-//! A counting global allocator: the peak heap of one piece of work, exact to the byte.
+//! A counting global allocator: the peak heap of one piece of work, exact to the byte (the
+//! config phase), and the heap a piece of async work holds at its end (the pool phase).
 //!
 //! [`Counting`] wraps [`System`]. Outside a [`measure_peak`] it only checks a flag per
 //! allocation, so the other phases run at the system allocator's speed; inside, it keeps the
@@ -91,13 +92,24 @@ pub(crate) fn measure_peak<T>(work: impl FnOnce() -> T) -> (T, Heap) {
     // One measure at a time (tests run in parallel).
     static ONE: Mutex<()> = Mutex::new(());
     let _one = ONE.lock().unwrap_or_else(PoisonError::into_inner);
+    start();
+    let out = work();
+    (out, stop())
+}
+
+/// Starts counting, from zero, every thread's allocations until [`stop`]: [`measure_peak`] for
+/// work that awaits. Nothing else may count meanwhile (the pool phase, alone in its process).
+pub(crate) fn start() {
     CURRENT.store(0, Relaxed);
     PEAK.store(0, Relaxed);
     ON.store(true, Relaxed);
-    let out = work();
+}
+
+/// Stops counting: what was counted since [`start`].
+pub(crate) fn stop() -> Heap {
     ON.store(false, Relaxed);
     let bytes = |counter: &AtomicIsize| u64::try_from(counter.load(Relaxed)).unwrap_or(0);
-    (out, Heap { peak: bytes(&PEAK), retained: bytes(&CURRENT) })
+    Heap { peak: bytes(&PEAK), retained: bytes(&CURRENT) }
 }
 
 #[cfg(test)]

@@ -13,6 +13,12 @@
 //!   open them all and the client process's RSS with them open;
 //! - the agent loop: an agent with one tool against a scripted OpenAI-compatible server that
 //!   always calls the tool, TURNS turns, ours and AG2's, and the raw floor of one completion;
+//! - the session pool (in two children, `mcp-bench --pool-round hold` and `… others`, fresh
+//!   processes, so that RSS counts the pool's sessions alone; see [`pool`]): POOL_SESSIONS
+//!   streamable HTTP sessions opened at once and held in one `SessionPool` (time, RSS); pooled
+//!   warm calls against the seed's session per call, over stdio and streamable HTTP;
+//!   `health_all` over 100 servers of which 5 hang; the time from a crashed stdio server to the
+//!   next successful call; `--only pool` runs this phase alone;
 //! - config files (first, before any server starts, in a child `mcp-bench --only config` so
 //!   that the loads' heap stays out of this process): `mcp_config::Loader::load` of a file of
 //!   CONFIG_SERVERS servers in each layout mcp-config reads, timed, with the peak of the heap
@@ -28,6 +34,7 @@ mod alloc;
 mod config;
 mod floor;
 mod ours;
+mod pool;
 mod python;
 mod report;
 mod servers;
@@ -71,8 +78,12 @@ struct Args {
     /// Servers in each config file of the config phase.
     #[arg(long, default_value_t = 100_000)]
     config_servers: usize,
-    /// Runs only PHASE (`config`), REPEAT times, and prints its figures as the report does.
-    #[arg(long, value_name = "PHASE", value_parser = ["config"])]
+    /// HTTP sessions held at once in one pool in the pool phase.
+    #[arg(long, default_value_t = 1000)]
+    pool_sessions: usize,
+    /// Runs only PHASE (`config` or `pool`), REPEAT times, and prints its figures as the report
+    /// does. `pool` needs `--testkit`.
+    #[arg(long, value_name = "PHASE", value_parser = ["config", "pool"])]
     only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`) over TRANSPORT against testkit-mcp and
     /// prints its figures: the workload to put under a profiler.
@@ -83,6 +94,11 @@ struct Args {
     /// fresh process like every other client, so that its RSS counts the sessions and nothing else.
     #[arg(long, value_names = ["TRANSPORT", "TARGET"], num_args = 2, hide = true)]
     scale: Option<Vec<String>>,
+    /// Internal: one PART (`hold` or `others`) of a repetition of the pool phase in this process;
+    /// prints its figures. The pool phase runs each part this way, in a fresh process, so that
+    /// its RSS counts the pool alone.
+    #[arg(long, value_name = "PART", value_parser = pool::PARTS, hide = true)]
+    pool_round: Option<String>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -91,6 +107,10 @@ async fn main() -> ExitCode {
     let single = match (&args.profile, &args.scale, &args.only) {
         (Some(profile), _, _) => Some(profile_one(&args, &profile[0], &profile[1]).await),
         (None, Some(scale), _) => Some(scale_here(&scale[0], &scale[1]).await),
+        (None, None, _) if let Some(part) = &args.pool_round => {
+            Some(pool::round(&args, part).await)
+        }
+        (None, None, Some(only)) if only == "pool" => Some(pool_only(&args).await),
         (None, None, Some(_)) => Some(config_only(&args)),
         (None, None, None) => None,
     };
@@ -124,6 +144,7 @@ async fn main() -> ExitCode {
         "turns": args.turns,
         "repeat": args.repeat,
         "config_servers": args.config_servers,
+        "pool_sessions": args.pool_sessions,
         "results": report::median_of(&runs),
         "leaks": leaks,
     });
@@ -156,6 +177,29 @@ fn config_only(args: &Args) -> Result<Value, Error> {
         "repeat": args.repeat,
         "config_servers": args.config_servers,
         "results": report::median_of(&runs),
+    }))
+}
+
+/// The pool phase alone, `repeat` rounds (each in a fresh process): its figures as the report
+/// holds them, and the leak check of every round.
+async fn pool_only(args: &Args) -> Result<Value, Error> {
+    let mut runs = Vec::with_capacity(args.repeat);
+    let mut leaks = Vec::with_capacity(args.repeat * 2);
+    for round in 1..=args.repeat {
+        eprintln!("mcp-bench: pool phase, repetition {round} of {}", args.repeat);
+        let before = Resources::now();
+        let (pool, part_leaks) = pool::round_in_child(args).await?;
+        leaks.extend(part_leaks);
+        leaks.push(before.compare("pool round").await);
+        runs.push(json!({ "pool": pool }));
+    }
+    Ok(json!({
+        "repeat": args.repeat,
+        "n": args.n,
+        "calls": args.calls,
+        "pool_sessions": args.pool_sessions,
+        "results": report::median_of(&runs),
+        "leaks": leaks,
     }))
 }
 
@@ -299,11 +343,16 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
     let agent_loop = agent::run(args).await?;
     leaks.push(before.compare("agent loop").await);
     drop(servers);
+    let before = Resources::now();
+    let (pool, part_leaks) = pool::round_in_child(args).await?;
+    leaks.extend(part_leaks);
+    leaks.push(before.compare("pool round").await);
     Ok(json!({
         "config": config,
         "cold": cold,
         "warm": warm,
         "scale": scale,
         "agent_loop": agent_loop,
+        "pool": pool,
     }))
 }

@@ -141,13 +141,14 @@ impl Servers {
 }
 
 /// `testkit-mcp MODE` on a free loopback port, killed when dropped.
-struct TestkitProcess {
+pub(crate) struct TestkitProcess {
     url: String,
     _child: tokio::process::Child,
 }
 
 impl TestkitProcess {
-    async fn start(testkit: &str, mode: &str) -> Result<TestkitProcess, Error> {
+    /// Starts `testkit MODE --port 0` (`http` or `sse`) and reads the URL it prints.
+    pub(crate) async fn start(testkit: &str, mode: &str) -> Result<TestkitProcess, Error> {
         let mut child = tokio::process::Command::new(testkit)
             .args([mode, "--port", "0"])
             .stdout(Stdio::piped())
@@ -158,5 +159,10 @@ impl TestkitProcess {
         let mut line = String::new();
         tokio::io::BufReader::new(stdout).read_line(&mut line).await?;
         Ok(TestkitProcess { url: line.trim().to_owned(), _child: child })
+    }
+
+    /// Its endpoint.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 }

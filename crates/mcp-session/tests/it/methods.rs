@@ -271,3 +271,21 @@ async fn close_does_not_wait_for_a_request_in_flight_beyond_the_grace() {
     );
     assert!(call.await.unwrap().is_err(), "the call in flight fails");
 }
+
+/// A manager's HTTP sessions share a client and its idle connections: a session opened after
+/// the server restarted on the same port must not be handed a connection to the old process.
+#[tokio::test]
+async fn a_new_session_after_an_http_server_restart_opens_cleanly() {
+    let manager = MCPClientSessionManager::new();
+    let mut server = HttpServer::start(&[]);
+    let port = url::Url::parse(&server.url).unwrap().port().unwrap().to_string();
+    let config = server.config();
+    for round in 0..3 {
+        let session = manager.open_session(&config).await.unwrap();
+        let echoed = session.call_tool("echo", json!({"text": round.to_string()})).await.unwrap();
+        assert_eq!(text_of(&echoed), round.to_string());
+        session.close().await.unwrap();
+        server.kill();
+        server = HttpServer::start(&["--port", &port]);
+    }
+}

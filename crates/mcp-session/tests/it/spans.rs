@@ -14,12 +14,18 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::stdio_server;
 
-/// The fields of every closed `request` span, and its parent's name.
+/// A span's fields, by name.
+type FieldMap = BTreeMap<String, String>;
+
+/// A closed `request` span: its fields, and its parent's name.
+type Closed = (FieldMap, Option<String>);
+
+/// Every closed `request` span.
 #[derive(Clone, Default)]
-struct Requests(Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>>);
+struct Requests(Arc<Mutex<Vec<Closed>>>);
 
 #[derive(Default)]
-struct Fields(BTreeMap<String, String>);
+struct Fields(FieldMap);
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
