@@ -38,8 +38,9 @@
 //! closes every one still open. For agents that run for hours across many servers,
 //! [`SessionPool`] keeps one session per server open and shared, limits calls in flight,
 //! closes idle sessions, reopens dead ones with backoff inside a restart budget, retries only
-//! what cannot run twice, and reports each server's [`Health`]. Every crate of the stack that speaks HTTP builds its client
-//! with [`HttpClientBuilder`], so TLS trust and socket settings are the same everywhere.
+//! what cannot run twice, and reports each server's [`Health`]. Every crate of the stack that
+//! speaks HTTP builds its client with [`HttpClientBuilder`], so TLS trust and socket settings
+//! are the same everywhere.
 //!
 //! Built on [`rmcp`], re-exported for its model types.
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::slot::{Slot, close_in_background};
+use super::slot::Slot;
 use super::{Hold, SessionPool, Shared};
 use crate::error::{SessionError, humanize};
 
@@ -148,7 +148,7 @@ impl SessionPool {
 async fn check(shared: &Arc<Shared>, slot: &Slot, start: bool) -> Health {
     let current = match slot.current() {
         Ok(current) => current,
-        Err(err) => return failed(slot, err),
+        Err(err) => return failed(err),
     };
     let session = match current {
         Some(session) => session,
@@ -158,7 +158,7 @@ async fn check(shared: &Arc<Shared>, slot: &Slot, start: bool) -> Health {
             let _hold = Hold::new(slot, &shared.seats);
             match shared.session(slot).await {
                 Ok(session) => session,
-                Err(err) => return failed(slot, err),
+                Err(err) => return failed(err),
             }
         }
     };
@@ -171,10 +171,8 @@ async fn check(shared: &Arc<Shared>, slot: &Slot, start: bool) -> Health {
     let tools = tokio::time::timeout(timeout, shared.tools(slot));
     let ((pinged, latency), tools) = tokio::join!(ping, tools);
     if let Err(error) = pinged {
-        if error.is_connection_lost()
-            && let Some(dead) = slot.lost(Some(&session), &error)
-        {
-            close_in_background(dead);
+        if error.is_connection_lost() {
+            slot.lost(&session, &error);
         }
         return Health::Unreachable { error };
     }
@@ -226,10 +224,10 @@ async fn check(shared: &Arc<Shared>, slot: &Slot, start: bool) -> Health {
 }
 
 /// The state for a server whose session could not be had.
-fn failed(slot: &Slot, err: SessionError) -> Health {
+fn failed(err: SessionError) -> Health {
     match err {
-        SessionError::ServerFailed { last_error, .. } => {
-            Health::Failed { restarts: slot.state().restarts, last_error: *last_error }
+        SessionError::ServerFailed { restarts, last_error, .. } => {
+            Health::Failed { restarts, last_error: *last_error }
         }
         error => Health::Unreachable { error },
     }
@@ -265,9 +263,7 @@ pub(super) async fn ping_open(pool: Weak<Shared>, every: Duration, misses: u32) 
                         tracing::debug!(server = %slot.name, missed, %error, "background ping missed");
                         if missed >= misses || error.is_connection_lost() {
                             drop(state);
-                            if let Some(dead) = slot.lost(Some(&session), &error) {
-                                close_in_background(dead);
-                            }
+                            slot.lost(&session, &error);
                         }
                     }
                 }

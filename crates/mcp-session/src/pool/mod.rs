@@ -653,9 +653,7 @@ impl Shared {
             if !err.is_connection_lost() && session.is_alive() {
                 return Err(err);
             }
-            if let Some(dead) = slot.lost(Some(&session), &err) {
-                close_in_background(dead);
-            }
+            slot.lost(&session, &err);
             if self.is_closed() || retries >= MAX_CALL_RETRIES || Instant::now() >= deadline {
                 return Err(err);
             }
@@ -757,7 +755,7 @@ impl Shared {
                 Err(err) => {
                     drop(seat);
                     tracing::debug!(server = %slot.name, error = %err, "start failed");
-                    slot.lost(None, &err);
+                    slot.start_failed(&err);
                     if !transient(&err) || Instant::now() >= deadline {
                         return Err(err);
                     }

@@ -255,17 +255,26 @@ impl Slot {
         }
     }
 
-    /// Notes that `session` (or the open one) lost its connection with `error`: takes it out
-    /// if it is still the open one, and refills the restart budget if it had been up for the
-    /// healthy period. Returns the session taken out, for the caller to close.
-    pub(crate) fn lost(&self, session: Option<&Session>, error: &SessionError) -> Option<Session> {
+    /// Notes that `session` lost its connection with `error`: if it is still the open one,
+    /// takes it out and closes it (without waiting), and refills the restart budget if it had
+    /// been up for the healthy period.
+    pub(crate) fn lost(&self, session: &Session, error: &SessionError) {
         let mut state = self.state();
-        let taken = match (&state.live, session) {
-            (Some(live), Some(session)) if live.session.same_as(session) => state.live.take(),
+        let taken = match &state.live {
+            Some(live) if live.session.same_as(session) => state.live.take(),
             _ => None,
         };
         state.last_error = Some(error.clone());
-        taken.map(|live| self.refill_if_healthy(&mut state, live))
+        let dead = taken.map(|live| self.refill_if_healthy(&mut state, live));
+        drop(state);
+        if let Some(dead) = dead {
+            close_in_background(dead);
+        }
+    }
+
+    /// Notes why a start failed.
+    pub(crate) fn start_failed(&self, error: &SessionError) {
+        self.state().last_error = Some(error.clone());
     }
 
     /// A session taken out because it died: when it had stayed up for the healthy period, the
