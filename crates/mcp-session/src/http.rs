@@ -19,7 +19,7 @@ use rmcp::transport::worker::WorkerQuitReason;
 use crate::connection::{Connect, Connection, Failed, Link, describe_init_error, lifecycle};
 use crate::error::SessionError;
 use crate::handler::Adapter;
-use crate::remote::Endpoint;
+use crate::remote::{ClientSettings, Clients, Endpoint};
 
 type Transport = StreamableHttpClientTransport<reqwest::Client>;
 type HttpError = StreamableHttpError<reqwest::Error>;
@@ -30,12 +30,25 @@ pub(crate) struct Connecting {
     url: String,
     protocol: mcp_config::Protocol,
     start: Option<(Adapter, Transport)>,
+    /// What a second try needs, on a fresh client: taken by the first try that fails after
+    /// sending (see [`Clients`]).
+    again: Option<Again>,
 }
 
-/// Prepares the transport for `config`'s server; [`Connect::handshake`] sends `initialize`.
+/// The parts of a transport to build it again on a renewed shared client.
+struct Again {
+    adapter: Adapter,
+    transport_config: StreamableHttpClientTransportConfig,
+    clients: Clients,
+    settings: ClientSettings,
+}
+
+/// Prepares the transport for `config`'s server, on the HTTP client `clients` share for its
+/// settings; [`Connect::handshake`] sends `initialize`.
 pub(crate) fn connect(
     config: &StreamableHttpConfig,
     adapter: Adapter,
+    clients: &Clients,
 ) -> Result<Connecting, SessionError> {
     let endpoint = Endpoint::from(config);
     let mut headers = endpoint.header_map()?;
@@ -48,26 +61,46 @@ pub(crate) fn connect(
     }
     let transport_config = transport_config
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
-    let transport =
-        StreamableHttpClientTransport::with_client(endpoint.client()?, transport_config);
+    let settings = endpoint.settings();
+    let client = clients.get(&settings, endpoint.server)?;
+    let transport = StreamableHttpClientTransport::with_client(client, transport_config.clone());
     Ok(Connecting {
         server: config.server_name.clone(),
         url: endpoint.shown_url(),
         protocol: config.protocol,
-        start: Some((adapter, transport)),
+        start: Some((adapter.clone(), transport)),
+        again: Some(Again { adapter, transport_config, clients: clients.clone(), settings }),
     })
 }
 
 impl Connect for Connecting {
     async fn handshake(&mut self) -> Result<Connection, SessionError> {
-        let Some((adapter, transport)) = self.start.take() else {
-            return Err(SessionError::Closed { server: self.server.clone() });
-        };
-        match serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol)).await {
-            Ok(service) => {
-                Ok(Connection { service, link: Box::new(HttpLink { url: self.url.clone() }) })
+        loop {
+            let Some((adapter, transport)) = self.start.take() else {
+                return Err(SessionError::Closed { server: self.server.clone() });
+            };
+            let err =
+                match serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol))
+                    .await
+                {
+                    Ok(service) => {
+                        let link = Box::new(HttpLink { url: self.url.clone() });
+                        return Ok(Connection { service, link });
+                    }
+                    Err(err) => err,
+                };
+            // Sent on a connection that then broke with no answer: maybe a kept-alive one to a
+            // server process that has since gone. Once, on a client with no idle connections.
+            match self.again.take() {
+                Some(again) if sending_failed(&err) => {
+                    tracing::debug!("initialize failed after sending; again on a fresh client");
+                    let client = again.clients.renew(&again.settings, &self.server)?;
+                    let transport =
+                        StreamableHttpClientTransport::with_client(client, again.transport_config);
+                    self.start = Some((again.adapter, transport));
+                }
+                _ => return Err(init_error(&self.server, &self.url, &err)),
             }
-            Err(err) => Err(init_error(&self.server, &self.url, &err)),
         }
     }
 
@@ -244,7 +277,8 @@ fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option
     None
 }
 
-/// Whether the handshake failed because its request could not be sent (the connection broke).
+/// Whether the handshake failed because the connection broke after it was made (not a refused
+/// connection): its request was being sent, or sent with no answer yet.
 fn sending_failed(err: &ClientInitializeError) -> bool {
     let ClientInitializeError::TransportError { error, .. } = err else { return false };
     let mut current: Option<&(dyn StdError + 'static)> = Some(error.error.as_ref());
@@ -253,7 +287,7 @@ fn sending_failed(err: &ClientInitializeError) -> bool {
             Some(StreamableHttpError::Client(inner)) => Some(inner),
             _ => err.downcast_ref::<reqwest::Error>(),
         };
-        if client_error.is_some_and(reqwest::Error::is_request) {
+        if client_error.is_some_and(|error| error.is_request() && !error.is_connect()) {
             return true;
         }
         current = next_cause(err);

@@ -82,6 +82,7 @@ pub struct HttpClientBuilder {
     deadline: Option<Duration>,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    max_idle_per_host: Option<usize>,
     user_agent: Option<String>,
 }
 
@@ -129,6 +130,14 @@ impl HttpClientBuilder {
         self
     }
 
+    /// The most idle keep-alive connections kept to one host (default: no bound). A client
+    /// shared by many sessions to one server wants a bound: without one it keeps as many as
+    /// were ever busy at once.
+    pub fn max_idle_per_host(mut self, connections: usize) -> Self {
+        self.max_idle_per_host = Some(connections);
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
@@ -158,6 +167,9 @@ impl HttpClientBuilder {
         }
         if let Some(timeout) = self.read_timeout {
             builder = builder.read_timeout(timeout);
+        }
+        if let Some(connections) = self.max_idle_per_host {
+            builder = builder.pool_max_idle_per_host(connections);
         }
         if let Some(agent) = &self.user_agent {
             builder = builder.user_agent(agent);

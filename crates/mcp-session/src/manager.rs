@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 use crate::connection::{Connect, Connection, Service};
 use crate::error::SessionError;
 use crate::handler::{Adapter, SessionHandler};
-use crate::remote::Endpoint;
+use crate::remote::{Clients, Endpoint};
 use crate::session::{Session, WeakSession};
 use crate::{http, sse, stdio};
 
@@ -49,6 +49,8 @@ pub struct MCPClientSessionManager {
     /// The sessions it opened, held weakly: a dropped session still ends itself. Shared by
     /// clones.
     sessions: Arc<Mutex<Vec<WeakSession>>>,
+    /// The HTTP clients its streamable HTTP sessions share. Shared by clones.
+    clients: Clients,
 }
 
 impl std::fmt::Debug for MCPClientSessionManager {
@@ -256,7 +258,7 @@ impl MCPClientSessionManager {
             return establish(sse::connect(&Endpoint::from(config), adapter)?, deadline, startup)
                 .await;
         }
-        let attempt = http::connect(config, adapter.clone())?;
+        let attempt = http::connect(config, adapter.clone(), &self.clients)?;
         match establish(attempt, deadline, startup).await {
             Err(SessionError::NotStreamableHttp { status, .. }) if config.sse_fallback => {
                 tracing::debug!(

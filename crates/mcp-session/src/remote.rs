@@ -1,8 +1,10 @@
 //! [`Endpoint`]: what an HTTP server's config says about reaching it, shared by both HTTP
-//! transports (streamable HTTP and legacy SSE): its headers, checked, and its HTTP client.
+//! transports (streamable HTTP and legacy SSE): its headers, checked, and its HTTP client; and
+//! [`Clients`], the HTTP clients a manager's streamable HTTP sessions share.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_config::{SseConfig, StreamableHttpConfig};
@@ -84,17 +86,91 @@ impl Endpoint<'_> {
         Ok(headers)
     }
 
-    /// The HTTP client for this server: its TLS trust, timeouts, no redirects (a redirected
-    /// `POST` loses its body, and a session must not move elsewhere silently).
+    /// A new HTTP client for this server alone.
     pub(crate) fn client(&self) -> Result<reqwest::Client, SessionError> {
+        self.settings().build(self.server)
+    }
+
+    /// What its HTTP client is built from.
+    pub(crate) fn settings(&self) -> ClientSettings {
+        ClientSettings {
+            connect_timeout: self.timeout,
+            read_timeout: self.sse_read_timeout,
+            ca_file: self.ca_file.map(Path::to_path_buf),
+        }
+    }
+}
+
+/// What an HTTP client for MCP servers is built from: servers whose settings are equal can share
+/// one client (headers and tokens go with each request, not in the client).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ClientSettings {
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    ca_file: Option<PathBuf>,
+}
+
+/// The most idle keep-alive connections a shared client keeps to one host. Calls in flight
+/// past this open connections of their own and close them after.
+const MAX_IDLE_PER_HOST: usize = 32;
+
+impl ClientSettings {
+    /// A client with these settings: the stack's TLS trust, these timeouts, no redirects (a
+    /// redirected `POST` loses its body, and a session must not move elsewhere silently).
+    fn build(&self, server: &str) -> Result<reqwest::Client, SessionError> {
         let mut builder = HttpClientBuilder::new()
-            .connect_timeout(self.timeout)
-            .read_timeout(self.sse_read_timeout);
-        if let Some(ca_file) = self.ca_file {
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .max_idle_per_host(MAX_IDLE_PER_HOST);
+        if let Some(ca_file) = &self.ca_file {
             builder = builder.ca_file(ca_file);
         }
         builder
             .build()
-            .map_err(|error| SessionError::HttpClient { server: self.server.to_owned(), error })
+            .map_err(|error| SessionError::HttpClient { server: server.to_owned(), error })
+    }
+}
+
+/// The HTTP clients the streamable HTTP sessions of one manager (and its clones) share, one per
+/// [`ClientSettings`]: sessions to one host then share idle keep-alive connections and one
+/// connection pool instead of each keeping its own.
+///
+/// A shared client can hand a new session a kept-alive connection to a server process that has
+/// since gone (restarted on the same port). The handshake tells that case by its `initialize`
+/// failing after the connection was made and before any answer; it then [renews](Self::renew)
+/// the client, which drops those connections, and tries once more.
+#[derive(Clone, Default)]
+pub(crate) struct Clients(Arc<Mutex<HashMap<ClientSettings, reqwest::Client>>>);
+
+impl Clients {
+    /// The shared client for `settings`, built on first use.
+    pub(crate) fn get(
+        &self,
+        settings: &ClientSettings,
+        server: &str,
+    ) -> Result<reqwest::Client, SessionError> {
+        if let Some(client) = self.0.lock().ok().and_then(|clients| clients.get(settings).cloned())
+        {
+            return Ok(client);
+        }
+        let client = settings.build(server)?;
+        if let Ok(mut clients) = self.0.lock() {
+            return Ok(clients.entry(settings.clone()).or_insert(client).clone());
+        }
+        Ok(client)
+    }
+
+    /// A new client for `settings`, which replaces the shared one: later sessions stop reusing
+    /// the old one's idle connections (sessions still on it keep it until they end).
+    pub(crate) fn renew(
+        &self,
+        settings: &ClientSettings,
+        server: &str,
+    ) -> Result<reqwest::Client, SessionError> {
+        let client = settings.build(server)?;
+        if let Ok(mut clients) = self.0.lock() {
+            clients.insert(settings.clone(), client.clone());
+        }
+        Ok(client)
     }
 }
