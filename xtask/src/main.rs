@@ -11,6 +11,8 @@
 //!   regenerates `docs/reliability.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
+//! - `cargo xtask catalogs`: records the `tools/list` of eight real MCP servers (installed under
+//!   `target/peers/catalogs`) as `crates/agent-core/tests/data/catalogs/*.json`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
 //!   `--check` fails when they are stale instead of writing them.
 //! - `cargo xtask docs`: checks that the docs name only files, examples, xtask commands and
@@ -19,6 +21,7 @@
 //! Plain `std::process::Command` and no argument-parsing crate: xtask builds in seconds.
 
 mod bench;
+mod catalogs;
 mod ci;
 mod codegen;
 mod docs_check;
@@ -48,6 +51,8 @@ commands:
   faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
+  catalogs           install eight real MCP servers under target/peers/catalogs and record
+                     their tools/list in crates/agent-core/tests/data/catalogs (not in ci)
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)
   docs               check that the docs name only files, examples, xtask commands and
                      research-demo flags that exist";
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
+        ["catalogs"] => catalogs::run_all(),
         ["interop"] => interop::run(),
         ["bench"] => bench::run(bench::Mode::Full, None),
         ["bench", "--quick"] => bench::run(bench::Mode::Quick, None),

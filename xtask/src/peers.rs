@@ -72,14 +72,14 @@ fn install_npm(dir: &Path) -> Result<(), String> {
     .map_err(|err| format!("{err}; Node.js and npm must be installed (.ci/run installs them)"))
 }
 
-fn installed_npm_version(dir: &Path, name: &str) -> Option<String> {
+pub(crate) fn installed_npm_version(dir: &Path, name: &str) -> Option<String> {
     let manifest =
         std::fs::read_to_string(dir.join("node_modules").join(name).join("package.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&manifest).ok()?;
     value["version"].as_str().map(str::to_owned)
 }
 
-fn install_pypi(venv: &Path, packages: &[(&str, &str)]) -> Result<(), String> {
+pub(crate) fn install_pypi(venv: &Path, packages: &[(&str, &str)]) -> Result<(), String> {
     let pins: Vec<String> =
         packages.iter().map(|(name, version)| format!("{name}=={version}")).collect();
     let stamp = venv.join("mcp-session-rs-pins.txt");
@@ -104,7 +104,7 @@ fn install_pypi(venv: &Path, packages: &[(&str, &str)]) -> Result<(), String> {
     std::fs::write(&stamp, wanted).map_err(|err| format!("{}: {err}", stamp.display()))
 }
 
-fn run(command: &mut Command, what: &str) -> Result<(), String> {
+pub(crate) fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let status = command.status().map_err(|err| format!("cannot run {what}: {err}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what} exited with {status}")) }
 }

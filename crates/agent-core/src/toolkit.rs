@@ -93,7 +93,7 @@ impl Server {
     async fn list_tools(&self) -> Result<Vec<mcp_session::rmcp::model::Tool>, SessionError> {
         match self {
             Server::Session(session) => session.list_tools().await,
-            Server::Lease(lease) => lease.list_tools().await,
+            Server::Lease(lease) => lease.list_tools().await.map(|tools| tools.to_vec()),
         }
     }
 

@@ -53,6 +53,47 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// A glob of a [`ToolFilter`](crate::ToolFilter) does not parse.
+    ///
+    /// ```
+    /// use mcp_config::{ConfigError, ToolFilter};
+    ///
+    /// let err = ToolFilter::default().allow(["read_[", "list_*"]).unwrap_err();
+    /// assert!(matches!(
+    ///     &err,
+    ///     ConfigError::InvalidToolGlob { key, pattern: Some(pattern), .. }
+    ///         if key == "tools.allow" && pattern == "read_["
+    /// ));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "`tools.allow`: invalid glob \"read_[\": unclosed character class; missing ']'; \
+    ///      in a glob `*` matches any text, `?` one character, `[abc]` one of a set, `{a,b}` \
+    ///      either alternative, and `\\` escapes the next character (`\\*` is a literal `*`)"
+    /// );
+    /// ```
+    #[error("`{key}`: {}", tool_glob_help(.pattern.as_deref(), .reason))]
+    InvalidToolGlob {
+        /// The list it is in: `tools.allow` or `tools.deny`.
+        key: String,
+        /// The glob refused; `None` when every glob parses alone but the list is too large to
+        /// compile as a whole.
+        pattern: Option<String>,
+        /// Why, in the words of the `globset` crate.
+        reason: String,
+    },
+}
+
+fn tool_glob_help(pattern: Option<&str>, reason: &str) -> String {
+    match pattern {
+        Some(pattern) => format!(
+            "invalid glob {pattern:?}: {reason}; in a glob `*` matches any text, `?` one \
+             character, `[abc]` one of a set, `{{a,b}}` either alternative, and `\\` escapes the \
+             next character (`\\*` is a literal `*`)"
+        ),
+        None => format!(
+            "the globs cannot be compiled together: {reason}; use fewer or simpler patterns"
+        ),
+    }
 }
 
 fn unknown_server_help(known: &[String], suggestion: Option<&str>) -> String {

@@ -4,7 +4,8 @@
 //! spoken to over stdio ([`StdioConfig`]), a legacy HTTP+SSE endpoint ([`SseConfig`]) or a
 //! streamable HTTP endpoint ([`StreamableHttpConfig`]). An [`MCPConfig`] holds them all under
 //! unique names, and `mcp-session` opens sessions from them. Each server also carries its
-//! [`Timeouts`] and the [`PoolSettings`] that mcp-session's `SessionPool` follows.
+//! [`Timeouts`], the [`PoolSettings`] and [`CatalogSettings`] that mcp-session's `SessionPool`
+//! follows, and a [`ToolFilter`] saying which of its tools are used.
 //!
 //! This crate does no I/O beyond reading config files: no async, no network.
 //!
@@ -66,6 +67,7 @@
 mod config;
 mod duration;
 mod error;
+mod filter;
 mod load;
 pub mod redact;
 mod schema;
@@ -74,8 +76,9 @@ mod suggest;
 
 pub use config::MCPConfig;
 pub use error::{ConfigError, LoadError, LoadErrorKind, Location};
+pub use filter::ToolFilter;
 pub use load::{Dialect, Format, Loaded, Loader, Warning, WarningKind};
 pub use server::{
-    PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
-    TransportKind,
+    CatalogSettings, PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig,
+    StreamableHttpConfig, Timeouts, TransportKind,
 };

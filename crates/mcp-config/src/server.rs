@@ -1,5 +1,6 @@
 //! One MCP server's configuration: [`StdioConfig`], [`SseConfig`], [`StreamableHttpConfig`],
-//! their shared [`Timeouts`] and [`PoolSettings`], and the [`ServerConfig`] enum over them.
+//! their shared [`Timeouts`], [`PoolSettings`], [`ToolFilter`] and [`CatalogSettings`], and the
+//! [`ServerConfig`] enum over them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +13,7 @@ use url::Url;
 
 use crate::duration::{self, DurationSchema};
 use crate::error::ConfigError;
+use crate::filter::ToolFilter;
 use crate::redact::{RedactedMap, RedactedUrl};
 
 /// How long a session may take for each phase of its life.
@@ -276,6 +278,128 @@ fn deserialize_max_in_flight<'de, D: serde::Deserializer<'de>>(
     }
 }
 
+/// How a session pool keeps the catalog of one server's tools (and other listings): how long a
+/// listing stays fresh, and how large one may grow.
+///
+/// Like [`PoolSettings`], only a session pool reads these. Every field has a default, so a file
+/// sets only the ones it changes (`"catalog": {"ttl": "1m"}`), and code starts from
+/// [`CatalogSettings::default`] and calls the setter of each field it changes.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_config::{CatalogSettings, ServerConfig, StdioConfig};
+///
+/// let catalog = CatalogSettings::default().ttl(Duration::from_secs(60)).max_pages(10);
+/// assert_eq!(catalog.max_items, CatalogSettings::DEFAULT_MAX_ITEMS);
+///
+/// let server = ServerConfig::from(StdioConfig::new("ArxivServer", "python3").catalog(catalog));
+/// assert_eq!(server.catalog().ttl, Duration::from_secs(60));
+/// assert_eq!(server.catalog().max_pages, 10);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+#[schemars(
+    description = "How mcp-session's `SessionPool` keeps the catalog of this server's tools: how long a listing stays fresh, and how large one may grow."
+)]
+pub struct CatalogSettings {
+    /// How long a listed catalog stays fresh when the server's answer gives no `ttlMs`. Default
+    /// 300 s. 0 = list again on every use.
+    #[serde(with = "duration")]
+    #[schemars(with = "DurationSchema")]
+    pub ttl: Duration,
+    /// The most pages one listing may take (each a request with the previous page's cursor).
+    /// Default 100. At least 1.
+    #[serde(deserialize_with = "deserialize_max_pages")]
+    #[schemars(range(min = 1))]
+    pub max_pages: u32,
+    /// The most items (tools, prompts, …) one listing may hold. Default 10000. At least 1.
+    #[serde(deserialize_with = "deserialize_max_items")]
+    #[schemars(range(min = 1))]
+    pub max_items: u32,
+}
+
+impl CatalogSettings {
+    /// The default [`ttl`](Self::ttl): 300 s.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+    /// The default [`max_pages`](Self::max_pages): 100 pages.
+    pub const DEFAULT_MAX_PAGES: u32 = 100;
+    /// The default [`max_items`](Self::max_items): 10,000 items.
+    pub const DEFAULT_MAX_ITEMS: u32 = 10_000;
+
+    /// Sets how long a listed catalog stays fresh when the server gives no `ttlMs`
+    /// ([`Duration::ZERO`]: list again on every use).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets the most pages one listing may take. It should be at least 1: the file loader and
+    /// serde refuse 0.
+    #[must_use]
+    pub fn max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = max_pages;
+        self
+    }
+
+    /// Sets the most items one listing may hold. It should be at least 1: the file loader and
+    /// serde refuse 0.
+    #[must_use]
+    pub fn max_items(mut self, max_items: u32) -> Self {
+        self.max_items = max_items;
+        self
+    }
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        CatalogSettings {
+            ttl: Self::DEFAULT_TTL,
+            max_pages: Self::DEFAULT_MAX_PAGES,
+            max_items: Self::DEFAULT_MAX_ITEMS,
+        }
+    }
+}
+
+/// What a `max_pages` of 0 is told, by serde and by the file loader; `key` is how the message
+/// names it.
+pub(crate) fn max_pages_zero(key: &str) -> String {
+    format!(
+        "`{key}` is 0, but it must be at least 1 (a listing of no page could list nothing); \
+         write 1 or more, or leave it out for the default, {}",
+        CatalogSettings::DEFAULT_MAX_PAGES
+    )
+}
+
+/// What a `max_items` of 0 is told, by serde and by the file loader; `key` is how the message
+/// names it.
+pub(crate) fn max_items_zero(key: &str) -> String {
+    format!(
+        "`{key}` is 0, but it must be at least 1 (a listing could hold no tool); write 1 or \
+         more, or leave it out for the default, {}",
+        CatalogSettings::DEFAULT_MAX_ITEMS
+    )
+}
+
+fn deserialize_max_pages<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u32, D::Error> {
+    match u32::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom(max_pages_zero("max_pages"))),
+        n => Ok(n),
+    }
+}
+
+fn deserialize_max_items<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u32, D::Error> {
+    match u32::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom(max_items_zero("max_items"))),
+        n => Ok(n),
+    }
+}
+
 /// How a session starts: which handshake the client uses.
 ///
 /// ```
@@ -350,6 +474,12 @@ pub struct StdioConfig {
     /// restarts and health checks. Sessions opened on their own ignore it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub pool: PoolSettings,
+    /// Which of the server's tools are used, by glob on their names. Default: every tool.
+    #[serde(default, skip_serializing_if = "ToolFilter::is_empty")]
+    pub tools: ToolFilter,
+    /// How a session pool keeps the catalog of the server's tools: freshness and size limits.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub catalog: CatalogSettings,
     /// Which handshake starts the session. Default `initialize`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub protocol: Protocol,
@@ -372,6 +502,8 @@ impl PartialEq for StdioConfig {
             working_dir,
             timeouts,
             pool,
+            tools,
+            catalog,
             protocol,
             secrets: _,
         } = self;
@@ -382,6 +514,8 @@ impl PartialEq for StdioConfig {
             && *working_dir == other.working_dir
             && *timeouts == other.timeouts
             && *pool == other.pool
+            && *tools == other.tools
+            && *catalog == other.catalog
             && *protocol == other.protocol
     }
 }
@@ -397,6 +531,8 @@ impl StdioConfig {
             working_dir: None,
             timeouts: Timeouts::default(),
             pool: PoolSettings::default(),
+            tools: ToolFilter::default(),
+            catalog: CatalogSettings::default(),
             protocol: Protocol::Initialize,
             secrets: Vec::new(),
         }
@@ -480,6 +616,20 @@ impl StdioConfig {
         self
     }
 
+    /// Sets which of the server's tools are used.
+    #[must_use]
+    pub fn tools(mut self, tools: ToolFilter) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Sets how a session pool keeps the catalog of the server's tools.
+    #[must_use]
+    pub fn catalog(mut self, catalog: CatalogSettings) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
     /// Sets the handshake that starts the session.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
@@ -501,6 +651,8 @@ impl fmt::Debug for StdioConfig {
             )
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
+            .field("tools", &self.tools)
+            .field("catalog", &self.catalog)
             .field("protocol", &self.protocol)
             .finish()
     }
@@ -555,6 +707,20 @@ macro_rules! http_builders {
             #[must_use]
             pub fn pool(mut self, pool: PoolSettings) -> Self {
                 self.pool = pool;
+                self
+            }
+
+            /// Sets which of the server's tools are used.
+            #[must_use]
+            pub fn tools(mut self, tools: ToolFilter) -> Self {
+                self.tools = tools;
+                self
+            }
+
+            /// Sets how a session pool keeps the catalog of the server's tools.
+            #[must_use]
+            pub fn catalog(mut self, catalog: CatalogSettings) -> Self {
+                self.catalog = catalog;
                 self
             }
 
@@ -618,6 +784,12 @@ pub struct SseConfig {
     /// restarts and health checks. Sessions opened on their own ignore it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub pool: PoolSettings,
+    /// Which of the server's tools are used, by glob on their names. Default: every tool.
+    #[serde(default, skip_serializing_if = "ToolFilter::is_empty")]
+    pub tools: ToolFilter,
+    /// How a session pool keeps the catalog of the server's tools: freshness and size limits.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub catalog: CatalogSettings,
 }
 
 impl SseConfig {
@@ -640,6 +812,8 @@ impl SseConfig {
             ca_file: None,
             timeouts: Timeouts::default(),
             pool: PoolSettings::default(),
+            tools: ToolFilter::default(),
+            catalog: CatalogSettings::default(),
         })
     }
 }
@@ -657,6 +831,8 @@ impl fmt::Debug for SseConfig {
             .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
+            .field("tools", &self.tools)
+            .field("catalog", &self.catalog)
             .finish()
     }
 }
@@ -708,6 +884,12 @@ pub struct StreamableHttpConfig {
     /// restarts and health checks. Sessions opened on their own ignore it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub pool: PoolSettings,
+    /// Which of the server's tools are used, by glob on their names. Default: every tool.
+    #[serde(default, skip_serializing_if = "ToolFilter::is_empty")]
+    pub tools: ToolFilter,
+    /// How a session pool keeps the catalog of the server's tools: freshness and size limits.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub catalog: CatalogSettings,
     /// When the server rejects the streamable HTTP `initialize` with 400, 404 or 405, try the
     /// legacy HTTP+SSE transport at the same URL (the MCP spec's backwards-compatibility rule).
     /// Set for URLs of unknown kind, such as a bare `url` in a Claude Desktop file.
@@ -738,6 +920,8 @@ impl StreamableHttpConfig {
             ca_file: None,
             timeouts: Timeouts::default(),
             pool: PoolSettings::default(),
+            tools: ToolFilter::default(),
+            catalog: CatalogSettings::default(),
             sse_fallback: false,
             protocol: Protocol::Initialize,
         })
@@ -771,6 +955,8 @@ impl fmt::Debug for StreamableHttpConfig {
             .field("ca_file", &self.ca_file)
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
+            .field("tools", &self.tools)
+            .field("catalog", &self.catalog)
             .field("sse_fallback", &self.sse_fallback)
             .field("protocol", &self.protocol)
             .finish()
@@ -875,6 +1061,42 @@ impl ServerConfig {
             ServerConfig::Stdio(c) => &c.pool,
             ServerConfig::Sse(c) => &c.pool,
             ServerConfig::StreamableHttp(c) => &c.pool,
+        }
+    }
+
+    /// Which of the server's tools are used.
+    ///
+    /// ```
+    /// use mcp_config::{ServerConfig, SseConfig, ToolFilter};
+    ///
+    /// let wiki = SseConfig::new("wiki", "http://127.0.0.1:8000/sse")?
+    ///     .tools(ToolFilter::default().deny(["edit_*"])?);
+    /// let server = ServerConfig::from(wiki);
+    /// assert!(server.tools().allows("search"));
+    /// assert!(!server.tools().allows("edit_page"));
+    /// # Ok::<(), mcp_config::ConfigError>(())
+    /// ```
+    pub fn tools(&self) -> &ToolFilter {
+        match self {
+            ServerConfig::Stdio(c) => &c.tools,
+            ServerConfig::Sse(c) => &c.tools,
+            ServerConfig::StreamableHttp(c) => &c.tools,
+        }
+    }
+
+    /// How a session pool keeps the catalog of the server's tools.
+    ///
+    /// ```
+    /// use mcp_config::{CatalogSettings, ServerConfig, StdioConfig};
+    ///
+    /// let server = ServerConfig::from(StdioConfig::new("s", "server"));
+    /// assert_eq!(*server.catalog(), CatalogSettings::default());
+    /// ```
+    pub fn catalog(&self) -> &CatalogSettings {
+        match self {
+            ServerConfig::Stdio(c) => &c.catalog,
+            ServerConfig::Sse(c) => &c.catalog,
+            ServerConfig::StreamableHttp(c) => &c.catalog,
         }
     }
 

@@ -307,9 +307,71 @@ pub enum SessionError {
         /// What happened.
         message: String,
     },
+    /// A list's pages broke a bound: too many pages or items (the server's `catalog.max_pages`
+    /// and `catalog.max_items`), or a cursor the server had already sent.
+    #[error("{server}: {operation}: {problem}")]
+    Paging {
+        /// The server's name.
+        server: String,
+        /// The list, such as `tools/list`.
+        operation: String,
+        /// Which bound.
+        problem: PagingProblem,
+    },
+    /// The tool is filtered out by the server's `tools.allow` / `tools.deny` in the config: a
+    /// [`SessionPool`](crate::SessionPool) neither lists nor calls it.
+    #[error(
+        "{server}: the tool `{tool}` is not available: this server's `tools` filter in the config leaves it out; use another tool, or change `tools.allow` / `tools.deny`"
+    )]
+    ToolFiltered {
+        /// The server's name.
+        server: String,
+        /// The tool.
+        tool: String,
+    },
+    /// A tool call's arguments do not match the tool's `inputSchema` (the call was not sent),
+    /// or its `structuredContent` does not match its `outputSchema`: checked by a
+    /// [`SessionPool`](crate::SessionPool). The text says what to fix, for a model to read.
+    #[error("{server}: {violation}")]
+    SchemaMismatch {
+        /// The server's name.
+        server: String,
+        /// What does not match.
+        violation: Box<crate::SchemaViolation>,
+    },
     /// A server name or config was not valid.
     #[error(transparent)]
     Config(#[from] mcp_config::ConfigError),
+}
+
+/// How a paged list broke its bounds, in [`SessionError::Paging`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PagingProblem {
+    /// More pages than `catalog.max_pages`.
+    #[error(
+        "the list ran past {max} pages, so it was stopped; if the server really has that many, raise `catalog.max_pages` for it"
+    )]
+    TooManyPages {
+        /// The bound.
+        max: u32,
+    },
+    /// More items than `catalog.max_items`.
+    #[error(
+        "the list holds more than {max} items, so it was stopped; if the server really has that many, raise `catalog.max_items` for it"
+    )]
+    TooManyItems {
+        /// The bound.
+        max: u32,
+    },
+    /// The server sent a cursor it had sent before: following it would page forever.
+    #[error(
+        "the server sent the cursor {cursor:?} a second time, which would page forever; the server's paging is broken"
+    )]
+    RepeatedCursor {
+        /// The cursor (at most 80 characters of it).
+        cursor: String,
+    },
 }
 
 impl SessionError {
@@ -339,7 +401,10 @@ impl SessionError {
             | SessionError::Timeout { server, .. }
             | SessionError::ServerExited { server, .. }
             | SessionError::Rpc { server, .. }
-            | SessionError::Protocol { server, .. } => Some(server),
+            | SessionError::Protocol { server, .. }
+            | SessionError::Paging { server, .. }
+            | SessionError::ToolFiltered { server, .. }
+            | SessionError::SchemaMismatch { server, .. } => Some(server),
             SessionError::Config(_) => None,
         }
     }
@@ -379,6 +444,9 @@ impl SessionError {
             SessionError::UnsupportedTransport { .. } => "unsupported_transport",
             SessionError::HttpClient { .. } => "http_client",
             SessionError::Protocol { .. } => "protocol",
+            SessionError::Paging { .. } => "paging",
+            SessionError::ToolFiltered { .. } => "tool_filtered",
+            SessionError::SchemaMismatch { .. } => "schema_mismatch",
             SessionError::Config(_) => "config",
         }
     }

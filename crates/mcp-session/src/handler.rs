@@ -1,6 +1,7 @@
 //! Server→client traffic: [`SessionHandler`], and the rmcp `ClientHandler` that drives it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
 // Logging, sampling and roots are deprecated by SEP-2577 (protocol 2026-07-28), yet servers of
@@ -154,6 +155,27 @@ pub(crate) struct Adapter {
     pub(crate) server: Arc<str>,
     pub(crate) handler: Option<Arc<dyn SessionHandler>>,
     pub(crate) client_info: Implementation,
+    /// How many `list_changed` notifications of each list the session has had.
+    pub(crate) changes: Arc<ListChanges>,
+}
+
+/// Counts of `notifications/*/list_changed` per list, for caches to tell that theirs is stale.
+#[derive(Debug, Default)]
+pub(crate) struct ListChanges([AtomicU64; 3]);
+
+impl ListChanges {
+    fn slot(&self, list: ListKind) -> &AtomicU64 {
+        &self.0[match list {
+            ListKind::Tools => 0,
+            ListKind::Resources => 1,
+            ListKind::Prompts => 2,
+        }]
+    }
+
+    /// How many `list` changes there were so far.
+    pub(crate) fn count(&self, list: ListKind) -> u64 {
+        self.slot(list).load(Ordering::Acquire)
+    }
 }
 
 #[allow(deprecated)]
@@ -281,6 +303,7 @@ impl Adapter {
     }
 
     fn list_changed(&self, list: ListKind) {
+        self.changes.slot(list).fetch_add(1, Ordering::AcqRel);
         tracing::debug!(target: "mcp_session::server", server = %self.server, ?list, "list changed");
         if let Some(handler) = &self.handler {
             handler.on_list_changed(&self.server, list);

@@ -57,11 +57,13 @@ mod remote;
 mod session;
 mod sse;
 mod stdio;
+mod validate;
 
-pub use error::SessionError;
+pub use error::{PagingProblem, SessionError};
 pub use handler::{HandlerCapabilities, ListKind, SessionHandler};
 pub use http_client::{HttpClientBuilder, HttpClientError, Redirects};
 pub use manager::{Builder, MCPClientSessionManager};
 pub use pool::{Health, Lease, PoolBuilder, ServerStats, SessionPool};
 pub use session::{CallOptions, Session};
+pub use validate::{SchemaProblem, SchemaSide, SchemaViolation, ToolValidator};
 pub use {mcp_config, reqwest, rmcp};

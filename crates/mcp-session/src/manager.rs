@@ -204,6 +204,7 @@ impl MCPClientSessionManager {
             client_info: self.client_info.clone().unwrap_or_else(|| {
                 Implementation::new("mcp-session-rs", env!("CARGO_PKG_VERSION"))
             }),
+            changes: Arc::default(),
         }
     }
 
@@ -234,7 +235,7 @@ impl MCPClientSessionManager {
         };
         no_response_cache(&connection.service).await;
         tracing::debug!(protocol = ?connection.service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
-        let session = Session::new(server.to_owned(), timeouts, connection);
+        let session = Session::new(server.to_owned(), config, connection);
         if let Ok(mut registry) = self.sessions.lock() {
             registry.retain(|weak| weak.upgrade().is_some_and(|session| !session.is_closed()));
             registry.push(session.downgrade());

@@ -1,10 +1,11 @@
 //! [`Session`]: one initialized MCP session, and everything it can ask its server.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use mcp_config::{Timeouts, TransportKind};
+use mcp_config::{CatalogSettings, ServerConfig, Timeouts, TransportKind};
 use rmcp::ServiceError;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
@@ -14,7 +15,7 @@ use rmcp::model::{
     ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest, NumberOrString,
     PaginatedRequestParams, PingRequest, Prompt, ReadResourceRequest, ReadResourceRequestParams,
     ReadResourceResult, RequestId, RequestParamsMeta as _, Resource, ResourceTemplate,
-    ServerPeerInfo, ServerRequest, ServerResult, Tool,
+    ServerCapabilities, ServerPeerInfo, ServerRequest, ServerResult, Tool,
 };
 use rmcp::service::{
     Peer, PeerRequestOptions, RequestContext, RoleClient, RunningService, Service as RmcpService,
@@ -24,7 +25,8 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::connection::{Connection, Failed, Link, Service};
-use crate::error::{SessionError, humanize};
+use crate::error::{PagingProblem, SessionError, humanize};
+use crate::handler::{ListChanges, ListKind};
 
 /// Options for one request.
 ///
@@ -106,6 +108,10 @@ struct Inner {
     link: tokio::sync::Mutex<Box<dyn Link>>,
     /// The `session` span it was opened in: each request's span is a child of it.
     span: tracing::Span,
+    /// Its list bounds.
+    catalog: CatalogSettings,
+    /// The `list_changed` notifications it had.
+    changes: Arc<ListChanges>,
     /// Set by `close`, before it waits for anything.
     closed: AtomicBool,
     /// Set by `close` once the grace period of requests in flight is over: each then tells its
@@ -137,8 +143,10 @@ impl WeakSession {
 }
 
 impl Session {
-    pub(crate) fn new(server: String, timeouts: &Timeouts, connection: Connection) -> Session {
+    pub(crate) fn new(server: String, config: &ServerConfig, connection: Connection) -> Session {
         let peer_info = connection.service.peer_info();
+        let timeouts = config.timeouts();
+        let changes = Arc::clone(&connection.service.service().changes);
         Session {
             inner: Arc::new(Inner {
                 server,
@@ -149,6 +157,8 @@ impl Session {
                 process_id: connection.link.process_id(),
                 link: tokio::sync::Mutex::new(connection.link),
                 span: tracing::Span::current(),
+                catalog: *config.catalog(),
+                changes,
                 closed: AtomicBool::new(false),
                 closing: tokio::sync::watch::Sender::new(false),
                 cancels: Mutex::new(JoinSet::new()),
@@ -248,17 +258,10 @@ impl Session {
     /// Every tool of the server (all pages).
     ///
     /// # Errors
-    /// A [`SessionError`] naming the server and what failed.
+    /// A [`SessionError`] naming the server and what failed; [`SessionError::Paging`] when
+    /// the pages break the server's `catalog` bounds.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, SessionError> {
-        self.request(Request::new("tools/list"), None, async |exchange| {
-            exchange
-                .list_all(ClientRequest::ListToolsRequest, |result| match result {
-                    ServerResult::ListToolsResult(page) => Some((page.tools, page.next_cursor)),
-                    _ => None,
-                })
-                .await
-        })
-        .await
+        Ok(self.list::<Tool>().await?.items)
     }
 
     /// Calls tool `name` with `arguments` (a JSON object, or `null` for none).
@@ -314,37 +317,17 @@ impl Session {
     /// Every resource of the server (all pages).
     ///
     /// # Errors
-    /// A [`SessionError`] naming the server and what failed.
+    /// As [`list_tools`](Self::list_tools).
     pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
-        self.request(Request::new("resources/list"), None, async |exchange| {
-            exchange
-                .list_all(ClientRequest::ListResourcesRequest, |result| match result {
-                    ServerResult::ListResourcesResult(page) => {
-                        Some((page.resources, page.next_cursor))
-                    }
-                    _ => None,
-                })
-                .await
-        })
-        .await
+        Ok(self.list::<Resource>().await?.items)
     }
 
     /// Every resource template of the server (all pages), such as `file:///{path}`.
     ///
     /// # Errors
-    /// A [`SessionError`] naming the server and what failed.
+    /// As [`list_tools`](Self::list_tools).
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, SessionError> {
-        self.request(Request::new("resources/templates/list"), None, async |exchange| {
-            exchange
-                .list_all(ClientRequest::ListResourceTemplatesRequest, |result| match result {
-                    ServerResult::ListResourceTemplatesResult(page) => {
-                        Some((page.resource_templates, page.next_cursor))
-                    }
-                    _ => None,
-                })
-                .await
-        })
-        .await
+        Ok(self.list::<ResourceTemplate>().await?.items)
     }
 
     /// Reads the resource at `uri`.
@@ -360,17 +343,35 @@ impl Session {
     /// Every prompt of the server (all pages).
     ///
     /// # Errors
-    /// A [`SessionError`] naming the server and what failed.
+    /// As [`list_tools`](Self::list_tools).
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, SessionError> {
-        self.request(Request::new("prompts/list"), None, async |exchange| {
-            exchange
-                .list_all(ClientRequest::ListPromptsRequest, |result| match result {
-                    ServerResult::ListPromptsResult(page) => Some((page.prompts, page.next_cursor)),
-                    _ => None,
-                })
-                .await
+        Ok(self.list::<Prompt>().await?.items)
+    }
+
+    /// Every item of list `T` (all pages, within the server's `catalog` bounds), and how long
+    /// the server says it stays fresh (its smallest `ttlMs`).
+    pub(crate) async fn list<T: Listable>(&self) -> Result<Listing<T>, SessionError> {
+        let bounds = self.inner.catalog;
+        let paged = self
+            .request(Request::new(T::METHOD), None, async |exchange| {
+                exchange.list_all::<T>(bounds).await
+            })
+            .await?;
+        paged.map_err(|problem| SessionError::Paging {
+            server: self.inner.server.clone(),
+            operation: T::METHOD.to_owned(),
+            problem,
         })
-        .await
+    }
+
+    /// How many `notifications/*/list_changed` of `list` the server has sent so far.
+    pub(crate) fn list_changes(&self, list: ListKind) -> u64 {
+        self.inner.changes.count(list)
+    }
+
+    /// Whether the server announced the capability that list `T` needs.
+    pub(crate) fn offers<T: Listable>(&self) -> bool {
+        self.inner.peer_info.as_ref().is_none_or(|info| T::offered(&info.capabilities))
     }
 
     /// Gets prompt `name` filled with `arguments` (a JSON object of strings, or `null`).
@@ -736,26 +737,35 @@ impl Exchange<'_> {
     }
 
     /// Every page of a listing.
-    async fn list_all<R, I>(
+    async fn list_all<T: Listable>(
         &self,
-        request: impl Fn(R) -> ClientRequest,
-        page: impl Fn(ServerResult) -> Option<(Vec<I>, Option<String>)>,
-    ) -> Result<Vec<I>, ServiceError>
-    where
-        R: WithParams,
-    {
-        let mut items = Vec::new();
+        bounds: CatalogSettings,
+    ) -> Result<Result<Listing<T>, PagingProblem>, ServiceError> {
+        let mut listing = Listing { items: Vec::new(), ttl: None };
+        let mut cursors = HashSet::new();
         let mut cursor = None;
-        loop {
+        for _ in 0..bounds.max_pages.max(1) {
             let params = PaginatedRequestParams::default().with_cursor(cursor);
-            let result = self.send(request(R::with_params(params))).await?;
-            let (found, next) = page(result).ok_or(ServiceError::UnexpectedResponse)?;
-            items.extend(found);
-            match next {
+            let result = self.send(T::request(params)).await?;
+            let page = T::page(result).ok_or(ServiceError::UnexpectedResponse)?;
+            listing.items.extend(page.items);
+            if listing.items.len() > bounds.max_items as usize {
+                return Ok(Err(PagingProblem::TooManyItems { max: bounds.max_items }));
+            }
+            if let Some(ttl_ms) = page.ttl_ms {
+                let ttl = Duration::from_millis(ttl_ms);
+                listing.ttl = Some(listing.ttl.map_or(ttl, |least: Duration| least.min(ttl)));
+            }
+            match page.next {
+                None => return Ok(Ok(listing)),
+                Some(next) if !cursors.insert(next.clone()) => {
+                    let cursor = next.chars().take(80).collect();
+                    return Ok(Err(PagingProblem::RepeatedCursor { cursor }));
+                }
                 Some(next) => cursor = Some(next),
-                None => return Ok(items),
             }
         }
+        Ok(Err(PagingProblem::TooManyPages { max: bounds.max_pages }))
     }
 
     /// `tools/call`, with MRTR rounds (as rmcp's `RunningService::call_tool`).
@@ -947,28 +957,6 @@ fn contentless(result: ServerResult) -> Option<CallToolResult> {
     Some(result)
 }
 
-/// The params of a listing request.
-trait WithParams {
-    fn with_params(params: PaginatedRequestParams) -> Self;
-}
-
-macro_rules! with_params {
-    ($($request:ty),*) => {$(
-        impl WithParams for $request {
-            fn with_params(params: PaginatedRequestParams) -> Self {
-                <$request>::with_param(params)
-            }
-        }
-    )*};
-}
-
-with_params!(
-    ListToolsRequest,
-    ListResourcesRequest,
-    ListResourceTemplatesRequest,
-    ListPromptsRequest
-);
-
 /// Sends `notifications/cancelled` for a request whose caller stopped waiting for it (dropped
 /// the future), in a task that `close` waits for. Disarmed once the request has its answer, or
 /// rmcp has sent the cancellation itself.
@@ -1012,3 +1000,79 @@ impl Drop for Inner {
         // The service's own drop cancels its I/O task; the child guard's drop ends the group.
     }
 }
+
+/// A list a server pages through: `tools/list`, `resources/list`, `resources/templates/list`,
+/// `prompts/list`.
+pub(crate) trait Listable: Sized {
+    /// Its method.
+    const METHOD: &'static str;
+    /// The request for one page.
+    fn request(params: PaginatedRequestParams) -> ClientRequest;
+    /// A page of its result, or `None` for a result of another type.
+    fn page(result: ServerResult) -> Option<Page<Self>>;
+    /// Whether the server's capabilities announce it.
+    fn offered(capabilities: &ServerCapabilities) -> bool;
+}
+
+/// One page of a list.
+pub(crate) struct Page<T> {
+    items: Vec<T>,
+    next: Option<String>,
+    ttl_ms: Option<u64>,
+}
+
+/// A whole list, and how long the server says it stays fresh.
+#[derive(Debug)]
+pub(crate) struct Listing<T> {
+    pub(crate) items: Vec<T>,
+    /// The smallest `ttlMs` of its pages, if any page had one.
+    pub(crate) ttl: Option<Duration>,
+}
+
+/// `impl Listable` for one list: its item, method, request, result variant and field, and
+/// capability.
+macro_rules! listable {
+    ($item:ty, $method:literal, $request:ident, $result:ident, $field:ident, $capability:ident) => {
+        impl Listable for $item {
+            const METHOD: &'static str = $method;
+
+            fn request(params: PaginatedRequestParams) -> ClientRequest {
+                ClientRequest::$request($request::with_param(params))
+            }
+
+            fn page(result: ServerResult) -> Option<Page<Self>> {
+                match result {
+                    ServerResult::$result(page) => Some(Page {
+                        items: page.$field,
+                        next: page.next_cursor,
+                        ttl_ms: page.ttl_ms,
+                    }),
+                    _ => None,
+                }
+            }
+
+            fn offered(capabilities: &ServerCapabilities) -> bool {
+                capabilities.$capability.is_some()
+            }
+        }
+    };
+}
+
+listable!(Tool, "tools/list", ListToolsRequest, ListToolsResult, tools, tools);
+listable!(
+    Resource,
+    "resources/list",
+    ListResourcesRequest,
+    ListResourcesResult,
+    resources,
+    resources
+);
+listable!(
+    ResourceTemplate,
+    "resources/templates/list",
+    ListResourceTemplatesRequest,
+    ListResourceTemplatesResult,
+    resource_templates,
+    resources
+);
+listable!(Prompt, "prompts/list", ListPromptsRequest, ListPromptsResult, prompts, prompts);

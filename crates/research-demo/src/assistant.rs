@@ -424,7 +424,7 @@ impl Target {
     async fn list_tools(&self) -> Result<Vec<McpTool>, SessionError> {
         match self {
             Target::Session(session) => session.list_tools().await,
-            Target::Lease(lease) => lease.list_tools().await,
+            Target::Lease(lease) => lease.list_tools().await.map(|tools| tools.to_vec()),
         }
     }
 

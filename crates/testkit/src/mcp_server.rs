@@ -59,6 +59,35 @@ pub struct TestServer {
     process: Arc<ProcessCounters>,
     /// The ledger file (`TESTKIT_LEDGER`), if any.
     ledger: Option<Arc<Path>>,
+    /// How `tools/list` pages.
+    paging: Paging,
+    /// The `ttlMs` its lists give, if any.
+    ttl_ms: Option<u64>,
+}
+
+/// How a [`TestServer`]'s `tools/list` pages, for testing a client's paging bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Paging {
+    /// `page_size` tools a page, then no cursor: the right way.
+    #[default]
+    Proper,
+    /// Every page sends the same cursor again.
+    Repeat,
+    /// Pages never end: each cursor is new, and the tools start over.
+    Endless,
+}
+
+impl Paging {
+    /// The value of `testkit-mcp --paging`: `proper`, `repeat` or `endless`.
+    pub fn parse(text: &str) -> Option<Paging> {
+        match text {
+            "proper" => Some(Paging::Proper),
+            "repeat" => Some(Paging::Repeat),
+            "endless" => Some(Paging::Endless),
+            _ => None,
+        }
+    }
 }
 
 /// The counters that all the [`TestServer`]s of a process share, whichever session or
@@ -188,7 +217,23 @@ impl TestServer {
             sleeping: Arc::default(),
             process: Arc::default(),
             ledger: crate::ledger::from_env().map(Into::into),
+            paging: Paging::Proper,
+            ttl_ms: None,
         }
+    }
+
+    /// This server, paging its `tools/list` as `paging` says.
+    #[must_use]
+    pub fn paging(mut self, paging: Paging) -> Self {
+        self.paging = paging;
+        self
+    }
+
+    /// This server, giving `ttlMs` on its lists (2026-07-28's freshness hint).
+    #[must_use]
+    pub fn ttl_ms(mut self, ttl_ms: u64) -> Self {
+        self.ttl_ms = Some(ttl_ms);
+        self
     }
 
     /// This server, counting its process-wide figures (see [`ProcessCounters`]) in `process`,
@@ -427,6 +472,19 @@ impl TestServer {
     }
 
     #[tool(
+        description = "Returns structured content `{\"n\": n}` under an output schema that wants an integer `n`; `n` may be any JSON value, so a test can make the result break its own schema.",
+        output_schema = structured_output_schema()
+    )]
+    async fn structured(
+        &self,
+        Parameters(args): Parameters<StructuredArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let content = serde_json::json!({"n": args.n});
+        Ok(CallToolResult::structured(content))
+    }
+
+    #[tool(
         description = "Tells the client that the tool list changed (notifications/tools/list_changed)."
     )]
     async fn change_tools(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
@@ -557,6 +615,7 @@ impl ServerHandler for TestServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.record("tools/list");
         let mut tools = self.tool_router.list_all();
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         let start = match request.and_then(|r| r.cursor) {
@@ -565,12 +624,20 @@ impl ServerHandler for TestServer {
                 .map_err(|_| ErrorData::invalid_params("bad cursor", None))?,
             None => 0,
         };
-        let end = start.saturating_add(self.page_size).min(tools.len());
-        Ok(ListToolsResult {
-            tools: tools.get(start..end).map(<[_]>::to_vec).unwrap_or_default(),
-            next_cursor: (end < tools.len()).then(|| end.to_string()),
+        let from = start % tools.len().max(1);
+        let end = from.saturating_add(self.page_size).min(tools.len());
+        let next_cursor = match self.paging {
+            Paging::Proper => (end < tools.len()).then(|| end.to_string()),
+            Paging::Repeat => Some("1".to_owned()),
+            Paging::Endless => Some((start + end - from).to_string()),
+        };
+        let mut result = ListToolsResult {
+            tools: tools.get(from..end).map(<[_]>::to_vec).unwrap_or_default(),
+            next_cursor,
             ..Default::default()
-        })
+        };
+        result.ttl_ms = self.ttl_ms;
+        Ok(result)
     }
 
     async fn list_resources(
@@ -627,4 +694,21 @@ impl ServerHandler for TestServer {
         let message = PromptMessage::new_text(Role::User, format!("Say hello to {name}."));
         Ok(GetPromptResult::new(vec![message]).with_description("A greeting").into())
     }
+}
+
+/// The arguments of `structured`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StructuredArgs {
+    /// What to return as `n` (the output schema wants an integer).
+    pub n: serde_json::Value,
+}
+
+/// `structured`'s output schema: an object with an integer `n`.
+fn structured_output_schema() -> Arc<serde_json::Map<String, serde_json::Value>> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
 }

@@ -17,8 +17,10 @@ use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
 use crate::config::MCPConfig;
 use crate::error::{ConfigError, LoadErrorKind};
+use crate::filter::{self, GlobList, ToolFilter};
 use crate::server::{
-    PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts,
+    CatalogSettings, PoolSettings, Protocol, ServerConfig, SseConfig, StdioConfig,
+    StreamableHttpConfig, Timeouts,
 };
 
 /// Entry keys whose string values are `${…}`-expanded (in their native spelling).
@@ -40,6 +42,8 @@ const ENTRY_KEYS: &[&str] = &[
     "sse_read_timeout",
     "timeouts",
     "pool",
+    "tools",
+    "catalog",
     "sse_fallback",
     "protocol",
     "ca_file",
@@ -58,6 +62,12 @@ const POOL_KEYS: &[&str] = &[
     "ping_timeout",
     "degraded_after",
 ];
+
+/// Every key of `tools`.
+const TOOLS_KEYS: &[&str] = &["allow", "deny"];
+
+/// Every key of `catalog`, in the order of [`CatalogSettings`]'s fields.
+const CATALOG_KEYS: &[&str] = &["ttl", "max_pages", "max_items"];
 
 /// What a file held.
 pub(super) struct Parsed {
@@ -126,8 +136,10 @@ pub(super) struct Place {
     server: Option<String>,
     /// The key being read in the entry, or at the top level.
     key: Option<String>,
-    /// The key being read inside the table `key` holds (`pool`), if any.
+    /// The key being read inside the table `key` holds (`pool`, `tools`, `catalog`), if any.
     field: Option<String>,
+    /// The position in the list `field` holds of the item being read (a glob of `tools`).
+    item: Option<usize>,
     /// Whether the fault is in the value of `field` rather than at its key.
     in_value: bool,
 }
@@ -152,8 +164,15 @@ impl Place {
             _ => (None, None),
         };
         let field_span = match (&self.field, value.map(toml::Spanned::get_ref)) {
-            (Some(field), Some(toml::de::DeValue::Table(table))) => find(table, field)
-                .map(|(span, value)| if self.in_value { value.span() } else { span }),
+            (Some(field), Some(toml::de::DeValue::Table(table))) => {
+                find(table, field).map(|(span, value)| match (self.item, value.get_ref()) {
+                    (Some(item), toml::de::DeValue::Array(list)) if self.in_value => {
+                        list.get(item).map_or_else(|| value.span(), toml::Spanned::span)
+                    }
+                    _ if self.in_value => value.span(),
+                    _ => span,
+                })
+            }
             _ => None,
         };
         Some(field_span.or(key_span).unwrap_or_else(|| entry.span()))
@@ -242,6 +261,7 @@ impl<'a> Ctx<'a> {
         set_text(&mut state.place.server, server);
         set_text(&mut state.place.key, key);
         state.place.field = None;
+        state.place.item = None;
         state.place.in_value = false;
     }
 
@@ -250,7 +270,13 @@ impl<'a> Ctx<'a> {
     fn set_field(&self, field: Option<&str>, in_value: bool) {
         let mut state = self.state.borrow_mut();
         set_text(&mut state.place.field, field);
+        state.place.item = None;
         state.place.in_value = in_value;
+    }
+
+    /// Sets the position of the item being read in the list the current field holds.
+    fn set_item(&self, item: Option<usize>) {
+        self.state.borrow_mut().place.item = item;
     }
 
     fn set_entry(&self, container: &str, index: Option<usize>) {
@@ -594,6 +620,8 @@ struct RawEntry {
     sse_read_timeout: Option<Duration>,
     timeouts: Option<Timeouts>,
     pool: Option<PoolSettings>,
+    tools: Option<ToolFilter>,
+    catalog: Option<CatalogSettings>,
     sse_fallback: Option<bool>,
     protocol: Option<Protocol>,
     ca_file: Option<String>,
@@ -698,6 +726,14 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                     let seed = PoolSeed { ctx, server: name.as_deref() };
                     entry.pool = Some(map.next_value_seed(seed)?);
                 }
+                "tools" => {
+                    let seed = ToolsSeed { ctx, server: name.as_deref() };
+                    entry.tools = Some(map.next_value_seed(seed)?);
+                }
+                "catalog" => {
+                    let seed = CatalogSeed { ctx, server: name.as_deref() };
+                    entry.catalog = Some(map.next_value_seed(seed)?);
+                }
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
                 "protocol" => entry.protocol = Some(map.next_value()?),
                 "ca_file" => entry.ca_file = Some(map.next_value_seed(text)?),
@@ -738,6 +774,8 @@ fn canonical(key: &str) -> Option<&'static str> {
         "sse_read_timeout" => "sse_read_timeout",
         "timeouts" => "timeouts",
         "pool" => "pool",
+        "tools" => "tools",
+        "catalog" => "catalog",
         "sse_fallback" => "sse_fallback",
         "protocol" => "protocol",
         "ca_file" => "ca_file",
@@ -802,6 +840,8 @@ fn build<E: de::Error>(
     };
     let timeouts = entry.timeouts.unwrap_or_default();
     let pool = entry.pool.unwrap_or_default();
+    let tools = entry.tools.unwrap_or_default();
+    let catalog = entry.catalog.unwrap_or_default();
     match kind {
         Kind::Stdio => {
             let http_keys = [
@@ -830,6 +870,8 @@ fn build<E: de::Error>(
                 .envs(env)
                 .timeouts(timeouts)
                 .pool(pool)
+                .tools(tools)
+                .catalog(catalog)
                 .protocol(entry.protocol.unwrap_or_default());
             config.working_dir = entry.working_dir.map(PathBuf::from);
             config.secrets = secrets;
@@ -873,6 +915,8 @@ fn build<E: de::Error>(
                     )
                     .timeouts(timeouts)
                     .pool(pool)
+                    .tools(tools)
+                    .catalog(catalog)
                     .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
                     .protocol(entry.protocol.unwrap_or_default());
                 config.ca_file = ca_file;
@@ -886,7 +930,9 @@ fn build<E: de::Error>(
                         entry.sse_read_timeout.unwrap_or(SseConfig::DEFAULT_SSE_READ_TIMEOUT),
                     )
                     .timeouts(timeouts)
-                    .pool(pool);
+                    .pool(pool)
+                    .tools(tools)
+                    .catalog(catalog);
                 config.ca_file = ca_file;
                 ServerConfig::from(config)
             };
@@ -1078,23 +1124,7 @@ impl<'de> Visitor<'de> for PoolSeed<'_, '_, '_> {
         let mut pool = PoolSettings::default();
         let mut seen: Vec<&'static str> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            ctx.set_field(Some(&key), false);
-            let Some(&field) = POOL_KEYS.iter().find(|k| **k == key) else {
-                let hint = crate::suggest::closest(&key, POOL_KEYS.iter().copied())
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                return Err(ctx.invalid(format!(
-                    "unknown key `{key}` in the `pool` of {server}: {hint}the keys are {}",
-                    POOL_KEYS.join(", ")
-                )));
-            };
-            if seen.contains(&field) {
-                return Err(ctx.invalid(format!(
-                    "duplicate key `{key}` in the `pool` of {server}: write each key once"
-                )));
-            }
-            seen.push(field);
-            ctx.set_field(Some(&key), true);
+            let field = table_key(ctx, &server, "pool", POOL_KEYS, &key, &mut seen)?;
             let duration = |value: DurationValue| value.0;
             match field {
                 "max_in_flight" => {
@@ -1116,6 +1146,170 @@ impl<'de> Visitor<'de> for PoolSeed<'_, '_, '_> {
         }
         ctx.set_field(None, false);
         Ok(pool)
+    }
+}
+
+/// The field `key` stands for in the table `table` (`pool`, `tools`, `catalog`) of `server`,
+/// whose keys are `keys`: an unknown key is refused with the closest known one, a key written
+/// twice too. Places the visitors at the key, then at its value.
+fn table_key<E: de::Error>(
+    ctx: &Ctx<'_>,
+    server: &str,
+    table: &str,
+    keys: &[&'static str],
+    key: &str,
+    seen: &mut Vec<&'static str>,
+) -> Result<&'static str, E> {
+    ctx.set_field(Some(key), false);
+    let Some(&field) = keys.iter().find(|k| **k == key) else {
+        let hint = crate::suggest::closest(key, keys.iter().copied())
+            .map(|k| format!("did you mean `{k}`? "))
+            .unwrap_or_default();
+        return Err(ctx.invalid(format!(
+            "unknown key `{key}` in the `{table}` of {server}: {hint}the keys are {}",
+            keys.join(", ")
+        )));
+    };
+    if seen.contains(&field) {
+        return Err(ctx.invalid(format!(
+            "duplicate key `{key}` in the `{table}` of {server}: write each key once"
+        )));
+    }
+    seen.push(field);
+    ctx.set_field(Some(key), true);
+    Ok(field)
+}
+
+/// The value of `tools`: read key by key, like `pool`, and each glob checked as it is read, so
+/// that a bad one is placed at itself (in TOML too) and named with its server and list.
+struct ToolsSeed<'c, 'a, 'n> {
+    ctx: &'c Ctx<'a>,
+    server: Option<&'n str>,
+}
+
+impl<'de> DeserializeSeed<'de> for ToolsSeed<'_, '_, '_> {
+    type Value = ToolFilter;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ToolFilter, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ToolsSeed<'_, '_, '_> {
+    type Value = ToolFilter;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a table of tool globs ({})", TOOLS_KEYS.join(", "))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolFilter, A::Error> {
+        let ctx = self.ctx;
+        let server = describe_server(self.server);
+        let mut allow = None;
+        let mut deny = None;
+        let mut seen: Vec<&'static str> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let field = table_key(ctx, &server, "tools", TOOLS_KEYS, &key, &mut seen)?;
+            let (slot, key) = match field {
+                "allow" => (&mut allow, filter::ALLOW_KEY),
+                _ => (&mut deny, filter::DENY_KEY),
+            };
+            *slot = Some(map.next_value_seed(GlobListSeed { ctx, server: &server, key })?);
+        }
+        ctx.set_field(None, false);
+        Ok(ToolFilter::from_patterns(allow.unwrap_or_default(), deny.unwrap_or_default()))
+    }
+}
+
+/// One list of `tools`: globs, each checked as it is read.
+struct GlobListSeed<'c, 'a, 's> {
+    ctx: &'c Ctx<'a>,
+    /// The server, as messages name it.
+    server: &'s str,
+    /// `tools.allow` or `tools.deny`.
+    key: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for GlobListSeed<'_, '_, '_> {
+    type Value = filter::Patterns;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GlobListSeed<'_, '_, '_> {
+    type Value = filter::Patterns;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of globs, such as [\"read_*\", \"list_*\"]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let ctx = self.ctx;
+        let invalid = |err: ConfigError| ctx.invalid::<A::Error>(format!("{}: {err}", self.server));
+        let mut list = GlobList::new(self.key);
+        for index in 0.. {
+            ctx.set_item(Some(index));
+            let Some(pattern) = seq.next_element::<String>()? else { break };
+            list.push(pattern).map_err(invalid)?;
+        }
+        ctx.set_item(None);
+        list.finish().map_err(invalid)
+    }
+}
+
+/// The value of `catalog`: read key by key, like `pool`.
+struct CatalogSeed<'c, 'a, 'n> {
+    ctx: &'c Ctx<'a>,
+    server: Option<&'n str>,
+}
+
+impl<'de> DeserializeSeed<'de> for CatalogSeed<'_, '_, '_> {
+    type Value = CatalogSettings;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<CatalogSettings, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CatalogSeed<'_, '_, '_> {
+    type Value = CatalogSettings;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a table of catalog settings ({})", CATALOG_KEYS.join(", "))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CatalogSettings, A::Error> {
+        let ctx = self.ctx;
+        let server = describe_server(self.server);
+        let mut catalog = CatalogSettings::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let field = table_key(ctx, &server, "catalog", CATALOG_KEYS, &key, &mut seen)?;
+            match field {
+                "ttl" => catalog.ttl = map.next_value::<DurationValue>()?.0,
+                "max_pages" => {
+                    catalog.max_pages = map.next_value()?;
+                    if catalog.max_pages == 0 {
+                        let reason = crate::server::max_pages_zero("catalog.max_pages");
+                        return Err(ctx.invalid(format!("{server}: {reason}")));
+                    }
+                }
+                _ => {
+                    catalog.max_items = map.next_value()?;
+                    if catalog.max_items == 0 {
+                        let reason = crate::server::max_items_zero("catalog.max_items");
+                        return Err(ctx.invalid(format!("{server}: {reason}")));
+                    }
+                }
+            }
+        }
+        ctx.set_field(None, false);
+        Ok(catalog)
     }
 }
 
@@ -1142,5 +1336,34 @@ mod tests {
         let mut keys = POOL_KEYS.to_vec();
         keys.sort_unstable();
         assert_eq!(keys, fields);
+    }
+
+    /// The loader reads `tools` and `catalog` itself: their keys must be the serde fields.
+    #[test]
+    fn tools_and_catalog_keys_are_the_fields() {
+        let keys_of = |value: serde_json::Value| {
+            let mut fields: Vec<String> =
+                value.as_object().into_iter().flatten().map(|(k, _)| k.clone()).collect();
+            fields.sort_unstable();
+            fields
+        };
+        let mut keys = CATALOG_KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            keys_of(serde_json::to_value(CatalogSettings::default()).unwrap_or_default())
+        );
+        assert_eq!(
+            TOOLS_KEYS,
+            keys_of(serde_json::to_value(ToolFilter::default()).unwrap_or_default())
+        );
+    }
+
+    /// Every key an entry takes is listed for "did you mean", and read.
+    #[test]
+    fn entry_keys_are_canonical() {
+        for key in ENTRY_KEYS {
+            assert_eq!(canonical(key), Some(*key));
+        }
     }
 }

@@ -290,7 +290,7 @@ fn unknown_key_in_native_layout() {
         Some((1, 64)),
         "unknown key `comand` in server \"a\": did you mean `command`? the keys are server_name, transport, \
          command, args, env, working_dir, envFile, url, headers, timeout, sse_read_timeout, timeouts, \
-         pool, sse_fallback, protocol, ca_file, disabled",
+         pool, tools, catalog, sse_fallback, protocol, ca_file, disabled",
     );
     check(
         r#"{"servers": [{"server_name": "a", "command": "x", "timeouts": {"startup": 1, "requests": 2}}]}"#,
@@ -420,6 +420,266 @@ fn bad_pool_values() {
         &format!(
             "server \"a\": `pool`: invalid type: integer `16`, expected a table of pool settings \
              ({POOL_KEYS}); see docs/configuration.md for the keys each server takes"
+        ),
+    );
+}
+
+/// What every invalid-glob message ends with.
+const GLOB_HELP: &str = "in a glob `*` matches any text, `?` one character, `[abc]` one of a set, \
+     `{a,b}` either alternative, and `\\` escapes the next character (`\\*` is a literal `*`)";
+
+#[test]
+fn unknown_key_in_tools() {
+    let message = "unknown key `alow` in the `tools` of server \"a\": did you mean `allow`? \
+                   the keys are allow, deny";
+    // At the key, in every layout, like `pool`.
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "tools": {"alow": ["x"]}}]}"#,
+        Format::Json,
+        Some((1, 66)),
+        message,
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\ntools = { allow = [\"x\"], alow = [\"y\"] }\n",
+        Format::Toml,
+        Some((4, 26)),
+        message,
+    );
+    check(
+        "[servers.a]\ntype = \"stdio\"\ncommand = \"x\"\n\n[servers.a.tools]\nallow = [\"x\"]\ndenys = [\"y\"]\n",
+        Format::Toml,
+        Some((7, 1)),
+        "unknown key `denys` in the `tools` of server \"a\": did you mean `deny`? the keys are allow, deny",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "tools": {"deny": [], "only": ["x"]}}}}"#,
+        Format::Json,
+        Some((1, 66)),
+        "unknown key `only` in the `tools` of server \"a\": the keys are allow, deny",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "tools": {"deny": [], "deny": ["x"]}}}}"#,
+        Format::Json,
+        Some((1, 66)),
+        "duplicate key `deny` in the `tools` of server \"a\": write each key once",
+    );
+}
+
+#[test]
+fn invalid_tool_globs_name_server_key_and_pattern() {
+    // JSON: at the end of the bad glob, in every layout.
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "tools": {"allow": ["read_*", "list_[", "x"]}}]}"#,
+        Format::Json,
+        Some((1, 90)),
+        &format!(
+            "server \"a\": `tools.allow`: invalid glob \"list_[\": unclosed character class; \
+             missing ']'; {GLOB_HELP}"
+        ),
+    );
+    check(
+        "{\"mcpServers\": {\"a\": {\n  \"url\": \"http://127.0.0.1:1/mcp\",\n  \"tools\": {\"deny\": [\"ok\", \"{a,b\"]}\n}}}",
+        Format::Json,
+        Some((3, 34)),
+        &format!(
+            "server \"a\": `tools.deny`: invalid glob \"{{a,b\": unclosed alternate group; \
+             missing '}}' (maybe escape '{{' with '[{{]'?); {GLOB_HELP}"
+        ),
+    );
+    check(
+        "{\"servers\": {\"a\": {\"type\": \"stdio\", \"command\": \"x\", // VS Code\n  \"tools\": {\"allow\": [\"a}\"],},}}}",
+        Format::Jsonc,
+        Some((2, 27)),
+        &format!(
+            "server \"a\": `tools.allow`: invalid glob \"a}}\": unopened alternate group; \
+             missing '{{' (maybe escape '}}' with '[}}]'?); {GLOB_HELP}"
+        ),
+    );
+    // TOML: at the start of the bad glob, inline or in a table of its own.
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\ntools = { allow = [\"read_*\", \"list_[\"] }\n",
+        Format::Toml,
+        Some((4, 30)),
+        &format!(
+            "server \"a\": `tools.allow`: invalid glob \"list_[\": unclosed character class; \
+             missing ']'; {GLOB_HELP}"
+        ),
+    );
+    let kind = check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[servers.tools]\ndeny = [\n  \"ok\",\n  \"x\\\\\",\n]\n",
+        Format::Toml,
+        Some((8, 3)),
+        &format!("server \"a\": `tools.deny`: invalid glob \"x\\\\\": dangling '\\'; {GLOB_HELP}"),
+    );
+    assert!(matches!(kind, LoadErrorKind::Invalid { .. }));
+    // Checked in a disabled server too, as it is read.
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "disabled": true, "tools": {"allow": ["["]}}}}"#,
+        Format::Json,
+        Some((1, 80)),
+        &format!(
+            "server \"a\": `tools.allow`: invalid glob \"[\": unclosed character class; \
+             missing ']'; {GLOB_HELP}"
+        ),
+    );
+}
+
+#[test]
+fn bad_tools_values() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "tools": {"allow": ["ok", 3]}}}}"#,
+        Format::Json,
+        Some((1, 65)),
+        "server \"a\": `tools.allow`: invalid type: integer `3`, expected a string; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[mcpServers.a]\ncommand = \"x\"\ntools = { allow = [\"ok\", 3] }\n",
+        Format::Toml,
+        Some((3, 26)),
+        "server \"a\": `tools.allow`: invalid type: integer `3`, expected a string; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "tools": {"allow": "read_*"}}}}"#,
+        Format::Json,
+        Some((1, 65)),
+        "server \"a\": `tools.allow`: invalid type: string \"read_*\", expected a list of globs, \
+         such as [\"read_*\", \"list_*\"]; see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "tools": ["read_*"]}}}"#,
+        Format::Json,
+        Some((1, 47)),
+        "server \"a\": `tools`: invalid type: sequence, expected a table of tool globs (allow, deny); \
+         see docs/configuration.md for the keys each server takes",
+    );
+}
+
+/// serde's own `Deserialize` of a `ToolFilter` checks its globs and keys too.
+#[test]
+fn serde_refuses_bad_tool_filters() {
+    use mcp_config::{ServerConfig, ToolFilter};
+
+    let err = serde_json::from_str::<ToolFilter>(r#"{"deny": ["a[b"]}"#).unwrap_err().to_string();
+    assert!(
+        err.starts_with("`tools.deny`: invalid glob \"a[b\": unclosed character class"),
+        "{err}"
+    );
+    let err = serde_json::from_str::<ToolFilter>(r#"{"allowed": []}"#).unwrap_err().to_string();
+    assert!(err.starts_with("unknown field `allowed`, expected `allow` or `deny`"), "{err}");
+    let json =
+        r#"{"transport": "stdio", "server_name": "a", "command": "x", "tools": {"allow": ["{"]}}"#;
+    let err = serde_json::from_str::<ServerConfig>(json).unwrap_err().to_string();
+    assert!(err.contains("`tools.allow`: invalid glob \"{\": unclosed alternate group"), "{err}");
+}
+
+/// The keys `catalog` takes, as its unknown-key message lists them.
+const CATALOG_KEYS: &str = "ttl, max_pages, max_items";
+
+#[test]
+fn unknown_key_in_catalog() {
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "catalog": {"max_page": 2}}]}"#,
+        Format::Json,
+        Some((1, 72)),
+        &format!(
+            "unknown key `max_page` in the `catalog` of server \"a\": did you mean `max_pages`? \
+             the keys are {CATALOG_KEYS}"
+        ),
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\ncatalog = { ttl = 2, maxitems = 3 }\n",
+        Format::Toml,
+        Some((4, 22)),
+        &format!(
+            "unknown key `maxitems` in the `catalog` of server \"a\": did you mean `max_items`? \
+             the keys are {CATALOG_KEYS}"
+        ),
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "catalog": {"size": 2}}}}"#,
+        Format::Json,
+        Some((1, 56)),
+        &format!(
+            "unknown key `size` in the `catalog` of server \"a\": the keys are {CATALOG_KEYS}"
+        ),
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "catalog": {"ttl": 1, "ttl": 2}}}}"#,
+        Format::Json,
+        Some((1, 65)),
+        "duplicate key `ttl` in the `catalog` of server \"a\": write each key once",
+    );
+}
+
+#[test]
+fn catalog_limits_must_be_at_least_one() {
+    let pages = "server \"a\": `catalog.max_pages` is 0, but it must be at least 1 (a listing of no \
+                 page could list nothing); write 1 or more, or leave it out for the default, 100";
+    let items = "server \"a\": `catalog.max_items` is 0, but it must be at least 1 (a listing could \
+                 hold no tool); write 1 or more, or leave it out for the default, 10000";
+    check(
+        r#"{"servers": [{"server_name": "a", "command": "x", "catalog": {"max_pages": 0}}]}"#,
+        Format::Json,
+        Some((1, 77)),
+        pages,
+    );
+    check(
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n\n[servers.catalog]\nttl = 2\nmax_pages = 0\n",
+        Format::Toml,
+        Some((7, 13)),
+        pages,
+    );
+    check(
+        r#"{"mcpServers": {"a": {"url": "http://127.0.0.1:1/mcp", "catalog": {"max_items": 0}}}}"#,
+        Format::Json,
+        Some((1, 82)),
+        items,
+    );
+    check(
+        "[mcpServers.a]\ncommand = \"x\"\ncatalog = { max_items = 0 }\n",
+        Format::Toml,
+        Some((3, 25)),
+        items,
+    );
+    // serde's own `Deserialize` refuses them too.
+    for key in ["max_pages", "max_items"] {
+        let err =
+            serde_json::from_str::<mcp_config::CatalogSettings>(&format!(r#"{{"{key}": 0}}"#))
+                .unwrap_err()
+                .to_string();
+        assert!(err.starts_with(&format!("`{key}` is 0, but it must be at least 1")), "{err}");
+    }
+    let one: mcp_config::CatalogSettings =
+        serde_json::from_str(r#"{"max_pages": 1, "max_items": 1, "ttl": 0}"#).unwrap();
+    assert_eq!((one.max_pages, one.max_items), (1, 1));
+}
+
+#[test]
+fn bad_catalog_values() {
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "catalog": {"ttl": "soon"}}}}"#,
+        Format::Json,
+        Some((1, 63)),
+        "server \"a\": `catalog.ttl`: invalid duration \"soon\" (expected number at 0); expected a \
+         duration: seconds as a number (10, 0.5) or a string such as \"10s\", \"500ms\", \"1m\"; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        "[mcpServers.a]\ncommand = \"x\"\ncatalog = { max_pages = -1 }\n",
+        Format::Toml,
+        Some((3, 25)),
+        "server \"a\": `catalog.max_pages`: invalid value: integer `-1`, expected u32; \
+         see docs/configuration.md for the keys each server takes",
+    );
+    check(
+        r#"{"mcpServers": {"a": {"command": "x", "catalog": 16}}}"#,
+        Format::Json,
+        Some((1, 51)),
+        &format!(
+            "server \"a\": `catalog`: invalid type: integer `16`, expected a table of catalog \
+             settings ({CATALOG_KEYS}); see docs/configuration.md for the keys each server takes"
         ),
     );
 }

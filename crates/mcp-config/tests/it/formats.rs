@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mcp_config::{
-    Dialect, Format, Loader, PoolSettings, ServerConfig, SseConfig, StdioConfig,
-    StreamableHttpConfig, Timeouts, TransportKind, WarningKind,
+    CatalogSettings, Dialect, Format, Loader, PoolSettings, ServerConfig, SseConfig, StdioConfig,
+    StreamableHttpConfig, Timeouts, ToolFilter, TransportKind, WarningKind,
 };
 
 use crate::{fixture, load};
@@ -86,6 +86,17 @@ fn check_native(file: &str) {
             .degraded_after(Duration::from_millis(2500))
     );
     assert_eq!(arxiv.pool, PoolSettings::default());
+    assert_eq!(github.tools.allow_patterns(), ["get_*", "list_*", "search_*"]);
+    assert_eq!(github.tools.deny_patterns(), ["*_secret*"]);
+    assert!(github.tools.allows("list_issues"));
+    assert!(!github.tools.allows("list_secrets"));
+    assert!(!github.tools.allows("create_issue"));
+    assert_eq!(
+        github.catalog,
+        CatalogSettings::default().ttl(Duration::from_secs(60)).max_pages(20)
+    );
+    assert!(arxiv.tools.is_empty());
+    assert_eq!(arxiv.catalog, CatalogSettings::default());
 
     let everything = http(config.get("Everything").unwrap());
     assert!(everything.sse_fallback);
@@ -424,6 +435,180 @@ fn pool_defaults_when_absent() {
             }
         }
     }
+}
+
+/// `tools` and `catalog` as one entry writes them, in JSON and in inline TOML, and what they
+/// must load to.
+const TOOLS_JSON: &str = r#""tools": {"allow": ["read_*", "list_{files,dirs}"], "deny": ["*secret*"]},
+    "catalog": {"ttl": "30s", "max_pages": 5, "max_items": 250}"#;
+
+const TOOLS_TOML: &str = r#"tools = { allow = ["read_*", "list_{files,dirs}"], deny = ["*secret*"] }
+catalog = { ttl = "30s", max_pages = 5, max_items = 250 }"#;
+
+fn tools_written() -> ToolFilter {
+    ToolFilter::new(["read_*", "list_{files,dirs}"], ["*secret*"]).unwrap()
+}
+
+fn catalog_written() -> CatalogSettings {
+    CatalogSettings::default().ttl(Duration::from_secs(30)).max_pages(5).max_items(250)
+}
+
+/// `tools` and `catalog` are read in every layout and format, for every transport, like `pool`;
+/// a server without them gets the defaults.
+#[test]
+fn tools_and_catalog_in_every_layout() {
+    let j = TOOLS_JSON;
+    let t = TOOLS_TOML;
+    let texts = [
+        (
+            "mcpServers",
+            Format::Json,
+            Dialect::McpServers,
+            format!(
+                r#"{{"mcpServers": {{
+                    "s": {{"command": "x", {j}}},
+                    "e": {{"type": "sse", "url": "http://127.0.0.1:1/sse", {j}}},
+                    "h": {{"url": "http://127.0.0.1:1/mcp", {j}}},
+                    "d": {{"command": "y"}}
+                }}}}"#
+            ),
+        ),
+        (
+            "VS Code",
+            Format::Jsonc,
+            Dialect::VsCode,
+            format!(
+                r#"{{"servers": {{ // VS Code
+                    "s": {{"type": "stdio", "command": "x", {j},}},
+                    "e": {{"type": "sse", "url": "http://127.0.0.1:1/sse", {j}}},
+                    "h": {{"type": "http", "url": "http://127.0.0.1:1/mcp", {j}}},
+                    "d": {{"type": "stdio", "command": "y"}},
+                }}}}"#
+            ),
+        ),
+        (
+            "native JSON",
+            Format::Json,
+            Dialect::Native,
+            format!(
+                r#"{{"servers": [
+                    {{"server_name": "s", "command": "x", {j}}},
+                    {{"server_name": "e", "transport": "sse", "url": "http://127.0.0.1:1/sse", {j}}},
+                    {{"server_name": "h", "transport": "http", "url": "http://127.0.0.1:1/mcp", {j}}},
+                    {{"server_name": "d", "command": "y"}}
+                ]}}"#
+            ),
+        ),
+        (
+            "native TOML",
+            Format::Toml,
+            Dialect::Native,
+            format!(
+                "[[servers]]\nserver_name = \"s\"\ncommand = \"x\"\n{t}\n\n\
+                 [[servers]]\nserver_name = \"e\"\ntransport = \"sse\"\nurl = \"http://127.0.0.1:1/sse\"\n\
+                 [servers.tools]\nallow = [\"read_*\", \"list_{{files,dirs}}\"]\ndeny = [\"*secret*\"]\n\
+                 [servers.catalog]\nttl = \"30s\"\nmax_pages = 5\nmax_items = 250\n\n\
+                 [[servers]]\nserver_name = \"h\"\ntransport = \"http\"\nurl = \"http://127.0.0.1:1/mcp\"\n{t}\n\n\
+                 [[servers]]\nserver_name = \"d\"\ncommand = \"y\"\n"
+            ),
+        ),
+        (
+            "mcpServers TOML",
+            Format::Toml,
+            Dialect::McpServers,
+            format!(
+                "[mcpServers.s]\ncommand = \"x\"\n{t}\n\n\
+                 [mcpServers.e]\ntype = \"sse\"\nurl = \"http://127.0.0.1:1/sse\"\n{t}\n\n\
+                 [mcpServers.h]\nurl = \"http://127.0.0.1:1/mcp\"\n{t}\n\n\
+                 [mcpServers.d]\ncommand = \"y\"\n"
+            ),
+        ),
+    ];
+    for (layout, format, dialect, text) in texts {
+        let loaded = Loader::new()
+            .format(format)
+            .load_str(&text)
+            .unwrap_or_else(|err| panic!("{layout}: {err}\n{text}"));
+        assert_eq!(loaded.dialect, dialect, "{layout}");
+        assert_eq!(loaded.warnings, [], "{layout}");
+        let config = &loaded.config;
+        assert_eq!(config.len(), 4, "{layout}");
+        for name in ["s", "e", "h"] {
+            let server = config.get(name).unwrap();
+            assert_eq!(*server.tools(), tools_written(), "{layout}: {name}");
+            assert_eq!(*server.catalog(), catalog_written(), "{layout}: {name}");
+            assert!(server.tools().allows("list_dirs"), "{layout}: {name}");
+            assert!(!server.tools().allows("read_secret_file"), "{layout}: {name}: deny wins");
+            assert!(!server.tools().allows("write_file"), "{layout}: {name}");
+        }
+        let default = config.get("d").unwrap();
+        assert!(default.tools().is_empty(), "{layout}");
+        assert_eq!(*default.catalog(), CatalogSettings::default(), "{layout}");
+    }
+}
+
+/// Each list of `tools` and each key of `catalog` may be left out; empty lists are no filter.
+#[test]
+fn tools_and_catalog_keys_are_each_optional() {
+    let text = r#"{"mcpServers": {
+        "a": {"command": "x", "tools": {"deny": ["rm"]}, "catalog": {"max_items": 1}},
+        "b": {"command": "x", "tools": {"allow": []}, "catalog": {}},
+        "c": {"command": "x", "tools": {}, "catalog": {"ttl": 0}}
+    }}"#;
+    let config = Loader::new().load_str(text).unwrap().config;
+    let a = config.get("a").unwrap();
+    assert_eq!(*a.tools(), ToolFilter::default().deny(["rm"]).unwrap());
+    assert!(a.tools().allow_patterns().is_empty());
+    assert!(a.tools().allows("ls") && !a.tools().allows("rm"));
+    assert_eq!(*a.catalog(), CatalogSettings::default().max_items(1));
+    for name in ["b", "c"] {
+        assert!(config.get(name).unwrap().tools().is_empty(), "{name}");
+    }
+    assert_eq!(*config.get("b").unwrap().catalog(), CatalogSettings::default());
+    assert_eq!(config.get("c").unwrap().catalog().ttl, Duration::ZERO, "0 = list on every use");
+}
+
+/// Every fixture's server without `tools` or `catalog` has the defaults.
+#[test]
+fn tools_and_catalog_default_when_absent() {
+    for name in [
+        "seed.json",
+        "native.json",
+        "native.toml",
+        "claude_desktop.json",
+        "cursor.json",
+        "mcp_remote.json",
+        "vscode/.vscode/mcp.json",
+        "claude_code/.mcp.json",
+    ] {
+        for server in load(name).config.iter() {
+            if server.server_name() != "GitHub" {
+                assert_eq!(*server.tools(), ToolFilter::default(), "{name}: {server}");
+                assert!(server.tools().allows("anything"), "{name}: {server}");
+                assert_eq!(*server.catalog(), CatalogSettings::default(), "{name}: {server}");
+            }
+        }
+    }
+}
+
+#[test]
+fn catalog_builders_give_the_documented_defaults() {
+    let catalog = CatalogSettings::default();
+    assert_eq!(
+        (catalog.ttl, catalog.max_pages, catalog.max_items),
+        (Duration::from_secs(300), 100, 10_000)
+    );
+    assert_eq!(
+        (CatalogSettings::DEFAULT_TTL, CatalogSettings::DEFAULT_MAX_PAGES),
+        (catalog.ttl, catalog.max_pages)
+    );
+    assert_eq!(CatalogSettings::DEFAULT_MAX_ITEMS, catalog.max_items);
+    assert_eq!(StdioConfig::new("s", "x").catalog, catalog);
+    assert_eq!(SseConfig::new("e", "http://127.0.0.1:1/sse").unwrap().catalog, catalog);
+    assert_eq!(StreamableHttpConfig::new("h", "http://127.0.0.1:1/mcp").unwrap().catalog, catalog);
+    assert!(StdioConfig::new("s", "x").tools.is_empty());
+    assert!(SseConfig::new("e", "http://127.0.0.1:1/sse").unwrap().tools.is_empty());
+    assert!(StreamableHttpConfig::new("h", "http://127.0.0.1:1/mcp").unwrap().tools.is_empty());
 }
 
 /// mcp-remote's README: the header's value sits in the server's own `env` block, and

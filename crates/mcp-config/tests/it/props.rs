@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mcp_config::{
-    Format, LoadErrorKind, Loader, MCPConfig, PoolSettings, Protocol, ServerConfig, SseConfig,
-    StdioConfig, StreamableHttpConfig, Timeouts,
+    CatalogSettings, Format, LoadErrorKind, Loader, MCPConfig, PoolSettings, Protocol,
+    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Timeouts, ToolFilter,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -298,14 +298,53 @@ fn some_pool() -> impl Strategy<Value = PoolSettings> {
     prop::option::weighted(0.25, pool_settings()).prop_map(Option::unwrap_or_default)
 }
 
+/// Globs in the model's syntax: letters, `_`, `*` and `?`.
+fn globs() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec("[ab_*?]{0,4}", 0..4)
+}
+
+/// Tool filters now and then; no filter otherwise.
+fn some_tools() -> impl Strategy<Value = ToolFilter> {
+    prop::option::weighted(0.25, (globs(), globs()))
+        .prop_map(|lists| lists.map(|(a, d)| ToolFilter::new(a, d).unwrap()).unwrap_or_default())
+}
+
+/// Catalog settings now and then; the defaults otherwise.
+fn some_catalog() -> impl Strategy<Value = CatalogSettings> {
+    let settings =
+        (prop::option::of(millis()), 1..=u32::MAX, 1..=u32::MAX).prop_map(|(ttl, pages, items)| {
+            let catalog = CatalogSettings::default().max_pages(pages).max_items(items);
+            catalog.ttl(ttl.unwrap_or_default())
+        });
+    prop::option::weighted(0.25, settings).prop_map(Option::unwrap_or_default)
+}
+
+/// Whether `glob` (letters, `_`, `*` any text, `?` one character) matches all of `name`.
+fn wildcard(glob: &[char], name: &[char]) -> bool {
+    match glob.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => (0..=name.len()).any(|skip| wildcard(rest, &name[skip..])),
+        Some((c, rest)) => name
+            .split_first()
+            .is_some_and(|(n, tail)| (*c == '?' || c == n) && wildcard(rest, tail)),
+    }
+}
+
 fn protocol() -> impl Strategy<Value = Protocol> {
     prop_oneof![Just(Protocol::Initialize), Just(Protocol::Auto), Just(Protocol::Discover)]
 }
 
 /// Any server the builders make, with every setting.
 fn server() -> impl Strategy<Value = ServerConfig> {
-    let stdio = (name(), spec(), prop::option::of(text()), timeouts(), some_pool(), protocol())
-        .prop_map(|(name, spec, dir, timeouts, pool, protocol)| {
+    let stdio = (
+        name(),
+        spec(),
+        prop::option::of(text()),
+        timeouts(),
+        (some_pool(), some_tools(), some_catalog()),
+        protocol(),
+    )
+        .prop_map(|(name, spec, dir, timeouts, (pool, tools, catalog), protocol)| {
             let Spec::Stdio { command, args, env } = spec else {
                 return StdioConfig::new(name, "server").pool(pool).into();
             };
@@ -314,6 +353,8 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 .envs(env)
                 .timeouts(timeouts)
                 .pool(pool)
+                .tools(tools)
+                .catalog(catalog)
                 .protocol(protocol);
             config.working_dir = dir.map(Into::into);
             config.into()
@@ -323,12 +364,20 @@ fn server() -> impl Strategy<Value = ServerConfig> {
         url(),
         headers(),
         (millis(), millis()),
-        (timeouts(), some_pool()),
+        (timeouts(), some_pool(), some_tools(), some_catalog()),
         any::<(bool, bool)>(),
         protocol(),
     )
         .prop_map(
-            |(name, url, headers, (timeout, read), (timeouts, pool), (sse, fallback), protocol)| {
+            |(
+                name,
+                url,
+                headers,
+                (timeout, read),
+                (timeouts, pool, tools, catalog),
+                (sse, fallback),
+                protocol,
+            )| {
                 if sse {
                     let config = SseConfig::new(name, url.as_str()).unwrap();
                     config
@@ -337,11 +386,13 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                         .sse_read_timeout(read)
                         .timeouts(timeouts)
                         .pool(pool)
+                        .tools(tools)
+                        .catalog(catalog)
                         .into()
                 } else {
                     let config = StreamableHttpConfig::new(name, url.as_str()).unwrap();
                     let config = config.headers(headers).timeout(timeout).sse_read_timeout(read);
-                    let config = config.timeouts(timeouts).pool(pool);
+                    let config = config.timeouts(timeouts).pool(pool).tools(tools).catalog(catalog);
                     config.sse_fallback(fallback).protocol(protocol).into()
                 }
             },
@@ -565,6 +616,51 @@ proptest! {
                 assert_inside(&text, &err)?;
                 prop_assert!(!err.to_string().is_empty());
             }
+        }
+    }
+
+    /// `allows` follows the model: `allow` empty or one of its globs matches, and no `deny`
+    /// glob matches; the same filter loads from a file in JSON and TOML.
+    #[test]
+    fn prop_tool_filter_follows_the_model(
+        allow in globs(),
+        deny in globs(),
+        names in prop::collection::vec("[ab_]{0,5}", 1..8),
+    ) {
+        let filter = ToolFilter::new(&allow, &deny).unwrap();
+        let matches = |list: &[String], name: &str| {
+            let name: Vec<char> = name.chars().collect();
+            list.iter().any(|glob| wildcard(&glob.chars().collect::<Vec<_>>(), &name))
+        };
+        for name in &names {
+            let want = (allow.is_empty() || matches(&allow, name)) && !matches(&deny, name);
+            prop_assert_eq!(filter.allows(name), want, "{:?} with {:?}", name, filter);
+        }
+        let json = json!({"mcpServers": {"s": {"command": "x", "tools": {"allow": allow, "deny": deny}}}});
+        let toml_text = toml::to_string(&json).unwrap();
+        for (text, format) in [(json.to_string(), Format::Json), (toml_text, Format::Toml)] {
+            let config = load(&text, format);
+            prop_assert!(config.is_ok(), "{:?}\n{}", config.err(), text);
+            let config = config.unwrap();
+            prop_assert_eq!(config.get("s").unwrap().tools(), &filter);
+        }
+    }
+
+    /// Any text as a glob is taken or refused with an error, never a panic; a refused one is
+    /// refused by the loader too, which names it.
+    #[test]
+    fn prop_any_glob_is_taken_or_refused(glob in "\\PC{0,8}|[\\[\\]{},*?\\\\a-]{0,8}") {
+        let built = ToolFilter::default().deny([glob.as_str()]);
+        let text = json!({"mcpServers": {"s": {"command": "x", "tools": {"deny": [glob]}}}}).to_string();
+        match (built, load(&text, Format::Json)) {
+            (Ok(filter), Ok(config)) => {
+                prop_assert_eq!(config.get("s").unwrap().tools(), &filter);
+            }
+            (Err(err), Err(load_err)) => {
+                prop_assert!(err.to_string().starts_with("`tools.deny`: invalid glob"), "{}", err);
+                prop_assert!(load_err.to_string().contains(&err.to_string()), "{}", load_err);
+            }
+            (built, loaded) => prop_assert!(false, "{:?} vs {:?}", built, loaded.map(|_| ())),
         }
     }
 

@@ -122,3 +122,106 @@ fn serde_refuses_unknown_pool_keys() {
     let want = mcp_config::PoolSettings::default().backoff(std::time::Duration::from_secs(1));
     assert_eq!(*server.pool(), want, "unset keys keep their defaults");
 }
+
+#[test]
+fn tools_and_catalog_round_trip() {
+    use std::time::Duration;
+
+    use mcp_config::{CatalogSettings, SseConfig, StreamableHttpConfig, ToolFilter};
+
+    let tools = ToolFilter::default()
+        .allow(["read_*", "list_{files,dirs}", "a\\*b"])
+        .unwrap()
+        .deny(["*secret*"])
+        .unwrap();
+    let deny_only = ToolFilter::default().deny(["drop_*"]).unwrap();
+    let catalog =
+        CatalogSettings::default().ttl(Duration::from_millis(1500)).max_pages(3).max_items(7);
+    let config = MCPConfig::new([
+        StdioConfig::new("s", "x").tools(tools.clone()).catalog(catalog).into(),
+        SseConfig::new("e", "http://127.0.0.1:1/sse").unwrap().tools(deny_only.clone()).into(),
+        StreamableHttpConfig::new("h", "http://127.0.0.1:1/mcp")
+            .unwrap()
+            .catalog(CatalogSettings::default().ttl(Duration::ZERO))
+            .into(),
+        StdioConfig::new("d", "y").into(),
+    ])
+    .unwrap();
+    let text = config.to_json_string();
+    let again = MCPConfig::from_str(&text, Format::Json).unwrap();
+    assert_eq!(again.config, config, "{text}");
+    assert_eq!(*again.config.get("s").unwrap().tools(), tools);
+    assert!(again.config.get("s").unwrap().tools().allows("a*b"));
+    assert_eq!(*again.config.get("s").unwrap().catalog(), catalog);
+    // An empty filter and default catalog are left out; a set one is written whole.
+    let written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(written["servers"][3].get("tools").is_none(), "{text}");
+    assert!(written["servers"][3].get("catalog").is_none(), "{text}");
+    assert_eq!(
+        written["servers"][0]["tools"],
+        serde_json::json!({"allow": ["read_*", "list_{files,dirs}", "a\\*b"], "deny": ["*secret*"]})
+    );
+    assert_eq!(
+        written["servers"][1]["tools"],
+        serde_json::json!({"allow": [], "deny": ["drop_*"]})
+    );
+    assert_eq!(
+        written["servers"][0]["catalog"],
+        serde_json::json!({"ttl": 1.5, "max_pages": 3, "max_items": 7})
+    );
+    assert_eq!(written["servers"][2]["catalog"]["ttl"], 0);
+    // The plain serde impls too, in JSON and TOML.
+    let back: MCPConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+    assert_eq!(back, config);
+    let back: MCPConfig = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
+    assert_eq!(back, config);
+    assert!(back.get("e").unwrap().tools().allows("create_table"));
+    assert!(!back.get("e").unwrap().tools().allows("drop_table"));
+    // Plain data: Debug shows the globs (not their compiled form); `redacted` keeps them.
+    let debug = format!("{config:?}");
+    assert!(
+        debug.contains(
+            r#"tools: ToolFilter { allow: ["read_*", "list_{files,dirs}", "a\\*b"], deny: ["*secret*"] }"#
+        ),
+        "{debug}"
+    );
+    assert!(debug.contains("catalog: CatalogSettings { ttl: 1.5s, max_pages: 3, max_items: 7 }"));
+    assert_eq!(config.redacted(), config);
+}
+
+#[test]
+fn serde_refuses_unknown_catalog_keys() {
+    let json =
+        r#"{"transport": "stdio", "server_name": "a", "command": "x", "catalog": {"max_page": 2}}"#;
+    let err = serde_json::from_str::<ServerConfig>(json).unwrap_err().to_string();
+    assert!(err.contains("unknown field `max_page`, expected one of `ttl`, `max_pages`"), "{err}");
+    let partial =
+        r#"{"transport": "stdio", "server_name": "a", "command": "x", "catalog": {"ttl": "1m"}}"#;
+    let server: ServerConfig = serde_json::from_str(partial).unwrap();
+    let want = mcp_config::CatalogSettings::default().ttl(std::time::Duration::from_secs(60));
+    assert_eq!(*server.catalog(), want, "unset keys keep their defaults");
+    let tools =
+        r#"{"transport": "stdio", "server_name": "a", "command": "x", "tools": {"deny": ["x"]}}"#;
+    let server: ServerConfig = serde_json::from_str(tools).unwrap();
+    assert_eq!(server.tools().deny_patterns(), ["x"]);
+    assert!(server.tools().allow_patterns().is_empty(), "unset lists are empty");
+}
+
+/// The JSON Schema describes `tools` and `catalog` for every transport.
+#[test]
+fn schema_describes_tools_and_catalog() {
+    let schema = MCPConfig::json_schema();
+    let defs = &schema["$defs"];
+    assert_eq!(defs["ToolFilter"]["properties"]["allow"]["items"]["type"], "string");
+    assert_eq!(defs["ToolFilter"]["properties"]["deny"]["type"], "array");
+    assert_eq!(defs["ToolFilter"]["additionalProperties"], false);
+    assert_eq!(defs["CatalogSettings"]["properties"]["max_pages"]["minimum"], 1);
+    assert_eq!(defs["CatalogSettings"]["properties"]["max_items"]["default"], 10_000);
+    assert_eq!(defs["CatalogSettings"]["properties"]["ttl"]["default"], 300);
+    let variants = defs["ServerConfig"]["oneOf"].as_array().unwrap();
+    assert_eq!(variants.len(), 3);
+    for variant in variants {
+        assert_eq!(variant["properties"]["tools"]["$ref"], "#/$defs/ToolFilter", "{variant}");
+        assert_eq!(variant["properties"]["catalog"]["$ref"], "#/$defs/CatalogSettings");
+    }
+}

@@ -168,7 +168,7 @@ async fn check(shared: &Arc<Shared>, slot: &Slot, start: bool) -> Health {
         let result = session.ping_within(timeout).await;
         (result, started.elapsed())
     };
-    let tools = tokio::time::timeout(timeout, shared.tools(slot));
+    let tools = tokio::time::timeout(timeout, shared.listed_now::<rmcp::model::Tool>(slot));
     let ((pinged, latency), tools) = tokio::join!(ping, tools);
     if let Err(error) = pinged {
         if error.is_connection_lost() {

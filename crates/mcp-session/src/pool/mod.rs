@@ -1,6 +1,7 @@
 //! [`SessionPool`]: sessions kept open, shared, limited, supervised and checked, for agents that
 //! run for hours across many servers.
 
+mod catalog;
 mod health;
 mod slot;
 
@@ -101,6 +102,7 @@ pub struct PoolBuilder {
     manager: Option<MCPClientSessionManager>,
     max_sessions: Option<usize>,
     ping: Option<(Duration, u32)>,
+    validate: bool,
 }
 
 impl std::fmt::Debug for PoolBuilder {
@@ -138,6 +140,16 @@ impl PoolBuilder {
         self
     }
 
+    /// Whether tool calls are checked against the tools' schemas (default: yes): arguments
+    /// against the tool's `inputSchema` before the call is sent, and `structuredContent`
+    /// against its `outputSchema` after. A mismatch is [`SessionError::SchemaMismatch`], whose
+    /// text tells a model what to fix. Checking needs the server's tool list, which the pool's
+    /// catalog keeps.
+    pub fn validate_schemas(mut self, validate: bool) -> Self {
+        self.validate = validate;
+        self
+    }
+
     /// The pool.
     pub fn build(self) -> SessionPool {
         let epoch = Instant::now();
@@ -157,6 +169,7 @@ impl PoolBuilder {
                 closed: AtomicBool::new(false),
                 seats: Seats::new(self.max_sessions),
                 ping: self.ping,
+                validate: self.validate,
                 tasks: OnceLock::new(),
             }),
         }
@@ -180,6 +193,10 @@ pub struct ServerStats {
     pub restarts: u32,
     /// Whether the server is failed (its calls fail at once).
     pub failed: bool,
+    /// Catalog lookups (tools, resources, templates, prompts) answered from the kept lists.
+    pub catalog_hits: u64,
+    /// Catalog lookups that listed from the server.
+    pub catalog_misses: u64,
 }
 
 /// What every clone of a pool, and every lease, shares.
@@ -191,6 +208,8 @@ struct Shared {
     closed: AtomicBool,
     seats: Arc<Seats>,
     ping: Option<(Duration, u32)>,
+    /// Whether tool calls are checked against the tools' schemas.
+    validate: bool,
     /// The background tasks (idle close, pings), started with the first session.
     tasks: OnceLock<()>,
 }
@@ -280,7 +299,7 @@ impl SessionPool {
 
     /// A pool with settings beyond the defaults.
     pub fn builder(config: MCPConfig) -> PoolBuilder {
-        PoolBuilder { config, manager: None, max_sessions: None, ping: None }
+        PoolBuilder { config, manager: None, max_sessions: None, ping: None, validate: true }
     }
 
     /// The servers' configuration.
@@ -348,27 +367,38 @@ impl SessionPool {
         self.lease(name)?.call_tool_with(tool, arguments, options).await
     }
 
-    /// Every tool of server `name`.
+    /// Every tool of server `name` that its `tools` filter lets through, from the catalog.
     ///
     /// # Errors
     /// As [`Lease::list_tools`], and an unknown server.
-    pub async fn list_tools(&self, name: &str) -> Result<Vec<Tool>, SessionError> {
+    pub async fn list_tools(&self, name: &str) -> Result<Arc<[Tool]>, SessionError> {
         self.lease(name)?.list_tools().await
     }
 
-    /// Every resource of server `name`.
+    /// Every resource of server `name`, from the catalog.
     ///
     /// # Errors
     /// As [`Lease::list_resources`], and an unknown server.
-    pub async fn list_resources(&self, name: &str) -> Result<Vec<Resource>, SessionError> {
+    pub async fn list_resources(&self, name: &str) -> Result<Arc<[Resource]>, SessionError> {
         self.lease(name)?.list_resources().await
     }
 
-    /// Every prompt of server `name`.
+    /// Every resource template of server `name`, from the catalog.
+    ///
+    /// # Errors
+    /// As [`Lease::list_resource_templates`], and an unknown server.
+    pub async fn list_resource_templates(
+        &self,
+        name: &str,
+    ) -> Result<Arc<[ResourceTemplate]>, SessionError> {
+        self.lease(name)?.list_resource_templates().await
+    }
+
+    /// Every prompt of server `name`, from the catalog.
     ///
     /// # Errors
     /// As [`Lease::list_prompts`], and an unknown server.
-    pub async fn list_prompts(&self, name: &str) -> Result<Vec<Prompt>, SessionError> {
+    pub async fn list_prompts(&self, name: &str) -> Result<Arc<[Prompt]>, SessionError> {
         self.lease(name)?.list_prompts().await
     }
 
@@ -412,6 +442,8 @@ impl SessionPool {
             held: slot.is_held(),
             restarts: state.restarts,
             failed: state.failed_until.is_some_and(|until| until > Instant::now()),
+            catalog_hits: slot.catalog_hits.load(Ordering::Relaxed),
+            catalog_misses: slot.catalog_misses.load(Ordering::Relaxed),
         })
     }
 
@@ -488,54 +520,70 @@ impl Lease {
         arguments: serde_json::Value,
         options: CallOptions,
     ) -> Result<CallToolResult, SessionError> {
+        if !self.shared.server_config(&self.slot).tools().allows(tool) {
+            return Err(SessionError::ToolFiltered {
+                server: self.slot.name.clone(),
+                tool: tool.to_owned(),
+            });
+        }
+        let validator = self.shared.validator(&self.slot, tool).await;
+        let mismatch = |violation| SessionError::SchemaMismatch {
+            server: self.slot.name.clone(),
+            violation: Box::new(violation),
+        };
+        if let Some(validator) = &validator {
+            validator.check_arguments(&arguments).map_err(mismatch)?;
+        }
         let arguments = &arguments;
-        self.shared
+        let result = self
+            .shared
             .run(&self.slot, Op::Tool(tool), &options, |session, left| {
                 let options = options.clone().timeout(left);
                 let arguments = arguments.clone();
                 async move { session.call_tool_with(tool, arguments, options).await }
             })
-            .await
+            .await?;
+        if let Some(validator) = &validator {
+            validator.check_structured_content(&result).map_err(mismatch)?;
+        }
+        Ok(result)
     }
 
-    /// Every tool of the server.
+    /// Every tool of the server that its `tools` filter lets through, from the pool's catalog
+    /// (listed across all pages when first needed, then kept until the server says it changed,
+    /// its time to live passes, or the server restarts).
     ///
     /// # Errors
     /// As [`Session::list_tools`], and the pool's errors.
-    pub async fn list_tools(&self) -> Result<Vec<Tool>, SessionError> {
-        self.read(Op::Read("tools/list"), |session| async move { session.list_tools().await }).await
+    pub async fn list_tools(&self) -> Result<Arc<[Tool]>, SessionError> {
+        self.shared.listed::<Tool>(&self.slot).await
     }
 
-    /// Every resource of the server.
+    /// Every resource of the server, from the pool's catalog (as
+    /// [`list_tools`](Self::list_tools)).
     ///
     /// # Errors
     /// As [`Session::list_resources`], and the pool's errors.
-    pub async fn list_resources(&self) -> Result<Vec<Resource>, SessionError> {
-        self.read(
-            Op::Read("resources/list"),
-            |session| async move { session.list_resources().await },
-        )
-        .await
+    pub async fn list_resources(&self) -> Result<Arc<[Resource]>, SessionError> {
+        self.shared.listed::<Resource>(&self.slot).await
     }
 
-    /// Every resource template of the server.
+    /// Every resource template of the server, from the pool's catalog (as
+    /// [`list_tools`](Self::list_tools)).
     ///
     /// # Errors
     /// As [`Session::list_resource_templates`], and the pool's errors.
-    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, SessionError> {
-        self.read(Op::Read("resources/templates/list"), |session| async move {
-            session.list_resource_templates().await
-        })
-        .await
+    pub async fn list_resource_templates(&self) -> Result<Arc<[ResourceTemplate]>, SessionError> {
+        self.shared.listed::<ResourceTemplate>(&self.slot).await
     }
 
-    /// Every prompt of the server.
+    /// Every prompt of the server, from the pool's catalog (as
+    /// [`list_tools`](Self::list_tools)).
     ///
     /// # Errors
     /// As [`Session::list_prompts`], and the pool's errors.
-    pub async fn list_prompts(&self) -> Result<Vec<Prompt>, SessionError> {
-        self.read(Op::Read("prompts/list"), |session| async move { session.list_prompts().await })
-            .await
+    pub async fn list_prompts(&self) -> Result<Arc<[Prompt]>, SessionError> {
+        self.shared.listed::<Prompt>(&self.slot).await
     }
 
     /// Reads the resource at `uri`.
@@ -575,7 +623,7 @@ impl Lease {
         self.read(Op::Read("ping"), |session| async move { session.ping().await }).await
     }
 
-    /// A request without effects, bounded by what is left of its timeout after the queue.
+    /// A request without effects, through the pool.
     async fn read<T, F>(
         &self,
         op: Op<'_>,
@@ -584,26 +632,34 @@ impl Lease {
     where
         F: Future<Output = Result<T, SessionError>>,
     {
-        let options = CallOptions::default();
-        self.shared
-            .run(&self.slot, op, &options, |session, left| {
-                let server = session.server_name().to_owned();
-                let request = request(session);
-                async move {
-                    tokio::time::timeout(left, request).await.unwrap_or_else(|_| {
-                        Err(SessionError::Timeout {
-                            server,
-                            operation: op.operation(),
-                            after: left,
-                        })
-                    })
-                }
-            })
-            .await
+        self.shared.read(&self.slot, op, request).await
     }
 }
 
 impl Shared {
+    /// A request without effects, bounded by what is left of its timeout after the queue.
+    async fn read<T, F>(
+        self: &Arc<Self>,
+        slot: &Slot,
+        op: Op<'_>,
+        request: impl Fn(Session) -> F,
+    ) -> Result<T, SessionError>
+    where
+        F: Future<Output = Result<T, SessionError>>,
+    {
+        let options = CallOptions::default();
+        self.run(slot, op, &options, |session, left| {
+            let server = session.server_name().to_owned();
+            let request = request(session);
+            async move {
+                tokio::time::timeout(left, request).await.unwrap_or_else(|_| {
+                    Err(SessionError::Timeout { server, operation: op.operation(), after: left })
+                })
+            }
+        })
+        .await
+    }
+
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -672,28 +728,12 @@ impl Shared {
         }
     }
 
-    /// Whether `tool` is annotated idempotent or read-only, from the server's tool list (listed
-    /// once per session).
+    /// Whether `tool` is annotated idempotent or read-only, from the catalog.
     async fn repeatable(self: &Arc<Self>, slot: &Slot, tool: &str) -> Result<bool, SessionError> {
-        let tools = self.tools(slot).await?;
+        let tools = self.listed_now::<Tool>(slot).await?;
         Ok(tools.iter().find(|t| t.name == tool).and_then(|t| t.annotations.as_ref()).is_some_and(
             |hints| hints.idempotent_hint == Some(true) || hints.read_only_hint == Some(true),
         ))
-    }
-
-    /// The server's tools, listed once per session.
-    async fn tools(self: &Arc<Self>, slot: &Slot) -> Result<Arc<Vec<Tool>>, SessionError> {
-        let session = self.session(slot).await?;
-        let cached = slot.state().live.as_ref().and_then(|live| live.tools.clone());
-        if let Some(tools) = cached {
-            return Ok(tools);
-        }
-        let tools = Arc::new(session.list_tools().await?);
-        if let Some(live) = slot.state().live.as_mut().filter(|live| live.session.same_as(&session))
-        {
-            live.tools = Some(Arc::clone(&tools));
-        }
-        Ok(tools)
     }
 
     /// The server's open session, opened (or reopened) now if there is none.

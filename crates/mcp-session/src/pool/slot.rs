@@ -1,17 +1,19 @@
 //! One server's place in a pool: its session, its calls in flight and its queue, its restart
 //! budget; and the pool-wide count of open sessions ([`Seats`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use mcp_config::{PoolSettings, Protocol, ServerConfig};
-use rmcp::model::Tool;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use super::catalog::Lists;
 use crate::error::SessionError;
 use crate::session::Session;
+use crate::validate::ToolValidator;
 
 /// The pool-wide count of open sessions, and the cap on it.
 pub(crate) struct Seats {
@@ -59,8 +61,11 @@ pub(crate) struct Live {
     pub(crate) opened_at: Instant,
     /// Background pings missed in a row.
     pub(crate) missed_pings: u32,
-    /// Its tools, listed once when first needed (annotations for retries, the health count).
-    pub(crate) tools: Option<Arc<Vec<Tool>>>,
+    /// Its catalog: the lists it gave, while fresh.
+    pub(crate) lists: Lists,
+    /// The schema checks of its tools, by name, compiled from `lists`' tools when first
+    /// needed.
+    pub(crate) validators: HashMap<String, Arc<ToolValidator>>,
     _seat: Seat,
 }
 
@@ -100,6 +105,12 @@ pub(crate) struct Slot {
     pub(crate) state: Mutex<State>,
     /// Held while a session is being opened: concurrent first uses open it once.
     pub(crate) opening: tokio::sync::Mutex<()>,
+    /// Held while a list is being listed for the catalog: concurrent uses list it once.
+    pub(crate) listing: tokio::sync::Mutex<()>,
+    /// Catalog lookups answered from what was kept.
+    pub(crate) catalog_hits: AtomicU64,
+    /// Catalog lookups that had to list.
+    pub(crate) catalog_misses: AtomicU64,
 }
 
 impl Slot {
@@ -126,6 +137,17 @@ impl Slot {
                 era: None,
             }),
             opening: tokio::sync::Mutex::new(()),
+            listing: tokio::sync::Mutex::new(()),
+            catalog_hits: AtomicU64::new(0),
+            catalog_misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs `change` on the open session's state if `session` is still the open one.
+    pub(crate) fn with_live(&self, session: &Session, change: impl FnOnce(&mut Live)) {
+        if let Some(live) = self.state().live.as_mut().filter(|live| live.session.same_as(session))
+        {
+            change(live);
         }
     }
 
@@ -316,7 +338,8 @@ impl Slot {
             session,
             opened_at: Instant::now(),
             missed_pings: 0,
-            tools: None,
+            lists: Lists::default(),
+            validators: HashMap::new(),
             _seat: seat,
         });
     }

@@ -2,6 +2,7 @@
 //! streamable HTTP on loopback, started as real processes.
 
 mod cancel;
+mod catalog;
 mod failures;
 mod handlers;
 mod leaks;

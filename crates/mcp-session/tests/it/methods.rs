@@ -81,7 +81,8 @@ pub(crate) async fn exercise(config: ServerConfig, transport: TransportKind) {
             "request_headers",
             "request_meta",
             "sleep",
-            "stats"
+            "stats",
+            "structured"
         ]
     );
 
@@ -198,7 +199,7 @@ async fn with_session_closes_on_success_and_error() {
         })
         .await
         .unwrap();
-    assert_eq!(names, 14);
+    assert_eq!(names, 15);
     let err = manager
         .with_session(&config, async |session| session.call_tool("nope", json!({})).await.map(drop))
         .await

@@ -18,12 +18,12 @@ use testkit::ledger;
 use crate::{HttpServer, quick_timeouts};
 
 /// A test's servers and their ledger.
-struct Bench {
+pub(crate) struct Bench {
     dir: TempDir,
 }
 
 impl Bench {
-    fn new() -> Bench {
+    pub(crate) fn new() -> Bench {
         Bench { dir: tempfile::tempdir().unwrap() }
     }
 
@@ -31,12 +31,12 @@ impl Bench {
         self.dir.path().join("ledger")
     }
 
-    fn count(&self, what: &str) -> usize {
+    pub(crate) fn count(&self, what: &str) -> usize {
         ledger::count(self.ledger(), what)
     }
 
     /// `testkit-mcp stdio ARGS…` named `name`, writing to the ledger.
-    fn stdio(&self, name: &str, args: &[&str], pool: PoolSettings) -> StdioConfig {
+    pub(crate) fn stdio(&self, name: &str, args: &[&str], pool: PoolSettings) -> StdioConfig {
         StdioConfig::new(name, testkit::testkit_mcp().to_string_lossy())
             .args(std::iter::once("stdio").chain(args.iter().copied()))
             .env(ledger::ENV, self.ledger().to_string_lossy())
@@ -64,21 +64,21 @@ impl Bench {
     }
 }
 
-fn pool_of(servers: impl IntoIterator<Item = StdioConfig>) -> SessionPool {
+pub(crate) fn pool_of(servers: impl IntoIterator<Item = StdioConfig>) -> SessionPool {
     SessionPool::new(config_of(servers.into_iter().map(Into::into)))
 }
 
-fn config_of(servers: impl IntoIterator<Item = ServerConfig>) -> MCPConfig {
+pub(crate) fn config_of(servers: impl IntoIterator<Item = ServerConfig>) -> MCPConfig {
     MCPConfig::new(servers).unwrap()
 }
 
 /// Settings that close nothing on their own during a test.
-fn settled() -> PoolSettings {
+pub(crate) fn settled() -> PoolSettings {
     PoolSettings::default().idle_timeout(Duration::from_secs(3600))
 }
 
 /// Waits until `done` holds, polling; panics after about 20 s.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..2000 {
         if done() {
             return;
@@ -108,25 +108,25 @@ async fn stop(pid: u32) {
 /// Whether process `pid` still runs. A killed multi-threaded process shows its leader as a
 /// zombie while its other threads still exit, holding its pipes open: it is gone once the
 /// leader is a zombie alone (or reaped).
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok();
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
     exists && !(state(pid) == Some('Z') && threads <= 1)
 }
 
-fn kill_group(pid: u32) {
+pub(crate) fn kill_group(pid: u32) {
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
     );
 }
 
-async fn pid_of(pool: &SessionPool, server: &str) -> u32 {
+pub(crate) async fn pid_of(pool: &SessionPool, server: &str) -> u32 {
     let lease = pool.get(server).await.unwrap();
     lease.session().and_then(|s| s.process_id()).expect("a stdio session has a pid")
 }
 
-fn text(result: &rmcp::model::CallToolResult) -> String {
+pub(crate) fn text(result: &rmcp::model::CallToolResult) -> String {
     result.content[0].as_text().expect("text content").text.clone()
 }
 
@@ -230,6 +230,9 @@ async fn calls_in_flight_stay_within_the_limit() {
 async fn a_full_queue_answers_busy_at_once() {
     let bench = Bench::new();
     let pool = pool_of([bench.stdio("a", &[], settled().max_in_flight(1).max_queued(1))]);
+    // The calls' schema checks list the tools first: list them now, so that the places below
+    // are the calls' own.
+    pool.list_tools("a").await.unwrap();
     let running = tokio::spawn({
         let pool = pool.clone();
         async move { pool.call_tool("a", "sleep", json!({"ms": 1500})).await }
@@ -252,6 +255,7 @@ async fn a_full_queue_answers_busy_at_once() {
 async fn time_queued_counts_against_the_timeout() {
     let bench = Bench::new();
     let pool = pool_of([bench.stdio("a", &[], settled().max_in_flight(1))]);
+    pool.list_tools("a").await.unwrap();
     let running = tokio::spawn({
         let pool = pool.clone();
         async move { pool.call_tool("a", "sleep", json!({"ms": 3000})).await }
@@ -393,6 +397,8 @@ async fn a_legacy_sse_server_restarted_under_the_pool_is_reconnected() {
     // The event stream closes with the server: the session is dead, and reopened on next use.
     server.kill();
     let _restarted = HttpServer::start_mode("sse", &["--port", &port]);
+    // A ping (which has no effects) finds the stream gone and is sent again on a new session.
+    pool.get("sse").await.unwrap().ping().await.unwrap();
     assert!(pool.list_tools("sse").await.unwrap().len() > 10);
     assert_eq!(text(&pool.call_tool("sse", "echo", json!({"text": "b"})).await.unwrap()), "b");
     pool.close_all().await;

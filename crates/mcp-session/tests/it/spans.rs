@@ -66,6 +66,9 @@ async fn each_request_has_a_span_inside_its_session_span() {
     let requests = Requests::default();
     let subscriber = tracing_subscriber::registry().with(requests.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test's thread may have registered the span's callsite while no subscriber
+    // wanted it, and its cached interest would then hide the span from this one.
+    tracing::callsite::rebuild_interest_cache();
 
     let config: ServerConfig = stdio_server(&[]).into();
     let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();

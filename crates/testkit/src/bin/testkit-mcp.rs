@@ -3,6 +3,8 @@
 //! ```text
 //! testkit-mcp stdio [--page-size N] [--legacy] [--ignore-eof] MCP over stdin/stdout (--legacy: no
 //!     server/discover; --ignore-eof: keep running after stdin closes)
+//! any server mode also takes --paging proper|repeat|endless (how `tools/list` pages) and
+//!     --ttl-ms N (the `ttlMs` its lists give)
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
@@ -46,7 +48,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use testkit::faults;
 use testkit::faults::stdio::StdioFault;
-use testkit::mcp_server::{ProcessCounters, TestServer};
+use testkit::mcp_server::{Paging, ProcessCounters, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]\n       testkit-mcp fault|http-fault|sse-fault KIND";
@@ -67,8 +69,20 @@ async fn main() -> ExitCode {
     let tls = text_flag("--tls-cert").zip(text_flag("--tls-key"));
     // One set of process-wide counters for every server (over HTTP, one a session).
     let process = Arc::new(ProcessCounters::default());
+    let paging = match text_flag("--paging").map(|text| Paging::parse(&text).ok_or(text)) {
+        None => Paging::Proper,
+        Some(Ok(paging)) => paging,
+        Some(Err(text)) => {
+            eprintln!("testkit-mcp: --paging {text}: expected proper, repeat or endless");
+            return ExitCode::from(2);
+        }
+    };
+    let ttl_ms = flag("--ttl-ms");
     let server = move || {
-        let server = TestServer::new(page_size).sharing(process.clone());
+        let mut server = TestServer::new(page_size).sharing(process.clone()).paging(paging);
+        if let Some(ttl_ms) = ttl_ms {
+            server = server.ttl_ms(ttl_ms as u64);
+        }
         if legacy { server.legacy() } else { server }
     };
     let port = flag("--port").unwrap_or(0);
