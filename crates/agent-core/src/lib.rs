@@ -146,4 +146,6 @@ pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
-pub use toolkit::{Toolkit, create_toolkit, create_toolkit_from_lease, render_tool_result};
+pub use toolkit::{
+    Toolkit, create_toolkit, create_toolkit_from_lease, create_toolkit_from_pool, render_tool_result,
+};

@@ -1,11 +1,11 @@
-//! [`create_toolkit`] and [`create_toolkit_from_lease`]: every tool of an MCP server as a
-//! [`Tool`] an agent can call, through a session or through a lease on a
-//! [`SessionPool`](mcp_session::SessionPool).
+//! [`create_toolkit`], [`create_toolkit_from_lease`] and [`create_toolkit_from_pool`]: the
+//! tools of MCP servers as [`Tool`]s an agent can call, through a session, a lease on a
+//! [`SessionPool`], or the pool itself for many servers at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mcp_session::rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
-use mcp_session::{CallOptions, Lease, Session, SessionError};
+use mcp_session::{CallOptions, Lease, Session, SessionError, SessionPool};
 use serde_json::Value;
 
 use crate::agent::ConversableAgent;
@@ -23,7 +23,10 @@ use crate::tool::Tool;
 #[derive(Clone, Debug)]
 pub struct Toolkit {
     tools: Vec<Tool>,
-    names: BTreeMap<String, String>,
+    /// Each LLM-facing name's server (for a toolkit over a pool) and MCP tool.
+    names: BTreeMap<String, (Option<String>, String)>,
+    /// Servers whose tools could not be listed, with why (a toolkit over a pool).
+    unavailable: Vec<(String, SessionError)>,
 }
 
 /// Lists the session's tools (every page) and wraps each as a [`Tool`]: the server's input
@@ -82,11 +85,12 @@ pub async fn create_toolkit_from_lease(lease: &Lease) -> Result<Toolkit, AgentEr
     toolkit_of(Server::Lease(lease.clone())).await
 }
 
-/// What a toolkit's tools call: a session, or a pool lease.
+/// What a toolkit's tools call: a session, a pool lease, or one server of a pool.
 #[derive(Clone, Debug)]
 enum Server {
     Session(Session),
     Lease(Lease),
+    Pool(SessionPool, String),
 }
 
 impl Server {
@@ -94,6 +98,7 @@ impl Server {
         match self {
             Server::Session(session) => session.list_tools().await,
             Server::Lease(lease) => lease.list_tools().await.map(|tools| tools.to_vec()),
+            Server::Pool(pool, name) => pool.list_tools(name).await.map(|tools| tools.to_vec()),
         }
     }
 
@@ -107,6 +112,7 @@ impl Server {
             Server::Lease(lease) => {
                 lease.call_tool_with(tool, arguments, CallOptions::default()).await
             }
+            Server::Pool(pool, name) => pool.call_tool(name, tool, arguments).await,
         }
     }
 }
@@ -115,14 +121,121 @@ impl Server {
 async fn toolkit_of(server: Server) -> Result<Toolkit, AgentError> {
     let listed = server.list_tools().await?;
     let named = tool_names(listed.iter().map(|tool| tool.name.as_ref()));
-    let mut names = BTreeMap::new();
-    let mut tools = Vec::new();
-    for (tool, (name, mcp_name)) in listed.into_iter().zip(named) {
-        let description = tool.description.as_deref().unwrap_or_default().to_owned();
+    let mut toolkit =
+        Toolkit { tools: Vec::new(), names: BTreeMap::new(), unavailable: Vec::new() };
+    for (tool, (name, _)) in listed.iter().zip(named) {
+        toolkit.add(&server, None, name, tool);
+    }
+    Ok(toolkit)
+}
+
+/// One toolkit over many servers of `pool`: every server (`servers: None`) or the ones named,
+/// their tools listed concurrently from the pool's catalog (so the servers' `tools` filters
+/// apply). Each tool's name is its server's and its own, `server__tool`, made to fit OpenAI's
+/// rule (64 characters of `[a-zA-Z0-9_-]`; a long server name is cut first, and a clash gets a
+/// `_2`, `_3`… suffix), and [`route`](Toolkit::route) maps it back; its description starts
+/// with `[server]`. Calls go through the pool ([`SessionPool::call_tool`]): they take their
+/// place among the server's calls, are checked against the tool's schemas, and reopen a server
+/// that died. The toolkit holds the pool, not its sessions: idle ones still close.
+///
+/// A server that cannot be listed (it will not start, or hangs past its startup timeout) is
+/// left out and named by [`unavailable`](Toolkit::unavailable); the others serve.
+///
+/// ```no_run
+/// use agent_core::create_toolkit_from_pool;
+/// use agent_core::mcp_session::SessionPool;
+/// use agent_core::mcp_session::mcp_config::MCPConfig;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = SessionPool::new(MCPConfig::load("mcp.json")?.config);
+/// let toolkit = create_toolkit_from_pool(&pool, None).await?;
+/// for (server, error) in toolkit.unavailable() {
+///     eprintln!("left out {server}: {error}");
+/// }
+/// for tool in toolkit.tools() {
+///     let (server, mcp_tool) = toolkit.route(tool.name()).expect("a tool of the toolkit");
+///     println!("{} = {mcp_tool} of {}", tool.name(), server.unwrap_or("?"));
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`AgentError::Session`] for a server name the pool's config does not have (the message
+/// lists those it has).
+pub async fn create_toolkit_from_pool(
+    pool: &SessionPool,
+    servers: Option<&[&str]>,
+) -> Result<Toolkit, AgentError> {
+    let names: Vec<String> = match servers {
+        Some(names) => {
+            for name in names {
+                pool.config().get(name).map_err(SessionError::Config)?;
+            }
+            names.iter().map(|name| (*name).to_owned()).collect()
+        }
+        None => pool.config().iter().map(|server| server.server_name().to_owned()).collect(),
+    };
+    let listings = names.iter().map(|name| pool.list_tools(name));
+    let listed = futures::future::join_all(listings).await;
+    let mut toolkit =
+        Toolkit { tools: Vec::new(), names: BTreeMap::new(), unavailable: Vec::new() };
+    let mut served = Vec::new();
+    for (server, listing) in names.into_iter().zip(listed) {
+        match listing {
+            Ok(tools) => served.push((server, tools)),
+            Err(err) => {
+                tracing::debug!(%server, error = %err, "left out of the toolkit");
+                toolkit.unavailable.push((server, err));
+            }
+        }
+    }
+    let prefixed: Vec<String> = served
+        .iter()
+        .flat_map(|(server, tools)| tools.iter().map(move |tool| prefixed_name(server, &tool.name)))
+        .collect();
+    let mut named = tool_names(prefixed.iter().map(String::as_str)).into_iter();
+    for (server, tools) in &served {
+        let calls = Server::Pool(pool.clone(), server.clone());
+        for tool in tools.iter() {
+            let (name, _) = named.next().expect("one name per tool");
+            toolkit.add(&calls, Some(server), name, tool);
+        }
+    }
+    Ok(toolkit)
+}
+
+/// The longest server part of a prefixed tool name, so that the tool's own name keeps most of
+/// the 64 characters.
+const MAX_SERVER_PREFIX: usize = 24;
+
+/// `server__tool` for a toolkit over many servers, the server part cut to
+/// [`MAX_SERVER_PREFIX`] characters (sanitizing and the 64-character cut come after).
+fn prefixed_name(server: &str, tool: &str) -> String {
+    let server: String = server.chars().take(MAX_SERVER_PREFIX).collect();
+    format!("{server}__{tool}")
+}
+
+impl Toolkit {
+    /// Adds `tool` of `server` (named `server_name` in a toolkit over a pool) as `name`.
+    fn add(
+        &mut self,
+        server: &Server,
+        server_name: Option<&str>,
+        name: String,
+        tool: &mcp_session::rmcp::model::Tool,
+    ) {
+        let own = tool.description.as_deref().unwrap_or_default();
+        let description = match server_name {
+            Some(server) if own.is_empty() => format!("[{server}]"),
+            Some(server) => format!("[{server}] {own}"),
+            None => own.to_owned(),
+        };
         let parameters = Value::Object((*tool.input_schema).clone());
-        let server = server.clone();
+        let mcp_name = tool.name.to_string();
         let called = mcp_name.clone();
-        tools.push(Tool::new(name.clone(), description, parameters, move |arguments| {
+        let server = server.clone();
+        self.tools.push(Tool::new(name.clone(), description, parameters, move |arguments| {
             let server = server.clone();
             let called = called.clone();
             async move {
@@ -131,12 +244,9 @@ async fn toolkit_of(server: Server) -> Result<Toolkit, AgentError> {
                 render_tool_result(&result)
             }
         }));
-        names.insert(name, mcp_name);
+        self.names.insert(name, (server_name.map(str::to_owned), mcp_name));
     }
-    Ok(Toolkit { tools, names })
-}
 
-impl Toolkit {
     /// The tools, to pass to a run (`RunOptions::tools`).
     pub fn tools(&self) -> Vec<Tool> {
         self.tools.clone()
@@ -144,7 +254,18 @@ impl Toolkit {
 
     /// The MCP tool an LLM-facing name stands for.
     pub fn mcp_name(&self, name: &str) -> Option<&str> {
-        self.names.get(name).map(String::as_str)
+        self.names.get(name).map(|(_, tool)| tool.as_str())
+    }
+
+    /// The server (in a toolkit over a pool; `None` in one of a session or lease) and the MCP
+    /// tool an LLM-facing name stands for.
+    pub fn route(&self, name: &str) -> Option<(Option<&str>, &str)> {
+        self.names.get(name).map(|(server, tool)| (server.as_deref(), tool.as_str()))
+    }
+
+    /// The servers of a toolkit over a pool whose tools could not be listed, and why.
+    pub fn unavailable(&self) -> &[(String, SessionError)] {
+        &self.unavailable
     }
 
     /// Offers the tools to `agent`'s LLM (the seed's `toolkit.register_for_llm(agent)`).

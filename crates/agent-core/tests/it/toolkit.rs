@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use agent_core::{ConversableAgent, Role, RunOptions, create_toolkit, create_toolkit_from_lease};
+use agent_core::{
+    ConversableAgent, Role, RunOptions, create_toolkit, create_toolkit_from_lease,
+    create_toolkit_from_pool,
+};
 use mcp_session::mcp_config::{MCPConfig, StdioConfig};
 use mcp_session::{MCPClientSessionManager, SessionPool};
 use serde_json::json;
@@ -161,4 +164,51 @@ async fn a_lease_toolkit_keeps_working_after_its_server_is_killed() {
         }
     });
     assert!(done.await.is_ok(), "close_all ended the restarted server");
+}
+
+#[tokio::test]
+async fn a_pool_toolkit_names_routes_and_leaves_out_dead_servers() {
+    let testkit = |name: &str| {
+        StdioConfig::new(name, testkit::testkit_mcp().display().to_string()).arg("stdio").into()
+    };
+    let long = "a-server-with-a-name-far-longer-than-the-prefix-allows";
+    let dead = StdioConfig::new("dead", "/nonexistent/mcp-server").into();
+    let config = MCPConfig::new([testkit("alpha"), testkit("beta"), testkit(long), dead]).unwrap();
+    let pool = SessionPool::new(config);
+    let unknown = create_toolkit_from_pool(&pool, Some(&["alpha", "gamma"])).await.unwrap_err();
+    assert!(unknown.to_string().contains("gamma"), "{unknown}");
+
+    let toolkit = create_toolkit_from_pool(&pool, None).await.unwrap();
+    let unavailable: Vec<&str> =
+        toolkit.unavailable().iter().map(|(server, _)| server.as_str()).collect();
+    assert_eq!(unavailable, ["dead"]);
+    let names: Vec<String> = toolkit.tools().iter().map(|tool| tool.name().to_owned()).collect();
+    assert!(names.contains(&"alpha__echo".to_owned()), "{names:?}");
+    assert!(names.contains(&"beta__echo".to_owned()), "{names:?}");
+    for name in &names {
+        assert!(
+            name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "{name}"
+        );
+    }
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len(), "no two tools share a name");
+    let long_echo =
+        names.iter().find(|name| name.ends_with("__echo") && name.starts_with("a-server")).unwrap();
+    assert_eq!(toolkit.route(long_echo), Some((Some(long), "echo")));
+    assert_eq!(toolkit.route("beta__add"), Some((Some("beta"), "add")));
+
+    let tool = |name: &str| toolkit.tools().into_iter().find(|t| t.name() == name).unwrap();
+    let add = tool("beta__add");
+    assert!(add.spec().description.starts_with("[beta] "), "{}", add.spec().description);
+    assert_eq!(add.call(r#"{"a": 2, "b": 3}"#).await.unwrap().message, "5");
+    // A call the tool's schema refuses goes back to the model as the tool's error, saying
+    // what to fix; the server never sees it.
+    let refused = add.call(r#"{"a": "two"}"#).await.unwrap_err();
+    assert!(refused.contains("Fix the arguments"), "{refused}");
+    assert!(pool.stats("beta").unwrap().open);
+    assert!(pool.stats("alpha").unwrap().open, "listing opened every live server");
+    drop(toolkit);
+    pool.close_all().await;
 }
