@@ -94,6 +94,11 @@ async fn run(
         // The run dropped its senders: the printer ends once it has printed every event.
         while printers.join_next().await.is_some() {}
         let answer = answer.map_err(Error::Run)?;
+        for (server, err) in &answer.unavailable {
+            crate::output::eprint_line(&format!(
+                "research-demo: left out {server}, whose tools could not be listed: {err}"
+            ));
+        }
         output.answer(answer.summary());
         if !answer.failures.is_empty() {
             return Err(Error::DuringRun { failures: answer.failures });

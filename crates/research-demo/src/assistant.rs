@@ -120,26 +120,55 @@ impl ResearchAssistant {
 
     /// The assistant's system message: the seed's `RESEARCH_AGENT_PROMPT`, listing our servers.
     pub fn system_message(&self) -> String {
+        self.system_message_with(&Catalog::default())
+    }
+
+    fn system_message_with(&self, catalog: &Catalog) -> String {
         format!(
             "You are a research assistant agent.\nYou will provide assistance for research tasks.\n\
              You have {} MCP servers to use:\n{}",
-            count(self.servers.len()),
-            self.server_list()
+            count(catalog.usable(&self.servers).count()),
+            self.server_list(catalog)
         )
     }
 
     /// The description of `run_mcp_agent_to_client`: the seed's `TOOL_PROMPT`, listing our servers.
     pub fn tool_description(&self) -> String {
-        let example = self.servers.names().next().unwrap_or("ArxivServer");
+        self.tool_description_with(&Catalog::default())
+    }
+
+    fn tool_description_with(&self, catalog: &Catalog) -> String {
+        let example = catalog.usable(&self.servers).next().unwrap_or("ArxivServer");
         format!(
             "You are an MCP server tool.\nYour purpose is to identify the correct server to execute \
              based on the user's query.\nInputs:\n- query: (actual user query)\n- server_name: (name \
              of the server to execute)\nYou have {} MCP servers to use:\n{}NOTE:\n- Strictly return \
              only the server name for server_name param (e.g., {example})\n- TERMINATE after \
              response from the server\n",
-            count(self.servers.len()),
-            self.server_list()
+            count(catalog.usable(&self.servers).count()),
+            self.server_list(catalog)
         )
+    }
+
+    /// With [`keep_alive`](Self::keep_alive): every server's tools from the pool's catalog
+    /// (listed concurrently, kept by the pool), and the servers that could not be listed.
+    /// Without a pool: nothing (the prompts then list every configured server).
+    pub async fn catalog(&self) -> Catalog {
+        let Some(pool) = &self.pool else { return Catalog::default() };
+        let names: Vec<&str> = self.servers.names().collect();
+        let listed =
+            futures::future::join_all(names.iter().map(|name| pool.list_tools(name))).await;
+        let mut catalog = Catalog { listed: true, ..Catalog::default() };
+        for (name, listing) in names.into_iter().zip(listed) {
+            match listing {
+                Ok(tools) => {
+                    let names = tools.iter().map(|tool| tool.name.to_string()).collect();
+                    catalog.tools.push((name.to_owned(), names));
+                }
+                Err(err) => catalog.unavailable.push((name.to_owned(), err)),
+            }
+        }
+        catalog
     }
 
     /// `run_mcp_agent_to_client`: opens a session to the named server inside the call and runs a
@@ -147,18 +176,19 @@ impl ResearchAssistant {
     /// Failures of servers and of the temporary agent's LLM go back to the LLM as the tool's
     /// error (and are not recorded anywhere else: [`ask`](Self::ask) records them).
     pub fn mcp_tool(&self) -> Tool {
-        self.mcp_tool_reporting(None, Failures::default())
+        self.mcp_tool_reporting(None, Failures::default(), &Catalog::default())
     }
 
     /// `check_mcp_servers` ([`CHECK_TOOL`]): the seed's "server health check tool". It answers
     /// with [`check_servers`](Self::check_servers), one line per server. With
     /// [`keep_alive`](Self::keep_alive) it checks the pool's sessions, and takes `start: true`
-    /// to start the servers no query has used yet; otherwise, since no session outlives a call,
+    /// to start the servers with no open session; otherwise, since no session outlives a call,
     /// it starts every server for the check. Its description tells the model when to use it.
     pub fn check_tool(&self) -> Tool {
         let ending = if self.pool.is_some() {
-            "Servers that no query has used yet are `not started`; set start to true to start \
-             them and check them too (slower: a server that hangs takes its startup timeout)."
+            "Servers with no open session (closed when idle, or never listed) are `not started`; \
+             set start to true to start them and check them too (slower: a server that hangs \
+             takes its startup timeout)."
         } else {
             "Each server is started for the check and closed after it (a server that hangs \
              takes its startup timeout)."
@@ -216,8 +246,9 @@ impl ResearchAssistant {
         &self,
         events: Option<UnboundedSender<Event>>,
         failures: Failures,
+        catalog: &Catalog,
     ) -> Tool {
-        let names: Vec<&str> = self.servers.names().collect();
+        let names: Vec<&str> = catalog.usable(&self.servers).collect();
         let schema = json!({
             "type": "object",
             "properties": {
@@ -227,7 +258,8 @@ impl ResearchAssistant {
             "required": ["query", "server_name"],
         });
         let assistant = self.clone();
-        Tool::new("run_mcp_agent_to_client", self.tool_description(), schema, move |args: Value| {
+        let description = self.tool_description_with(catalog);
+        Tool::new("run_mcp_agent_to_client", description, schema, move |args: Value| {
             let (assistant, events, failures) =
                 (assistant.clone(), events.clone(), failures.clone());
             async move {
@@ -343,36 +375,81 @@ impl ResearchAssistant {
         max_turns: usize,
         events: Option<UnboundedSender<Event>>,
     ) -> Result<Answer, AgentError> {
+        let catalog = self.catalog().await;
         let agent = ConversableAgent::builder(ASSISTANT)
-            .system_message(self.system_message())
+            .system_message(self.system_message_with(&catalog))
             .llm_config(self.llm.clone())
             .human_input_mode(HumanInputMode::Never)
             .build();
         let failures = Failures::default();
-        let tool = self.mcp_tool_reporting(events.clone(), failures.clone());
+        let tool = self.mcp_tool_reporting(events.clone(), failures.clone(), &catalog);
         let mut options =
             RunOptions::new(query).tools([tool, self.check_tool()]).max_turns(max_turns);
         if let Some(events) = events {
             options = options.events(events);
         }
         let response = agent.run(options).await?;
-        Ok(Answer { response, failures: failures.take() })
+        Ok(Answer { response, failures: failures.take(), unavailable: catalog.unavailable })
     }
 
-    /// `1. Name: what it is for` lines, one per server.
-    fn server_list(&self) -> String {
+    /// `1. Name: what it is for` lines, one per server the assistant may use: the seed's words
+    /// for the seed's two servers, else the server's tools from `catalog` (or its transport,
+    /// with no catalog). Servers the catalog could not list are left out.
+    fn server_list(&self, catalog: &Catalog) -> String {
         let mut list = String::new();
-        for (number, server) in (&*self.servers).into_iter().enumerate() {
-            let name = server.server_name();
+        let usable: Vec<&str> = catalog.usable(&self.servers).collect();
+        for (number, name) in usable.into_iter().enumerate() {
             let purpose = match name {
                 "ArxivServer" => "to search for papers on arXiv".to_owned(),
                 "WikipediaServer" => "to search for articles on Wikipedia".to_owned(),
-                _ => format!("its tools, over {}", server.transport()),
+                _ => match catalog.tools.iter().find(|(server, _)| server == name) {
+                    Some((_, tools)) => tool_summary(tools),
+                    None => match self.servers.get(name) {
+                        Ok(server) => format!("its tools, over {}", server.transport()),
+                        Err(_) => "its tools".to_owned(),
+                    },
+                },
             };
             list.push_str(&format!("{}. {name}: {purpose}\n", number + 1));
         }
         list
     }
+}
+
+/// What the assistant knows of its servers' tools before a question: with a pool, each
+/// server's tool names from the pool's catalog, and the servers that could not be listed (left
+/// out of the prompts and of `server_name`'s choices).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Catalog {
+    /// Whether the servers were listed (with a pool).
+    pub listed: bool,
+    /// Each listed server and its tools' names.
+    pub tools: Vec<(String, Vec<String>)>,
+    /// The servers that could not be listed, and why.
+    pub unavailable: Vec<(String, SessionError)>,
+}
+
+impl Catalog {
+    /// The configured servers the assistant may use: all of them, but those the catalog could
+    /// not list.
+    fn usable<'a>(&'a self, servers: &'a MCPConfig) -> impl Iterator<Item = &'a str> + 'a {
+        servers.names().filter(|name| !self.unavailable.iter().any(|(down, _)| down == name))
+    }
+}
+
+/// `its tools: a, b, c` (at most eight names, then how many more).
+fn tool_summary(tools: &[String]) -> String {
+    const SHOWN: usize = 8;
+    if tools.is_empty() {
+        return "a server with no tools".to_owned();
+    }
+    let mut summary =
+        format!("its tools: {}", tools.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", "));
+    if tools.len() > SHOWN {
+        summary.push_str(&format!(" and {} more", tools.len() - SHOWN));
+    }
+    summary
 }
 
 /// The assistant's answer to a question, and what failed on the way.
@@ -386,6 +463,9 @@ pub struct Answer {
     /// ([`AgentError::Session`]), the temporary agent's LLM. Empty when nothing failed; a
     /// tool's own `is_error` result is not a failure.
     pub failures: Vec<AgentError>,
+    /// With a pool: servers that could not be listed before the question, and why. They were
+    /// left out of the assistant's choices; the others served.
+    pub unavailable: Vec<(String, SessionError)>,
 }
 
 impl Answer {

@@ -180,8 +180,8 @@ fn answered(line: &str, server: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_mcp_servers_reports_each_servers_health() {
-    // --keep-alive: after a query on ArxivServer, only its session is open; `start` starts the
-    // other one too.
+    // --keep-alive: the pool's sessions are checked as they are; `start` would start any that
+    // is not open.
     let llm = assistant_replies(vec![
         research(QUERY),
         Reply::tool_call(CHECK_TOOL, json!({})),
@@ -202,7 +202,9 @@ async fn check_mcp_servers_reports_each_servers_health() {
     let first: Vec<&str> = first.lines().collect();
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(answered(first[0], "ArxivServer"), "{first:?}");
-    assert_eq!(first[1], "WikipediaServer: not started");
+    // Before the question the assistant lists every server's tools from the pool's catalog,
+    // which starts each: both answer.
+    assert!(answered(first[1], "WikipediaServer"), "{first:?}");
     let started = check_reply(&llm, 1);
     let started: Vec<&str> = started.lines().collect();
     assert_eq!(started.len(), 2, "{started:?}");
@@ -230,4 +232,52 @@ async fn check_mcp_servers_reports_each_servers_health() {
     assert_eq!(report.len(), 2, "{report:?}");
     assert!(answered(report[0], "ArxivServer"), "{report:?}");
     assert!(answered(report[1], "WikipediaServer"), "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_servers_with_one_dead_the_dead_one_is_reported_the_others_serve() {
+    let llm = assistant_replies(vec![research(QUERY), Reply::text("Found them.")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut servers = serde_json::Map::new();
+    servers.insert(
+        "ArxivServer".to_owned(),
+        json!({
+            "command": env!("CARGO_BIN_EXE_research-demo"),
+            "args": ["serve", "arxiv", "--storage-path", dir.path()],
+        }),
+    );
+    for index in 1..=18 {
+        servers.insert(
+            format!("testkit-{index:02}"),
+            json!({"command": testkit::testkit_mcp(), "args": ["stdio"]}),
+        );
+    }
+    servers.insert("gone".to_owned(), json!({"command": "/nonexistent/mcp-server"}));
+    let path = dir.path().join("mcp.json");
+    std::fs::write(&path, json!({"mcpServers": servers}).to_string()).unwrap();
+    let config = path.display().to_string();
+    let marker = format!("twenty-{}", std::process::id());
+    let args = ["--config", config.as_str(), "--keep-alive", "--max-turns", "2", QUERY];
+    let output = demo(&llm, &args, &marker).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("left out gone"), "{stderr}");
+    let lines = json_lines(&output);
+    assert_eq!(lines.last().unwrap()["text"], "Found them.", "{lines:?}");
+    // The model was offered the 19 servers that listed, each described from its catalog.
+    let first = &llm.requests()[0];
+    let system = first["messages"][0]["content"].as_str().unwrap().to_owned();
+    assert!(system.contains("You have 19 MCP servers to use:"), "{system}");
+    assert!(system.contains("1. ArxivServer: to search for papers on arXiv"), "{system}");
+    assert!(system.contains("testkit-07: its tools: add, ask_client"), "{system}");
+    assert!(!system.contains("gone"), "{system}");
+    let tool = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["function"]["name"] == "run_mcp_agent_to_client")
+        .unwrap();
+    let choices =
+        tool["function"]["parameters"]["properties"]["server_name"]["enum"].as_array().unwrap();
+    assert_eq!(choices.len(), 19);
+    assert!(!choices.contains(&json!("gone")));
 }
