@@ -127,6 +127,8 @@ mod llm;
 mod message;
 mod name;
 mod offline;
+mod router;
+mod search;
 mod tool;
 mod toolkit;
 
@@ -145,7 +147,10 @@ pub use llm::{ApiType, LLMConfig, LlmOverrides, ModelConfig, OpenAi};
 pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
+pub use router::{Hit, Match, Router, Synonym, SynonymSource, ToolField};
+pub use search::{CALL_TOOL, LAZY_TOOL_THRESHOLD, SEARCH_TOOLS};
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
 pub use toolkit::{
-    Toolkit, create_toolkit, create_toolkit_from_lease, create_toolkit_from_pool, render_tool_result,
+    Toolkit, create_toolkit, create_toolkit_from_lease, create_toolkit_from_pool,
+    render_tool_result,
 };

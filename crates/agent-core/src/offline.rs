@@ -5,9 +5,8 @@
 //! Each turn it:
 //! 1. answers with a summary of the last successful tool result, after first calling a transfer
 //!    tool (`transfer_to_…`) if one is offered and not yet called;
-//! 2. otherwise picks the tool whose name and description share the most words with the request
-//!    (tools that already failed are skipped; words every candidate shares do not count), and
-//!    fills its required arguments from the text:
+//! 2. otherwise picks the tool the [`Router`](crate::Router) ranks first for the request (tools
+//!    that already failed are skipped), and fills its required arguments from the text:
 //!    enum values named in the request, numbers, defaults, and for text parameters either the
 //!    whole request (when the parameter's description asks for the user's query) or its topic
 //!    (the words after "about", "for", "on" …).
@@ -19,13 +18,15 @@ use crate::client::{LlmClient, LlmReply, LlmRequest, ToolSpec, Usage};
 use crate::error::AgentError;
 use crate::handoff::is_transfer_tool_name;
 use crate::message::{Message, Role, ToolCall};
+use crate::router::Router;
+use crate::search::{CALL_TOOL, SEARCH_TOOLS};
 
 /// The offline planner: a deterministic, rule-based stand-in for an LLM, not a model. Every
 /// answer it writes starts with `[offline planner]`.
 ///
 /// Each turn it answers with a summary of the last successful tool result (after first calling
-/// an offered `transfer_to_…` tool, once); otherwise it picks the tool whose name and description
-/// share the most words with the request (skipping tools that failed) and fills the required
+/// an offered `transfer_to_…` tool, once); otherwise it picks the tool the [`Router`] ranks first
+/// for the request (skipping tools that failed) and fills the required
 /// arguments from the text: enum values named in the request, numbers, defaults, and for text
 /// either the whole request (when the parameter's description mentions the user) or its topic.
 ///
@@ -50,44 +51,6 @@ use crate::message::{Message, Role, ToolCall};
 pub struct Offline;
 
 const PREFIX: &str = "[offline planner]";
-
-/// Words that say nothing about which tool fits.
-const STOP_WORDS: &[&str] = &[
-    "the",
-    "and",
-    "for",
-    "from",
-    "with",
-    "about",
-    "using",
-    "use",
-    "get",
-    "me",
-    "find",
-    "show",
-    "give",
-    "please",
-    "some",
-    "recent",
-    "latest",
-    "new",
-    "what",
-    "which",
-    "this",
-    "that",
-    "are",
-    "was",
-    "can",
-    "you",
-    "your",
-    "tell",
-    "into",
-    "tools",
-    "tool",
-    "following",
-    "answer",
-    "question",
-];
 
 impl LlmClient for Offline {
     fn complete<'a>(
@@ -116,6 +79,9 @@ fn plan(request: &LlmRequest) -> Message {
             .find(|m| m.role == Role::Tool && m.tool_call_id.as_deref() == Some(&call.id))
             .map(Message::text)
     };
+    if let Some(step) = lazy_step(request, task, since, &called) {
+        return step;
+    }
     let succeeded = called
         .iter()
         .rev()
@@ -141,22 +107,9 @@ fn plan(request: &LlmRequest) -> Message {
         .iter()
         .filter(|t| !is_transfer_tool_name(&t.name) && !failed.contains(&t.name.as_str()))
         .collect();
-    // A word every candidate shares (such as the site all of a server's tools talk to) tells
-    // them apart no more than a stop word does.
-    let words: Vec<String> = keywords(task)
-        .into_iter()
-        .filter(|word| {
-            candidates.len() < 2
-                || !candidates.iter().all(|t| score(t, std::slice::from_ref(word)) > 0)
-        })
-        .collect();
-    let best = candidates
-        .into_iter()
-        .map(|t| (score(t, &words), t))
-        .filter(|(score, _)| *score > 0)
-        .max_by_key(|(score, tool)| (*score, std::cmp::Reverse(tool_index(request, &tool.name))));
+    let best = best_tool(&candidates, task);
     match best {
-        Some((_, tool)) => call(&tool.name, arguments(tool, task)),
+        Some(tool) => call(&tool.name, arguments(tool, task)),
         None if !failed.is_empty() => {
             let last_error =
                 since.iter().rev().find(|m| m.role == Role::Tool).map_or("", Message::text);
@@ -171,8 +124,71 @@ fn plan(request: &LlmRequest) -> Message {
     }
 }
 
-fn tool_index(request: &LlmRequest, name: &str) -> usize {
-    request.tools.iter().position(|t| t.name == name).unwrap_or(usize::MAX)
+/// With the meta-tools of a lazy toolkit ([`SEARCH_TOOLS`], [`CALL_TOOL`]): search for the
+/// request first, then call the best tool found (the next one after a call that failed) with
+/// arguments filled from its parameters. `None` once a call succeeded (the usual answer
+/// follows), or when the meta-tools are not offered.
+fn lazy_step(
+    request: &LlmRequest,
+    task: &str,
+    since: &[Message],
+    called: &[&ToolCall],
+) -> Option<Message> {
+    let offered = |name: &str| request.tools.iter().any(|tool| tool.name == name);
+    if !offered(SEARCH_TOOLS) || !offered(CALL_TOOL) {
+        return None;
+    }
+    let result_of = |call: &ToolCall| {
+        since
+            .iter()
+            .find(|m| m.role == Role::Tool && m.tool_call_id.as_deref() == Some(&call.id))
+            .map(Message::text)
+    };
+    let ok = |text: &str| !text.starts_with("Error:");
+    let Some(search) = called.iter().rposition(|c| c.name == SEARCH_TOOLS) else {
+        return Some(call(SEARCH_TOOLS, json!({"query": task})));
+    };
+    let tried: Vec<String> = called[search..]
+        .iter()
+        .filter(|c| c.name == CALL_TOOL)
+        .map(|c| {
+            if result_of(c).is_some_and(ok) {
+                return None;
+            }
+            let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or_default();
+            Some(arguments["name"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect::<Option<_>>()?;
+    let found: Value =
+        result_of(called[search]).and_then(|text| serde_json::from_str(text).ok())?;
+    let next = found["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|hit| hit["name"].as_str().is_some_and(|name| !tried.iter().any(|t| t == name)));
+    let Some(hit) = next else {
+        return Some(Message::assistant(format!(
+            "{PREFIX} could not complete the request: no tool found for it did the job"
+        )));
+    };
+    let spec = ToolSpec::new(
+        hit["name"].as_str().unwrap_or_default(),
+        hit["description"].as_str().unwrap_or_default(),
+        hit["parameters"].clone(),
+    );
+    Some(call(CALL_TOOL, json!({"name": spec.name, "arguments": arguments(&spec, task)})))
+}
+
+/// The candidate the [`Router`] ranks first for `task` (ties go to the one offered first).
+fn best_tool<'a>(candidates: &[&'a ToolSpec], task: &str) -> Option<&'a ToolSpec> {
+    let mut router = Router::new();
+    for tool in candidates {
+        router.add_tool("", &tool.name, &tool.description, &tool.parameters);
+    }
+    let hits = router.rank(task, candidates.len());
+    let top = hits.first()?.score;
+    let tied = |name: &str| hits.iter().any(|hit| hit.tool == name && hit.score >= top);
+    candidates.iter().copied().find(|tool| tied(&tool.name))
 }
 
 fn call(name: &str, arguments: Value) -> Message {
@@ -258,29 +274,6 @@ fn core_request(text: &str) -> &str {
     let cut =
         first_line.to_lowercase().find(" use the following tools").unwrap_or(first_line.len());
     first_line[..cut].trim()
-}
-
-/// The request's meaningful words, lowercased.
-fn keywords(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.len() >= 3 && !STOP_WORDS.contains(&w.as_str()))
-        .collect()
-}
-
-/// Words shared with the tool: twice for its name, once for its description.
-fn score(tool: &ToolSpec, words: &[String]) -> usize {
-    let name: Vec<String> = tool.name.split(['_', '-']).map(str::to_lowercase).collect();
-    let description = keywords(&tool.description);
-    words
-        .iter()
-        .map(|w| {
-            let stem = w.trim_end_matches('s');
-            let in_name = name.iter().any(|n| n.trim_end_matches('s') == stem);
-            let in_description = description.iter().any(|d| d.trim_end_matches('s') == stem);
-            2 * usize::from(in_name) + usize::from(in_description)
-        })
-        .sum()
 }
 
 /// The request without its phrasing: the words after "about", "for", "on"…, up to a trailing

@@ -20,9 +20,12 @@ use crate::tool::Tool;
 /// maps a name back. Each tool calls what the toolkit was made from: a toolkit of a session
 /// ([`create_toolkit`]) lives as long as the session is open; one of a pool lease
 /// ([`create_toolkit_from_lease`]) as long as the pool, across restarts of the server.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Toolkit {
-    tools: Vec<Tool>,
+    pub(crate) tools: Vec<Tool>,
+    /// What an agent gets instead of `tools`: the meta-tools of
+    /// [`lazy_above`](Toolkit::lazy_above).
+    pub(crate) offered: Option<Vec<Tool>>,
     /// Each LLM-facing name's server (for a toolkit over a pool) and MCP tool.
     names: BTreeMap<String, (Option<String>, String)>,
     /// Servers whose tools could not be listed, with why (a toolkit over a pool).
@@ -121,8 +124,7 @@ impl Server {
 async fn toolkit_of(server: Server) -> Result<Toolkit, AgentError> {
     let listed = server.list_tools().await?;
     let named = tool_names(listed.iter().map(|tool| tool.name.as_ref()));
-    let mut toolkit =
-        Toolkit { tools: Vec::new(), names: BTreeMap::new(), unavailable: Vec::new() };
+    let mut toolkit = Toolkit::default();
     for (tool, (name, _)) in listed.iter().zip(named) {
         toolkit.add(&server, None, name, tool);
     }
@@ -142,6 +144,7 @@ async fn toolkit_of(server: Server) -> Result<Toolkit, AgentError> {
 /// left out and named by [`unavailable`](Toolkit::unavailable); the others serve.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// use agent_core::create_toolkit_from_pool;
 /// use agent_core::mcp_session::SessionPool;
 /// use agent_core::mcp_session::mcp_config::MCPConfig;
@@ -178,8 +181,7 @@ pub async fn create_toolkit_from_pool(
     };
     let listings = names.iter().map(|name| pool.list_tools(name));
     let listed = futures::future::join_all(listings).await;
-    let mut toolkit =
-        Toolkit { tools: Vec::new(), names: BTreeMap::new(), unavailable: Vec::new() };
+    let mut toolkit = Toolkit::default();
     let mut served = Vec::new();
     for (server, listing) in names.into_iter().zip(listed) {
         match listing {
@@ -217,6 +219,11 @@ fn prefixed_name(server: &str, tool: &str) -> String {
 }
 
 impl Toolkit {
+    /// A toolkit of tools made in code (for [`lazy_above`](Self::lazy_above) over them, say).
+    pub fn from_tools(tools: impl IntoIterator<Item = Tool>) -> Toolkit {
+        Toolkit { tools: tools.into_iter().collect(), ..Toolkit::default() }
+    }
+
     /// Adds `tool` of `server` (named `server_name` in a toolkit over a pool) as `name`.
     fn add(
         &mut self,
@@ -247,9 +254,20 @@ impl Toolkit {
         self.names.insert(name, (server_name.map(str::to_owned), mcp_name));
     }
 
-    /// The tools, to pass to a run (`RunOptions::tools`).
+    /// The tools an agent gets, to pass to a run (`RunOptions::tools`): every tool, or the two
+    /// meta-tools of a [lazy](Self::lazy_above) toolkit.
     pub fn tools(&self) -> Vec<Tool> {
-        self.tools.clone()
+        self.offered().to_vec()
+    }
+
+    /// What [`tools`](Self::tools) gives, borrowed.
+    pub fn offered(&self) -> &[Tool] {
+        self.offered.as_deref().unwrap_or(&self.tools)
+    }
+
+    /// Every tool, also those behind the meta-tools of a [lazy](Self::lazy_above) toolkit.
+    pub fn all_tools(&self) -> &[Tool] {
+        &self.tools
     }
 
     /// The MCP tool an LLM-facing name stands for.
@@ -270,7 +288,7 @@ impl Toolkit {
 
     /// Offers the tools to `agent`'s LLM (the seed's `toolkit.register_for_llm(agent)`).
     pub fn register_for_llm(&self, agent: &mut ConversableAgent) {
-        for tool in &self.tools {
+        for tool in self.offered() {
             agent.register_for_llm(tool.spec().clone());
         }
     }
@@ -278,7 +296,7 @@ impl Toolkit {
     /// Lets `agent` run the tools when its LLM calls them (the seed's
     /// `toolkit.register_for_execution(agent)`).
     pub fn register_for_execution(&self, agent: &mut ConversableAgent) {
-        for tool in &self.tools {
+        for tool in self.offered() {
             agent.register_for_execution(tool.clone());
         }
     }

@@ -6,7 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use agent_core::{ConversableAgent, LLMConfig, ModelConfig, RunOptions, Tool};
+use agent_core::{
+    CALL_TOOL, ConversableAgent, LAZY_TOOL_THRESHOLD, LLMConfig, ModelConfig, RunOptions,
+    SEARCH_TOOLS, Tool, Toolkit,
+};
 use serde_json::{Value, json};
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
@@ -62,7 +65,84 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
         "floor": {"request_ms": floor_ms},
         "ours": per_turn(ours, ours_turns, floor_ms),
         "ag2": per_turn(ag2, ag2_turns, floor_ms),
+        "catalog": catalog_requests().await?,
     }))
+}
+
+/// How many copies of the committed real catalogs make the large one (8 servers, 92 tools each
+/// copy).
+const CATALOG_COPIES: usize = 6;
+
+/// The request sizes of an agent with a large catalog: the tools of the eight real servers'
+/// catalogs committed in agent-core's test data, under [`CATALOG_COPIES`] sets of server names,
+/// offered every schema (eager) or through `search_tools` and `call_tool`
+/// ([`Toolkit::lazy_above`]). Each does the same task, converting a time with mcp-server-time's
+/// `convert_time`: eager in two requests (the call, the answer), lazy in three (the search,
+/// the call, the answer). Bytes of each request body, as the scripted server received it.
+async fn catalog_requests() -> Result<Value, Error> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-core/tests/data/catalogs");
+    let mut tools = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))? {
+        let path = entry.map_err(|err| err.to_string())?.path();
+        let text =
+            std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let catalog: Value = serde_json::from_str(&text)?;
+        tools.push((
+            catalog["server"].as_str().unwrap_or("server").to_owned(),
+            catalog["tools"].clone(),
+        ));
+    }
+    tools.sort_by(|a, b| a.0.cmp(&b.0));
+    let toolkit = Toolkit::from_tools((0..CATALOG_COPIES).flat_map(|copy| {
+        tools.iter().flat_map(move |(server, listed)| {
+            listed.as_array().cloned().unwrap_or_default().into_iter().map(move |tool| {
+                let name = format!("{server}{copy}__{}", tool["name"].as_str().unwrap_or("tool"));
+                let description = tool["description"].as_str().unwrap_or_default().to_owned();
+                Tool::new(name, description, tool["inputSchema"].clone(), |_| async {
+                    "14:30 in Europe/London is 23:30 in Asia/Tokyo"
+                })
+            })
+        })
+    }));
+    let count = toolkit.all_tools().len();
+    let convert = json!({"time": "14:30", "source_timezone": "Europe/London", "target_timezone": "Asia/Tokyo"});
+    let eager = requests_of(
+        toolkit.clone(),
+        vec![Reply::tool_call("time0__convert_time", convert.clone())],
+    )
+    .await?;
+    let lazy = requests_of(
+        toolkit.lazy_above(LAZY_TOOL_THRESHOLD),
+        vec![
+            Reply::tool_call(SEARCH_TOOLS, json!({"query": "convert a time between time zones"})),
+            Reply::tool_call(
+                CALL_TOOL,
+                json!({"name": "time0__convert_time", "arguments": convert}),
+            ),
+        ],
+    )
+    .await?;
+    Ok(json!({"tools": count, "eager_bytes": eager, "lazy_bytes": lazy}))
+}
+
+/// The body sizes of the requests of one run of an agent with `toolkit`, whose model answers
+/// `replies` in turn and then a text.
+async fn requests_of(toolkit: Toolkit, replies: Vec<Reply>) -> Result<Vec<usize>, Error> {
+    let llm = ScriptedLlm::start().await;
+    let turns = replies.len() + 1;
+    for reply in replies {
+        llm.when_times(Match::any(), reply, 1);
+    }
+    llm.when(Match::any(), Reply::text("done"));
+    let model =
+        ModelConfig::openai("bench-model").api_key("bench-key").base_url(llm.base_url().parse()?);
+    let mut agent =
+        ConversableAgent::builder("assistant").llm_config(LLMConfig::new(model)).build();
+    toolkit.register_for_llm(&mut agent);
+    toolkit.register_for_execution(&mut agent);
+    agent.run(RunOptions::new("What time is 14:30 in London in Tokyo?").max_turns(turns)).await?;
+    Ok(llm.requests().iter().map(|request| request.to_string().len()).collect())
 }
 
 /// A run's median time per turn (LLM request), and that less the floor: the overhead.
@@ -75,4 +155,20 @@ fn per_turn(mut runs: Vec<Duration>, turns: usize, floor_ms: f64) -> Value {
         "turn_ms": turn_ms,
         "overhead_per_turn_ms": turn_ms - floor_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lazy_catalog_sends_far_smaller_requests() {
+        let catalog = catalog_requests().await.unwrap();
+        eprintln!("{catalog}");
+        assert!(catalog["tools"].as_u64().unwrap() > 500, "{catalog}");
+        let first = |key: &str| catalog[key][0].as_u64().unwrap();
+        assert_eq!(catalog["eager_bytes"].as_array().unwrap().len(), 2, "{catalog}");
+        assert_eq!(catalog["lazy_bytes"].as_array().unwrap().len(), 3, "{catalog}");
+        assert!(first("eager_bytes") > 50 * first("lazy_bytes"), "{catalog}");
+    }
 }

@@ -152,10 +152,20 @@ fn llm_config(args: &AskArgs) -> Result<(LLMConfig, String), Error> {
 /// The servers: `--config FILE`, else the seed's two, with the Wikipedia server started here
 /// (returned: it serves until dropped).
 async fn servers(args: &AskArgs) -> Result<(MCPConfig, Option<Wikipedia>), Error> {
-    let Some(path) = &args.config else {
-        let address = SocketAddr::from(([127, 0, 0, 1], args.wikipedia_port.unwrap_or(0)));
-        let wikipedia = Wikipedia::start(address, args.live, None, "en").await?;
-        let config = seed_config(args.live, &wikipedia.server.sse_url())?;
+    servers_of(args.config.as_deref(), args.live, args.wikipedia_port).await
+}
+
+/// The servers of the config file at `path`, else the seed's two (the Wikipedia one started
+/// here, on `wikipedia_port` or any free port; `live`: both ask the real APIs).
+pub(crate) async fn servers_of(
+    path: Option<&std::path::Path>,
+    live: bool,
+    wikipedia_port: Option<u16>,
+) -> Result<(MCPConfig, Option<Wikipedia>), Error> {
+    let Some(path) = path else {
+        let address = SocketAddr::from(([127, 0, 0, 1], wikipedia_port.unwrap_or(0)));
+        let wikipedia = Wikipedia::start(address, live, None, "en").await?;
+        let config = seed_config(live, &wikipedia.server.sse_url())?;
         return Ok((config, Some(wikipedia)));
     };
     let loaded = MCPConfig::load(path).map_err(Error::ConfigFile)?;
@@ -163,7 +173,7 @@ async fn servers(args: &AskArgs) -> Result<(MCPConfig, Option<Wikipedia>), Error
         eprint_line(&format!("research-demo: warning: {warning}"));
     }
     if loaded.config.is_empty() {
-        return Err(Error::NoServers { path: path.clone() });
+        return Err(Error::NoServers { path: path.to_owned() });
     }
     Ok((loaded.config, None))
 }

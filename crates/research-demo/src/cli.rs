@@ -43,13 +43,14 @@ impl Cli {
         match &self.command {
             None => self.ask.json,
             Some(Command::Ask(args)) => args.json,
+            Some(Command::Route(args)) => args.json,
             Some(Command::Serve(_)) => false,
         }
     }
 }
 
 /// The commands a mistyped first word may have meant (`help` is clap's own).
-const COMMANDS: [&str; 3] = ["ask", "serve", "help"];
+const COMMANDS: [&str; 4] = ["ask", "route", "serve", "help"];
 
 /// The servers `serve` serves, which may follow a mistyped `serve`.
 const SERVED: [&str; 2] = ["arxiv", "wikipedia"];
@@ -105,9 +106,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub(crate) enum Command {
     /// Ask the research assistant a question (the default command).
     Ask(AskArgs),
+    /// Rank the servers' tools for a request, without a model (the tool router).
+    Route(RouteArgs),
     /// Serve one of the demo's MCP servers.
     #[command(subcommand)]
     Serve(Serve),
+}
+
+/// `research-demo route`.
+#[derive(Debug, Args)]
+pub(crate) struct RouteArgs {
+    /// The request to route.
+    #[arg(required = true)]
+    pub(crate) query: Vec<String>,
+    /// Rank the tools of this MCP config file's servers instead of the built-in two.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// How many tools to show.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) top: u16,
+    /// Print one JSON object per tool: `server`, `tool`, `score` and `why`.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// A server to serve.

@@ -109,6 +109,18 @@ pub(crate) enum Error {
         /// The failures; never empty.
         failures: Vec<AgentError>,
     },
+    /// `route`: no server's tools could be listed.
+    #[error("no server's tools could be listed: {}", failures.iter().map(|(_, err)| err.to_string()).collect::<Vec<_>>().join("; "))]
+    NoCatalog {
+        /// Each server and why.
+        failures: Vec<(String, mcp_session::SessionError)>,
+    },
+    /// `route`: no tool matches any word of the request.
+    #[error("no tool of the servers matches any word of \"{query}\"; try other words")]
+    NoRoute {
+        /// The request.
+        query: String,
+    },
     /// SIGINT or SIGTERM stopped the command, which closed every session and server first.
     #[error("stopped by {signal}; every session and server it opened was closed")]
     Interrupted {
@@ -146,7 +158,9 @@ impl Error {
             | Error::Listen { .. }
             | Error::ServerStopped { .. }
             | Error::McpInitialize { .. }
-            | Error::McpSession { .. } => Kind::Server,
+            | Error::McpSession { .. }
+            | Error::NoCatalog { .. }
+            | Error::NoRoute { .. } => Kind::Server,
             Error::Run(AgentError::Session(_)) => Kind::Server,
             Error::Run(_) => Kind::Llm,
             Error::DuringRun { failures } => match failures.first() {

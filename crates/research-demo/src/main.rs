@@ -5,6 +5,8 @@
 //!   Wikipedia over legacy SSE (served in-process), or to the servers of `--config FILE`. No
 //!   QUERY: the seed's two. With `--keep-alive`, the tool's calls share a session pool instead.
 //!   What it prints, for people or as `--json` lines: `output.rs`.
+//! - `research-demo route QUERY` ranks the servers' tools for a request with agent-core's
+//!   `Router`, no model involved (`route.rs`).
 //! - `research-demo serve arxiv` serves the arXiv MCP server over stdio; `serve wikipedia` the
 //!   Wikipedia MCP server over legacy SSE (`/sse`) and streamable HTTP (`/mcp`) (`serve.rs`).
 //!
@@ -17,6 +19,7 @@ mod ask;
 mod cli;
 mod error;
 mod output;
+mod route;
 mod serve;
 mod signal;
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
             let signals = Signals::install()?;
             match command {
                 Command::Ask(args) => ask::ask(args, &output, signals).await,
+                Command::Route(args) => route::route(args, &output, signals).await,
                 Command::Serve(Serve::Arxiv(args)) => serve::arxiv(args, signals).await,
                 Command::Serve(Serve::Wikipedia(args)) => serve::wikipedia(args, signals).await,
             }

@@ -146,6 +146,28 @@ impl Output {
         }
     }
 
+    /// One tool of `route`'s ranking: a JSON object with `--json`, else a line and its reasons.
+    pub(crate) fn hit(&self, rank: usize, hit: &agent_core::Hit) {
+        let why: Vec<String> = hit.why.iter().map(ToString::to_string).collect();
+        if self.json {
+            let line = serde_json::json!({
+                "server": hit.server,
+                "tool": hit.tool,
+                "score": (hit.score * 1000.0).round() / 1000.0,
+                "why": why,
+            });
+            self.print_line(&line.to_string());
+        } else {
+            self.print_line(&shown(&format!(
+                "{rank}. {} {} (score {:.2}): {}",
+                hit.server,
+                hit.tool,
+                hit.score,
+                why.join("; ")
+            )));
+        }
+    }
+
     /// The answer, whole.
     pub(crate) fn answer(&self, answer: &str) {
         if self.json {

@@ -3,8 +3,10 @@
 
 mod event;
 mod handoff;
+mod lazy;
 mod llm;
 mod offline;
+mod router;
 mod run;
 mod toolkit;
 

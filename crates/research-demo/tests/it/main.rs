@@ -10,4 +10,5 @@ mod keep_alive;
 mod outside_clients;
 mod props;
 mod redirects;
+mod route;
 mod wikipedia_server;

@@ -1,0 +1,662 @@
+//! The inverted index, the mined synonyms, the scoring and the explanations.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::analyze::{Analyzer, Mode, Token};
+use super::lexicon;
+use super::{Hit, Match, Synonym, SynonymSource, ToolField};
+
+/// One tool's text, by field.
+#[derive(Debug, Clone)]
+pub(super) struct ToolDoc {
+    pub(super) server: String,
+    pub(super) name: String,
+    pub(super) title: Option<String>,
+    pub(super) params: Vec<String>,
+    pub(super) description: String,
+    pub(super) schema: Vec<String>,
+}
+
+impl ToolDoc {
+    /// The texts of each field, as the lexical model indexes them.
+    fn fields(&self) -> [(ToolField, Vec<&str>); 6] {
+        [
+            (ToolField::Server, vec![self.server.as_str()]),
+            (ToolField::Name, vec![self.name.as_str()]),
+            (ToolField::Title, self.title.iter().map(String::as_str).collect()),
+            (ToolField::Param, self.params.iter().map(String::as_str).collect()),
+            (ToolField::Description, vec![self.description.as_str()]),
+            (ToolField::Schema, self.schema.iter().map(String::as_str).collect()),
+        ]
+    }
+}
+
+/// The model's constants (see the table in [`Router`](super::Router)'s documentation).
+#[derive(Debug, Clone)]
+pub(super) struct Params {
+    /// BM25 saturation.
+    k1: f64,
+    /// Per field slot: BM25F weight.
+    weight: [f64; FIELDS],
+    /// Per field slot: length normalisation.
+    b: [f64; FIELDS],
+    /// How much a built-in synonym counts next to the request's own word.
+    builtin: f64,
+    /// How much a word recognised by its shape (a URL, a file name) counts.
+    shape: f64,
+    /// How much a catalog-mined synonym counts, times its association strength.
+    mined: f64,
+    /// A mined pair needs this many tools in which it co-occurs …
+    min_support: u32,
+    /// … and at least this association: `min(P(b | a), P(a | b))` over the tools.
+    min_association: f64,
+    /// Kept mined synonyms per word, strongest first.
+    max_related: usize,
+    /// How much the server-level evidence adds to a tool's score.
+    server: f64,
+    /// How much a tool's name coverage (the share of its name the request says) adds.
+    coverage: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            k1: 1.2,
+            //        server name  title param desc  schema text
+            weight: [1.5, 3.0, 2.0, 1.5, 1.0, 0.4, 1.0],
+            b: [0.0, 0.5, 0.5, 0.5, 0.75, 0.75, 0.75],
+            builtin: 0.8,
+            shape: 1.0,
+            mined: 0.3,
+            min_support: 2,
+            min_association: 0.5,
+            max_related: 4,
+            server: 2.0,
+            coverage: 2.0,
+        }
+    }
+}
+
+const FIELDS: usize = 7;
+
+fn slot(field: ToolField) -> usize {
+    match field {
+        ToolField::Server => 0,
+        ToolField::Name => 1,
+        ToolField::Title => 2,
+        ToolField::Param => 3,
+        ToolField::Description => 4,
+        ToolField::Schema => 5,
+        ToolField::Text => 6,
+    }
+}
+
+#[derive(Debug)]
+struct Doc {
+    /// Index into [`Index::servers`].
+    server_id: u32,
+    server: String,
+    tool: String,
+    /// (term, field, surface), sorted by term then field.
+    occurrences: Vec<(u32, ToolField, String)>,
+    /// The distinct terms of the tool's name that are not its server's (`git_log` on `git`: `log`).
+    name_terms: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    doc: u32,
+    /// The saturated BM25F term frequency: `tf'·(k1+1)/(k1+tf')`.
+    weight: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Related {
+    term: u32,
+    weight: f64,
+    word: String,
+    source: SynonymSource,
+}
+
+/// The index over one [`Router`](super::Router)'s tools.
+#[derive(Debug)]
+pub(super) struct Index {
+    analyzer: Analyzer,
+    docs: Vec<Doc>,
+    terms: HashMap<String, u32>,
+    /// Per term: a word that produced it, for explanations.
+    words: Vec<String>,
+    postings: Vec<Vec<Posting>>,
+    idf: Vec<f64>,
+    /// Per term: mined synonyms.
+    mined: Vec<Vec<Related>>,
+    /// Per request term (not necessarily in the catalog): built-in synonyms in the catalog.
+    builtin: HashMap<String, Vec<Related>>,
+    /// The servers' names, sorted.
+    servers: Vec<String>,
+    /// Per term: (server, server-level weight), see [`Index::server_evidence`].
+    server_postings: Vec<Vec<(u32, f64)>>,
+    params: Params,
+}
+
+impl Index {
+    pub(super) fn build(mode: Mode, tools: &[ToolDoc]) -> Self {
+        let params = Params::default();
+        let mut sorted: Vec<&ToolDoc> = tools.iter().collect();
+        sorted.sort_by(|a, b| (&a.server, &a.name).cmp(&(&b.server, &b.name)));
+
+        let mut analyzer = Analyzer::new(mode);
+        if mode == Mode::Lexical {
+            for doc in &sorted {
+                for (_, texts) in doc.fields() {
+                    texts.iter().for_each(|text| analyzer.learn(text));
+                }
+            }
+            lexicon::GROUPS.iter().flat_map(|g| g.iter()).for_each(|word| analyzer.learn(word));
+        }
+
+        let tool_names: HashSet<String> = if mode == Mode::Lexical {
+            sorted.iter().map(|t| t.name.clone()).collect()
+        } else {
+            HashSet::new()
+        };
+        let mut terms: HashMap<String, u32> = HashMap::new();
+        let mut words: Vec<String> = Vec::new();
+        let mut docs = Vec::with_capacity(sorted.len());
+        // Per doc: term → tf per field; field lengths.
+        let mut doc_tfs: Vec<HashMap<u32, [f64; FIELDS]>> = Vec::with_capacity(sorted.len());
+        let mut doc_lengths: Vec<[f64; FIELDS]> = Vec::with_capacity(sorted.len());
+        let mut tokens: Vec<Token> = Vec::new();
+        for tool in &sorted {
+            let mut tfs: HashMap<u32, [f64; FIELDS]> = HashMap::new();
+            let mut lengths = [0.0; FIELDS];
+            let mut occurrences = Vec::new();
+            let mut name_terms: Vec<u32> = Vec::new();
+            for (field, texts) in tool.fields() {
+                let field = if mode == Mode::Plain { ToolField::Text } else { field };
+                for text in texts {
+                    tokens.clear();
+                    analyzer.analyze(text, &mut tokens);
+                    for token in tokens.drain(..) {
+                        // Prose that names another tool speaks of that tool, not of this one.
+                        let prose = matches!(field, ToolField::Description | ToolField::Schema);
+                        if prose
+                            && token.surface != tool.name
+                            && tool_names.contains(&token.surface)
+                        {
+                            continue;
+                        }
+                        // A title only adds the words its name lacks.
+                        if field == ToolField::Title
+                            && terms.get(&token.term).is_some_and(|id| name_terms.contains(id))
+                        {
+                            continue;
+                        }
+                        let next = u32::try_from(words.len()).unwrap_or(u32::MAX);
+                        let id = *terms.entry(token.term).or_insert_with(|| {
+                            words.push(token.word.clone());
+                            next
+                        });
+                        if field == ToolField::Name {
+                            name_terms.push(id);
+                        }
+                        tfs.entry(id).or_insert([0.0; FIELDS])[slot(field)] += 1.0;
+                        lengths[slot(field)] += 1.0;
+                        occurrences.push((id, field, token.surface));
+                    }
+                }
+            }
+            occurrences.sort_by_key(|o| (o.0, slot(o.1)));
+            occurrences.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            let server_terms: Vec<u32> =
+                occurrences.iter().filter(|o| o.1 == ToolField::Server).map(|o| o.0).collect();
+            let mut name_terms: Vec<u32> = occurrences
+                .iter()
+                .filter(|o| o.1 == ToolField::Name && !server_terms.contains(&o.0))
+                .map(|o| o.0)
+                .collect();
+            name_terms.dedup();
+            docs.push(Doc {
+                server_id: 0,
+                server: tool.server.clone(),
+                tool: tool.name.clone(),
+                occurrences,
+                name_terms,
+            });
+            doc_tfs.push(tfs);
+            doc_lengths.push(lengths);
+        }
+
+        let n = docs.len().max(1) as f64;
+        let mut average = [0.0; FIELDS];
+        for lengths in &doc_lengths {
+            for (sum, length) in average.iter_mut().zip(lengths) {
+                *sum += length / n;
+            }
+        }
+        let all_fields = [
+            ToolField::Server,
+            ToolField::Name,
+            ToolField::Title,
+            ToolField::Param,
+            ToolField::Description,
+            ToolField::Schema,
+            ToolField::Text,
+        ];
+        let mut postings: Vec<Vec<Posting>> = vec![Vec::new(); words.len()];
+        for (doc, (tfs, lengths)) in doc_tfs.iter().zip(&doc_lengths).enumerate() {
+            let doc = u32::try_from(doc).unwrap_or(u32::MAX);
+            for (&term, tf) in tfs {
+                let mut pseudo = 0.0;
+                for field in all_fields {
+                    let i = slot(field);
+                    if tf[i] > 0.0 {
+                        let (weight, b) = (params.weight[i], params.b[i]);
+                        let norm = if average[i] > 0.0 {
+                            1.0 - b + b * lengths[i] / average[i]
+                        } else {
+                            1.0
+                        };
+                        pseudo += weight * tf[i] / norm;
+                    }
+                }
+                let weight = pseudo * (params.k1 + 1.0) / (params.k1 + pseudo);
+                postings[term as usize].push(Posting { doc, weight });
+            }
+        }
+        for list in &mut postings {
+            list.sort_by_key(|p| p.doc);
+        }
+        let idf = postings
+            .iter()
+            .map(|list| {
+                let df = list.len() as f64;
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+
+        let mut servers: Vec<String> = docs.iter().map(|d| d.server.clone()).collect();
+        servers.dedup();
+        for doc in &mut docs {
+            let id = servers.binary_search(&doc.server).unwrap_or_default();
+            doc.server_id = u32::try_from(id).unwrap_or(u32::MAX);
+        }
+        let mut index = Self {
+            analyzer,
+            docs,
+            terms,
+            words,
+            postings,
+            idf,
+            mined: Vec::new(),
+            builtin: HashMap::new(),
+            servers,
+            server_postings: Vec::new(),
+            params,
+        };
+        if mode == Mode::Lexical {
+            index.mined = index.mine();
+            index.builtin = index.builtin_synonyms();
+            index.server_postings = index.server_evidence();
+        }
+        index
+    }
+
+    /// Per term, how much it speaks for each server: the share of the server's tools that
+    /// have it, times its inverse document frequency over servers. A word all of a server's
+    /// tools share (`paper` on an arXiv server) tells the server even when it tells none of its
+    /// tools apart.
+    fn server_evidence(&self) -> Vec<Vec<(u32, f64)>> {
+        let mut sizes = vec![0_u32; self.servers.len()];
+        for doc in &self.docs {
+            sizes[doc.server_id as usize] += 1;
+        }
+        let n = self.servers.len() as f64;
+        self.postings
+            .iter()
+            .map(|list| {
+                let mut counts: Vec<(u32, u32)> = Vec::new();
+                for posting in list {
+                    let server = self.docs[posting.doc as usize].server_id;
+                    match counts.last_mut() {
+                        Some((s, count)) if *s == server => *count += 1,
+                        _ => counts.push((server, 1)),
+                    }
+                }
+                let df = counts.len() as f64;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                counts
+                    .into_iter()
+                    .map(|(s, count)| {
+                        (s, idf * f64::from(count) / f64::from(sizes[s as usize].max(1)))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Synonyms mined from the catalog: a word of a tool's names (server, name, title) and a
+    /// word of its parameter names or description "explain" each other when they go together in
+    /// at least `min_support` tools and each predicts the other: both `P(prose | name)` and
+    /// `P(name | prose)` over the tools are at least `min_association`. Either may then stand
+    /// for the other. Only words of letters count (no numbers, no identifiers' digits), tools
+    /// whose prose repeats another's word for word count once (a server that lists each tool
+    /// under two names), and the schema's prose (defaults, examples, long parameter notes) is
+    /// left out as too noisy.
+    fn mine(&self) -> Vec<Vec<Related>> {
+        let mut name_df: HashMap<u32, u32> = HashMap::new();
+        let mut prose_df: HashMap<u32, u32> = HashMap::new();
+        let mut pairs: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut seen_prose: HashSet<Vec<u32>> = HashSet::new();
+        let alphabetic =
+            |term: u32| self.words[term as usize].bytes().all(|b| b.is_ascii_lowercase());
+        for doc in &self.docs {
+            let mut names = BTreeSet::new();
+            let mut prose = BTreeSet::new();
+            for &(term, field, _) in &doc.occurrences {
+                if !alphabetic(term) {
+                    continue;
+                }
+                match field {
+                    ToolField::Server | ToolField::Name | ToolField::Title => names.insert(term),
+                    ToolField::Param | ToolField::Description => prose.insert(term),
+                    ToolField::Schema | ToolField::Text => false,
+                };
+            }
+            if !seen_prose.insert(prose.iter().copied().collect()) {
+                continue;
+            }
+            for &a in &names {
+                *name_df.entry(a).or_default() += 1;
+            }
+            for &b in &prose {
+                *prose_df.entry(b).or_default() += 1;
+            }
+            for &a in &names {
+                for &b in prose.iter().filter(|&&b| b != a) {
+                    *pairs.entry((a, b)).or_default() += 1;
+                }
+            }
+        }
+        let mut related: Vec<Vec<Related>> = vec![Vec::new(); self.words.len()];
+        for (&(a, b), &count) in &pairs {
+            if count < self.params.min_support {
+                continue;
+            }
+            let (na, nb) = (name_df.get(&a).copied(), prose_df.get(&b).copied());
+            let (na, nb) = (f64::from(na.unwrap_or(1)), f64::from(nb.unwrap_or(1)));
+            let association = (f64::from(count) / na).min(f64::from(count) / nb);
+            if association < self.params.min_association {
+                continue;
+            }
+            for (from, to) in [(a, b), (b, a)] {
+                let list = &mut related[from as usize];
+                match list.iter_mut().find(|r| r.term == to) {
+                    Some(r) => r.weight = r.weight.max(association),
+                    None => list.push(Related {
+                        term: to,
+                        weight: association,
+                        word: self.words[to as usize].clone(),
+                        source: SynonymSource::Catalog,
+                    }),
+                }
+            }
+        }
+        for list in &mut related {
+            list.sort_by(|x, y| y.weight.total_cmp(&x.weight).then_with(|| x.word.cmp(&y.word)));
+            list.truncate(self.params.max_related);
+            for r in list.iter_mut() {
+                r.weight *= self.params.mined;
+            }
+        }
+        related
+    }
+
+    /// The built-in groups, by request term, restricted to words the catalog has.
+    fn builtin_synonyms(&self) -> HashMap<String, Vec<Related>> {
+        let mut map: HashMap<String, Vec<Related>> = HashMap::new();
+        for group in lexicon::GROUPS {
+            let stems: Vec<(String, &str)> =
+                group.iter().map(|word| (self.analyzer.stem(word), *word)).collect();
+            for (from, _) in &stems {
+                for (to, word) in &stems {
+                    let Some(&term) = self.terms.get(to) else { continue };
+                    if to == from {
+                        continue;
+                    }
+                    let list = map.entry(from.clone()).or_default();
+                    if !list.iter().any(|r| r.term == term) {
+                        list.push(Related {
+                            term,
+                            weight: self.params.builtin,
+                            word: (*word).to_owned(),
+                            source: SynonymSource::BuiltIn,
+                        });
+                    }
+                }
+            }
+        }
+        map
+    }
+
+    /// The catalog-mined synonyms of a word, strongest first (for inspection and tests).
+    pub(super) fn mined_synonyms(&self, word: &str) -> Vec<(String, f64)> {
+        let mut tokens = Vec::new();
+        self.analyzer.analyze(word, &mut tokens);
+        tokens
+            .first()
+            .and_then(|t| self.terms.get(&t.term))
+            .and_then(|&id| self.mined.get(id as usize))
+            .map(|list| list.iter().map(|r| (r.word.clone(), r.weight)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The request's distinct words, each with its variants.
+    fn request_words(&self, request: &str) -> Vec<RequestWord> {
+        let mut tokens = Vec::new();
+        self.analyzer.analyze(request, &mut tokens);
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for token in tokens {
+            if !seen.insert(token.term.clone()) {
+                continue;
+            }
+            let mut variants: Vec<Variant> = Vec::new();
+            let direct = self.terms.get(&token.term).copied();
+            if let Some(term) = direct {
+                variants.push(Variant { term, weight: 1.0, via: None });
+            }
+            let mined = direct
+                .and_then(|id| self.mined.get(id as usize))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let builtin = self.builtin.get(&token.term).map(Vec::as_slice).unwrap_or_default();
+            for r in builtin.iter().chain(mined) {
+                let variant = Variant {
+                    term: r.term,
+                    weight: r.weight,
+                    via: Some(Synonym { word: r.word.clone(), source: r.source }),
+                };
+                match variants.iter_mut().find(|v| v.term == r.term) {
+                    Some(v) if v.weight >= r.weight => {}
+                    Some(v) => *v = variant,
+                    None => variants.push(variant),
+                }
+            }
+            if !variants.is_empty() {
+                out.push(RequestWord { word: token.word, variants });
+            }
+        }
+        if self.params.shape > 0.0 {
+            for (written, word) in
+                request.split_whitespace().filter_map(|w| shape(w).map(|s| (w, s)))
+            {
+                let term = self.analyzer.stem(word);
+                let Some(&id) = self.terms.get(&term) else { continue };
+                if seen.insert(term) {
+                    let via = Synonym { word: word.to_owned(), source: SynonymSource::Shape };
+                    out.push(RequestWord {
+                        word: trim_token(written).to_owned(),
+                        variants: vec![Variant {
+                            term: id,
+                            weight: self.params.shape,
+                            via: Some(via),
+                        }],
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn posting(&self, term: u32, doc: u32) -> Option<&Posting> {
+        let list = &self.postings[term as usize];
+        list.binary_search_by_key(&doc, |p| p.doc).ok().map(|i| &list[i])
+    }
+
+    pub(super) fn rank(&self, request: &str, k: usize) -> Vec<Hit> {
+        if k == 0 || self.docs.is_empty() {
+            return Vec::new();
+        }
+        let words = self.request_words(request);
+        let mut scores = vec![0.0_f64; self.docs.len()];
+        let mut best = vec![0.0_f64; self.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut server_scores = vec![0.0_f64; self.servers.len()];
+        if self.params.server > 0.0 {
+            let mut best = vec![0.0_f64; self.servers.len()];
+            for word in &words {
+                for variant in &word.variants {
+                    let Some(list) = self.server_postings.get(variant.term as usize) else {
+                        continue;
+                    };
+                    for &(server, weight) in list {
+                        let slot = &mut best[server as usize];
+                        *slot = slot.max(variant.weight * weight);
+                    }
+                }
+                for (score, best) in server_scores.iter_mut().zip(&mut best) {
+                    *score += std::mem::take(best);
+                }
+            }
+        }
+        for word in &words {
+            for variant in &word.variants {
+                let factor = variant.weight * self.idf[variant.term as usize];
+                for posting in &self.postings[variant.term as usize] {
+                    let slot = &mut best[posting.doc as usize];
+                    if *slot == 0.0 {
+                        touched.push(posting.doc);
+                    }
+                    *slot = slot.max(factor * posting.weight);
+                }
+            }
+            for doc in touched.drain(..) {
+                scores[doc as usize] += std::mem::take(&mut best[doc as usize]);
+            }
+        }
+        let mut said: HashMap<u32, f64> = HashMap::new();
+        for variant in words.iter().flat_map(|w| &w.variants) {
+            let weight = said.entry(variant.term).or_default();
+            *weight = weight.max(variant.weight);
+        }
+        for (score, doc) in scores.iter_mut().zip(&self.docs) {
+            if *score > 0.0 {
+                *score += self.params.server * server_scores[doc.server_id as usize];
+                if !doc.name_terms.is_empty() {
+                    let covered: f64 =
+                        doc.name_terms.iter().filter_map(|t| said.get(t)).sum::<f64>();
+                    *score += self.params.coverage * covered / doc.name_terms.len() as f64;
+                }
+            }
+        }
+        let mut ranked: Vec<u32> = (0..self.docs.len())
+            .filter(|&d| scores[d] > 0.0)
+            .filter_map(|d| u32::try_from(d).ok())
+            .collect();
+        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        ranked.truncate(k);
+        ranked
+            .into_iter()
+            .map(|doc| {
+                let entry = &self.docs[doc as usize];
+                Hit {
+                    server: entry.server.clone(),
+                    tool: entry.tool.clone(),
+                    score: scores[doc as usize],
+                    why: self.explain(&words, doc),
+                }
+            })
+            .collect()
+    }
+
+    /// For each request word, the fields of `doc` its best variant matched.
+    fn explain(&self, words: &[RequestWord], doc: u32) -> Vec<Match> {
+        let occurrences = &self.docs[doc as usize].occurrences;
+        let mut why = Vec::new();
+        for word in words {
+            let best = word
+                .variants
+                .iter()
+                .filter_map(|v| {
+                    let posting = self.posting(v.term, doc)?;
+                    Some((v, v.weight * self.idf[v.term as usize] * posting.weight))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((variant, _)) = best else { continue };
+            let start = occurrences.partition_point(|o| o.0 < variant.term);
+            for (_, field, surface) in
+                occurrences[start..].iter().take_while(|o| o.0 == variant.term)
+            {
+                why.push(Match {
+                    word: word.word.clone(),
+                    field: *field,
+                    text: surface.clone(),
+                    via: variant.via.clone(),
+                });
+            }
+        }
+        why
+    }
+}
+
+/// A distinct word of a request and the terms it may match.
+#[derive(Debug)]
+struct RequestWord {
+    word: String,
+    variants: Vec<Variant>,
+}
+
+/// A term a request word may match, and how much it counts.
+#[derive(Debug)]
+struct Variant {
+    term: u32,
+    weight: f64,
+    via: Option<Synonym>,
+}
+
+/// Trims the quotes, brackets and sentence punctuation around a whitespace-separated token.
+fn trim_token(token: &str) -> &str {
+    token
+        .trim_start_matches(|c: char| "\"'`([{<".contains(c))
+        .trim_end_matches(|c: char| "\"'`)]}>,;:!?.".contains(c))
+}
+
+/// The word a request token stands for by its shape: `url` for a URL, `file` for a file name
+/// (`notes.txt`, `.csv`), `path` for another path (`/home/me`, `~/src`).
+fn shape(token: &str) -> Option<&'static str> {
+    let token = trim_token(token);
+    if token.contains("://") || token.starts_with("www.") {
+        return Some("url");
+    }
+    let name = token.rsplit(['/', '\\']).next().unwrap_or(token);
+    if let Some((_, extension)) = name.rsplit_once('.')
+        && (2..=5).contains(&extension.len())
+        && extension.bytes().all(|b| b.is_ascii_alphanumeric())
+        && extension.bytes().any(|b| b.is_ascii_alphabetic())
+    {
+        return Some("file");
+    }
+    let rooted = ["/", "~/", "./", "../"].iter().any(|root| token.starts_with(root));
+    (rooted && token.len() > 1 || token.contains('\\')).then_some("path")
+}

@@ -1,0 +1,294 @@
+//! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
+//! requests, each with the server and the tools that would serve it.
+//!
+//! The requests come in two splits: `dev`, the only one the router was tuned on, and `heldout`,
+//! measured as it comes. The test prints a markdown table (`cargo test -p agent-core --test it
+//! router -- --nocapture`), the router next to the plain BM25 baseline, and asserts floors that
+//! hold with a margin. With `ROUTER_MISSES=dev` it also prints the dev requests the router gets
+//! wrong (the tuning aid); `ROUTER_MISSES=heldout` is for after tuning. While tuning,
+//! `ROUTER_SPLIT=dev` measures the dev split only and leaves the held-out requests unread.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use agent_core::mcp_session::rmcp::model::Tool;
+use agent_core::{Hit, Router};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Catalog {
+    server: String,
+    tools: Vec<Tool>,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    id: serde_json::Value,
+    request: String,
+    server: String,
+    tools: Vec<String>,
+    split: String,
+}
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// Every catalog, by file name.
+fn catalogs() -> Vec<Catalog> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(data().join("catalogs"))
+        .expect("tests/data/catalogs")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("a catalog");
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect()
+}
+
+fn requests() -> Vec<Request> {
+    let text = std::fs::read_to_string(data().join("routing-requests.json")).expect("requests");
+    serde_json::from_str(&text).expect("routing-requests.json")
+}
+
+fn load(mut router: Router, catalogs: &[Catalog]) -> Router {
+    for catalog in catalogs {
+        router.add_server(&catalog.server, &catalog.tools);
+    }
+    router
+}
+
+/// Hits at k ∈ {1, 3} for the server and for the (server, tool) pair.
+#[derive(Default, Clone, Copy)]
+struct Score {
+    n: usize,
+    server: [usize; 2],
+    tool: [usize; 2],
+}
+
+impl Score {
+    fn add(&mut self, request: &Request, hits: &[Hit]) -> bool {
+        self.n += 1;
+        let mut servers: Vec<&str> = Vec::new();
+        for hit in hits {
+            if !servers.contains(&hit.server.as_str()) {
+                servers.push(&hit.server);
+            }
+        }
+        let good = |hit: &Hit| hit.server == request.server && request.tools.contains(&hit.tool);
+        let server_rank = servers.iter().position(|s| *s == request.server);
+        let tool_rank = hits.iter().position(good);
+        for (i, k) in [1, 3].into_iter().enumerate() {
+            self.server[i] += usize::from(server_rank.is_some_and(|r| r < k));
+            self.tool[i] += usize::from(tool_rank.is_some_and(|r| r < k));
+        }
+        tool_rank == Some(0)
+    }
+
+    fn percent(&self, count: usize) -> f64 {
+        if self.n == 0 { 0.0 } else { 100.0 * count as f64 / self.n as f64 }
+    }
+}
+
+struct Measured {
+    scores: [Score; 2],
+    misses: Vec<String>,
+}
+
+const SPLITS: [&str; 2] = ["dev", "heldout"];
+
+fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measured {
+    let mut scores = [Score::default(); 2];
+    let mut misses = Vec::new();
+    for request in requests {
+        let Some(split) = SPLITS.iter().position(|s| *s == request.split) else {
+            panic!("{}: unknown split {:?}", request.id, request.split);
+        };
+        // Every tool, so that the server ranking sees every server.
+        let hits = router.rank(&request.request, router.len());
+        let right = scores[split].add(request, &hits);
+        if !right && show == Some(request.split.as_str()) {
+            let top: Vec<String> = hits
+                .iter()
+                .take(3)
+                .map(|h| {
+                    let why: Vec<String> = h.why.iter().map(ToString::to_string).collect();
+                    format!("{}/{} {:.2} {why:?}", h.server, h.tool, h.score)
+                })
+                .collect();
+            misses.push(format!(
+                "{} {:?} want {}/{:?}\n    {}",
+                request.id,
+                request.request,
+                request.server,
+                request.tools,
+                top.join("\n    ")
+            ));
+        }
+    }
+    Measured { scores, misses }
+}
+
+fn row(model: &str, split: &str, score: &Score) -> String {
+    format!(
+        "| {model} | {split} | {} | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
+        score.n,
+        score.percent(score.server[0]),
+        score.percent(score.server[1]),
+        score.percent(score.tool[0]),
+        score.percent(score.tool[1]),
+    )
+}
+
+fn per_query(router: &Router, requests: &[Request]) -> Duration {
+    const ROUNDS: u32 = 20;
+    let start = Instant::now();
+    for _ in 0..ROUNDS {
+        for request in requests {
+            std::hint::black_box(router.rank(&request.request, 3));
+        }
+    }
+    start.elapsed() / (ROUNDS * u32::try_from(requests.len().max(1)).unwrap_or(u32::MAX))
+}
+
+/// A build of the index, timed: the first ranking after a change builds it.
+fn build_time(router: &Router) -> Duration {
+    let start = Instant::now();
+    router.rank("", 1);
+    start.elapsed()
+}
+
+#[test]
+fn router_accuracy_on_real_catalogs() {
+    let catalogs = catalogs();
+    assert!(!catalogs.is_empty(), "no catalog in tests/data/catalogs");
+    let only = std::env::var("ROUTER_SPLIT").ok();
+    let requests: Vec<Request> = requests()
+        .into_iter()
+        .filter(|r| only.as_deref().is_none_or(|split| split == r.split))
+        .collect();
+    let show = std::env::var("ROUTER_MISSES").ok();
+
+    let router = load(Router::new(), &catalogs);
+    let baseline = load(Router::plain_bm25(), &catalogs);
+    let build = build_time(&router);
+    build_time(&baseline);
+    let lexical = measure(&router, &requests, show.as_deref());
+    let plain = measure(&baseline, &requests, None);
+
+    let tools: usize = catalogs.iter().map(|c| c.tools.len()).sum();
+    let mut table = vec![
+        format!(
+            "Tool routing over {} servers ({tools} tools), {} requests.",
+            catalogs.len(),
+            requests.len()
+        ),
+        String::new(),
+        "| model | split | requests | server top-1 | server top-3 | tool top-1 | tool top-3 |"
+            .to_owned(),
+        "|---|---|---|---|---|---|---|".to_owned(),
+    ];
+    for (split, name) in SPLITS.iter().enumerate() {
+        if only.as_deref().is_some_and(|only| only != *name) {
+            continue;
+        }
+        table.push(row("router", name, &lexical.scores[split]));
+        table.push(row("plain BM25", name, &plain.scores[split]));
+    }
+
+    // Timing: the real catalog, then copies of it up to 500+ tools under other server names.
+    let copies = 500_usize.div_ceil(tools.max(1));
+    let mut big = Router::new();
+    for copy in 0..copies {
+        for catalog in &catalogs {
+            big.add_server(&format!("{}-{copy}", catalog.server), &catalog.tools);
+        }
+    }
+    let big_build = build_time(&big);
+    table.push(String::new());
+    table.push(format!(
+        "Timing ({} build): index {build:.2?} for {tools} tools, ranking {:.1?} per request; \
+         index {big_build:.2?} for {} tools, ranking {:.1?} per request.",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        per_query(&router, &requests),
+        big.len(),
+        per_query(&big, &requests),
+    ));
+    println!("{}", table.join("\n"));
+    for miss in &lexical.misses {
+        println!("{miss}");
+    }
+
+    if only.is_some() {
+        return;
+    }
+    // Floors, with a margin below what the router measures (see the table).
+    let [dev, heldout] = lexical.scores;
+    let [plain_dev, plain_heldout] = plain.scores;
+    assert!(dev.n > 0 && heldout.n > 0, "requests per split");
+    for (score, base) in [(dev, plain_dev), (heldout, plain_heldout)] {
+        assert!(score.tool[0] >= base.tool[0], "router top-1 below BM25");
+        assert!(score.tool[1] >= base.tool[1], "router top-3 below BM25");
+        assert!(score.server[0] >= base.server[0], "router server top-1 below BM25");
+    }
+    // Measured (tool top-3, tool top-1, server top-1): held out 79.3 %, 56.9 %, 77.6 %; dev
+    // 87.9 %, 67.2 %, 87.9 %. The goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
+    assert!(heldout.percent(heldout.tool[1]) >= 70.0, "held-out tool top-3 below 70 %");
+    assert!(heldout.percent(heldout.tool[0]) >= 50.0, "held-out tool top-1 below 50 %");
+    assert!(heldout.percent(heldout.server[0]) >= 70.0, "held-out server top-1 below 70 %");
+    assert!(dev.percent(dev.tool[1]) >= 80.0, "dev tool top-3 below 80 %");
+    assert!(dev.percent(dev.tool[0]) >= 60.0, "dev tool top-1 below 60 %");
+}
+
+#[test]
+fn routing_is_deterministic_and_independent_of_insertion_order() {
+    let mut catalogs = catalogs();
+    let requests = requests();
+    let forward = load(Router::new(), &catalogs);
+    catalogs.reverse();
+    let backward = load(Router::new(), &catalogs);
+    for request in &requests {
+        let a = forward.rank(&request.request, 5);
+        assert_eq!(a, forward.rank(&request.request, 5));
+        assert_eq!(a, backward.rank(&request.request, 5), "{}", request.id);
+    }
+}
+
+#[test]
+fn every_hit_explains_itself() {
+    let router = load(Router::new(), &catalogs());
+    for request in requests() {
+        for hit in router.rank(&request.request, 3) {
+            assert!(!hit.why.is_empty(), "{}: {hit:?}", request.id);
+            let json = serde_json::to_value(&hit).expect("serializable");
+            assert!(json["why"][0]["word"].is_string());
+        }
+    }
+}
+
+static ROUTER: LazyLock<Router> = LazyLock::new(|| load(Router::new(), &catalogs()));
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn rank_never_panics_and_orders_its_hits(request in any::<String>(), words in "[a-zA-Z_ .-]{0,60}", k in 0_usize..8) {
+        for request in [request, words] {
+            let hits = ROUTER.rank(&request, k);
+            prop_assert!(hits.len() <= k);
+            prop_assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+            prop_assert!(hits.iter().all(|h| h.score.is_finite() && h.score > 0.0));
+            let distinct: BTreeSet<(&str, &str)> =
+                hits.iter().map(|h| (h.server.as_str(), h.tool.as_str())).collect();
+            prop_assert_eq!(distinct.len(), hits.len());
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `research-demo route`: the tool router over live servers, as a script sees it.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Runs `research-demo route ARGS…` to its end (the built-in servers unless `--config`), with
+/// `MCP_LEAK_MARKER=marker`; every server it started must be gone after.
+async fn route(args: &[&str], marker: &str) -> std::process::Output {
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"))
+            .arg("route")
+            .args(args)
+            .env(testkit::procs::MARKER_VAR, marker)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("research-demo route did not end within 60 s")
+    .unwrap();
+    assert_eq!(testkit::procs::survivors(marker, Duration::from_secs(15)), Vec::<String>::new());
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ranking_names_server_tool_score_and_why() {
+    let marker = format!("route-{}", std::process::id());
+    let output =
+        route(&["--json", "--top", "3", "find recent papers about protein folding"], &marker).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let hits: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!hits.is_empty() && hits.len() <= 3, "{hits:?}");
+    assert_eq!(
+        (&hits[0]["server"], &hits[0]["tool"]),
+        (&json!("ArxivServer"), &json!("search_papers"))
+    );
+    for hit in &hits {
+        assert!(hit["score"].as_f64().is_some_and(|score| score > 0.0), "{hit}");
+        assert!(!hit["why"].as_array().unwrap().is_empty(), "{hit}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_match_and_no_server_fail_with_status_1() {
+    let marker = format!("route-none-{}", std::process::id());
+    let nothing = route(&["zzzqqq"], &marker).await;
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("try other words"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp.json");
+    let dead = json!({"mcpServers": {"gone": {"command": "/nonexistent/mcp-server"}}});
+    std::fs::write(&config, dead.to_string()).unwrap();
+    let config = config.display().to_string();
+    let down = route(&["--config", &config, "anything"], &marker).await;
+    assert_eq!(down.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(stderr.contains("left out gone"), "{stderr}");
+    assert!(stderr.contains("no server's tools could be listed"), "{stderr}");
+}
