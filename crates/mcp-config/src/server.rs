@@ -1027,6 +1027,20 @@ pub enum ServerConfig {
     StreamableHttp(StreamableHttpConfig),
 }
 
+/// A getter of a field that every kind of server config has, with its docs.
+macro_rules! common_field {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> &$ty {
+            match self {
+                ServerConfig::Stdio(c) => &c.$name,
+                ServerConfig::Sse(c) => &c.$name,
+                ServerConfig::StreamableHttp(c) => &c.$name,
+            }
+        }
+    };
+}
+
 impl ServerConfig {
     /// The server's name.
     pub fn server_name(&self) -> &str {
@@ -1046,58 +1060,42 @@ impl ServerConfig {
         }
     }
 
-    /// The server's timeouts.
-    pub fn timeouts(&self) -> &Timeouts {
-        match self {
-            ServerConfig::Stdio(c) => &c.timeouts,
-            ServerConfig::Sse(c) => &c.timeouts,
-            ServerConfig::StreamableHttp(c) => &c.timeouts,
-        }
+    common_field! {
+        /// The server's timeouts.
+        timeouts: Timeouts
     }
 
-    /// How a session pool treats the server.
-    pub fn pool(&self) -> &PoolSettings {
-        match self {
-            ServerConfig::Stdio(c) => &c.pool,
-            ServerConfig::Sse(c) => &c.pool,
-            ServerConfig::StreamableHttp(c) => &c.pool,
-        }
+    common_field! {
+        /// How a session pool treats the server.
+        pool: PoolSettings
     }
 
-    /// Which of the server's tools are used.
-    ///
-    /// ```
-    /// use mcp_config::{ServerConfig, SseConfig, ToolFilter};
-    ///
-    /// let wiki = SseConfig::new("wiki", "http://127.0.0.1:8000/sse")?
-    ///     .tools(ToolFilter::default().deny(["edit_*"])?);
-    /// let server = ServerConfig::from(wiki);
-    /// assert!(server.tools().allows("search"));
-    /// assert!(!server.tools().allows("edit_page"));
-    /// # Ok::<(), mcp_config::ConfigError>(())
-    /// ```
-    pub fn tools(&self) -> &ToolFilter {
-        match self {
-            ServerConfig::Stdio(c) => &c.tools,
-            ServerConfig::Sse(c) => &c.tools,
-            ServerConfig::StreamableHttp(c) => &c.tools,
-        }
+    common_field! {
+        /// Which of the server's tools are used.
+        ///
+        /// ```
+        /// use mcp_config::{ServerConfig, SseConfig, ToolFilter};
+        ///
+        /// let wiki = SseConfig::new("wiki", "http://127.0.0.1:8000/sse")?
+        ///     .tools(ToolFilter::default().deny(["edit_*"])?);
+        /// let server = ServerConfig::from(wiki);
+        /// assert!(server.tools().allows("search"));
+        /// assert!(!server.tools().allows("edit_page"));
+        /// # Ok::<(), mcp_config::ConfigError>(())
+        /// ```
+        tools: ToolFilter
     }
 
-    /// How a session pool keeps the catalog of the server's tools.
-    ///
-    /// ```
-    /// use mcp_config::{CatalogSettings, ServerConfig, StdioConfig};
-    ///
-    /// let server = ServerConfig::from(StdioConfig::new("s", "server"));
-    /// assert_eq!(*server.catalog(), CatalogSettings::default());
-    /// ```
-    pub fn catalog(&self) -> &CatalogSettings {
-        match self {
-            ServerConfig::Stdio(c) => &c.catalog,
-            ServerConfig::Sse(c) => &c.catalog,
-            ServerConfig::StreamableHttp(c) => &c.catalog,
-        }
+    common_field! {
+        /// How a session pool keeps the catalog of the server's tools.
+        ///
+        /// ```
+        /// use mcp_config::{CatalogSettings, ServerConfig, StdioConfig};
+        ///
+        /// let server = ServerConfig::from(StdioConfig::new("s", "server"));
+        /// assert_eq!(*server.catalog(), CatalogSettings::default());
+        /// ```
+        catalog: CatalogSettings
     }
 
     /// A copy in which environment values, header values and URL passwords read `***`.

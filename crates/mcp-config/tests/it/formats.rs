@@ -416,9 +416,10 @@ fn pool_in_every_layout() {
     }
 }
 
-/// Every fixture's server without a `pool` has the defaults.
+/// Every fixture's server without `pool`, `tools` or `catalog` (all but GitHub) has the
+/// defaults.
 #[test]
-fn pool_defaults_when_absent() {
+fn pool_tools_and_catalog_default_when_absent() {
     for name in [
         "seed.json",
         "native.json",
@@ -432,6 +433,9 @@ fn pool_defaults_when_absent() {
         for server in load(name).config.iter() {
             if server.server_name() != "GitHub" {
                 assert_eq!(*server.pool(), PoolSettings::default(), "{name}: {server}");
+                assert_eq!(*server.tools(), ToolFilter::default(), "{name}: {server}");
+                assert!(server.tools().allows("anything"), "{name}: {server}");
+                assert_eq!(*server.catalog(), CatalogSettings::default(), "{name}: {server}");
             }
         }
     }
@@ -568,28 +572,6 @@ fn tools_and_catalog_keys_are_each_optional() {
     assert_eq!(config.get("c").unwrap().catalog().ttl, Duration::ZERO, "0 = list on every use");
 }
 
-/// Every fixture's server without `tools` or `catalog` has the defaults.
-#[test]
-fn tools_and_catalog_default_when_absent() {
-    for name in [
-        "seed.json",
-        "native.json",
-        "native.toml",
-        "claude_desktop.json",
-        "cursor.json",
-        "mcp_remote.json",
-        "vscode/.vscode/mcp.json",
-        "claude_code/.mcp.json",
-    ] {
-        for server in load(name).config.iter() {
-            if server.server_name() != "GitHub" {
-                assert_eq!(*server.tools(), ToolFilter::default(), "{name}: {server}");
-                assert!(server.tools().allows("anything"), "{name}: {server}");
-                assert_eq!(*server.catalog(), CatalogSettings::default(), "{name}: {server}");
-            }
-        }
-    }
-}
 
 #[test]
 fn catalog_builders_give_the_documented_defaults() {
