@@ -572,7 +572,6 @@ fn tools_and_catalog_keys_are_each_optional() {
     assert_eq!(config.get("c").unwrap().catalog().ttl, Duration::ZERO, "0 = list on every use");
 }
 
-
 #[test]
 fn catalog_builders_give_the_documented_defaults() {
     let catalog = CatalogSettings::default();
