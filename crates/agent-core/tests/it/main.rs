@@ -6,6 +6,7 @@ mod handoff;
 mod lazy;
 mod llm;
 mod offline;
+mod planner;
 mod router;
 mod run;
 mod toolkit;

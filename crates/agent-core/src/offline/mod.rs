@@ -6,10 +6,15 @@
 //! 1. answers with a summary of the last successful tool result, after first calling a transfer
 //!    tool (`transfer_to_…`) if one is offered and not yet called;
 //! 2. otherwise picks the tool the [`Router`](crate::Router) ranks first for the request (tools
-//!    that already failed are skipped), and fills its required arguments from the text:
-//!    enum values named in the request, numbers, defaults, and for text parameters either the
-//!    whole request (when the parameter's description asks for the user's query) or its topic
-//!    (the words after "about", "for", "on" …).
+//!    that already failed are skipped; a close runner-up whose parameters fit the request
+//!    strictly better replaces it), and fills its required arguments from the text by their
+//!    schema (`fill`): enum values named in the request; numbers (in range, matched to the
+//!    parameter whose name or description fits the words around them); quoted text; paths, file
+//!    names, IANA time zones, times of day (`HH:MM`), URLs and names (capitalized words, or the
+//!    words after "named"/"called") for parameters about them; flags the request names; lists of
+//!    strings; then defaults, and for other text either the whole request (when the
+//!    parameter's description asks for the user's query) or its topic (the words after "about",
+//!    "for", "on" …). Optional counts and flags are filled only when the request gives them.
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -21,14 +26,20 @@ use crate::message::{Message, Role, ToolCall};
 use crate::router::Router;
 use crate::search::{CALL_TOOL, SEARCH_TOOLS};
 
+mod fill;
+
+use self::fill::arguments;
+
 /// The offline planner: a deterministic, rule-based stand-in for an LLM, not a model. Every
 /// answer it writes starts with `[offline planner]`.
 ///
 /// Each turn it answers with a summary of the last successful tool result (after first calling
 /// an offered `transfer_to_…` tool, once); otherwise it picks the tool the [`Router`] ranks first
-/// for the request (skipping tools that failed) and fills the required
-/// arguments from the text: enum values named in the request, numbers, defaults, and for text
-/// either the whole request (when the parameter's description mentions the user) or its topic.
+/// for the request (skipping tools that failed; a close runner-up whose parameters fit the
+/// request strictly better replaces it) and fills the required arguments from the text by their
+/// schema: enum values, numbers, quoted text, paths, file names, time zones, times of day, URLs,
+/// names, flags and lists found in the request, then defaults, and for other text either the
+/// whole request (when the parameter's description mentions the user) or its topic.
 ///
 /// ```
 /// use agent_core::{LlmClient, LlmRequest, Message, Offline, ToolSpec};
@@ -179,7 +190,9 @@ fn lazy_step(
     Some(call(CALL_TOOL, json!({"name": spec.name, "arguments": arguments(&spec, task)})))
 }
 
-/// The candidate the [`Router`] ranks first for `task` (ties go to the one offered first).
+/// The candidate the [`Router`] ranks first for `task` (ties go to the one offered first), unless
+/// its parameters do not fit the request (a required one finds nothing of its kind, or something
+/// the request names is left over): then the best fitting of those ranked close to it.
 fn best_tool<'a>(candidates: &[&'a ToolSpec], task: &str) -> Option<&'a ToolSpec> {
     let mut router = Router::new();
     for tool in candidates {
@@ -188,8 +201,30 @@ fn best_tool<'a>(candidates: &[&'a ToolSpec], task: &str) -> Option<&'a ToolSpec
     let hits = router.rank(task, candidates.len());
     let top = hits.first()?.score;
     let tied = |name: &str| hits.iter().any(|hit| hit.tool == name && hit.score >= top);
-    candidates.iter().copied().find(|tool| tied(&tool.name))
+    let first = candidates.iter().copied().find(|tool| tied(&tool.name))?;
+    let first_fit = fill::fit(first, task);
+    let unfit = |fit: fill::Fit| (fit.missing > 0, fit.unused);
+    if unfit(first_fit) == (false, 0) {
+        return Some(first);
+    }
+    let close = hits.iter().filter(|hit| hit.score >= top * CLOSE).filter_map(|hit| {
+        let tool = candidates.iter().copied().find(|tool| tool.name == hit.tool)?;
+        Some((tool, fill::fit(tool, task)))
+    });
+    let key = |fit: fill::Fit| (unfit(fit), std::cmp::Reverse(fit.found));
+    let best = close.fold(None, |best: Option<(&ToolSpec, fill::Fit)>, (tool, fit)| match best {
+        Some((_, kept)) if key(kept) <= key(fit) => best,
+        _ => Some((tool, fit)),
+    });
+    match best {
+        // Only a tool that fits strictly better replaces the router's choice.
+        Some((tool, fit)) if unfit(fit) < unfit(first_fit) => Some(tool),
+        _ => Some(first),
+    }
 }
+
+/// How close to the top score a tool must rank to be chosen for fitting the request better.
+const CLOSE: f64 = 0.4;
 
 fn call(name: &str, arguments: Value) -> Message {
     let id = format!("offline_{name}");
@@ -300,52 +335,6 @@ fn topic(task: &str) -> String {
     }
     let topic = topic.trim().trim_end_matches(['.', '?', '!']);
     if topic.is_empty() { task.trim().to_owned() } else { topic.to_owned() }
-}
-
-/// Values for the tool's required parameters, from the request.
-fn arguments(tool: &ToolSpec, task: &str) -> Value {
-    let schema = &tool.parameters;
-    let properties = schema["properties"].as_object().cloned().unwrap_or_default();
-    let required: Vec<String> = schema["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let lower = task.to_lowercase();
-    let mut args = Map::new();
-    for name in required {
-        let property = properties.get(&name).cloned().unwrap_or(Value::Null);
-        let value = if let Some(options) = property["enum"].as_array().filter(|o| !o.is_empty()) {
-            options
-                .iter()
-                .find(|o| o.as_str().is_some_and(|s| lower.contains(&s.to_lowercase())))
-                .unwrap_or(&options[0])
-                .clone()
-        } else if let Some(default) = property.get("default") {
-            default.clone()
-        } else {
-            match property["type"].as_str() {
-                Some("integer" | "number") => {
-                    let number = task.split_whitespace().find_map(|w| w.parse::<i64>().ok());
-                    json!(number.or_else(|| property["minimum"].as_i64()).unwrap_or(5))
-                }
-                Some("boolean") => json!(false),
-                Some("array") => json!([]),
-                _ => {
-                    let description =
-                        property["description"].as_str().unwrap_or_default().to_lowercase();
-                    if description.contains("user") {
-                        json!(task.trim())
-                    } else {
-                        json!(topic(task))
-                    }
-                }
-            }
-        };
-        args.insert(name, value);
-    }
-    Value::Object(args)
 }
 
 #[cfg(test)]
