@@ -47,6 +47,10 @@ impl Analyzer {
         Self { mode, stemmer: Stemmer::create(Algorithm::English), vocabulary: HashSet::new() }
     }
 
+    pub(super) fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// Learns the words of `text` as words that compounds may be made of.
     pub(super) fn learn(&mut self, text: &str) {
         if self.mode == Mode::Plain {

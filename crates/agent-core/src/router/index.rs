@@ -15,6 +15,8 @@ pub(super) struct ToolDoc {
     pub(super) params: Vec<String>,
     pub(super) description: String,
     pub(super) schema: Vec<String>,
+    /// The tool changes something: its annotations say `readOnlyHint: false`.
+    pub(super) changes: bool,
 }
 
 impl ToolDoc {
@@ -56,6 +58,9 @@ pub(super) struct Params {
     server: f64,
     /// How much a tool's name coverage (the share of its name the request says) adds.
     coverage: f64,
+    /// The factor on the score of a tool that changes something when the request does not ask
+    /// for its action.
+    unasked_change: f64,
 }
 
 impl Default for Params {
@@ -73,6 +78,7 @@ impl Default for Params {
             max_related: 4,
             server: 2.0,
             coverage: 2.0,
+            unasked_change: 0.6,
         }
     }
 }
@@ -101,7 +107,15 @@ struct Doc {
     occurrences: Vec<(u32, ToolField, String)>,
     /// The distinct terms of the tool's name that are not its server's (`git_log` on `git`: `log`).
     name_terms: Vec<u32>,
+    /// For a tool that changes something, the action its name starts with (`create` of
+    /// `create_directory`), unless it is one that only reads ([`READ_ACTIONS`]).
+    action: Option<u32>,
 }
+
+/// Actions that name reading, not changing, even on a tool whose annotations say it changes
+/// something (a tool that caches what it fetches is not read-only).
+const READ_ACTIONS: &[&str] =
+    &["get", "list", "read", "search", "show", "find", "fetch", "view", "open", "return", "export"];
 
 #[derive(Debug, Clone, Copy)]
 struct Posting {
@@ -167,6 +181,9 @@ impl Index {
         let mut doc_tfs: Vec<HashMap<u32, [f64; FIELDS]>> = Vec::with_capacity(sorted.len());
         let mut doc_lengths: Vec<[f64; FIELDS]> = Vec::with_capacity(sorted.len());
         let mut tokens: Vec<Token> = Vec::new();
+        // Per term id: the term.
+        let mut words_of: Vec<String> = Vec::new();
+        let read_actions: Vec<String> = READ_ACTIONS.iter().map(|w| analyzer.stem(w)).collect();
         for tool in &sorted {
             let mut tfs: HashMap<u32, [f64; FIELDS]> = HashMap::new();
             let mut lengths = [0.0; FIELDS];
@@ -193,12 +210,15 @@ impl Index {
                             continue;
                         }
                         let next = u32::try_from(words.len()).unwrap_or(u32::MAX);
-                        let id = *terms.entry(token.term).or_insert_with(|| {
+                        let id = *terms.entry(token.term.clone()).or_insert_with(|| {
                             words.push(token.word.clone());
                             next
                         });
                         if field == ToolField::Name {
                             name_terms.push(id);
+                        }
+                        if words_of.len() <= id as usize {
+                            words_of.push(token.term.clone());
                         }
                         tfs.entry(id).or_insert([0.0; FIELDS])[slot(field)] += 1.0;
                         lengths[slot(field)] += 1.0;
@@ -208,6 +228,7 @@ impl Index {
             }
             occurrences.sort_by_key(|o| (o.0, slot(o.1)));
             occurrences.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            let spoken_name = name_terms;
             let server_terms: Vec<u32> =
                 occurrences.iter().filter(|o| o.1 == ToolField::Server).map(|o| o.0).collect();
             let mut name_terms: Vec<u32> = occurrences
@@ -216,12 +237,18 @@ impl Index {
                 .map(|o| o.0)
                 .collect();
             name_terms.dedup();
+            let action = spoken_name
+                .iter()
+                .find(|t| !server_terms.contains(t))
+                .copied()
+                .filter(|&t| tool.changes && !read_actions.contains(&words_of[t as usize]));
             docs.push(Doc {
                 server_id: 0,
                 server: tool.server.clone(),
                 tool: tool.name.clone(),
                 occurrences,
                 name_terms,
+                action,
             });
             doc_tfs.push(tfs);
             doc_lengths.push(lengths);
@@ -454,7 +481,11 @@ impl Index {
     /// The request's distinct words, each with its variants.
     fn request_words(&self, request: &str) -> Vec<RequestWord> {
         let mut tokens = Vec::new();
-        self.analyzer.analyze(request, &mut tokens);
+        if self.analyzer.mode() == Mode::Lexical {
+            self.analyzer.analyze(&without_frames(request), &mut tokens);
+        } else {
+            self.analyzer.analyze(request, &mut tokens);
+        }
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for token in tokens {
@@ -560,6 +591,15 @@ impl Index {
             let weight = said.entry(variant.term).or_default();
             *weight = weight.max(variant.weight);
         }
+        // A question, or a request framed as one ("show me …"), asks for the actions it says,
+        // but not those of the words that describe a state ("when was it last modified", "what
+        // am I tracking"): a tool that changes something must be asked for.
+        let question = is_question(request) || without_frames(request).len() < request.len();
+        let asked: HashSet<u32> = words
+            .iter()
+            .filter(|w| !is_participle(&w.word))
+            .flat_map(|w| w.variants.iter().map(|v| v.term))
+            .collect();
         for (score, doc) in scores.iter_mut().zip(&self.docs) {
             if *score > 0.0 {
                 *score += self.params.server * server_scores[doc.server_id as usize];
@@ -567,6 +607,9 @@ impl Index {
                     let covered: f64 =
                         doc.name_terms.iter().filter_map(|t| said.get(t)).sum::<f64>();
                     *score += self.params.coverage * covered / doc.name_terms.len() as f64;
+                }
+                if question && doc.action.is_some_and(|action| !asked.contains(&action)) {
+                    *score *= self.params.unasked_change;
                 }
             }
         }
@@ -635,6 +678,48 @@ struct Variant {
     via: Option<Synonym>,
 }
 
+/// Verbs that, followed by "me" or "us", only frame a request ("show me the log", "give me a
+/// summary"): they ask for an answer, not for a tool that shows or gives.
+const FRAMES: &[&str] = &["bring", "give", "let", "show", "tell"];
+
+/// The request without its framing verbs.
+fn without_frames(request: &str) -> String {
+    let words: Vec<&str> = request.split_whitespace().collect();
+    let mut kept = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let framing = FRAMES.iter().any(|f| trim_token(word).eq_ignore_ascii_case(f))
+            && words.get(i + 1).is_some_and(|next| {
+                ["me", "us"].iter().any(|p| trim_token(next).eq_ignore_ascii_case(p))
+            });
+        if !framing {
+            kept.push(*word);
+        }
+    }
+    kept.join(" ")
+}
+
+/// Whether a word is a participle ("modified", "committed", "tracking"), which in a question
+/// describes a state rather than asking for an action.
+fn is_participle(word: &str) -> bool {
+    let word = word.to_ascii_lowercase();
+    word.len() > 4 && (word.ends_with("ed") && !word.ends_with("eed") || word.ends_with("ing"))
+}
+
+/// Whether a request is a question: it ends with a question mark, or starts with a question
+/// word or an auxiliary ("what", "did", "is").
+fn is_question(request: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "any", "anything", "are", "did", "do", "does", "has", "have", "how", "is", "was", "were",
+        "what", "what's", "whats", "when", "where", "which", "who", "whom", "whose", "why",
+    ];
+    let request = request.trim();
+    request.ends_with('?')
+        || request.split_whitespace().next().is_some_and(|first| {
+            let first = trim_token(first).to_ascii_lowercase().replace('’', "'");
+            OPENERS.contains(&first.as_str())
+        })
+}
+
 /// Trims the quotes, brackets and sentence punctuation around a whitespace-separated token.
 fn trim_token(token: &str) -> &str {
     token
@@ -659,4 +744,28 @@ fn shape(token: &str) -> Option<&'static str> {
     }
     let rooted = ["/", "~/", "./", "../"].iter().any(|root| token.starts_with(root));
     (rooted && token.len() > 1 || token.contains('\\')).then_some("path")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_participle, is_question, without_frames};
+
+    #[test]
+    fn tells_questions_frames_and_participles() {
+        for question in ["what changed?", "Did I commit it", "any news on rust", "What’s new"] {
+            assert!(is_question(question), "{question}");
+        }
+        for request in ["commit it", "stage src/lib.rs", "remember that Bob likes tea"] {
+            assert!(!is_question(request), "{request}");
+        }
+        assert_eq!(without_frames("Show me the log"), "me the log");
+        assert_eq!(without_frames("give us a summary, tell me why"), "us a summary, me why");
+        assert_eq!(without_frames("show the log to me"), "show the log to me");
+        for word in ["modified", "committed", "tracking", "Following"] {
+            assert!(is_participle(word), "{word}");
+        }
+        for word in ["need", "speed", "stage", "ring", "red"] {
+            assert!(!is_participle(word), "{word}");
+        }
+    }
 }

@@ -9,9 +9,9 @@ pub(super) const GROUPS: &[&[&str]] = &[
     &["find", "search", "lookup", "look", "query", "seek", "locate"],
     &["paper", "article", "publication", "preprint", "study"],
     &["commit", "change", "revision"],
-    &["remember", "save", "store", "memorize", "memory", "persist", "recall"],
+    &["remember", "save", "store", "memorize", "memory", "persist", "recall", "note"],
     &["know", "knowledge"],
-    &["time", "clock", "hour"],
+    &["time", "clock", "hour", "date", "day"],
     &["current", "now", "moment", "present", "today"],
     &["recent", "latest", "new", "newest"],
     &["file", "document"],
@@ -31,7 +31,6 @@ pub(super) const GROUPS: &[&[&str]] = &[
     &["summary", "summarize", "abstract", "overview", "gist"],
     &["author", "writer"],
     &["difference", "differ", "diff", "compare"],
-    &["state", "status"],
     &["history", "log"],
     &["undo", "revert", "reset"],
     &["person", "people", "entity", "someone"],
@@ -49,6 +48,10 @@ pub(super) const GROUPS: &[&[&str]] = &[
     &["repeat", "echo"],
     &["environment", "env"],
     &["tree", "hierarchy", "structure"],
+    &["size", "big", "large", "space", "bytes"],
+    &["coordinate", "latitude", "longitude", "location", "gps"],
+    &["fact", "observation"],
+    &["state", "status", "pending", "uncommitted"],
 ];
 
 #[cfg(test)]

@@ -119,6 +119,18 @@ use self::index::{Index, ToolDoc};
 ///   (`https://example.com`) stands for `url`, a file name (`notes.txt`, `.csv`) for `file`,
 ///   another path (`/home/me`) for `path`, at full weight.
 ///
+/// **Asking versus changing.** A request can ask for something to be done ("stage src/lib.rs",
+/// "remember that Bob likes tea") or ask about how things are ("what changed since v1.4?", "show
+/// me the log"). A tool whose annotations say it changes something (`readOnlyHint: false`) fits
+/// the second kind only when the request says that tool's action. So when the request is a
+/// question (it ends with `?`, or starts with a question word or an auxiliary: "what", "did",
+/// "is") or is framed as one ("show me", "tell me", "give me"), such a tool's score is multiplied
+/// by 0.6 unless the request says the action its name starts with (`create` of
+/// `create_directory`), directly or through a synonym, in a word that is not a participle
+/// ("when was it last *modified*" describes a state; it does not ask to edit). Actions that only
+/// read (`get`, `list`, `read`, `search`, `fetch`, …) are exempt, and tools without annotations
+/// are never demoted. The framing verbs themselves ("show" of "show me") are not request words.
+///
 /// Only tools that match a request word themselves are returned. Ties are broken by server name,
 /// then tool name, so rankings are deterministic and independent of the order tools were added.
 ///
@@ -182,6 +194,7 @@ impl Router {
                 params,
                 description: tool.description.as_deref().unwrap_or_default().to_owned(),
                 schema,
+                changes: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(false),
             });
         }
         self
@@ -220,6 +233,7 @@ impl Router {
             params,
             description: description.to_owned(),
             schema,
+            changes: false,
         });
         self
     }
@@ -504,6 +518,46 @@ mod tests {
                 "type": "object", "properties": {"paper_id": {"type": "string"}}
             }));
         router
+    }
+
+    #[test]
+    fn a_question_does_not_pick_a_tool_that_changes_what_it_asks_about() {
+        use mcp_session::rmcp::model::ToolAnnotations;
+        let schema =
+            |value: Value| std::sync::Arc::new(value.as_object().cloned().unwrap_or_default());
+        let path = || schema(json!({"type": "object", "properties": {"path": {"type": "string"}}}));
+        let tools = [
+            Tool::new("create_directory", "Create a new directory.", path())
+                .with_annotations(ToolAnnotations::new().read_only(false)),
+            Tool::new("list_directory", "Get a listing of the files in a path.", path())
+                .with_annotations(ToolAnnotations::new().read_only(true)),
+        ];
+        let mut annotated = Router::new();
+        annotated.add_server("fs", &tools);
+        let ask = "what's in my photos directory?";
+        assert_eq!(top(&annotated, ask).1, "list_directory");
+        assert_eq!(top(&annotated, "show me the photos directory").1, "list_directory");
+        // Asked for, or not a question: no demotion.
+        assert_eq!(top(&annotated, "can you create a photos directory?").1, "create_directory");
+        assert_eq!(top(&annotated, "create a photos directory").1, "create_directory");
+        // Without annotations nothing is known to change anything.
+        let plain: Vec<Tool> = tools
+            .iter()
+            .cloned()
+            .map(|mut tool| {
+                tool.annotations = None;
+                tool
+            })
+            .collect();
+        let mut unannotated = Router::new();
+        unannotated.add_server("fs", &plain);
+        let demoted = annotated.rank(ask, 2);
+        let kept = unannotated.rank(ask, 2);
+        let score = |hits: &[Hit], tool: &str| {
+            hits.iter().find(|h| h.tool == tool).map(|h| h.score).expect("ranked")
+        };
+        assert!(score(&demoted, "create_directory") < score(&kept, "create_directory"));
+        assert!((score(&demoted, "list_directory") - score(&kept, "list_directory")).abs() < 1e-9);
     }
 
     fn top(router: &Router, request: &str) -> (String, String) {

@@ -232,21 +232,23 @@ fn router_accuracy_on_real_catalogs() {
         return;
     }
     // Floors, with a margin below what the router measures (see the table).
-    let [dev, heldout, _] = lexical.scores;
-    let [plain_dev, plain_heldout, _] = plain.scores;
-    assert!(dev.n > 0 && heldout.n > 0, "requests per split");
-    for (score, base) in [(dev, plain_dev), (heldout, plain_heldout)] {
+    assert!(lexical.scores.iter().all(|s| s.n > 0), "requests per split");
+    for (score, base) in lexical.scores.iter().zip(&plain.scores) {
         assert!(score.tool[0] >= base.tool[0], "router top-1 below BM25");
         assert!(score.tool[1] >= base.tool[1], "router top-3 below BM25");
         assert!(score.server[0] >= base.server[0], "router server top-1 below BM25");
     }
-    // Measured (tool top-3, tool top-1, server top-1): held out 79.3 %, 56.9 %, 77.6 %; dev
-    // 87.9 %, 67.2 %, 87.9 %. The goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
-    assert!(heldout.percent(heldout.tool[1]) >= 70.0, "held-out tool top-3 below 70 %");
-    assert!(heldout.percent(heldout.tool[0]) >= 50.0, "held-out tool top-1 below 50 %");
-    assert!(heldout.percent(heldout.server[0]) >= 70.0, "held-out server top-1 below 70 %");
-    assert!(dev.percent(dev.tool[1]) >= 80.0, "dev tool top-3 below 80 %");
-    assert!(dev.percent(dev.tool[0]) >= 60.0, "dev tool top-1 below 60 %");
+    // Measured (tool top-3, tool top-1, server top-1): held out (heldout2) 81.9 %, 58.6 %,
+    // 87.1 %; tuning data (dev, heldout) 93.1 %, 74.1 %, 93.1 % and 87.9 %, 67.2 %, 84.5 %. The
+    // goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
+    let [dev, heldout, heldout2] = lexical.scores;
+    assert!(heldout2.percent(heldout2.tool[1]) >= 75.0, "held-out tool top-3 below 75 %");
+    assert!(heldout2.percent(heldout2.tool[0]) >= 52.0, "held-out tool top-1 below 52 %");
+    assert!(heldout2.percent(heldout2.server[0]) >= 80.0, "held-out server top-1 below 80 %");
+    for tuned in [dev, heldout] {
+        assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
+        assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
+    }
 }
 
 #[test]
