@@ -104,7 +104,7 @@ struct Measured {
     misses: Vec<String>,
 }
 
-const SPLITS: [&str; 3] = ["dev", "heldout", "heldout2"];
+const SPLITS: [&str; 4] = ["dev", "heldout", "heldout2", "heldout3"];
 
 fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measured {
     let mut scores = [Score::default(); SPLITS.len()];
@@ -241,7 +241,7 @@ fn router_accuracy_on_real_catalogs() {
     // Measured (tool top-3, tool top-1, server top-1): held out (heldout2) 81.9 %, 58.6 %,
     // 87.1 %; tuning data (dev, heldout) 93.1 %, 74.1 %, 93.1 % and 87.9 %, 67.2 %, 84.5 %. The
     // goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
-    let [dev, heldout, heldout2] = lexical.scores;
+    let [dev, heldout, heldout2, _] = lexical.scores;
     assert!(heldout2.percent(heldout2.tool[1]) >= 75.0, "held-out tool top-3 below 75 %");
     assert!(heldout2.percent(heldout2.tool[0]) >= 52.0, "held-out tool top-1 below 52 %");
     assert!(heldout2.percent(heldout2.server[0]) >= 80.0, "held-out server top-1 below 80 %");
