@@ -37,48 +37,52 @@ impl ToolDoc {
 #[derive(Debug, Clone)]
 pub(super) struct Params {
     /// BM25 saturation.
-    k1: f64,
+    pub(super) k1: f64,
     /// Per field slot: BM25F weight.
-    weight: [f64; FIELDS],
+    pub(super) weight: [f64; FIELDS],
     /// Per field slot: length normalisation.
-    b: [f64; FIELDS],
+    pub(super) b: [f64; FIELDS],
     /// How much a built-in synonym counts next to the request's own word.
-    builtin: f64,
+    pub(super) builtin: f64,
     /// How much a word recognised by its shape (a URL, a file name) counts.
-    shape: f64,
+    pub(super) shape: f64,
     /// How much a catalog-mined synonym counts, times its association strength.
-    mined: f64,
+    pub(super) mined: f64,
     /// A mined pair needs this many tools in which it co-occurs …
-    min_support: u32,
+    pub(super) min_support: u32,
     /// … and at least this association: `min(P(b | a), P(a | b))` over the tools.
-    min_association: f64,
+    pub(super) min_association: f64,
     /// Kept mined synonyms per word, strongest first.
-    max_related: usize,
+    pub(super) max_related: usize,
     /// How much the server-level evidence adds to a tool's score.
-    server: f64,
+    pub(super) server: f64,
     /// How much a tool's name coverage (the share of its name the request says) adds.
-    coverage: f64,
+    pub(super) coverage: f64,
     /// The factor on the score of a tool that changes something when the request does not ask
     /// for its action.
-    unasked_change: f64,
+    pub(super) unasked_change: f64,
+    /// How much a word of a description's later sentences counts next to one of its first
+    /// (which says what the tool does; later ones add caveats and advice).
+    pub(super) later_sentences: f64,
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
-            k1: 1.2,
+            k1: 0.45,
             //        server name  title param desc  schema text
-            weight: [1.5, 3.0, 2.0, 1.5, 1.0, 0.4, 1.0],
-            b: [0.0, 0.5, 0.5, 0.5, 0.75, 0.75, 0.75],
+            weight: [1.5, 1.5, 2.0, 1.5, 0.675, 0.5, 1.0],
+            b: [0.0, 0.5, 0.5, 0.5, 0.825, 0.4125, 0.75],
             builtin: 0.8,
-            shape: 1.0,
-            mined: 0.3,
+            shape: 1.65,
+            mined: 0.45,
             min_support: 2,
             min_association: 0.5,
             max_related: 4,
             server: 2.0,
             coverage: 2.0,
             unasked_change: 0.6,
+            later_sentences: 0.5,
         }
     }
 }
@@ -155,7 +159,16 @@ pub(super) struct Index {
 
 impl Index {
     pub(super) fn build(mode: Mode, tools: &[ToolDoc]) -> Self {
-        let params = Params::default();
+        let params = match mode {
+            Mode::Lexical => Params::default(),
+            // Plain BM25: the textbook saturation over its single field (slot `Text`: weight 1,
+            // b = 0.75), and no shapes.
+            Mode::Plain => Params { k1: 1.2, shape: 0.0, ..Params::default() },
+        };
+        Self::build_with(mode, tools, params)
+    }
+
+    pub(super) fn build_with(mode: Mode, tools: &[ToolDoc], params: Params) -> Self {
         let mut sorted: Vec<&ToolDoc> = tools.iter().collect();
         sorted.sort_by(|a, b| (&a.server, &a.name).cmp(&(&b.server, &b.name)));
 
@@ -190,8 +203,18 @@ impl Index {
             let mut occurrences = Vec::new();
             let mut name_terms: Vec<u32> = Vec::new();
             for (field, texts) in tool.fields() {
-                let field = if mode == Mode::Plain { ToolField::Text } else { field };
-                for text in texts {
+                let plain = mode == Mode::Plain;
+                let pieces: Vec<(&str, f64)> = texts
+                    .iter()
+                    .flat_map(|text| match first_sentence(text) {
+                        Some((first, rest)) if field == ToolField::Description && !plain => {
+                            vec![(first, 1.0), (rest, params.later_sentences)]
+                        }
+                        _ => vec![(*text, 1.0)],
+                    })
+                    .collect();
+                let field = if plain { ToolField::Text } else { field };
+                for (text, factor) in pieces {
                     tokens.clear();
                     analyzer.analyze(text, &mut tokens);
                     for token in tokens.drain(..) {
@@ -220,8 +243,8 @@ impl Index {
                         if words_of.len() <= id as usize {
                             words_of.push(token.term.clone());
                         }
-                        tfs.entry(id).or_insert([0.0; FIELDS])[slot(field)] += 1.0;
-                        lengths[slot(field)] += 1.0;
+                        tfs.entry(id).or_insert([0.0; FIELDS])[slot(field)] += factor;
+                        lengths[slot(field)] += factor;
                         occurrences.push((id, field, token.surface));
                     }
                 }
@@ -678,6 +701,19 @@ struct Variant {
     via: Option<Synonym>,
 }
 
+/// A description's first sentence and the rest, when it has more than one: the first ends at
+/// a full stop, question or exclamation mark followed by white space, or at a blank line.
+fn first_sentence(text: &str) -> Option<(&str, &str)> {
+    let bytes = text.as_bytes();
+    let end = (1..bytes.len()).find(|&i| {
+        let (before, here) = (bytes[i - 1], bytes[i]);
+        matches!(before, b'.' | b'?' | b'!') && here.is_ascii_whitespace()
+            || before == b'\n' && here == b'\n'
+    })?;
+    let rest = text[end..].trim_start();
+    (!rest.is_empty()).then(|| (&text[..end], rest))
+}
+
 /// Verbs that, followed by "me" or "us", only frame a request ("show me the log", "give me a
 /// summary"): they ask for an answer, not for a tool that shows or gives.
 const FRAMES: &[&str] = &["bring", "give", "let", "show", "tell"];
@@ -727,12 +763,19 @@ fn trim_token(token: &str) -> &str {
         .trim_end_matches(|c: char| "\"'`)]}>,;:!?.".contains(c))
 }
 
-/// The word a request token stands for by its shape: `url` for a URL, `file` for a file name
+/// The word a request token stands for by its shape: `url` for a URL, `timezone` for an IANA
+/// time zone (`Europe/Paris`), `time` for a time of day (`14:45`, `9am`), `file` for a file name
 /// (`notes.txt`, `.csv`), `path` for another path (`/home/me`, `~/src`).
 fn shape(token: &str) -> Option<&'static str> {
     let token = trim_token(token);
     if token.contains("://") || token.starts_with("www.") {
         return Some("url");
+    }
+    if is_time_zone(token) {
+        return Some("timezone");
+    }
+    if is_time_of_day(token) {
+        return Some("time");
     }
     let name = token.rsplit(['/', '\\']).next().unwrap_or(token);
     if let Some((_, extension)) = name.rsplit_once('.')
@@ -746,9 +789,74 @@ fn shape(token: &str) -> Option<&'static str> {
     (rooted && token.len() > 1 || token.contains('\\')).then_some("path")
 }
 
+/// `Area/Location` with an IANA area (`Europe/Paris`, `America/Argentina/Salta`).
+fn is_time_zone(token: &str) -> bool {
+    const AREAS: &[&str] = &[
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+        "Etc",
+    ];
+    let mut parts = token.split('/');
+    let area = parts.next().unwrap_or_default();
+    let places: Vec<&str> = parts.collect();
+    AREAS.contains(&area)
+        && !places.is_empty()
+        && places.iter().all(|place| {
+            place.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && place.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+        })
+}
+
+/// `14:45`, `9:05`, `9am`, `10pm`, `11:30am`.
+fn is_time_of_day(token: &str) -> bool {
+    let lower = token.to_ascii_lowercase();
+    let (clock, meridiem) = match lower.strip_suffix("am").or_else(|| lower.strip_suffix("pm")) {
+        Some(clock) => (clock, true),
+        None => (lower.as_str(), false),
+    };
+    let (hours, minutes) = match clock.split_once(':') {
+        Some((hours, minutes)) => (hours, Some(minutes)),
+        None => (clock, None),
+    };
+    let number = |text: &str, max: u32| {
+        (1..=2).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && text.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let minutes_ok = minutes.is_none_or(|m| m.len() == 2 && number(m, 59));
+    number(hours, if meridiem { 12 } else { 23 }) && minutes_ok && (meridiem || minutes.is_some())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{is_participle, is_question, without_frames};
+    use super::{is_participle, is_question, is_time_of_day, is_time_zone, shape, without_frames};
+
+    #[test]
+    fn knows_shapes() {
+        for (token, word) in [
+            ("https://example.com/a", "url"),
+            ("Europe/Paris", "timezone"),
+            ("America/Argentina/Salta,", "timezone"),
+            ("14:45", "time"),
+            ("9am", "time"),
+            ("11:30pm?", "time"),
+            ("notes/todo.txt", "file"),
+            ("~/src", "path"),
+        ] {
+            assert_eq!(shape(token), Some(word), "{token}");
+        }
+        for token in ["europe/paris", "Europe/", "Mars/Olympus", "25:00", "13pm", "1234", "9:5"] {
+            assert!(!is_time_zone(token) && !is_time_of_day(token), "{token}");
+        }
+    }
 
     #[test]
     fn tells_questions_frames_and_participles() {

@@ -1,13 +1,13 @@
 //! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
 //! requests, each with the server and the tools that would serve it.
 //!
-//! The requests come in three splits (tests/data/README.md): `dev` and `heldout`, which the
-//! router was tuned on, and `heldout2`, measured as it comes. The test prints a markdown table
-//! (`cargo test -p agent-core --test it router -- --nocapture`), the router next to the plain
-//! BM25 baseline, and asserts floors that hold with a margin. With `ROUTER_MISSES=dev,heldout`
+//! The requests come in four splits (tests/data/README.md): `dev`, `heldout` and `heldout2`,
+//! which the router was tuned on, and `heldout3`, measured as it comes. The test prints a
+//! markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the router next
+//! to the plain BM25 baseline, and asserts floors that hold with a margin. With `ROUTER_MISSES=dev,heldout`
 //! it also prints the requests of those splits the router gets wrong (the tuning aid). While
-//! tuning, `ROUTER_SPLIT=dev,heldout` measures those splits only and leaves the held-out
-//! requests unread.
+//! tuning, `ROUTER_SPLIT=dev,heldout,heldout2` measures those splits only and leaves the
+//! held-out requests unread.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -238,16 +238,16 @@ fn router_accuracy_on_real_catalogs() {
         assert!(score.tool[1] >= base.tool[1], "router top-3 below BM25");
         assert!(score.server[0] >= base.server[0], "router server top-1 below BM25");
     }
-    // Measured (tool top-3, tool top-1, server top-1): held out (heldout2) 81.9 %, 58.6 %,
-    // 87.1 %; tuning data (dev, heldout) 93.1 %, 74.1 %, 93.1 % and 87.9 %, 67.2 %, 84.5 %. The
-    // goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
-    let [dev, heldout, heldout2, _] = lexical.scores;
-    assert!(heldout2.percent(heldout2.tool[1]) >= 75.0, "held-out tool top-3 below 75 %");
-    assert!(heldout2.percent(heldout2.tool[0]) >= 52.0, "held-out tool top-1 below 52 %");
-    assert!(heldout2.percent(heldout2.server[0]) >= 80.0, "held-out server top-1 below 80 %");
-    for tuned in [dev, heldout] {
-        assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
-        assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
+    // Measured (tool top-3, tool top-1, server top-1): held out (heldout3) 77.6 %, 59.5 %,
+    // 82.8 %; tuning data (dev, heldout, heldout2) 94.8 %, 77.6 %, 91.4 %; 91.4 %, 72.4 %,
+    // 91.4 %; 85.3 %, 61.2 %, 90.5 %. The goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
+    let [dev, heldout, heldout2, heldout3] = lexical.scores;
+    assert!(heldout3.percent(heldout3.tool[1]) >= 72.0, "held-out tool top-3 below 72 %");
+    assert!(heldout3.percent(heldout3.tool[0]) >= 52.0, "held-out tool top-1 below 52 %");
+    assert!(heldout3.percent(heldout3.server[0]) >= 75.0, "held-out server top-1 below 75 %");
+    for tuned in [dev, heldout, heldout2] {
+        assert!(tuned.percent(tuned.tool[1]) >= 80.0, "tuning-data tool top-3 below 80 %");
+        assert!(tuned.percent(tuned.tool[0]) >= 55.0, "tuning-data tool top-1 below 55 %");
     }
 }
 
