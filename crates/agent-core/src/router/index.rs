@@ -17,6 +17,8 @@ pub(super) struct ToolDoc {
     pub(super) schema: Vec<String>,
     /// The tool changes something: its annotations say `readOnlyHint: false`.
     pub(super) changes: bool,
+    /// The values its parameters allow (`enum`, `const`), lowercased.
+    pub(super) values: Vec<String>,
 }
 
 impl ToolDoc {
@@ -61,6 +63,8 @@ pub(super) struct Params {
     /// The factor on the score of a tool that changes something when the request does not ask
     /// for its action.
     pub(super) unasked_change: f64,
+    /// How much naming a value a tool's parameter allows adds.
+    pub(super) named_value: f64,
     /// How much a word of a description's later sentences counts next to one of its first
     /// (which says what the tool does; later ones add caveats and advice).
     pub(super) later_sentences: f64,
@@ -83,6 +87,7 @@ impl Default for Params {
             coverage: 2.0,
             unasked_change: 0.6,
             later_sentences: 0.5,
+            named_value: 2.0,
         }
     }
 }
@@ -111,6 +116,8 @@ struct Doc {
     occurrences: Vec<(u32, ToolField, String)>,
     /// The distinct terms of the tool's name that are not its server's (`git_log` on `git`: `log`).
     name_terms: Vec<u32>,
+    /// The values its parameters allow, lowercased.
+    values: Vec<String>,
     /// For a tool that changes something, the action its name starts with (`create` of
     /// `create_directory`), unless it is one that only reads ([`READ_ACTIONS`]).
     action: Option<u32>,
@@ -163,7 +170,7 @@ impl Index {
             Mode::Lexical => Params::default(),
             // Plain BM25: the textbook saturation over its single field (slot `Text`: weight 1,
             // b = 0.75), and no shapes.
-            Mode::Plain => Params { k1: 1.2, shape: 0.0, ..Params::default() },
+            Mode::Plain => Params { k1: 1.2, shape: 0.0, named_value: 0.0, ..Params::default() },
         };
         Self::build_with(mode, tools, params)
     }
@@ -272,6 +279,7 @@ impl Index {
                 occurrences,
                 name_terms,
                 action,
+                values: tool.values.clone(),
             });
             doc_tfs.push(tfs);
             doc_lengths.push(lengths);
@@ -618,6 +626,11 @@ impl Index {
         // but not those of the words that describe a state ("when was it last modified", "what
         // am I tracking"): a tool that changes something must be asked for.
         let question = is_question(request) || without_frames(request).len() < request.len();
+        let named: HashSet<String> = if self.params.named_value > 0.0 {
+            request.split_whitespace().map(|w| trim_token(w).to_lowercase()).collect()
+        } else {
+            HashSet::new()
+        };
         let asked: HashSet<u32> = words
             .iter()
             .filter(|w| !is_participle(&w.word))
@@ -630,6 +643,9 @@ impl Index {
                     let covered: f64 =
                         doc.name_terms.iter().filter_map(|t| said.get(t)).sum::<f64>();
                     *score += self.params.coverage * covered / doc.name_terms.len() as f64;
+                }
+                if doc.values.iter().any(|value| named.contains(value)) {
+                    *score += self.params.named_value;
                 }
                 if question && doc.action.is_some_and(|action| !asked.contains(&action)) {
                     *score *= self.params.unasked_change;

@@ -126,6 +126,10 @@ use self::index::{Index, ToolDoc};
 ///   a time of day (`14:45`, `9am`) for `time`, a file name (`notes.txt`, `.csv`) for `file`,
 ///   another path (`/home/me`) for `path`, weighted 1.65.
 ///
+/// **Named values.** A request that names, as one word, a value a tool's parameter allows (an
+/// `enum` or `const` value: "using WikipediaServer" for a `server_name` of `["ArxivServer",
+/// "WikipediaServer"]`) points at that tool: it gets 2 more.
+///
 /// **Asking versus changing.** A request can ask for something to be done ("stage src/lib.rs",
 /// "remember that Bob likes tea") or ask about how things are ("what changed since v1.4?", "show
 /// me the log"). A tool whose annotations say it changes something (`readOnlyHint: false`) fits
@@ -200,6 +204,7 @@ impl Router {
                 title,
                 params,
                 description: tool.description.as_deref().unwrap_or_default().to_owned(),
+                values: enum_values(&Value::Object((*tool.input_schema).clone())),
                 schema,
                 changes: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(false),
             });
@@ -232,14 +237,15 @@ impl Router {
         description: &str,
         schema: &Value,
     ) -> &mut Self {
-        let (params, schema) = schema_text(schema);
+        let (params, prose) = schema_text(schema);
         self.push(ToolDoc {
+            values: enum_values(schema),
             server: server.to_owned(),
             name: name.to_owned(),
             title: None,
             params,
             description: description.to_owned(),
-            schema,
+            schema: prose,
             changes: false,
         });
         self
@@ -434,6 +440,36 @@ fn schema_text(schema: &Value) -> (Vec<String>, Vec<String>) {
     (params, prose)
 }
 
+/// The values a schema's `enum`s and `const`s allow, lowercased (`WikipediaServer` →
+/// `wikipediaserver`).
+fn enum_values(schema: &Value) -> Vec<String> {
+    fn walk(value: &Value, depth: usize, out: &mut Vec<String>) {
+        if depth > MAX_SCHEMA_DEPTH {
+            return;
+        }
+        match value {
+            Value::Array(items) => items.iter().for_each(|item| walk(item, depth + 1, out)),
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("enum", Value::Array(values)) => out
+                            .extend(values.iter().filter_map(Value::as_str).map(str::to_lowercase)),
+                        ("const", Value::String(value)) => out.push(value.to_lowercase()),
+                        _ => walk(value, depth + 1, out),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, 0, &mut out);
+    out.retain(|value| value.chars().count() >= 2);
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Deep enough for real schemas, shallow enough for any stack.
 const MAX_SCHEMA_DEPTH: usize = 32;
 
@@ -565,6 +601,31 @@ mod tests {
         };
         assert!(score(&demoted, "create_directory") < score(&kept, "create_directory"));
         assert!((score(&demoted, "list_directory") - score(&kept, "list_directory")).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_named_value_points_at_the_tool_that_allows_it() {
+        let mut router = Router::new();
+        router
+            .add_tool("", "check_servers", "Checks the health of the MCP servers.", &json!({}))
+            .add_tool(
+                "",
+                "run_query",
+                "You are a tool.\nRuns the query on one of the servers: ArxivServer for papers, \
+                 WikipediaServer for encyclopedia articles.",
+                &json!({"type": "object", "properties": {
+                    "server_name": {"type": "string", "enum": ["ArxivServer", "WikipediaServer"]}
+                }}),
+            );
+        assert_eq!(top(&router, "are the servers up?").1, "check_servers");
+        assert_eq!(
+            top(&router, "get the news from Wikipedia using WikipediaServer").1,
+            "run_query"
+        );
+        assert_eq!(
+            enum_values(&json!({"enum": ["A", "bb", 3], "x": {"const": "Cc"}})),
+            ["bb", "cc"]
+        );
     }
 
     fn top(router: &Router, request: &str) -> (String, String) {

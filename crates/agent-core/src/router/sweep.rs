@@ -62,6 +62,7 @@ const KNOBS: &[Knob] = &[
     ("coverage", |p| &mut p.coverage),
     ("unasked_change", |p| &mut p.unasked_change),
     ("later_sentences", |p| &mut p.later_sentences),
+    ("named_value", |p| &mut p.named_value),
 ];
 
 #[test]
