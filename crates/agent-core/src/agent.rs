@@ -10,18 +10,43 @@ use crate::client::{LlmClient, LlmRequest, ToolSpec, Usage};
 use crate::error::{AgentError, LlmConfigError};
 use crate::event::{Event, Events, StopReason};
 use crate::handoff::{Handoffs, OnCondition, ReplyResult, Target};
+use crate::human::{HumanInput, HumanMoment, HumanPrompt, HumanReply};
 use crate::llm::LLMConfig;
 use crate::message::{Message, Role};
 use crate::tool::Tool;
 
-/// Whether the agent asks a human before replying. Only `Never` exists today: agents run
-/// unattended, as in the seed.
+/// When the agent asks a human, as AG2's `human_input_mode`. The human is a [`HumanInput`]
+/// given with [`AgentBuilder::human_input`] or [`RunOptions::human_input`]; an agent in `Always`
+/// or `Terminate` mode without one fails its run at once with [`AgentError::NoHumanInput`].
+///
+/// | mode | asks | [`HumanReply::Continue`] (empty) | [`HumanReply::Text`] | [`HumanReply::Exit`] |
+/// |---|---|---|---|---|
+/// | `Never` | never | | | |
+/// | `Always` | before each of its turns ([`HumanMoment::BeforeReply`]) | the agent replies | the user's message, then the agent replies | ends: [`StopReason::HumanExit`] |
+/// | `Always`, `Terminate` | when the conversation would end ([`HumanMoment::BeforeEnd`]) | it ends as it would have | the user's message: the conversation goes on | ends: [`StopReason::HumanExit`] |
+///
+/// The conversation "would end" when the agent answers without a tool (or says nothing), a
+/// [`TerminateTarget`](crate::TerminateTarget) or [`RevertToUserTarget`](crate::RevertToUserTarget)
+/// ends it, or `max_turns` is reached; a handoff to an agent outside the run is not an end.
+/// `max_turns` counts the turns since the human's last message: a human's text gives the run
+/// `max_turns` more (AG2 resets its auto-reply counter the same way). After the human spoke at
+/// the end, the agent replies without being asked again first.
+///
+/// ```
+/// use agent_core::HumanInputMode;
+///
+/// assert_eq!(HumanInputMode::default(), HumanInputMode::Never);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HumanInputMode {
-    /// Never ask.
+    /// Never ask: the agent runs unattended, as in the seed.
     #[default]
     Never,
+    /// Ask before every turn of the agent, and when the conversation would end.
+    Always,
+    /// Ask only when the conversation would end.
+    Terminate,
 }
 
 /// An agent that talks with an LLM and calls tools, as the seed's `ConversableAgent`.
@@ -48,6 +73,7 @@ pub struct ConversableAgent {
     executors: Vec<Tool>,
     handoffs: Handoffs,
     human_input_mode: HumanInputMode,
+    human_input: Option<Arc<dyn HumanInput>>,
 }
 
 /// Builds a [`ConversableAgent`].
@@ -76,9 +102,16 @@ impl AgentBuilder {
         self
     }
 
-    /// Whether it asks a human.
+    /// When it asks a human (see [`HumanInputMode`]).
     pub fn human_input_mode(mut self, mode: HumanInputMode) -> Self {
         self.agent.human_input_mode = mode;
+        self
+    }
+
+    /// The human it asks, in every run (and in [`run_group`]), unless a run gives its own with
+    /// [`RunOptions::human_input`].
+    pub fn human_input(mut self, human: Arc<dyn HumanInput>) -> Self {
+        self.agent.human_input = Some(human);
         self
     }
 
@@ -94,12 +127,13 @@ impl AgentBuilder {
     }
 }
 
-/// What to run: the first message, extra tools, and the turn limit.
+/// What to run: the first message, extra tools, the turn limit, where events go, whether the
+/// LLM's text streams, and the human to ask.
 ///
 /// ```
 /// use agent_core::RunOptions;
 ///
-/// let options = RunOptions::new("Search for recent papers about LLMs").max_turns(5);
+/// let options = RunOptions::new("Search for recent papers about LLMs").max_turns(5).stream(true);
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug)]
@@ -109,12 +143,67 @@ pub struct RunOptions {
     tools: Vec<Tool>,
     max_turns: usize,
     events: Option<UnboundedSender<Event>>,
+    stream: bool,
+    human_input: Option<Arc<dyn HumanInput>>,
 }
 
 impl RunOptions {
-    /// A run that starts with `message`, allowing 10 turns.
+    /// A run that starts with `message`, allowing 10 turns, not streaming.
     pub fn new(message: impl Into<String>) -> Self {
-        RunOptions { message: message.into(), tools: Vec::new(), max_turns: 10, events: None }
+        RunOptions {
+            message: message.into(),
+            tools: Vec::new(),
+            max_turns: 10,
+            events: None,
+            stream: false,
+            human_input: None,
+        }
+    }
+
+    /// Streams the LLM's answers (default off): each piece of text is sent to
+    /// [`events`](Self::events) as an [`Event::TextDelta`] as it arrives, before the
+    /// [`Event::TextMessage`] with the whole text. Tool calls are assembled from their pieces
+    /// and run as usual. Clients that cannot stream (the [offline planner](crate::Offline)) send
+    /// their whole text as one delta. See [`LlmClient::complete_streaming`]. [`run_group`] does
+    /// not stream.
+    ///
+    /// ```
+    /// use agent_core::{ConversableAgent, Event, LLMConfig, ModelConfig, RunOptions};
+    ///
+    /// # async fn demo() -> Result<(), agent_core::AgentError> {
+    /// let agent = ConversableAgent::builder("assistant")
+    ///     .llm_config(LLMConfig::new(ModelConfig::offline()))
+    ///     .build();
+    /// let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    /// let printer = tokio::spawn(async move {
+    ///     let mut shown = String::new();
+    ///     while let Some(event) = received.recv().await {
+    ///         match event {
+    ///             // A terminal prints each piece as it comes: print!("{delta}").
+    ///             Event::TextDelta { delta, .. } => shown.push_str(&delta),
+    ///             // The whole message follows its pieces.
+    ///             Event::TextMessage { content, .. } => assert!(shown.ends_with(&content)),
+    ///             _ => {}
+    ///         }
+    ///     }
+    ///     shown
+    /// });
+    /// let response = agent.run(RunOptions::new("hello").stream(true).events(events)).await?;
+    /// assert_eq!(printer.await.expect("the printer"), response.summary());
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
+    }
+
+    /// The human to ask in this run (over the agent's own, from
+    /// [`AgentBuilder::human_input`]), when its [`HumanInputMode`] is `Always` or `Terminate`.
+    pub fn human_input(mut self, human: Arc<dyn HumanInput>) -> Self {
+        self.human_input = Some(human);
+        self
     }
 
     /// Tools for this run, besides the agent's own.
@@ -213,6 +302,7 @@ impl ConversableAgent {
                 executors: Vec::new(),
                 handoffs: Handoffs::default(),
                 human_input_mode: HumanInputMode::Never,
+                human_input: None,
             },
         }
     }
@@ -225,6 +315,11 @@ impl ConversableAgent {
     /// The agent's system message.
     pub fn system_message(&self) -> &str {
         &self.system_message
+    }
+
+    /// When the agent asks a human.
+    pub fn human_input_mode(&self) -> HumanInputMode {
+        self.human_input_mode
     }
 
     /// The agent's handoffs, to add conditions to (the seed's `agent.handoffs`).
@@ -265,32 +360,38 @@ impl ConversableAgent {
     /// (their results keep the order of the calls). The run ends when the LLM answers without a
     /// tool call, when a tool's [`ReplyResult`](crate::ReplyResult) (or a handoff's transfer tool)
     /// targets another agent ([`StopReason::HandedOff`]) or ends the conversation, or after
-    /// `max_turns` turns.
+    /// `max_turns` turns. An agent whose [`HumanInputMode`] is not `Never` asks the human too,
+    /// and the human may go on or end it ([`StopReason::HumanExit`]).
     ///
     /// # Errors
-    /// [`AgentError`] when the LLM cannot be reached or answers with an error; a tool's failure is
+    /// [`AgentError`] when the LLM cannot be reached or answers with an error;
+    /// [`AgentError::NoHumanInput`] (before anything else) when the agent would ask a human and
+    /// has none; [`AgentError::HumanInput`] when the human cannot be asked. A tool's failure is
     /// not an error (the LLM reads it and may try again).
     pub async fn run(&self, options: RunOptions) -> Result<RunResponse, AgentError> {
         let conversation = Conversation {
             agents: std::slice::from_ref(self),
             extra_tools: &options.tools,
             kind: Kind::Single,
+            stream: options.stream,
+            human_input: options.human_input,
         };
         let messages = vec![Message::system(&self.system_message), Message::user(options.message)];
         conversation.run(self, messages, options.max_turns, options.events).await
     }
 
-    /// One turn: ask the LLM (adding this agent's system message first unless `has_system`), run
-    /// the tools it calls, and say where the conversation goes.
+    /// One turn of `conversation`: ask the LLM (adding this agent's system message first in a
+    /// group, where the history has none), run the tools it calls, and say where the
+    /// conversation goes.
     async fn turn(
         &self,
         client: &dyn LlmClient,
+        conversation: &Conversation<'_>,
         history: &[Message],
-        extra: &[Tool],
-        has_system: bool,
         context: &BTreeMap<String, Value>,
         events: &mut Events,
     ) -> Result<Turn, AgentError> {
+        let extra = conversation.extra_tools;
         let transfers: Vec<Tool> =
             self.handoffs.llm_conditions().iter().map(transfer_tool).collect();
         let specs: Vec<ToolSpec> = self
@@ -302,7 +403,7 @@ impl ConversableAgent {
         let tools: Vec<Tool> =
             self.executors.iter().chain(extra).chain(&transfers).cloned().collect();
         let mut messages = Vec::with_capacity(history.len() + 2);
-        if !has_system {
+        if conversation.kind == Kind::Group {
             messages.push(Message::system(&self.system_message));
         }
         messages.extend_from_slice(history);
@@ -313,7 +414,20 @@ impl ConversableAgent {
                 Message::system(format!("Context variables: {variables}")),
             );
         }
-        let reply = client.complete(&LlmRequest { messages, tools: specs }).await?;
+        let request = LlmRequest { messages, tools: specs };
+        let reply = if conversation.stream {
+            let mut on_delta = |delta: &str| {
+                if !delta.is_empty() {
+                    events.send_only(Event::TextDelta {
+                        agent: self.name.clone(),
+                        delta: delta.to_owned(),
+                    });
+                }
+            };
+            client.complete_streaming(&request, &mut on_delta).await?
+        } else {
+            client.complete(&request).await?
+        };
         let mut message = reply.message;
         message.name = Some(self.name.clone());
         let calls = message.tool_calls.clone();
@@ -445,7 +559,13 @@ pub async fn run_group_streaming(
     max_rounds: usize,
     events: Option<UnboundedSender<Event>>,
 ) -> Result<RunResponse, AgentError> {
-    let conversation = Conversation { agents, extra_tools: &[], kind: Kind::Group };
+    let conversation = Conversation {
+        agents,
+        extra_tools: &[],
+        kind: Kind::Group,
+        stream: false,
+        human_input: None,
+    };
     let first = conversation.find(initial).ok_or_else(|| conversation.unknown(initial))?;
     conversation.run(first, vec![Message::user(message)], max_rounds, events).await
 }
@@ -467,6 +587,10 @@ struct Conversation<'a> {
     /// Tools of this run, besides each agent's own.
     extra_tools: &'a [Tool],
     kind: Kind,
+    /// Whether the LLMs' answers stream.
+    stream: bool,
+    /// The run's human, over each agent's own.
+    human_input: Option<Arc<dyn HumanInput>>,
 }
 
 impl<'a> Conversation<'a> {
@@ -481,7 +605,104 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    /// The turn loop of `run` and `run_group`: at most `max_turns` turns, starting with `first`.
+    /// The human `agent` asks: the run's, else its own.
+    fn human_for(&self, agent: &ConversableAgent) -> Option<Arc<dyn HumanInput>> {
+        self.human_input.clone().or_else(|| agent.human_input.clone())
+    }
+
+    /// Fails when an agent would ask a human and has none.
+    fn check_humans(&self) -> Result<(), AgentError> {
+        let lacking = self.agents.iter().find(|agent| {
+            agent.human_input_mode != HumanInputMode::Never && self.human_for(agent).is_none()
+        });
+        match lacking {
+            Some(agent) => Err(AgentError::NoHumanInput {
+                agent: agent.name.clone(),
+                mode: agent.human_input_mode,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks `agent`'s human at `moment`, recording the prompt and the reply (a blank text counts
+    /// as `Continue`).
+    async fn ask(
+        &self,
+        agent: &ConversableAgent,
+        moment: HumanMoment,
+        events: &mut Events,
+    ) -> Result<HumanReply, AgentError> {
+        let human = self.human_for(agent).ok_or_else(|| AgentError::NoHumanInput {
+            agent: agent.name.clone(),
+            mode: agent.human_input_mode,
+        })?;
+        let prompt = HumanPrompt::new(&agent.name, moment);
+        tracing::debug!(agent = %agent.name, moment = ?prompt.moment, "asking the human");
+        events.push(Event::HumanPrompt { prompt: prompt.clone() });
+        let span = tracing::debug_span!("human_input", agent = %agent.name);
+        let reply = match tracing::Instrument::instrument(human.ask(&prompt), span).await? {
+            HumanReply::Text(text) if text.trim().is_empty() => HumanReply::Continue,
+            reply => reply,
+        };
+        // The reply's kind only: what a person types is theirs.
+        tracing::debug!(
+            agent = %agent.name,
+            reply = match &reply {
+                HumanReply::Text(_) => "text",
+                HumanReply::Continue => "continue",
+                HumanReply::Exit => "exit",
+            },
+            "the human answered"
+        );
+        events.push(Event::HumanReply { agent: agent.name.clone(), reply: reply.clone() });
+        Ok(reply)
+    }
+
+    /// Where the conversation goes after `current`'s turn, which named `target` (or none),
+    /// called tools or not, and said nothing or not: `Some` reason when it would end; a handoff
+    /// inside the conversation makes the target `current`.
+    fn route(
+        &self,
+        current: &mut &'a ConversableAgent,
+        target: Option<Target>,
+        called_tools: bool,
+        empty: bool,
+        events: &mut Events,
+    ) -> Result<Option<StopReason>, AgentError> {
+        let next = match (target, called_tools) {
+            (Some(target), _) => target,
+            (None, true) => Target::Stay,
+            (None, false) if self.kind == Kind::Group => {
+                current.handoffs.after_work().cloned().unwrap_or(Target::Terminate)
+            }
+            (None, false) => Target::Terminate,
+        };
+        Ok(match next {
+            Target::Agent(name) if name == current.name => None,
+            Target::Agent(name) => match (self.find(&name), self.kind) {
+                (Some(next), _) => {
+                    events
+                        .push(Event::Handoff { from: current.name.clone(), to: next.name.clone() });
+                    *current = next;
+                    None
+                }
+                (None, Kind::Single) => {
+                    events.push(Event::Handoff { from: current.name.clone(), to: name.clone() });
+                    Some(StopReason::HandedOff { to: name })
+                }
+                (None, Kind::Group) => return Err(self.unknown(&name)),
+            },
+            Target::Stay => None,
+            Target::Terminate if empty => Some(StopReason::NoReply),
+            Target::Terminate if !called_tools => Some(StopReason::Answered),
+            Target::Terminate => Some(StopReason::Terminated),
+            Target::RevertToUser => Some(StopReason::RevertedToUser),
+        })
+    }
+
+    /// The turn loop of `run` and `run_group`: at most `max_turns` turns since the human last
+    /// spoke, starting with `first`; the human is asked before each turn of an agent in `Always`
+    /// mode and when the conversation would end (`Always` and `Terminate`).
     async fn run(
         &self,
         first: &'a ConversableAgent,
@@ -489,70 +710,65 @@ impl<'a> Conversation<'a> {
         max_turns: usize,
         sender: Option<UnboundedSender<Event>>,
     ) -> Result<RunResponse, AgentError> {
+        self.check_humans()?;
         let mut current = first;
         let mut events = Events { kept: Vec::new(), sender };
         let mut usage = Usage::default();
         let mut context = BTreeMap::new();
-        let has_system = self.kind == Kind::Single;
-        for _ in 0..max_turns {
-            let client = current.client()?;
-            let turn = current
-                .turn(
-                    client.as_ref(),
-                    &messages,
-                    self.extra_tools,
-                    has_system,
-                    &context,
-                    &mut events,
-                )
-                .await?;
-            usage += turn.usage;
-            context.extend(turn.context_variables);
-            messages.extend(turn.messages);
-            let next = match (turn.target, turn.called_tools) {
-                (Some(target), _) => target,
-                (None, true) => Target::Stay,
-                (None, false) if self.kind == Kind::Group => {
-                    current.handoffs.after_work().cloned().unwrap_or(Target::Terminate)
+        // Turns since the human last spoke; whether the human just spoke (then the agent replies
+        // without being asked first).
+        let (mut turns, mut human_spoke) = (0, false);
+        loop {
+            let stop = if turns >= max_turns {
+                Some(StopReason::MaxTurns)
+            } else {
+                if current.human_input_mode == HumanInputMode::Always && !human_spoke {
+                    match self.ask(current, HumanMoment::BeforeReply, &mut events).await? {
+                        HumanReply::Text(text) => {
+                            messages.push(Message::user(text));
+                            turns = 0;
+                        }
+                        HumanReply::Exit => {
+                            return Ok(finish(
+                                messages,
+                                current.name.clone(),
+                                usage,
+                                StopReason::HumanExit,
+                                events,
+                                context,
+                            ));
+                        }
+                        HumanReply::Continue => {}
+                    }
                 }
-                (None, false) => Target::Terminate,
+                human_spoke = false;
+                let client = current.client()?;
+                let turn =
+                    current.turn(client.as_ref(), self, &messages, &context, &mut events).await?;
+                turns += 1;
+                usage += turn.usage;
+                context.extend(turn.context_variables);
+                messages.extend(turn.messages);
+                self.route(&mut current, turn.target, turn.called_tools, turn.empty, &mut events)?
             };
-            let stop = match next {
-                Target::Agent(name) if name == current.name => None,
-                Target::Agent(name) => match (self.find(&name), self.kind) {
-                    (Some(next), _) => {
-                        events.push(Event::Handoff {
-                            from: current.name.clone(),
-                            to: next.name.clone(),
-                        });
-                        current = next;
-                        None
+            let Some(mut stop_reason) = stop else { continue };
+            let asks = current.human_input_mode != HumanInputMode::Never
+                && !matches!(stop_reason, StopReason::HandedOff { .. });
+            if asks {
+                let moment = HumanMoment::BeforeEnd { reason: stop_reason.clone() };
+                match self.ask(current, moment, &mut events).await? {
+                    HumanReply::Text(text) => {
+                        messages.push(Message::user(text));
+                        (turns, human_spoke) = (0, true);
+                        continue;
                     }
-                    (None, Kind::Single) => {
-                        events
-                            .push(Event::Handoff { from: current.name.clone(), to: name.clone() });
-                        Some(StopReason::HandedOff { to: name })
-                    }
-                    (None, Kind::Group) => return Err(self.unknown(&name)),
-                },
-                Target::Stay => None,
-                Target::Terminate if turn.empty => Some(StopReason::NoReply),
-                Target::Terminate if !turn.called_tools => Some(StopReason::Answered),
-                Target::Terminate => Some(StopReason::Terminated),
-                Target::RevertToUser => Some(StopReason::RevertedToUser),
-            };
-            if let Some(stop_reason) = stop {
-                tracing::debug!(agent = %current.name, ?stop_reason, "run ended");
-                return Ok(finish(
-                    messages,
-                    current.name.clone(),
-                    usage,
-                    stop_reason,
-                    events,
-                    context,
-                ));
+                    HumanReply::Exit => stop_reason = StopReason::HumanExit,
+                    // It ends as it would have.
+                    HumanReply::Continue => {}
+                }
             }
+            tracing::debug!(agent = %current.name, ?stop_reason, "run ended");
+            return Ok(finish(messages, current.name.clone(), usage, stop_reason, events, context));
         }
-        Ok(finish(messages, current.name.clone(), usage, StopReason::MaxTurns, events, context))
     }
 }

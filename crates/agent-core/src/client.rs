@@ -77,6 +77,42 @@ pub trait LlmClient: Send + Sync + fmt::Debug {
         request: &'a LlmRequest,
     ) -> BoxFuture<'a, Result<LlmReply, AgentError>>;
 
+    /// Answers one request as [`complete`](Self::complete) does, passing each piece of the
+    /// answer's text to `on_delta` as it arrives; the pieces, in order, make the reply's text.
+    /// Agents call it when a run streams ([`RunOptions::stream`](crate::RunOptions::stream)).
+    ///
+    /// The default calls `complete` and passes the whole text as one piece (nothing when the
+    /// reply has no text): a client that cannot stream, such as the [offline
+    /// planner](crate::Offline), still works with streaming on. [`OpenAi`](crate::OpenAi)
+    /// streams for real.
+    ///
+    /// ```
+    /// use agent_core::{LlmClient, LlmRequest, Message, Offline};
+    ///
+    /// let mut request = LlmRequest::default();
+    /// request.messages = vec![Message::user("hello")];
+    /// let mut pieces = Vec::new();
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let reply = runtime.block_on(
+    ///     Offline.complete_streaming(&request, &mut |delta: &str| pieces.push(delta.to_owned())),
+    /// )?;
+    /// assert_eq!(pieces.concat(), reply.message.text(), "one piece: the whole text");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn complete_streaming<'a>(
+        &'a self,
+        request: &'a LlmRequest,
+        on_delta: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, Result<LlmReply, AgentError>> {
+        Box::pin(async move {
+            let reply = self.complete(request).await?;
+            if let Some(text) = reply.message.content.as_deref().filter(|text| !text.is_empty()) {
+                on_delta(text);
+            }
+            Ok(reply)
+        })
+    }
+
     /// One line saying what this client is, for people (no secrets).
     fn describe(&self) -> String;
 }

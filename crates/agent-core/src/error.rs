@@ -37,6 +37,34 @@ pub enum AgentError {
         /// The deadline that expired.
         after: Duration,
     },
+    /// A streamed answer broke off after it began: the connection was cut, a chunk was not
+    /// JSON (or was the endpoint's error), or the stream ended before its `finish_reason`. The
+    /// request's retries are over once the answer began, so it is not resent.
+    #[error(
+        "the LLM's streamed answer broke off: {message}; try again, or turn streaming off (RunOptions::stream(false))"
+    )]
+    LlmStream {
+        /// What went wrong.
+        message: String,
+    },
+    /// The agent would ask a human ([`HumanInputMode`](crate::HumanInputMode) `Always` or
+    /// `Terminate`) but has no [`HumanInput`](crate::HumanInput) to ask. Checked before the run
+    /// starts.
+    #[error(
+        "agent {agent:?} has human_input_mode {mode:?} but no human input to ask; give one with AgentBuilder::human_input or RunOptions::human_input, or use HumanInputMode::Never"
+    )]
+    NoHumanInput {
+        /// The agent's name.
+        agent: String,
+        /// Its mode.
+        mode: crate::HumanInputMode,
+    },
+    /// The human could not be asked (the input closed, the terminal failed).
+    #[error("cannot ask the human: {message}")]
+    HumanInput {
+        /// Why.
+        message: String,
+    },
     /// The LLM configuration cannot be used.
     #[error(transparent)]
     Config(#[from] LlmConfigError),

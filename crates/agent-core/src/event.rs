@@ -5,6 +5,8 @@ use std::fmt;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::human::{HumanPrompt, HumanReply};
+
 /// Something that happened during a run.
 ///
 /// It serializes as one JSON object tagged by `type` (research-demo's `--json` prints these
@@ -13,14 +15,23 @@ use tokio::sync::mpsc::UnboundedSender;
 /// | variant | JSON |
 /// |---|---|
 /// | `TextMessage` | `{"type":"text","agent":…,"content":…}` |
+/// | `TextDelta` | `{"type":"text_delta","agent":…,"delta":…}` |
 /// | `ToolCall` | `{"type":"tool_call","agent":…,"id":…,"name":…,"arguments":…}` (`arguments` is the JSON text) |
 /// | `ToolResponse` | `{"type":"tool_response","id":…,"name":…,"content":…}` |
 /// | `Handoff` | `{"type":"handoff","from":…,"to":…}` |
+/// | `HumanPrompt` | `{"type":"human_prompt","agent":…,"moment":{"kind":…},"message":…}`, see [`HumanPrompt`] |
+/// | `HumanReply` | `{"type":"human_reply","agent":…,"reply":{"kind":…}}`, see [`HumanReply`] |
 /// | `Termination` | `{"type":"termination","reason":{"kind":…}}`, see [`StopReason`] |
 ///
 /// A call of a transfer tool (see [`transfer_tool_name`](crate::transfer_tool_name)) is a
 /// `ToolCall` like any other; when the conversation does move to another agent, a `Handoff`
 /// follows.
+///
+/// When a run streams ([`RunOptions::stream`](crate::RunOptions::stream)), each piece of an
+/// agent's text is a `TextDelta` as it arrives, and the `TextMessage` with the whole text still
+/// follows: the deltas of one message, in order, make its `content`. Deltas are only sent to
+/// [`RunOptions::events`](crate::RunOptions::events); they are not kept in
+/// [`RunResponse::events`](crate::RunResponse::events), where the `TextMessage` has it all.
 ///
 /// ```
 /// use agent_core::{Event, StopReason};
@@ -43,6 +54,14 @@ pub enum Event {
         agent: String,
         /// What it said.
         content: String,
+    },
+    /// A piece of an agent's text, as its LLM streams it (only when the run streams). Pieces
+    /// add up: the `TextMessage` that follows has them all.
+    TextDelta {
+        /// The agent.
+        agent: String,
+        /// The new text, to append to what came before.
+        delta: String,
     },
     /// An agent called a tool.
     ToolCall {
@@ -73,6 +92,20 @@ pub enum Event {
         /// The agent that takes over.
         to: String,
     },
+    /// The run asks the human ([`HumanInputMode`](crate::HumanInputMode) `Always` or
+    /// `Terminate`).
+    HumanPrompt {
+        /// What is asked (its fields are this event's, in JSON).
+        #[serde(flatten)]
+        prompt: HumanPrompt,
+    },
+    /// The human answered a `HumanPrompt`.
+    HumanReply {
+        /// The agent that asked.
+        agent: String,
+        /// The answer.
+        reply: HumanReply,
+    },
     /// The run ended.
     Termination {
         /// Why.
@@ -84,7 +117,7 @@ pub enum Event {
 ///
 /// It serializes tagged by `kind`: `{"kind":"answered"}`, `{"kind":"max_turns"}`,
 /// `{"kind":"handed_off","to":"research_assistant"}`, `{"kind":"terminated"}`,
-/// `{"kind":"reverted_to_user"}`, `{"kind":"no_reply"}`.
+/// `{"kind":"reverted_to_user"}`, `{"kind":"no_reply"}`, `{"kind":"human_exit"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -105,6 +138,9 @@ pub enum StopReason {
     RevertedToUser,
     /// The LLM answered with neither text nor tool calls.
     NoReply,
+    /// The human ended the conversation ([`HumanReply::Exit`]), asked by an agent whose
+    /// [`HumanInputMode`](crate::HumanInputMode) is `Always` or `Terminate`.
+    HumanExit,
 }
 
 impl fmt::Display for Event {
@@ -112,11 +148,18 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::TextMessage { agent, content } => write!(f, "{agent}: {content}"),
+            Event::TextDelta { delta, .. } => f.write_str(delta),
             Event::ToolCall { agent, name, arguments, .. } => {
                 write!(f, "{agent} calls {name}({arguments})")
             }
             Event::ToolResponse { name, content, .. } => write!(f, "  {name} -> {content}"),
             Event::Handoff { from, to } => write!(f, "{from} hands over to {to}"),
+            Event::HumanPrompt { prompt } => write!(f, "(asking the human) {}", prompt.message),
+            Event::HumanReply { reply, .. } => match reply {
+                HumanReply::Text(text) => write!(f, "human: {text}"),
+                HumanReply::Continue => f.write_str("human: (continue)"),
+                HumanReply::Exit => f.write_str("human: exit"),
+            },
             Event::Termination { reason } => write!(f, "(run ended: {reason:?})"),
         }
     }
@@ -130,6 +173,13 @@ pub(crate) struct Events {
 }
 
 impl Events {
+    /// Sends `event` without keeping it (a [`Event::TextDelta`]).
+    pub(crate) fn send_only(&self, event: Event) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(event);
+        }
+    }
+
     pub(crate) fn push(&mut self, event: Event) {
         if let Some(sender) = &self.sender {
             // A receiver that went away does not stop the run.

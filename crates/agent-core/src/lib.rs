@@ -123,6 +123,7 @@ mod client;
 mod error;
 mod event;
 mod handoff;
+mod human;
 mod llm;
 mod message;
 mod name;
@@ -142,6 +143,9 @@ pub use event::{Event, StopReason};
 pub use handoff::{
     AgentTarget, Handoffs, OnCondition, ReplyResult, RevertToUserTarget, StayTarget,
     StringLLMCondition, Target, TerminateTarget, is_transfer_tool_name, transfer_tool_name,
+};
+pub use human::{
+    ChannelHumanInput, HumanChannel, HumanInput, HumanMoment, HumanPrompt, HumanReply,
 };
 pub use llm::{ApiType, LLMConfig, LlmOverrides, ModelConfig, OpenAi};
 pub use mcp_session;

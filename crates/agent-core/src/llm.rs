@@ -2,6 +2,7 @@
 //! client for any OpenAI-compatible endpoint. The trait every client implements lives in
 //! `client.rs`, shared with the offline planner.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -16,9 +17,12 @@ use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
-    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, CreateChatCompletionResponse, FunctionCall, FunctionObject,
+    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, ChatCompletionTool,
+    ChatCompletionTools, CompletionUsage, CreateChatCompletionRequest,
+    CreateChatCompletionResponse, CreateChatCompletionStreamResponse, FinishReason, FunctionCall,
+    FunctionObject,
 };
+use futures::StreamExt as _;
 use futures::future::BoxFuture;
 use mcp_session::reqwest;
 use mcp_session::{HttpClientBuilder, Redirects};
@@ -424,6 +428,16 @@ fn checked_base(url: Url, source_name: &str, value: &str) -> Result<Url, LlmConf
 /// async-openai's own retries (429 and 5xx, honouring `Retry-After`) are the only retry layer;
 /// [`LLMConfig::request_timeout`] bounds a request with its retries. An error answer keeps its
 /// HTTP status even when its body is not OpenAI's error JSON (a proxy's HTML page, say).
+///
+/// [`complete_streaming`](LlmClient::complete_streaming) asks for a stream
+/// (`"stream": true`, `"stream_options": {"include_usage": true}`) and passes each piece of text
+/// on as it arrives; tool calls are put together from their pieces (by `index`, arguments
+/// concatenated), the usage is read from the last chunk. The opening request is retried as any
+/// other, and `request_timeout` bounds the whole streamed answer as it bounds a non-streamed one.
+/// A stream that breaks off once it began (the connection cut, a chunk that is not JSON, no
+/// `finish_reason` before the end) is [`AgentError::LlmStream`]; it is not retried. A
+/// `finish_reason` of `length` (cut at `max_tokens`) or `content_filter` is logged as a warning,
+/// and the answer is used as it came.
 #[derive(Clone)]
 pub struct OpenAi {
     client: Client<OpenAIConfig>,
@@ -514,6 +528,33 @@ impl LlmClient for OpenAi {
                 .map_err(|_| AgentError::LlmTimeout { after: self.deadline })?
                 .map_err(llm_error)?;
             Ok(reply_of(response))
+        })
+    }
+
+    fn complete_streaming<'a>(
+        &'a self,
+        request: &'a LlmRequest,
+        on_delta: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, Result<LlmReply, AgentError>> {
+        Box::pin(async move {
+            let mut body = self.request_of(request);
+            body.stream = Some(true);
+            body.stream_options = Some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                ..Default::default()
+            });
+            let streamed = async {
+                let mut stream = self.client.chat().create_stream(body).await.map_err(llm_error)?;
+                let mut answer = Streamed::default();
+                while let Some(chunk) = stream.next().await {
+                    answer.add(chunk.map_err(stream_error)?, on_delta);
+                }
+                answer.finish()
+            };
+            let span = tracing::debug_span!("llm_stream", model = %self.model);
+            tokio::time::timeout(self.deadline, tracing::Instrument::instrument(streamed, span))
+                .await
+                .map_err(|_| AgentError::LlmTimeout { after: self.deadline })?
         })
     }
 
@@ -667,13 +708,129 @@ fn chat_message(message: &Message) -> ChatCompletionRequestMessage {
     }
 }
 
-/// The first choice of a response, as our message.
-fn reply_of(response: CreateChatCompletionResponse) -> LlmReply {
-    let usage = response.usage.as_ref().map_or_else(Usage::default, |usage| Usage {
+/// A streamed answer, put together chunk by chunk (the first choice only).
+#[derive(Debug, Default)]
+struct Streamed {
+    text: String,
+    /// Tool calls by their `index`: id, name, arguments so far.
+    calls: BTreeMap<u32, (String, String, String)>,
+    usage: Option<CompletionUsage>,
+    finish: Option<FinishReason>,
+}
+
+impl Streamed {
+    /// Adds one chunk, passing its text on.
+    fn add(
+        &mut self,
+        chunk: CreateChatCompletionStreamResponse,
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) {
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage);
+        }
+        for choice in chunk.choices.into_iter().filter(|choice| choice.index == 0) {
+            let delta = choice.delta;
+            if let Some(text) = delta.content.filter(|text| !text.is_empty()) {
+                on_delta(&text);
+                self.text.push_str(&text);
+            }
+            for piece in delta.tool_calls.unwrap_or_default() {
+                let (id, name, arguments) = self.calls.entry(piece.index).or_default();
+                if let Some(new) = piece.id.filter(|new| !new.is_empty())
+                    && id.is_empty()
+                {
+                    *id = new;
+                }
+                if let Some(function) = piece.function {
+                    // The name comes whole in the first piece; only the arguments come in parts.
+                    if let Some(new) = function.name.filter(|new| !new.is_empty())
+                        && name.is_empty()
+                    {
+                        *name = new;
+                    }
+                    arguments.push_str(function.arguments.as_deref().unwrap_or_default());
+                }
+            }
+            if let Some(finish) = choice.finish_reason {
+                self.finish = Some(finish);
+            }
+        }
+    }
+
+    /// The whole answer, once the stream ended.
+    fn finish(self) -> Result<LlmReply, AgentError> {
+        let Some(finish) = self.finish else {
+            return Err(AgentError::LlmStream {
+                message: format!(
+                    "the stream ended before the answer was complete (no finish_reason, after {} characters of text and {} tool calls)",
+                    self.text.chars().count(),
+                    self.calls.len()
+                ),
+            });
+        };
+        match finish {
+            FinishReason::Length => {
+                tracing::warn!("the LLM's answer was cut at max_tokens (finish_reason length)");
+            }
+            FinishReason::ContentFilter => {
+                tracing::warn!("the LLM's answer was filtered (finish_reason content_filter)");
+            }
+            FinishReason::Stop | FinishReason::ToolCalls | FinishReason::FunctionCall => {}
+        }
+        let tool_calls = self
+            .calls
+            .into_iter()
+            .map(|(index, (id, name, arguments))| ToolCall {
+                id: if id.is_empty() { format!("call_{index}") } else { id },
+                name,
+                arguments,
+            })
+            .collect();
+        let content = (!self.text.is_empty()).then_some(self.text);
+        Ok(LlmReply {
+            message: Message::assistant_calls(content, tool_calls),
+            usage: self.usage.as_ref().map_or_else(Usage::default, usage_of),
+        })
+    }
+}
+
+/// A chunk that could not be read: the connection broke, or the chunk is not one.
+fn stream_error(err: OpenAIError) -> AgentError {
+    let message = match err {
+        OpenAIError::StreamError(err) => match *err {
+            async_openai::error::StreamError::EventStream(text) => {
+                match text.strip_prefix("Transport error: ") {
+                    Some(cause) => format!("the connection failed: {cause}"),
+                    None => text,
+                }
+            }
+            other => other.to_string(),
+        },
+        OpenAIError::JSONDeserialize(err, content) => {
+            match serde_json::from_str::<WrappedError>(&content) {
+                Ok(wrapped) => format!("the endpoint sent an error: {}", wrapped.error),
+                Err(_) => {
+                    format!("a chunk is not a chat completion chunk ({err}): {}", excerpt(&content))
+                }
+            }
+        }
+        other => llm_error(other).to_string(),
+    };
+    AgentError::LlmStream { message }
+}
+
+/// Token counts, in our type.
+fn usage_of(usage: &CompletionUsage) -> Usage {
+    Usage {
         prompt_tokens: u64::from(usage.prompt_tokens),
         completion_tokens: u64::from(usage.completion_tokens),
         total_tokens: u64::from(usage.total_tokens),
-    });
+    }
+}
+
+/// The first choice of a response, as our message.
+fn reply_of(response: CreateChatCompletionResponse) -> LlmReply {
+    let usage = response.usage.as_ref().map_or_else(Usage::default, usage_of);
     let Some(choice) = response.choices.into_iter().next() else {
         return LlmReply { message: Message::assistant_calls(None, Vec::new()), usage };
     };
@@ -793,6 +950,81 @@ mod tests {
         let second = changed.client().unwrap();
         assert_eq!(second.describe(), "b at https://api.openai.com/v1");
         assert_eq!(config.client().unwrap().describe(), "a at https://api.openai.com/v1");
+    }
+
+    /// A chunk, from its JSON `choices[0].delta` and `finish_reason`.
+    fn chunk(delta: serde_json::Value, finish: Option<&str>) -> CreateChatCompletionStreamResponse {
+        serde_json::from_value(serde_json::json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn streamed_pieces_make_one_answer() {
+        let mut answer = Streamed::default();
+        let mut pieces = Vec::new();
+        let mut on_delta = |delta: &str| pieces.push(delta.to_owned());
+        let calls = [
+            // No id (some servers send none), the name once, the arguments in parts.
+            serde_json::json!({"tool_calls": [{"index": 1, "function": {"name": "b", "arguments": "{\"x\""}}]}),
+            serde_json::json!({"tool_calls": [{"index": 0, "id": "call_a", "function": {"name": "a", "arguments": ""}}]}),
+            serde_json::json!({"tool_calls": [{"index": 1, "function": {"arguments": ": 1}"}}]}),
+            serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+        ];
+        answer.add(
+            chunk(serde_json::json!({"role": "assistant", "content": ""}), None),
+            &mut on_delta,
+        );
+        answer.add(chunk(serde_json::json!({"content": "Let me "}), None), &mut on_delta);
+        answer.add(chunk(serde_json::json!({"content": "look."}), None), &mut on_delta);
+        for delta in calls {
+            answer.add(chunk(delta, None), &mut on_delta);
+        }
+        answer.add(chunk(serde_json::json!({}), Some("tool_calls")), &mut on_delta);
+        let usage: CreateChatCompletionStreamResponse = serde_json::from_value(serde_json::json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        }))
+        .unwrap();
+        answer.add(usage, &mut on_delta);
+        let reply = answer.finish().unwrap();
+        assert_eq!(pieces, ["Let me ", "look."]);
+        assert_eq!(reply.message.text(), "Let me look.");
+        let calls: Vec<(&str, &str, &str)> = reply
+            .message
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str()))
+            .collect();
+        assert_eq!(calls, [("call_a", "a", "{}"), ("call_1", "b", "{\"x\": 1}")]);
+        assert_eq!(reply.usage.total_tokens, 10);
+    }
+
+    #[test]
+    fn a_stream_without_its_finish_reason_is_broken() {
+        let mut answer = Streamed::default();
+        answer.add(chunk(serde_json::json!({"content": "Half an"}), None), &mut |_: &str| {});
+        let err = answer.finish().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the LLM's streamed answer broke off: the stream ended before the answer was complete (no finish_reason, after 7 characters of text and 0 tool calls); try again, or turn streaming off (RunOptions::stream(false))"
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_stream_says_what_the_endpoint_said() {
+        let body = r#"{"error": {"message": "overloaded", "type": "server_error", "param": null, "code": null}}"#;
+        let parse = serde_json::from_str::<CreateChatCompletionStreamResponse>(body).unwrap_err();
+        let err = stream_error(OpenAIError::JSONDeserialize(parse, body.to_owned()));
+        assert!(matches!(&err, AgentError::LlmStream { .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with(
+                "the LLM's streamed answer broke off: the endpoint sent an error: server_error: overloaded"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

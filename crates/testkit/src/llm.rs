@@ -5,16 +5,29 @@
 //! against rules, in the order the rules were added; the queue of [`ScriptedLlm::push`]ed
 //! replies is the fallback. Every request is recorded. A reply can also be an HTTP error
 //! (429 with `Retry-After`, 500), a slow answer, or garbage.
+//!
+//! A request with `"stream": true` is answered as OpenAI does: `text/event-stream`, one
+//! `data: {chat.completion.chunk}` event per piece (a role chunk; the text word by word; each tool
+//! call as its id and name, then its arguments in fragments of [`ARGUMENT_FRAGMENT`] characters;
+//! a chunk with the `finish_reason`; with `stream_options.include_usage`, a last chunk with no
+//! choices and the `usage`), then `data: [DONE]`. [`Reply::CutStream`] breaks such a stream off
+//! and [`Reply::PausedStream`] holds it until the test says so.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// How many characters of a tool call's arguments each streamed fragment holds.
+pub const ARGUMENT_FRAGMENT: usize = 5;
 
 /// What the server answers.
 #[derive(Clone, Debug)]
@@ -40,6 +53,25 @@ pub enum Reply {
     },
     /// A 200 response whose body is not JSON.
     Garbage,
+    /// `then` (a text or tool-call reply), cut off: a stream sends its first `after` events and
+    /// then the connection is closed without the stream's end (no terminating chunk, no
+    /// `[DONE]`); a non-streamed answer sends half its body.
+    CutStream {
+        /// How many `data:` events go out before the cut.
+        after: usize,
+        /// The reply that is cut.
+        then: Box<Reply>,
+    },
+    /// `then` (a text or tool-call reply), paused: a stream sends its first `after` events, then
+    /// waits until `resume` is notified before the rest; a non-streamed answer waits first.
+    PausedStream {
+        /// How many `data:` events go out before the pause.
+        after: usize,
+        /// What ends the pause (`notify_one` before the pause is kept, so there is no race).
+        resume: Arc<Notify>,
+        /// The reply that is paused.
+        then: Box<Reply>,
+    },
 }
 
 impl Reply {
@@ -201,6 +233,11 @@ impl ScriptedLlm {
         self.lock().requests.clone()
     }
 
+    /// For every request received so far, whether it asked for a stream (`"stream": true`).
+    pub fn streamed(&self) -> Vec<bool> {
+        self.lock().requests.iter().map(|request| request["stream"] == true).collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Script> {
         self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -242,16 +279,41 @@ async fn complete(State(script): State<Shared>, Json(request): Json<Value>) -> R
     }
     let model = request["model"].as_str().unwrap_or("scripted").to_owned();
     let stream = request["stream"] == true;
-    match reply {
-        Reply::Text(text) => answer(&model, call, Some(text), Vec::new(), stream),
-        Reply::ToolCalls(calls) => answer(&model, call, None, calls, stream),
-        Reply::Status { code, retry_after } => error(code, retry_after, "scripted failure"),
-        Reply::Garbage => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "this is not JSON")
-                .into_response()
+    let usage = request["stream_options"]["include_usage"] == true;
+    let (shape, reply) = match reply {
+        Reply::CutStream { after, then } => (Shape::Cut(after), *then),
+        Reply::PausedStream { after, resume, then } => (Shape::Paused(after, resume), *then),
+        other => (Shape::Whole, other),
+    };
+    let answer = match reply {
+        Reply::Text(text) => Answer { model, call, text: Some(text), calls: Vec::new() },
+        Reply::ToolCalls(calls) => Answer { model, call, text: None, calls },
+        Reply::Status { code, retry_after } => {
+            return error(code, retry_after, "scripted failure");
         }
-        Reply::Slow { .. } => unreachable!("slow replies are unwrapped above"),
-    }
+        Reply::Garbage => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "this is not JSON",
+            )
+                .into_response();
+        }
+        Reply::Slow { .. } | Reply::CutStream { .. } | Reply::PausedStream { .. } => {
+            return error(500, None, "the scripted reply nests a slow, cut or paused reply");
+        }
+    };
+    if stream { answer.streamed(usage, shape) } else { answer.whole(shape).await }
+}
+
+/// How an answer goes out.
+enum Shape {
+    /// All of it.
+    Whole,
+    /// Its first `n` events (half the body, not streamed), then the connection is cut.
+    Cut(usize),
+    /// Its first `n` events, then the rest once notified (not streamed: all once notified).
+    Paused(usize, Arc<Notify>),
 }
 
 fn error(code: u16, retry_after: Option<u64>, message: &str) -> Response {
@@ -265,63 +327,167 @@ fn error(code: u16, retry_after: Option<u64>, message: &str) -> Response {
     response
 }
 
-fn answer(
-    model: &str,
+/// An assistant answer: text or tool calls.
+struct Answer {
+    model: String,
     call: u64,
     text: Option<String>,
     calls: Vec<(String, Value)>,
-    stream: bool,
-) -> Response {
-    let tool_calls: Vec<Value> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, (name, arguments))| {
-            json!({
-                "id": format!("call_{call}_{i}"),
-                "type": "function",
-                "function": {"name": name, "arguments": arguments.to_string()},
+}
+
+impl Answer {
+    fn id(&self, i: usize) -> String {
+        format!("call_{}_{i}", self.call)
+    }
+
+    fn finish_reason(&self) -> &'static str {
+        if self.calls.is_empty() { "stop" } else { "tool_calls" }
+    }
+
+    fn usage() -> Value {
+        json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
+    }
+
+    /// A `chat.completion`.
+    async fn whole(self, shape: Shape) -> Response {
+        let tool_calls: Vec<Value> = self
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, arguments))| {
+                json!({
+                    "id": self.id(i),
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments.to_string()},
+                })
             })
-        })
-        .collect();
-    let finish = if tool_calls.is_empty() { "stop" } else { "tool_calls" };
-    let usage = json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
-    if !stream {
-        let mut message = json!({"role": "assistant", "content": text});
+            .collect();
+        let mut message = json!({"role": "assistant", "content": self.text});
         if !tool_calls.is_empty() {
             message["tool_calls"] = Value::Array(tool_calls);
         }
         let body = json!({
-            "id": format!("chatcmpl-{call}"),
+            "id": format!("chatcmpl-{}", self.call),
             "object": "chat.completion",
             "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": null}],
-            "usage": usage,
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason(), "logprobs": null}],
+            "usage": Answer::usage(),
         });
-        return Json(body).into_response();
+        match shape {
+            Shape::Whole => Json(body).into_response(),
+            Shape::Paused(_, resume) => {
+                resume.notified().await;
+                Json(body).into_response()
+            }
+            Shape::Cut(_) => {
+                let text = body.to_string();
+                let half = Bytes::from(text.as_bytes()[..text.len() / 2].to_vec());
+                cut_body(vec![half], "application/json")
+            }
+        }
     }
-    let chunk = |delta: Value, finish: Option<&str>| {
-        json!({
-            "id": format!("chatcmpl-{call}"),
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
-        })
-    };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
-    if let Some(text) = text {
-        events.push(chunk(json!({"content": text}), None));
+
+    /// The `data:` events of a `chat.completion.chunk` stream, `[DONE]` included.
+    fn events(&self, include_usage: bool) -> Vec<String> {
+        let chunk = |delta: Value, finish: Option<&str>| {
+            let mut chunk = json!({
+                "id": format!("chatcmpl-{}", self.call),
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
+            });
+            if include_usage {
+                chunk["usage"] = Value::Null;
+            }
+            chunk
+        };
+        let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
+        if let Some(text) = &self.text {
+            for word in text.split_inclusive(' ') {
+                chunks.push(chunk(json!({"content": word}), None));
+            }
+        }
+        for (i, (name, arguments)) in self.calls.iter().enumerate() {
+            chunks.push(chunk(
+                json!({"tool_calls": [{
+                    "index": i,
+                    "id": self.id(i),
+                    "type": "function",
+                    "function": {"name": name, "arguments": ""},
+                }]}),
+                None,
+            ));
+            let arguments: Vec<char> = arguments.to_string().chars().collect();
+            for fragment in arguments.chunks(ARGUMENT_FRAGMENT) {
+                let fragment: String = fragment.iter().collect();
+                chunks.push(chunk(
+                    json!({"tool_calls": [{"index": i, "function": {"arguments": fragment}}]}),
+                    None,
+                ));
+            }
+        }
+        chunks.push(chunk(json!({}), Some(self.finish_reason())));
+        if include_usage {
+            let mut last = chunk(json!({}), None);
+            last["choices"] = json!([]);
+            last["usage"] = Answer::usage();
+            chunks.push(last);
+        }
+        let mut events: Vec<String> =
+            chunks.iter().map(|chunk| format!("data: {chunk}\n\n")).collect();
+        events.push("data: [DONE]\n\n".to_owned());
+        events
     }
-    for (i, tool_call) in tool_calls.into_iter().enumerate() {
-        let mut tool_call = tool_call;
-        tool_call["index"] = json!(i);
-        events.push(chunk(json!({"tool_calls": [tool_call]}), None));
+
+    /// A `text/event-stream` answer.
+    fn streamed(self, include_usage: bool, shape: Shape) -> Response {
+        let events = self.events(include_usage);
+        match shape {
+            // One body: the client still reads it event by event.
+            Shape::Whole => {
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/event-stream")], events.concat())
+                    .into_response()
+            }
+            Shape::Cut(after) => cut_body(
+                events.into_iter().take(after).map(Bytes::from).collect(),
+                "text/event-stream",
+            ),
+            Shape::Paused(after, resume) => {
+                let after = after.min(events.len());
+                let rest = events[after..].concat();
+                let first: Vec<Result<Bytes, std::io::Error>> =
+                    events[..after].iter().cloned().map(|event| Ok(Bytes::from(event))).collect();
+                let body = futures::stream::iter(first).chain(futures::stream::once(async move {
+                    resume.notified().await;
+                    Ok(Bytes::from(rest))
+                }));
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/event-stream")],
+                    Body::from_stream(body),
+                )
+                    .into_response()
+            }
+        }
     }
-    let mut last = chunk(json!({}), Some(finish));
-    last["usage"] = usage;
-    events.push(last);
-    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
-    body.push_str("data: [DONE]\n\n");
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+}
+
+/// A 200 answer whose body is `parts` and then a failure: the connection closes without the
+/// body's end.
+fn cut_body(parts: Vec<Bytes>, content_type: &'static str) -> Response {
+    let parts = parts.into_iter().map(Ok::<Bytes, std::io::Error>);
+    let cut = futures::stream::once(async {
+        // Pending once first, so the server writes out what came before; then the failure,
+        // which closes the connection.
+        tokio::task::yield_now().await;
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "scripted cut"))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(futures::stream::iter(parts).chain(cut)),
+    )
+        .into_response()
 }

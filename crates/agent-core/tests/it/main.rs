@@ -3,12 +3,14 @@
 
 mod event;
 mod handoff;
+mod human;
 mod lazy;
 mod llm;
 mod offline;
 mod planner;
 mod router;
 mod run;
+mod stream;
 mod toolkit;
 
 use agent_core::{ConversableAgent, LLMConfig, ModelConfig};
