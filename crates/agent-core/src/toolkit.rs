@@ -3,6 +3,7 @@
 //! [`SessionPool`], or the pool itself for many servers at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use mcp_session::rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use mcp_session::{CallOptions, Lease, Session, SessionError, SessionPool};
@@ -97,11 +98,12 @@ enum Server {
 }
 
 impl Server {
-    async fn list_tools(&self) -> Result<Vec<mcp_session::rmcp::model::Tool>, SessionError> {
+    /// The server's tools: a session's as listed, a pool's shared with its catalog (no copy).
+    async fn list_tools(&self) -> Result<Arc<[mcp_session::rmcp::model::Tool]>, SessionError> {
         match self {
-            Server::Session(session) => session.list_tools().await,
-            Server::Lease(lease) => lease.list_tools().await.map(|tools| tools.to_vec()),
-            Server::Pool(pool, name) => pool.list_tools(name).await.map(|tools| tools.to_vec()),
+            Server::Session(session) => session.list_tools().await.map(Arc::from),
+            Server::Lease(lease) => lease.list_tools().await,
+            Server::Pool(pool, name) => pool.list_tools(name).await,
         }
     }
 
@@ -170,28 +172,12 @@ pub async fn create_toolkit_from_pool(
     pool: &SessionPool,
     servers: Option<&[&str]>,
 ) -> Result<Toolkit, AgentError> {
-    let names: Vec<String> = match servers {
-        Some(names) => {
-            for name in names {
-                pool.config().get(name).map_err(SessionError::Config)?;
-            }
-            names.iter().map(|name| (*name).to_owned()).collect()
-        }
-        None => pool.config().iter().map(|server| server.server_name().to_owned()).collect(),
-    };
-    let listings = names.iter().map(|name| pool.list_tools(name));
-    let listed = futures::future::join_all(listings).await;
-    let mut toolkit = Toolkit::default();
-    let mut served = Vec::new();
-    for (server, listing) in names.into_iter().zip(listed) {
-        match listing {
-            Ok(tools) => served.push((server, tools)),
-            Err(err) => {
-                tracing::debug!(%server, error = %err, "left out of the toolkit");
-                toolkit.unavailable.push((server, err));
-            }
-        }
+    for name in servers.unwrap_or_default() {
+        pool.config().get(name).map_err(SessionError::Config)?;
     }
+    let found = pool.list_tools_of_all(servers).await;
+    let served = found.listed;
+    let mut toolkit = Toolkit { unavailable: found.failed, ..Toolkit::default() };
     let prefixed: Vec<String> = served
         .iter()
         .flat_map(|(server, tools)| tools.iter().map(move |tool| prefixed_name(server, &tool.name)))

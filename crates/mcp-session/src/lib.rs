@@ -63,7 +63,7 @@ pub use error::{PagingProblem, SessionError};
 pub use handler::{HandlerCapabilities, ListKind, SessionHandler};
 pub use http_client::{HttpClientBuilder, HttpClientError, Redirects};
 pub use manager::{Builder, MCPClientSessionManager};
-pub use pool::{Health, Lease, PoolBuilder, ServerStats, SessionPool};
+pub use pool::{Health, Lease, PoolBuilder, ServerStats, SessionPool, ToolsByServer};
 pub use session::{CallOptions, Session};
 pub use validate::{SchemaProblem, SchemaSide, SchemaViolation, ToolValidator};
 pub use {mcp_config, reqwest, rmcp};

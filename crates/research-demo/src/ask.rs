@@ -1,22 +1,18 @@
-//! `research-demo [ask] [QUERY]`: the research assistant, over the seed's two servers or those of
-//! `--config FILE`, printing the conversation as it goes (see [`crate::output`]). With
+//! `research-demo [ask] [QUERY]`: the research assistant, over the seed's two servers or those
+//! the server flags choose (`sources.rs`), printing the conversation as it goes (see [`crate::output`]). With
 //! `--keep-alive`, the assistant's tool calls share a session pool instead of each opening a
 //! session, and the pool is closed on every way out.
 
 use std::io::IsTerminal as _;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use agent_core::{ApiType, Event, LLMConfig, LlmOverrides};
-use mcp_config::{MCPConfig, SseConfig, StdioConfig};
 use research_demo::assistant::ResearchAssistant;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 
 use crate::cli::AskArgs;
 use crate::error::Error;
-use crate::output::{Output, Spinner, eprint_line};
-use crate::serve::Wikipedia;
+use crate::output::{Output, Spinner};
 use crate::signal::Signals;
 
 /// The seed's two queries, asked when no query is given.
@@ -33,12 +29,13 @@ pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Res
     let (llm, llm_line) = llm_config(&args)?;
     let queries = queries(&args.query)?;
     // A signal that comes while the servers start is kept for the select below.
-    let (servers, wikipedia) = servers(&args).await?;
-    output.start(&llm_line, &servers.names().collect::<Vec<_>>());
+    let servers = crate::sources::resolve(&args.servers).await?;
+    let config = servers.config.clone();
+    output.start(&llm_line, &config.names().collect::<Vec<_>>());
     let assistant = if args.keep_alive {
-        ResearchAssistant::keep_alive(servers, llm)
+        ResearchAssistant::keep_alive(config, llm)
     } else {
-        ResearchAssistant::new(servers, llm)
+        ResearchAssistant::new(config, llm)
     };
     let mut printers = JoinSet::new();
     let mut run =
@@ -58,9 +55,7 @@ pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Res
     while printers.join_next().await.is_some() {}
     assistant.close().await;
     drop(open);
-    if let Some(wikipedia) = wikipedia {
-        wikipedia.stop().await;
-    }
+    servers.stop().await;
     outcome
 }
 
@@ -147,60 +142,4 @@ fn llm_config(args: &AskArgs) -> Result<(LLMConfig, String), Error> {
     let line =
         if offline { OFFLINE_LINE.to_owned() } else { format!("LLM: {}", client.describe()) };
     Ok((llm, line))
-}
-
-/// The servers: `--config FILE`, else the seed's two, with the Wikipedia server started here
-/// (returned: it serves until dropped).
-async fn servers(args: &AskArgs) -> Result<(MCPConfig, Option<Wikipedia>), Error> {
-    servers_of(args.config.as_deref(), args.live, args.wikipedia_port).await
-}
-
-/// The servers of the config file at `path`, else the seed's two (the Wikipedia one started
-/// here, on `wikipedia_port` or any free port; `live`: both ask the real APIs).
-pub(crate) async fn servers_of(
-    path: Option<&std::path::Path>,
-    live: bool,
-    wikipedia_port: Option<u16>,
-) -> Result<(MCPConfig, Option<Wikipedia>), Error> {
-    let Some(path) = path else {
-        let address = SocketAddr::from(([127, 0, 0, 1], wikipedia_port.unwrap_or(0)));
-        let wikipedia = Wikipedia::start(address, live, None, "en").await?;
-        let config = seed_config(live, &wikipedia.server.sse_url())?;
-        return Ok((config, Some(wikipedia)));
-    };
-    let loaded = MCPConfig::load(path).map_err(Error::ConfigFile)?;
-    for warning in &loaded.warnings {
-        eprint_line(&format!("research-demo: warning: {warning}"));
-    }
-    if loaded.config.is_empty() {
-        return Err(Error::NoServers { path: path.to_owned() });
-    }
-    Ok((loaded.config, None))
-}
-
-/// The seed's two servers. The arXiv server is this binary's own `serve arxiv` subcommand.
-fn seed_config(live: bool, wikipedia_sse: &str) -> Result<MCPConfig, Error> {
-    let storage = std::env::temp_dir().join("arxiv_papers");
-    let mut args = vec![
-        "serve".to_owned(),
-        "arxiv".to_owned(),
-        "--storage-path".to_owned(),
-        storage.display().to_string(),
-    ];
-    if live {
-        args.push("--live".to_owned());
-    }
-    let arxiv = StdioConfig::new("ArxivServer", current_exe()).args(args);
-    let wikipedia = SseConfig::new("WikipediaServer", wikipedia_sse)
-        .map_err(Error::ServerConfig)?
-        .timeout(Duration::from_secs(10))
-        .sse_read_timeout(Duration::from_secs(60));
-    MCPConfig::new([arxiv.into(), wikipedia.into()]).map_err(Error::ServerConfig)
-}
-
-/// This binary's path, which serves arXiv as `research-demo serve arxiv`.
-fn current_exe() -> String {
-    std::env::current_exe()
-        .map(|path| path.display().to_string())
-        .unwrap_or_else(|_| "research-demo".to_owned())
 }

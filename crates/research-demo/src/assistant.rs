@@ -155,20 +155,13 @@ impl ResearchAssistant {
     /// Without a pool: nothing (the prompts then list every configured server).
     pub async fn catalog(&self) -> Catalog {
         let Some(pool) = &self.pool else { return Catalog::default() };
-        let names: Vec<&str> = self.servers.names().collect();
-        let listed =
-            futures::future::join_all(names.iter().map(|name| pool.list_tools(name))).await;
-        let mut catalog = Catalog { listed: true, ..Catalog::default() };
-        for (name, listing) in names.into_iter().zip(listed) {
-            match listing {
-                Ok(tools) => {
-                    let names = tools.iter().map(|tool| tool.name.to_string()).collect();
-                    catalog.tools.push((name.to_owned(), names));
-                }
-                Err(err) => catalog.unavailable.push((name.to_owned(), err)),
-            }
-        }
-        catalog
+        let found = pool.list_tools_of_all(None).await;
+        let tools = found
+            .listed
+            .into_iter()
+            .map(|(server, tools)| (server, tools.iter().map(|t| t.name.to_string()).collect()))
+            .collect();
+        Catalog { listed: true, tools, unavailable: found.failed }
     }
 
     /// `run_mcp_agent_to_client`: opens a session to the named server inside the call and runs a

@@ -1,4 +1,6 @@
-//! The command line: `research-demo [ask] [QUERY]`, `serve arxiv`, `serve wikipedia` (clap).
+//! The command line (clap): `research-demo [ask] [QUERY]`, `route`, `servers`, `tools`, `call`,
+//! `serve arxiv` and `serve wikipedia`. The flags that choose the servers, shared by every
+//! command that talks to them, are [`ServerArgs`] (`sources.rs`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -7,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::error::Error;
+pub(crate) use crate::sources::ServerArgs;
 
 /// The research assistant of the seed notebook, and its MCP servers.
 #[derive(Debug, Parser)]
@@ -38,19 +41,25 @@ impl Cli {
         }
     }
 
-    /// Whether the command prints `--json` lines (only `ask` does).
+    /// Whether the command prints JSON lines (`--json`; `serve` never does), and so ends a
+    /// failure with an `error` line.
     pub(crate) fn json(&self) -> bool {
         match &self.command {
             None => self.ask.json,
             Some(Command::Ask(args)) => args.json,
             Some(Command::Route(args)) => args.json,
+            Some(Command::Servers(args)) => args.json,
+            Some(Command::Tools(args)) => args.json,
+            Some(Command::Call(args)) => args.json,
             Some(Command::Serve(_)) => false,
         }
     }
 }
 
-/// The commands a mistyped first word may have meant (`help` is clap's own).
-const COMMANDS: [&str; 4] = ["ask", "route", "serve", "help"];
+/// The commands a mistyped first word may have meant (`help` is clap's own). Of two as near,
+/// the first wins: `server` is a near miss of `servers` (and of `serve`, when a server's name
+/// follows).
+const COMMANDS: [&str; 7] = ["ask", "route", "servers", "tools", "call", "serve", "help"];
 
 /// The servers `serve` serves, which may follow a mistyped `serve`.
 const SERVED: [&str; 2] = ["arxiv", "wikipedia"];
@@ -62,23 +71,23 @@ fn near_miss(query: &[String]) -> Option<(String, &'static str)> {
     if word.is_empty() || word.chars().any(char::is_whitespace) {
         return None;
     }
+    let candidates: &[&'static str] = match rest {
+        [] => &COMMANDS,
+        [server] if SERVED.contains(&server.as_str()) => &["serve"],
+        _ => return None,
+    };
     let lower = word.to_lowercase();
     let limit = (lower.chars().count() / 3).max(1);
-    let (distance, suggestion) = COMMANDS
-        .into_iter()
-        .map(|command| (edit_distance(&lower, command), command))
+    let (distance, suggestion) = candidates
+        .iter()
+        .map(|&command| (edit_distance(&lower, command), command))
         .min_by_key(|&(distance, _)| distance)?;
-    let fits = match rest {
-        [] => true,
-        [server] => suggestion == "serve" && SERVED.contains(&server.as_str()),
-        _ => false,
-    };
-    (fits && distance <= limit && word != suggestion).then(|| (word.clone(), suggestion))
+    (distance <= limit && word != suggestion).then(|| (word.clone(), suggestion))
 }
 
 /// Edit distance in characters, where swapping two neighbours is one edit (optimal string
 /// alignment: `sevre` is one edit from `serve`).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     // rows[i][j]: the distance between a[..i] and b[..j].
     let mut rows = vec![vec![0; b.len() + 1]; a.len() + 1];
@@ -108,6 +117,13 @@ pub(crate) enum Command {
     Ask(AskArgs),
     /// Rank the servers' tools for a request, without a model (the tool router).
     Route(RouteArgs),
+    /// Start every server and show its transport, health, protocol version, tool count and
+    /// ping time; exit 1 if any is unreachable.
+    Servers(ServersArgs),
+    /// List the servers' tools (their `tools` filters applied), grouped by server.
+    Tools(ToolsArgs),
+    /// Call one tool of one server and print its result; exit 1 if it reports an error.
+    Call(CallArgs),
     /// Serve one of the demo's MCP servers.
     #[command(subcommand)]
     Serve(Serve),
@@ -119,15 +135,64 @@ pub(crate) struct RouteArgs {
     /// The request to route.
     #[arg(required = true)]
     pub(crate) query: Vec<String>,
-    /// Rank the tools of this MCP config file's servers instead of the built-in two.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
     /// How many tools to show.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) top: u16,
     /// Print one JSON object per tool: `server`, `tool`, `score` and `why`.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
+}
+
+/// `research-demo servers`.
+#[derive(Debug, Args)]
+pub(crate) struct ServersArgs {
+    /// Print one JSON object per server: `server`, `transport`, `state`, `protocol_version`,
+    /// `tools`, `latency_ms` and `reason`.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
+}
+
+/// `research-demo tools`.
+#[derive(Debug, Args)]
+pub(crate) struct ToolsArgs {
+    /// Only these servers' tools [default: every server's].
+    #[arg(value_name = "SERVER")]
+    pub(crate) names: Vec<String>,
+    /// Print one JSON object per tool, with its whole schemas: `server`, `name`,
+    /// `description`, `inputSchema` and `outputSchema` (when it has one).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
+}
+
+/// `research-demo call`.
+#[derive(Debug, Args)]
+#[command(after_help = "The arguments are JSON_OBJECT and the --arg pairs together; a key given \
+twice (in both, or in two --arg) is an error. An --arg value is JSON when it parses as JSON \
+(--arg n=5 is the number 5, --arg tags='[\"a\"]' a list), else a string (--arg q=hello); \
+quote it as JSON to force a string: --arg 'n=\"5\"'.")]
+pub(crate) struct CallArgs {
+    /// The server.
+    pub(crate) server: String,
+    /// The tool.
+    pub(crate) tool: String,
+    /// The tool's arguments, as a JSON object, such as '{"query": "llm"}' [default: {}].
+    #[arg(value_name = "JSON_OBJECT", value_parser = crate::call::parse_object)]
+    pub(crate) arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    /// One argument, KEY=VALUE; VALUE is JSON when it parses as JSON, else a string. Repeatable.
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = crate::call::parse_pair)]
+    pub(crate) args: Vec<(String, serde_json::Value)>,
+    /// Print the result as the server sent it: one JSON object (`content`, `structuredContent`,
+    /// `isError`).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
 }
 
 /// A server to serve.
@@ -144,10 +209,6 @@ pub(crate) enum Serve {
 pub(crate) struct AskArgs {
     /// The question [default: the seed's two queries, one after the other].
     pub(crate) query: Vec<String>,
-    /// Use the servers of this MCP config file (any format mcp-config reads) instead of the
-    /// built-in two.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
     /// Use the offline planner even when OPENAI_API_KEY is set.
     #[arg(long, conflicts_with_all = ["base_url", "model"])]
     pub(crate) offline: bool,
@@ -157,12 +218,6 @@ pub(crate) struct AskArgs {
     /// The model [default: OPENAI_MODEL, else gpt-4o].
     #[arg(long)]
     pub(crate) model: Option<String>,
-    /// Let the built-in servers ask the real arXiv and Wikipedia instead of recorded fixtures.
-    #[arg(long)]
-    pub(crate) live: bool,
-    /// The port of the built-in Wikipedia server [default: any free port; the notebook's is 8000].
-    #[arg(long, value_name = "PORT", conflicts_with = "config")]
-    pub(crate) wikipedia_port: Option<u16>,
     /// Keep each server's session open across the assistant's tool calls, in a session pool that
     /// restarts a server that died, instead of opening one inside every call (the notebook's way).
     #[arg(long)]
@@ -173,6 +228,8 @@ pub(crate) struct AskArgs {
     /// Print the conversation as JSON lines (see docs/demo.md for their format).
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
 }
 
 /// `research-demo serve arxiv`.
@@ -246,10 +303,16 @@ mod tests {
 
     #[test]
     fn a_near_miss_of_a_command_is_not_a_query() {
-        for typo in ["serv", "servee", "Serve", "server", "srve", "sevre"] {
+        for typo in ["serv", "servee", "Serve", "srve", "sevre"] {
             assert_eq!(suggestion(&[typo]), Some("serve"), "{typo}");
         }
         assert_eq!(suggestion(&["serv", "arxiv"]), Some("serve"));
+        assert_eq!(suggestion(&["server", "wikipedia"]), Some("serve"));
+        for (typo, command) in
+            [("server", "servers"), ("Servers", "servers"), ("tols", "tools"), ("cal", "call")]
+        {
+            assert_eq!(suggestion(&[typo]), Some(command), "{typo}");
+        }
         assert_eq!(suggestion(&["aks"]), Some("ask"));
         assert_eq!(suggestion(&["hepl"]), Some("help"));
         // Questions, even of one word, and a word after an explicit `ask`.

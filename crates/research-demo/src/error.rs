@@ -4,14 +4,15 @@
 //! | status | when |
 //! |---|---|
 //! | 0 | the command finished: every query got an answer, and no server and no LLM failed on the way (a tool's own `is_error` result, which the model can work around, is not a failure); or stdout was closed (`\| head`) |
-//! | 1 | a server, the LLM, or the async runtime failed: during the run (a session that could not be opened, a call that failed in transport, the temporary agent's LLM; the answer, if any, is printed first) or so that the command stopped |
-//! | 2 | bad usage (clap's own errors exit 2 too; an empty query, a near miss of a command) or a configuration that cannot be used (one with no servers) |
+//! | 1 | a server, a tool, the LLM, or the async runtime failed: during the run (a session that could not be opened, a call that failed in transport, the temporary agent's LLM; the answer, if any, is printed first) or so that the command stopped; `servers`: a server is unreachable; `tools`: a server could not be listed; `call`: the call failed, or its result is an error (`isError`) or breaks the tool's output schema |
+//! | 2 | bad usage (clap's own errors exit 2 too; an empty query, a near miss of a command, a server or tool name that does not exist, `call` arguments that are not a JSON object or break the tool's input schema, a tool the config's `tools` filter leaves out) or a configuration that cannot be used (one with no servers, `--discover` finding no file) |
 //! | 130, 143 | SIGINT, SIGTERM: every session and server was closed first |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use agent_core::AgentError;
+use mcp_session::{SchemaSide, SessionError};
 use research_demo::arxiv::api::ArxivError;
 use research_demo::wikipedia::api::WikipediaError;
 
@@ -42,18 +43,45 @@ pub(crate) enum Error {
         /// The command it is close to.
         suggestion: &'static str,
     },
-    /// The `--config` file names no server.
+    /// The `--config` (or `--discover`) file names no server, and no ad-hoc server is given.
     #[error(
-        "{}: the config file has no servers; add one, or leave out --config for the built-in two",
+        "{}: the config file has no servers; add one, or leave out {flag} for the built-in two",
         path.display()
     )]
     NoServers {
         /// The file.
         path: PathBuf,
+        /// The flag that chose it: `--config` or `--discover`.
+        flag: &'static str,
     },
     /// The `--config` file cannot be loaded (its message starts with the file's name).
     #[error("{0}")]
     ConfigFile(mcp_config::LoadError),
+    /// `--discover` found none of the files it looks for.
+    #[error(
+        "--discover found no MCP config file in {}: looked for {}; write one there, or name one with --config FILE",
+        dir.display(),
+        looked.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NothingDiscovered {
+        /// The folder it looked in (the current one).
+        dir: PathBuf,
+        /// Every path it looked at, in order.
+        looked: Vec<PathBuf>,
+    },
+    /// The current folder, where `--discover` looks, cannot be read.
+    #[error("--discover cannot tell the current folder: {reason}")]
+    CurrentDir {
+        /// The I/O error.
+        reason: std::io::Error,
+    },
+    /// A server named on the command line (`--server`, `tools SERVER`, `call SERVER`) is not
+    /// one of the servers (the message lists them, and the closest).
+    #[error("{0}")]
+    UnknownServer(mcp_config::ConfigError),
+    /// A server of `--stdio` or `--url` cannot be used as given.
+    #[error("a server of --stdio or --url cannot be used: {0}")]
+    AdHocServer(mcp_config::ConfigError),
     /// The built-in servers' configuration is not valid.
     #[error("the built-in servers' configuration is not valid: {0}")]
     ServerConfig(mcp_config::ConfigError),
@@ -121,6 +149,61 @@ pub(crate) enum Error {
         /// The request.
         query: String,
     },
+    /// `servers`: some servers are unreachable (their rows are printed all the same).
+    #[error("unreachable: {}", reasons.join("; "))]
+    Unreachable {
+        /// Why each unreachable server is, each starting with its name.
+        reasons: Vec<String>,
+    },
+    /// `tools`: some servers' tools could not be listed (the others' are printed).
+    #[error(
+        "the tools of {} could not be listed: {}",
+        failures.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", "),
+        failures.iter().map(|(_, err)| err.to_string()).collect::<Vec<_>>().join("; ")
+    )]
+    Unlisted {
+        /// Each server, and why.
+        failures: Vec<(String, SessionError)>,
+    },
+    /// `call`: the server has no tool of that name (among those its `tools` filter lets
+    /// through).
+    #[error(
+        "{server} has no tool `{tool}`{}; its tools: {}; `research-demo tools {server}` describes them",
+        suggestion.as_ref().map(|name| format!(" (did you mean `{name}`?)")).unwrap_or_default(),
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownTool {
+        /// The server.
+        server: String,
+        /// The tool asked for.
+        tool: String,
+        /// The server's tools.
+        known: Vec<String>,
+        /// The known tool closest to `tool`, when one is close.
+        suggestion: Option<String>,
+    },
+    /// `call`: an argument is given twice (in JSON_OBJECT and an `--arg`, or in two `--arg`s).
+    #[error(
+        "the argument `{key}` is given twice; give each argument once, in JSON_OBJECT or in one --arg"
+    )]
+    DuplicateArgument {
+        /// The argument's name.
+        key: String,
+    },
+    /// `call`: the call failed (the server could not be reached, refused the call, or the
+    /// arguments or result do not match the tool's schemas).
+    #[error("{0}")]
+    Call(SessionError),
+    /// `call`: the tool answered with an error result (`isError`), printed on stdout.
+    #[error("{tool} of {server} answered with an error: {text}")]
+    ToolFailed {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The start of the error's text.
+        text: String,
+    },
     /// SIGINT or SIGTERM stopped the command, which closed every session and server first.
     #[error("stopped by {signal}; every session and server it opened was closed")]
     Interrupted {
@@ -146,11 +229,19 @@ impl Error {
     /// What failed.
     pub(crate) fn kind(&self) -> Kind {
         match self {
-            Error::EmptyQuery | Error::NearMissCommand { .. } => Kind::Usage,
+            Error::EmptyQuery
+            | Error::NearMissCommand { .. }
+            | Error::UnknownServer(_)
+            | Error::AdHocServer(_)
+            | Error::UnknownTool { .. }
+            | Error::DuplicateArgument { .. } => Kind::Usage,
             Error::ConfigFile(_)
             | Error::NoServers { .. }
+            | Error::NothingDiscovered { .. }
+            | Error::CurrentDir { .. }
             | Error::ServerConfig(_)
             | Error::LlmConfig(_) => Kind::Config,
+            Error::Call(err) => call_kind(err),
             Error::WikipediaApi(WikipediaError::Invalid(_)) => Kind::Usage,
             Error::Fixtures { .. }
             | Error::ArxivApi(_)
@@ -160,7 +251,10 @@ impl Error {
             | Error::McpInitialize { .. }
             | Error::McpSession { .. }
             | Error::NoCatalog { .. }
-            | Error::NoRoute { .. } => Kind::Server,
+            | Error::NoRoute { .. }
+            | Error::Unreachable { .. }
+            | Error::Unlisted { .. }
+            | Error::ToolFailed { .. } => Kind::Server,
             Error::Run(AgentError::Session(_)) => Kind::Server,
             Error::Run(_) => Kind::Llm,
             Error::DuringRun { failures } => match failures.first() {
@@ -170,6 +264,22 @@ impl Error {
             Error::Interrupted { .. } => Kind::Interrupted,
             Error::Runtime(_) => Kind::Runtime,
         }
+    }
+}
+
+/// What a failed `call` was: the caller's mistake (exit 2: an unknown server, a tool the
+/// `tools` filter leaves out, arguments that are not an object or break the input schema), or
+/// the server's (exit 1: anything else, a result that breaks the output schema included).
+fn call_kind(err: &SessionError) -> Kind {
+    match err {
+        SessionError::Config(_) | SessionError::InvalidArguments { .. } => Kind::Usage,
+        SessionError::ToolFiltered { .. } => Kind::Config,
+        SessionError::SchemaMismatch { violation, .. }
+            if violation.side == SchemaSide::Arguments =>
+        {
+            Kind::Usage
+        }
+        _ => Kind::Server,
     }
 }
 
@@ -219,11 +329,51 @@ mod tests {
         );
 
         assert_eq!((Error::EmptyQuery.kind(), Error::EmptyQuery.exit_code()), (Kind::Usage, 2));
-        let no_servers = Error::NoServers { path: "mcp.json".into() };
+        let no_servers = Error::NoServers { path: "mcp.json".into(), flag: "--config" };
         assert_eq!((no_servers.kind(), no_servers.exit_code()), (Kind::Config, 2));
         let interrupted = Error::Interrupted { signal: Interrupt::Sigint };
         assert_eq!((interrupted.kind(), interrupted.exit_code()), (Kind::Interrupted, 130));
         assert_eq!(Error::Interrupted { signal: Interrupt::Sigterm }.exit_code(), 143);
+    }
+
+    #[test]
+    fn the_server_commands_errors_are_2_for_usage_and_1_for_failures() {
+        let config = mcp_config::MCPConfig::new([]).unwrap();
+        let unknown = Error::UnknownServer(config.get("nope").unwrap_err());
+        assert_eq!((unknown.kind(), unknown.exit_code()), (Kind::Usage, 2));
+        let nothing =
+            Error::NothingDiscovered { dir: "/w".into(), looked: vec!["/w/mcp.json".into()] };
+        assert_eq!((nothing.kind(), nothing.exit_code()), (Kind::Config, 2));
+        assert_eq!(
+            nothing.to_string(),
+            "--discover found no MCP config file in /w: looked for /w/mcp.json; write one there, or name one with --config FILE"
+        );
+        let tool = Error::UnknownTool {
+            server: "s".into(),
+            tool: "ecko".into(),
+            known: vec!["echo".into()],
+            suggestion: Some("echo".into()),
+        };
+        assert_eq!(tool.exit_code(), 2);
+        assert_eq!(
+            tool.to_string(),
+            "s has no tool `ecko` (did you mean `echo`?); its tools: echo; `research-demo tools s` describes them"
+        );
+        let filtered = SessionError::ToolFiltered { server: "s".into(), tool: "rm".into() };
+        assert_eq!(Error::Call(filtered).exit_code(), 2);
+        let closed = Error::Call(SessionError::Closed { server: "s".into() });
+        assert_eq!((closed.kind(), closed.exit_code()), (Kind::Server, 1));
+        let failed =
+            Error::ToolFailed { server: "s".into(), tool: "t".into(), text: "boom".into() };
+        assert_eq!(
+            (failed.exit_code(), failed.to_string()),
+            (1, "t of s answered with an error: boom".into())
+        );
+        let down = Error::Unreachable { reasons: vec!["a: gone".into(), "b: gone".into()] };
+        assert_eq!(
+            (down.exit_code(), down.to_string()),
+            (1, "unreachable: a: gone; b: gone".into())
+        );
     }
 
     #[test]

@@ -119,6 +119,17 @@ impl Output {
         }
     }
 
+    /// Prints `line` on stdout as it is (`servers`, `tools`, `call`), or nothing once stdout
+    /// was found closed.
+    pub(crate) fn line(&self, line: &str) {
+        self.print_line(line);
+    }
+
+    /// Whether a write found stdout closed: a command printing many lines stops there.
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
     /// Which LLM thinks, and (for people) which servers the assistant may use.
     pub(crate) fn start(&self, llm: &str, servers: &[&str]) {
         if self.json {

@@ -1,7 +1,7 @@
-//! `research-demo route [--config FILE] [--top K] [--json] QUERY`: which of the servers' tools
+//! `research-demo route [--top K] [--json] [server flags] QUERY`: which of the servers' tools
 //! fit a request, ranked by agent-core's [`Router`] (no model involved), each with the words
-//! that matched. The servers (the built-in two, or those of `--config`) are listed at once
-//! through a session pool, then closed.
+//! that matched. The servers (the built-in two, or those the server flags choose, see
+//! `sources.rs`) are listed at once through a session pool, then closed.
 
 use agent_core::Router;
 use mcp_session::SessionPool;
@@ -19,39 +19,30 @@ pub(crate) async fn route(args: RouteArgs, output: &Output, signals: Signals) ->
     if query.trim().is_empty() {
         return Err(Error::EmptyQuery);
     }
-    let (servers, wikipedia) = crate::ask::servers_of(args.config.as_deref(), false, None).await?;
-    let pool = SessionPool::new(servers);
+    let servers = crate::sources::resolve(&args.servers).await?;
+    let pool = SessionPool::new(servers.config.clone());
     let outcome = tokio::select! {
         outcome = rank(&pool, &query, usize::from(args.top), output) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;
-    if let Some(wikipedia) = wikipedia {
-        wikipedia.stop().await;
-    }
+    servers.stop().await;
     outcome
 }
 
 async fn rank(pool: &SessionPool, query: &str, top: usize, output: &Output) -> Result<(), Error> {
-    let names: Vec<String> = pool.config().names().map(str::to_owned).collect();
-    let listed = futures::future::join_all(names.iter().map(|name| pool.list_tools(name))).await;
+    let found = pool.list_tools_of_all(None).await;
     let mut router = Router::new();
-    let mut failures = Vec::new();
-    for (name, listing) in names.into_iter().zip(listed) {
-        match listing {
-            Ok(tools) => {
-                router.add_server(&name, &tools);
-            }
-            Err(err) => {
-                eprint_line(&format!(
-                    "research-demo: left out {name}, whose tools could not be listed: {err}"
-                ));
-                failures.push((name, err));
-            }
-        }
+    for (name, tools) in &found.listed {
+        router.add_server(name, tools);
     }
-    if router.is_empty() && !failures.is_empty() {
-        return Err(Error::NoCatalog { failures });
+    for (name, err) in &found.failed {
+        eprint_line(&format!(
+            "research-demo: left out {name}, whose tools could not be listed: {err}"
+        ));
+    }
+    if router.is_empty() && !found.failed.is_empty() {
+        return Err(Error::NoCatalog { failures: found.failed });
     }
     let hits = router.rank(query, top);
     if hits.is_empty() {

@@ -18,12 +18,77 @@ use mcp_config::ServerConfig;
 use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 use tokio::time::Instant;
 
-use super::Shared;
 use super::slot::{Live, Slot};
+use super::{SessionPool, Shared};
 use crate::error::SessionError;
 use crate::handler::ListKind;
 use crate::session::{Listable, Session};
 use crate::validate::ToolValidator;
+
+/// What [`SessionPool::list_tools_of_all`] found: the servers whose tools were listed, and those
+/// that could not be, each in the order asked for.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ToolsByServer {
+    /// Each server that was listed, with its tools (those its `tools` filter lets through).
+    pub listed: Vec<(String, Arc<[Tool]>)>,
+    /// Each server that could not be listed, and why (it would not start, hung past its
+    /// startup timeout, failed the listing, or is not in the pool's config).
+    pub failed: Vec<(String, SessionError)>,
+}
+
+impl SessionPool {
+    /// Lists the tools of many servers at once, from the catalog (so each server's `tools`
+    /// filter applies): every server of the config (`servers: None`, in config order) or the
+    /// ones named (in the order given). Servers that have no open session are started, all
+    /// concurrently, each within its startup timeout; a server that hangs costs that timeout,
+    /// not one per server. The listings are kept, as by [`list_tools`](Self::list_tools).
+    ///
+    /// A server that cannot be listed does not stop the others: it is in
+    /// [`failed`](ToolsByServer::failed), with why; so is a name the config does not have (a
+    /// [`SessionError::Config`] that lists the known names).
+    ///
+    /// ```
+    /// use mcp_session::SessionPool;
+    /// use mcp_session::mcp_config::{MCPConfig, StdioConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gone = StdioConfig::new("gone", "/nonexistent/mcp-server");
+    /// let pool = SessionPool::new(MCPConfig::new([gone.into()])?);
+    /// let tools = pool.list_tools_of_all(None).await;
+    /// for (server, tools) in &tools.listed {
+    ///     println!("{server}: {} tools", tools.len());
+    /// }
+    /// assert!(tools.listed.is_empty());
+    /// let (server, error) = &tools.failed[0];
+    /// assert_eq!(server, "gone");
+    /// assert!(error.to_string().starts_with("gone: cannot start `/nonexistent/mcp-server`"));
+    /// let unknown = pool.list_tools_of_all(Some(&["other"])).await;
+    /// assert!(unknown.failed[0].1.to_string().ends_with("Known servers: gone"));
+    /// pool.close_all().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn list_tools_of_all(&self, servers: Option<&[&str]>) -> ToolsByServer {
+        let names: Vec<&str> = match servers {
+            Some(names) => names.to_vec(),
+            None => self.config().names().collect(),
+        };
+        let listed = futures::future::join_all(names.iter().map(|name| self.list_tools(name)));
+        let mut found = ToolsByServer::default();
+        for (name, listing) in names.into_iter().zip(listed.await) {
+            match listing {
+                Ok(tools) => found.listed.push((name.to_owned(), tools)),
+                Err(err) => {
+                    tracing::debug!(server = %name, error = %err, "its tools could not be listed");
+                    found.failed.push((name.to_owned(), err));
+                }
+            }
+        }
+        found
+    }
+}
 
 /// A server's kept lists, for one session.
 #[derive(Default)]

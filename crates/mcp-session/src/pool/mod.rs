@@ -16,6 +16,7 @@ use rmcp::model::{
 };
 use tokio::time::Instant;
 
+pub use self::catalog::ToolsByServer;
 pub use self::health::Health;
 use self::slot::{Seat, Seats, Slot, close_in_background, transient};
 use crate::error::SessionError;

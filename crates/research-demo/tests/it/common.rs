@@ -46,3 +46,70 @@ pub(crate) async fn serve(app: axum::Router) -> url::Url {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url.parse().unwrap()
 }
+
+/// What a finished run of the binary printed, and its exit status.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// The exit status (`None`: ended by a signal).
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Ran {
+    /// Checks the exit status, showing what the run printed when it is not `code`.
+    #[track_caller]
+    pub(crate) fn exits(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+
+    /// The stdout lines, each parsed as JSON.
+    pub(crate) fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+            .collect()
+    }
+}
+
+/// Runs `research-demo ARGS` to its end (within 60 s), in `dir` (`None`: the tests' folder),
+/// with stdin closed and `MCP_LEAK_MARKER=marker`, which every server it starts inherits: none
+/// of them may outlive it.
+pub(crate) async fn research_demo(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    marker: &str,
+) -> Ran {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"));
+    command
+        .args(args)
+        .env(testkit::procs::MARKER_VAR, marker)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("research-demo {args:?} did not end within 60 s"))
+        .unwrap();
+    let survivors = testkit::procs::survivors(marker, std::time::Duration::from_secs(15));
+    assert_eq!(survivors, Vec::<String>::new(), "research-demo {args:?} left processes behind");
+    Ran {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `--stdio`'s value for testkit-mcp over stdio.
+pub(crate) fn testkit_stdio() -> String {
+    format!("'{}' stdio", testkit::testkit_mcp().display())
+}
+
+/// A marker unique to this test process and `name`.
+pub(crate) fn marker(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}

@@ -3,6 +3,7 @@
 
 mod arxiv_api;
 mod arxiv_server;
+mod call;
 mod common;
 mod demo;
 mod exits;
@@ -11,4 +12,7 @@ mod outside_clients;
 mod props;
 mod redirects;
 mod route;
+mod servers;
+mod sources;
+mod tools;
 mod wikipedia_server;
