@@ -114,7 +114,7 @@ fn run_python() -> Result<PythonRun, String> {
             Ok(Some(status)) => break Some(format!("faults_client.py failed ({status})")),
             Ok(None) if started.elapsed() > PYTHON_LIMIT => {
                 // The whole group: the script, its per-case children and their servers.
-                let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+                crate::llm::signal_group(child.id(), "KILL");
                 let _ = child.wait();
                 break Some(format!(
                     "the run was killed after {} s; the cases it finished are shown",

