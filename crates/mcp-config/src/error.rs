@@ -53,6 +53,32 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// The URL of a client ID metadata document
+    /// ([`OAuthConfig::client_metadata_url`](crate::OAuthConfig::client_metadata_url)) does not
+    /// parse, is not `https`, or has no path.
+    ///
+    /// ```
+    /// use mcp_config::{ConfigError, OAuthConfig};
+    ///
+    /// let err = OAuthConfig::default().client_metadata_url("http://app.example.com/client.json");
+    /// let err: ConfigError = err.unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid client metadata URL \"http://app.example.com/client.json\": the scheme is \
+    ///      `http`, but it must be `https`; write the https URL of the client ID metadata \
+    ///      document, such as https://app.example.com/oauth/client.json"
+    /// );
+    /// ```
+    #[error(
+        "invalid client metadata URL {url:?}: {reason}; write the https URL of the client ID \
+         metadata document, such as https://app.example.com/oauth/client.json"
+    )]
+    InvalidClientMetadataUrl {
+        /// The text that was given, with secrets hidden.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A glob of a [`ToolFilter`](crate::ToolFilter) does not parse.
     ///
     /// ```

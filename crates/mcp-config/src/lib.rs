@@ -5,7 +5,8 @@
 //! streamable HTTP endpoint ([`StreamableHttpConfig`]). An [`MCPConfig`] holds them all under
 //! unique names, and `mcp-session` opens sessions from them. Each server also carries its
 //! [`Timeouts`], the [`PoolSettings`] and [`CatalogSettings`] that mcp-session's `SessionPool`
-//! follows, and a [`ToolFilter`] saying which of its tools are used.
+//! follows, and a [`ToolFilter`] saying which of its tools are used; a remote one its
+//! [`AuthConfig`]: a bearer token read from an environment variable, or OAuth.
 //!
 //! This crate does no I/O beyond reading config files: no async, no network.
 //!
@@ -64,6 +65,7 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
 mod config;
 mod duration;
 mod error;
@@ -74,6 +76,7 @@ mod schema;
 mod server;
 mod suggest;
 
+pub use auth::{AuthConfig, OAuthConfig, SecretRef};
 pub use config::MCPConfig;
 pub use error::{ConfigError, LoadError, LoadErrorKind, Location};
 pub use filter::ToolFilter;

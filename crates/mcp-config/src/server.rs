@@ -1,6 +1,6 @@
 //! One MCP server's configuration: [`StdioConfig`], [`SseConfig`], [`StreamableHttpConfig`],
-//! their shared [`Timeouts`], [`PoolSettings`], [`ToolFilter`] and [`CatalogSettings`], and the
-//! [`ServerConfig`] enum over them.
+//! their shared [`Timeouts`], [`PoolSettings`], [`ToolFilter`] and [`CatalogSettings`], the
+//! remote ones' [`AuthConfig`], and the [`ServerConfig`] enum over them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::auth::AuthConfig;
 use crate::duration::{self, DurationSchema};
 use crate::error::ConfigError;
 use crate::filter::ToolFilter;
@@ -730,6 +731,25 @@ macro_rules! http_builders {
                 self.ca_file = Some(path.into());
                 self
             }
+
+            /// Sets how the server is authorized (see [`AuthConfig`]).
+            ///
+            /// ```
+            /// use mcp_config::{AuthConfig, OAuthConfig, SseConfig, StreamableHttpConfig};
+            ///
+            /// let docs = StreamableHttpConfig::new("docs", "https://docs.example.com/mcp")?
+            ///     .auth(AuthConfig::bearer("DOCS_TOKEN"));
+            /// assert_eq!(docs.auth.token_env(), Some("DOCS_TOKEN"));
+            /// let wiki = SseConfig::new("wiki", "https://wiki.example.com/sse")?
+            ///     .auth(AuthConfig::oauth(OAuthConfig::default().scopes(["read"])));
+            /// assert_eq!(wiki.auth.kind(), "oauth");
+            /// # Ok::<(), mcp_config::ConfigError>(())
+            /// ```
+            #[must_use]
+            pub fn auth(mut self, auth: AuthConfig) -> Self {
+                self.auth = auth;
+                self
+            }
         }
     };
 }
@@ -777,6 +797,10 @@ pub struct SseConfig {
     /// for servers with a private or self-signed CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// How the server is authorized: none (the default), a bearer token read from an
+    /// environment variable when a session opens, or OAuth (not run by mcp-session yet).
+    #[serde(default, skip_serializing_if = "AuthConfig::is_none")]
+    pub auth: AuthConfig,
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
@@ -810,6 +834,7 @@ impl SseConfig {
             timeout: Self::DEFAULT_TIMEOUT,
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
             ca_file: None,
+            auth: AuthConfig::None,
             timeouts: Timeouts::default(),
             pool: PoolSettings::default(),
             tools: ToolFilter::default(),
@@ -829,6 +854,7 @@ impl fmt::Debug for SseConfig {
             .field("timeout", &self.timeout)
             .field("sse_read_timeout", &self.sse_read_timeout)
             .field("ca_file", &self.ca_file)
+            .field("auth", &self.auth)
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
             .field("tools", &self.tools)
@@ -877,6 +903,10 @@ pub struct StreamableHttpConfig {
     /// for servers with a private or self-signed CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// How the server is authorized: none (the default), a bearer token read from an
+    /// environment variable when a session opens, or OAuth (not run by mcp-session yet).
+    #[serde(default, skip_serializing_if = "AuthConfig::is_none")]
+    pub auth: AuthConfig,
     /// Startup, request and close timeouts.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeouts: Timeouts,
@@ -918,6 +948,7 @@ impl StreamableHttpConfig {
             timeout: Self::DEFAULT_TIMEOUT,
             sse_read_timeout: Self::DEFAULT_SSE_READ_TIMEOUT,
             ca_file: None,
+            auth: AuthConfig::None,
             timeouts: Timeouts::default(),
             pool: PoolSettings::default(),
             tools: ToolFilter::default(),
@@ -953,6 +984,7 @@ impl fmt::Debug for StreamableHttpConfig {
             .field("timeout", &self.timeout)
             .field("sse_read_timeout", &self.sse_read_timeout)
             .field("ca_file", &self.ca_file)
+            .field("auth", &self.auth)
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
             .field("tools", &self.tools)
@@ -1098,7 +1130,8 @@ impl ServerConfig {
         catalog: CatalogSettings
     }
 
-    /// A copy in which environment values, header values and URL passwords read `***`.
+    /// A copy in which environment values, header values, URL passwords and a client secret
+    /// written in the config read `***`.
     ///
     /// ```
     /// use mcp_config::{ServerConfig, StdioConfig};
@@ -1118,10 +1151,12 @@ impl ServerConfig {
             ServerConfig::Sse(c) => {
                 crate::redact::redact_values(&mut c.headers);
                 crate::redact::redact_url_in_place(&mut c.url);
+                c.auth = c.auth.redacted();
             }
             ServerConfig::StreamableHttp(c) => {
                 crate::redact::redact_values(&mut c.headers);
                 crate::redact::redact_url_in_place(&mut c.url);
+                c.auth = c.auth.redacted();
             }
         }
         copy

@@ -49,7 +49,28 @@ pub enum SessionError {
     },
     /// The server refused the request for want of credentials (HTTP 401), or refused the ones
     /// it got (HTTP 403).
-    #[error("{server}: HTTP {status} from {url}: {}", auth_help(*status, challenge.as_deref()))]
+    ///
+    /// ```
+    /// use mcp_session::SessionError;
+    ///
+    /// let err = SessionError::Unauthorized {
+    ///     server: "docs".into(),
+    ///     url: "https://docs.example.com/mcp".into(),
+    ///     status: 401,
+    ///     challenge: None,
+    ///     token_env: Some("DOCS_TOKEN".into()),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "docs: HTTP 401 from https://docs.example.com/mcp: the server did not accept the bearer \
+    ///      token read from the environment variable `DOCS_TOKEN`; check that `DOCS_TOKEN` holds \
+    ///      a valid, unexpired token for this server"
+    /// );
+    /// ```
+    #[error(
+        "{server}: HTTP {status} from {url}: {}",
+        auth_help(*status, challenge.as_deref(), token_env.as_deref())
+    )]
     Unauthorized {
         /// The server's name.
         server: String,
@@ -59,6 +80,52 @@ pub enum SessionError {
         status: u16,
         /// The server's `WWW-Authenticate` challenge, if it sent one.
         challenge: Option<String>,
+        /// The environment variable the bearer token sent came from (the server's `auth` of
+        /// type bearer), if any.
+        token_env: Option<String>,
+    },
+    /// The server's `auth` takes its bearer token from an environment variable that holds no
+    /// usable token: unset, empty, or not a valid header value. Nothing was sent.
+    ///
+    /// ```
+    /// use mcp_session::{SessionError, TokenProblem};
+    ///
+    /// let err = SessionError::TokenUnavailable {
+    ///     server: "github".into(),
+    ///     token_env: "GITHUB_TOKEN".into(),
+    ///     problem: TokenProblem::Unset,
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "github: its `auth` sends the bearer token held by the environment variable \
+    ///      `GITHUB_TOKEN`, which is not set; set `GITHUB_TOKEN` to the token before opening \
+    ///      the session, or name another variable in the server's `auth.token_env`"
+    /// );
+    /// ```
+    #[error(
+        "{server}: its `auth` sends the bearer token held by the environment variable \
+         `{token_env}`, which {problem}; set `{token_env}` to the token before opening the \
+         session, or name another variable in the server's `auth.token_env`"
+    )]
+    TokenUnavailable {
+        /// The server's name.
+        server: String,
+        /// The variable's name (never its value).
+        token_env: String,
+        /// What is wrong with it.
+        problem: TokenProblem,
+    },
+    /// The server's `auth` is a kind this version cannot use: OAuth, which is planned.
+    #[error(
+        "{server}: `auth` of type `{auth}` is not supported yet (mcp-session cannot run the OAuth \
+         flow; it is planned): get a token yourself and give the server an `auth` of type \
+         `bearer` with `token_env`, or an `Authorization` header"
+    )]
+    UnsupportedAuth {
+        /// The server's name.
+        server: String,
+        /// The kind of `auth`, such as `oauth`.
+        auth: String,
     },
     /// The URL answered the streamable HTTP `initialize` POST with 400, 404 or 405: it is not a
     /// streamable HTTP endpoint (it may be a legacy SSE one).
@@ -344,6 +411,25 @@ pub enum SessionError {
     Config(#[from] mcp_config::ConfigError),
 }
 
+/// Why the environment variable of a server's `auth` gives no bearer token, in
+/// [`SessionError::TokenUnavailable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// The variable is not set.
+    #[error("is not set")]
+    Unset,
+    /// The variable is set but empty (or only whitespace).
+    #[error("is empty")]
+    Empty,
+    /// The variable's value is not valid Unicode.
+    #[error("does not hold valid Unicode")]
+    NotUnicode,
+    /// The token holds characters an HTTP header cannot carry.
+    #[error("holds characters an HTTP header cannot carry (control characters or non-ASCII bytes)")]
+    InvalidHeaderValue,
+}
+
 /// How a paged list broke its bounds, in [`SessionError::Paging`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -381,6 +467,8 @@ impl SessionError {
             SessionError::Spawn { server, .. }
             | SessionError::Connect { server, .. }
             | SessionError::Unauthorized { server, .. }
+            | SessionError::TokenUnavailable { server, .. }
+            | SessionError::UnsupportedAuth { server, .. }
             | SessionError::NotStreamableHttp { server, .. }
             | SessionError::SessionExpired { server, .. }
             | SessionError::Http { server, .. }
@@ -423,6 +511,8 @@ impl SessionError {
             SessionError::Spawn { .. } => "spawn",
             SessionError::Connect { .. } => "connect",
             SessionError::Unauthorized { .. } => "unauthorized",
+            SessionError::TokenUnavailable { .. } => "token_unavailable",
+            SessionError::UnsupportedAuth { .. } => "unsupported_auth",
             SessionError::NotStreamableHttp { .. } => "not_streamable_http",
             SessionError::SessionExpired { .. } => "session_expired",
             SessionError::Http { .. } => "http",
@@ -492,9 +582,20 @@ impl SessionError {
     ) -> SessionError {
         let server = server.to_owned();
         match status {
-            401 | 403 => SessionError::Unauthorized { server, url, status, challenge },
+            401 | 403 => {
+                SessionError::Unauthorized { server, url, status, challenge, token_env: None }
+            }
             _ => SessionError::Http { server, url, status, body_excerpt },
         }
+    }
+
+    /// This error with the environment variable the bearer token came from, for the help of an
+    /// [`Unauthorized`](Self::Unauthorized); any other error as it is.
+    pub(crate) fn with_token_env(mut self, from: Option<&str>) -> SessionError {
+        if let SessionError::Unauthorized { token_env, .. } = &mut self {
+            *token_env = from.map(str::to_owned);
+        }
+        self
     }
 }
 
@@ -520,16 +621,29 @@ fn spawn_help(command: &str, source: &std::io::Error) -> String {
     }
 }
 
-fn auth_help(status: u16, challenge: Option<&str>) -> String {
-    let what = if status == 403 {
-        "the server refused the credentials it got (or they lack a scope)"
-    } else {
-        "the server needs authorization"
-    };
+fn auth_help(status: u16, challenge: Option<&str>, token_env: Option<&str>) -> String {
     let asked = challenge.map(|c| format!(" (it asks for: {c})")).unwrap_or_default();
-    format!(
-        "{what}{asked}; set an `Authorization` header for this server under `headers` in its config"
-    )
+    match (status, token_env) {
+        (403, Some(var)) => format!(
+            "the server refused the bearer token read from the environment variable `{var}` (or \
+             the token lacks a scope){asked}; check that `{var}` holds a token for this server \
+             with the scopes it needs"
+        ),
+        (_, Some(var)) => format!(
+            "the server did not accept the bearer token read from the environment variable \
+             `{var}`{asked}; check that `{var}` holds a valid, unexpired token for this server"
+        ),
+        (403, None) => format!(
+            "the server refused the credentials it got (or they lack a scope){asked}; check the \
+             credentials this server's config gives it (`auth`, or an `Authorization` header \
+             under `headers`)"
+        ),
+        (_, None) => format!(
+            "the server needs authorization{asked}; give this server an `auth` in its config (a \
+             bearer token read from an environment variable: {{\"type\": \"bearer\", \
+             \"token_env\": \"VAR\"}}), or an `Authorization` header under `headers`"
+        ),
+    }
 }
 
 fn http_help(status: u16, body: &str) -> String {

@@ -28,6 +28,8 @@ type HttpError = StreamableHttpError<reqwest::Error>;
 pub(crate) struct Connecting {
     server: String,
     url: String,
+    /// The variable of the server's `auth` of type bearer, named by a 401 or 403.
+    token_env: Option<String>,
     protocol: mcp_config::Protocol,
     start: Option<(Adapter, Transport)>,
     /// What a second try needs, on a fresh client: taken by the first try that fails after
@@ -67,6 +69,7 @@ pub(crate) fn connect(
     Ok(Connecting {
         server: config.server_name.clone(),
         url: endpoint.shown_url(),
+        token_env: endpoint.token_env().map(str::to_owned),
         protocol: config.protocol,
         start: Some((adapter.clone(), transport)),
         again: Some(Again { adapter, transport_config, clients: clients.clone(), settings }),
@@ -84,7 +87,10 @@ impl Connect for Connecting {
                     .await
                 {
                     Ok(service) => {
-                        let link = Box::new(HttpLink { url: self.url.clone() });
+                        let link = Box::new(HttpLink {
+                            url: self.url.clone(),
+                            token_env: self.token_env.clone(),
+                        });
                         return Ok(Connection { service, link });
                     }
                     Err(err) => err,
@@ -99,7 +105,10 @@ impl Connect for Connecting {
                         StreamableHttpClientTransport::with_client(client, again.transport_config);
                     self.start = Some((again.adapter, transport));
                 }
-                _ => return Err(init_error(&self.server, &self.url, &err)),
+                _ => {
+                    let error = init_error(&self.server, &self.url, &err);
+                    return Err(error.with_token_env(self.token_env.as_deref()));
+                }
             }
         }
     }
@@ -161,9 +170,11 @@ fn init_error(server: &str, url: &str, err: &ClientInitializeError) -> SessionEr
     }
 }
 
-/// An open streamable HTTP session's side: the (redacted) URL for its errors.
+/// An open streamable HTTP session's side: the (redacted) URL and the bearer token's variable,
+/// for its errors.
 struct HttpLink {
     url: String,
+    token_env: Option<String>,
 }
 
 impl Link for HttpLink {
@@ -173,7 +184,9 @@ impl Link for HttpLink {
 
     fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>> {
         let Failed { server, operation, err } = failed;
-        Box::pin(std::future::ready(request_error(server, &self.url, operation, err)))
+        let explained = request_error(server, &self.url, operation, err)
+            .map(|error| error.with_token_env(self.token_env.as_deref()));
+        Box::pin(std::future::ready(explained))
     }
 }
 

@@ -59,7 +59,7 @@ mod sse;
 mod stdio;
 mod validate;
 
-pub use error::{PagingProblem, SessionError};
+pub use error::{PagingProblem, SessionError, TokenProblem};
 pub use handler::{HandlerCapabilities, ListKind, SessionHandler};
 pub use http_client::{HttpClientBuilder, HttpClientError, Redirects};
 pub use manager::{Builder, MCPClientSessionManager};

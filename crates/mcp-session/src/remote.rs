@@ -1,17 +1,18 @@
 //! [`Endpoint`]: what an HTTP server's config says about reaching it, shared by both HTTP
-//! transports (streamable HTTP and legacy SSE): its headers, checked, and its HTTP client; and
-//! [`Clients`], the HTTP clients a manager's streamable HTTP sessions share.
+//! transports (streamable HTTP and legacy SSE): its headers, checked, with the bearer token its
+//! `auth` reads from the environment, and its HTTP client; and [`Clients`], the HTTP clients a
+//! manager's streamable HTTP sessions share.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcp_config::{SseConfig, StreamableHttpConfig};
+use mcp_config::{AuthConfig, SseConfig, StreamableHttpConfig};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::error::SessionError;
+use crate::error::{SessionError, TokenProblem};
 use crate::http_client::HttpClientBuilder;
 
 /// Headers the MCP transports set themselves, refused as configured headers.
@@ -22,6 +23,7 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) server: &'a str,
     pub(crate) url: &'a Url,
     headers: &'a BTreeMap<String, String>,
+    auth: &'a AuthConfig,
     pub(crate) timeout: Duration,
     pub(crate) sse_read_timeout: Duration,
     ca_file: Option<&'a Path>,
@@ -36,6 +38,7 @@ macro_rules! endpoint_from {
                     server: &config.server_name,
                     url: &config.url,
                     headers: &config.headers,
+                    auth: &config.auth,
                     timeout: config.timeout,
                     sse_read_timeout: config.sse_read_timeout,
                     ca_file: config.ca_file.as_deref(),
@@ -55,8 +58,46 @@ impl Endpoint<'_> {
         mcp_config::redact::redact_url(self.url)
     }
 
-    /// The configured headers, checked and marked sensitive (so that they never print).
+    /// The environment variable the bearer token comes from, when `auth` is of type bearer: for
+    /// the help of an [`Unauthorized`](SessionError::Unauthorized) error.
+    pub(crate) fn token_env(&self) -> Option<&str> {
+        self.auth.token_env()
+    }
+
+    /// The configured headers, checked, with `Authorization: Bearer <token>` when `auth` is of
+    /// type bearer (the token read from its variable now), all marked sensitive (so that they
+    /// never print). `auth` of type oauth is refused: this version cannot run the flow.
     pub(crate) fn header_map(&self) -> Result<HeaderMap, SessionError> {
+        let mut headers = self.configured_headers()?;
+        match self.auth {
+            AuthConfig::None => {}
+            AuthConfig::Bearer { token_env } => {
+                if let Some(name) =
+                    self.headers.keys().find(|name| name.eq_ignore_ascii_case("authorization"))
+                {
+                    return Err(SessionError::InvalidHeader {
+                        server: self.server.to_owned(),
+                        header: name.clone(),
+                        reason: "is set by the server's `auth` (the bearer token read from \
+                                 `auth.token_env`) too; set one: remove the header, or the `auth`"
+                            .to_owned(),
+                    });
+                }
+                let value = bearer_header(self.server, token_env)?;
+                headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
+            other => {
+                return Err(SessionError::UnsupportedAuth {
+                    server: self.server.to_owned(),
+                    auth: other.kind().to_owned(),
+                });
+            }
+        }
+        Ok(headers)
+    }
+
+    /// The configured headers, checked and marked sensitive (so that they never print).
+    fn configured_headers(&self) -> Result<HeaderMap, SessionError> {
         let invalid = |header: &str, reason: String| SessionError::InvalidHeader {
             server: self.server.to_owned(),
             header: header.to_owned(),
@@ -99,6 +140,31 @@ impl Endpoint<'_> {
             ca_file: self.ca_file.map(Path::to_path_buf),
         }
     }
+}
+
+/// `Bearer <token>`, the token read from the environment variable `token_env` now, as a
+/// sensitive header value. Neither the token nor anything derived from it enters an error.
+fn bearer_header(server: &str, token_env: &str) -> Result<HeaderValue, SessionError> {
+    let unavailable = |problem| SessionError::TokenUnavailable {
+        server: server.to_owned(),
+        token_env: token_env.to_owned(),
+        problem,
+    };
+    let token = match std::env::var(token_env) {
+        Ok(token) => token,
+        Err(std::env::VarError::NotPresent) => return Err(unavailable(TokenProblem::Unset)),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(unavailable(TokenProblem::NotUnicode));
+        }
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(unavailable(TokenProblem::Empty));
+    }
+    let mut value = HeaderValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| unavailable(TokenProblem::InvalidHeaderValue))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// What an HTTP client for MCP servers is built from: servers whose settings are equal can share

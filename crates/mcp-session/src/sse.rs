@@ -22,6 +22,8 @@ const WAITING_FOR_ENDPOINT: &str = "connect (waiting for the `endpoint` event)";
 pub(crate) struct Connecting {
     server: String,
     url: String,
+    /// The variable of the server's `auth` of type bearer, named by a 401 or 403.
+    token_env: Option<String>,
     start: Option<(Adapter, SseClientConfig)>,
     /// Set once the event stream is open, so that a timeout can say which step it hit.
     stream_open: bool,
@@ -41,6 +43,7 @@ pub(crate) fn connect(
     Ok(Connecting {
         server: endpoint.server.to_owned(),
         url: endpoint.shown_url(),
+        token_env: endpoint.token_env().map(str::to_owned),
         start: Some((adapter, config)),
         stream_open: false,
     })
@@ -51,17 +54,21 @@ impl Connect for Connecting {
         let Some((adapter, config)) = self.start.take() else {
             return Err(SessionError::Closed { server: self.server.clone() });
         };
-        let transport =
-            SseClientTransport::connect(config).await.map_err(|err| self.sse_error(err))?;
+        let transport = SseClientTransport::connect(config)
+            .await
+            .map_err(|err| self.sse_error(err).with_token_env(self.token_env.as_deref()))?;
         self.stream_open = true;
         let closed = transport.closed_reason_handle();
         match serve_client_with_lifecycle(adapter, transport, ClientLifecycleMode::Initialize).await
         {
             Ok(service) => {
-                let link = SseLink { url: self.url.clone(), closed };
+                let link =
+                    SseLink { url: self.url.clone(), closed, token_env: self.token_env.clone() };
                 Ok(Connection { service, link: Box::new(link) })
             }
-            Err(err) => Err(self.init_error(&err, &closed)),
+            Err(err) => {
+                Err(self.init_error(&err, &closed).with_token_env(self.token_env.as_deref()))
+            }
         }
     }
 
@@ -83,6 +90,9 @@ impl Connecting {
             },
             SseError::Http { status, body, .. } => {
                 SessionError::from_status(&server, url, status, None, body)
+            }
+            SseError::Unauthorized { status, www_authenticate, .. } => {
+                SessionError::from_status(&server, url, status, www_authenticate, String::new())
             }
             SseError::NoEndpoint { after, .. } => {
                 SessionError::Timeout { server, operation: WAITING_FOR_ENDPOINT.to_owned(), after }
@@ -115,6 +125,15 @@ impl Connecting {
                     None,
                     body.clone(),
                 ),
+                SseError::Unauthorized { status, www_authenticate, .. } => {
+                    SessionError::from_status(
+                        &self.server,
+                        self.url.clone(),
+                        *status,
+                        www_authenticate.clone(),
+                        String::new(),
+                    )
+                }
                 SseError::Timeout { after, .. } => SessionError::Timeout {
                     server: self.server.clone(),
                     operation: "initialize".to_owned(),
@@ -142,10 +161,12 @@ impl Connecting {
     }
 }
 
-/// An open legacy SSE session's side: the (redacted) URL, and why its stream ended.
+/// An open legacy SSE session's side: the (redacted) URL, why its stream ended, and the bearer
+/// token's variable.
 struct SseLink {
     url: String,
     closed: ClosedReason,
+    token_env: Option<String>,
 }
 
 impl Link for SseLink {
@@ -155,7 +176,8 @@ impl Link for SseLink {
 
     fn explain<'a>(&'a mut self, failed: Failed<'a>) -> BoxFuture<'a, Option<SessionError>> {
         let Failed { server, operation, err } = failed;
-        let explained = request_error(server, &self.url, &self.closed, operation, err);
+        let explained = request_error(server, &self.url, &self.closed, operation, err)
+            .map(|error| error.with_token_env(self.token_env.as_deref()));
         Box::pin(std::future::ready(explained))
     }
 }
@@ -177,6 +199,15 @@ fn request_error(
             }),
             SseError::Http { status, body, .. } => {
                 Some(SessionError::from_status(server, url.to_owned(), *status, None, body.clone()))
+            }
+            SseError::Unauthorized { status, www_authenticate, .. } => {
+                Some(SessionError::from_status(
+                    server,
+                    url.to_owned(),
+                    *status,
+                    www_authenticate.clone(),
+                    String::new(),
+                ))
             }
             SseError::Timeout { after, .. } => Some(SessionError::Timeout {
                 server: server.to_owned(),

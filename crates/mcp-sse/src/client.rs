@@ -107,7 +107,8 @@ pub enum SseError {
         /// The innermost cause.
         reason: String,
     },
-    /// The server answered with an error status.
+    /// The server answered with an error status (other than 401 and 403, which are
+    /// [`Unauthorized`](Self::Unauthorized)).
     #[error("HTTP {status} from {url}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
     Http {
         /// The URL.
@@ -116,6 +117,36 @@ pub enum SseError {
         status: u16,
         /// The start of the body.
         body: String,
+    },
+    /// The server refused the request for want of credentials (HTTP 401) or refused the ones
+    /// it got (HTTP 403), on the `GET` or a `POST`. `www_authenticate` is its challenge, which
+    /// says what it wants (such as `Bearer realm="mcp", scope="read"`).
+    ///
+    /// ```
+    /// use mcp_sse::client::SseError;
+    ///
+    /// let err = SseError::Unauthorized {
+    ///     url: "http://127.0.0.1:8000/sse".into(),
+    ///     status: 401,
+    ///     www_authenticate: Some(r#"Bearer realm="mcp""#.into()),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"HTTP 401 from http://127.0.0.1:8000/sse: unauthorized (WWW-Authenticate: Bearer realm="mcp")"#
+    /// );
+    /// ```
+    #[error(
+        "HTTP {status} from {url}: {}{}",
+        if *status == 403 { "forbidden" } else { "unauthorized" },
+        www_authenticate.as_ref().map(|c| format!(" (WWW-Authenticate: {c})")).unwrap_or_default()
+    )]
+    Unauthorized {
+        /// The URL.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+        /// The `WWW-Authenticate` header, if the server sent one.
+        www_authenticate: Option<String>,
     },
     /// The `GET` did not answer with an event stream.
     #[error(
@@ -210,8 +241,8 @@ impl SseClientTransport {
     /// Connects: `GET`s the SSE URL and waits for the `endpoint` event.
     ///
     /// # Errors
-    /// [`SseError`]: the server cannot be reached, answers with an error status or without an
-    /// event stream, sends no `endpoint` in time, or names an endpoint on another origin.
+    /// [`SseError`]: the server cannot be reached, refuses the credentials (or their absence),
+    /// answers with another error status or without an event stream, sends no `endpoint` in time, or names an endpoint on another origin.
     pub async fn connect(config: SseClientConfig) -> Result<Self, SseError> {
         let url = config.url.clone();
         let shown = shown(&url);
@@ -230,8 +261,7 @@ impl SseClientTransport {
                 .map_err(|err| connect_error(&shown, &err))?;
             let status = response.status();
             if !status.is_success() {
-                let body = excerpt(&response.text().await.unwrap_or_default());
-                return Err(SseError::Http { url: shown.clone(), status: status.as_u16(), body });
+                return Err(status_error(shown.clone(), response).await);
             }
             let content_type = response
                 .headers()
@@ -626,6 +656,21 @@ fn connect_error(url: &str, err: &reqwest::Error) -> SseError {
     SseError::Connect { url: url.to_owned(), reason: source.to_string() }
 }
 
+/// The error for a response with an error status: [`SseError::Unauthorized`] with the
+/// challenge for 401 and 403, else [`SseError::Http`] with the start of the body.
+async fn status_error(url: String, response: reqwest::Response) -> SseError {
+    let status = response.status().as_u16();
+    if status == 401 || status == 403 {
+        let www_authenticate = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .map(|value| excerpt(&String::from_utf8_lossy(value.as_bytes())));
+        return SseError::Unauthorized { url, status, www_authenticate };
+    }
+    let body = excerpt(&response.text().await.unwrap_or_default());
+    SseError::Http { url, status, body }
+}
+
 fn excerpt(body: &str) -> String {
     let body = body.trim();
     match body.char_indices().nth(200) {
@@ -649,12 +694,10 @@ impl Poster {
             .await
             .map_err(|_| SseError::Timeout { url: shown.clone(), after: self.timeout })?
             .map_err(|err| connect_error(&shown, &err))?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(());
         }
-        let body = excerpt(&response.text().await.unwrap_or_default());
-        Err(SseError::Http { url: shown, status: status.as_u16(), body })
+        Err(status_error(shown, response).await)
     }
 }
 

@@ -67,7 +67,8 @@ async fn our_client_with_our_server() {
     server.shutdown().await;
 }
 
-/// A raw HTTP server on loopback that answers each connection with `respond`.
+/// A raw HTTP server on loopback that answers each connection with `respond`, given the
+/// request's head (its request line, then its header lines).
 fn raw_server(respond: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -85,6 +86,7 @@ fn raw_server(respond: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> Stri
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
+                    request_line.push_str(&line);
                     if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                         length = value.trim().parse().unwrap_or(0);
                     }
@@ -381,4 +383,85 @@ async fn oversize_posts_are_refused() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_401_and_403_are_unauthorized_with_the_challenge() {
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm=\"mcp\", scope=\"read\"\r\ncontent-length: 4\r\n\r\nnope",
+        );
+    });
+    let err = SseClientTransport::connect(config(&url)).await.unwrap_err();
+    let SseError::Unauthorized { status: 401, www_authenticate, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(www_authenticate.as_deref(), Some("Bearer realm=\"mcp\", scope=\"read\""));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "HTTP 401 from {url}: unauthorized (WWW-Authenticate: Bearer realm=\"mcp\", scope=\"read\")"
+        )
+    );
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+    });
+    let err = SseClientTransport::connect(config(&url)).await.unwrap_err();
+    assert!(
+        matches!(&err, SseError::Unauthorized { status: 403, www_authenticate: None, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), format!("HTTP 403 from {url}: forbidden"));
+}
+
+#[tokio::test]
+async fn post_401_is_unauthorized() {
+    let url = scripted(
+        "",
+        Duration::from_secs(3),
+        "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer error=\"invalid_token\"\r\ncontent-length: 0\r\n\r\n",
+    );
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    let err = transport.send(ping()).await.unwrap_err();
+    let SseError::Unauthorized { status: 401, www_authenticate, url } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(www_authenticate.as_deref(), Some("Bearer error=\"invalid_token\""));
+    assert!(url.ends_with("/message?sessionId=***"), "the session id stays hidden: {url}");
+}
+
+/// A bearer token given as a (sensitive) header goes with the `GET` and every `POST`, and never
+/// shows in the transport's `Debug`.
+#[tokio::test]
+async fn an_authorization_header_goes_with_every_request() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let url = raw_server(move |request, mut stream| {
+        record.lock().unwrap().push(request.to_owned());
+        if request.starts_with("GET") {
+            let _ = stream.write_all(
+                format!("{SSE_HEAD}event: endpoint\ndata: /message?sessionId=1\n\n").as_bytes(),
+            );
+            std::thread::sleep(Duration::from_secs(2));
+        } else {
+            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let mut token = reqwest::header::HeaderValue::from_static("Bearer tok-secret-9");
+    token.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, token);
+    let config = config(&url).headers(headers);
+    assert!(!format!("{config:?}").contains("tok-secret-9"));
+    let mut transport = SseClientTransport::connect(config).await.unwrap();
+    assert!(!format!("{transport:?}").contains("tok-secret-9"));
+    transport.send(ping()).await.unwrap();
+    transport.send(ping()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen[0].starts_with("GET /sse "), "{seen:?}");
+    assert!(seen[1..].iter().all(|r| r.starts_with("POST /message")), "{seen:?}");
+    for head in &seen {
+        assert!(head.contains("authorization: Bearer tok-secret-9\r\n"), "{head}");
+    }
 }

@@ -154,6 +154,25 @@ pub enum WarningKind {
         /// The ignored inner name.
         name: String,
     },
+    /// An OAuth client secret is written in the file itself (Cursor's `auth.CLIENT_SECRET`, or
+    /// `auth.client_secret`), rather than in an environment variable (`${env:VAR}`,
+    /// `client_secret_env`). It is kept as [`SecretRef::Value`](crate::SecretRef::Value).
+    ///
+    /// ```
+    /// use mcp_config::{Format, MCPConfig, WarningKind};
+    ///
+    /// let text = r#"{"mcpServers": {"app": {"url": "https://app.example.com/mcp",
+    ///     "auth": {"CLIENT_ID": "app", "CLIENT_SECRET": "s3cret"}}}}"#;
+    /// let loaded = MCPConfig::from_str(text, Format::Json)?;
+    /// let key = "auth.CLIENT_SECRET".to_owned();
+    /// assert_eq!(loaded.warnings[0].kind, WarningKind::LiteralSecret { key });
+    /// assert!(!loaded.warnings[0].to_string().contains("s3cret"));
+    /// # Ok::<(), mcp_config::LoadError>(())
+    /// ```
+    LiteralSecret {
+        /// The key, as the file spells it, such as `auth.CLIENT_SECRET`.
+        key: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -174,6 +193,12 @@ impl fmt::Display for Warning {
             WarningKind::NameIgnored { name } => write!(
                 f,
                 "ignored the inner name {name:?}: in this layout the key an entry sits under names it"
+            ),
+            WarningKind::LiteralSecret { key } => write!(
+                f,
+                "`{key}` holds the OAuth client secret itself: keep the secret in an environment \
+                 variable and write `${{env:VAR}}` there instead (or `client_secret_env` in \
+                 mcp-config's own layout), so that it stays out of the file"
             ),
         }
     }
@@ -575,6 +600,14 @@ fn escaped_json(server: &ServerConfig) -> serde_json::Value {
         for (key, field) in object.iter_mut() {
             if raw::EXPANDED_KEYS.contains(&key.as_str()) {
                 escape_strings(field);
+            }
+            // In `auth`, only the client ID and a secret written as it is are expanded.
+            if key == "auth"
+                && let Some(auth) = field.as_object_mut()
+            {
+                for expanded in ["client_id", "client_secret"] {
+                    auth.get_mut(expanded).into_iter().for_each(escape_strings);
+                }
             }
         }
     }

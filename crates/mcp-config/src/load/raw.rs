@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
+use crate::auth::{self, AuthConfig, OAuthConfig, SecretRef};
 use crate::config::MCPConfig;
 use crate::error::{ConfigError, LoadErrorKind};
 use crate::filter::{self, GlobList, ToolFilter};
@@ -47,6 +48,7 @@ const ENTRY_KEYS: &[&str] = &[
     "sse_fallback",
     "protocol",
     "ca_file",
+    "auth",
     "disabled",
 ];
 
@@ -474,6 +476,16 @@ fn expand_entry<E: de::Error>(
     if let Some(headers) = entry.headers.take() {
         entry.headers = Some(vars.expand_map(written("headers"), headers, &scope));
     }
+    for auth in [entry.auth.as_mut(), entry.oauth.as_mut()].into_iter().flatten() {
+        if let Some(id) = auth.client_id.take() {
+            auth.client_id = Some(vars.expand(auth.table, id, &scope));
+        }
+        if let Some(RawSecret::Literal { text, .. }) = &mut auth.secret {
+            // A secret: a fault's message shows it as `***`.
+            let masked = |_: &str| crate::redact::MASK.to_owned();
+            *text = vars.expand_shown(auth.table, std::mem::take(text), &masked, &scope);
+        }
+    }
     vars.finish(server)?;
     Ok(secrets)
 }
@@ -625,6 +637,9 @@ struct RawEntry {
     sse_fallback: Option<bool>,
     protocol: Option<Protocol>,
     ca_file: Option<String>,
+    auth: Option<RawAuth>,
+    /// Claude Code's `oauth` (mcpServers layout only).
+    oauth: Option<RawAuth>,
     disabled: Option<bool>,
 }
 
@@ -672,7 +687,9 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
         ctx.set_place(name.as_deref(), None);
         while let Some(key) = map.next_key::<String>()? {
             ctx.set_place(name.as_deref(), Some(&key));
-            let Some(field) = canonical(&key) else {
+            // Claude Code's `oauth` is read in its own layout only.
+            let claude_oauth = key == "oauth" && self.dialect == Dialect::McpServers;
+            let Some(field) = canonical(&key).or(claude_oauth.then_some("oauth")) else {
                 if strict {
                     let hint = crate::suggest::closest(&key, ENTRY_KEYS.iter().copied())
                         .map(|k| format!("did you mean `{k}`? "))
@@ -737,6 +754,8 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_, '_> {
                 "sse_fallback" => entry.sse_fallback = Some(map.next_value()?),
                 "protocol" => entry.protocol = Some(map.next_value()?),
                 "ca_file" => entry.ca_file = Some(map.next_value_seed(text)?),
+                "auth" => entry.auth = Some(map.next_value_seed(AuthSeed { text })?),
+                "oauth" => entry.oauth = Some(map.next_value_seed(ClaudeOAuthSeed { text })?),
                 _ => entry.disabled = Some(map.next_value()?),
             }
         }
@@ -779,6 +798,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "sse_fallback" => "sse_fallback",
         "protocol" => "protocol",
         "ca_file" => "ca_file",
+        "auth" => "auth",
         "disabled" => "disabled",
         _ => return None,
     })
@@ -851,6 +871,8 @@ fn build<E: de::Error>(
                 ("sse_read_timeout", entry.sse_read_timeout.is_some()),
                 ("sse_fallback", entry.sse_fallback.is_some()),
                 ("ca_file", entry.ca_file.is_some()),
+                ("auth", entry.auth.is_some()),
+                ("oauth", entry.oauth.is_some()),
             ];
             if let Some(err) = misplaced(&http_keys, "stdio") {
                 return Err(err);
@@ -902,6 +924,31 @@ fn build<E: de::Error>(
             let invalid = |err: ConfigError| ctx.invalid::<E>(format!("{server}: {err}"));
             let headers = entry.headers.unwrap_or_default();
             check_headers(ctx, &server, &headers)?;
+            let auth = match (entry.auth, entry.oauth) {
+                (Some(_), Some(_)) => {
+                    return Err(ctx.invalid(format!(
+                        "{server} has both `auth` and `oauth` (Claude Code's OAuth settings); keep one"
+                    )));
+                }
+                (Some(raw), None) | (None, Some(raw)) => Some(raw),
+                (None, None) => None,
+            };
+            let auth = match auth {
+                Some(raw) => {
+                    let table = raw.table;
+                    let auth = raw.into_config(ctx, name);
+                    if !auth.is_none()
+                        && headers.keys().any(|h| h.eq_ignore_ascii_case("authorization"))
+                    {
+                        return Err(ctx.invalid(format!(
+                            "{server} sets both `{table}` and an `Authorization` header; set one: \
+                             `{table}` or `headers.Authorization`, not both"
+                        )));
+                    }
+                    auth
+                }
+                None => AuthConfig::None,
+            };
             let ca_file = entry.ca_file.map(|file| ctx.relative_to_file(file));
             let server = if let Kind::Http { fallback } = kind {
                 let mut config = StreamableHttpConfig::new(name, url)
@@ -918,7 +965,8 @@ fn build<E: de::Error>(
                     .tools(tools)
                     .catalog(catalog)
                     .sse_fallback(entry.sse_fallback.unwrap_or(fallback))
-                    .protocol(entry.protocol.unwrap_or_default());
+                    .protocol(entry.protocol.unwrap_or_default())
+                    .auth(auth);
                 config.ca_file = ca_file;
                 ServerConfig::from(config)
             } else {
@@ -932,7 +980,8 @@ fn build<E: de::Error>(
                     .timeouts(timeouts)
                     .pool(pool)
                     .tools(tools)
-                    .catalog(catalog);
+                    .catalog(catalog)
+                    .auth(auth);
                 config.ca_file = ca_file;
                 ServerConfig::from(config)
             };
@@ -1310,6 +1359,392 @@ impl<'de> Visitor<'de> for CatalogSeed<'_, '_, '_> {
         }
         ctx.set_field(None, false);
         Ok(catalog)
+    }
+}
+
+/// An entry's `auth` (or Claude Code's `oauth`) as read, before `${…}` expansion.
+struct RawAuth {
+    /// The entry key it was read from: `auth` or `oauth`.
+    table: &'static str,
+    /// `none`, `bearer` or `oauth`.
+    kind: &'static str,
+    token_env: Option<String>,
+    client_id: Option<String>,
+    secret: Option<RawSecret>,
+    scopes: Vec<String>,
+    redirect_port: Option<u16>,
+    client_metadata_url: Option<url::Url>,
+}
+
+/// A client secret as written.
+enum RawSecret {
+    /// A variable's name: `client_secret_env`, or a secret written as exactly `${VAR}`.
+    Env(String),
+    /// The secret itself, expanded with the entry; `key` as the file spells it.
+    Literal { text: String, key: String },
+}
+
+impl RawAuth {
+    fn new(table: &'static str, kind: &'static str) -> Self {
+        RawAuth {
+            table,
+            kind,
+            token_env: None,
+            client_id: None,
+            secret: None,
+            scopes: Vec::new(),
+            redirect_port: None,
+            client_metadata_url: None,
+        }
+    }
+
+    /// The configuration; warns about a secret written in the file.
+    fn into_config(self, ctx: &Ctx<'_>, server: &str) -> AuthConfig {
+        match self.kind {
+            "none" => AuthConfig::None,
+            "bearer" => AuthConfig::bearer(self.token_env.unwrap_or_default()),
+            _ => {
+                let client_secret = self.secret.map(|secret| match secret {
+                    RawSecret::Env(name) => SecretRef::Env(name),
+                    RawSecret::Literal { text, key } => {
+                        ctx.warn(Some(server), WarningKind::LiteralSecret { key });
+                        SecretRef::Value(text)
+                    }
+                });
+                let mut oauth = OAuthConfig::default().scopes(self.scopes);
+                oauth.client_id = self.client_id;
+                oauth.client_secret = client_secret;
+                oauth.redirect_port = self.redirect_port;
+                oauth.client_metadata_url = self.client_metadata_url;
+                AuthConfig::OAuth(oauth)
+            }
+        }
+    }
+}
+
+/// A client secret as written: exactly `${VAR}` or `${env:VAR}` names the variable (read when
+/// the secret is needed, never at load); anything else is the secret itself.
+fn raw_secret(text: String, key: String) -> RawSecret {
+    let name = text
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .map(|inner| inner.strip_prefix("env:").unwrap_or(inner));
+    match name {
+        Some(name) if auth::is_var_name(name) => RawSecret::Env(name.to_owned()),
+        _ => RawSecret::Literal { text, key },
+    }
+}
+
+/// The field a key of `auth` stands for. Cursor's `CLIENT_ID` and `CLIENT_SECRET` are read in
+/// the mcpServers layout.
+fn auth_field(key: &str, dialect: Dialect) -> Option<&'static str> {
+    let cursor = dialect == Dialect::McpServers;
+    match key {
+        "CLIENT_ID" if cursor => Some("client_id"),
+        "CLIENT_SECRET" if cursor => Some("client_secret"),
+        _ => auth::AUTH_KEYS.iter().map(|(k, _)| *k).find(|k| *k == key),
+    }
+}
+
+/// The value of `auth`: `"none"`, `"oauth"`, or a table with `type` and the keys of that type.
+/// In the mcpServers layout it is also Cursor's `{"CLIENT_ID", "CLIENT_SECRET", "scopes"}`
+/// (a table without `type` is OAuth there), and unknown keys are warned about, not refused.
+struct AuthSeed<'c, 'a, 'n> {
+    text: Text<'c, 'a, 'n>,
+}
+
+impl<'de> DeserializeSeed<'de> for AuthSeed<'_, '_, '_> {
+    type Value = RawAuth;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawAuth, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AuthSeed<'_, '_, '_> {
+    type Value = RawAuth;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "\"none\", \"oauth\", or a table with `type` (none, bearer or oauth), such as \
+             {\"type\": \"bearer\", \"token_env\": \"GITHUB_TOKEN\"}",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawAuth, E> {
+        let server = describe_server(self.text.server);
+        match auth::auth_word(text) {
+            Ok(config) => Ok(RawAuth::new("auth", config.kind())),
+            Err(message) => Err(self.text.ctx.invalid(format!("{server}: {message}"))),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawAuth, A::Error> {
+        let Text { ctx, dialect, server: name } = self.text;
+        let server = describe_server(name);
+        let keys: Vec<&str> = auth::AUTH_KEYS.iter().map(|(k, _)| *k).collect();
+        let mut raw = RawAuth::new("auth", "");
+        let mut kind = None;
+        let mut seen: Vec<(&'static str, String)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            ctx.set_field(Some(&key), false);
+            let Some(field) = auth_field(&key, dialect) else {
+                if dialect == Dialect::McpServers {
+                    map.next_value::<IgnoredAny>()?;
+                    ctx.warn(name, WarningKind::UnknownKey { key: format!("auth.{key}") });
+                    continue;
+                }
+                let hint = crate::suggest::closest(&key, keys.iter().copied())
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                return Err(ctx.invalid(format!(
+                    "unknown key `{key}` in the `auth` of {server}: {hint}the keys are {}",
+                    keys.join(", ")
+                )));
+            };
+            if let Some((_, first)) = seen.iter().find(|(f, _)| *f == field) {
+                let again = if *first == key { String::new() } else { format!(" (as `{first}`)") };
+                return Err(ctx.invalid(format!(
+                    "duplicate key `{key}` in the `auth` of {server}{again}: write each key once"
+                )));
+            }
+            seen.push((field, key.clone()));
+            ctx.set_field(Some(&key), true);
+            let invalid = |message: String| ctx.invalid::<A::Error>(format!("{server}: {message}"));
+            match field {
+                "type" => {
+                    let value: String = map.next_value()?;
+                    kind = Some(match value.as_str() {
+                        "none" => "none",
+                        "bearer" => "bearer",
+                        "oauth" => "oauth",
+                        other => {
+                            return Err(invalid(format!(
+                                "unknown `auth.type` {other:?}: use \"none\", \"bearer\" or \"oauth\""
+                            )));
+                        }
+                    });
+                }
+                "token_env" => {
+                    let value: String = map.next_value()?;
+                    if !auth::is_var_name(&value) {
+                        return Err(invalid(auth::bad_token_env("auth.token_env")));
+                    }
+                    raw.token_env = Some(value);
+                }
+                "client_id" => raw.client_id = Some(map.next_value_seed(self.text)?),
+                "client_secret_env" => {
+                    let value: String = map.next_value()?;
+                    if !auth::is_var_name(&value) {
+                        return Err(invalid(auth::bad_token_env("auth.client_secret_env")));
+                    }
+                    raw.secret = Some(RawSecret::Env(value));
+                }
+                "client_secret" => {
+                    let text = map.next_value_seed(SecretText(self.text))?;
+                    raw.secret = Some(raw_secret(text, format!("auth.{key}")));
+                }
+                "scopes" => raw.scopes = map.next_value_seed(ScopesSeed)?,
+                "redirect_port" => {
+                    let port: u16 = map.next_value()?;
+                    if port == 0 {
+                        return Err(invalid(auth::redirect_port_zero("auth.redirect_port")));
+                    }
+                    raw.redirect_port = Some(port);
+                }
+                _ => {
+                    let text: String = map.next_value()?;
+                    let url = auth::parse_metadata_url(&text)
+                        .map_err(|err| invalid(format!("`auth.client_metadata_url`: {err}")))?;
+                    raw.client_metadata_url = Some(url);
+                }
+            }
+        }
+        ctx.set_field(None, false);
+        let Some(kind) = kind.or((dialect == Dialect::McpServers).then_some("oauth")) else {
+            return Err(ctx.invalid(format!(
+                "{server}: `auth` has no `type`: write \"type\": \"bearer\" (with `token_env`), \
+                 \"oauth\" or \"none\""
+            )));
+        };
+        raw.kind = kind;
+        for (field, key) in &seen {
+            let belongs = auth::AUTH_KEYS.iter().find(|(k, _)| k == field).map_or("", |(_, b)| b);
+            if !belongs.is_empty() && belongs != kind {
+                return Err(ctx.invalid(format!(
+                    "{server}: `auth.{key}` belongs to an `auth` of type {belongs}, and this one is \
+                     of type {kind}; remove it, or change `type`"
+                )));
+            }
+        }
+        if seen.iter().any(|(f, _)| *f == "client_secret")
+            && seen.iter().any(|(f, _)| *f == "client_secret_env")
+        {
+            return Err(ctx.invalid(format!(
+                "{server}: `auth` has both `client_secret_env` and a `client_secret`; keep one \
+                 (`client_secret_env`, the name of the variable that holds the secret)"
+            )));
+        }
+        if kind == "bearer" && raw.token_env.is_none() {
+            return Err(ctx.invalid(format!(
+                "{server}: an `auth` of type bearer needs `token_env`, the name of the \
+                 environment variable that holds the token, such as \"token_env\": \"GITHUB_TOKEN\""
+            )));
+        }
+        if raw.secret.is_some() && raw.client_id.is_none() {
+            return Err(
+                ctx.invalid(format!("{server}: {}", auth::secret_without_client_id("auth")))
+            );
+        }
+        Ok(raw)
+    }
+}
+
+/// Claude Code's `oauth` (`.mcp.json`): `clientId`, `callbackPort`, `scopes` (one
+/// space-separated string); `authServerMetadataUrl` and other keys are warned about.
+struct ClaudeOAuthSeed<'c, 'a, 'n> {
+    text: Text<'c, 'a, 'n>,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaudeOAuthSeed<'_, '_, '_> {
+    type Value = RawAuth;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawAuth, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaudeOAuthSeed<'_, '_, '_> {
+    type Value = RawAuth;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of OAuth settings (clientId, callbackPort, scopes)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawAuth, A::Error> {
+        let Text { ctx, server: name, .. } = self.text;
+        let server = describe_server(name);
+        let mut raw = RawAuth::new("oauth", "oauth");
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            ctx.set_field(Some(&key), false);
+            if seen.contains(&key) {
+                return Err(ctx.invalid(format!(
+                    "duplicate key `{key}` in the `oauth` of {server}: write each key once"
+                )));
+            }
+            seen.push(key.clone());
+            ctx.set_field(Some(&key), true);
+            match key.as_str() {
+                "clientId" => raw.client_id = Some(map.next_value_seed(self.text)?),
+                "callbackPort" => {
+                    let port: u16 = map.next_value()?;
+                    if port == 0 {
+                        let reason = auth::redirect_port_zero("oauth.callbackPort");
+                        return Err(ctx.invalid(format!("{server}: {reason}")));
+                    }
+                    raw.redirect_port = Some(port);
+                }
+                "scopes" => raw.scopes = map.next_value_seed(ScopesSeed)?,
+                _ => {
+                    // `authServerMetadataUrl` too: metadata discovery cannot be overridden yet.
+                    map.next_value::<IgnoredAny>()?;
+                    ctx.warn(name, WarningKind::UnknownKey { key: format!("oauth.{key}") });
+                }
+            }
+        }
+        ctx.set_field(None, false);
+        Ok(raw)
+    }
+}
+
+/// OAuth scopes: a list of strings, or one space-separated string (Claude Code's form).
+struct ScopesSeed;
+
+impl<'de> DeserializeSeed<'de> for ScopesSeed {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScopesSeed {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a list of scopes, such as [\"read\", \"write\"], or one space-separated string",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<String>, E> {
+        Ok(text.split_whitespace().map(str::to_owned).collect())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut scopes = Vec::new();
+        while let Some(scope) = seq.next_element::<String>()? {
+            scopes.extend(scope.split_whitespace().map(str::to_owned));
+        }
+        Ok(scopes)
+    }
+}
+
+/// A [`Text`] that holds a secret: a value of the wrong type is refused without being quoted.
+struct SecretText<'c, 'a, 'n>(Text<'c, 'a, 'n>);
+
+impl<'de> DeserializeSeed<'de> for SecretText<'_, '_, '_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl SecretText<'_, '_, '_> {
+    fn not_a_string<E: de::Error>(&self) -> E {
+        E::invalid_type(de::Unexpected::Other("a value that is not a string"), self)
+    }
+}
+
+impl<'de> Visitor<'de> for SecretText<'_, '_, '_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        self.0.visit_string(text.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        self.0.visit_string(text)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Err(self.not_a_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<String, E> {
+        Err(self.not_a_string())
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<String, E> {
+        Err(self.not_a_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<String, E> {
+        Err(self.not_a_string())
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<String, E> {
+        Err(self.not_a_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(self.not_a_string())
     }
 }
 

@@ -290,7 +290,7 @@ fn unknown_key_in_native_layout() {
         Some((1, 64)),
         "unknown key `comand` in server \"a\": did you mean `command`? the keys are server_name, transport, \
          command, args, env, working_dir, envFile, url, headers, timeout, sse_read_timeout, timeouts, \
-         pool, tools, catalog, sse_fallback, protocol, ca_file, disabled",
+         pool, tools, catalog, sse_fallback, protocol, ca_file, auth, disabled",
     );
     check(
         r#"{"servers": [{"server_name": "a", "command": "x", "timeouts": {"startup": 1, "requests": 2}}]}"#,

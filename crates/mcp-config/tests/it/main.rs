@@ -1,6 +1,7 @@
 //! Integration tests of mcp-config: every layout from realistic fixture files, every error path
 //! with its exact message and place, redaction, round trips and the seed's configuration.
 
+mod auth;
 mod errors;
 mod formats;
 mod props;
@@ -26,6 +27,8 @@ pub(crate) const VARS: &[(&str, &str)] = &[
     ("PGPASSWORD", "pg-secret4"),
     ("AIRTABLE_API_KEY", "pat-secret5"),
     ("HOME", "/home/ada"),
+    ("SENTRY_CLIENT_ID", "sentry-client-7"),
+    ("PIPESHUB_CLIENT_ID", "pipeshub-client-8"),
 ];
 
 /// Loads a fixture with [`VARS`] as the environment.

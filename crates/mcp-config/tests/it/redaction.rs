@@ -13,6 +13,7 @@ const SECRETS: &[&str] = &[
     "pg-secret4",
     "pat-secret5",
     "ghp_exampleTokenValue123",
+    "mw-literal-secret6",
 ];
 
 fn assert_no_secret(text: &str) {
@@ -23,7 +24,14 @@ fn assert_no_secret(text: &str) {
 
 #[test]
 fn debug_and_display_hide_env_and_header_values() {
-    for name in ["native.json", "claude_desktop.json", "cursor.json", "claude_code/.mcp.json"] {
+    for name in [
+        "native.json",
+        "claude_desktop.json",
+        "cursor.json",
+        "claude_code/.mcp.json",
+        "cursor_auth.json",
+        "claude_code_oauth/.mcp.json",
+    ] {
         let loaded = load(name);
         assert_no_secret(&format!("{:?}", loaded.config));
         assert_no_secret(&format!("{:#?}", loaded));

@@ -14,6 +14,7 @@ fn every_fixture_round_trips_through_native_json() {
         "cursor.json",
         "vscode/.vscode/mcp.json",
         "claude_code/.mcp.json",
+        "claude_code_oauth/.mcp.json",
     ] {
         let config = load(name).config;
         let text = config.to_json_string();
@@ -207,7 +208,8 @@ fn serde_refuses_unknown_catalog_keys() {
     assert!(server.tools().allow_patterns().is_empty(), "unset lists are empty");
 }
 
-/// The JSON Schema describes `tools` and `catalog` for every transport.
+/// The JSON Schema describes `tools` and `catalog` for every transport, and `auth` for the
+/// remote ones (`auth::schema_describes_auth` validates files against it).
 #[test]
 fn schema_describes_tools_and_catalog() {
     let schema = MCPConfig::json_schema();
@@ -223,5 +225,7 @@ fn schema_describes_tools_and_catalog() {
     for variant in variants {
         assert_eq!(variant["properties"]["tools"]["$ref"], "#/$defs/ToolFilter", "{variant}");
         assert_eq!(variant["properties"]["catalog"]["$ref"], "#/$defs/CatalogSettings");
+        let remote = variant["properties"]["transport"]["const"] != "stdio";
+        assert_eq!(variant["properties"]["auth"]["$ref"] == "#/$defs/Auth", remote, "{variant}");
     }
 }

@@ -416,6 +416,8 @@ pub(crate) fn transient(error: &SessionError) -> bool {
         ),
         SessionError::Http { status, .. } => *status >= 500 || *status == 429,
         SessionError::Unauthorized { .. }
+        | SessionError::TokenUnavailable { .. }
+        | SessionError::UnsupportedAuth { .. }
         | SessionError::NotStreamableHttp { .. }
         | SessionError::InvalidHeader { .. }
         | SessionError::UnsupportedTransport { .. }

@@ -161,8 +161,10 @@ async fn http_401_says_the_server_needs_authorization() {
     assert_eq!(challenge.as_deref(), Some("Bearer realm=\"mcp\""));
     assert!(
         err.to_string().ends_with(
-            ": the server needs authorization (it asks for: Bearer realm=\"mcp\"); set an \
-             `Authorization` header for this server under `headers` in its config"
+            ": the server needs authorization (it asks for: Bearer realm=\"mcp\"); give this \
+             server an `auth` in its config (a bearer token read from an environment variable: \
+             {\"type\": \"bearer\", \"token_env\": \"VAR\"}), or an `Authorization` header \
+             under `headers`"
         ),
         "{err}"
     );
@@ -176,7 +178,10 @@ async fn legacy_sse_401_says_the_server_needs_authorization() {
         .timeouts(quick_timeouts());
     let err = open(config).await.unwrap_err();
     assert!(
-        matches!(&err, SessionError::Unauthorized { status: 401, challenge: None, .. }),
+        matches!(
+            &err,
+            SessionError::Unauthorized { status: 401, challenge: None, token_env: None, .. }
+        ),
         "{err:?}"
     );
 }

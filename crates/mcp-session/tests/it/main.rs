@@ -1,6 +1,7 @@
 //! Integration tests of mcp-session against real servers: `testkit-mcp` over stdio and
 //! streamable HTTP on loopback, started as real processes.
 
+mod auth;
 mod cancel;
 mod catalog;
 mod failures;

@@ -8,6 +8,9 @@
 //! testkit-mcp http [--page-size N] [--port P] streamable HTTP on 127.0.0.1:P (0: any free port);
 //!                                             prints `http://127.0.0.1:PORT/mcp` on stdout
 //!     [--tls-cert CERT.pem --tls-key KEY.pem] serves https instead (prints `https://…`)
+//! `http` and `sse` also take --bearer TOKEN: every request must carry `Authorization: Bearer
+//!     TOKEN` (others get 401 with `WWW-Authenticate: Bearer realm="testkit"`), but `GET /auth`,
+//!     which answers the requests seen, `{"authorized": {"METHOD /path": N}, "refused": {…}}`
 //! testkit-mcp sse [--port P] [--post-status S] legacy HTTP+SSE on 127.0.0.1:P; prints `http://127.0.0.1:PORT/sse`;
 //!     a `POST` to `/sse` answers S (default 405);
 //!                                             `GET /requests` counts the requests it saw, by method and path
@@ -67,6 +70,7 @@ async fn main() -> ExitCode {
     let text_flag =
         |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let tls = text_flag("--tls-cert").zip(text_flag("--tls-key"));
+    let bearer = text_flag("--bearer");
     // One set of process-wide counters for every server (over HTTP, one a session).
     let process = Arc::new(ProcessCounters::default());
     let paging = match text_flag("--paging").map(|text| Paging::parse(&text).ok_or(text)) {
@@ -88,8 +92,8 @@ async fn main() -> ExitCode {
     let port = flag("--port").unwrap_or(0);
     let result = match args.first().map(String::as_str) {
         Some("stdio") => stdio(server(), args.iter().any(|a| a == "--ignore-eof")).await,
-        Some("http") => http(server, port, tls).await,
-        Some("sse") => sse(server, port, flag("--post-status")).await,
+        Some("http") => http(server, port, tls, bearer).await,
+        Some("sse") => sse(server, port, flag("--post-status"), bearer).await,
         Some("exit-at-once") => {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
@@ -162,6 +166,7 @@ async fn http(
     server: impl Fn() -> TestServer + Send + Sync + 'static,
     port: usize,
     tls: Option<(String, String)>,
+    bearer: Option<String>,
 ) -> Result {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", u16::try_from(port)?)).await?;
     let service = StreamableHttpService::new(
@@ -169,7 +174,7 @@ async fn http(
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router = require_bearer(axum::Router::new().nest_service("/mcp", service), bearer);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}/mcp", listener.local_addr()?);
     println!("{url}");
@@ -222,6 +227,7 @@ async fn sse(
     server: impl Fn() -> TestServer + Send + Sync + 'static,
     port: usize,
     post_status: Option<usize>,
+    bearer: Option<String>,
 ) -> Result {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
@@ -257,11 +263,60 @@ async fn sse(
                 }
             },
         ));
+    let router = require_bearer(router, bearer);
     println!("{url}");
     std::io::stdout().flush()?;
     eprintln!("testkit-mcp: serving legacy SSE at {url}");
     axum::serve(listener.tap_io(|tcp| drop(tcp.set_nodelay(true))), router).await?;
     Ok(())
+}
+
+/// With a token (`--bearer TOKEN`), `router` answers only requests that carry `Authorization:
+/// Bearer TOKEN`, others 401 with a `WWW-Authenticate` challenge, and serves `GET /auth`: the
+/// requests it saw, `{"authorized": {"METHOD /path": N}, "refused": {…}}`. Without one, `router`.
+fn require_bearer(router: axum::Router, token: Option<String>) -> axum::Router {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    type Seen = BTreeMap<&'static str, BTreeMap<String, u64>>;
+    let Some(token) = token else { return router };
+    let expected = format!("Bearer {token}");
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let log = seen.clone();
+    let checked = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let authorized = request
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .is_some_and(|value| value.as_bytes() == expected.as_bytes());
+            let key = format!("{} {}", request.method(), request.uri().path());
+            if let Ok(mut seen) = seen.lock() {
+                let outcome = if authorized { "authorized" } else { "refused" };
+                *seen.entry(outcome).or_default().entry(key).or_default() += 1;
+            }
+            async move {
+                if authorized {
+                    return next.run(request).await;
+                }
+                let challenge =
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer realm=\"testkit\"")];
+                axum::response::IntoResponse::into_response((
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    challenge,
+                    "a bearer token is required",
+                ))
+            }
+        },
+    ));
+    axum::Router::new()
+        .route(
+            "/auth",
+            axum::routing::get(move || {
+                let log = log.clone();
+                async move { axum::Json(log.lock().map(|s| s.clone()).unwrap_or_default()) }
+            }),
+        )
+        .merge(checked)
 }
 
 async fn silent() -> Result {

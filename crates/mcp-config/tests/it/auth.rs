@@ -1,0 +1,641 @@
+//! `auth`: its native forms in JSON and TOML, the Claude Code and Cursor imports, round trips,
+//! every error with its message and place, redaction and the JSON Schema.
+
+use mcp_config::{
+    AuthConfig, Format, LoadError, Loader, Location, MCPConfig, OAuthConfig, SecretRef,
+    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Warning, WarningKind,
+};
+
+use crate::{VARS, load, load_err};
+
+/// Each warning's server and kind.
+fn warned(warnings: &[Warning]) -> Vec<(Option<&str>, WarningKind)> {
+    warnings.iter().map(|w| (w.server.as_deref(), w.kind.clone())).collect()
+}
+
+fn auth_of(config: &MCPConfig, name: &str) -> AuthConfig {
+    match config.get(name).unwrap() {
+        ServerConfig::Sse(sse) => sse.auth.clone(),
+        ServerConfig::StreamableHttp(http) => http.auth.clone(),
+        other => panic!("{name} is not remote: {other:?}"),
+    }
+}
+
+fn loads(text: &str, format: Format) -> mcp_config::Loaded {
+    Loader::new()
+        .vars(VARS.iter().copied())
+        .format(format)
+        .load_str(text)
+        .unwrap_or_else(|err| panic!("does not load: {err}\n{text}"))
+}
+
+#[test]
+fn native_json_forms() {
+    let text = r#"{"servers": [
+      {"server_name": "plain", "transport": "sse", "url": "http://127.0.0.1:1/sse", "auth": "none"},
+      {"server_name": "none2", "transport": "sse", "url": "http://127.0.0.1:1/sse", "auth": {"type": "none"}},
+      {"server_name": "gh", "transport": "http", "url": "https://api.example.com/mcp",
+       "auth": {"type": "bearer", "token_env": "GH_TOKEN"}},
+      {"server_name": "o", "transport": "http", "url": "https://o.example.com/mcp", "auth": "oauth"},
+      {"server_name": "full", "transport": "sse", "url": "https://f.example.com/sse",
+       "auth": {"type": "oauth", "client_id": "app-${HOME}", "client_secret_env": "APP_SECRET",
+                "scopes": ["read", "write"], "redirect_port": 8976,
+                "client_metadata_url": "https://app.example.com/oauth/client.json"}}
+    ]}"#;
+    let loaded = loads(text, Format::Json);
+    assert_eq!(loaded.warnings, []);
+    let config = &loaded.config;
+    assert_eq!(auth_of(config, "plain"), AuthConfig::None);
+    assert_eq!(auth_of(config, "none2"), AuthConfig::None);
+    assert_eq!(auth_of(config, "gh"), AuthConfig::bearer("GH_TOKEN"));
+    assert_eq!(auth_of(config, "o"), AuthConfig::oauth(OAuthConfig::default()));
+    let full = OAuthConfig::default()
+        .client_id("app-/home/ada")
+        .client_secret(SecretRef::env("APP_SECRET"))
+        .scopes(["read", "write"])
+        .redirect_port(8976)
+        .client_metadata_url("https://app.example.com/oauth/client.json")
+        .unwrap();
+    assert_eq!(auth_of(config, "full"), AuthConfig::oauth(full));
+}
+
+#[test]
+fn native_toml_forms() {
+    let text = r#"
+[[servers]]
+server_name = "gh"
+transport = "streamable_http"
+url = "https://api.example.com/mcp"
+auth = { type = "bearer", token_env = "GH_TOKEN" }
+
+[[servers]]
+server_name = "wiki"
+transport = "sse"
+url = "https://wiki.example.com/sse"
+
+[servers.auth]
+type = "oauth"
+client_id = "wiki-cli"
+scopes = ["read"]
+redirect_port = 3118
+
+[[servers]]
+server_name = "o"
+transport = "http"
+url = "https://o.example.com/mcp"
+auth = "oauth"
+"#;
+    let config = loads(text, Format::Toml).config;
+    assert_eq!(auth_of(&config, "gh"), AuthConfig::bearer("GH_TOKEN"));
+    let wiki = OAuthConfig::default().client_id("wiki-cli").scopes(["read"]).redirect_port(3118);
+    assert_eq!(auth_of(&config, "wiki"), AuthConfig::oauth(wiki));
+    assert_eq!(auth_of(&config, "o"), AuthConfig::oauth(OAuthConfig::default()));
+}
+
+#[test]
+fn vscode_layout_takes_native_auth() {
+    let text = r#"{"servers": {"gh": {"type": "http", "url": "https://api.example.com/mcp",
+                    "auth": {"type": "bearer", "token_env": "GH_TOKEN"}, "oauth": {}}}}"#;
+    let loaded = loads(text, Format::Jsonc);
+    assert_eq!(auth_of(&loaded.config, "gh"), AuthConfig::bearer("GH_TOKEN"));
+    // Claude Code's `oauth` belongs to the mcpServers layout: here it is an unknown key.
+    assert_eq!(
+        warned(&loaded.warnings),
+        [(Some("gh"), WarningKind::UnknownKey { key: "oauth".into() })]
+    );
+}
+
+#[test]
+fn claude_code_oauth_import() {
+    let loaded = load("claude_code_oauth/.mcp.json");
+    let config = &loaded.config;
+    let sentry = OAuthConfig::default()
+        .client_id("sentry-client-7")
+        .redirect_port(8976)
+        .scopes(["org:read", "project:read"]);
+    assert_eq!(auth_of(config, "sentry"), AuthConfig::oauth(sentry));
+    let notion = OAuthConfig::default().redirect_port(3118);
+    assert_eq!(auth_of(config, "notion"), AuthConfig::oauth(notion));
+    assert_eq!(config.get("asana").unwrap().transport(), mcp_config::TransportKind::Sse);
+    let asana = OAuthConfig::default().client_id("asana-cli").scopes(["default"]);
+    assert_eq!(auth_of(config, "asana"), AuthConfig::oauth(asana));
+    assert_eq!(auth_of(config, "github"), AuthConfig::bearer("GITHUB_TOKEN"));
+    assert_eq!(
+        warned(&loaded.warnings),
+        [(Some("sentry"), WarningKind::UnknownKey { key: "oauth.authServerMetadataUrl".into() })]
+    );
+    assert_eq!(
+        loaded.warnings[0].to_string(),
+        "server \"sentry\": ignored key `oauth.authServerMetadataUrl`, which mcp-config does not use"
+    );
+}
+
+#[test]
+fn cursor_auth_import() {
+    let loaded = load("cursor_auth.json");
+    let config = &loaded.config;
+    let ServerConfig::StreamableHttp(pipeshub) = config.get("pipeshub").unwrap() else { panic!() };
+    assert!(pipeshub.sse_fallback, "a bare `url` keeps its fallback with `auth`");
+    // `${env:VAR}` in CLIENT_SECRET names the variable: it is not read (nor needed) at load.
+    let expected = OAuthConfig::default()
+        .client_id("pipeshub-client-8")
+        .client_secret(SecretRef::env("PIPESHUB_CLIENT_SECRET"))
+        .scopes(["openid", "offline_access", "kb:read"]);
+    assert_eq!(pipeshub.auth, AuthConfig::oauth(expected));
+    let expected = OAuthConfig::default()
+        .client_id("mittwald-app")
+        .client_secret(SecretRef::Value("mw-literal-secret6".into()))
+        .scopes(["mcp"]);
+    assert_eq!(auth_of(config, "mittwald"), AuthConfig::oauth(expected));
+    // Cursor's table without CLIENT_ID: OAuth with discovery.
+    let expected = OAuthConfig::default().scopes(["read"]);
+    assert_eq!(auth_of(config, "discovered"), AuthConfig::oauth(expected));
+    assert_eq!(
+        warned(&loaded.warnings),
+        [(Some("mittwald"), WarningKind::LiteralSecret { key: "auth.CLIENT_SECRET".into() })]
+    );
+    assert_eq!(
+        loaded.warnings[0].to_string(),
+        "server \"mittwald\": `auth.CLIENT_SECRET` holds the OAuth client secret itself: keep the \
+         secret in an environment variable and write `${env:VAR}` there instead (or \
+         `client_secret_env` in mcp-config's own layout), so that it stays out of the file"
+    );
+}
+
+#[test]
+fn secrets_written_as_a_variable_are_references_in_every_spelling() {
+    for (written, expected) in [
+        ("${APP_SECRET}", SecretRef::env("APP_SECRET")),
+        ("${env:APP_SECRET}", SecretRef::env("APP_SECRET")),
+        // Anything else is expanded and kept as the secret itself.
+        ("${HOME:-x}/s", SecretRef::Value("/home/ada/s".into())),
+        ("$${APP_SECRET}", SecretRef::Value("${APP_SECRET}".into())),
+    ] {
+        let text = format!(
+            r#"{{"mcpServers": {{"a": {{"url": "https://a.example.com/mcp",
+                 "auth": {{"CLIENT_ID": "a", "CLIENT_SECRET": "{written}"}}}}}}}}"#
+        );
+        let loaded = loads(&text, Format::Json);
+        let AuthConfig::OAuth(oauth) = auth_of(&loaded.config, "a") else { panic!() };
+        assert_eq!(oauth.client_secret, Some(expected.clone()), "{written}");
+        let literal = matches!(expected, SecretRef::Value(_));
+        assert_eq!(loaded.warnings.len(), usize::from(literal), "{written}");
+    }
+}
+
+#[test]
+fn builders_and_debug() {
+    let oauth = OAuthConfig::default()
+        .client_id("app")
+        .client_secret(SecretRef::Value("lit-secret".into()))
+        .scopes(["a"]);
+    let sse =
+        SseConfig::new("s", "https://s.example.com/sse").unwrap().auth(AuthConfig::oauth(oauth));
+    let debug = format!("{sse:?}");
+    assert!(
+        debug.contains(
+            r#"auth: OAuth(OAuthConfig { client_id: Some("app"), client_secret: Some(Value("***")), scopes: ["a"], redirect_port: None, client_metadata_url: None })"#
+        ),
+        "{debug}"
+    );
+    assert!(!debug.contains("lit-secret"), "{debug}");
+    let server = ServerConfig::from(sse);
+    let ServerConfig::Sse(shown) = server.redacted() else { panic!() };
+    let AuthConfig::OAuth(oauth) = &shown.auth else { panic!() };
+    assert_eq!(oauth.client_secret, Some(SecretRef::Value("***".into())));
+    assert_eq!(server.to_string(), "s (sse: https://s.example.com/sse)");
+    let http = StreamableHttpConfig::new("h", "https://h.example.com/mcp")
+        .unwrap()
+        .auth(AuthConfig::bearer("H_TOKEN"));
+    assert_eq!(http.auth.kind(), "bearer");
+    assert!(format!("{http:?}").contains(r#"auth: Bearer { token_env: "H_TOKEN" }"#));
+    assert_eq!(ServerConfig::from(http.clone()).redacted(), ServerConfig::from(http));
+}
+
+/// Every form, written by `to_json_string` and by serde, loads back equal.
+#[test]
+fn auth_round_trips() {
+    let full = OAuthConfig::default()
+        .client_id("app-$${literal}-${x}")
+        .client_secret(SecretRef::env("APP_SECRET"))
+        .scopes(["read", "write"])
+        .redirect_port(8976)
+        .client_metadata_url("https://app.example.com/oauth/client.json")
+        .unwrap();
+    let literal = OAuthConfig::default()
+        .client_id("lit")
+        .client_secret(SecretRef::Value("lit-${secret}".into()));
+    let config = MCPConfig::new([
+        SseConfig::new("none", "http://127.0.0.1:1/sse").unwrap().into(),
+        SseConfig::new("bearer", "http://127.0.0.1:1/sse")
+            .unwrap()
+            .auth(AuthConfig::bearer("TOKEN_VAR"))
+            .into(),
+        StreamableHttpConfig::new("oauth", "http://127.0.0.1:1/mcp")
+            .unwrap()
+            .auth(AuthConfig::oauth(OAuthConfig::default()))
+            .into(),
+        StreamableHttpConfig::new("full", "http://127.0.0.1:1/mcp")
+            .unwrap()
+            .auth(AuthConfig::oauth(full))
+            .into(),
+        SseConfig::new("literal", "http://127.0.0.1:1/sse")
+            .unwrap()
+            .auth(AuthConfig::oauth(literal))
+            .into(),
+        StdioConfig::new("stdio", "x").into(),
+    ])
+    .unwrap();
+    let text = config.to_json_string();
+    let again = MCPConfig::from_str(&text, Format::Json).unwrap();
+    assert_eq!(again.config, config, "{text}");
+    assert_eq!(
+        warned(&again.warnings),
+        [(Some("literal"), WarningKind::LiteralSecret { key: "auth.client_secret".into() })]
+    );
+    let written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(written["servers"][0].get("auth").is_none(), "the default is left out: {text}");
+    assert_eq!(
+        written["servers"][1]["auth"],
+        serde_json::json!({"type": "bearer", "token_env": "TOKEN_VAR"})
+    );
+    assert_eq!(written["servers"][2]["auth"], serde_json::json!({"type": "oauth"}));
+    assert_eq!(
+        written["servers"][3]["auth"],
+        serde_json::json!({
+            "type": "oauth", "client_id": "app-$$${literal}-$${x}", "client_secret_env": "APP_SECRET",
+            "scopes": ["read", "write"], "redirect_port": 8976,
+            "client_metadata_url": "https://app.example.com/oauth/client.json"
+        })
+    );
+    // The plain serde impls, in JSON and TOML (no expansion, no escaping).
+    let back: MCPConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+    assert_eq!(back, config);
+    let toml_text = toml::to_string(&config).unwrap();
+    let back: MCPConfig = toml::from_str(&toml_text).unwrap();
+    assert_eq!(back, config, "{toml_text}");
+    // The string forms, through serde.
+    let short: ServerConfig = serde_json::from_str(
+        r#"{"transport": "sse", "server_name": "s", "url": "http://h/sse", "auth": "oauth"}"#,
+    )
+    .unwrap();
+    let ServerConfig::Sse(short) = short else { panic!() };
+    assert_eq!(short.auth, AuthConfig::oauth(OAuthConfig::default()));
+}
+
+#[test]
+fn imports_round_trip_through_native_json() {
+    for name in ["claude_code_oauth/.mcp.json", "cursor_auth.json"] {
+        let loaded = load(name);
+        let text = loaded.config.to_json_string();
+        let again = MCPConfig::from_str(&text, Format::Json).unwrap();
+        assert_eq!(again.config, loaded.config, "{name}:\n{text}");
+    }
+}
+
+/// Loads `text`, expects an error at `line`:`column` whose message is `message`.
+#[track_caller]
+fn check(text: &str, format: Format, at: (usize, usize), message: &str) {
+    let err = load_err(text, format);
+    assert_eq!(err.location(), Some(Location { line: at.0, column: at.1 }), "wrong place: {err}");
+    assert_eq!(err.to_string(), format!("line {}, column {}: {message}", at.0, at.1));
+}
+
+/// A native JSON file with one server of `transport` holding `extra` (JSON members).
+fn native(transport: &str, extra: &str) -> String {
+    let target = match transport {
+        "stdio" => r#""command": "x""#,
+        _ => r#""url": "https://h.example.com/mcp""#,
+    };
+    format!(
+        r#"{{"servers": [{{"server_name": "a", "transport": "{transport}", {target}, {extra}}}]}}"#
+    )
+}
+
+#[test]
+fn auth_on_a_stdio_server() {
+    let text = native("stdio", r#""auth": "oauth""#);
+    check(
+        &text,
+        Format::Json,
+        (1, 88),
+        "server \"a\" is a stdio server, which takes no `auth`; remove it",
+    );
+    let text = r#"{"mcpServers": {"a": {"command": "x", "oauth": {"clientId": "c"}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (1, 65),
+        "server \"a\" is a stdio server, which takes no `oauth`; remove it",
+    );
+    let text =
+        "[[servers]]\nserver_name = \"a\"\ncommand = \"x\"\n[servers.auth]\ntype = \"none\"\n";
+    check(
+        text,
+        Format::Toml,
+        (1, 1),
+        "server \"a\" is a stdio server, which takes no `auth`; remove it",
+    );
+}
+
+#[test]
+fn auth_with_an_authorization_header() {
+    let text = native(
+        "sse",
+        r#""headers": {"authorization": "Bearer lit-secret"}, "auth": {"type": "bearer", "token_env": "T"}"#,
+    );
+    check(
+        &text,
+        Format::Json,
+        (1, 186),
+        "server \"a\" sets both `auth` and an `Authorization` header; set one: `auth` or \
+         `headers.Authorization`, not both",
+    );
+    // `none` goes with any header.
+    loads(
+        &native("sse", r#""headers": {"Authorization": "Bearer x"}, "auth": "none""#),
+        Format::Json,
+    );
+    let text = r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp",
+        "headers": {"Authorization": "Bearer x"}, "oauth": {"clientId": "c"}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (2, 77),
+        "server \"a\" sets both `oauth` and an `Authorization` header; set one: `oauth` or \
+         `headers.Authorization`, not both",
+    );
+}
+
+#[test]
+fn client_secret_without_client_id() {
+    let text = native("http", r#""auth": {"type": "oauth", "client_secret_env": "APP_SECRET"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 151),
+        "server \"a\": `auth` has a client secret but no client ID: a secret belongs to a client \
+         registered beforehand; add its `client_id`, or remove the secret",
+    );
+    let text = r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "auth": {"CLIENT_SECRET": "${S}"}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (1, 91),
+        "server \"a\": `auth` has a client secret but no client ID: a secret belongs to a client \
+         registered beforehand; add its `client_id`, or remove the secret",
+    );
+    let text = "[[servers]]\nserver_name = \"a\"\nurl = \"https://h.example.com/mcp\"\n\
+                [servers.auth]\ntype = \"oauth\"\nclient_secret_env = \"S\"\n";
+    check(
+        text,
+        Format::Toml,
+        (4, 10),
+        "server \"a\": `auth` has a client secret but no client ID: a secret belongs to a client \
+         registered beforehand; add its `client_id`, or remove the secret",
+    );
+}
+
+#[test]
+fn redirect_port_zero() {
+    let message = "server \"a\": `auth.redirect_port` is 0: give the loopback port the redirect URI \
+                   was registered with (1 to 65535), or leave it out for any free port";
+    let text = native("http", r#""auth": {"type": "oauth", "redirect_port": 0}"#);
+    check(&text, Format::Json, (1, 136), message);
+    let text = "[[servers]]\nserver_name = \"a\"\nurl = \"https://h.example.com/mcp\"\n\
+                auth = { type = \"oauth\", redirect_port = 0 }\n";
+    check(text, Format::Toml, (4, 42), message);
+    let text = r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "oauth": {"callbackPort": 0}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (1, 86),
+        "server \"a\": `oauth.callbackPort` is 0: give the loopback port the redirect URI was \
+         registered with (1 to 65535), or leave it out for any free port",
+    );
+    let text = native("http", r#""auth": {"type": "oauth", "redirect_port": 70000}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 139),
+        "server \"a\": `auth.redirect_port`: invalid value: integer `70000`, expected u16; see \
+         docs/configuration.md for the keys each server takes",
+    );
+}
+
+#[test]
+fn client_metadata_url_must_be_https() {
+    let text = native(
+        "http",
+        r#""auth": {"type": "oauth", "client_metadata_url": "http://app.example.com/client.json"}"#,
+    );
+    check(
+        &text,
+        Format::Json,
+        (1, 177),
+        "server \"a\": `auth.client_metadata_url`: invalid client metadata URL \
+         \"http://app.example.com/client.json\": the scheme is `http`, but it must be `https`; \
+         write the https URL of the client ID metadata document, such as \
+         https://app.example.com/oauth/client.json",
+    );
+}
+
+#[test]
+fn unknown_and_misplaced_auth_keys() {
+    let keys = "type, token_env, client_id, client_secret_env, client_secret, scopes, \
+                redirect_port, client_metadata_url";
+    let text = native("http", r#""auth": {"type": "bearer", "token_var": "T"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 129),
+        &format!(
+            "unknown key `token_var` in the `auth` of server \"a\": did you mean `token_env`? the \
+             keys are {keys}"
+        ),
+    );
+    // Cursor's spelling belongs to the mcpServers layout.
+    let text = native("http", r#""auth": {"CLIENT_ID": "c"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 111),
+        &format!(
+            "unknown key `CLIENT_ID` in the `auth` of server \"a\": did you mean `client_id`? the \
+             keys are {keys}"
+        ),
+    );
+    let text = native("http", r#""auth": {"type": "bearer", "token_env": "T", "scopes": ["a"]}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 152),
+        "server \"a\": `auth.scopes` belongs to an `auth` of type oauth, and this one is of type \
+         bearer; remove it, or change `type`",
+    );
+    let text = native("http", r#""auth": {"type": "bearer", "token_env": "T", "token_env": "U"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 147),
+        "duplicate key `token_env` in the `auth` of server \"a\": write each key once",
+    );
+    let text = r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "auth": {"CLIENT_ID": "c", "client_id": "d"}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (1, 96),
+        "duplicate key `client_id` in the `auth` of server \"a\" (as `CLIENT_ID`): write each key once",
+    );
+    let text = r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "auth": "oauth", "oauth": {}}}}"#;
+    check(
+        text,
+        Format::Json,
+        (1, 87),
+        "server \"a\" has both `auth` and `oauth` (Claude Code's OAuth settings); keep one",
+    );
+}
+
+#[test]
+fn incomplete_auth() {
+    let text = native("http", r#""auth": {"token_env": "T"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 117),
+        "server \"a\": `auth` has no `type`: write \"type\": \"bearer\" (with `token_env`), \
+         \"oauth\" or \"none\"",
+    );
+    let text = native("http", r#""auth": {"type": "bearer"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 117),
+        "server \"a\": an `auth` of type bearer needs `token_env`, the name of the environment \
+         variable that holds the token, such as \"token_env\": \"GITHUB_TOKEN\"",
+    );
+    let text = native("http", r#""auth": "bearer""#);
+    check(
+        &text,
+        Format::Json,
+        (1, 107),
+        "server \"a\": `auth: \"bearer\"` needs the variable that holds the token: write \
+         {\"type\": \"bearer\", \"token_env\": \"VAR\"}",
+    );
+    let text = native("http", r#""auth": {"type": "basic"}"#);
+    check(
+        &text,
+        Format::Json,
+        (1, 116),
+        "server \"a\": unknown `auth.type` \"basic\": use \"none\", \"bearer\" or \"oauth\"",
+    );
+    let text = native(
+        "http",
+        r#""auth": {"type": "oauth", "client_id": "c", "client_secret_env": "S", "client_secret": "x"}"#,
+    );
+    check(
+        &text,
+        Format::Json,
+        (1, 182),
+        "server \"a\": `auth` has both `client_secret_env` and a `client_secret`; keep one \
+         (`client_secret_env`, the name of the variable that holds the secret)",
+    );
+}
+
+#[test]
+fn token_env_must_be_a_name_and_is_not_quoted() {
+    let message = "server \"a\": `auth.token_env` is not an environment variable name: write the NAME \
+                   of the variable that holds the secret (letters, digits and `_`, not starting \
+                   with a digit), such as GITHUB_TOKEN, not the secret itself nor `${VAR}`";
+    let text = native("http", r#""auth": {"type": "bearer", "token_env": "Bearer lit-secret"}"#);
+    check(&text, Format::Json, (1, 151), message);
+    let text = native("http", r#""auth": {"type": "bearer", "token_env": "${GH_TOKEN}"}"#);
+    check(&text, Format::Json, (1, 145), message);
+}
+
+/// The secrets in `auth` never show in Debug, Display, printed configs, warnings or errors.
+#[test]
+fn auth_secrets_stay_hidden() {
+    let loaded = load("cursor_auth.json");
+    for text in [
+        format!("{:?}", loaded.config),
+        format!("{loaded:#?}"),
+        loaded.config.to_string(),
+        loaded.config.redacted().to_json_string(),
+        loaded.warnings.iter().map(ToString::to_string).collect(),
+    ] {
+        assert!(!text.contains("mw-literal-secret6"), "leaked in:\n{text}");
+    }
+    assert!(loaded.config.to_json_string().contains("mw-literal-secret6"), "written as it is");
+    let cases = [
+        // A fault of expansion shows the secret as `***`.
+        (
+            r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "auth": {"CLIENT_ID": "c", "CLIENT_SECRET": "lit-secret${"}}}}"#,
+            "server \"a\": `auth`: unterminated `${` in \"***\"",
+        ),
+        // A value of the wrong type is not quoted.
+        (
+            r#"{"mcpServers": {"a": {"url": "https://h.example.com/mcp", "auth": {"CLIENT_ID": "c", "CLIENT_SECRET": 1234567}}}}"#,
+            "invalid type: a value that is not a string, expected a string",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err: LoadError = load_err(text, Format::Json);
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains(expected), "{shown}");
+        assert!(!shown.contains("lit-secret") && !shown.contains("1234567"), "{shown}");
+    }
+}
+
+/// The schema describes `auth` on both remote transports, and it accepts and refuses what the
+/// loader does for the shapes it knows.
+#[test]
+fn schema_describes_auth() {
+    let schema = MCPConfig::json_schema();
+    let auth = &schema["$defs"]["Auth"];
+    assert_eq!(auth["oneOf"].as_array().map(Vec::len), Some(4), "{auth}");
+    let variants = schema["$defs"]["ServerConfig"]["oneOf"].as_array().unwrap();
+    for variant in variants {
+        let transport = variant["properties"]["transport"]["const"].as_str().unwrap();
+        let auth_ref = &variant["properties"]["auth"]["$ref"];
+        if transport == "stdio" {
+            assert!(auth_ref.is_null(), "{variant}");
+        } else {
+            assert_eq!(auth_ref, "#/$defs/Auth", "{transport}");
+        }
+    }
+    let validator = jsonschema::options().offline().build(&schema).unwrap();
+    let valid = |extra: &str, transport: &str| {
+        let text = native(transport, extra);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        validator.is_valid(&value)
+    };
+    for good in [
+        r#""auth": "none""#,
+        r#""auth": "oauth""#,
+        r#""auth": {"type": "none"}"#,
+        r#""auth": {"type": "bearer", "token_env": "GH_TOKEN"}"#,
+        r#""auth": {"type": "oauth", "client_id": "c", "client_secret_env": "S", "scopes": ["a"],
+             "redirect_port": 8976, "client_metadata_url": "https://a.example.com/c.json"}"#,
+    ] {
+        assert!(valid(good, "sse"), "refused: {good}");
+        assert!(valid(good, "streamable_http"), "refused: {good}");
+        // The loader reads every one of them too.
+        loads(&native("sse", good), Format::Json);
+    }
+    for bad in [
+        r#""auth": "bearer""#,
+        r#""auth": {"type": "bearer"}"#,
+        r#""auth": {"type": "bearer", "token_env": "Bearer x"}"#,
+        r#""auth": {"type": "oauth", "client_secret_env": "S"}"#,
+        r#""auth": {"type": "oauth", "redirect_port": 0}"#,
+        r#""auth": {"type": "oauth", "client_metadata_url": "http://a.example.com/c.json"}"#,
+        r#""auth": {"type": "oauth", "client_id": "c", "client_secret_env": "S", "client_secret": "x"}"#,
+        r#""auth": {"type": "bearer", "token_env": "T", "scopes": []}"#,
+        r#""auth": {"CLIENT_ID": "c"}"#,
+    ] {
+        assert!(!valid(bad, "sse"), "accepted: {bad}");
+        load_err(&native("sse", bad), Format::Json);
+    }
+    assert!(!valid(r#""auth": "none""#, "stdio"), "stdio servers take no auth");
+}
