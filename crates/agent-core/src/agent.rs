@@ -140,6 +140,7 @@ impl AgentBuilder {
 #[must_use]
 pub struct RunOptions {
     message: String,
+    history: Vec<Message>,
     tools: Vec<Tool>,
     max_turns: usize,
     events: Option<UnboundedSender<Event>>,
@@ -152,6 +153,7 @@ impl RunOptions {
     pub fn new(message: impl Into<String>) -> Self {
         RunOptions {
             message: message.into(),
+            history: Vec::new(),
             tools: Vec::new(),
             max_turns: 10,
             events: None,
@@ -203,6 +205,34 @@ impl RunOptions {
     /// [`AgentBuilder::human_input`]), when its [`HumanInputMode`] is `Always` or `Terminate`.
     pub fn human_input(mut self, human: Arc<dyn HumanInput>) -> Self {
         self.human_input = Some(human);
+        self
+    }
+
+    /// Earlier messages of the conversation, sent after the agent's system message and before
+    /// the run's message (default none): a conversation carried over from earlier runs, whose
+    /// [`RunResponse::messages`] these are without their system message. A chat is then one
+    /// run per user message, and dropping a run (to cancel it) leaves the history as it was.
+    ///
+    /// ```
+    /// use agent_core::{ConversableAgent, LLMConfig, Message, ModelConfig, Role, RunOptions};
+    ///
+    /// # async fn demo() -> Result<(), agent_core::AgentError> {
+    /// let agent = ConversableAgent::builder("assistant")
+    ///     .llm_config(LLMConfig::new(ModelConfig::offline()))
+    ///     .build();
+    /// let first = agent.run(RunOptions::new("hello")).await?;
+    /// // Everything but the system message goes on to the next run.
+    /// let history: Vec<Message> =
+    ///     first.messages.into_iter().filter(|m| m.role != Role::System).collect();
+    /// let second = agent.run(RunOptions::new("and again").history(history.clone())).await?;
+    /// assert_eq!(second.messages[1..=history.len()], history[..]);
+    /// assert_eq!(second.messages[history.len() + 1].text(), "and again");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn history(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
+        self.history = messages.into_iter().collect();
         self
     }
 
@@ -376,7 +406,10 @@ impl ConversableAgent {
             stream: options.stream,
             human_input: options.human_input,
         };
-        let messages = vec![Message::system(&self.system_message), Message::user(options.message)];
+        let mut messages = Vec::with_capacity(options.history.len() + 2);
+        messages.push(Message::system(&self.system_message));
+        messages.extend(options.history);
+        messages.push(Message::user(options.message));
         conversation.run(self, messages, options.max_turns, options.events).await
     }
 

@@ -3,16 +3,13 @@
 //! `--keep-alive`, the assistant's tool calls share a session pool instead of each opening a
 //! session, and the pool is closed on every way out.
 
-use std::io::IsTerminal as _;
-
-use agent_core::{ApiType, Event, LLMConfig, LlmOverrides};
-use research_demo::assistant::ResearchAssistant;
-use tokio::sync::mpsc::UnboundedReceiver;
+use agent_core::{ApiType, LLMConfig, LlmOverrides};
+use research_demo::assistant::{ASSISTANT, Answer, ResearchAssistant};
 use tokio::task::JoinSet;
 
-use crate::cli::AskArgs;
+use crate::cli::{AskArgs, LlmArgs};
 use crate::error::Error;
-use crate::output::{Output, Spinner};
+use crate::output::Output;
 use crate::signal::Signals;
 
 /// The seed's two queries, asked when no query is given.
@@ -26,7 +23,7 @@ const SEED_QUERIES: [&str; 2] = [
 /// the assistant opened is closed (with `--keep-alive`, the pool's, by its `close_all`) and the
 /// Wikipedia server started here stops.
 pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Result<(), Error> {
-    let (llm, llm_line) = llm_config(&args)?;
+    let (llm, llm_line) = llm_config(&args.llm)?;
     let queries = queries(&args.query)?;
     // A signal that comes while the servers start is kept for the select below.
     let servers = crate::sources::resolve(&args.servers).await?;
@@ -36,7 +33,8 @@ pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Res
         ResearchAssistant::keep_alive(config, llm)
     } else {
         ResearchAssistant::new(config, llm)
-    };
+    }
+    .stream(output.streams());
     let mut printers = JoinSet::new();
     let mut run =
         Box::pin(run(&assistant, queries, usize::from(args.max_turns), output, &mut printers));
@@ -72,29 +70,28 @@ fn queries(words: &[String]) -> Result<Vec<String>, Error> {
 }
 
 /// Asks `queries` one after the other, printing each conversation as it goes (through a printer
-/// task in `printers`, which also draws the spinner). Stops at the first query whose run failed,
-/// or during which a server or the LLM failed ([`Error::DuringRun`], after its answer).
+/// task in `printers`, which also shows what a long wait awaits). Stops at the first query whose
+/// run failed, or during which a server or the LLM failed ([`Error::DuringRun`], after its
+/// answer).
 async fn run(
     assistant: &ResearchAssistant,
     queries: Vec<String>,
     max_turns: usize,
     output: &Output,
-    printers: &mut JoinSet<()>,
+    printers: &mut JoinSet<Option<String>>,
 ) -> Result<(), Error> {
     for query in queries {
         output.query(&query);
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        printers.spawn(print_events(receiver, output.clone()));
+        printers.spawn(crate::output::print_events(receiver, output.clone(), ASSISTANT.to_owned()));
         let answer = assistant.ask(&query, max_turns, Some(sender)).await;
         // The run dropped its senders: the printer ends once it has printed every event.
-        while printers.join_next().await.is_some() {}
-        let answer = answer.map_err(Error::Run)?;
-        for (server, err) in &answer.unavailable {
-            crate::output::eprint_line(&format!(
-                "research-demo: left out {server}, whose tools could not be listed: {err}"
-            ));
+        let mut streamed = None;
+        while let Some(printed) = printers.join_next().await {
+            streamed = printed.ok().flatten();
         }
-        output.answer(answer.summary());
+        let answer = answer.map_err(Error::Run)?;
+        answered(&answer, streamed.as_deref(), output);
         if !answer.failures.is_empty() {
             return Err(Error::DuringRun { failures: answer.failures });
         }
@@ -102,23 +99,22 @@ async fn run(
     Ok(())
 }
 
-/// Prints the run's events until it drops its senders, with a spinner between them on a
-/// terminal.
-async fn print_events(mut events: UnboundedReceiver<Event>, output: Output) {
-    let mut spinner = Spinner::new(!output.json() && std::io::stderr().is_terminal());
-    loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => {
-                    spinner.clear();
-                    output.event(&event);
-                }
-                None => break,
-            },
-            () = spinner.tick() => {}
-        }
+/// Says which servers were left out, then prints the answer.
+fn answered(answer: &Answer, streamed: Option<&str>, output: &Output) {
+    for (server, err) in &answer.unavailable {
+        crate::output::eprint_line(&format!(
+            "research-demo: left out {server}, whose tools could not be listed: {err}"
+        ));
     }
-    spinner.clear();
+    print_answer(answer, streamed, output);
+}
+
+/// Prints the answer, unless people just saw it streamed whole (on a terminal: it is on the
+/// screen already).
+pub(crate) fn print_answer(answer: &Answer, streamed: Option<&str>, output: &Output) {
+    if output.json() || streamed != Some(answer.summary()) {
+        output.answer(answer.summary());
+    }
 }
 
 /// The first line for the offline planner, which says how to get a model.
@@ -128,7 +124,7 @@ const OFFLINE_LINE: &str =
 /// The LLM to think with (the environment under `--offline`, `--base-url` and `--model`), and
 /// the line that says which. Its client is built here, so a configuration it refuses is a
 /// configuration error (exit 2), found before any server starts.
-fn llm_config(args: &AskArgs) -> Result<(LLMConfig, String), Error> {
+pub(crate) fn llm_config(args: &LlmArgs) -> Result<(LLMConfig, String), Error> {
     let mut overrides = LlmOverrides::new().offline(args.offline);
     if let Some(url) = &args.base_url {
         overrides = overrides.base_url(url.clone());

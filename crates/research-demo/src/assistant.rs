@@ -12,6 +12,10 @@
 //! `check_mcp_servers` ([`CHECK_TOOL`]), the seed's "server health check tool": the pool's
 //! [`health_all`](SessionPool::health_all), one line per server.
 //!
+//! [`Chat`] is a conversation with the assistant: each message is asked after the earlier ones,
+//! which the model sees (the demo's `chat`, over a pool). With [`stream`](ResearchAssistant::stream)
+//! the LLMs' text comes as [`Event::TextDelta`]s too, piece by piece.
+//!
 //! A server that fails (it cannot be opened or reached, a call to it fails in transport) or a
 //! temporary agent whose LLM fails goes back to the model as the tool's error, so the model can
 //! say so; it is also recorded in the [`Answer`]'s `failures`, so that a program can tell an
@@ -22,9 +26,9 @@ use std::sync::{Arc, Mutex};
 
 use agent_core::mcp_session::rmcp::model::{CallToolResult, Tool as McpTool};
 use agent_core::{
-    AgentError, AgentTarget, ConversableAgent, Event, HumanInputMode, LLMConfig, OnCondition,
-    ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, Toolkit, create_toolkit,
-    create_toolkit_from_lease,
+    AgentError, AgentTarget, ConversableAgent, Event, HumanInputMode, LLMConfig, Message,
+    OnCondition, ReplyResult, Role, RunOptions, RunResponse, StringLLMCondition, Tool, Toolkit,
+    create_toolkit, create_toolkit_from_lease,
 };
 use mcp_config::MCPConfig;
 use mcp_session::{Health, Lease, MCPClientSessionManager, Session, SessionError, SessionPool};
@@ -48,6 +52,8 @@ pub struct ResearchAssistant {
     manager: MCPClientSessionManager,
     /// With [`keep_alive`](Self::keep_alive): the sessions the tool calls share.
     pool: Option<SessionPool>,
+    /// Whether the LLMs' text streams ([`stream`](Self::stream)).
+    stream: bool,
 }
 
 impl ResearchAssistant {
@@ -59,7 +65,22 @@ impl ResearchAssistant {
             llm,
             manager: MCPClientSessionManager::new(),
             pool: None,
+            stream: false,
         }
+    }
+
+    /// Streams the LLMs' text (default off): the assistant's and the temporary agents' runs
+    /// send each piece as an [`Event::TextDelta`] as it comes, before the whole
+    /// [`Event::TextMessage`] (see agent-core's `RunOptions::stream`).
+    #[must_use]
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
+    }
+
+    /// A conversation with the assistant, starting empty.
+    pub fn chat(&self) -> Chat {
+        Chat { assistant: self.clone(), history: Vec::new() }
     }
 
     /// [`new`](Self::new), but the tool's calls share a [`SessionPool`] over `servers`: a
@@ -92,7 +113,13 @@ impl ResearchAssistant {
     pub fn keep_alive(servers: MCPConfig, llm: LLMConfig) -> Self {
         let manager = MCPClientSessionManager::new();
         let pool = SessionPool::builder(servers.clone()).manager(manager.clone()).build();
-        ResearchAssistant { servers: Arc::new(servers), llm, manager, pool: Some(pool) }
+        ResearchAssistant {
+            servers: Arc::new(servers),
+            llm,
+            manager,
+            pool: Some(pool),
+            stream: false,
+        }
     }
 
     /// The manager that opens the tool's sessions (shared by clones):
@@ -338,7 +365,8 @@ impl ResearchAssistant {
             let names: Vec<String> = tools.iter().map(|tool| tool.name.to_string()).collect();
             let message =
                 format!("{query} Use the following tools to answer the question: {names:?}");
-            let mut options = RunOptions::new(message).max_turns(MCP_AGENT_MAX_TURNS);
+            let mut options =
+                RunOptions::new(message).max_turns(MCP_AGENT_MAX_TURNS).stream(self.stream);
             if let Some(events) = events {
                 options = options.events(events);
             }
@@ -368,6 +396,18 @@ impl ResearchAssistant {
         max_turns: usize,
         events: Option<UnboundedSender<Event>>,
     ) -> Result<Answer, AgentError> {
+        self.ask_after(Vec::new(), query, max_turns, events).await
+    }
+
+    /// [`ask`](Self::ask), the model seeing `history` (earlier messages, without the system
+    /// message) before `query`.
+    async fn ask_after(
+        &self,
+        history: Vec<Message>,
+        query: &str,
+        max_turns: usize,
+        events: Option<UnboundedSender<Event>>,
+    ) -> Result<Answer, AgentError> {
         let catalog = self.catalog().await;
         let agent = ConversableAgent::builder(ASSISTANT)
             .system_message(self.system_message_with(&catalog))
@@ -376,8 +416,11 @@ impl ResearchAssistant {
             .build();
         let failures = Failures::default();
         let tool = self.mcp_tool_reporting(events.clone(), failures.clone(), &catalog);
-        let mut options =
-            RunOptions::new(query).tools([tool, self.check_tool()]).max_turns(max_turns);
+        let mut options = RunOptions::new(query)
+            .history(history)
+            .tools([tool, self.check_tool()])
+            .max_turns(max_turns)
+            .stream(self.stream);
         if let Some(events) = events {
             options = options.events(events);
         }
@@ -406,6 +449,78 @@ impl ResearchAssistant {
             list.push_str(&format!("{}. {name}: {purpose}\n", number + 1));
         }
         list
+    }
+}
+
+/// A conversation with the research assistant ([`ResearchAssistant::chat`]): each message is a
+/// run of the assistant that starts from the messages before it, so the model sees the whole
+/// conversation. Over a [`keep_alive`](ResearchAssistant::keep_alive) assistant, the sessions
+/// stay open from one message to the next.
+///
+/// ```no_run
+/// use agent_core::{LLMConfig, ModelConfig};
+/// use mcp_config::{MCPConfig, StdioConfig};
+/// use research_demo::assistant::ResearchAssistant;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let arxiv = StdioConfig::new("ArxivServer", "research-demo").args(["serve", "arxiv"]);
+/// let assistant = ResearchAssistant::keep_alive(
+///     MCPConfig::new([arxiv.into()])?,
+///     LLMConfig::new(ModelConfig::offline()),
+/// );
+/// let mut chat = assistant.chat();
+/// chat.say("Search for papers about transformers on ArxivServer", 2, None).await?;
+/// // The model sees the first question and its answer before this one.
+/// let answer = chat.say("Search for papers about diffusion models on ArxivServer", 2, None).await?;
+/// println!("{}", answer.summary());
+/// assistant.close().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Chat {
+    assistant: ResearchAssistant,
+    /// The conversation so far, without the system message.
+    history: Vec<Message>,
+}
+
+impl Chat {
+    /// Says `message` to the assistant: a run of at most `max_turns` that starts from the
+    /// conversation so far, its events going to `events` as for
+    /// [`ask`](ResearchAssistant::ask). Once it answers, the message, the calls and the answer
+    /// join the conversation.
+    ///
+    /// Cancel safe: dropped before it returns (a turn cancelled), it leaves the conversation as
+    /// it was, as does an error.
+    ///
+    /// # Errors
+    /// As [`ask`](ResearchAssistant::ask): the assistant's LLM failing.
+    pub async fn say(
+        &mut self,
+        message: &str,
+        max_turns: usize,
+        events: Option<UnboundedSender<Event>>,
+    ) -> Result<Answer, AgentError> {
+        let answer =
+            self.assistant.ask_after(self.history.clone(), message, max_turns, events).await?;
+        self.history = answer
+            .response
+            .messages
+            .iter()
+            .filter(|message| message.role != Role::System)
+            .cloned()
+            .collect();
+        Ok(answer)
+    }
+
+    /// The conversation so far (every message but the system message).
+    pub fn history(&self) -> &[Message] {
+        &self.history
+    }
+
+    /// The assistant.
+    pub fn assistant(&self) -> &ResearchAssistant {
+        &self.assistant
     }
 }
 

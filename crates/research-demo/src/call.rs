@@ -25,8 +25,9 @@ pub(crate) async fn call(args: CallArgs, output: &Output, signals: Signals) -> R
     let arguments = arguments(args.arguments.clone(), &args.args)?;
     let servers = crate::sources::resolve(&args.servers).await?;
     let pool = SessionPool::new(servers.config.clone());
+    let what = format!("{} of {}", args.tool, args.server);
     let outcome = tokio::select! {
-        outcome = call_once(&pool, &args, arguments, output) => outcome,
+        outcome = output.waiting(&what, call_once(&pool, &args, arguments, output)) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;

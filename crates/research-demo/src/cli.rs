@@ -1,6 +1,7 @@
-//! The command line (clap): `research-demo [ask] [QUERY]`, `route`, `servers`, `tools`, `call`,
-//! `serve arxiv` and `serve wikipedia`. The flags that choose the servers, shared by every
-//! command that talks to them, are [`ServerArgs`] (`sources.rs`).
+//! The command line (clap): `research-demo [ask] [QUERY]`, `chat`, `route`, `servers`, `tools`,
+//! `call`, `serve arxiv`, `serve wikipedia` and `completions`. The flags that choose the
+//! servers, shared by every command that talks to them, are [`ServerArgs`] (`sources.rs`); those
+//! that choose the LLM, shared by `ask` and `chat`, are [`LlmArgs`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ pub(crate) use crate::sources::ServerArgs;
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 pub(crate) struct Cli {
-    /// Log more to stderr: -v info, -vv debug, -vvv trace.
+    /// Log more to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
     #[command(subcommand)]
@@ -47,11 +48,12 @@ impl Cli {
         match &self.command {
             None => self.ask.json,
             Some(Command::Ask(args)) => args.json,
+            Some(Command::Chat(args)) => args.json,
             Some(Command::Route(args)) => args.json,
             Some(Command::Servers(args)) => args.json,
             Some(Command::Tools(args)) => args.json,
             Some(Command::Call(args)) => args.json,
-            Some(Command::Serve(_)) => false,
+            Some(Command::Serve(_) | Command::Completions(_)) => false,
         }
     }
 }
@@ -59,7 +61,8 @@ impl Cli {
 /// The commands a mistyped first word may have meant (`help` is clap's own). Of two as near,
 /// the first wins: `server` is a near miss of `servers` (and of `serve`, when a server's name
 /// follows).
-const COMMANDS: [&str; 7] = ["ask", "route", "servers", "tools", "call", "serve", "help"];
+const COMMANDS: [&str; 9] =
+    ["ask", "chat", "route", "servers", "tools", "call", "serve", "completions", "help"];
 
 /// The servers `serve` serves, which may follow a mistyped `serve`.
 const SERVED: [&str; 2] = ["arxiv", "wikipedia"];
@@ -115,6 +118,9 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 pub(crate) enum Command {
     /// Ask the research assistant a question (the default command).
     Ask(AskArgs),
+    /// Talk with the research assistant, one message after another; its sessions stay open
+    /// between them. /help lists the chat's commands.
+    Chat(ChatArgs),
     /// Rank the servers' tools for a request, without a model (the tool router).
     Route(RouteArgs),
     /// Start every server and show its transport, health, protocol version, tool count and
@@ -127,6 +133,61 @@ pub(crate) enum Command {
     /// Serve one of the demo's MCP servers.
     #[command(subcommand)]
     Serve(Serve),
+    /// Print the shell completions of research-demo for SHELL on stdout.
+    #[command(
+        after_help = "Load them in the current shell with, for bash: source <(research-demo \
+completions bash); for zsh: source <(research-demo completions zsh); for fish: research-demo \
+completions fish | source."
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `research-demo completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// The LLM the assistant thinks with: `ask` and `chat`.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct LlmArgs {
+    /// Use the offline planner even when OPENAI_API_KEY is set.
+    #[arg(long, conflicts_with_all = ["base_url", "model"])]
+    pub(crate) offline: bool,
+    /// The OpenAI-compatible endpoint to ask [default: OPENAI_BASE_URL, else OpenAI's].
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<Url>,
+    /// The model [default: OPENAI_MODEL, else gpt-4o].
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+}
+
+/// `research-demo chat`.
+#[derive(Debug, Args)]
+#[command(after_help = "In the chat: /servers, /tools [SERVER...], /help, /exit. Ctrl-C cancels \
+the answer under way (the sessions stay open); at the prompt, Ctrl-C leaves (exit 130), and so \
+do Ctrl-D and /exit (exit 0). With stdin not a terminal, each line is a message, and the end \
+of stdin leaves.")]
+pub(crate) struct ChatArgs {
+    #[command(flatten)]
+    pub(crate) llm: LlmArgs,
+    /// The most turns of the research assistant for each message.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) max_turns: u16,
+    /// Keep the prompt's history in this file [default: research-demo/chat_history under
+    /// XDG_STATE_HOME, else ~/.local/state]; only on a terminal.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub(crate) history: Option<PathBuf>,
+    /// Keep no history file (the prompt still has this chat's history).
+    #[arg(long)]
+    pub(crate) no_history: bool,
+    /// Print the conversation as JSON lines (see docs/demo.md for their format).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
 }
 
 /// `research-demo route`.
@@ -209,15 +270,8 @@ pub(crate) enum Serve {
 pub(crate) struct AskArgs {
     /// The question [default: the seed's two queries, one after the other].
     pub(crate) query: Vec<String>,
-    /// Use the offline planner even when OPENAI_API_KEY is set.
-    #[arg(long, conflicts_with_all = ["base_url", "model"])]
-    pub(crate) offline: bool,
-    /// The OpenAI-compatible endpoint to ask [default: OPENAI_BASE_URL, else OpenAI's].
-    #[arg(long, value_name = "URL")]
-    pub(crate) base_url: Option<Url>,
-    /// The model [default: OPENAI_MODEL, else gpt-4o].
-    #[arg(long)]
-    pub(crate) model: Option<String>,
+    #[command(flatten)]
+    pub(crate) llm: LlmArgs,
     /// Keep each server's session open across the assistant's tool calls, in a session pool that
     /// restarts a server that died, instead of opening one inside every call (the notebook's way).
     #[arg(long)]
@@ -291,6 +345,21 @@ mod tests {
         assert!(args.keep_alive);
     }
 
+    #[test]
+    fn chat_and_completions_say_whether_they_print_json() {
+        let cli = Cli::try_parse_from(["research-demo", "chat", "--json", "--offline"]).unwrap();
+        assert!(cli.json());
+        let Ok(Command::Chat(args)) = cli.into_command() else { panic!("not chat") };
+        assert!(args.llm.offline);
+        assert_eq!(args.max_turns, 2);
+        let cli = Cli::try_parse_from(["research-demo", "completions", "zsh"]).unwrap();
+        assert!(!cli.json());
+        assert!(Cli::try_parse_from(["research-demo", "completions", "tcsh"]).is_err());
+        assert!(
+            Cli::try_parse_from(["research-demo", "chat", "--offline", "--model", "m"]).is_err()
+        );
+    }
+
     fn suggestion(args: &[&str]) -> Option<&'static str> {
         let cli = Cli::try_parse_from(std::iter::once("research-demo").chain(args.iter().copied()))
             .unwrap();
@@ -314,6 +383,8 @@ mod tests {
             assert_eq!(suggestion(&[typo]), Some(command), "{typo}");
         }
         assert_eq!(suggestion(&["aks"]), Some("ask"));
+        assert_eq!(suggestion(&["chta"]), Some("chat"));
+        assert_eq!(suggestion(&["completion"]), Some("completions"));
         assert_eq!(suggestion(&["hepl"]), Some("help"));
         // Questions, even of one word, and a word after an explicit `ask`.
         for query in [

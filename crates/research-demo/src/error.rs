@@ -204,6 +204,32 @@ pub(crate) enum Error {
         /// The start of the error's text.
         text: String,
     },
+    /// `chat`: a line starting with `/` that is no chat command.
+    #[error(
+        "unknown chat command /{given}{}; /help lists the commands",
+        suggestion.map(|name| format!(" (did you mean /{name}?)")).unwrap_or_default()
+    )]
+    UnknownChatCommand {
+        /// The word after the `/`.
+        given: String,
+        /// The command it is close to.
+        suggestion: Option<&'static str>,
+    },
+    /// `chat`: a chat command given arguments it takes none of.
+    #[error("/{given}: the command takes no arguments; /help lists the commands")]
+    ChatArguments {
+        /// The line after the `/`.
+        given: String,
+    },
+    /// `chat`: the prompt could not be read any more (stdin or the terminal failed).
+    #[error("the chat's prompt failed: {reason}")]
+    Prompt {
+        /// Why.
+        reason: String,
+    },
+    /// stdout could not be written (other than closed, which is a quiet end).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
     /// SIGINT or SIGTERM stopped the command, which closed every session and server first.
     #[error("stopped by {signal}; every session and server it opened was closed")]
     Interrupted {
@@ -234,7 +260,9 @@ impl Error {
             | Error::UnknownServer(_)
             | Error::AdHocServer(_)
             | Error::UnknownTool { .. }
-            | Error::DuplicateArgument { .. } => Kind::Usage,
+            | Error::DuplicateArgument { .. }
+            | Error::UnknownChatCommand { .. }
+            | Error::ChatArguments { .. } => Kind::Usage,
             Error::ConfigFile(_)
             | Error::NoServers { .. }
             | Error::NothingDiscovered { .. }
@@ -262,7 +290,7 @@ impl Error {
                 Some(_) => Kind::Llm,
             },
             Error::Interrupted { .. } => Kind::Interrupted,
-            Error::Runtime(_) => Kind::Runtime,
+            Error::Runtime(_) | Error::Prompt { .. } | Error::Stdout(_) => Kind::Runtime,
         }
     }
 }

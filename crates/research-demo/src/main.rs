@@ -5,6 +5,12 @@
 //!   Wikipedia over legacy SSE (served in-process), or to the servers the flags choose. No
 //!   QUERY: the seed's two. With `--keep-alive`, the tool's calls share a session pool instead.
 //!   What it prints, for people or as `--json` lines: `output.rs`.
+//! - `research-demo chat` is a conversation with the assistant (`chat.rs`): one run per message,
+//!   each starting from the conversation so far, over a session pool kept for the whole chat.
+//!   On a terminal, the prompt has line editing and history (rustyline); Ctrl-C cancels the
+//!   turn under way, and at the prompt leaves. `/servers`, `/tools`, `/help`, `/exit`.
+//! - On a terminal the model's text streams as it comes, and a wait longer than a second shows
+//!   what it awaits (indicatif, on stderr); `--json` adds `text_delta` lines (`output.rs`).
 //! - `research-demo route QUERY` ranks the servers' tools for a request with agent-core's
 //!   `Router`, no model involved (`route.rs`).
 //! - `research-demo servers` starts every server and shows its transport, health, protocol
@@ -17,6 +23,9 @@
 //!   server already running.
 //! - `research-demo serve arxiv` serves the arXiv MCP server over stdio; `serve wikipedia` the
 //!   Wikipedia MCP server over legacy SSE (`/sse`) and streamable HTTP (`/mcp`) (`serve.rs`).
+//! - `research-demo completions bash|zsh|fish` prints shell completions (clap_complete).
+//!
+//! Logs go to stderr: errors only, more with `-v`; `RUST_LOG` (an env-filter) wins when set.
 //!
 //! Both servers answer from recorded fixtures served on loopback unless given `--live` (the real
 //! APIs) or `--api-base` (another one). The command line is `cli.rs`; why a command stops, and
@@ -25,6 +34,7 @@
 
 mod ask;
 mod call;
+mod chat;
 mod cli;
 mod error;
 mod output;
@@ -33,6 +43,7 @@ mod serve;
 mod servers;
 mod signal;
 mod sources;
+mod terminal;
 mod tools;
 
 use std::io::IsTerminal as _;
@@ -41,7 +52,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, Serve};
+use crate::cli::{Cli, Command, CompletionsArgs, Serve};
 use crate::error::Error;
 use crate::output::{Output, eprint_line};
 use crate::signal::Signals;
@@ -54,24 +65,33 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let output = Output::new(cli.json());
     let result = cli.into_command().and_then(|command| {
+        if let Command::Completions(args) = &command {
+            return completions(args);
+        }
         let runtime = runtime()?;
         let result = runtime.block_on(async {
             // First, so that SIGINT and SIGTERM never end the process before it has closed
             // what it opened.
             let signals = Signals::install()?;
+            if matches!(command, Command::Ask(_) | Command::Chat(_)) {
+                terminal::take_over();
+            }
             match command {
                 Command::Ask(args) => ask::ask(args, &output, signals).await,
+                Command::Chat(args) => chat::chat(args, &output, signals).await,
                 Command::Route(args) => route::route(args, &output, signals).await,
                 Command::Servers(args) => servers::servers(args, &output, signals).await,
                 Command::Tools(args) => tools::tools(args, &output, signals).await,
                 Command::Call(args) => call::call(args, &output, signals).await,
                 Command::Serve(Serve::Arxiv(args)) => serve::arxiv(args, signals).await,
                 Command::Serve(Serve::Wikipedia(args)) => serve::wikipedia(args, signals).await,
+                Command::Completions(args) => completions(&args),
             }
         });
         // Everything the command opened is closed by now. Do not wait for a blocking read of
-        // stdin (`serve arxiv` stopped by a signal) that would never end.
+        // stdin (`serve arxiv` stopped by a signal, the chat's prompt) that would never end.
         runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        terminal::restore();
         result
     });
     match result {
@@ -84,26 +104,69 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr: errors only, more with each `-v`. rmcp's own error events (such as a
-/// transport worker that quit, with the HTTP library's error) are left out by default: they
-/// say again, in library terms, what the command's own message says; `-v` shows them.
+/// Logs to stderr: errors only, more with each `-v`; or, when `RUST_LOG` is set (and not
+/// blank), what it says, as tracing-subscriber's env-filter reads it (an invalid one is said on
+/// stderr, and `-v`'s level used instead). rmcp's own events (such as a transport worker that
+/// quit, with the HTTP library's error) are left out unless asked for (`-v`, or `RUST_LOG`
+/// naming `rmcp`): they say again, in library terms, what the command's own message says.
 fn init_logging(verbose: u8) {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
 
-    let level = match verbose {
-        0 => LevelFilter::ERROR,
-        1 => LevelFilter::INFO,
-        2 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match env_filter(&spec) {
+            Ok(filter) => filter,
+            Err(err) => {
+                eprint_line(&format!(
+                    "research-demo: RUST_LOG={spec:?} is not a log filter ({err}); logging as -v says instead"
+                ));
+                verbosity_filter(verbose)
+            }
+        },
+        _ => verbosity_filter(verbose),
     };
-    let rmcp = if verbose == 0 { LevelFilter::OFF } else { level };
-    let filter = Targets::new().with_default(level).with_target("rmcp", rmcp);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// The filter `RUST_LOG=spec` asks for, with rmcp's events off unless it names `rmcp`.
+fn env_filter(
+    spec: &str,
+) -> Result<tracing_subscriber::EnvFilter, tracing_subscriber::filter::ParseError> {
+    let names_rmcp = spec.split(',').any(|directive| directive.trim().starts_with("rmcp"));
+    let spec = if names_rmcp { spec.to_owned() } else { format!("{spec},rmcp=off") };
+    tracing_subscriber::EnvFilter::builder().parse(spec)
+}
+
+/// `-v`'s filter: errors only, info, debug, trace; rmcp's events only from `-v` on.
+fn verbosity_filter(verbose: u8) -> tracing_subscriber::EnvFilter {
+    let level = match verbose {
+        0 => "error",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let rmcp = if verbose == 0 { "off" } else { level };
+    tracing_subscriber::EnvFilter::builder()
+        .parse(format!("{level},rmcp={rmcp}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"))
+}
+
+/// `research-demo completions SHELL`: the completion script, written whole to stdout (a closed
+/// stdout ends it quietly).
+fn completions(args: &CompletionsArgs) -> Result<(), Error> {
+    use std::io::Write as _;
+
+    let mut script = Vec::new();
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(args.shell, &mut command, "research-demo", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),
+        _ => Ok(()),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {

@@ -23,7 +23,7 @@ pub(crate) async fn servers(
     let servers = crate::sources::resolve(&args.servers).await?;
     let pool = SessionPool::new(servers.config.clone());
     let outcome = tokio::select! {
-        outcome = check(&pool, args.json, output) => outcome,
+        outcome = output.waiting("the servers", check(&pool, args.json, None, output)) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;
@@ -50,8 +50,14 @@ struct Row {
 }
 
 /// Lists every server's tools (which starts them, all at once), pings those that started, and
-/// prints a row each, in config order.
-async fn check(pool: &SessionPool, json: bool, output: &Output) -> Result<(), Error> {
+/// prints a row each, in config order: a table, or with `json` a JSON object each (whose `type`
+/// is `tag`, if given: `chat --json`'s `/servers`).
+pub(crate) async fn check(
+    pool: &SessionPool,
+    json: bool,
+    tag: Option<&'static str>,
+    output: &Output,
+) -> Result<(), Error> {
     let found = pool.list_tools_of_all(None).await;
     let health = pool.health_all().await;
     let mut rows = Vec::with_capacity(health.len());
@@ -107,7 +113,7 @@ async fn check(pool: &SessionPool, json: bool, output: &Output) -> Result<(), Er
     }
     if json {
         for row in &rows {
-            output.line(&json_line(row));
+            output.line(&json_line(row, tag));
         }
     } else {
         for line in table(&rows) {
@@ -133,6 +139,9 @@ fn named(server: &str, text: String) -> String {
 /// A row of `--json`, its fields in this order; unknown values are `null`.
 #[derive(Debug, Serialize)]
 struct JsonRow<'a> {
+    /// In `chat --json` only, where every line has a `type`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    tag: Option<&'static str>,
     server: &'a str,
     transport: &'a str,
     state: &'a str,
@@ -142,9 +151,10 @@ struct JsonRow<'a> {
     reason: Option<&'a str>,
 }
 
-/// The row as one JSON object.
-fn json_line(row: &Row) -> String {
+/// The row as one JSON object, whose `type` is `tag` (if given).
+fn json_line(row: &Row, tag: Option<&'static str>) -> String {
     let line = JsonRow {
+        tag,
         server: &row.server,
         transport: row.transport,
         state: row.state,
@@ -239,8 +249,12 @@ mod tests {
     #[test]
     fn a_json_line_has_every_field_in_order() {
         assert_eq!(
-            json_line(&row("ArxivServer", "healthy")),
+            json_line(&row("ArxivServer", "healthy"), None),
             r#"{"server":"ArxivServer","transport":"stdio","state":"healthy","protocol_version":"2025-06-18","tools":5,"latency_ms":1.234,"reason":null}"#
+        );
+        assert!(
+            json_line(&row("ArxivServer", "healthy"), Some("server"))
+                .starts_with(r#"{"type":"server","server":"ArxivServer","transport""#)
         );
     }
 

@@ -1,5 +1,7 @@
 //! SIGINT and SIGTERM: every command stops on the first one, closes what it opened, and exits
-//! 130 or 143 ([`Interrupt::exit_code`]); a second one ends the process at once.
+//! 130 or 143 ([`Interrupt::exit_code`]); a second one ends the process at once. `chat` is the
+//! exception: a SIGINT (Ctrl-C) during a turn cancels that turn only, and it waits for the next
+//! signal with [`Signals::next`] and stops with [`Signals::stopping`].
 
 use std::fmt;
 
@@ -60,19 +62,35 @@ impl Signals {
     /// Cancel safe: dropped before a signal comes, it loses none.
     pub(crate) async fn first(mut self) -> Interrupt {
         let first = self.next().await;
+        self.stopping(first)
+    }
+
+    /// The command stops for `first`, a signal [`next`](Self::next) returned: says so on stderr,
+    /// and from then on another SIGINT or SIGTERM ends the process at once with its own exit
+    /// status.
+    pub(crate) fn stopping(self, first: Interrupt) -> Interrupt {
         eprint_line(&format!(
             "research-demo: {first}: stopping, closing every session and server (again to exit at once)"
         ));
-        tokio::spawn(async move {
-            let second = self.next().await;
-            std::process::exit(i32::from(second.exit_code()));
-        });
+        self.exit_on_next();
         first
     }
 
-    /// The next SIGINT or SIGTERM. (A stream that ended, which Tokio never does, counts as its
-    /// signal.)
-    async fn next(&mut self) -> Interrupt {
+    /// The command stops for its own reason (the chat was left): from then on, a SIGINT or
+    /// SIGTERM ends the process at once with its own exit status, cutting short the cleanup.
+    pub(crate) fn exit_on_next(mut self) {
+        tokio::spawn(async move {
+            let second = self.next().await;
+            crate::terminal::restore();
+            std::process::exit(i32::from(second.exit_code()));
+        });
+    }
+
+    /// The next SIGINT or SIGTERM, saying nothing (`chat` cancels a turn on SIGINT and goes
+    /// on). (A stream that ended, which Tokio never does, counts as its signal.)
+    ///
+    /// Cancel safe: dropped before a signal comes, it loses none.
+    pub(crate) async fn next(&mut self) -> Interrupt {
         tokio::select! {
             _ = self.interrupt.recv() => Interrupt::Sigint,
             _ = self.terminate.recv() => Interrupt::Sigterm,

@@ -22,8 +22,9 @@ const DESCRIPTION_CHARS: usize = 80;
 pub(crate) async fn tools(args: ToolsArgs, output: &Output, signals: Signals) -> Result<(), Error> {
     let servers = crate::sources::resolve(&args.servers).await?;
     let pool = SessionPool::new(servers.config.clone());
+    let listing = list(&pool, &args.names, args.json, None, output);
     let outcome = tokio::select! {
-        outcome = list(&pool, &args.names, args.json, output) => outcome,
+        outcome = output.waiting("the servers' tools", listing) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;
@@ -31,10 +32,14 @@ pub(crate) async fn tools(args: ToolsArgs, output: &Output, signals: Signals) ->
     outcome
 }
 
-async fn list(
+/// Lists the tools of the servers named in `only` (every server when it is empty) and prints
+/// them: grouped by server, or with `json` a JSON object each (whose `type` is `tag`, if given:
+/// `chat --json`'s `/tools`).
+pub(crate) async fn list(
     pool: &SessionPool,
     only: &[String],
     json: bool,
+    tag: Option<&'static str>,
     output: &Output,
 ) -> Result<(), Error> {
     let mut seen = HashSet::new();
@@ -50,7 +55,7 @@ async fn list(
         }
         if json {
             for tool in tools.iter() {
-                output.line(&json_line(server, tool));
+                output.line(&json_line(server, tool, tag));
             }
         } else {
             if index > 0 {
@@ -67,6 +72,9 @@ async fn list(
 /// One tool of `--json`, its fields in this order.
 #[derive(Debug, Serialize)]
 struct JsonTool<'a> {
+    /// In `chat --json` only, where every line has a `type`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    tag: Option<&'static str>,
     server: &'a str,
     name: &'a str,
     /// `null` when the tool has none.
@@ -80,8 +88,9 @@ struct JsonTool<'a> {
 
 /// One tool as a JSON line: `server`, `name`, `description`, `inputSchema`, and
 /// `outputSchema` when it has one.
-fn json_line(server: &str, tool: &Tool) -> String {
+fn json_line(server: &str, tool: &Tool, tag: Option<&'static str>) -> String {
     let line = JsonTool {
+        tag,
         server,
         name: &tool.name,
         description: tool.description.as_deref(),
@@ -172,7 +181,8 @@ mod tests {
 
     #[test]
     fn a_json_line_has_the_whole_schema() {
-        let line = json_line("testkit", &tool("echo", "Returns the text it is given.\nMore."));
+        let line =
+            json_line("testkit", &tool("echo", "Returns the text it is given.\nMore."), None);
         assert!(line.starts_with(r#"{"server":"testkit","name":"echo","description""#), "{line}");
         let line: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(line["server"], "testkit");
@@ -180,5 +190,10 @@ mod tests {
         assert_eq!(line["description"], "Returns the text it is given.\nMore.");
         assert_eq!(line["inputSchema"]["properties"]["q"]["type"], "string");
         assert!(line.get("outputSchema").is_none());
+        let tagged = json_line("testkit", &tool("echo", "Echo."), Some("tool"));
+        assert!(
+            tagged.starts_with(r#"{"type":"tool","server":"testkit","name":"echo""#),
+            "{tagged}"
+        );
     }
 }

@@ -186,7 +186,15 @@ fn json_lines() {
     );
     assert_eq!(lines[1], json!({"type": "query", "text": QUERY}));
     for line in &lines {
-        let known = ["text", "tool_call", "tool_response", "handoff", "termination", "answer"];
+        let known = [
+            "text",
+            "text_delta",
+            "tool_call",
+            "tool_response",
+            "handoff",
+            "termination",
+            "answer",
+        ];
         assert!(
             line == &lines[0]
                 || line == &lines[1]
@@ -211,6 +219,20 @@ fn json_lines() {
     let answer = lines.last().unwrap();
     assert_eq!(answer["type"], "answer");
     assert!(answer["text"].as_str().unwrap().contains(TITLES[0]));
+    // The text streams (the offline planner sends it as one piece): the `text_delta` lines
+    // before a `text` line add up to it.
+    let mut streamed = String::new();
+    for line in &lines {
+        match line["type"].as_str().unwrap() {
+            "text_delta" => streamed.push_str(line["delta"].as_str().unwrap()),
+            "text" => {
+                assert_eq!(streamed, line["content"].as_str().unwrap());
+                streamed.clear();
+            }
+            _ => {}
+        }
+    }
+    assert!(lines.iter().any(|line| line["type"] == "text_delta"));
     assert_eq!(testkit::procs::survivors(&marker, Duration::from_secs(10)), Vec::<String>::new());
 }
 

@@ -186,7 +186,11 @@ async fn an_unreachable_server_exits_1_after_the_answer() {
         "{}",
         ended.stderr
     );
-    let lines = ended.json_lines();
+    // The answer streamed, word by word: its `text_delta` lines come before its `text`.
+    let (deltas, lines): (Vec<Value>, Vec<Value>) =
+        ended.json_lines().into_iter().partition(|line| line["type"] == "text_delta");
+    let streamed: String = deltas.iter().map(|line| line["delta"].as_str().unwrap()).collect();
+    assert_eq!(streamed, "WikipediaServer could not be reached.");
     let types: Vec<&str> = lines.iter().map(|line| line["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,

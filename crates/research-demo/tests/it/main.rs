@@ -4,6 +4,7 @@
 mod arxiv_api;
 mod arxiv_server;
 mod call;
+mod chat;
 mod common;
 mod demo;
 mod exits;
@@ -13,6 +14,7 @@ mod props;
 mod redirects;
 mod route;
 mod servers;
+mod shell;
 mod sources;
 mod tools;
 mod wikipedia_server;
