@@ -258,20 +258,6 @@ struct Facts {
     numbers: Vec<Number>,
 }
 
-const AREAS: [&str; 11] = [
-    "Africa",
-    "America",
-    "Antarctica",
-    "Arctic",
-    "Asia",
-    "Atlantic",
-    "Australia",
-    "Europe",
-    "Indian",
-    "Pacific",
-    "Etc",
-];
-
 const ENDS_LIST: [&str; 12] =
     ["with", "in", "to", "from", "on", "at", "for", "using", "via", "into", "under", "inside"];
 
@@ -521,13 +507,7 @@ impl Facts {
 
 /// `Area/Location` IANA names and `UTC`/`GMT`.
 fn is_zone(token: &str) -> bool {
-    if token == "UTC" || token == "GMT" {
-        return true;
-    }
-    let Some((area, place)) = token.split_once('/') else { return false };
-    AREAS.contains(&area)
-        && place.chars().next().is_some_and(char::is_uppercase)
-        && place.chars().all(|c| c.is_alphanumeric() || "_/-+".contains(c))
+    token == "UTC" || token == "GMT" || crate::router::is_time_zone(token)
 }
 
 fn is_path(token: &str) -> bool {

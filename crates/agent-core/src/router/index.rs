@@ -806,7 +806,7 @@ fn shape(token: &str) -> Option<&'static str> {
 }
 
 /// `Area/Location` with an IANA area (`Europe/Paris`, `America/Argentina/Salta`).
-fn is_time_zone(token: &str) -> bool {
+pub(crate) fn is_time_zone(token: &str) -> bool {
     const AREAS: &[&str] = &[
         "Africa",
         "America",

@@ -6,6 +6,8 @@ mod lexicon;
 #[cfg(test)]
 mod sweep;
 
+pub(crate) use index::is_time_zone;
+
 use std::fmt;
 use std::sync::OnceLock;
 

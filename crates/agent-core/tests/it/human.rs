@@ -8,30 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use agent_core::{
     AgentError, AgentTarget, ChannelHumanInput, ConversableAgent, Event, HumanChannel,
     HumanInputMode, HumanMoment, HumanPrompt, HumanReply, OnCondition, Role, RunOptions,
-    StopReason, StringLLMCondition, Tool, run_group,
+    StopReason, StringLLMCondition, run_group,
 };
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::json;
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
-use crate::llm_config;
-
-#[derive(Deserialize, JsonSchema)]
-struct Search {
-    /// What to look for.
-    query: String,
-}
-
-fn search_tool(calls: Arc<AtomicUsize>) -> Tool {
-    Tool::from_async_fn("search_papers", "Searches arXiv.", move |args: Search| {
-        let calls = calls.clone();
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            format!("found 2 papers about {}", args.query)
-        }
-    })
-}
+use crate::{llm_config, search_tool};
 
 /// An agent in `mode` whose human answers `replies`, in order; and the human's end, to read the
 /// prompts from.

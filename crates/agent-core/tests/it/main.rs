@@ -13,7 +13,12 @@ mod run;
 mod stream;
 mod toolkit;
 
-use agent_core::{ConversableAgent, LLMConfig, ModelConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use agent_core::{ConversableAgent, LLMConfig, ModelConfig, Tool};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use testkit::llm::ScriptedLlm;
 
 /// An agent whose LLM is `server`.
@@ -27,4 +32,21 @@ pub(crate) fn llm_config(server: &ScriptedLlm) -> LLMConfig {
             .api_key("sk-test")
             .base_url(server.base_url().parse().unwrap()),
     )
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Search {
+    /// What to look for.
+    query: String,
+}
+
+/// `search_papers`, a tool that counts its calls in `calls` and answers "found 2 papers about …".
+pub(crate) fn search_tool(calls: Arc<AtomicUsize>) -> Tool {
+    Tool::from_async_fn("search_papers", "Searches arXiv.", move |args: Search| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            format!("found 2 papers about {}", args.query)
+        }
+    })
 }

@@ -10,23 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use testkit::llm::{Match, Reply, ScriptedLlm};
 
-use crate::agent;
-
-#[derive(Deserialize, JsonSchema)]
-struct Search {
-    /// What to look for.
-    query: String,
-}
-
-fn search_tool(calls: Arc<AtomicUsize>) -> Tool {
-    Tool::from_async_fn("search_papers", "Searches arXiv.", move |args: Search| {
-        let calls = calls.clone();
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            format!("found 2 papers about {}", args.query)
-        }
-    })
-}
+use crate::{agent, search_tool};
 
 #[tokio::test]
 async fn a_two_turn_tool_loop() {

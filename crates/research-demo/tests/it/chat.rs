@@ -99,12 +99,7 @@ async fn converse(mut command: Command, input: &str, marker: &str) -> Ran {
         .await
         .expect("the chat did not end within 60 s")
         .unwrap();
-    assert_eq!(testkit::procs::survivors(marker, Duration::from_secs(15)), Vec::<String>::new());
-    Ran {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Ran::ended(output, marker)
 }
 
 /// The requests the assistant's model received, in order.

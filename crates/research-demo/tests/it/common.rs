@@ -57,6 +57,19 @@ pub(crate) struct Ran {
 }
 
 impl Ran {
+    /// What a run that ended printed, once none of the processes carrying `marker` outlives it
+    /// (it waits up to 15 s for them to go).
+    #[track_caller]
+    pub(crate) fn ended(output: std::process::Output, marker: &str) -> Self {
+        let survivors = testkit::procs::survivors(marker, std::time::Duration::from_secs(15));
+        assert_eq!(survivors, Vec::<String>::new(), "research-demo left processes behind");
+        Ran {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Checks the exit status, showing what the run printed when it is not `code`.
     #[track_caller]
     pub(crate) fn exits(&self, code: i32) -> &Self {
@@ -95,13 +108,7 @@ pub(crate) async fn research_demo(
         .await
         .unwrap_or_else(|_| panic!("research-demo {args:?} did not end within 60 s"))
         .unwrap();
-    let survivors = testkit::procs::survivors(marker, std::time::Duration::from_secs(15));
-    assert_eq!(survivors, Vec::<String>::new(), "research-demo {args:?} left processes behind");
-    Ran {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Ran::ended(output, marker)
 }
 
 /// `--stdio`'s value for testkit-mcp over stdio.
