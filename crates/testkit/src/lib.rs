@@ -11,6 +11,10 @@
 //! - [`procs`]: which of the processes a test started still run.
 //! - [`faults`]: misbehaving servers (`testkit-mcp fault|http-fault|sse-fault KIND`) and the
 //!   report of the fault matrix that the `mcp-faults` binary runs.
+//! - [`oauth::OAuthFixture`]: a loopback OAuth 2.1 authorization server and an MCP server
+//!   (streamable HTTP and legacy SSE) that demands its bearer tokens, with controls to revoke,
+//!   expire and re-scope them; `testkit-mcp browse URL` follows an authorization URL as a
+//!   browser would.
 //!
 //! This crate is only ever a dev-dependency.
 
@@ -18,6 +22,7 @@ pub mod faults;
 pub mod ledger;
 pub mod llm;
 pub mod mcp_server;
+pub mod oauth;
 pub mod peers;
 pub mod procs;
 

@@ -26,6 +26,9 @@
 //! testkit-mcp sse-fault KIND                  a legacy SSE server, by hand, that prints
 //!     `http://127.0.0.1:PORT/sse`: no-endpoint, foreign-endpoint, closed-early,
 //!     closed-mid-call, hang
+//! testkit-mcp browse URL                      a headless browser: GETs URL, follows up to 10
+//!     redirects (a loopback callback too), exits 0 when the last answer is 2xx and 1 (with the
+//!     status on stderr) otherwise; a test's `$BROWSER`
 //! ```
 //!
 //! The MCP servers (`stdio`, `http`, `sse`) are `testkit::mcp_server::TestServer`s; their tools:
@@ -54,7 +57,7 @@ use testkit::faults::stdio::StdioFault;
 use testkit::mcp_server::{Paging, ProcessCounters, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]\n       testkit-mcp fault|http-fault|sse-fault KIND";
+const USAGE: &str = "usage: testkit-mcp stdio|http|sse|exit-at-once|silent|garbage [--page-size N] [--port P] [--legacy]\n       testkit-mcp fault|http-fault|sse-fault KIND\n       testkit-mcp browse URL";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -98,6 +101,7 @@ async fn main() -> ExitCode {
             eprintln!("testkit-mcp: exiting at once, as asked");
             return ExitCode::from(3);
         }
+        Some("browse") => browse(args.get(1).map(String::as_str)).await,
         Some("silent") => silent().await,
         Some("garbage") => garbage().await,
         Some("fault") => match args.get(1).and_then(|kind| StdioFault::parse(kind)) {
@@ -317,6 +321,37 @@ fn require_bearer(router: axum::Router, token: Option<String>) -> axum::Router {
             }),
         )
         .merge(checked)
+}
+
+/// `browse URL`: what a browser does with an authorization URL when the server approves at
+/// once. GETs `url` and follows up to 10 redirects, to a loopback callback too; succeeds when the
+/// last answer is 2xx. Messages name URLs without their query, which may carry a code.
+async fn browse(url: Option<&str>) -> Result {
+    use mcp_session::{HttpClientBuilder, Redirects};
+
+    let Some(url) = url else { return Err("browse needs a URL".into()) };
+    let client = HttpClientBuilder::new()
+        .redirects(Redirects::Follow { max: 10 })
+        .deadline(std::time::Duration::from_secs(30))
+        .build()?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|err| format!("browse: GET {}: {}", without_query(url), err.without_url()))?;
+    let status = response.status();
+    let last = without_query(response.url().as_str());
+    if status.is_success() {
+        eprintln!("testkit-mcp: browse: {last} answered {status}");
+        Ok(())
+    } else {
+        Err(format!("browse: {last} answered {status}").into())
+    }
+}
+
+/// `url` without its query and fragment.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 async fn silent() -> Result {
