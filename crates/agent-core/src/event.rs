@@ -160,7 +160,22 @@ impl fmt::Display for Event {
                 HumanReply::Continue => f.write_str("human: (continue)"),
                 HumanReply::Exit => f.write_str("human: exit"),
             },
-            Event::Termination { reason } => write!(f, "(run ended: {reason:?})"),
+            Event::Termination { reason } => write!(f, "(run ended: {reason})"),
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    /// Why the run ended, in words: `answered`, `handed over to research_assistant`, ….
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Answered => f.write_str("answered"),
+            StopReason::MaxTurns => f.write_str("the turn limit was reached"),
+            StopReason::HandedOff { to } => write!(f, "handed over to {to}"),
+            StopReason::Terminated => f.write_str("terminated"),
+            StopReason::RevertedToUser => f.write_str("handed back to the user"),
+            StopReason::NoReply => f.write_str("the model gave no reply"),
+            StopReason::HumanExit => f.write_str("the human left"),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `--keep-alive`, the assistant's tool calls share a session pool instead of each opening a
 //! session, and the pool is closed on every way out.
 
-use agent_core::{ApiType, LLMConfig, LlmOverrides};
+use agent_core::{ApiType, LLMConfig, LlmOverrides, StopReason};
 use research_demo::assistant::{ASSISTANT, Answer, ResearchAssistant};
 use tokio::task::JoinSet;
 
@@ -112,8 +112,17 @@ fn answered(answer: &Answer, streamed: Option<&str>, output: &Output) {
 /// Prints the answer, unless people just saw it streamed whole (on a terminal: it is on the
 /// screen already).
 pub(crate) fn print_answer(answer: &Answer, streamed: Option<&str>, output: &Output) {
-    if output.json() || streamed != Some(answer.summary()) {
-        output.answer(answer.summary());
+    let summary = answer.summary();
+    if summary.is_empty() && !output.json() {
+        // A run can end on a tool's result (at --max-turns, say): an empty "answer:" would
+        // read as a blank reply.
+        let why = match &answer.response.stop_reason {
+            StopReason::MaxTurns => "its turns ran out first (see --max-turns)".to_owned(),
+            other => format!("the run ended: {other}"),
+        };
+        output.answer(&format!("(none: {why})"));
+    } else if output.json() || streamed != Some(summary) {
+        output.answer(summary);
     }
 }
 

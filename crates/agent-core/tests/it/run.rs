@@ -184,7 +184,7 @@ async fn events_stream_during_the_run_and_stay_in_the_response() {
             r#"assistant calls search_papers({"query":"LLMs"})"#,
             "  search_papers -> found 2 papers about LLMs",
             "assistant: Two papers.",
-            "(run ended: Answered)",
+            "(run ended: answered)",
         ]
     );
     let processed = response.process().await.unwrap();

@@ -368,7 +368,7 @@ async fn on_a_terminal_lines_are_edited_answers_stream_and_ctrl_c_cancels_a_turn
         pty.exp_string("research_assistant: Streamed answer ").unwrap();
         resume.notify_one();
         pty.exp_string("arriving in pieces.").unwrap();
-        pty.exp_string("(run ended: Answered)").unwrap();
+        pty.exp_string("(run ended: answered)").unwrap();
         pty.exp_string("> ").unwrap();
 
         // Ctrl-C while the server sleeps cancels the turn; the chat goes on.
