@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::decode::ResultDecoder;
+
 /// Largest message accepted from a server by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
@@ -235,6 +237,8 @@ struct Poster {
     endpoint: Url,
     headers: HeaderMap,
     timeout: Duration,
+    /// Shared with the event reader: which result each request sent expects.
+    decoder: ResultDecoder,
 }
 
 impl SseClientTransport {
@@ -286,6 +290,7 @@ impl SseClientTransport {
         let (sender, messages) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let closed_reason = Arc::new(Mutex::new(None));
+        let decoder = ResultDecoder::default();
         tokio::spawn(read_events(
             events,
             activity,
@@ -293,12 +298,14 @@ impl SseClientTransport {
             cancel.clone(),
             closed_reason.clone(),
             config.sse_read_timeout,
+            decoder.clone(),
         ));
         let poster = Poster {
             client,
             endpoint: endpoint.clone(),
             headers: config.headers,
             timeout: config.timeout,
+            decoder,
         };
         Ok(SseClientTransport { messages, poster, endpoint, cancel, closed_reason })
     }
@@ -385,6 +392,7 @@ async fn read_events(
     cancel: CancellationToken,
     closed_reason: Arc<Mutex<Option<String>>>,
     silence: Duration,
+    decoder: ResultDecoder,
 ) {
     let reason = loop {
         let deadline = activity.last() + silence;
@@ -405,7 +413,7 @@ async fn read_events(
         };
         let is_message = matches!(event.event.as_deref(), None | Some("message"));
         let Some(data) = event.data.filter(|_| is_message) else { continue };
-        match serde_json::from_str::<RxJsonRpcMessage<RoleClient>>(&data) {
+        match decoder.decode(data.as_bytes()) {
             Ok(message) => {
                 if sender.send(message).await.is_err() {
                     break "closed by the client".to_owned();
@@ -681,6 +689,7 @@ fn excerpt(body: &str) -> String {
 
 impl Poster {
     async fn post(self, message: TxJsonRpcMessage<RoleClient>) -> Result<(), SseError> {
+        self.decoder.sent(&message);
         let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
         let shown = shown(&self.endpoint);
         let request = self
@@ -802,6 +811,7 @@ mod props {
                 CancellationToken::new(),
                 reason.clone(),
                 Duration::from_secs(3600),
+                crate::decode::ResultDecoder::default(),
             );
             let collecting = async {
                 let mut messages = Vec::new();

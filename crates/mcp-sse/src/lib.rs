@@ -6,7 +6,10 @@
 //!
 //! - [`client::SseClientTransport`] (feature `client`): an rmcp [`Transport`] for such servers;
 //! - [`server::router`] and [`server::SseServer`] (feature `server`): serve any rmcp server
-//!   handler at `/sse` and `/message?sessionId=…`, loopback-only by default.
+//!   handler at `/sse` and `/message?sessionId=…`, loopback-only by default;
+//! - [`decode::ResultDecoder`] (feature `client`): decodes a server's answer straight into the
+//!   result type its request expects, where rmcp tries about twenty; the SSE client uses it, and
+//!   so does mcp-session's stdio transport.
 //!
 //! ```no_run
 //! # #![allow(dead_code)]
@@ -29,5 +32,7 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod decode;
 #[cfg(feature = "server")]
 pub mod server;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use mcp_config::{StdioConfig, TransportKind};
+use mcp_sse::decode::ResultDecoder;
 use rmcp::model::{NumberOrString, RequestId};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
@@ -393,6 +394,8 @@ struct LineReader<R> {
     garbage: Garbage,
     fault: ReadFault,
     server: String,
+    /// Decodes each answer as the result its request expects; shared with the sending half.
+    decoder: ResultDecoder,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -404,6 +407,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             garbage,
             fault,
             server,
+            decoder: ResultDecoder::default(),
         }
     }
 
@@ -462,7 +466,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             if trimmed.is_empty() {
                 continue;
             }
-            match serde_json::from_slice(trimmed) {
+            match self.decoder.decode(trimmed) {
                 Ok(message) => return Some(message),
                 Err(err) => {
                     tracing::warn!(
@@ -487,6 +491,7 @@ impl Transport<RoleClient> for StdioTransport {
         let writer = self.writer.clone();
         let started = self.started.clone();
         let id = Started::id_of(&item);
+        self.lines.decoder.sent(&item);
         async move {
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
             bytes.push(b'\n');

@@ -1,0 +1,231 @@
+//! Decoding a server's messages straight into the result each request expects.
+//!
+//! rmcp decodes every response through `ServerResult`, an untagged enum of about twenty result
+//! types: serde buffers the message, then tries the variants in order and builds an error for
+//! each that does not fit. `CallToolResult` is the sixteenth, so a tool call's answer costs
+//! fifteen failed attempts, about 45,000 instructions (docs/benchmarks.md, "Profile").
+//!
+//! [`ResultDecoder`] remembers which method each request the client sent asked for, and decodes
+//! the response to it as that method's result type. A response that does not decode that way
+//! (a task acknowledgement or an input-required result answering a `tools/call`, an error, a
+//! response to a request it did not see) goes through rmcp's general decoding, so the outcome
+//! is the message rmcp would have made. Both of our transports that read raw messages use it:
+//! this crate's legacy SSE client and mcp-session's stdio transport.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use rmcp::RoleClient;
+use rmcp::model::{
+    CallToolResult, ClientRequest, JsonRpcMessage, ListToolsResult, RequestId, ServerResult,
+};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// How many requests in flight a decoder remembers; older ones fall back to rmcp's decoding.
+const REMEMBERED: usize = 64;
+
+/// Decodes a server's messages, taking the result type of each response from the request it
+/// answers. Clones share what they remember: give one to the sending half and one to the
+/// receiving half of a transport.
+///
+/// # Examples
+///
+/// ```
+/// use mcp_sse::decode::ResultDecoder;
+/// use rmcp::model::{
+///     CallToolRequestParams, ClientRequest, JsonRpcMessage, NumberOrString, Request,
+///     ServerResult,
+/// };
+///
+/// let decoder = ResultDecoder::default();
+/// let call = ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("echo")));
+/// decoder.sent(&JsonRpcMessage::request(call, NumberOrString::Number(7)));
+///
+/// let answer = br#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
+/// let JsonRpcMessage::Response(response) = decoder.decode(answer)? else { panic!() };
+/// assert!(matches!(response.result, ServerResult::CallToolResult(_)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ResultDecoder {
+    expected: Arc<Mutex<VecDeque<(RequestId, Expected)>>>,
+}
+
+/// The result types decoded directly: those of the requests an agent makes over and over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expected {
+    CallTool,
+    ListTools,
+}
+
+/// A message's top-level members, the values left as raw JSON.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+impl ResultDecoder {
+    /// Notes a message the client is sending: a `tools/call` or `tools/list` request's response
+    /// will be decoded as its result type.
+    pub fn sent(&self, message: &TxJsonRpcMessage<RoleClient>) {
+        let JsonRpcMessage::Request(request) = message else { return };
+        let expected = match &request.request {
+            ClientRequest::CallToolRequest(_) => Expected::CallTool,
+            ClientRequest::ListToolsRequest(_) => Expected::ListTools,
+            _ => return,
+        };
+        if let Ok(mut queue) = self.expected.lock() {
+            if queue.len() == REMEMBERED {
+                queue.pop_front();
+            }
+            queue.push_back((request.id.clone(), expected));
+        }
+    }
+
+    /// Decodes one message from the server.
+    ///
+    /// # Errors
+    /// The bytes are not a JSON-RPC message rmcp can read.
+    pub fn decode(&self, bytes: &[u8]) -> serde_json::Result<RxJsonRpcMessage<RoleClient>> {
+        if let Some(message) = self.direct(bytes) {
+            return Ok(message);
+        }
+        serde_json::from_slice(bytes)
+    }
+
+    /// The message, when it answers a remembered request and decodes as that request's result.
+    fn direct(&self, bytes: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
+        if self.expected.lock().ok()?.is_empty() {
+            return None;
+        }
+        let envelope: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+        if envelope.method.is_some() {
+            // The server's own request or notification: its id is not one of ours.
+            return None;
+        }
+        let id: RequestId = serde_json::from_str(envelope.id?.get()).ok()?;
+        // A result or an error answers `id`: either way it is no longer awaited.
+        let expected = self.take(&id)?;
+        if envelope.error.is_some() || envelope.jsonrpc.map(RawValue::get) != Some(r#""2.0""#) {
+            return None;
+        }
+        let result = envelope.result?.get();
+        let result = match expected {
+            Expected::CallTool => {
+                ServerResult::CallToolResult(serde_json::from_str::<CallToolResult>(result).ok()?)
+            }
+            Expected::ListTools => {
+                ServerResult::ListToolsResult(serde_json::from_str::<ListToolsResult>(result).ok()?)
+            }
+        };
+        Some(JsonRpcMessage::response(result, id))
+    }
+
+    /// Forgets the request `id` and returns what its response should be.
+    fn take(&self, id: &RequestId) -> Option<Expected> {
+        let mut queue = self.expected.lock().ok()?;
+        let at = queue.iter().position(|(sent, _)| sent == id)?;
+        queue.remove(at).map(|(_, expected)| expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::RoleClient;
+    use rmcp::model::{
+        CallToolRequestParams, ClientRequest, JsonRpcMessage, NumberOrString,
+        PaginatedRequestParams, Request, RequestOptionalParam, ServerResult,
+    };
+    use rmcp::service::RxJsonRpcMessage;
+
+    use super::{REMEMBERED, ResultDecoder};
+
+    fn call(decoder: &ResultDecoder, id: i64) {
+        let request =
+            ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("echo")));
+        decoder.sent(&JsonRpcMessage::request(request, NumberOrString::Number(id)));
+    }
+
+    /// What rmcp's own decoding makes of `bytes`, shown (rmcp's messages are not `PartialEq`).
+    fn general(bytes: &str) -> String {
+        let message: RxJsonRpcMessage<RoleClient> = serde_json::from_str(bytes).unwrap();
+        format!("{message:?}")
+    }
+
+    /// What `decoder` makes of `bytes`, shown.
+    fn ours(decoder: &ResultDecoder, bytes: &str) -> String {
+        format!("{:?}", decoder.decode(bytes.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn the_same_message_as_rmcps_decoding() {
+        let decoder = ResultDecoder::default();
+        let answers = [
+            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}],"isError":false}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"result":{"content":[],"structuredContent":{"a":1},"_meta":{"k":"v"}}}"#,
+            // Not a tool's result: rmcp's decoding decides (here: a task acknowledgement or such).
+            r#"{"jsonrpc":"2.0","id":3,"result":{"task":{"taskId":"t1","status":"working","createdAt":"2026-01-01T00:00:00Z","lastUpdatedAt":"2026-01-01T00:00:00Z","ttl":null}}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"error":{"code":-32602,"message":"no such tool"}}"#,
+            r#"{"jsonrpc":"2.0","id":6,"result":{"resultType":"input_required","inputRequests":{}}}"#,
+        ];
+        for (id, answer) in (1..).zip(answers) {
+            call(&decoder, id);
+            // The first two are tools' results, decoded directly; the others fall back.
+            let direct = decoder.direct(answer.as_bytes()).map(|message| format!("{message:?}"));
+            assert_eq!(direct.is_some(), id <= 2, "{answer}");
+            assert_eq!(
+                direct.unwrap_or_else(|| ours(&decoder, answer)),
+                general(answer),
+                "{answer}"
+            );
+        }
+        assert!(decoder.expected.lock().unwrap().is_empty(), "every answered request is forgotten");
+    }
+
+    #[test]
+    fn a_tools_list_answer_and_messages_that_answer_nothing() {
+        let decoder = ResultDecoder::default();
+        let list = ClientRequest::ListToolsRequest(RequestOptionalParam::with_param(
+            PaginatedRequestParams::default(),
+        ));
+        decoder.sent(&JsonRpcMessage::request(list, NumberOrString::String("l".into())));
+        call(&decoder, 9);
+        let listed = r#"{"jsonrpc":"2.0","id":"l","result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}"#;
+        let decoded = decoder.decode(listed.as_bytes()).unwrap();
+        let JsonRpcMessage::Response(response) = &decoded else { panic!("{decoded:?}") };
+        assert!(matches!(response.result, ServerResult::ListToolsResult(_)));
+        assert_eq!(format!("{decoded:?}"), general(listed));
+        for other in [
+            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
+            r#"{"jsonrpc":"2.0","id":40,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":41,"result":{"content":[]}}"#,
+        ] {
+            assert_eq!(ours(&decoder, other), general(other), "{other}");
+        }
+        assert!(decoder.decode(b"not json").is_err());
+        assert_eq!(decoder.expected.lock().unwrap().len(), 1, "request 9 is still awaited");
+    }
+
+    #[test]
+    fn it_remembers_a_bounded_number_of_requests() {
+        let decoder = ResultDecoder::default();
+        for id in 0..(REMEMBERED as i64 + 10) {
+            call(&decoder, id);
+        }
+        assert_eq!(decoder.expected.lock().unwrap().len(), REMEMBERED);
+        let forgotten = r#"{"jsonrpc":"2.0","id":0,"result":{"content":[]}}"#;
+        assert_eq!(ours(&decoder, forgotten), general(forgotten));
+    }
+}
