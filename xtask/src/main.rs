@@ -9,7 +9,8 @@
 //! - `cargo xtask props [--cases N]`: the property tests alone (`prop_…`), 4,096 cases each.
 //! - `cargo xtask faults`: the fault matrix of our client (`mcp-faults`), with `--assert`;
 //!   regenerates `docs/reliability.md`.
-//! - `cargo xtask interop`: the official MCP conformance runner against our client.
+//! - `cargo xtask interop`: the official MCP conformance runner against our client, and its server
+//!   scenarios against testkit's conformance server and the demo's Wikipedia server.
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask peers --llm` and `cargo xtask interop --llm` (neither in `ci`): install a local
 //!   LLM server and small model under `target/peers/llm`, and check our LLM path against it.
@@ -53,6 +54,7 @@ commands:
   props [--cases N]  only the property tests (`prop_…`), N cases each (default 4096; ci runs 64)
   faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
+                     and our servers (testkit's conformance server, research-demo's Wikipedia)
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   peers --llm        install llama-cpp-python's server (compiles llama.cpp: minutes) and Gemma 3
                      270M under target/peers/llm, for interop --llm (not in ci)

@@ -18,6 +18,7 @@
 //!
 //! This crate is only ever a dev-dependency.
 
+pub mod conformance_server;
 pub mod faults;
 pub mod ledger;
 pub mod llm;
