@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::{cargo, project_root};
 
 /// The stack, top to bottom: a crate may depend only on crates listed before it.
-const STACK: &[&str] = &["mcp-config", "mcp-sse", "mcp-session", "agent-core", "research-demo"];
+const STACK: &[&str] =
+    &["mcp-config", "mcp-sse", "mcp-auth", "mcp-session", "agent-core", "research-demo"];
 
 fn metadata() -> Value {
     let output = Command::new(cargo())
@@ -82,6 +83,13 @@ fn crates_depend_only_upward_and_testkit_is_dev_only() {
         assert!(
             !deps["agent-core"].contains(transport),
             "agent-core depends on {transport}; use mcp-session instead"
+        );
+    }
+    // mcp-auth gets tokens; it opens no MCP transport and takes its HTTP clients from its caller.
+    for below in ["mcp-sse", "mcp-session"] {
+        assert!(
+            !deps["mcp-auth"].contains(below),
+            "mcp-auth depends on {below}; it needs only mcp-config and rmcp's `auth`"
         );
     }
     // mcp-sse is for anyone who uses rmcp: it needs none of our crates.

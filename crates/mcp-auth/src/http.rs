@@ -1,0 +1,157 @@
+//! [`ReqwestOAuth`]: rmcp's [`OAuthHttpClient`] over two reqwest clients the caller builds, so
+//! that OAuth traffic uses the caller's TLS roots, proxy and `ca_file`.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use rmcp::transport::auth::{
+    OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy,
+    OAuthHttpRequest,
+};
+
+/// The deadline of one OAuth HTTP operation, connect to last body byte.
+pub const OAUTH_HTTP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The largest OAuth response body read, 1 MiB; a larger one fails the request.
+pub const MAX_OAUTH_BODY_BYTES: usize = 1024 * 1024;
+
+/// rmcp's [`OAuthHttpClient`] over two reqwest clients: one that never follows redirects (token,
+/// registration and discovery requests that rmcp wants unfollowed, and the headless login) and
+/// one that follows them (rmcp's `Follow` policy). Build both with the same TLS settings; the
+/// follower should cap redirects (10 is rmcp's own limit).
+///
+/// Every operation gets a 30 s deadline ([`OAUTH_HTTP_DEADLINE`], or rmcp's own if shorter) and
+/// a 1 MiB body cap ([`MAX_OAUTH_BODY_BYTES`]). An answer of type `text/event-stream` is
+/// returned at once with an empty body: rmcp's discovery probes the MCP URL with a `GET`, which
+/// a streamable HTTP server may answer with a stream that never ends.
+///
+/// ```
+/// use mcp_auth::ReqwestOAuth;
+///
+/// # fn clients() -> (reqwest::Client, reqwest::Client) { unimplemented!() }
+/// # fn demo() {
+/// let (no_redirects, following) = clients(); // e.g. from mcp-session's HttpClientBuilder
+/// let http = ReqwestOAuth::new(no_redirects, following);
+/// # let _ = http;
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ReqwestOAuth {
+    no_redirects: reqwest::Client,
+    following: reqwest::Client,
+}
+
+impl fmt::Debug for ReqwestOAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestOAuth").finish_non_exhaustive()
+    }
+}
+
+impl ReqwestOAuth {
+    /// An OAuth HTTP client over `no_redirects` (must not follow redirects) and `following`
+    /// (follows a bounded number of them).
+    pub fn new(no_redirects: reqwest::Client, following: reqwest::Client) -> Self {
+        ReqwestOAuth { no_redirects, following }
+    }
+
+    /// The client that never follows redirects (the headless login reads `Location` with it).
+    pub(crate) fn no_redirects(&self) -> &reqwest::Client {
+        &self.no_redirects
+    }
+}
+
+/// Why an OAuth HTTP operation failed (the message names no URL query and no body).
+#[derive(Debug, thiserror::Error)]
+enum HttpFailure {
+    #[error("no answer within {0:?}")]
+    Deadline(Duration),
+    #[error("the answer is larger than {MAX_OAUTH_BODY_BYTES} bytes")]
+    TooLarge,
+}
+
+impl OAuthHttpClient for ReqwestOAuth {
+    fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
+        Box::pin(async move {
+            let deadline =
+                request.timeout.map_or(OAUTH_HTTP_DEADLINE, |t| t.min(OAUTH_HTTP_DEADLINE));
+            let client = match request.redirect_policy {
+                OAuthHttpRedirectPolicy::Stop => &self.no_redirects,
+                _ => &self.following,
+            };
+            let request = reqwest::Request::try_from(request.request)
+                .map_err(|error| Box::new(error) as OAuthHttpClientError)?;
+            match tokio::time::timeout(deadline, fetch(client, request)).await {
+                Ok(result) => result,
+                Err(_) => Err(Box::new(HttpFailure::Deadline(deadline)) as OAuthHttpClientError),
+            }
+        })
+    }
+}
+
+/// Sends `request` and reads its answer, capped, into an `http` response.
+async fn fetch(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<oauth2::HttpResponse, OAuthHttpClientError> {
+    let mut response = client.execute(request).await?;
+    let mut builder =
+        oauth2::http::Response::builder().status(response.status()).version(response.version());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let streaming =
+        response.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(
+            |value| value.trim_start().to_ascii_lowercase().starts_with("text/event-stream"),
+        );
+    let mut body = Vec::new();
+    if !streaming {
+        while let Some(chunk) = response.chunk().await? {
+            if chunk.len() > MAX_OAUTH_BODY_BYTES - body.len() {
+                return Err(Box::new(HttpFailure::TooLarge));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(builder.body(body)?)
+}
+
+/// `GET url` with `client`, under the deadline and the body cap: the status and the body.
+pub(crate) async fn get(
+    client: &reqwest::Client,
+    url: &url::Url,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    let request = client.get(url.clone()).build().map_err(|e| e.without_url().to_string())?;
+    let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
+        .await
+        .map_err(|_| HttpFailure::Deadline(OAUTH_HTTP_DEADLINE).to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    Ok((status, response.into_body()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{self, Answer};
+
+    #[tokio::test]
+    async fn an_event_stream_is_answered_at_once_and_large_bodies_are_refused() {
+        let mock = mock::serve(|_, _, target| match target {
+            "/stream" => Answer { status: 200, headers: Vec::new(), body: None },
+            _ => Answer {
+                status: 200,
+                headers: Vec::new(),
+                body: Some(vec![b'x'; MAX_OAUTH_BODY_BYTES + 1]),
+            },
+        })
+        .await;
+        let http = mock::http();
+        let url = |path: &str| url::Url::parse(&format!("{}{path}", mock.origin)).unwrap();
+        // The stream never ends: only returning at once lets this finish.
+        let (status, body) = get(http.no_redirects(), &url("/stream")).await.unwrap();
+        assert_eq!((status.as_u16(), body.len()), (200, 0));
+        let err = get(http.no_redirects(), &url("/large")).await.unwrap_err();
+        assert_eq!(err, "the answer is larger than 1048576 bytes");
+    }
+}
