@@ -119,6 +119,28 @@ fn stored_json(dir: &Path, fixture: &OAuthFixture) -> Value {
     serde_json::from_slice(&text).expect("JSON")
 }
 
+/// A fixture that knows one client, `id` with `secret`, authenticating by `method` (its only
+/// one, and no dynamic registration); a temp state dir; and the config of that client, whose
+/// secret is read from `secret_var`.
+async fn preregistered(
+    method: AuthMethod,
+    id: &str,
+    secret: &str,
+    secret_var: &str,
+) -> (OAuthFixture, tempfile::TempDir, OAuthConfig) {
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default().registration(false).auth_methods([method]).client(
+            id,
+            Some(secret),
+            method,
+        ),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = OAuthConfig::default().client_id(id).client_secret(SecretRef::env(secret_var));
+    (fixture, dir, config)
+}
+
 #[tokio::test]
 async fn headless_registration_then_reuse_from_the_file() {
     let fixture = OAuthFixture::start(FixtureOptions::default()).await;
@@ -151,16 +173,8 @@ async fn headless_registration_then_reuse_from_the_file() {
 
 #[tokio::test]
 async fn preregistered_client_with_client_secret_basic_survives_a_restart() {
-    let fixture = OAuthFixture::start(
-        FixtureOptions::default()
-            .registration(false)
-            .auth_methods([AuthMethod::ClientSecretBasic])
-            .client("app", Some("s3cret"), AuthMethod::ClientSecretBasic),
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let config =
-        OAuthConfig::default().client_id("app").client_secret(SecretRef::env("APP_SECRET"));
+    let (fixture, dir, config) =
+        preregistered(AuthMethod::ClientSecretBasic, "app", "s3cret", "APP_SECRET").await;
     let auth = authorizer(&fixture, dir.path(), config.clone(), LoginMode::Headless);
     let token = first_login(&fixture, &auth).await;
     let exchange = fixture.token_requests().pop().expect("a token request");
@@ -189,16 +203,8 @@ async fn preregistered_client_with_client_secret_basic_survives_a_restart() {
 
 #[tokio::test]
 async fn preregistered_client_with_client_secret_post() {
-    let fixture = OAuthFixture::start(
-        FixtureOptions::default()
-            .registration(false)
-            .auth_methods([AuthMethod::ClientSecretPost])
-            .client("poster", Some("p0st"), AuthMethod::ClientSecretPost),
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let config =
-        OAuthConfig::default().client_id("poster").client_secret(SecretRef::env("POST_SECRET"));
+    let (fixture, dir, config) =
+        preregistered(AuthMethod::ClientSecretPost, "poster", "p0st", "POST_SECRET").await;
     let auth = authorizer(&fixture, dir.path(), config, LoginMode::Headless);
     first_login(&fixture, &auth).await;
     let exchange = fixture.token_requests().pop().expect("a token request");
@@ -444,16 +450,8 @@ async fn the_file_is_private_and_logout_removes_it() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_and_errors() {
-    let fixture = OAuthFixture::start(
-        FixtureOptions::default()
-            .registration(false)
-            .auth_methods([AuthMethod::ClientSecretBasic])
-            .client("app", Some("s3cret"), AuthMethod::ClientSecretBasic),
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let config =
-        OAuthConfig::default().client_id("app").client_secret(SecretRef::env("APP_SECRET"));
+    let (fixture, dir, config) =
+        preregistered(AuthMethod::ClientSecretBasic, "app", "s3cret", "APP_SECRET").await;
     let auth = authorizer(&fixture, dir.path(), config, LoginMode::Headless);
     let token = first_login(&fixture, &auth).await;
     let file = stored_json(dir.path(), &fixture);
