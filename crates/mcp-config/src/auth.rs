@@ -50,7 +50,8 @@ pub enum AuthConfig {
         /// The name of the environment variable that holds the token (not the token).
         token_env: String,
     },
-    /// OAuth 2.1 (not run by mcp-session yet).
+    /// OAuth 2.1: mcp-session gets tokens through mcp-auth (discovery, registration, PKCE,
+    /// refresh, step-up) and keeps them in its token store.
     OAuth(OAuthConfig),
 }
 
@@ -480,7 +481,7 @@ impl JsonSchema for AuthConfig {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         const VAR_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
         json_schema!({
-            "description": "How the server is authorized. Default \"none\". `bearer`: `Authorization: Bearer <token>` on every request, the token read from the environment variable `token_env` when a session opens. `oauth`: OAuth 2.1 (not run by mcp-session yet: a session to such a server fails to open). See docs/configuration.md, \"Authorization\".",
+            "description": "How the server is authorized. Default \"none\". `bearer`: `Authorization: Bearer <token>` on every request, the token read from the environment variable `token_env` when a session opens. `oauth`: OAuth 2.1 as the MCP authorization spec describes it: discovery, registration, authorization code with PKCE, refresh. See docs/configuration.md, \"Authorization\".",
             "oneOf": [
                 {
                     "description": "\"none\": no authorization beyond `headers`; \"oauth\": OAuth with every setting left to discovery.",
@@ -509,7 +510,7 @@ impl JsonSchema for AuthConfig {
                     "additionalProperties": false
                 },
                 {
-                    "description": "OAuth 2.1, as the MCP authorization spec describes it (not run by mcp-session yet).",
+                    "description": "OAuth 2.1, as the MCP authorization spec describes it.",
                     "type": "object",
                     "properties": {
                         "type": { "const": "oauth" },

@@ -798,7 +798,7 @@ pub struct SseConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     /// How the server is authorized: none (the default), a bearer token read from an
-    /// environment variable when a session opens, or OAuth (not run by mcp-session yet).
+    /// environment variable when a session opens, or OAuth 2.1.
     #[serde(default, skip_serializing_if = "AuthConfig::is_none")]
     pub auth: AuthConfig,
     /// Startup, request and close timeouts.
@@ -904,7 +904,7 @@ pub struct StreamableHttpConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     /// How the server is authorized: none (the default), a bearer token read from an
-    /// environment variable when a session opens, or OAuth (not run by mcp-session yet).
+    /// environment variable when a session opens, or OAuth 2.1.
     #[serde(default, skip_serializing_if = "AuthConfig::is_none")]
     pub auth: AuthConfig,
     /// Startup, request and close timeouts.

@@ -115,17 +115,76 @@ pub enum SessionError {
         /// What is wrong with it.
         problem: TokenProblem,
     },
-    /// The server's `auth` is a kind this version cannot use: OAuth, which is planned.
+    /// The server's `auth` is a kind this version cannot use (one a newer config format
+    /// added).
     #[error(
-        "{server}: `auth` of type `{auth}` is not supported yet (mcp-session cannot run the OAuth \
-         flow; it is planned): get a token yourself and give the server an `auth` of type \
-         `bearer` with `token_env`, or an `Authorization` header"
+        "{server}: `auth` of type `{auth}` is not supported by this version of mcp-session: \
+         get a token yourself and give the server an `auth` of type `bearer` with `token_env`, \
+         or an `Authorization` header"
     )]
     UnsupportedAuth {
         /// The server's name.
         server: String,
-        /// The kind of `auth`, such as `oauth`.
+        /// The kind of `auth`.
         auth: String,
+    },
+    /// The OAuth flow of a server whose `auth` is of type oauth failed: discovery,
+    /// registration, the token exchange, a refresh, the token store, or the server kept
+    /// refusing the tokens it got. `reason` holds no token, code or secret.
+    ///
+    /// ```
+    /// use mcp_session::SessionError;
+    /// use mcp_session::mcp_auth::Step;
+    ///
+    /// let err = SessionError::Authorization {
+    ///     server: "docs".into(),
+    ///     step: Step::Discovery,
+    ///     reason: "no authorization server metadata".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "docs: OAuth discovery failed: no authorization server metadata; check the server's \
+    ///      `auth` in the config, or log in again: `research-demo login docs`"
+    /// );
+    /// ```
+    #[error(
+        "{server}: OAuth {step} failed: {reason}; check the server's `auth` in the config, or \
+         log in again: `research-demo login {server}`"
+    )]
+    Authorization {
+        /// The server's name.
+        server: String,
+        /// The step of the flow that failed.
+        step: mcp_auth::Step,
+        /// What went wrong (redacted).
+        reason: String,
+    },
+    /// The server's `auth` is of type oauth, no stored or refreshed token works, and getting
+    /// one needs a person, which the manager's [`LoginMode`](mcp_auth::LoginMode) does not
+    /// allow (or the authorization server showed a login page to a headless login).
+    ///
+    /// ```
+    /// use mcp_session::SessionError;
+    ///
+    /// let err = SessionError::LoginRequired {
+    ///     server: "docs".into(),
+    ///     reason: "no stored token".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "docs: not logged in (no stored token); logging in needs a person: run \
+    ///      `research-demo login docs`"
+    /// );
+    /// ```
+    #[error(
+        "{server}: not logged in ({reason}); logging in needs a person: run `research-demo \
+         login {server}`"
+    )]
+    LoginRequired {
+        /// The server's name.
+        server: String,
+        /// Why no token could be had without a person.
+        reason: String,
     },
     /// The URL answered the streamable HTTP `initialize` POST with 400, 404 or 405: it is not a
     /// streamable HTTP endpoint (it may be a legacy SSE one).
@@ -469,6 +528,8 @@ impl SessionError {
             | SessionError::Unauthorized { server, .. }
             | SessionError::TokenUnavailable { server, .. }
             | SessionError::UnsupportedAuth { server, .. }
+            | SessionError::Authorization { server, .. }
+            | SessionError::LoginRequired { server, .. }
             | SessionError::NotStreamableHttp { server, .. }
             | SessionError::SessionExpired { server, .. }
             | SessionError::Http { server, .. }
@@ -513,6 +574,8 @@ impl SessionError {
             SessionError::Unauthorized { .. } => "unauthorized",
             SessionError::TokenUnavailable { .. } => "token_unavailable",
             SessionError::UnsupportedAuth { .. } => "unsupported_auth",
+            SessionError::Authorization { .. } => "authorization",
+            SessionError::LoginRequired { .. } => "login_required",
             SessionError::NotStreamableHttp { .. } => "not_streamable_http",
             SessionError::SessionExpired { .. } => "session_expired",
             SessionError::Http { .. } => "http",
@@ -586,6 +649,28 @@ impl SessionError {
                 SessionError::Unauthorized { server, url, status, challenge, token_env: None }
             }
             _ => SessionError::Http { server, url, status, body_excerpt },
+        }
+    }
+
+    /// The error for a failed OAuth flow: [`LoginRequired`](Self::LoginRequired) when a
+    /// person is needed, else [`Authorization`](Self::Authorization) naming the step.
+    pub(crate) fn from_auth(err: &mcp_auth::AuthError) -> SessionError {
+        let server = err.server().to_owned();
+        match err {
+            mcp_auth::AuthError::LoginRequired { reason, .. } => {
+                SessionError::LoginRequired { server, reason: reason.clone() }
+            }
+            mcp_auth::AuthError::Flow { step, reason, .. } => {
+                SessionError::Authorization { server, step: *step, reason: reason.clone() }
+            }
+            other => {
+                let text = other.to_string();
+                let reason = match text.strip_prefix(&server).and_then(|r| r.strip_prefix(": ")) {
+                    Some(rest) => rest.to_owned(),
+                    None => text,
+                };
+                SessionError::Authorization { server, step: other.step(), reason }
+            }
         }
     }
 

@@ -1,10 +1,14 @@
 //! Streamable HTTP servers: rmcp's client transport on our HTTP client, its handshake, and what
 //! its failures mean.
 
+mod oauth;
+
 use std::error::Error as StdError;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use mcp_auth::Authorizer;
 use mcp_config::{StreamableHttpConfig, TransportKind};
 use rmcp::ServiceError;
 use rmcp::serve_client_with_lifecycle;
@@ -21,8 +25,10 @@ use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::{ClientSettings, Clients, Endpoint};
 
-type Transport = StreamableHttpClientTransport<reqwest::Client>;
-type HttpError = StreamableHttpError<reqwest::Error>;
+use self::oauth::{ClientError, OAuthHttp};
+
+type Transport = StreamableHttpClientTransport<OAuthHttp>;
+type HttpError = StreamableHttpError<ClientError>;
 
 /// A streamable HTTP server whose transport is ready: what [`connect`] returns.
 pub(crate) struct Connecting {
@@ -43,14 +49,17 @@ struct Again {
     transport_config: StreamableHttpClientTransportConfig,
     clients: Clients,
     settings: ClientSettings,
+    auth: Option<Arc<Authorizer>>,
 }
 
 /// Prepares the transport for `config`'s server, on the HTTP client `clients` share for its
-/// settings; [`Connect::handshake`] sends `initialize`.
+/// settings, with the tokens of `auth` when its `auth` is of type oauth; [`Connect::handshake`]
+/// sends `initialize`.
 pub(crate) fn connect(
     config: &StreamableHttpConfig,
     adapter: Adapter,
     clients: &Clients,
+    auth: Option<Arc<Authorizer>>,
 ) -> Result<Connecting, SessionError> {
     let endpoint = Endpoint::from(config);
     let mut headers = endpoint.header_map()?;
@@ -65,14 +74,17 @@ pub(crate) fn connect(
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
     let settings = endpoint.settings();
     let client = clients.get(&settings, endpoint.server)?;
-    let transport = StreamableHttpClientTransport::with_client(client, transport_config.clone());
+    let transport = StreamableHttpClientTransport::with_client(
+        OAuthHttp::new(client, auth.clone()),
+        transport_config.clone(),
+    );
     Ok(Connecting {
         server: config.server_name.clone(),
         url: endpoint.shown_url(),
         token_env: endpoint.token_env().map(str::to_owned),
         protocol: config.protocol,
         start: Some((adapter.clone(), transport)),
-        again: Some(Again { adapter, transport_config, clients: clients.clone(), settings }),
+        again: Some(Again { adapter, transport_config, clients: clients.clone(), settings, auth }),
     })
 }
 
@@ -101,8 +113,10 @@ impl Connect for Connecting {
                 Some(again) if sending_failed(&err) => {
                     tracing::debug!("initialize failed after sending; again on a fresh client");
                     let client = again.clients.renew(&again.settings, &self.server)?;
-                    let transport =
-                        StreamableHttpClientTransport::with_client(client, again.transport_config);
+                    let transport = StreamableHttpClientTransport::with_client(
+                        OAuthHttp::new(client, again.auth),
+                        again.transport_config,
+                    );
                     self.start = Some((again.adapter, transport));
                 }
                 _ => {
@@ -262,9 +276,14 @@ fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option
             Some(StreamableHttpError::HttpStatus(status)) => {
                 return Some(status_error(status.status, None, String::new()));
             }
-            Some(StreamableHttpError::Client(inner)) => Some(inner),
-            _ => err.downcast_ref::<reqwest::Error>(),
+            Some(StreamableHttpError::Client(ClientError::Auth(auth))) => {
+                return Some(SessionError::from_auth(auth));
+            }
+            _ => reqwest_error(err),
         };
+        if let Some(auth) = err.downcast_ref::<mcp_auth::AuthError>() {
+            return Some(SessionError::from_auth(auth));
+        }
         if let Some(client_error) = client_error {
             if let Some(status) = client_error.status() {
                 return Some(status_error(status.as_u16(), None, String::new()));
@@ -296,10 +315,7 @@ fn sending_failed(err: &ClientInitializeError) -> bool {
     let ClientInitializeError::TransportError { error, .. } = err else { return false };
     let mut current: Option<&(dyn StdError + 'static)> = Some(error.error.as_ref());
     while let Some(err) = current {
-        let client_error = match err.downcast_ref::<HttpError>() {
-            Some(StreamableHttpError::Client(inner)) => Some(inner),
-            _ => err.downcast_ref::<reqwest::Error>(),
-        };
+        let client_error = reqwest_error(err);
         if client_error.is_some_and(|error| error.is_request() && !error.is_connect()) {
             return true;
         }
@@ -316,10 +332,26 @@ fn next_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError
     {
         return Some(error);
     }
-    if let Some(StreamableHttpError::Client(inner)) = err.downcast_ref::<HttpError>() {
+    match err.downcast_ref::<HttpError>() {
+        Some(StreamableHttpError::Client(ClientError::Http(inner))) => return Some(inner),
+        Some(StreamableHttpError::Client(ClientError::Auth(inner))) => return Some(inner),
+        _ => {}
+    }
+    if let Some(ClientError::Http(inner)) = err.downcast_ref::<ClientError>() {
         return Some(inner);
     }
     err.source()
+}
+
+/// The HTTP client's error `err` is or holds directly, if any.
+fn reqwest_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a reqwest::Error> {
+    match err.downcast_ref::<HttpError>() {
+        Some(StreamableHttpError::Client(ClientError::Http(inner))) => Some(inner),
+        _ => match err.downcast_ref::<ClientError>() {
+            Some(ClientError::Http(inner)) => Some(inner),
+            _ => err.downcast_ref::<reqwest::Error>(),
+        },
+    }
 }
 
 /// The innermost cause's message, through the causes rmcp hides.

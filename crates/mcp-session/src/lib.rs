@@ -34,6 +34,13 @@
 //! SSE when the URL is not a streamable HTTP endpoint (the spec's backwards-compatibility rule);
 //! the manager remembers which URLs speak SSE.
 //!
+//! A remote server whose `auth` is `oauth` gets its bearer tokens from [`mcp_auth`]: the manager
+//! keeps one [`Authorizer`](mcp_auth::Authorizer) per server and URL, every request carries its
+//! token, and a 401 (or a 403 `insufficient_scope`) renews the token and sends the request again.
+//! Whether a login may reach a person is the builder's [`login`](Builder::login) (default
+//! [`LoginMode::Never`](mcp_auth::LoginMode::Never)); where tokens are kept, its
+//! [`token_store`](Builder::token_store).
+//!
 //! The manager keeps track of the sessions it opened: [`MCPClientSessionManager::shutdown`]
 //! closes every one still open. For agents that run for hours across many servers,
 //! [`SessionPool`] keeps one session per server open and shared, limits calls in flight,
@@ -66,4 +73,4 @@ pub use manager::{Builder, MCPClientSessionManager};
 pub use pool::{Health, Lease, PoolBuilder, ServerStats, SessionPool, ToolsByServer};
 pub use session::{CallOptions, Session};
 pub use validate::{SchemaProblem, SchemaSide, SchemaViolation, ToolValidator};
-pub use {mcp_config, reqwest, rmcp};
+pub use {mcp_auth, mcp_config, reqwest, rmcp};

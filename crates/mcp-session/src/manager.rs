@@ -1,11 +1,12 @@
 //! [`MCPClientSessionManager`]: opens sessions to any configured server, on demand.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt as _;
+use mcp_auth::{Authorizer, LoginMode, ReqwestOAuth, SecretSource, StoredAuth, TokenStore};
 use mcp_config::{ServerConfig, StreamableHttpConfig};
 use rmcp::model::Implementation;
 use tokio::time::Instant;
@@ -14,6 +15,7 @@ use tracing::Instrument as _;
 use crate::connection::{Connect, Connection, Service};
 use crate::error::SessionError;
 use crate::handler::{Adapter, SessionHandler};
+use crate::http_client::Redirects;
 use crate::remote::{Clients, Endpoint};
 use crate::session::{Session, WeakSession};
 use crate::{http, sse, stdio};
@@ -51,14 +53,28 @@ pub struct MCPClientSessionManager {
     sessions: Arc<Mutex<Vec<WeakSession>>>,
     /// The HTTP clients its streamable HTTP sessions share. Shared by clones.
     clients: Clients,
+    /// Whether an OAuth authorization may reach a person (default: never).
+    login: LoginMode,
+    /// Where OAuth records are kept (default: a `FileStore` at its default location).
+    token_store: Option<Arc<dyn TokenStore>>,
+    /// Where OAuth client secrets are read (default: the process environment).
+    secrets: Option<Arc<dyn SecretSource>>,
+    /// One OAuth authorizer per (server, URL), shared by every session to it (so concurrent
+    /// 401s make one authorization). Shared by clones.
+    authorizers: Arc<Mutex<Authorizers>>,
 }
+
+/// The OAuth authorizers of a manager, by server name and URL.
+type Authorizers = HashMap<(String, String), Arc<Authorizer>>;
 
 impl std::fmt::Debug for MCPClientSessionManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MCPClientSessionManager")
             .field("client_info", &self.client_info)
             .field("handler", &self.handler.as_ref().map(|_| "…"))
-            .finish()
+            .field("login", &self.login)
+            .field("token_store", &self.token_store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,6 +108,30 @@ impl Builder {
     /// Receives progress, log messages and list changes from every session's server.
     pub fn handler(mut self, handler: impl SessionHandler) -> Self {
         self.manager.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Whether the OAuth flow of a server whose `auth` is of type oauth may reach a person
+    /// (default [`LoginMode::Never`]: a server with no stored or refreshable token fails with
+    /// [`SessionError::LoginRequired`]). Under [`LoginMode::Interactive`] the `login_timeout`
+    /// adds to the startup timeout of such servers.
+    pub fn login(mut self, login: LoginMode) -> Self {
+        self.manager.login = login;
+        self
+    }
+
+    /// Where OAuth tokens and clients are kept (default: a
+    /// [`FileStore`](mcp_auth::FileStore) at its default location,
+    /// `$MCP_SESSION_STATE_DIR/oauth`, else under `$XDG_STATE_HOME` or `~/.local/state`).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.manager.token_store = Some(store);
+        self
+    }
+
+    /// Where the secrets an OAuth config names (`client_secret_env`) are read (default: the
+    /// process environment).
+    pub fn secrets(mut self, secrets: Arc<dyn SecretSource>) -> Self {
+        self.manager.secrets = Some(secrets);
         self
     }
 
@@ -197,6 +237,91 @@ impl MCPClientSessionManager {
         futures::future::join_all(open.into_iter().map(Session::close)).await;
     }
 
+    /// Logs in to `config`'s server now, whatever is stored: runs an OAuth authorization under
+    /// the manager's [`LoginMode`] and stores its tokens. Returns what was stored (issuer,
+    /// scopes, client; no printable secret), or `None` when the server's `auth` is not of type
+    /// oauth.
+    ///
+    /// ```no_run
+    /// use mcp_session::MCPClientSessionManager;
+    /// use mcp_session::mcp_auth::LoginMode;
+    ///
+    /// # #[allow(dead_code)]
+    /// # async fn demo(server: mcp_session::mcp_config::ServerConfig) -> Result<(), mcp_session::SessionError> {
+    /// let manager = MCPClientSessionManager::builder().login(LoginMode::interactive()).build();
+    /// if let Some(stored) = manager.login(&server).await? {
+    ///     println!("logged in; issuer {:?}, scopes {:?}", stored.issuer(), stored.granted_scopes());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::LoginRequired`] when the login mode cannot reach a person;
+    /// [`SessionError::Authorization`] when a step of the flow fails.
+    pub async fn login(&self, config: &ServerConfig) -> Result<Option<StoredAuth>, SessionError> {
+        let Some(auth) = self.authorizer_for(config)? else { return Ok(None) };
+        auth.authorize(None).await.map_err(|err| SessionError::from_auth(&err))?;
+        auth.stored().await.map_err(|err| SessionError::from_auth(&err))
+    }
+
+    /// Forgets the OAuth tokens and client stored for `config`'s server (locally: the
+    /// authorization server is not told). `true` if there were any.
+    ///
+    /// # Errors
+    /// [`SessionError::Authorization`] when the store fails.
+    pub async fn logout(&self, config: &ServerConfig) -> Result<bool, SessionError> {
+        let Some(auth) = self.authorizer_for(config)? else { return Ok(false) };
+        auth.logout().await.map_err(|err| SessionError::from_auth(&err))
+    }
+
+    /// The authorizer of `config`'s server, if its `auth` is of type oauth.
+    fn authorizer_for(
+        &self,
+        config: &ServerConfig,
+    ) -> Result<Option<Arc<Authorizer>>, SessionError> {
+        match config {
+            ServerConfig::Sse(sse) => self.authorizer(&Endpoint::from(sse)),
+            ServerConfig::StreamableHttp(http) => self.authorizer(&Endpoint::from(http)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The authorizer of `endpoint`'s server and URL, made on first use, if its `auth` is of
+    /// type oauth.
+    fn authorizer(&self, endpoint: &Endpoint<'_>) -> Result<Option<Arc<Authorizer>>, SessionError> {
+        let Some(oauth) = endpoint.oauth() else { return Ok(None) };
+        let key = (endpoint.server.to_owned(), endpoint.url.as_str().to_owned());
+        if let Some(auth) = self.authorizers.lock().ok().and_then(|map| map.get(&key).cloned()) {
+            return Ok(Some(auth));
+        }
+        let client_error =
+            |error| SessionError::HttpClient { server: endpoint.server.to_owned(), error };
+        let builder = endpoint.oauth_builder();
+        let no_redirects = builder.clone().build().map_err(client_error)?;
+        let following =
+            builder.redirects(Redirects::Follow { max: 10 }).build().map_err(client_error)?;
+        let mut auth = Authorizer::builder(
+            endpoint.server,
+            endpoint.url,
+            oauth.clone(),
+            ReqwestOAuth::new(no_redirects, following),
+        )
+        .login(self.login);
+        if let Some(store) = &self.token_store {
+            auth = auth.store(store.clone());
+        }
+        if let Some(secrets) = &self.secrets {
+            auth = auth.secrets(secrets.clone());
+        }
+        if let Some(info) = &self.client_info {
+            auth = auth.client_name(info.name.clone());
+        }
+        let auth = Arc::new(auth.build().map_err(|err| SessionError::from_auth(&err))?);
+        let Ok(mut map) = self.authorizers.lock() else { return Ok(Some(auth)) };
+        Ok(Some(map.entry(key).or_insert(auth).clone()))
+    }
+
     fn adapter(&self, server: &str) -> Adapter {
         Adapter {
             server: server.into(),
@@ -213,7 +338,13 @@ impl MCPClientSessionManager {
     async fn open(&self, config: &ServerConfig) -> Result<Session, SessionError> {
         let server = config.server_name();
         let timeouts = config.timeouts();
-        let startup = timeouts.startup;
+        let mut startup = timeouts.startup;
+        // A person logging in takes longer than a server starting.
+        if let LoginMode::Interactive { login_timeout } = self.login
+            && self.authorizer_for(config)?.is_some()
+        {
+            startup += login_timeout;
+        }
         let deadline = Instant::now() + startup;
         let adapter = self.adapter(server);
         let connection = match config {
@@ -221,7 +352,9 @@ impl MCPClientSessionManager {
                 establish(stdio::connect(stdio, adapter)?, deadline, startup).await?
             }
             ServerConfig::Sse(sse) => {
-                establish(sse::connect(&Endpoint::from(sse), adapter)?, deadline, startup).await?
+                let endpoint = Endpoint::from(sse);
+                let auth = self.authorizer(&endpoint)?;
+                establish(sse::connect(&endpoint, adapter, auth)?, deadline, startup).await?
             }
             ServerConfig::StreamableHttp(http) => {
                 self.http_or_sse(http, adapter, deadline, startup).await?
@@ -255,18 +388,19 @@ impl MCPClientSessionManager {
     ) -> Result<Connection, SessionError> {
         let key = config.url.as_str();
         let known_legacy = || self.legacy_urls.lock().is_ok_and(|urls| urls.contains(key));
+        let endpoint = Endpoint::from(config);
+        let auth = self.authorizer(&endpoint)?;
         if config.sse_fallback && known_legacy() {
-            return establish(sse::connect(&Endpoint::from(config), adapter)?, deadline, startup)
-                .await;
+            return establish(sse::connect(&endpoint, adapter, auth)?, deadline, startup).await;
         }
-        let attempt = http::connect(config, adapter.clone(), &self.clients)?;
+        let attempt = http::connect(config, adapter.clone(), &self.clients, auth.clone())?;
         match establish(attempt, deadline, startup).await {
             Err(SessionError::NotStreamableHttp { status, .. }) if config.sse_fallback => {
                 tracing::debug!(
                     status,
                     "not a streamable HTTP endpoint; trying legacy SSE at the same URL"
                 );
-                let attempt = sse::connect(&Endpoint::from(config), adapter)?;
+                let attempt = sse::connect(&endpoint, adapter, auth)?;
                 let connection = establish(attempt, deadline, startup).await?;
                 if let Ok(mut urls) = self.legacy_urls.lock() {
                     urls.insert(key.to_owned());

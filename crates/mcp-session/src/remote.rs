@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcp_config::{AuthConfig, SseConfig, StreamableHttpConfig};
+use mcp_config::{AuthConfig, OAuthConfig, SseConfig, StreamableHttpConfig};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
@@ -64,25 +64,50 @@ impl Endpoint<'_> {
         self.auth.token_env()
     }
 
+    /// The server's OAuth settings, when its `auth` is of type oauth: its tokens then come from
+    /// an [`Authorizer`](mcp_auth::Authorizer), per request.
+    pub(crate) fn oauth(&self) -> Option<&OAuthConfig> {
+        match self.auth {
+            AuthConfig::OAuth(config) => Some(config),
+            _ => None,
+        }
+    }
+
+    /// The settings of the server's OAuth HTTP clients (same TLS trust and connect timeout as
+    /// its MCP client; no read timeout, the OAuth client has deadlines of its own).
+    pub(crate) fn oauth_builder(&self) -> HttpClientBuilder {
+        let mut builder = HttpClientBuilder::new().connect_timeout(self.timeout);
+        if let Some(ca_file) = self.ca_file {
+            builder = builder.ca_file(ca_file);
+        }
+        builder
+    }
+
     /// The configured headers, checked, with `Authorization: Bearer <token>` when `auth` is of
     /// type bearer (the token read from its variable now), all marked sensitive (so that they
-    /// never print). `auth` of type oauth is refused: this version cannot run the flow.
+    /// never print). For `auth` of type oauth the transport adds the token per request.
     pub(crate) fn header_map(&self) -> Result<HeaderMap, SessionError> {
         let mut headers = self.configured_headers()?;
+        if matches!(self.auth, AuthConfig::Bearer { .. } | AuthConfig::OAuth(_))
+            && let Some(name) =
+                self.headers.keys().find(|name| name.eq_ignore_ascii_case("authorization"))
+        {
+            let source = match self.auth {
+                AuthConfig::OAuth(_) => "the OAuth tokens of `auth`",
+                _ => "the bearer token read from `auth.token_env`",
+            };
+            return Err(SessionError::InvalidHeader {
+                server: self.server.to_owned(),
+                header: name.clone(),
+                reason: format!(
+                    "is set by the server's `auth` ({source}) too; set one: remove the header, \
+                     or the `auth`"
+                ),
+            });
+        }
         match self.auth {
-            AuthConfig::None => {}
+            AuthConfig::None | AuthConfig::OAuth(_) => {}
             AuthConfig::Bearer { token_env } => {
-                if let Some(name) =
-                    self.headers.keys().find(|name| name.eq_ignore_ascii_case("authorization"))
-                {
-                    return Err(SessionError::InvalidHeader {
-                        server: self.server.to_owned(),
-                        header: name.clone(),
-                        reason: "is set by the server's `auth` (the bearer token read from \
-                                 `auth.token_env`) too; set one: remove the header, or the `auth`"
-                            .to_owned(),
-                    });
-                }
                 let value = bearer_header(self.server, token_env)?;
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }

@@ -1,11 +1,15 @@
 //! Legacy HTTP+SSE servers (protocol 2024-11-05), through mcp-sse's client: connecting (the
 //! `GET` and its `endpoint` event), the handshake, and what their failures mean.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use mcp_auth::{AuthError, Authorizer, Round, Token};
 use mcp_config::TransportKind;
-use mcp_sse::client::{ClosedReason, SseClientConfig, SseClientTransport, SseError};
+use mcp_sse::client::{
+    BearerAuth, BearerError, ClosedReason, SseClientConfig, SseClientTransport, SseError,
+};
 use rmcp::ServiceError;
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
@@ -29,17 +33,22 @@ pub(crate) struct Connecting {
     stream_open: bool,
 }
 
-/// Prepares a connection to `endpoint`; [`Connect::handshake`] opens the event stream, waits for
-/// its `endpoint` event and sends `initialize`. Legacy SSE has one handshake (`initialize`).
+/// Prepares a connection to `endpoint`, with the tokens of `auth` when its `auth` is of type
+/// oauth; [`Connect::handshake`] opens the event stream, waits for its `endpoint` event and
+/// sends `initialize`. Legacy SSE has one handshake (`initialize`).
 pub(crate) fn connect(
     endpoint: &Endpoint<'_>,
     adapter: Adapter,
+    auth: Option<Arc<Authorizer>>,
 ) -> Result<Connecting, SessionError> {
-    let config = SseClientConfig::new(endpoint.url.clone())
+    let mut config = SseClientConfig::new(endpoint.url.clone())
         .headers(endpoint.header_map()?)
         .timeout(endpoint.timeout)
         .sse_read_timeout(endpoint.sse_read_timeout)
         .client(endpoint.client()?);
+    if let Some(auth) = auth {
+        config = config.bearer(Arc::new(SseBearer(auth)));
+    }
     Ok(Connecting {
         server: endpoint.server.to_owned(),
         url: endpoint.shown_url(),
@@ -97,6 +106,7 @@ impl Connecting {
             SseError::NoEndpoint { after, .. } => {
                 SessionError::Timeout { server, operation: WAITING_FOR_ENDPOINT.to_owned(), after }
             }
+            SseError::Auth { source, .. } => auth_error(&server, source.as_ref()),
             SseError::Timeout { after, .. } => {
                 SessionError::Timeout { server, operation: "initialize".to_owned(), after }
             }
@@ -139,6 +149,7 @@ impl Connecting {
                     operation: "initialize".to_owned(),
                     after: *after,
                 },
+                SseError::Auth { source, .. } => auth_error(&self.server, source.as_ref()),
                 other => SessionError::Handshake {
                     server: self.server.clone(),
                     reason: mcp_config::redact::redact_text(&other.to_string()),
@@ -214,6 +225,7 @@ fn request_error(
                 operation: operation.to_owned(),
                 after: *after,
             }),
+            SseError::Auth { source, .. } => Some(auth_error(server, source.as_ref())),
             _ => closed.get().map(|reason| SessionError::ConnectionClosed {
                 server: server.to_owned(),
                 operation: operation.to_owned(),
@@ -226,5 +238,55 @@ fn request_error(
             reason: closed.get(),
         }),
         _ => None,
+    }
+}
+
+/// The error for a [`BearerAuth`] that could give no token: the OAuth flow's, when it is one.
+fn auth_error(
+    server: &str,
+    source: &(dyn std::error::Error + Send + Sync + 'static),
+) -> SessionError {
+    match source.downcast_ref::<AuthError>() {
+        Some(err) => SessionError::from_auth(err),
+        None => SessionError::Authorization {
+            server: server.to_owned(),
+            step: mcp_auth::Step::Authorization,
+            reason: mcp_config::redact::redact_text(&source.to_string()),
+        },
+    }
+}
+
+/// mcp-sse's [`BearerAuth`] over an [`Authorizer`]: its token before each request; after a
+/// 401, [`Authorizer::unauthorized`]; after a 403 with a challenge,
+/// [`Authorizer::insufficient_scope`]. mcp-sse retries once, so each refusal is its own round.
+#[derive(Debug)]
+struct SseBearer(Arc<Authorizer>);
+
+impl BearerAuth for SseBearer {
+    fn token(&self) -> BoxFuture<'_, Result<Option<String>, BearerError>> {
+        Box::pin(async move {
+            let token = self.0.bearer().await.map_err(|err| Box::new(err) as BearerError)?;
+            Ok(token.map(|token| token.expose().to_owned()))
+        })
+    }
+
+    fn rejected<'a>(
+        &'a self,
+        status: u16,
+        challenge: Option<&'a str>,
+        sent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, BearerError>> {
+        Box::pin(async move {
+            let sent = sent.map(Token::new);
+            let mut round = Round::new();
+            let renewed = match (status, challenge) {
+                (401, challenge) => self.0.unauthorized(challenge, sent.as_ref(), &mut round).await,
+                (403, Some(challenge)) => {
+                    self.0.insufficient_scope(challenge, sent.as_ref(), &mut round).await
+                }
+                _ => return Ok(false),
+            };
+            renewed.map(|_| true).map_err(|err| Box::new(err) as BearerError)
+        })
     }
 }

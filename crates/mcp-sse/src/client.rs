@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt as _};
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
 
 /// Largest message accepted from a server by default: 16 MiB.
@@ -46,6 +47,9 @@ pub struct SseClientConfig {
     pub max_message_size: usize,
     /// The HTTP client to use (for TLS settings, proxies, …). Default: a plain `reqwest` client.
     pub client: Option<reqwest::Client>,
+    /// Where bearer tokens come from, if the server wants them (see [`BearerAuth`]). Its token
+    /// replaces any `Authorization` header in `headers`.
+    pub bearer: Option<Arc<dyn BearerAuth>>,
 }
 
 impl SseClientConfig {
@@ -58,6 +62,7 @@ impl SseClientConfig {
             sse_read_timeout: Duration::from_secs(300),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             client: None,
+            bearer: None,
         }
     }
 
@@ -93,6 +98,13 @@ impl SseClientConfig {
     #[must_use]
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
+        self
+    }
+
+    /// Sends the bearer tokens `bearer` gives, and retries once when it renews a refused one.
+    #[must_use]
+    pub fn bearer(mut self, bearer: Arc<dyn BearerAuth>) -> Self {
+        self.bearer = Some(bearer);
         self
     }
 }
@@ -199,6 +211,15 @@ pub enum SseError {
     /// The message could not be encoded.
     #[error("cannot encode the message: {0}")]
     Encode(String),
+    /// The [`BearerAuth`] could not give a token for a request; `source` is its error.
+    #[error("no bearer token for {url}")]
+    Auth {
+        /// The URL of the request.
+        url: String,
+        /// Why, as the [`BearerAuth`] said (downcast it to the implementor's error type).
+        #[source]
+        source: BearerError,
+    },
     /// The transport is closed; the reason it closed, if known.
     #[error("the SSE connection is closed: {0}")]
     Closed(String),
@@ -236,6 +257,7 @@ struct Poster {
     client: reqwest::Client,
     endpoint: Url,
     headers: HeaderMap,
+    bearer: Option<Arc<dyn BearerAuth>>,
     timeout: Duration,
     /// Shared with the event reader: which result each request sent expects.
     decoder: ResultDecoder,
@@ -255,37 +277,64 @@ impl SseClientTransport {
             None => default_client()
                 .map_err(|reason| SseError::Connect { url: shown.clone(), reason })?,
         };
-        let connect = async {
-            let response = client
-                .get(url.clone())
-                .headers(config.headers.clone())
-                .header(reqwest::header::ACCEPT, "text/event-stream")
-                .send()
+        let mut headers = config.headers.clone();
+        if config.bearer.is_some() {
+            headers.remove(AUTHORIZATION);
+        }
+        let mut retried = false;
+        let (endpoint, events, activity) = loop {
+            let token = bearer_token(config.bearer.as_deref(), &shown).await?;
+            let connect = async {
+                let mut request = client
+                    .get(url.clone())
+                    .headers(headers.clone())
+                    .header(reqwest::header::ACCEPT, "text/event-stream");
+                if let Some(value) = bearer_header(token.as_deref()) {
+                    request = request.header(AUTHORIZATION, value);
+                }
+                let response = request.send().await.map_err(|err| connect_error(&shown, &err))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(status_error(shown.clone(), response).await);
+                }
+                let content_type = response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if !content_type.starts_with("text/event-stream") {
+                    return Err(SseError::NotEventStream { url: shown.clone(), content_type });
+                }
+                let activity = Activity::default();
+                let bytes =
+                    limit(response.bytes_stream(), config.max_message_size, activity.clone());
+                let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
+                let endpoint = wait_for_endpoint(&mut events, &url, &shown).await?;
+                Ok((endpoint, events, activity))
+            };
+            let outcome = tokio::time::timeout(config.timeout, connect)
                 .await
-                .map_err(|err| connect_error(&shown, &err))?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(status_error(shown.clone(), response).await);
+                .map_err(|_| SseError::NoEndpoint { url: shown.clone(), after: config.timeout })?;
+            match outcome {
+                // Outside the timeout: a renewal may need an authorization with deadlines of
+                // its own.
+                Err(SseError::Unauthorized { status, www_authenticate, .. })
+                    if !retried
+                        && renewed(
+                            config.bearer.as_deref(),
+                            &shown,
+                            status,
+                            www_authenticate.as_deref(),
+                            token.as_deref(),
+                        )
+                        .await? =>
+                {
+                    retried = true;
+                }
+                other => break other?,
             }
-            let content_type = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            if !content_type.starts_with("text/event-stream") {
-                return Err(SseError::NotEventStream { url: shown.clone(), content_type });
-            }
-            let activity = Activity::default();
-            let bytes = limit(response.bytes_stream(), config.max_message_size, activity.clone());
-            let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
-            let endpoint = wait_for_endpoint(&mut events, &url, &shown).await?;
-            Ok((endpoint, events, activity))
         };
-        let (endpoint, events, activity) =
-            tokio::time::timeout(config.timeout, connect).await.map_err(|_| {
-                SseError::NoEndpoint { url: shown.clone(), after: config.timeout }
-            })??;
         tracing::debug!(url = %shown, endpoint = %self::shown(&endpoint), "legacy SSE connected");
         let (sender, messages) = mpsc::channel(64);
         let cancel = CancellationToken::new();
@@ -303,7 +352,8 @@ impl SseClientTransport {
         let poster = Poster {
             client,
             endpoint: endpoint.clone(),
-            headers: config.headers,
+            headers,
+            bearer: config.bearer,
             timeout: config.timeout,
             decoder,
         };
@@ -672,7 +722,8 @@ async fn status_error(url: String, response: reqwest::Response) -> SseError {
         let www_authenticate = response
             .headers()
             .get(reqwest::header::WWW_AUTHENTICATE)
-            .map(|value| excerpt(&String::from_utf8_lossy(value.as_bytes())));
+            // Whole (within reason): a `BearerAuth` reads its `resource_metadata` URL.
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(4096).collect());
         return SseError::Unauthorized { url, status, www_authenticate };
     }
     let body = excerpt(&response.text().await.unwrap_or_default());
@@ -691,23 +742,77 @@ impl Poster {
     async fn post(self, message: TxJsonRpcMessage<RoleClient>) -> Result<(), SseError> {
         self.decoder.sent(&message);
         let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
+        let body = bytes::Bytes::from(body);
         let shown = shown(&self.endpoint);
-        let request = self
-            .client
-            .post(self.endpoint)
-            .headers(self.headers)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send();
-        let response = tokio::time::timeout(self.timeout, request)
-            .await
-            .map_err(|_| SseError::Timeout { url: shown.clone(), after: self.timeout })?
-            .map_err(|err| connect_error(&shown, &err))?;
-        if response.status().is_success() {
-            return Ok(());
+        let mut retried = false;
+        loop {
+            let token = bearer_token(self.bearer.as_deref(), &shown).await?;
+            let mut request = self
+                .client
+                .post(self.endpoint.clone())
+                .headers(self.headers.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            if let Some(value) = bearer_header(token.as_deref()) {
+                request = request.header(AUTHORIZATION, value);
+            }
+            let response = tokio::time::timeout(self.timeout, request.send())
+                .await
+                .map_err(|_| SseError::Timeout { url: shown.clone(), after: self.timeout })?
+                .map_err(|err| connect_error(&shown, &err))?;
+            if response.status().is_success() {
+                return Ok(());
+            }
+            match status_error(shown.clone(), response).await {
+                SseError::Unauthorized { status, www_authenticate, .. }
+                    if !retried
+                        && renewed(
+                            self.bearer.as_deref(),
+                            &shown,
+                            status,
+                            www_authenticate.as_deref(),
+                            token.as_deref(),
+                        )
+                        .await? =>
+                {
+                    retried = true;
+                }
+                other => return Err(other),
+            }
         }
-        Err(status_error(shown, response).await)
     }
+}
+
+/// The token `bearer` gives now, if there is a `bearer`.
+async fn bearer_token(
+    bearer: Option<&dyn BearerAuth>,
+    url: &str,
+) -> Result<Option<String>, SseError> {
+    let Some(bearer) = bearer else { return Ok(None) };
+    bearer.token().await.map_err(|source| SseError::Auth { url: url.to_owned(), source })
+}
+
+/// Whether `bearer` renewed the token the server refused (so a retry may succeed).
+async fn renewed(
+    bearer: Option<&dyn BearerAuth>,
+    url: &str,
+    status: u16,
+    challenge: Option<&str>,
+    sent: Option<&str>,
+) -> Result<bool, SseError> {
+    let Some(bearer) = bearer else { return Ok(false) };
+    bearer
+        .rejected(status, challenge, sent)
+        .await
+        .map_err(|source| SseError::Auth { url: url.to_owned(), source })
+}
+
+/// `Bearer <token>` as a sensitive header value (`None` for no token, or one no header can
+/// carry: the server then answers 401 as for no token).
+fn bearer_header(token: Option<&str>) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token?)).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 impl Transport<RoleClient> for SseClientTransport {

@@ -31,6 +31,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[cfg(feature = "client")]
+mod bearer;
+#[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "client")]
 pub mod decode;

@@ -465,3 +465,109 @@ async fn an_authorization_header_goes_with_every_request() {
         assert!(head.contains("authorization: Bearer tok-secret-9\r\n"), "{head}");
     }
 }
+
+/// What a `BearerAuth` heard of a refusal: the status, the challenge, the token sent.
+type Rejection = (u16, Option<String>, Option<String>);
+
+/// A `BearerAuth` that hands out `tokens` in turn: the first at once, the next one each time a
+/// token is rejected. It records the rejections it heard.
+#[derive(Debug)]
+struct Rotating {
+    tokens: &'static [&'static str],
+    at: std::sync::Mutex<usize>,
+    rejections: std::sync::Mutex<Vec<Rejection>>,
+}
+
+impl Rotating {
+    fn new(tokens: &'static [&'static str]) -> std::sync::Arc<Rotating> {
+        std::sync::Arc::new(Rotating {
+            tokens,
+            at: Default::default(),
+            rejections: Default::default(),
+        })
+    }
+}
+
+impl mcp_sse::client::BearerAuth for Rotating {
+    fn token(
+        &self,
+    ) -> futures::future::BoxFuture<'_, Result<Option<String>, mcp_sse::client::BearerError>> {
+        let at = *self.at.lock().unwrap();
+        let token = self.tokens.get(at).map(|t| (*t).to_owned());
+        Box::pin(async move {
+            if at == usize::MAX { Err("no token for you".into()) } else { Ok(token) }
+        })
+    }
+
+    fn rejected<'a>(
+        &'a self,
+        status: u16,
+        challenge: Option<&'a str>,
+        sent: Option<&'a str>,
+    ) -> futures::future::BoxFuture<'a, Result<bool, mcp_sse::client::BearerError>> {
+        self.rejections.lock().unwrap().push((
+            status,
+            challenge.map(str::to_owned),
+            sent.map(str::to_owned),
+        ));
+        let mut at = self.at.lock().unwrap();
+        *at += 1;
+        let renewed = *at < self.tokens.len();
+        Box::pin(async move { Ok(renewed) })
+    }
+}
+
+/// The bearer hook: a refused `GET` and a refused `POST` are each sent again once with the
+/// renewed token; a second refusal is final; a hook that fails is `SseError::Auth`.
+#[tokio::test]
+async fn a_bearer_hook_renews_a_refused_token_once_per_request() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let url = raw_server(move |request, mut stream| {
+        record.lock().unwrap().push(request.lines().next().unwrap_or_default().to_owned());
+        let has = |token: &str| request.contains(&format!("authorization: Bearer {token}\r\n"));
+        let refuse = b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer error=\"invalid_token\"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+        if request.starts_with("GET") && (has("new") || has("newer")) {
+            let _ = stream.write_all(
+                format!("{SSE_HEAD}event: endpoint\ndata: /message?sessionId=1\n\n").as_bytes(),
+            );
+            std::thread::sleep(Duration::from_secs(2));
+        } else if request.starts_with("POST") && has("newer") {
+            let _ = stream.write_all(
+                b"HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            );
+        } else {
+            let _ = stream.write_all(refuse);
+        }
+    });
+    let bearer = Rotating::new(&["old", "new", "newer"]);
+    let mut transport =
+        SseClientTransport::connect(config(&url).bearer(bearer.clone())).await.unwrap();
+    transport.send(ping()).await.unwrap();
+    transport.send(ping()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let methods: Vec<&str> = seen.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    assert_eq!(methods, ["GET", "GET", "POST", "POST", "POST"], "{seen:?}");
+    let rejections = bearer.rejections.lock().unwrap().clone();
+    let challenge = Some("Bearer error=\"invalid_token\"".to_owned());
+    assert_eq!(
+        rejections,
+        [
+            (401, challenge.clone(), Some("old".to_owned())),
+            (401, challenge, Some("new".to_owned()))
+        ]
+    );
+
+    // A token refused twice: one retry, then the refusal.
+    let bearer = Rotating::new(&["old", "stale"]);
+    let err = SseClientTransport::connect(config(&url).bearer(bearer.clone())).await.unwrap_err();
+    assert!(matches!(&err, SseError::Unauthorized { status: 401, .. }), "{err:?}");
+    assert_eq!(bearer.rejections.lock().unwrap().len(), 1);
+
+    // A hook that cannot give a token.
+    let bearer = Rotating::new(&[]);
+    *bearer.at.lock().unwrap() = usize::MAX;
+    let err = SseClientTransport::connect(config(&url).bearer(bearer)).await.unwrap_err();
+    let SseError::Auth { source, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(source.to_string(), "no token for you");
+}

@@ -418,6 +418,8 @@ pub(crate) fn transient(error: &SessionError) -> bool {
         SessionError::Unauthorized { .. }
         | SessionError::TokenUnavailable { .. }
         | SessionError::UnsupportedAuth { .. }
+        | SessionError::Authorization { .. }
+        | SessionError::LoginRequired { .. }
         | SessionError::NotStreamableHttp { .. }
         | SessionError::InvalidHeader { .. }
         | SessionError::UnsupportedTransport { .. }
@@ -458,6 +460,19 @@ mod tests {
             let base = f64::from(base);
             assert!(wait >= base * 0.75 - 1e-6 && wait <= base * 1.25 + 1e-6, "{restarts}: {wait}");
         }
+    }
+
+    #[test]
+    fn authorization_failures_are_final() {
+        let server = "docs".to_owned();
+        let step = mcp_auth::Step::Discovery;
+        let reason = "no metadata".to_owned();
+        assert!(!transient(&SessionError::Authorization {
+            server: server.clone(),
+            step,
+            reason: reason.clone()
+        }));
+        assert!(!transient(&SessionError::LoginRequired { server, reason }));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `auth` of type bearer over streamable HTTP and legacy SSE, against `testkit-mcp --bearer`
-//! (which refuses every request without the token and logs what it saw at `GET /auth`); and
-//! `auth` of type oauth, refused until the flow exists.
+//! (which refuses every request without the token and logs what it saw at `GET /auth`). `auth`
+//! of type oauth is tested in `oauth.rs`.
 //!
 //! The token is read from an environment variable when a session opens. Setting one in this
 //! process would race the other tests' threads, which read the environment (`set_var` is
@@ -13,9 +13,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcp_session::mcp_config::{
-    AuthConfig, OAuthConfig, ServerConfig, SseConfig, StreamableHttpConfig,
-};
+use mcp_session::mcp_config::{AuthConfig, ServerConfig, SseConfig, StreamableHttpConfig};
 use mcp_session::{MCPClientSessionManager, SessionError, TokenProblem};
 use serde_json::json;
 
@@ -356,36 +354,6 @@ async fn no_token_is_unauthorized_with_the_hint_to_set_auth() {
             )
         );
     }
-}
-
-#[tokio::test]
-async fn oauth_is_refused_until_the_flow_exists() {
-    let server = HttpServer::start_mode("sse", &["--bearer", "unused"]);
-    let manager = MCPClientSessionManager::new();
-    let oauth = AuthConfig::oauth(OAuthConfig::default().client_id("app"));
-    for config in [
-        http("planned", &server.url, oauth.clone()),
-        sse("planned", &server.url, oauth.clone()),
-        StreamableHttpConfig::new("planned", &server.url)
-            .unwrap()
-            .sse_fallback(true)
-            .auth(oauth.clone())
-            .into(),
-    ] {
-        let err = manager.open_session(&config).await.unwrap_err();
-        assert!(
-            matches!(&err, SessionError::UnsupportedAuth { auth, .. } if auth == "oauth"),
-            "{err:?}"
-        );
-        assert_eq!(err.kind(), "unsupported_auth");
-        assert_eq!(
-            err.to_string(),
-            "planned: `auth` of type `oauth` is not supported yet (mcp-session cannot run the \
-             OAuth flow; it is planned): get a token yourself and give the server an `auth` of \
-             type `bearer` with `token_env`, or an `Authorization` header"
-        );
-    }
-    assert_eq!(auth_log(&server.url), json!({}), "nothing reached the server");
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod failures;
 mod handlers;
 mod leaks;
 mod methods;
+mod oauth;
 mod peers;
 mod pool;
 mod protocol;

@@ -9,10 +9,20 @@
 //! - `elicitation-sep1034-client-defaults`: call the scenario's tool, accepting its elicitation
 //!   with every default of the requested schema filled in;
 //! - `sse-retry` and anything else: call every tool that takes no arguments.
+//!
+//! The `auth/*` scenarios protect their mock with OAuth: for those the server's `auth` is of
+//! type oauth, logged in headless (the mock's authorization endpoint approves at once with a
+//! redirect), with the client metadata document URL the reference client uses, and the
+//! pre-registered `client_id` and `client_secret` when `MCP_CONFORMANCE_CONTEXT` gives them.
+//! Tokens are kept in a temporary directory removed at exit: every run logs in afresh.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use mcp_session::mcp_auth::{FileStore, LoginMode, SecretSource};
+use mcp_session::mcp_config::{AuthConfig, OAuthConfig, SecretRef};
 use mcp_session::rmcp::ErrorData;
 use mcp_session::rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
 use mcp_session::{HandlerCapabilities, MCPClientSessionManager, Session, SessionHandler};
@@ -62,12 +72,85 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The client id metadata document URL of the runner's reference client (its `basic-cimd`
+/// scenario checks that `client_id` is this URL).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// The name under which the context's `client_secret` is read (from [`Context`], never from the
+/// environment).
+const CLIENT_SECRET_VAR: &str = "MCP_CONFORMANCE_CLIENT_SECRET";
+
+/// The scenario's `MCP_CONFORMANCE_CONTEXT`: secrets for the OAuth flow.
+#[derive(Debug, Default)]
+struct Context {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+impl Context {
+    fn from_env() -> Context {
+        let value: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+        Context { client_id: field("client_id"), client_secret: field("client_secret") }
+    }
+}
+
+/// Secrets from the scenario's context.
+#[derive(Debug)]
+struct ContextSecrets(Option<String>);
+
+impl SecretSource for ContextSecrets {
+    fn var(&self, name: &str) -> Option<String> {
+        (name == CLIENT_SECRET_VAR).then(|| self.0.clone()).flatten()
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir()
+            .join(format!("mcp-conformance-client-{}-{nanos:x}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn run(url: &str, scenario: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let config = mcp_session::mcp_config::StreamableHttpConfig::new("conformance", url)?;
-    let manager = MCPClientSessionManager::builder()
+    let mut config = mcp_session::mcp_config::StreamableHttpConfig::new("conformance", url)?;
+    let mut builder = MCPClientSessionManager::builder()
         .client_info("mcp-session-rs-conformance", env!("CARGO_PKG_VERSION"))
-        .handler(Defaults)
-        .build();
+        .handler(Defaults);
+    let state = TempDir::new()?;
+    if scenario.starts_with("auth/") {
+        let context = Context::from_env();
+        let mut oauth = OAuthConfig::default().client_metadata_url(CLIENT_METADATA_URL)?;
+        if let Some(client_id) = context.client_id {
+            oauth = oauth.client_id(client_id);
+            if context.client_secret.is_some() {
+                oauth = oauth.client_secret(SecretRef::env(CLIENT_SECRET_VAR));
+            }
+        }
+        config = config.auth(AuthConfig::oauth(oauth));
+        builder = builder
+            .login(LoginMode::Headless)
+            .token_store(Arc::new(FileStore::new(&state.0)))
+            .secrets(Arc::new(ContextSecrets(context.client_secret)));
+    }
+    let manager = builder.build();
     let session = manager.open_session(&config.into()).await?;
     let outcome = scenario_steps(&session, scenario).await;
     let closed = session.close().await;

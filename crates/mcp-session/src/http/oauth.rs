@@ -1,0 +1,288 @@
+//! [`OAuthHttp`]: rmcp's streamable HTTP client on reqwest, with the bearer tokens of an
+//! [`Authorizer`] added per request and renewed when the server refuses them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::stream::BoxStream;
+use mcp_auth::{AuthError, Authorizer, Round, Token};
+use reqwest::header::{HeaderName, HeaderValue};
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_client::{
+    SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
+    StreamableHttpResponseLimits,
+};
+use sse_stream::Sse;
+
+/// Attempts per logical request, the first included. The [`Round`] bounds authorizations and
+/// refreshes already; this bounds a server that answers 401 to every new token as well.
+const MAX_ATTEMPTS: usize = 6;
+
+/// The HTTP client of a streamable HTTP session: reqwest, plus, for a server whose `auth` is of
+/// type oauth, its [`Authorizer`].
+///
+/// With an authorizer, every request (the `initialize` and later POSTs, the GET stream, the
+/// DELETE) carries the authorizer's current token, set here (rmcp's `auth_header` stays
+/// `None`). When the server answers 401 (with a challenge or without), the request is sent again
+/// with the token [`Authorizer::unauthorized`] gives (a refresh, else an authorization); when
+/// it answers 403 with a challenge, with the one [`Authorizer::insufficient_scope`] gives (a
+/// step-up to the union of scopes). One [`Round`] per request bounds the authorizations. Any
+/// other outcome passes through; a failed flow is [`ClientError::Auth`].
+///
+/// Without one, it is reqwest's client as rmcp has it, its errors wrapped in
+/// [`ClientError::Http`].
+#[derive(Clone)]
+pub(crate) struct OAuthHttp {
+    inner: reqwest::Client,
+    auth: Option<Arc<Authorizer>>,
+}
+
+impl OAuthHttp {
+    pub(crate) fn new(inner: reqwest::Client, auth: Option<Arc<Authorizer>>) -> Self {
+        OAuthHttp { inner, auth }
+    }
+}
+
+/// The error of an [`OAuthHttp`] request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// reqwest's error.
+    #[error(transparent)]
+    Http(reqwest::Error),
+    /// No token could be had.
+    #[error(transparent)]
+    Auth(AuthError),
+}
+
+type Lifted = StreamableHttpError<ClientError>;
+type Plain = StreamableHttpError<reqwest::Error>;
+
+/// What a failed attempt says about the token it carried.
+enum Refusal<'a> {
+    /// 401: no token, or one the server does not accept; the challenge, if any.
+    Unauthorized(Option<&'a str>),
+    /// 403 with a challenge (maybe `insufficient_scope`).
+    Forbidden(&'a str),
+}
+
+fn refusal(err: &Plain) -> Option<Refusal<'_>> {
+    match err {
+        StreamableHttpError::AuthRequired(auth) => {
+            Some(Refusal::Unauthorized(Some(&auth.www_authenticate_header)))
+        }
+        StreamableHttpError::InsufficientScope(scope) => {
+            Some(Refusal::Forbidden(&scope.www_authenticate_header))
+        }
+        // A 401 without a challenge: a POST's is text, a GET's or DELETE's reqwest's status.
+        StreamableHttpError::UnexpectedServerResponse(text) if text.starts_with("HTTP 401") => {
+            Some(Refusal::Unauthorized(None))
+        }
+        StreamableHttpError::Client(err)
+            if err.status() == Some(reqwest::StatusCode::UNAUTHORIZED) =>
+        {
+            Some(Refusal::Unauthorized(None))
+        }
+        _ => None,
+    }
+}
+
+impl OAuthHttp {
+    /// Runs `attempt` with the token to send, again after each refusal the authorizer renews
+    /// the token for. Without an authorizer, once with `given` (rmcp's `auth_header`).
+    async fn authorized<T, F, Fut>(
+        &self,
+        given: Option<String>,
+        mut attempt: F,
+    ) -> Result<T, Lifted>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<T, Plain>>,
+    {
+        let Some(auth) = &self.auth else { return attempt(given).await.map_err(lift) };
+        let failed = |err: AuthError| StreamableHttpError::Client(ClientError::Auth(err));
+        let mut round = Round::new();
+        let mut token: Option<Token> = auth.bearer().await.map_err(failed)?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let err = match attempt(token.as_ref().map(|t| t.expose().to_owned())).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let renewed = match refusal(&err) {
+                _ if tries >= MAX_ATTEMPTS => return Err(lift(err)),
+                Some(Refusal::Unauthorized(challenge)) => {
+                    tracing::debug!("HTTP 401; renewing the OAuth token");
+                    auth.unauthorized(challenge, token.as_ref(), &mut round).await
+                }
+                Some(Refusal::Forbidden(challenge)) => {
+                    tracing::debug!("HTTP 403 with a challenge; asking the OAuth flow");
+                    auth.insufficient_scope(challenge, token.as_ref(), &mut round).await
+                }
+                None => return Err(lift(err)),
+            };
+            token = Some(renewed.map_err(failed)?);
+        }
+    }
+}
+
+/// `err` with reqwest's error wrapped in [`ClientError::Http`]; every variant kept, since the
+/// transport's worker acts on some (`SessionExpired`, `ServerDoesNotSupportSse`, …).
+fn lift(err: Plain) -> Lifted {
+    use StreamableHttpError as E;
+    match err {
+        E::Sse(e) => E::Sse(e),
+        E::Io(e) => E::Io(e),
+        E::Client(e) => E::Client(ClientError::Http(e)),
+        E::HttpStatus(e) => E::HttpStatus(e),
+        E::UnexpectedEndOfStream => E::UnexpectedEndOfStream,
+        E::UnexpectedServerResponse(text) => E::UnexpectedServerResponse(text),
+        E::ResponseBodyTooLarge { max_size } => E::ResponseBodyTooLarge { max_size },
+        E::UnexpectedContentType(ct) => E::UnexpectedContentType(ct),
+        E::ServerDoesNotSupportSse => E::ServerDoesNotSupportSse,
+        E::ServerDoesNotSupportDeleteSession => E::ServerDoesNotSupportDeleteSession,
+        E::TokioJoinError(e) => E::TokioJoinError(e),
+        E::Deserialize(e) => E::Deserialize(e),
+        E::TransportChannelClosed => E::TransportChannelClosed,
+        E::MissingSessionIdInResponse => E::MissingSessionIdInResponse,
+        E::Auth(e) => E::Auth(e),
+        E::AuthRequired(e) => E::AuthRequired(e),
+        E::InsufficientScope(e) => E::InsufficientScope(e),
+        E::ReservedHeaderConflict(name) => E::ReservedHeaderConflict(name),
+        E::SessionExpired => E::SessionExpired,
+        E::SessionRecoveryTimeout => E::SessionRecoveryTimeout,
+        E::ReinitializationFailed(e) => E::ReinitializationFailed(e),
+        E::ControlRequestTimeout => E::ControlRequestTimeout,
+        // A variant of a newer rmcp: its text survives.
+        other => E::UnexpectedServerResponse(other.to_string().into()),
+    }
+}
+
+impl StreamableHttpClient for OAuthHttp {
+    type Error = ClientError;
+
+    async fn post_message(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.post_message(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn post_message_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.post_message_with_max_sse_event_size(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+                max_sse_event_size,
+            )
+        })
+        .await
+    }
+
+    async fn post_message_with_response_limits(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.post_message_with_response_limits(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+                limits,
+            )
+        })
+        .await
+    }
+
+    async fn delete_session(
+        &self,
+        uri: Arc<str>,
+        session_id: Arc<str>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<(), Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.delete_session(
+                uri.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn get_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.get_stream(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                token,
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+        self.authorized(auth_header, |token| {
+            self.inner.get_stream_with_max_sse_event_size(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                token,
+                custom_headers.clone(),
+                max_sse_event_size,
+            )
+        })
+        .await
+    }
+}

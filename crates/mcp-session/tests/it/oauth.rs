@@ -1,0 +1,254 @@
+//! `auth` of type oauth over streamable HTTP and legacy SSE, against testkit's `OAuthFixture`
+//! (an authorization server and the MCP server it protects, in process on loopback): a headless
+//! first login and its reuse, refresh mid-session, re-authorization or `LoginRequired` after
+//! revocation, one authorization for many concurrent refusals, step-up, `login`/`logout`, and
+//! no token in any error text. The fixture's controls (expire, revoke) replace the clock, so no
+//! test sleeps.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use mcp_session::mcp_auth::{FileStore, LoginMode, StoreKey};
+use mcp_session::mcp_config::{
+    AuthConfig, OAuthConfig, ServerConfig, SseConfig, StreamableHttpConfig,
+};
+use mcp_session::{MCPClientSessionManager, Session, SessionError};
+use serde_json::{Value, json};
+use testkit::oauth::{FixtureOptions, OAuthFixture};
+
+use crate::quick_timeouts;
+
+fn oauth() -> AuthConfig {
+    AuthConfig::oauth(OAuthConfig::default())
+}
+
+fn http(fixture: &OAuthFixture) -> ServerConfig {
+    StreamableHttpConfig::new("docs", fixture.mcp_url())
+        .unwrap()
+        .timeouts(quick_timeouts())
+        .auth(oauth())
+        .into()
+}
+
+fn sse(fixture: &OAuthFixture) -> ServerConfig {
+    SseConfig::new("docs", fixture.sse_url())
+        .unwrap()
+        .timeouts(quick_timeouts())
+        .auth(oauth())
+        .into()
+}
+
+/// A manager keeping its tokens in `dir`, logging in as `login` says.
+fn manager(dir: &Path, login: LoginMode) -> MCPClientSessionManager {
+    MCPClientSessionManager::builder()
+        .login(login)
+        .token_store(Arc::new(FileStore::new(dir)))
+        .build()
+}
+
+/// Calls `echo`: the session works.
+async fn echo(session: &Session, text: &str) {
+    let echoed = session.call_tool("echo", json!({"text": text})).await.unwrap();
+    assert_eq!(echoed.content[0].as_text().unwrap().text, text);
+}
+
+/// The access and refresh tokens stored for `url` in `dir`.
+fn stored_tokens(dir: &Path, url: &str) -> Vec<String> {
+    let key = StoreKey::new("docs", &url::Url::parse(url).unwrap());
+    let text = std::fs::read_to_string(FileStore::new(dir).path(&key)).expect("a stored record");
+    fn collect(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        Value::String(s) if key == "access_token" || key == "refresh_token" => {
+                            into.push(s.clone());
+                        }
+                        other => collect(other, into),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
+            _ => {}
+        }
+    }
+    let mut tokens = Vec::new();
+    collect(&serde_json::from_str(&text).unwrap(), &mut tokens);
+    assert!(!tokens.is_empty(), "tokens in {text:?}");
+    tokens
+}
+
+/// Neither the text nor the debug form of `err` holds any of `secrets`.
+fn assert_hidden(err: &SessionError, secrets: &[String]) {
+    let (text, debug) = (err.to_string(), format!("{err:?}"));
+    for secret in secrets {
+        assert!(!text.contains(secret.as_str()) && !debug.contains(secret.as_str()), "{debug}");
+    }
+}
+
+#[tokio::test]
+async fn a_headless_login_is_stored_and_reused_by_the_next_manager() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&http(&fixture)).await.unwrap();
+    echo(&session, "first").await;
+    session.close().await.unwrap();
+    let counters = fixture.counters();
+    assert_eq!(
+        (counters.register, counters.authorize, counters.token_authorization_code),
+        (1, 1, 1)
+    );
+
+    // A new manager (a new process, as far as the tokens go) reads them from the file.
+    let session =
+        manager(dir.path(), LoginMode::Never).open_session(&http(&fixture)).await.unwrap();
+    echo(&session, "again").await;
+    session.close().await.unwrap();
+    let counters = fixture.counters();
+    assert_eq!((counters.register, counters.authorize, counters.token_refresh), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_mid_session() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&http(&fixture)).await.unwrap();
+    echo(&session, "before").await;
+    fixture.expire_access_tokens();
+    echo(&session, "after").await;
+    let counters = fixture.counters();
+    assert_eq!((counters.authorize, counters.token_refresh), (1, 1));
+    assert!(counters.unauthorized >= 2, "the first 401 and the expired token's: {counters:?}");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn revoked_tokens_reauthorize_headless_and_need_a_login_otherwise() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&http(&fixture)).await.unwrap();
+    echo(&session, "before").await;
+    fixture.revoke_all();
+    echo(&session, "after").await;
+    assert_eq!(fixture.counters().authorize, 2);
+    session.close().await.unwrap();
+
+    // Under `Never` (the library default), a revoked record needs a person.
+    let tokens = stored_tokens(dir.path(), fixture.mcp_url());
+    fixture.revoke_all();
+    let never = manager(dir.path(), LoginMode::Never);
+    for config in [http(&fixture), sse(&fixture)] {
+        let err = never.open_session(&config).await.unwrap_err();
+        assert!(
+            matches!(&err, SessionError::LoginRequired { server, .. } if server == "docs"),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), "login_required");
+        assert!(err.to_string().contains("run `research-demo login docs`"), "{err}");
+        assert_hidden(&err, &tokens);
+    }
+    assert_eq!(fixture.counters().authorize, 2);
+}
+
+#[tokio::test]
+async fn with_no_stored_token_and_no_login_the_error_says_to_log_in() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The default login mode.
+    let manager = MCPClientSessionManager::builder()
+        .token_store(Arc::new(FileStore::new(dir.path())))
+        .build();
+    let err = manager.open_session(&http(&fixture)).await.unwrap_err();
+    assert!(matches!(&err, SessionError::LoginRequired { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("docs: not logged in ("), "{err}");
+    assert_eq!((fixture.counters().authorize, fixture.counters().authorized), (0, 0));
+}
+
+#[tokio::test]
+async fn eight_concurrent_refusals_make_one_authorization() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&http(&fixture)).await.unwrap();
+    echo(&session, "before").await;
+    fixture.revoke_all();
+    let unauthorized = fixture.counters().unauthorized;
+    let calls = (0..8).map(|i| {
+        let session = session.clone();
+        async move { echo(&session, &format!("call {i}")).await }
+    });
+    futures::future::join_all(calls).await;
+    let counters = fixture.counters();
+    assert_eq!(counters.authorize, 2, "{counters:?}");
+    assert!(counters.unauthorized > unauthorized, "{counters:?}");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_method_that_needs_a_scope_steps_up_to_the_union() {
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .challenge_scope("mcp:read")
+            .require_scopes("tools/call", ["mcp:read", "mcp:write"]),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&http(&fixture)).await.unwrap();
+    assert!(!session.list_tools().await.unwrap().is_empty());
+    assert_eq!(fixture.counters().authorize, 1);
+    echo(&session, "needs mcp:write").await;
+    let requests = fixture.authorize_requests();
+    let scopes: Vec<_> = requests.iter().map(|r| r.scope.as_deref()).collect();
+    assert_eq!(scopes, [Some("mcp:read"), Some("mcp:read mcp:write")]);
+    assert_eq!(fixture.counters().forbidden, 1);
+    // The stepped-up token serves the next call at once.
+    echo(&session, "again").await;
+    assert_eq!((fixture.counters().authorize, fixture.counters().forbidden), (2, 1));
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn legacy_sse_logs_in_and_refreshes_through_the_bearer_hook() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session =
+        manager(dir.path(), LoginMode::Headless).open_session(&sse(&fixture)).await.unwrap();
+    echo(&session, "over sse").await;
+    assert_eq!(fixture.counters().authorize, 1);
+    // The POST of the next call is refused, refreshed, and sent again.
+    fixture.expire_access_tokens();
+    echo(&session, "refreshed").await;
+    let counters = fixture.counters();
+    assert_eq!((counters.authorize, counters.token_refresh), (1, 1));
+    let resource = fixture.authorize_requests()[0].resource.clone();
+    assert_eq!(resource.as_deref(), Some(fixture.sse_url()));
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn login_stores_a_record_and_logout_deletes_it() {
+    let fixture = OAuthFixture::start(FixtureOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let manager = manager(dir.path(), LoginMode::Headless);
+    let config = http(&fixture);
+    let stored = manager.login(&config).await.unwrap().expect("an oauth server");
+    assert_eq!(stored.issuer().map(|i| i.trim_end_matches('/')), Some(fixture.issuer()));
+    assert!(stored.has_tokens());
+    assert_eq!(fixture.counters().authorize, 1);
+    let session = manager.open_session(&config).await.unwrap();
+    echo(&session, "logged in").await;
+    session.close().await.unwrap();
+    assert_eq!(fixture.counters().authorize, 1, "the login's token was used");
+
+    assert!(manager.logout(&config).await.unwrap());
+    assert!(!manager.logout(&config).await.unwrap());
+    let key = StoreKey::new("docs", &url::Url::parse(fixture.mcp_url()).unwrap());
+    assert!(!FileStore::new(dir.path()).path(&key).exists());
+    // A server without oauth has nothing to log in to.
+    let plain: ServerConfig = StreamableHttpConfig::new("plain", fixture.mcp_url()).unwrap().into();
+    assert!(manager.login(&plain).await.unwrap().is_none());
+}
