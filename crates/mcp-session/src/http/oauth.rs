@@ -87,43 +87,36 @@ fn refusal(err: &Plain) -> Option<Refusal<'_>> {
     }
 }
 
-impl OAuthHttp {
-    /// Runs `attempt` with the token to send, again after each refusal the authorizer renews
-    /// the token for. Without an authorizer, once with `given` (rmcp's `auth_header`).
-    async fn authorized<T, F, Fut>(
-        &self,
-        given: Option<String>,
-        mut attempt: F,
-    ) -> Result<T, Lifted>
-    where
-        F: FnMut(Option<String>) -> Fut,
-        Fut: Future<Output = Result<T, Plain>>,
-    {
-        let Some(auth) = &self.auth else { return attempt(given).await.map_err(lift) };
-        let failed = |err: AuthError| StreamableHttpError::Client(ClientError::Auth(err));
-        let mut round = Round::new();
-        let mut token: Option<Token> = auth.bearer().await.map_err(failed)?;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let err = match attempt(token.as_ref().map(|t| t.expose().to_owned())).await {
-                Ok(value) => return Ok(value),
-                Err(err) => err,
-            };
-            let renewed = match refusal(&err) {
-                _ if tries >= MAX_ATTEMPTS => return Err(lift(err)),
-                Some(Refusal::Unauthorized(challenge)) => {
-                    tracing::debug!("HTTP 401; renewing the OAuth token");
-                    auth.unauthorized(challenge, token.as_ref(), &mut round).await
-                }
-                Some(Refusal::Forbidden(challenge)) => {
-                    tracing::debug!("HTTP 403 with a challenge; asking the OAuth flow");
-                    auth.insufficient_scope(challenge, token.as_ref(), &mut round).await
-                }
-                None => return Err(lift(err)),
-            };
-            token = Some(renewed.map_err(failed)?);
-        }
+/// Runs `attempt` with `auth`'s token, again after each refusal the authorizer renews the token
+/// for. (Without an authorizer each method makes its request once, its arguments moved.)
+async fn authorized<T, F, Fut>(auth: &Authorizer, mut attempt: F) -> Result<T, Lifted>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<T, Plain>>,
+{
+    let failed = |err: AuthError| StreamableHttpError::Client(ClientError::Auth(err));
+    let mut round = Round::new();
+    let mut token: Option<Token> = auth.bearer().await.map_err(failed)?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let err = match attempt(token.as_ref().map(|t| t.expose().to_owned())).await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let renewed = match refusal(&err) {
+            _ if tries >= MAX_ATTEMPTS => return Err(lift(err)),
+            Some(Refusal::Unauthorized(challenge)) => {
+                tracing::debug!("HTTP 401; renewing the OAuth token");
+                auth.unauthorized(challenge, token.as_ref(), &mut round).await
+            }
+            Some(Refusal::Forbidden(challenge)) => {
+                tracing::debug!("HTTP 403 with a challenge; asking the OAuth flow");
+                auth.insufficient_scope(challenge, token.as_ref(), &mut round).await
+            }
+            None => return Err(lift(err)),
+        };
+        token = Some(renewed.map_err(failed)?);
     }
 }
 
@@ -170,7 +163,14 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .post_message(uri, message, session_id, auth_header, custom_headers)
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.post_message(
                 uri.clone(),
                 message.clone(),
@@ -191,7 +191,21 @@ impl StreamableHttpClient for OAuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .post_message_with_max_sse_event_size(
+                    uri,
+                    message,
+                    session_id,
+                    auth_header,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.post_message_with_max_sse_event_size(
                 uri.clone(),
                 message.clone(),
@@ -213,7 +227,21 @@ impl StreamableHttpClient for OAuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .post_message_with_response_limits(
+                    uri,
+                    message,
+                    session_id,
+                    auth_header,
+                    custom_headers,
+                    limits,
+                )
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.post_message_with_response_limits(
                 uri.clone(),
                 message.clone(),
@@ -233,7 +261,14 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .delete_session(uri, session_id, auth_header, custom_headers)
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.delete_session(
                 uri.clone(),
                 session_id.clone(),
@@ -252,7 +287,14 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.get_stream(
                 uri.clone(),
                 session_id.clone(),
@@ -273,7 +315,21 @@ impl StreamableHttpClient for OAuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
-        self.authorized(auth_header, |token| {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .get_stream_with_max_sse_event_size(
+                    uri,
+                    session_id,
+                    last_event_id,
+                    auth_header,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+                .await
+                .map_err(lift);
+        };
+        authorized(auth, |token| {
             self.inner.get_stream_with_max_sse_event_size(
                 uri.clone(),
                 session_id.clone(),
