@@ -156,6 +156,17 @@ impl StoredAuth {
         self.credentials.as_ref().map_or(&[], |c| c.granted_scopes.as_slice())
     }
 
+    /// When the stored access token expires, if the authorization server said (`expires_in`,
+    /// counted from when the token was received).
+    pub fn expires_at(&self) -> Option<std::time::SystemTime> {
+        use oauth2::TokenResponse as _;
+
+        let credentials = self.credentials.as_ref()?;
+        let lifetime = credentials.token_response.as_ref()?.expires_in()?;
+        let received = std::time::Duration::from_secs(credentials.token_received_at?);
+        std::time::UNIX_EPOCH.checked_add(received)?.checked_add(lifetime)
+    }
+
     /// Whether tokens are stored.
     pub fn has_tokens(&self) -> bool {
         self.credentials.as_ref().is_some_and(|c| c.token_response.is_some())

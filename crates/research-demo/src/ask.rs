@@ -34,6 +34,7 @@ pub(crate) async fn ask(args: AskArgs, output: &Output, signals: Signals) -> Res
     } else {
         ResearchAssistant::new(config, llm)
     }
+    .with_manager(crate::login::manager())
     .stream(output.streams());
     let mut printers = JoinSet::new();
     let mut run =

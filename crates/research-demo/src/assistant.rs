@@ -122,6 +122,20 @@ impl ResearchAssistant {
         }
     }
 
+    /// Opens the tool's sessions with `manager` (default: [`MCPClientSessionManager::new`]),
+    /// such as one whose OAuth [`LoginMode`](mcp_session::mcp_auth::LoginMode) may reach a
+    /// person. With [`keep_alive`](Self::keep_alive), the pool is made anew over it: call it
+    /// before the assistant is used.
+    #[must_use]
+    pub fn with_manager(mut self, manager: MCPClientSessionManager) -> Self {
+        if self.pool.is_some() {
+            let servers = (*self.servers).clone();
+            self.pool = Some(SessionPool::builder(servers).manager(manager.clone()).build());
+        }
+        self.manager = manager;
+        self
+    }
+
     /// The manager that opens the tool's sessions (shared by clones):
     /// [`shutdown`](MCPClientSessionManager::shutdown) closes those of calls still running,
     /// such as when the program is stopped (and, with [`keep_alive`](Self::keep_alive), the

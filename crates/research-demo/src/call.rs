@@ -24,7 +24,8 @@ const ERROR_CHARS: usize = 200;
 pub(crate) async fn call(args: CallArgs, output: &Output, signals: Signals) -> Result<(), Error> {
     let arguments = arguments(args.arguments.clone(), &args.args)?;
     let servers = crate::sources::resolve(&args.servers).await?;
-    let pool = SessionPool::new(servers.config.clone());
+    let pool =
+        SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let what = format!("{} of {}", args.tool, args.server);
     let outcome = tokio::select! {
         outcome = output.waiting(&what, call_once(&pool, &args, arguments, output)) => outcome,

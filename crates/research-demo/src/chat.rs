@@ -77,7 +77,9 @@ pub(crate) async fn chat(
              Ctrl-D leaves.",
         );
     }
-    let assistant = ResearchAssistant::keep_alive(config, llm).stream(output.streams());
+    let assistant = ResearchAssistant::keep_alive(config, llm)
+        .with_manager(crate::login::manager())
+        .stream(output.streams());
     let Some(pool) = assistant.pool().cloned() else {
         unreachable!("a keep-alive assistant has a pool")
     };

@@ -1,5 +1,5 @@
 //! The command line (clap): `research-demo [ask] [QUERY]`, `chat`, `route`, `servers`, `tools`,
-//! `call`, `serve arxiv`, `serve wikipedia` and `completions`. The flags that choose the
+//! `call`, `login`, `logout`, `serve arxiv`, `serve wikipedia` and `completions`. The flags that choose the
 //! servers, shared by every command that talks to them, are [`ServerArgs`] (`sources.rs`); those
 //! that choose the LLM, shared by `ask` and `chat`, are [`LlmArgs`].
 
@@ -16,7 +16,9 @@ pub(crate) use crate::sources::ServerArgs;
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 pub(crate) struct Cli {
-    /// Log more to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins).
+    /// Log more to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins). rmcp's
+    /// OAuth module, which logs the authorization code at debug, stays at info at most unless
+    /// RUST_LOG names its target, rmcp::transport::auth.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
     #[command(subcommand)]
@@ -53,7 +55,12 @@ impl Cli {
             Some(Command::Servers(args)) => args.json,
             Some(Command::Tools(args)) => args.json,
             Some(Command::Call(args)) => args.json,
-            Some(Command::Serve(_) | Command::Completions(_)) => false,
+            Some(
+                Command::Login(_)
+                | Command::Logout(_)
+                | Command::Serve(_)
+                | Command::Completions(_),
+            ) => false,
         }
     }
 }
@@ -61,8 +68,19 @@ impl Cli {
 /// The commands a mistyped first word may have meant (`help` is clap's own). Of two as near,
 /// the first wins: `server` is a near miss of `servers` (and of `serve`, when a server's name
 /// follows).
-const COMMANDS: [&str; 9] =
-    ["ask", "chat", "route", "servers", "tools", "call", "serve", "completions", "help"];
+const COMMANDS: [&str; 11] = [
+    "ask",
+    "chat",
+    "route",
+    "servers",
+    "tools",
+    "call",
+    "login",
+    "logout",
+    "serve",
+    "completions",
+    "help",
+];
 
 /// The servers `serve` serves, which may follow a mistyped `serve`.
 const SERVED: [&str; 2] = ["arxiv", "wikipedia"];
@@ -130,6 +148,13 @@ pub(crate) enum Command {
     Tools(ToolsArgs),
     /// Call one tool of one server and print its result; exit 1 if it reports an error.
     Call(CallArgs),
+    /// Log in to a server whose config has `"auth": {"type": "oauth"}`: authorize in a browser
+    /// and store the tokens; exit 1 if the login fails.
+    #[command(after_help = TOKENS_HELP)]
+    Login(LoginArgs),
+    /// Forget the OAuth tokens stored for a server (the authorization server is not told).
+    #[command(after_help = TOKENS_HELP)]
+    Logout(LogoutArgs),
     /// Serve one of the demo's MCP servers.
     #[command(subcommand)]
     Serve(Serve),
@@ -252,6 +277,39 @@ pub(crate) struct CallArgs {
     /// `isError`).
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
+}
+
+/// Where `login` and `logout` keep the tokens, and how the other commands use them.
+const TOKENS_HELP: &str = "The tokens are kept in a 0600 file per server and URL under \
+$MCP_SESSION_STATE_DIR/oauth, else $XDG_STATE_HOME/mcp-session-rs/oauth, else \
+~/.local/state/mcp-session-rs/oauth. The commands that talk to servers use them and refresh them; \
+when none works they open a browser to log in again only when stdin and stderr are terminals, \
+else they fail with exit 1 and ask for `research-demo login SERVER`. The BROWSER variable, when \
+set, is the program that opens the login page (its URL appended); else xdg-open (open on macOS). \
+No token is ever printed.";
+
+/// `research-demo login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The server, by its name in the config (--config, --discover, --url…).
+    #[arg(value_name = "SERVER")]
+    pub(crate) server: String,
+    /// Log in without a browser, following the authorization server's redirects: only for
+    /// servers that approve at once (test servers); a login page fails.
+    #[arg(long)]
+    pub(crate) headless: bool,
+    #[command(flatten)]
+    pub(crate) servers: ServerArgs,
+}
+
+/// `research-demo logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The server, by its name in the config (--config, --discover, --url…).
+    #[arg(value_name = "SERVER")]
+    pub(crate) server: String,
     #[command(flatten)]
     pub(crate) servers: ServerArgs,
 }
@@ -386,6 +444,8 @@ mod tests {
         assert_eq!(suggestion(&["chta"]), Some("chat"));
         assert_eq!(suggestion(&["completion"]), Some("completions"));
         assert_eq!(suggestion(&["hepl"]), Some("help"));
+        assert_eq!(suggestion(&["logni"]), Some("login"));
+        assert_eq!(suggestion(&["logut"]), Some("logout"));
         // Questions, even of one word, and a word after an explicit `ask`.
         for query in [
             &["serv", "me", "papers"][..],

@@ -4,8 +4,8 @@
 //! | status | when |
 //! |---|---|
 //! | 0 | the command finished: every query got an answer, and no server and no LLM failed on the way (a tool's own `is_error` result, which the model can work around, is not a failure); or stdout was closed (`\| head`) |
-//! | 1 | a server, a tool, the LLM, or the async runtime failed: during the run (a session that could not be opened, a call that failed in transport, the temporary agent's LLM; the answer, if any, is printed first) or so that the command stopped; `servers`: a server is unreachable; `tools`: a server could not be listed; `call`: the call failed, or its result is an error (`isError`) or breaks the tool's output schema |
-//! | 2 | bad usage (clap's own errors exit 2 too; an empty query, a near miss of a command, a server or tool name that does not exist, `call` arguments that are not a JSON object or break the tool's input schema, a tool the config's `tools` filter leaves out) or a configuration that cannot be used (one with no servers, `--discover` finding no file) |
+//! | 1 | a server, a tool, the LLM, or the async runtime failed (a server that needs `research-demo login` first included): during the run (a session that could not be opened, a call that failed in transport, the temporary agent's LLM; the answer, if any, is printed first) or so that the command stopped; `servers`: a server is unreachable; `tools`: a server could not be listed; `call`: the call failed, or its result is an error (`isError`) or breaks the tool's output schema |
+//! | 2 | bad usage (clap's own errors exit 2 too; an empty query, a near miss of a command, a server or tool name that does not exist, `call` arguments that are not a JSON object or break the tool's input schema, a tool the config's `tools` filter leaves out) or a configuration that cannot be used (one with no servers, `--discover` finding no file, `login` of a server that does not use OAuth) |
 //! | 130, 143 | SIGINT, SIGTERM: every session and server was closed first |
 
 use std::net::SocketAddr;
@@ -236,6 +236,29 @@ pub(crate) enum Error {
         /// The signal.
         signal: Interrupt,
     },
+    /// `login`, `logout`: the server does not use OAuth.
+    #[error(
+        "{server} does not use OAuth ({has}); `research-demo login` and `logout` are for servers \
+         whose config has `\"auth\": {{\"type\": \"oauth\"}}`"
+    )]
+    NotOAuth {
+        /// The server.
+        server: String,
+        /// What it has instead: "its `auth` is `bearer`", "it is a stdio server".
+        has: String,
+    },
+    /// `login`, `logout`: there is no state directory to keep the tokens in.
+    #[error(
+        "no place to keep OAuth tokens: {reason}; set MCP_SESSION_STATE_DIR to a folder for them"
+    )]
+    TokenStore {
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// `login`: the authorization failed (or needs a person, for `--headless`); `logout`: the
+    /// stored tokens could not be deleted.
+    #[error("{0}")]
+    Login(SessionError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -268,7 +291,10 @@ impl Error {
             | Error::NothingDiscovered { .. }
             | Error::CurrentDir { .. }
             | Error::ServerConfig(_)
-            | Error::LlmConfig(_) => Kind::Config,
+            | Error::LlmConfig(_)
+            | Error::NotOAuth { .. }
+            | Error::TokenStore { .. } => Kind::Config,
+            Error::Login(_) => Kind::Server,
             Error::Call(err) => call_kind(err),
             Error::WikipediaApi(WikipediaError::Invalid(_)) => Kind::Usage,
             Error::Fixtures { .. }
@@ -402,6 +428,19 @@ mod tests {
             (down.exit_code(), down.to_string()),
             (1, "unreachable: a: gone; b: gone".into())
         );
+    }
+
+    #[test]
+    fn login_usage_is_2_and_a_failed_login_is_1() {
+        let not_oauth =
+            Error::NotOAuth { server: "plain".into(), has: "it is a stdio server".into() };
+        assert_eq!((not_oauth.kind(), not_oauth.exit_code()), (Kind::Config, 2));
+        let reason = std::io::Error::other("no HOME");
+        assert_eq!(Error::TokenStore { reason }.exit_code(), 2);
+        let needed = SessionError::LoginRequired { server: "docs".into(), reason: "r".into() };
+        let failed = Error::Login(needed);
+        assert_eq!((failed.kind(), failed.exit_code()), (Kind::Server, 1));
+        assert!(failed.to_string().contains("run `research-demo login docs`"), "{failed}");
     }
 
     #[test]

@@ -21,11 +21,18 @@
 //!   seed's two by default, `--config FILE` or `--discover` instead, `--server NAME` to keep
 //!   some, ad-hoc `--stdio "CMD ARGS"` and `--url URL`, `--wikipedia-url URL` for a Wikipedia
 //!   server already running.
+//! - `research-demo login SERVER [--headless]` runs the OAuth authorization of a server whose
+//!   config says `"auth": {"type": "oauth"}` and stores its tokens; `logout SERVER` forgets them
+//!   (`login.rs`). The commands that open sessions may reach a person for a login (a browser)
+//!   only when stdin and stderr are terminals; elsewhere a missing login fails the command and
+//!   names `research-demo login SERVER`.
 //! - `research-demo serve arxiv` serves the arXiv MCP server over stdio; `serve wikipedia` the
 //!   Wikipedia MCP server over legacy SSE (`/sse`) and streamable HTTP (`/mcp`) (`serve.rs`).
 //! - `research-demo completions bash|zsh|fish` prints shell completions (clap_complete).
 //!
 //! Logs go to stderr: errors only, more with `-v`; `RUST_LOG` (an env-filter) wins when set.
+//! rmcp's OAuth module (target `rmcp::transport::auth`), which logs the authorization code at
+//! debug, is held at `info` at most unless `RUST_LOG` names that target itself.
 //!
 //! Both servers answer from recorded fixtures served on loopback unless given `--live` (the real
 //! APIs) or `--api-base` (another one). The command line is `cli.rs`; why a command stops, and
@@ -37,6 +44,7 @@ mod call;
 mod chat;
 mod cli;
 mod error;
+mod login;
 mod output;
 mod route;
 mod serve;
@@ -83,6 +91,8 @@ fn main() -> ExitCode {
                 Command::Servers(args) => servers::servers(args, &output, signals).await,
                 Command::Tools(args) => tools::tools(args, &output, signals).await,
                 Command::Call(args) => call::call(args, &output, signals).await,
+                Command::Login(args) => login::login(args, &output, signals).await,
+                Command::Logout(args) => login::logout(args, &output).await,
                 Command::Serve(Serve::Arxiv(args)) => serve::arxiv(args, signals).await,
                 Command::Serve(Serve::Wikipedia(args)) => serve::wikipedia(args, signals).await,
                 Command::Completions(args) => completions(&args),
@@ -109,11 +119,16 @@ fn main() -> ExitCode {
 /// stderr, and `-v`'s level used instead). rmcp's own events (such as a transport worker that
 /// quit, with the HTTP library's error) are left out unless asked for (`-v`, or `RUST_LOG`
 /// naming `rmcp`): they say again, in library terms, what the command's own message says.
+/// rmcp's OAuth module ([`RMCP_AUTH`]) logs the authorization code and token fields at debug:
+/// it is held at `info` at most, unless `RUST_LOG` names that target itself.
 fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::FilterExt as _;
     use tracing_subscriber::prelude::*;
 
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => match env_filter(&spec) {
+    let spec = std::env::var("RUST_LOG").ok().filter(|spec| !spec.trim().is_empty());
+    let auth_named = spec.as_deref().is_some_and(names_rmcp_auth);
+    let filter = match spec {
+        Some(spec) => match env_filter(&spec) {
             Ok(filter) => filter,
             Err(err) => {
                 eprint_line(&format!(
@@ -122,13 +137,30 @@ fn init_logging(verbose: u8) {
                 verbosity_filter(verbose)
             }
         },
-        _ => verbosity_filter(verbose),
+        None => verbosity_filter(verbose),
     };
+    let cap = tracing_subscriber::filter::filter_fn(move |meta| {
+        auth_named || !held_back(meta.target(), *meta.level())
+    });
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_filter(filter);
+        .with_filter(filter.and(cap));
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// The target of rmcp's OAuth module, which logs secrets at debug.
+const RMCP_AUTH: &str = "rmcp::transport::auth";
+
+/// Whether a `RUST_LOG` spec has a directive for [`RMCP_AUTH`] (or a module of it) itself.
+fn names_rmcp_auth(spec: &str) -> bool {
+    spec.split(',').any(|directive| directive.trim().starts_with(RMCP_AUTH))
+}
+
+/// Whether an event of `target` at `level` is left out whatever the filter says: one of
+/// [`RMCP_AUTH`] more verbose than `info`.
+fn held_back(target: &str, level: tracing::Level) -> bool {
+    target.starts_with(RMCP_AUTH) && level > tracing::Level::INFO
 }
 
 /// The filter `RUST_LOG=spec` asks for, with rmcp's events off unless it names `rmcp`.
@@ -175,4 +207,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    #[test]
+    fn rmcp_auth_is_held_at_info_unless_named() {
+        assert!(held_back("rmcp::transport::auth", Level::DEBUG));
+        assert!(held_back("rmcp::transport::auth::x", Level::TRACE));
+        assert!(!held_back("rmcp::transport::auth", Level::INFO));
+        assert!(!held_back("rmcp::transport::auth", Level::WARN));
+        assert!(!held_back("rmcp::transport::streamable_http_client", Level::DEBUG));
+        assert!(!held_back("mcp_session", Level::TRACE));
+        assert!(names_rmcp_auth("debug, rmcp::transport::auth=debug"));
+        assert!(!names_rmcp_auth("debug,rmcp=trace"));
+    }
 }

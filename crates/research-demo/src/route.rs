@@ -20,7 +20,8 @@ pub(crate) async fn route(args: RouteArgs, output: &Output, signals: Signals) ->
         return Err(Error::EmptyQuery);
     }
     let servers = crate::sources::resolve(&args.servers).await?;
-    let pool = SessionPool::new(servers.config.clone());
+    let pool =
+        SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let outcome = tokio::select! {
         outcome = rank(&pool, &query, usize::from(args.top), output) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),

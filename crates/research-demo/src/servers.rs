@@ -21,7 +21,8 @@ pub(crate) async fn servers(
     signals: Signals,
 ) -> Result<(), Error> {
     let servers = crate::sources::resolve(&args.servers).await?;
-    let pool = SessionPool::new(servers.config.clone());
+    let pool =
+        SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let outcome = tokio::select! {
         outcome = output.waiting("the servers", check(&pool, args.json, None, output)) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),

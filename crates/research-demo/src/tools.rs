@@ -21,7 +21,8 @@ const DESCRIPTION_CHARS: usize = 80;
 /// prints them.
 pub(crate) async fn tools(args: ToolsArgs, output: &Output, signals: Signals) -> Result<(), Error> {
     let servers = crate::sources::resolve(&args.servers).await?;
-    let pool = SessionPool::new(servers.config.clone());
+    let pool =
+        SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let listing = list(&pool, &args.names, args.json, None, output);
     let outcome = tokio::select! {
         outcome = output.waiting("the servers' tools", listing) => outcome,

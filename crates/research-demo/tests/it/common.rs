@@ -95,9 +95,20 @@ pub(crate) async fn research_demo(
     args: &[&str],
     marker: &str,
 ) -> Ran {
+    research_demo_with(dir, args, &[], marker).await
+}
+
+/// [`research_demo`] with the variables `env` set in the child's environment (only there).
+pub(crate) async fn research_demo_with(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    marker: &str,
+) -> Ran {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_research-demo"));
     command
         .args(args)
+        .envs(env.iter().copied())
         .env(testkit::procs::MARKER_VAR, marker)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

@@ -9,6 +9,7 @@ mod common;
 mod demo;
 mod exits;
 mod keep_alive;
+mod login;
 mod outside_clients;
 mod props;
 mod redirects;
