@@ -92,6 +92,18 @@ impl Analyzer {
         });
     }
 
+    /// The index term of the last word of `text` that is not a stop word (`repo_path`: `path`,
+    /// `source_timezone`: `timezon`), compounds left whole.
+    pub(super) fn head(&self, text: &str) -> Option<String> {
+        let mut last = None;
+        for_each_word(text, self.mode, |_, word| {
+            if !is_stop_word(word) && word.chars().count() >= 2 {
+                last = Some(self.stem(word));
+            }
+        });
+        last
+    }
+
     /// The index term of one lowercase word.
     pub(super) fn stem(&self, word: &str) -> String {
         match self.mode {

@@ -68,18 +68,26 @@ pub(super) struct Params {
     /// How much a word of a description's later sentences counts next to one of its first
     /// (which says what the tool does; later ones add caveats and advice).
     pub(super) later_sentences: f64,
+    /// The factor on the first word of a description (its verb: "Unstages", "Records").
+    pub(super) lead: f64,
+    /// How much each value of the request that fills a parameter of the tool adds (a time of
+    /// day for a `time`, a URL for a `url`).
+    pub(super) slot: f64,
+    /// How much two adjacent request words written apart that make one catalog word count
+    /// ("check out" for `checkout`).
+    pub(super) joined: f64,
 }
 
 impl Default for Params {
     fn default() -> Self {
         Self {
-            k1: 0.45,
+            k1: 0.495,
             //        server name  title param desc  schema text
-            weight: [1.5, 1.5, 2.0, 1.5, 0.675, 0.5, 1.0],
-            b: [0.0, 0.5, 0.5, 0.5, 0.825, 0.4125, 0.75],
+            weight: [2.25, 1.5, 2.0, 1.125, 0.675, 0.5, 1.0],
+            b: [0.0, 0.5, 0.5, 0.5, 0.825, 0.206, 0.75],
             builtin: 0.8,
-            shape: 1.65,
-            mined: 0.45,
+            shape: 1.116,
+            mined: 0.5625,
             min_support: 2,
             min_association: 0.5,
             max_related: 4,
@@ -88,6 +96,9 @@ impl Default for Params {
             unasked_change: 0.6,
             later_sentences: 0.5,
             named_value: 2.0,
+            lead: 2.0,
+            slot: 2.5,
+            joined: 1.0,
         }
     }
 }
@@ -118,6 +129,12 @@ struct Doc {
     name_terms: Vec<u32>,
     /// The values its parameters allow, lowercased.
     values: Vec<String>,
+    /// Per parameter: the term of its last word (`repo_path`: `path`), what a value fills.
+    slots: Vec<u32>,
+    /// The tool this one is an alias of, or itself: a server that lists one tool under two
+    /// names (`get_links`, `wikipedia_get_links`: the same description and schema, one name
+    /// inside the other) gives one hit.
+    twin: u32,
     /// For a tool that changes something, the action its name starts with (`create` of
     /// `create_directory`), unless it is one that only reads ([`READ_ACTIONS`]).
     action: Option<u32>,
@@ -205,6 +222,7 @@ impl Index {
         let mut words_of: Vec<String> = Vec::new();
         let read_actions: Vec<String> = READ_ACTIONS.iter().map(|w| analyzer.stem(w)).collect();
         for tool in &sorted {
+            let doc_id = u32::try_from(docs.len()).unwrap_or(u32::MAX);
             let mut tfs: HashMap<u32, [f64; FIELDS]> = HashMap::new();
             let mut lengths = [0.0; FIELDS];
             let mut occurrences = Vec::new();
@@ -221,10 +239,13 @@ impl Index {
                     })
                     .collect();
                 let field = if plain { ToolField::Text } else { field };
-                for (text, factor) in pieces {
+                for (i, (text, factor)) in pieces.into_iter().enumerate() {
                     tokens.clear();
                     analyzer.analyze(text, &mut tokens);
-                    for token in tokens.drain(..) {
+                    let lead = field == ToolField::Description && i == 0;
+                    for (position, token) in tokens.drain(..).enumerate() {
+                        let factor =
+                            if lead && position == 0 { factor * params.lead } else { factor };
                         // Prose that names another tool speaks of that tool, not of this one.
                         let prose = matches!(field, ToolField::Description | ToolField::Schema);
                         if prose
@@ -256,6 +277,15 @@ impl Index {
                     }
                 }
             }
+            let slots: Vec<u32> = if mode == Mode::Lexical {
+                tool.params
+                    .iter()
+                    .filter_map(|param| analyzer.head(param))
+                    .filter_map(|head| terms.get(&head).copied())
+                    .collect()
+            } else {
+                Vec::new()
+            };
             occurrences.sort_by_key(|o| (o.0, slot(o.1)));
             occurrences.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
             let spoken_name = name_terms;
@@ -280,11 +310,16 @@ impl Index {
                 name_terms,
                 action,
                 values: tool.values.clone(),
+                slots,
+                twin: doc_id,
             });
             doc_tfs.push(tfs);
             doc_lengths.push(lengths);
         }
 
+        if mode == Mode::Lexical {
+            find_twins(&sorted, &mut docs);
+        }
         let n = docs.len().max(1) as f64;
         let mut average = [0.0; FIELDS];
         for lengths in &doc_lengths {
@@ -510,9 +545,10 @@ impl Index {
     }
 
     /// The request's distinct words, each with its variants.
-    fn request_words(&self, request: &str) -> Vec<RequestWord> {
+    fn request_words(&self, request: &str) -> Request {
         let mut tokens = Vec::new();
-        if self.analyzer.mode() == Mode::Lexical {
+        let lexical = self.analyzer.mode() == Mode::Lexical;
+        if lexical {
             self.analyzer.analyze(&without_frames(request), &mut tokens);
         } else {
             self.analyzer.analyze(request, &mut tokens);
@@ -549,6 +585,44 @@ impl Index {
                 out.push(RequestWord { word: token.word, variants });
             }
         }
+        // Two adjacent words written apart that make one word of the catalog: "check out" for
+        // `checkout`, "re-index" for `reindex`.
+        if lexical && self.params.joined > 0.0 {
+            let written: Vec<String> = request
+                .split(|c: char| c.is_whitespace() || c == '-')
+                .map(|w| trim_token(w).to_lowercase())
+                .collect();
+            for pair in written.windows(2) {
+                let joined = format!("{}{}", pair[0], pair[1]);
+                if !pair.iter().all(|w| w.bytes().all(|b| b.is_ascii_lowercase()) && !w.is_empty())
+                    || joined.len() < 6
+                {
+                    continue;
+                }
+                let term = self.analyzer.stem(&joined);
+                let Some(&id) = self.terms.get(&term) else { continue };
+                if seen.insert(term) {
+                    out.push(RequestWord {
+                        word: joined,
+                        variants: vec![Variant { term: id, weight: self.params.joined, via: None }],
+                    });
+                }
+            }
+        }
+        let mut slots = Vec::new();
+        if self.params.shape > 0.0 {
+            for word in request.split_whitespace().filter_map(shape) {
+                let targets: &[&str] = match word {
+                    "file" => &["file", "path"],
+                    other => &[other][..],
+                };
+                let ids: Vec<u32> = targets
+                    .iter()
+                    .filter_map(|t| self.terms.get(&self.analyzer.stem(t)).copied())
+                    .collect();
+                slots.push(ids);
+            }
+        }
         if self.params.shape > 0.0 {
             for (written, word) in
                 request.split_whitespace().filter_map(|w| shape(w).map(|s| (w, s)))
@@ -568,7 +642,7 @@ impl Index {
                 }
             }
         }
-        out
+        Request { words: out, slots }
     }
 
     fn posting(&self, term: u32, doc: u32) -> Option<&Posting> {
@@ -580,7 +654,7 @@ impl Index {
         if k == 0 || self.docs.is_empty() {
             return Vec::new();
         }
-        let words = self.request_words(request);
+        let Request { words, slots } = self.request_words(request);
         let mut scores = vec![0.0_f64; self.docs.len()];
         let mut best = vec![0.0_f64; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
@@ -639,6 +713,9 @@ impl Index {
         for (score, doc) in scores.iter_mut().zip(&self.docs) {
             if *score > 0.0 {
                 *score += self.params.server * server_scores[doc.server_id as usize];
+                if self.params.slot > 0.0 {
+                    *score += self.params.slot * filled(&doc.slots, &slots) as f64;
+                }
                 if !doc.name_terms.is_empty() {
                     let covered: f64 =
                         doc.name_terms.iter().filter_map(|t| said.get(t)).sum::<f64>();
@@ -657,6 +734,8 @@ impl Index {
             .filter_map(|d| u32::try_from(d).ok())
             .collect();
         ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        let mut shown = HashSet::new();
+        ranked.retain(|&doc| shown.insert(self.docs[doc as usize].twin));
         ranked.truncate(k);
         ranked
             .into_iter()
@@ -700,6 +779,59 @@ impl Index {
         }
         why
     }
+}
+
+/// How many of a request's values (each: the terms of the parameters it may fill) a tool's
+/// parameters (each: the term of its last word) can take, each parameter taking one.
+fn filled(params: &[u32], values: &[Vec<u32>]) -> usize {
+    let mut used = vec![false; params.len()];
+    let mut count = 0;
+    for targets in values {
+        if let Some(i) = (0..params.len()).find(|&i| !used[i] && targets.contains(&params[i])) {
+            used[i] = true;
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Marks each tool that repeats another of its server under a longer name (the same non-empty
+/// description and schema, the other's name inside its own: `wikipedia_get_links` of
+/// `get_links`) as the twin of the shortest such tool.
+fn find_twins(tools: &[&ToolDoc], docs: &mut [Doc]) {
+    // (server, description, parameters, schema prose) → tools.
+    type Text<'a> = (&'a str, &'a str, &'a [String], &'a [String]);
+    let mut alike: HashMap<Text<'_>, Vec<usize>> = HashMap::new();
+    for (i, tool) in tools.iter().enumerate() {
+        if !tool.description.trim().is_empty() {
+            alike
+                .entry((&tool.server, &tool.description, &tool.params, &tool.schema))
+                .or_default()
+                .push(i);
+        }
+    }
+    for group in alike.values().filter(|group| group.len() > 1) {
+        for &i in group {
+            let name = &tools[i].name;
+            let original = group
+                .iter()
+                .copied()
+                .filter(|&j| tools[j].name.len() < name.len() && name.contains(&tools[j].name))
+                .min_by_key(|&j| tools[j].name.len());
+            if let Some(j) = original {
+                docs[i].twin = u32::try_from(j).unwrap_or(u32::MAX);
+            }
+        }
+    }
+}
+
+/// A request, analysed.
+#[derive(Debug)]
+struct Request {
+    /// Its distinct words.
+    words: Vec<RequestWord>,
+    /// Its values recognised by their shape, each with the parameter terms it may fill.
+    slots: Vec<Vec<u32>>,
 }
 
 /// A distinct word of a request and the terms it may match.

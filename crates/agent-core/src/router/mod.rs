@@ -77,7 +77,7 @@ use self::index::{Index, ToolDoc};
 /// A title only adds the words its name lacks, and prose that names another tool (`Use
 /// read_text_file instead`) does not count for this one.
 ///
-/// **Tool score.** BM25F (k1 = 0.45): a term's frequencies in the fields are combined with
+/// **Tool score.** BM25F (k1 = 0.495): a term's frequencies in the fields are combined with
 /// weights and per-field length normalisation before saturation, so a word in a short tool name
 /// counts far more than the same word deep in a long description:
 ///
@@ -85,14 +85,16 @@ use self::index::{Index, ToolDoc};
 /// |-------------|--------|-------|
 /// | name        | 1.5    | 0.5   |
 /// | title       | 2.0    | 0.5   |
-/// | server      | 1.5    | 0     |
-/// | param       | 1.5    | 0.5   |
+/// | server      | 2.25   | 0     |
+/// | param       | 1.125  | 0.5   |
 /// | description | 0.675  | 0.825 |
-/// | schema      | 0.5    | 0.41  |
+/// | schema      | 0.5    | 0.21  |
 ///
 /// A description's first sentence says what the tool does; the words of its later sentences
-/// (caveats, advice, return formats) count half. The constants were set by coordinate ascent on
-/// the labelled requests of the tuning splits (`tests/data`), never on the held-out one.
+/// (caveats, advice, return formats) count half, and its first word, mostly the verb
+/// ("Unstages all staged changes", "Records changes to the repository"), counts double. The
+/// constants were set by coordinate ascent on the labelled requests of the tuning splits
+/// (`tests/data`), never on the held-out one.
 ///
 /// The inverse document frequency is `ln(1 + (N − df + 0.5)/(df + 0.5))` over the tools: never
 /// negative, and close to zero for a word every tool shares, so shared words cannot outvote
@@ -120,13 +122,22 @@ use self::index::{Index, ToolDoc};
 ///   "explain" each other when they go together in at least 2 tools and each predicts the other
 ///   (`P(prose word | name word)` and `P(name word | prose word)` over the tools both ≥ 0.5).
 ///   Tools whose prose repeats another's count once, words with digits and the schema prose are
-///   left out. The 4 strongest per word are kept, weighted 0.45 × association. On a catalog whose
+///   left out. The 4 strongest per word are kept, weighted 0.5625 × association. On a catalog whose
 ///   git tools all take a `repo_path`, "repo" comes to stand for `git`;
 ///   [`mined_synonyms`](Self::mined_synonyms) shows what was learned.
 /// - **Shapes** ([`SynonymSource::Shape`]): a request token shaped like a URL
 ///   (`https://example.com`) stands for `url`, an IANA time zone (`Europe/Paris`) for `timezone`,
 ///   a time of day (`14:45`, `9am`) for `time`, a file name (`notes.txt`, `.csv`) for `file`,
-///   another path (`/home/me`) for `path`, weighted 1.65.
+///   another path (`/home/me`) for `path`, weighted 1.116.
+/// - **Joined words**: two adjacent request words written apart that make one word of the
+///   catalog stand for it ("check out" for `checkout`, "re-index" for `reindex`).
+///
+/// **Values fill parameters.** Each request token recognised by its shape is a value that a
+/// parameter can take, by the last word of the parameter's name: a time of day a `time`, an IANA
+/// zone a `…timezone`, a URL a `…url`, a file name a `…file(s)` or `…path`, a path a `…path`.
+/// Each parameter takes one value; a tool gets 2.5 for each value its parameters take, so
+/// "14:45 Europe/Paris to America/Chicago" (three values) fits `convert_time(source_timezone,
+/// target_timezone, time)` better than `get_current_time(timezone)`.
 ///
 /// **Named values.** A request that names, as one word, a value a tool's parameter allows (an
 /// `enum` or `const` value: "using WikipediaServer" for a `server_name` of `["ArxivServer",
@@ -143,6 +154,10 @@ use self::index::{Index, ToolDoc};
 /// ("when was it last *modified*" describes a state; it does not ask to edit). Actions that only
 /// read (`get`, `list`, `read`, `search`, `fetch`, …) are exempt, and tools without annotations
 /// are never demoted. The framing verbs themselves ("show" of "show me") are not request words.
+///
+/// A server that lists one tool under two names (the same non-empty description and schema, one
+/// name inside the other: `get_links` and `wikipedia_get_links`) gives one hit, the better
+/// scored name, so that the `k` hits are `k` different tools.
 ///
 /// Only tools that match a request word themselves are returned. Ties are broken by server name,
 /// then tool name, so rankings are deterministic and independent of the order tools were added.
@@ -603,6 +618,63 @@ mod tests {
         };
         assert!(score(&demoted, "create_directory") < score(&kept, "create_directory"));
         assert!((score(&demoted, "list_directory") - score(&kept, "list_directory")).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_tool_listed_under_two_names_is_one_hit() {
+        let mut router = Router::new();
+        let title = json!({"type": "object", "properties": {"title": {"type": "string"}}});
+        for name in ["get_links", "wiki_get_links"] {
+            router.add_tool("wiki", name, "Get the links of an article.", &title);
+        }
+        router.add_tool("wiki", "get_sections", "Get the sections of an article.", &title);
+        let tools: Vec<String> =
+            router.rank("links of an article", 3).into_iter().map(|h| h.tool).collect();
+        assert_eq!(tools, ["get_links", "get_sections"]);
+        // Same words under unrelated names are two tools.
+        let mut two = Router::new();
+        two.add_tool("s", "a", "Echo a message.", &json!({})).add_tool(
+            "s",
+            "b",
+            "Echo a message.",
+            &json!({}),
+        );
+        assert_eq!(two.rank("echo", 3).len(), 2);
+    }
+
+    #[test]
+    fn values_fill_parameters_and_words_written_apart_join() {
+        let mut router = Router::new();
+        router
+            .add_tool(
+                "t",
+                "get_time",
+                "Get the time in a zone.",
+                &json!({
+                    "type": "object", "properties": {"timezone": {"type": "string"}}
+                }),
+            )
+            .add_tool(
+                "t",
+                "convert_time",
+                "Convert a time between zones.",
+                &json!({
+                    "type": "object", "properties": {
+                        "source_timezone": {"type": "string"},
+                        "target_timezone": {"type": "string"},
+                        "time": {"type": "string"}
+                    }
+                }),
+            )
+            .add_tool("git", "git_checkout", "Switches branches.", &json!({}))
+            .add_tool("arxiv", "check_alerts", "Check saved alerts.", &json!({}));
+        // Two zones and a time of day fill convert_time's three parameters.
+        assert_eq!(
+            top(&router, "time for 14:45 Europe/Paris in America/Chicago").1,
+            "convert_time"
+        );
+        // "check out" is `checkout`.
+        assert_eq!(top(&router, "check out feature/login").1, "git_checkout");
     }
 
     #[test]

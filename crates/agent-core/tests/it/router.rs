@@ -1,13 +1,14 @@
 //! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
 //! requests, each with the server and the tools that would serve it.
 //!
-//! The requests come in four splits (tests/data/README.md): `dev`, `heldout` and `heldout2`,
-//! which the router was tuned on, and `heldout3`, measured as it comes. The test prints a
-//! markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the router next
-//! to the plain BM25 baseline, and asserts floors that hold with a margin. With `ROUTER_MISSES=dev,heldout`
-//! it also prints the requests of those splits the router gets wrong (the tuning aid). While
-//! tuning, `ROUTER_SPLIT=dev,heldout,heldout2` measures those splits only and leaves the
-//! held-out requests unread.
+//! The requests come in five splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
+//! `heldout3`, which the router was tuned on, and `heldout4`, measured as it comes. The test
+//! prints a markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the
+//! router next to the plain BM25 baseline, and asserts floors that hold with a margin. With
+//! `ROUTER_MISSES=dev,heldout` it also prints the requests of those splits the router gets wrong,
+//! with the rank of the right tool and the best `ROUTER_TOP` hits (3 unless set): the tuning aid.
+//! While tuning, `ROUTER_SPLIT=dev,heldout,heldout2,heldout3` measures those splits only and
+//! leaves the held-out requests unread.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ struct Measured {
     misses: Vec<String>,
 }
 
-const SPLITS: [&str; 4] = ["dev", "heldout", "heldout2", "heldout3"];
+const SPLITS: [&str; 5] = ["dev", "heldout", "heldout2", "heldout3", "heldout4"];
 
 fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measured {
     let mut scores = [Score::default(); SPLITS.len()];
@@ -119,15 +120,19 @@ fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measure
         if !right && show.is_some_and(|show| show.split(',').any(|s| s == request.split)) {
             let top: Vec<String> = hits
                 .iter()
-                .take(3)
+                .take(std::env::var("ROUTER_TOP").ok().and_then(|n| n.parse().ok()).unwrap_or(3))
                 .map(|h| {
                     let why: Vec<String> = h.why.iter().map(ToString::to_string).collect();
                     format!("{}/{} {:.2} {why:?}", h.server, h.tool, h.score)
                 })
                 .collect();
+            let rank = hits
+                .iter()
+                .position(|h| h.server == request.server && request.tools.contains(&h.tool));
             misses.push(format!(
-                "{} {:?} want {}/{:?}\n    {}",
+                "{} (rank {}) {:?} want {}/{:?}\n    {}",
                 request.id,
+                rank.map_or(0, |r| r + 1),
                 request.request,
                 request.server,
                 request.tools,
@@ -238,16 +243,17 @@ fn router_accuracy_on_real_catalogs() {
         assert!(score.tool[1] >= base.tool[1], "router top-3 below BM25");
         assert!(score.server[0] >= base.server[0], "router server top-1 below BM25");
     }
-    // Measured (tool top-3, tool top-1, server top-1): held out (heldout3) 77.6 %, 59.5 %,
-    // 82.8 %; tuning data (dev, heldout, heldout2) 94.8 %, 77.6 %, 91.4 %; 91.4 %, 72.4 %,
-    // 91.4 %; 85.3 %, 61.2 %, 90.5 %. The goal held out (top-3 ≥ 85 %, top-1 ≥ 70 %) is not met.
-    let [dev, heldout, heldout2, heldout3] = lexical.scores;
-    assert!(heldout3.percent(heldout3.tool[1]) >= 72.0, "held-out tool top-3 below 72 %");
-    assert!(heldout3.percent(heldout3.tool[0]) >= 52.0, "held-out tool top-1 below 52 %");
-    assert!(heldout3.percent(heldout3.server[0]) >= 75.0, "held-out server top-1 below 75 %");
-    for tuned in [dev, heldout, heldout2] {
-        assert!(tuned.percent(tuned.tool[1]) >= 80.0, "tuning-data tool top-3 below 80 %");
-        assert!(tuned.percent(tuned.tool[0]) >= 55.0, "tuning-data tool top-1 below 55 %");
+    // Measured (tool top-3, tool top-1, server top-1): held out (heldout4) 72.4 %, 51.7 %,
+    // 80.2 %; tuning data (dev, heldout, heldout2, heldout3) 94.8 %, 77.6 %, 91.4 %; 93.1 %,
+    // 79.3 %, 93.1 %; 87.9 %, 65.5 %, 94.0 %; 84.5 %, 64.7 %, 87.1 %. The goal held out (top-3
+    // ≥ 85 %, top-1 ≥ 70 %) is not met.
+    let [dev, heldout, heldout2, heldout3, heldout4] = lexical.scores;
+    assert!(heldout4.percent(heldout4.tool[1]) >= 68.0, "held-out tool top-3 below 68 %");
+    assert!(heldout4.percent(heldout4.tool[0]) >= 47.0, "held-out tool top-1 below 47 %");
+    assert!(heldout4.percent(heldout4.server[0]) >= 75.0, "held-out server top-1 below 75 %");
+    for tuned in [dev, heldout, heldout2, heldout3] {
+        assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
+        assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
     }
 }
 
