@@ -2,11 +2,13 @@
 //!
 //! The official MCP conformance runner (`@modelcontextprotocol/conformance`, installed by
 //! `cargo xtask peers`) runs twice:
-//! - its client scenarios (the `core` suite) drive `mcp-conformance-client` (testkit's binary,
-//!   built on mcp-session). The `auth/*` scenarios are listed in
-//!   `xtask/interop/conformance-expected-failures.yml`. The runner's mock servers listen on every
-//!   interface and it reads their ports synchronously, so it runs whole inside `unshare --net`,
-//!   a network namespace where only loopback is up.
+//! - its client scenarios drive `mcp-conformance-client` (testkit's binary, built on
+//!   mcp-session): the `core` suite, with its list `xtask/interop/conformance-expected-failures.yml`
+//!   (empty), then the `backcompat`, `draft` and `extensions` suites one after another, with one
+//!   list for them, `xtask/interop/conformance-expected-failures-all.yml`, each entry with its
+//!   reason. The runner's mock servers listen on every interface and it reads their ports
+//!   synchronously, so it runs whole inside `unshare --net`, a network namespace where only
+//!   loopback is up.
 //! - its server scenarios (every one, the pending ones too: `--suite all`) connect over
 //!   streamable HTTP to our servers: `mcp-conformance-server` (testkit's, on rmcp as our test
 //!   servers are) and `research-demo serve wikipedia` (on its recorded fixtures). Each server
@@ -39,26 +41,60 @@ pub(crate) fn run() -> Result<(), String> {
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
 }
 
+/// The client suites after `core`, run one after another (`--suite all` would run `core` again,
+/// 26 scenarios at once on CI's two cores).
+const MORE_CLIENT_SUITES: [&str; 3] = ["backcompat", "draft", "extensions"];
+
+/// The expected failures of the client suites: `core`'s, and the other suites' (one list).
+fn client_expected_failures(suite: &str) -> PathBuf {
+    let name = if suite == "core" {
+        "conformance-expected-failures.yml"
+    } else {
+        "conformance-expected-failures-all.yml"
+    };
+    project_root().join("xtask/interop").join(name)
+}
+
 fn conformance() -> Result<(), String> {
     cargo_cmd(&["build", "--locked", "-p", "testkit", "--bin", "mcp-conformance-client"], &[])?;
     let client = target_dir().join("debug/mcp-conformance-client");
     let (node, runner) = runner_paths();
-    let expected = project_root().join("xtask/interop/conformance-expected-failures.yml");
-    for path in [&client, &node, &runner, &expected] {
+    for path in [&client, &node, &runner] {
         if !path.is_file() {
             return Err(format!("{} is missing (run `cargo xtask peers`)", path.display()));
         }
     }
+    // `core` first, then the others, each whatever the previous one's outcome.
+    let mut failures = Vec::new();
+    for suite in std::iter::once("core").chain(MORE_CLIENT_SUITES) {
+        let started = Instant::now();
+        match client_suite(suite, &client, &node, &runner) {
+            Ok(()) => eprintln!(
+                "conformance: client suite {suite}: as expected, in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(err) => failures.push(format!("client suite {suite}: {err}")),
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// Runs the client scenarios of `suite` against `client`, in a loopback-only network namespace.
+fn client_suite(suite: &str, client: &Path, node: &Path, runner: &Path) -> Result<(), String> {
+    let expected = client_expected_failures(suite);
+    if !expected.is_file() {
+        return Err(format!("{} is missing", expected.display()));
+    }
     eprintln!(
-        "conformance: client scenarios of the core suite, in a loopback-only network namespace"
+        "conformance: client scenarios of the {suite} suite, in a loopback-only network namespace"
     );
     // `unshare --net` needs root (CI runs as root); `ip` brings loopback up inside.
     let status = Command::new("unshare")
         .args(["--net", "sh", "-c", r#"ip link set lo up && exec "$@""#, "sh"])
-        .arg(&node)
-        .arg(&runner)
-        .args(["client", "--suite", "core", "--command"])
-        .arg(&client)
+        .arg(node)
+        .arg(runner)
+        .args(["client", "--suite", suite, "--command"])
+        .arg(client)
         .arg("--expected-failures")
         .arg(&expected)
         .status()
@@ -66,7 +102,10 @@ fn conformance() -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("the conformance runner exited with {status}: see the scenarios above"))
+        Err(format!(
+            "the conformance runner exited with {status}: see the scenarios above and {}",
+            expected.display()
+        ))
     }
 }
 
@@ -355,18 +394,49 @@ mod tests {
         assert_eq!(url_in("mcp-conformance-server: serving MCP at", ""), None);
     }
 
-    /// Every target has its list, and every entry of a list carries its reason.
+    /// Every target and client suite has its list, and every entry of a list carries its reason.
     #[test]
     fn every_expected_failure_has_a_reason() {
-        for name in ["testkit", "wikipedia"] {
-            let target = Target { name, program: PathBuf::new(), args: &[], url_after: "" };
-            let path = target.expected_failures();
+        let servers = ["testkit", "wikipedia"].map(|name| {
+            Target { name, program: PathBuf::new(), args: &[], url_after: "" }.expected_failures()
+        });
+        let clients =
+            std::iter::once("core").chain(MORE_CLIENT_SUITES).map(client_expected_failures);
+        for (path, key) in
+            servers.into_iter().map(|p| (p, "server:")).chain(clients.map(|p| (p, "client:")))
+        {
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-            assert!(text.lines().any(|line| line.starts_with("server:")), "{}", path.display());
+            assert!(text.lines().any(|line| line.starts_with(key)), "{}", path.display());
             for line in text.lines().filter(|line| line.trim_start().starts_with("- ")) {
                 assert!(line.contains(" # "), "{}: no reason for `{line}`", path.display());
             }
+        }
+    }
+
+    /// The list of the other client suites names none of `core`'s scenarios (those stay in
+    /// `core`'s own list) and only scenarios of the client side.
+    #[test]
+    fn the_other_client_suites_list_no_core_scenario() {
+        let path = client_expected_failures("backcompat");
+        let text = std::fs::read_to_string(&path).expect("the list");
+        let other = [
+            "auth/2025-03-26-oauth-metadata-backcompat",
+            "auth/2025-03-26-oauth-endpoint-fallback",
+            "auth/resource-mismatch",
+            "auth/offline-access-scope",
+            "auth/offline-access-not-supported",
+            "auth/client-credentials-jwt",
+            "auth/client-credentials-basic",
+            "auth/cross-app-access-complete-flow",
+        ];
+        for line in text.lines().filter_map(|line| line.trim_start().strip_prefix("- ")) {
+            let name = line.split(" #").next().unwrap_or_default().trim();
+            assert!(
+                other.contains(&name),
+                "{}: `{name}` is not a non-core scenario",
+                path.display()
+            );
         }
     }
 }
