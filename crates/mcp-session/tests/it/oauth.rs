@@ -13,7 +13,7 @@ use mcp_session::mcp_config::{
     AuthConfig, OAuthConfig, ServerConfig, SseConfig, StreamableHttpConfig,
 };
 use mcp_session::{MCPClientSessionManager, Session, SessionError};
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::oauth::{FixtureOptions, OAuthFixture};
 
 use crate::quick_timeouts;
@@ -56,24 +56,7 @@ async fn echo(session: &Session, text: &str) {
 fn stored_tokens(dir: &Path, url: &str) -> Vec<String> {
     let key = StoreKey::new("docs", &url::Url::parse(url).unwrap());
     let text = std::fs::read_to_string(FileStore::new(dir).path(&key)).expect("a stored record");
-    fn collect(value: &Value, into: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    match value {
-                        Value::String(s) if key == "access_token" || key == "refresh_token" => {
-                            into.push(s.clone());
-                        }
-                        other => collect(other, into),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
-            _ => {}
-        }
-    }
-    let mut tokens = Vec::new();
-    collect(&serde_json::from_str(&text).unwrap(), &mut tokens);
+    let tokens = testkit::oauth::tokens_in(&serde_json::from_str(&text).unwrap());
     assert!(!tokens.is_empty(), "tokens in {text:?}");
     tokens
 }

@@ -9,7 +9,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::oauth::{FixtureOptions, OAuthFixture};
 
 use crate::common::{Ran, marker, research_demo_with};
@@ -74,24 +74,9 @@ impl Setup {
 
 /// The access and refresh tokens in the record at `path`.
 fn tokens(path: &Path) -> Vec<String> {
-    fn collect(value: &Value, into: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    match value {
-                        Value::String(s) if key == "access_token" || key == "refresh_token" => {
-                            into.push(s.clone());
-                        }
-                        other => collect(other, into),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
-            _ => {}
-        }
-    }
-    let mut tokens = Vec::new();
-    collect(&serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(), &mut tokens);
+    let tokens = testkit::oauth::tokens_in(
+        &serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
+    );
     assert!(!tokens.is_empty(), "no tokens in {}", path.display());
     tokens
 }

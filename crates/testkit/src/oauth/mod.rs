@@ -67,6 +67,32 @@ use tokio_util::sync::CancellationToken;
 pub use error::FixtureError;
 use state::State;
 
+/// Every `access_token` and `refresh_token` string anywhere in `record` (a client's stored token
+/// file, say): what a test looks for in output that must not show them.
+pub fn tokens_in(record: &serde_json::Value) -> Vec<String> {
+    fn collect(value: &serde_json::Value, into: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(s)
+                            if key == "access_token" || key == "refresh_token" =>
+                        {
+                            into.push(s.clone());
+                        }
+                        other => collect(other, into),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
+            _ => {}
+        }
+    }
+    let mut tokens = Vec::new();
+    collect(record, &mut tokens);
+    tokens
+}
+
 /// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
