@@ -60,8 +60,8 @@ pub(crate) fn run(mode: Mode, config_servers: Option<&str>) -> Result<(), String
     // The smoke test checks that every phase runs and leaks nothing, not how fast: it reuses
     // the debug build the tests made rather than compiling the whole tree again in release.
     let profile: &[&str] = if quick { &[] } else { &["--release"] };
-    let build = ["build", "--locked", "-p", "bench", "-p", "testkit", "--bins"];
-    cargo_cmd(&[profile, &build[..]].concat(), &[])?;
+    let packages = ["--locked", "-p", "bench", "-p", "testkit", "--bins"];
+    cargo_cmd(&[&["build"], profile, &packages[..]].concat(), &[])?;
     let release = target_dir().join(if quick { "debug" } else { "release" });
     let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
     eprintln!(
