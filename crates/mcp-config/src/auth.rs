@@ -21,8 +21,8 @@ use crate::error::ConfigError;
 /// - [`None`](Self::None), the default: nothing beyond the configured `headers`.
 /// - [`Bearer`](Self::Bearer): `Authorization: Bearer <token>` on every request, the token read
 ///   from the environment variable `token_env` each time a session opens.
-/// - [`OAuth`](Self::OAuth): OAuth 2.1 as the MCP authorization spec describes it. mcp-session
-///   does not run this flow yet and refuses such a server when a session opens.
+/// - [`OAuth`](Self::OAuth): OAuth 2.1 as the MCP authorization spec describes it, run by
+///   mcp-session through mcp-auth (discovery, registration, PKCE, refresh, step-up).
 ///
 /// In files, `"auth": {"type": "bearer", "token_env": "GITHUB_TOKEN"}`, `"auth": "oauth"` or
 /// `"auth": {"type": "oauth", "client_id": "…", "scopes": ["read"]}` (see
@@ -52,7 +52,10 @@ pub enum AuthConfig {
     },
     /// OAuth 2.1: mcp-session gets tokens through mcp-auth (discovery, registration, PKCE,
     /// refresh, step-up) and keeps them in its token store.
-    OAuth(OAuthConfig),
+    ///
+    /// Boxed: the settings are several times the size of the other variants, and a config of
+    /// many servers holds one `AuthConfig` per remote server.
+    OAuth(Box<OAuthConfig>),
 }
 
 impl AuthConfig {
@@ -77,7 +80,7 @@ impl AuthConfig {
     /// assert_eq!(auth.kind(), "oauth");
     /// ```
     pub fn oauth(config: OAuthConfig) -> Self {
-        AuthConfig::OAuth(config)
+        AuthConfig::OAuth(Box::new(config))
     }
 
     /// The name files give this kind: `none`, `bearer` or `oauth`.
@@ -119,9 +122,6 @@ impl AuthConfig {
 
 /// The settings of [`AuthConfig::OAuth`]. Every field is optional: by default the client
 /// registers itself with the authorization server and asks for the scopes the server names.
-///
-/// mcp-session does not run the OAuth flow yet; these settings are read and kept so that
-/// configurations written for it load today.
 ///
 /// ```
 /// use mcp_config::{OAuthConfig, SecretRef};
@@ -419,7 +419,7 @@ impl<'de> Visitor<'de> for AuthVisitor {
                     .map(|url| parse_metadata_url(&url))
                     .transpose()
                     .map_err(A::Error::custom)?;
-                AuthConfig::OAuth(OAuthConfig {
+                AuthConfig::oauth(OAuthConfig {
                     client_id,
                     client_secret,
                     scopes,
@@ -435,7 +435,7 @@ impl<'de> Visitor<'de> for AuthVisitor {
 pub(crate) fn auth_word(text: &str) -> Result<AuthConfig, String> {
     match text {
         "none" => Ok(AuthConfig::None),
-        "oauth" => Ok(AuthConfig::OAuth(OAuthConfig::default())),
+        "oauth" => Ok(AuthConfig::oauth(OAuthConfig::default())),
         "bearer" => Err("`auth: \"bearer\"` needs the variable that holds the token: write \
                          {\"type\": \"bearer\", \"token_env\": \"VAR\"}"
             .to_owned()),

@@ -3,8 +3,10 @@
 //! Reading and writing config files (`MCPConfig::load`, `from_str`, `to_json_string`) lives in
 //! `load/`, which depends on this module and never the other way round.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,9 +41,46 @@ use crate::server::ServerConfig;
 #[serde(try_from = "ConfigFile")]
 pub struct MCPConfig {
     servers: Vec<ServerConfig>,
-    /// Each server's position in `servers`, by name.
+    /// Each server's position in `servers`, found by its name.
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    index: NameIndex,
+}
+
+/// Positions in a `[ServerConfig]`, hashed by the server's name. The names are not copied: a
+/// slot holds only a position, and a lookup compares the name stored in the server itself, so a
+/// config of 100,000 servers keeps one copy of each name and about 9 bytes of index per server.
+#[derive(Clone, Default)]
+struct NameIndex {
+    table: HashTable<usize>,
+    hasher: RandomState,
+}
+
+impl NameIndex {
+    fn with_capacity(capacity: usize) -> Self {
+        NameIndex { table: HashTable::with_capacity(capacity), hasher: RandomState::new() }
+    }
+
+    fn get(&self, servers: &[ServerConfig], name: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        self.table.find(hash, |&at| servers[at].server_name() == name).copied()
+    }
+
+    /// Records that `servers[at]` is called `name`, unless a server of that name is already
+    /// recorded; returns whether it was recorded.
+    fn insert(&mut self, servers: &[ServerConfig], name: &str, at: usize) -> bool {
+        let hash = self.hasher.hash_one(name);
+        match self.table.entry(
+            hash,
+            |&other| servers[other].server_name() == name,
+            |&other| self.hasher.hash_one(servers[other].server_name()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => false,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(at);
+                true
+            }
+        }
+    }
 }
 
 /// Two configurations are equal when they hold equal servers in the same order.
@@ -86,7 +125,7 @@ impl MCPConfig {
         let servers = servers.into_iter();
         let mut config = MCPConfig {
             servers: Vec::with_capacity(servers.size_hint().0),
-            index: HashMap::with_capacity(servers.size_hint().0),
+            index: NameIndex::with_capacity(servers.size_hint().0),
         };
         for server in servers {
             config.push(server)?;
@@ -114,21 +153,27 @@ impl MCPConfig {
         if name.trim().is_empty() {
             return Err(ConfigError::EmptyName);
         }
-        match self.index.entry(name.to_owned()) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                Err(ConfigError::DuplicateName { name: name.to_owned() })
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(self.servers.len());
-                self.servers.push(server);
-                Ok(())
-            }
+        if !self.index.insert(&self.servers, name, self.servers.len()) {
+            return Err(ConfigError::DuplicateName { name: name.to_owned() });
         }
+        self.servers.push(server);
+        Ok(())
     }
 
     /// Frees the spare room of the server list (after a load, which grows it as it reads).
     pub(crate) fn shrink_to_fit(&mut self) {
         self.servers.shrink_to_fit();
+    }
+
+    /// Makes room for one more server, growing the list by an eighth rather than doubling it:
+    /// a loader reading a large file does not know how many servers follow, and a doubled list
+    /// of several hundred bytes per server would hold up to twice the memory the servers need
+    /// until the load ends. Large blocks grow in place (by remapping pages), so growing more
+    /// often costs little.
+    pub(crate) fn reserve_one_more(&mut self) {
+        if self.servers.len() == self.servers.capacity() {
+            self.servers.reserve_exact((self.servers.len() / 8).max(16));
+        }
     }
 
     /// The server called `name`.
@@ -145,7 +190,7 @@ impl MCPConfig {
     /// # Errors
     /// [`ConfigError::UnknownServer`], whose message lists the known names and the closest one.
     pub fn get(&self, name: &str) -> Result<&ServerConfig, ConfigError> {
-        self.index.get(name).map(|&at| &self.servers[at]).ok_or_else(|| {
+        self.index.get(&self.servers, name).map(|at| &self.servers[at]).ok_or_else(|| {
             let mut known: Vec<String> = self.names().map(str::to_owned).collect();
             known.sort();
             ConfigError::UnknownServer {
@@ -159,7 +204,7 @@ impl MCPConfig {
 
     /// Whether a server is called `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.index.contains_key(name)
+        self.index.get(&self.servers, name).is_some()
     }
 
     /// The servers' names, in order.

@@ -92,7 +92,10 @@ impl Servers {
 
     fn add<E: de::Error>(&mut self, ctx: &Ctx<'_>, entry: Entry) -> Result<(), E> {
         match entry.server {
-            Some(server) => self.config.push(server).map_err(|err| ctx.invalid(err.to_string())),
+            Some(server) => {
+                self.config.reserve_one_more();
+                self.config.push(server).map_err(|err| ctx.invalid(err.to_string()))
+            }
             None => {
                 self.disabled.insert(entry.name);
                 Ok(())
@@ -1416,7 +1419,7 @@ impl RawAuth {
                 oauth.client_secret = client_secret;
                 oauth.redirect_port = self.redirect_port;
                 oauth.client_metadata_url = self.client_metadata_url;
-                AuthConfig::OAuth(oauth)
+                AuthConfig::oauth(oauth)
             }
         }
     }
