@@ -252,10 +252,17 @@ pub struct SseClientTransport {
     closed_reason: Arc<Mutex<Option<String>>>,
 }
 
+/// What every `POST` of a transport shares, behind one `Arc`: each message sent clones a
+/// pointer, not the endpoint and the headers.
 #[derive(Clone, Debug)]
-struct Poster {
+struct Poster(Arc<PostTo>);
+
+#[derive(Debug)]
+struct PostTo {
     client: reqwest::Client,
     endpoint: Url,
+    /// `endpoint` as errors show it (its session ID masked), made once.
+    shown: String,
     headers: HeaderMap,
     bearer: Option<Arc<dyn BearerAuth>>,
     timeout: Duration,
@@ -349,14 +356,15 @@ impl SseClientTransport {
             config.sse_read_timeout,
             decoder.clone(),
         ));
-        let poster = Poster {
+        let poster = Poster(Arc::new(PostTo {
             client,
             endpoint: endpoint.clone(),
+            shown: self::shown(&endpoint),
             headers,
             bearer: config.bearer,
             timeout: config.timeout,
             decoder,
-        };
+        }));
         Ok(SseClientTransport { messages, poster, endpoint, cancel, closed_reason })
     }
 
@@ -740,26 +748,26 @@ fn excerpt(body: &str) -> String {
 
 impl Poster {
     async fn post(self, message: TxJsonRpcMessage<RoleClient>) -> Result<(), SseError> {
-        self.decoder.sent(&message);
+        let to = &*self.0;
+        to.decoder.sent(&message);
         let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
         let body = bytes::Bytes::from(body);
-        let shown = shown(&self.endpoint);
+        let shown = &to.shown;
         let mut retried = false;
         loop {
-            let token = bearer_token(self.bearer.as_deref(), &shown).await?;
-            let mut request = self
-                .client
-                .post(self.endpoint.clone())
-                .headers(self.headers.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            let token = bearer_token(to.bearer.as_deref(), shown).await?;
+            let mut request = reqwest::Request::new(reqwest::Method::POST, to.endpoint.clone());
+            let headers = request.headers_mut();
+            headers.clone_from(&to.headers);
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             if let Some(value) = bearer_header(token.as_deref()) {
-                request = request.header(AUTHORIZATION, value);
+                headers.insert(AUTHORIZATION, value);
             }
-            let response = tokio::time::timeout(self.timeout, request.send())
+            *request.body_mut() = Some(body.clone().into());
+            let response = tokio::time::timeout(to.timeout, to.client.execute(request))
                 .await
-                .map_err(|_| SseError::Timeout { url: shown.clone(), after: self.timeout })?
-                .map_err(|err| connect_error(&shown, &err))?;
+                .map_err(|_| SseError::Timeout { url: shown.clone(), after: to.timeout })?
+                .map_err(|err| connect_error(shown, &err))?;
             if response.status().is_success() {
                 return Ok(());
             }
@@ -767,8 +775,8 @@ impl Poster {
                 SseError::Unauthorized { status, www_authenticate, .. }
                     if !retried
                         && renewed(
-                            self.bearer.as_deref(),
-                            &shown,
+                            to.bearer.as_deref(),
+                            shown,
                             status,
                             www_authenticate.as_deref(),
                             token.as_deref(),

@@ -89,6 +89,10 @@ fn refusal(err: &Plain) -> Option<Refusal<'_>> {
 
 /// Runs `attempt` with `auth`'s token, again after each refusal the authorizer renews the token
 /// for. (Without an authorizer each method makes its request once, its arguments moved.)
+///
+/// Callers box this future: it holds the authorizer's (a whole OAuth flow's) futures, several
+/// KB, and rmcp's transport worker holds a request's future inline in its task, so unboxed it
+/// would make every streamable HTTP session's task that much larger, OAuth or not.
 async fn authorized<T, F, Fut>(auth: &Authorizer, mut attempt: F) -> Result<T, Lifted>
 where
     F: FnMut(Option<String>) -> Fut,
@@ -170,7 +174,7 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.post_message(
                 uri.clone(),
                 message.clone(),
@@ -178,7 +182,7 @@ impl StreamableHttpClient for OAuthHttp {
                 token,
                 custom_headers.clone(),
             )
-        })
+        }))
         .await
     }
 
@@ -205,7 +209,7 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.post_message_with_max_sse_event_size(
                 uri.clone(),
                 message.clone(),
@@ -214,7 +218,7 @@ impl StreamableHttpClient for OAuthHttp {
                 custom_headers.clone(),
                 max_sse_event_size,
             )
-        })
+        }))
         .await
     }
 
@@ -241,7 +245,7 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.post_message_with_response_limits(
                 uri.clone(),
                 message.clone(),
@@ -250,7 +254,7 @@ impl StreamableHttpClient for OAuthHttp {
                 custom_headers.clone(),
                 limits,
             )
-        })
+        }))
         .await
     }
 
@@ -268,14 +272,14 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.delete_session(
                 uri.clone(),
                 session_id.clone(),
                 token,
                 custom_headers.clone(),
             )
-        })
+        }))
         .await
     }
 
@@ -294,7 +298,7 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.get_stream(
                 uri.clone(),
                 session_id.clone(),
@@ -302,7 +306,7 @@ impl StreamableHttpClient for OAuthHttp {
                 token,
                 custom_headers.clone(),
             )
-        })
+        }))
         .await
     }
 
@@ -329,7 +333,7 @@ impl StreamableHttpClient for OAuthHttp {
                 .await
                 .map_err(lift);
         };
-        authorized(auth, |token| {
+        Box::pin(authorized(auth, |token| {
             self.inner.get_stream_with_max_sse_event_size(
                 uri.clone(),
                 session_id.clone(),
@@ -338,7 +342,7 @@ impl StreamableHttpClient for OAuthHttp {
                 custom_headers.clone(),
                 max_sse_event_size,
             )
-        })
+        }))
         .await
     }
 }
