@@ -2,12 +2,14 @@
 //! stored tokens, refresh, authorization (discovery, registration, the user step, the code
 //! exchange) and step-up, one at a time.
 
+mod grant;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 
 use async_trait::async_trait;
-use mcp_config::OAuthConfig;
+use mcp_config::{OAuthConfig, OAuthGrant};
 use oauth2::TokenResponse as _;
 use rmcp::transport::auth::{
     AuthError as RmcpError, AuthorizationCallback, AuthorizationManager, AuthorizationMetadata,
@@ -182,7 +184,7 @@ impl Authorizer {
     /// ```no_run
     /// use std::sync::Arc;
     /// use mcp_auth::{Authorizer, FileStore, LoginMode, ReqwestOAuth};
-    /// use mcp_config::OAuthConfig;
+    /// use mcp_config::{OAuthConfig, OAuthGrant};
     ///
     /// # async fn demo(http: ReqwestOAuth) -> Result<(), Box<dyn std::error::Error>> {
     /// let url = url::Url::parse("https://docs.example/mcp")?;
@@ -242,6 +244,13 @@ impl Authorizer {
         let Some(manager) = state.as_ref() else { return Ok(None) };
         match manager.get_access_token().await {
             Ok(token) => Ok(Some(Token::new(token))),
+            // Client credentials need no person: with the metadata known, get a new token now
+            // rather than after a 401.
+            Err(RmcpError::AuthorizationRequired)
+                if self.config.grant == OAuthGrant::ClientCredentials =>
+            {
+                self.client_credentials(&mut state, None, None, false).await.map(Some)
+            }
             Err(RmcpError::AuthorizationRequired) => Ok(None),
             Err(err) => Err(self.rmcp(Step::Refresh, &err)),
         }
@@ -440,6 +449,14 @@ impl Authorizer {
             );
             return Ok(());
         }
+        if (self.config.grant == OAuthGrant::ClientCredentials) != (client.origin == grant::ORIGIN)
+        {
+            tracing::info!(
+                server = self.server(),
+                "OAuth: the configured grant changed; the stored tokens are not used"
+            );
+            return Ok(());
+        }
         let mut manager = self.new_manager().await?;
         manager.set_metadata(metadata);
         let mut config = OAuthClientConfig::new(client.id.clone(), client.redirect_uri.clone());
@@ -469,6 +486,13 @@ impl Authorizer {
                 authorizations: round.authorizations,
                 last: why.to_owned(),
             });
+        }
+        if self.config.grant == OAuthGrant::ClientCredentials {
+            // No person takes part: the login mode does not matter.
+            round.authorizations += 1;
+            tracing::info!(server = self.server(), reason = why, "OAuth: authorizing");
+            let rediscover = scopes.is_none();
+            return self.client_credentials(state, challenge, scopes, rediscover).await;
         }
         if self.login == LoginMode::Never {
             return Err(AuthError::LoginRequired {
@@ -604,15 +628,8 @@ impl Authorizer {
         redirect_uri: String,
     ) -> Result<(AuthorizationSession, StoredAuth), AuthError> {
         let mut manager = self.new_manager().await?;
-        let metadata = match manager.resolve_metadata_from_challenge(challenge).await {
-            Ok(resolution) => resolution.metadata,
-            Err(RmcpError::AuthorizationServerMismatch { expected_issuer, received_issuer }) => {
-                self.legacy_issuer(challenge, &expected_issuer, &received_issuer).await?
-            }
-            Err(err) => return Err(self.rmcp(Step::Discovery, &err)),
-        };
+        let metadata = self.discover(&manager, challenge).await?;
         manager.set_metadata(metadata.clone());
-        let registration = |e: String| AuthError::flow(self.server(), Step::Registration, e);
         let supports_cimd = metadata
             .additional_fields
             .get("client_id_metadata_document_supported")
@@ -620,15 +637,7 @@ impl Authorizer {
             .unwrap_or(false);
         let stored = self.lock_record().clone();
         let (id, secret, origin) = if let Some(id) = &self.config.client_id {
-            let secret = match &self.config.client_secret {
-                Some(reference) => {
-                    Some(secret::resolve(reference, self.secrets.as_ref()).map_err(|name| {
-                        registration(format!("the client secret variable {name} is not set"))
-                    })?)
-                }
-                None => None,
-            };
-            (id.clone(), secret, "configured")
+            (id.clone(), self.client_secret()?, "configured")
         } else if let Some(url) = self.config.client_metadata_url.as_ref().filter(|_| supports_cimd)
         {
             (url.to_string(), None, "metadata_document")
@@ -683,6 +692,33 @@ impl Authorizer {
             ..StoredAuth::new(&self.key)
         };
         Ok((session, header))
+    }
+
+    /// Discovery, seeded by the challenge: the authorization server's metadata.
+    async fn discover(
+        &self,
+        manager: &AuthorizationManager,
+        challenge: Option<&str>,
+    ) -> Result<AuthorizationMetadata, AuthError> {
+        match manager.resolve_metadata_from_challenge(challenge).await {
+            Ok(resolution) => Ok(resolution.metadata),
+            Err(RmcpError::AuthorizationServerMismatch { expected_issuer, received_issuer }) => {
+                self.legacy_issuer(challenge, &expected_issuer, &received_issuer).await
+            }
+            Err(err) => Err(self.rmcp(Step::Discovery, &err)),
+        }
+    }
+
+    /// The configured client secret, read from where the config names it.
+    fn client_secret(&self) -> Result<Option<Secret>, AuthError> {
+        let Some(reference) = &self.config.client_secret else { return Ok(None) };
+        secret::resolve(reference, self.secrets.as_ref()).map(Some).map_err(|reason| {
+            AuthError::flow(
+                self.server(),
+                Step::Registration,
+                format!("the client secret {reason}"),
+            )
+        })
     }
 
     /// The 2025-03-26 back-compat rule: discovery found no protected resource metadata and

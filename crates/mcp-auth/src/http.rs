@@ -130,6 +130,36 @@ pub(crate) async fn get(
     Ok((status, response.into_body()))
 }
 
+/// `POST url` of the form `fields` (`application/x-www-form-urlencoded`) with `client`, under
+/// the deadline and the body cap, with `authorization` as the `Authorization` header (marked
+/// sensitive) if given: the status and the body.
+pub(crate) async fn post_form(
+    client: &reqwest::Client,
+    url: &url::Url,
+    fields: &[(&str, &str)],
+    authorization: Option<&str>,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let mut request = client
+        .post(url.clone())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body);
+    if let Some(value) = authorization {
+        let mut value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| "the client credentials cannot be sent in a header".to_owned())?;
+        value.set_sensitive(true);
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let request = request.build().map_err(|e| e.without_url().to_string())?;
+    let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
+        .await
+        .map_err(|_| HttpFailure::Deadline(OAUTH_HTTP_DEADLINE).to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    Ok((status, response.into_body()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

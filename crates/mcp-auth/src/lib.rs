@@ -56,6 +56,7 @@ mod agent;
 mod error;
 mod flow;
 mod http;
+mod jwt;
 #[cfg(test)]
 mod mock;
 mod secret;

@@ -10,8 +10,10 @@
 //!   with a `302` to the `redirect_uri` carrying `code` and `state`; `/token` for the
 //!   `authorization_code` (PKCE S256 only), `refresh_token` (rotating: a refresh token works
 //!   once) and `client_credentials` grants, with client authentication `none`,
-//!   `client_secret_basic` or `client_secret_post` as the client registered. Errors are
-//!   RFC 6749 JSON (`{"error": "invalid_grant", "error_description": …}`).
+//!   `client_secret_basic` or `client_secret_post` as the client registered, or
+//!   `private_key_jwt` (an ES256 assertion, RFC 7523, verified with the public key given to
+//!   [`FixtureOptions::jwt_client`]; [`es256_key_pair`] makes a key). Errors are RFC 6749 JSON
+//!   (`{"error": "invalid_grant", "error_description": …}`).
 //! - **The protected MCP server**: [`TestServer`](crate::mcp_server::TestServer) over streamable
 //!   HTTP at `ORIGIN/mcp`, and over legacy HTTP+SSE at `ORIGIN/sse` (messages to `/message`),
 //!   behind a bearer-token check. A request without a token, or with an unknown, revoked or
@@ -103,10 +105,15 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// `private_key_jwt` (RFC 7523): a JWT assertion signed ES256 by the client's key, whose
+    /// public half the server holds ([`FixtureOptions::jwt_client`]). Listed only when
+    /// [`FixtureOptions::auth_methods`] names it; then the metadata also says
+    /// `token_endpoint_auth_signing_alg_values_supported: ["ES256"]`.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    /// Every method, in the order the metadata lists them by default.
+    /// The methods the metadata lists by default, in order (not `private_key_jwt`).
     pub const ALL: [AuthMethod; 3] =
         [AuthMethod::None, AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
 
@@ -122,16 +129,26 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
     /// The method an RFC 7591 name stands for.
     pub fn parse(name: &str) -> Option<AuthMethod> {
-        AuthMethod::ALL.into_iter().find(|method| method.as_str() == name)
+        AuthMethod::ALL
+            .into_iter()
+            .chain([AuthMethod::PrivateKeyJwt])
+            .find(|method| method.as_str() == name)
     }
 
     /// Whether a client using this method has a secret.
     pub fn needs_secret(self) -> bool {
+        matches!(self, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+    }
+
+    /// Whether a client using this method is confidential (authenticates at all): every method
+    /// but `none`.
+    pub fn confidential(self) -> bool {
         self != AuthMethod::None
     }
 }
@@ -142,6 +159,7 @@ struct PreRegistered {
     id: String,
     secret: Option<String>,
     method: AuthMethod,
+    public_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for PreRegistered {
@@ -244,6 +262,22 @@ impl FixtureOptions {
             id: id.into(),
             secret: secret.map(str::to_owned),
             method,
+            public_key: None,
+        });
+        self
+    }
+
+    /// A client known without registration that authenticates with `private_key_jwt`: its
+    /// assertions must be signed ES256 by the key whose public half is `public_key` (an
+    /// uncompressed P-256 point, as [`es256_key_pair`] returns it), with `iss` = `sub` = `id`,
+    /// `aud` the issuer (with or without a trailing `/`) or the token endpoint, an `exp` at most
+    /// 5 minutes ahead and a `jti` not seen before.
+    pub fn jwt_client(mut self, id: impl Into<String>, public_key: impl Into<Vec<u8>>) -> Self {
+        self.clients.push(PreRegistered {
+            id: id.into(),
+            secret: None,
+            method: AuthMethod::PrivateKeyJwt,
+            public_key: Some(public_key.into()),
         });
         self
     }
@@ -290,6 +324,38 @@ impl FixtureOptions {
         self.refresh_tokens = on;
         self
     }
+}
+
+/// A fresh ES256 (P-256) key pair: the private key as PKCS#8 PEM (`-----BEGIN PRIVATE
+/// KEY-----`, what a client's `private_key_file` holds) and the public key as an uncompressed
+/// point (what [`FixtureOptions::jwt_client`] takes).
+///
+/// ```
+/// let (pem, public) = testkit::oauth::es256_key_pair();
+/// assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+/// assert_eq!(public.len(), 65);
+/// ```
+///
+/// # Panics
+/// When the system has no random numbers.
+pub fn es256_key_pair() -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("random numbers for a key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("the key just made");
+    let body = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|chunk| std::str::from_utf8(chunk).unwrap_or_default())
+        .collect();
+    let pem =
+        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    (pem, pair.public_key().as_ref().to_vec())
 }
 
 /// How many requests of each kind the fixture has served.
