@@ -145,6 +145,28 @@ pub enum AuthError {
         /// The OAuth `error` and its description, as the server gave them (redacted).
         error: String,
     },
+    /// The identity provider refused to exchange the user's ID token for an ID-JAG (the
+    /// cross-app access grant, SEP-990): the ID token expired or is not for this client.
+    ///
+    /// ```
+    /// use mcp_auth::AuthError;
+    ///
+    /// let err = AuthError::IdpRejected { server: "wiki".into(), error: "invalid_grant".into() };
+    /// assert!(err.to_string().starts_with(
+    ///     "wiki: the identity provider refused to exchange the user's ID token for an ID-JAG"
+    /// ));
+    /// ```
+    #[error(
+        "{server}: the identity provider refused to exchange the user's ID token for an ID-JAG \
+         ({error}); sign in to the identity provider again for a fresh ID token, and check \
+         `idp_client_id` in the server's `auth`"
+    )]
+    IdpRejected {
+        /// The server's name.
+        server: String,
+        /// The OAuth `error` and its description, as the identity provider gave them (redacted).
+        error: String,
+    },
     /// The client's private key cannot sign its assertions: unreadable, not PKCS#8 PEM, or not
     /// a key of the signing algorithm.
     #[error(
@@ -176,7 +198,9 @@ impl AuthError {
     pub fn step(&self) -> Step {
         match self {
             AuthError::Flow { step, .. } => *step,
-            AuthError::ClientRejected { .. } | AuthError::ClientKey { .. } => Step::Token,
+            AuthError::ClientRejected { .. }
+            | AuthError::ClientKey { .. }
+            | AuthError::IdpRejected { .. } => Step::Token,
             AuthError::LoginRequired { .. }
             | AuthError::TooManyAuthorizations { .. }
             | AuthError::ScopeNotHonoured { .. }
@@ -193,6 +217,7 @@ impl AuthError {
             | AuthError::ScopeNotHonoured { server, .. }
             | AuthError::ClientRejected { server, .. }
             | AuthError::ClientKey { server, .. }
+            | AuthError::IdpRejected { server, .. }
             | AuthError::Forbidden { server, .. } => server,
         }
     }

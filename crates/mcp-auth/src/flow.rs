@@ -244,12 +244,12 @@ impl Authorizer {
         let Some(manager) = state.as_ref() else { return Ok(None) };
         match manager.get_access_token().await {
             Ok(token) => Ok(Some(Token::new(token))),
-            // Client credentials need no person: with the metadata known, get a new token now
-            // rather than after a 401.
+            // Client credentials and cross-app access need no person: with the metadata known,
+            // get a new token now rather than after a 401.
             Err(RmcpError::AuthorizationRequired)
-                if self.config.grant == OAuthGrant::ClientCredentials =>
+                if self.config.grant != OAuthGrant::AuthorizationCode =>
             {
-                self.client_credentials(&mut state, None, None, false).await.map(Some)
+                self.machine_grant(&mut state, None, None, false).await.map(Some)
             }
             Err(RmcpError::AuthorizationRequired) => Ok(None),
             Err(err) => Err(self.rmcp(Step::Refresh, &err)),
@@ -449,8 +449,7 @@ impl Authorizer {
             );
             return Ok(());
         }
-        if (self.config.grant == OAuthGrant::ClientCredentials) != (client.origin == grant::ORIGIN)
-        {
+        if grant::stored_grant(&client.origin) != self.config.grant {
             tracing::info!(
                 server = self.server(),
                 "OAuth: the configured grant changed; the stored tokens are not used"
@@ -487,12 +486,12 @@ impl Authorizer {
                 last: why.to_owned(),
             });
         }
-        if self.config.grant == OAuthGrant::ClientCredentials {
+        if self.config.grant != OAuthGrant::AuthorizationCode {
             // No person takes part: the login mode does not matter.
             round.authorizations += 1;
             tracing::info!(server = self.server(), reason = why, "OAuth: authorizing");
             let rediscover = scopes.is_none();
-            return self.client_credentials(state, challenge, scopes, rediscover).await;
+            return self.machine_grant(state, challenge, scopes, rediscover).await;
         }
         if self.login == LoginMode::Never {
             return Err(AuthError::LoginRequired {

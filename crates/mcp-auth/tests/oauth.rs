@@ -742,3 +742,72 @@ async fn client_credentials_failures_are_typed() {
     assert!(err.to_string().contains("does not accept private_key_jwt"), "{err}");
     assert_eq!(basic_only.counters().token_client_credentials, 0);
 }
+
+/// Cross-app access (SEP-990): the user's ID token, read from a file, is exchanged at the
+/// identity provider for an ID-JAG, which the authorization server takes as a JWT bearer grant
+/// from the client (Basic). An expired ID token is refused by the identity provider with a
+/// typed error; once the file holds a fresh one, the next 401 gets a token again.
+#[tokio::test]
+async fn cross_app_access_exchanges_the_id_token_for_an_id_jag() {
+    use mcp_config::IdpConfig;
+
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .client("agent", Some("s3cret"), AuthMethod::ClientSecretBasic)
+            .identity_provider("agent-at-idp", "agent")
+            .scopes_supported(["mcp:read"])
+            .challenge_scope("mcp:read"),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let id_token_file = dir.path().join("id_token.jwt");
+    std::fs::write(&id_token_file, fixture.id_token("ada@example.com").unwrap()).unwrap();
+    let idp = IdpConfig::new(
+        fixture.idp_token_endpoint(),
+        "agent-at-idp",
+        SecretRef::file(&id_token_file),
+    )
+    .unwrap();
+    let config = OAuthConfig::default()
+        .client_id("agent")
+        .client_secret(SecretRef::env("APP_SECRET"))
+        .grant(OAuthGrant::CrossAppAccess)
+        .idp(idp);
+    let auth = authorizer(&fixture, dir.path(), config, LoginMode::Never);
+    let challenge = challenge(&fixture, None).await;
+    let token = auth.unauthorized(Some(&challenge), None, &mut Round::new()).await.unwrap();
+    assert_eq!(call(&fixture, Some(&token), "initialize").await.0, StatusCode::OK);
+    let counters = fixture.counters();
+    assert_eq!((counters.token_exchange, counters.token_jwt_bearer, counters.authorize), (1, 1, 0));
+    let exchange = fixture.identity_provider_requests().last().cloned().unwrap();
+    assert_eq!(exchange.client_id.as_deref(), Some("agent-at-idp"));
+    assert_eq!(exchange.resource.as_deref(), Some(fixture.mcp_url()));
+    assert_eq!(exchange.scope.as_deref(), Some("mcp:read"), "the challenge's scope");
+    let grant = fixture.token_requests().last().cloned().unwrap();
+    assert_eq!(grant.auth_method, Some(AuthMethod::ClientSecretBasic));
+    assert_eq!(grant.grant_type.as_deref(), Some("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert_eq!(stored_json(dir.path(), &fixture)["client"]["origin"], "cross_app_access");
+
+    // The ID token expired: the identity provider refuses it, typed, and nothing leaks.
+    let expired = fixture.expired_id_token("ada@example.com").unwrap();
+    std::fs::write(&id_token_file, &expired).unwrap();
+    fixture.expire_access_tokens();
+    let challenge = self::challenge(&fixture, Some(&token)).await;
+    let err =
+        auth.unauthorized(Some(&challenge), Some(&token), &mut Round::new()).await.unwrap_err();
+    assert!(
+        matches!(&err, AuthError::IdpRejected { error, .. } if error.starts_with("invalid_grant")),
+        "{err:?}"
+    );
+    assert_eq!(err.step(), Step::Token);
+    assert!(err.to_string().contains("sign in to the identity provider again"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(&expired), "{err:?}");
+
+    // A fresh ID token in the file: the next 401 works again.
+    std::fs::write(&id_token_file, fixture.id_token("ada@example.com").unwrap()).unwrap();
+    let again = auth.unauthorized(Some(&challenge), Some(&token), &mut Round::new()).await.unwrap();
+    assert_eq!(call(&fixture, Some(&again), "initialize").await.0, StatusCode::OK);
+    assert_eq!(fixture.counters().token_jwt_bearer, 2);
+}

@@ -111,6 +111,17 @@ impl AuthConfig {
         match self {
             AuthConfig::OAuth(oauth) => {
                 let mut oauth = oauth.clone();
+                let idp = oauth.idp.as_mut();
+                let (idp_secret, id_token) = match idp {
+                    Some(idp) => (&mut idp.client_secret, Some(&mut idp.id_token)),
+                    None => (&mut None, None),
+                };
+                if let Some(SecretRef::Value(value)) = id_token {
+                    *value = crate::redact::MASK.to_owned();
+                }
+                if let Some(SecretRef::Value(value)) = idp_secret {
+                    *value = crate::redact::MASK.to_owned();
+                }
                 for secret in [&mut oauth.client_secret, &mut oauth.private_key] {
                     if let Some(SecretRef::Value(value)) = secret {
                         *value = crate::redact::MASK.to_owned();
@@ -169,6 +180,85 @@ pub struct OAuthConfig {
     pub private_key: Option<SecretRef>,
     /// The algorithm of those assertions (`signing_alg` in files; only ES256 for now).
     pub signing_alg: SigningAlg,
+    /// The enterprise identity provider of the cross-app access grant (SEP-990): where the
+    /// user's ID token is exchanged for an ID-JAG. Set with that grant only.
+    pub idp: Option<IdpConfig>,
+}
+
+/// The identity provider of [`OAuthGrant::CrossAppAccess`] (SEP-990): the user signed in to it
+/// (SSO) and holds its ID token; its token endpoint exchanges that ID token (RFC 8693) for an
+/// identity assertion authorization grant (ID-JAG) for the MCP server's authorization server.
+///
+/// In files these are flat keys of `auth`: `idp_token_endpoint`, `idp_client_id`,
+/// `idp_client_secret_env`, and `id_token_env` or `id_token_file`.
+///
+/// ```
+/// use mcp_config::{IdpConfig, OAuthConfig, OAuthGrant, SecretRef};
+///
+/// let idp = IdpConfig::new("https://idp.example.com/oauth2/token", "agent-at-idp", SecretRef::env("ID_TOKEN"))?;
+/// let oauth = OAuthConfig::default()
+///     .client_id("agent")
+///     .client_secret(SecretRef::env("AGENT_SECRET"))
+///     .grant(OAuthGrant::CrossAppAccess)
+///     .idp(idp);
+/// assert!(format!("{oauth:?}").contains(r#"id_token: Env("ID_TOKEN")"#));
+/// # Ok::<(), mcp_config::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct IdpConfig {
+    /// The identity provider's token endpoint (`idp_token_endpoint`).
+    pub token_endpoint: Url,
+    /// This client's id at the identity provider (`idp_client_id`).
+    pub client_id: String,
+    /// This client's secret at the identity provider, if it has one (`idp_client_secret_env`).
+    pub client_secret: Option<SecretRef>,
+    /// Where the user's ID token is read, each time one is exchanged (`id_token_env` or
+    /// `id_token_file`): it expires, and whatever signs the user in replaces it.
+    pub id_token: SecretRef,
+}
+
+impl IdpConfig {
+    /// The identity provider at `token_endpoint`, where this client is `client_id`, the ID
+    /// token read from `id_token`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidIdpTokenEndpoint`] when `token_endpoint` is not an http(s) URL.
+    pub fn new(
+        token_endpoint: impl AsRef<str>,
+        client_id: impl Into<String>,
+        id_token: SecretRef,
+    ) -> Result<IdpConfig, ConfigError> {
+        Ok(IdpConfig {
+            token_endpoint: parse_idp_token_endpoint(token_endpoint.as_ref())?,
+            client_id: client_id.into(),
+            client_secret: None,
+            id_token,
+        })
+    }
+
+    /// Sets this client's secret at the identity provider.
+    #[must_use]
+    pub fn client_secret(mut self, secret: SecretRef) -> Self {
+        self.client_secret = Some(secret);
+        self
+    }
+}
+
+/// Parses an identity provider's token endpoint: an `http` or `https` URL.
+pub(crate) fn parse_idp_token_endpoint(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidIdpTokenEndpoint {
+        url: crate::redact::redact_url_text(text),
+        reason,
+    };
+    let url = Url::parse(text.trim()).map_err(|err| invalid(err.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        let scheme = url.scheme();
+        return Err(invalid(format!(
+            "the scheme is `{scheme}`, but it must be `https` (or `http`)"
+        )));
+    }
+    Ok(url)
 }
 
 /// The OAuth grant of an [`OAuthConfig`] (`grant` in files).
@@ -193,6 +283,11 @@ pub enum OAuthGrant {
     /// `client_credentials` (SEP-1046): the client gets tokens for itself with its secret or a
     /// signed JWT assertion; no browser, no redirect, no refresh token.
     ClientCredentials,
+    /// `cross_app_access` (SEP-990, enterprise-managed authorization): the user's ID token from
+    /// the enterprise identity provider ([`IdpConfig`]) is exchanged there (RFC 8693) for an
+    /// ID-JAG, which the MCP server's authorization server takes as a JWT bearer grant
+    /// (RFC 7523); no browser, no redirect.
+    CrossAppAccess,
 }
 
 impl OAuthGrant {
@@ -201,6 +296,7 @@ impl OAuthGrant {
         match self {
             OAuthGrant::AuthorizationCode => "authorization_code",
             OAuthGrant::ClientCredentials => "client_credentials",
+            OAuthGrant::CrossAppAccess => "cross_app_access",
         }
     }
 
@@ -209,9 +305,10 @@ impl OAuthGrant {
         match name {
             "authorization_code" => Ok(OAuthGrant::AuthorizationCode),
             "client_credentials" => Ok(OAuthGrant::ClientCredentials),
+            "cross_app_access" => Ok(OAuthGrant::CrossAppAccess),
             other => Err(format!(
-                "unknown `auth.grant` {other:?}: use \"authorization_code\" (the default) or \
-                 \"client_credentials\""
+                "unknown `auth.grant` {other:?}: use \"authorization_code\" (the default), \
+                 \"client_credentials\" or \"cross_app_access\""
             )),
         }
     }
@@ -333,6 +430,13 @@ impl OAuthConfig {
         self.signing_alg = alg;
         self
     }
+
+    /// Sets the identity provider of the cross-app access grant.
+    #[must_use]
+    pub fn idp(mut self, idp: IdpConfig) -> Self {
+        self.idp = Some(idp);
+        self
+    }
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -346,6 +450,7 @@ impl fmt::Debug for OAuthConfig {
             .field("grant", &self.grant)
             .field("private_key", &self.private_key)
             .field("signing_alg", &self.signing_alg)
+            .field("idp", &self.idp)
             .finish()
     }
 }
@@ -439,11 +544,18 @@ pub(crate) const AUTH_KEYS: &[(&str, &str)] = &[
     ("private_key_env", "oauth"),
     ("private_key_file", "oauth"),
     ("signing_alg", "oauth"),
+    ("idp_token_endpoint", "oauth"),
+    ("idp_client_id", "oauth"),
+    ("idp_client_secret_env", "oauth"),
+    ("id_token_env", "oauth"),
+    ("id_token_file", "oauth"),
 ];
 
 /// The serde form of an `auth` object (the string forms are read by [`AuthConfig`]'s visitor).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+// Lives only while one `auth` is read: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum AuthObject {
     None {},
     Bearer {
@@ -471,6 +583,16 @@ enum AuthObject {
         private_key_file: Option<PathBuf>,
         #[serde(default)]
         signing_alg: Option<String>,
+        #[serde(default)]
+        idp_token_endpoint: Option<String>,
+        #[serde(default)]
+        idp_client_id: Option<String>,
+        #[serde(default)]
+        idp_client_secret_env: Option<String>,
+        #[serde(default)]
+        id_token_env: Option<String>,
+        #[serde(default)]
+        id_token_file: Option<PathBuf>,
     },
 }
 
@@ -526,6 +648,32 @@ impl Serialize for AuthConfig {
                 if oauth.signing_alg != SigningAlg::default() {
                     map.serialize_entry("signing_alg", oauth.signing_alg.as_str())?;
                 }
+                if let Some(idp) = &oauth.idp {
+                    map.serialize_entry("idp_token_endpoint", idp.token_endpoint.as_str())?;
+                    map.serialize_entry("idp_client_id", &idp.client_id)?;
+                    match &idp.client_secret {
+                        Some(SecretRef::Env(name)) => {
+                            map.serialize_entry("idp_client_secret_env", name)?;
+                        }
+                        Some(_) => {
+                            return Err(serde::ser::Error::custom(
+                                "an identity provider client secret not held by a variable has \
+                                 no form in config files: use `idp_client_secret_env`",
+                            ));
+                        }
+                        None => {}
+                    }
+                    match &idp.id_token {
+                        SecretRef::Env(name) => map.serialize_entry("id_token_env", name)?,
+                        SecretRef::File(path) => map.serialize_entry("id_token_file", path)?,
+                        _ => {
+                            return Err(serde::ser::Error::custom(
+                                "an ID token held in the config has no form in config files: \
+                                 use `id_token_env` or `id_token_file`",
+                            ));
+                        }
+                    }
+                }
                 map.end()
             }
         }
@@ -576,6 +724,11 @@ impl<'de> Visitor<'de> for AuthVisitor {
                 private_key_env,
                 private_key_file,
                 signing_alg,
+                idp_token_endpoint,
+                idp_client_id,
+                idp_client_secret_env,
+                id_token_env,
+                id_token_file,
             } => {
                 let client_secret = match (client_secret_env, client_secret) {
                     (Some(_), Some(_)) => {
@@ -621,6 +774,35 @@ impl<'de> Visitor<'de> for AuthVisitor {
                     (None, Some(path)) => Some(SecretRef::File(path)),
                     (None, None) => None,
                 };
+                let id_token = match (id_token_env, id_token_file) {
+                    (Some(_), Some(_)) => return Err(A::Error::custom(both_id_tokens("auth"))),
+                    (Some(name), None) => {
+                        if !is_var_name(&name) {
+                            return Err(A::Error::custom(bad_token_env("auth.id_token_env")));
+                        }
+                        Some(SecretRef::Env(name))
+                    }
+                    (None, Some(path)) => Some(SecretRef::File(path)),
+                    (None, None) => None,
+                };
+                if let Some(name) = &idp_client_secret_env
+                    && !is_var_name(name)
+                {
+                    return Err(A::Error::custom(bad_token_env("auth.idp_client_secret_env")));
+                }
+                let idp_token_endpoint = idp_token_endpoint
+                    .map(|url| parse_idp_token_endpoint(&url))
+                    .transpose()
+                    .map_err(A::Error::custom)?;
+                let idp = idp_parts(
+                    "auth",
+                    grant,
+                    idp_token_endpoint,
+                    idp_client_id,
+                    idp_client_secret_env.map(SecretRef::Env),
+                    id_token,
+                )
+                .map_err(A::Error::custom)?;
                 let config = OAuthConfig {
                     client_id,
                     client_secret,
@@ -630,6 +812,7 @@ impl<'de> Visitor<'de> for AuthVisitor {
                     grant,
                     private_key,
                     signing_alg,
+                    idp,
                 };
                 check_grant("auth", &config).map_err(A::Error::custom)?;
                 AuthConfig::oauth(config)
@@ -686,10 +869,11 @@ pub(crate) fn both_private_keys(table: &str) -> String {
 pub(crate) fn check_grant(table: &str, config: &OAuthConfig) -> Result<(), String> {
     let grant = config.grant;
     match grant {
-        OAuthGrant::ClientCredentials => {
+        OAuthGrant::ClientCredentials | OAuthGrant::CrossAppAccess => {
+            let name = grant.as_str();
             if config.client_id.is_none() {
                 return Err(format!(
-                    "`{table}` asks for the client_credentials grant but has no `client_id`: \
+                    "`{table}` asks for the {name} grant but has no `client_id`: \
                      add the client ID the authorization server registered for this client"
                 ));
             }
@@ -700,7 +884,7 @@ pub(crate) fn check_grant(table: &str, config: &OAuthConfig) -> Result<(), Strin
                      `private_key_env`/`private_key_file` (private_key_jwt)"
                 )),
                 (None, None) => Err(format!(
-                    "`{table}` asks for the client_credentials grant but gives no way to \
+                    "`{table}` asks for the {name} grant but gives no way to \
                      authenticate: add `client_secret_env` (the variable holding the secret) or \
                      `private_key_env`/`private_key_file` (a PKCS#8 PEM key, for private_key_jwt)"
                 )),
@@ -712,6 +896,59 @@ pub(crate) fn check_grant(table: &str, config: &OAuthConfig) -> Result<(), Strin
              grant only: add \"grant\": \"client_credentials\", or remove the key"
         )),
         _ => Ok(()),
+    }
+}
+
+/// What an `auth` with both `id_token_env` and `id_token_file` is told.
+pub(crate) fn both_id_tokens(table: &str) -> String {
+    format!(
+        "`{table}` has both `id_token_env` and `id_token_file`; keep one (the variable, or the \
+         file, that holds the user's ID token)"
+    )
+}
+
+/// The identity provider of `grant` from its keys: all of them with the cross_app_access
+/// grant (the client secret optional), none with another.
+pub(crate) fn idp_parts(
+    table: &str,
+    grant: OAuthGrant,
+    token_endpoint: Option<Url>,
+    client_id: Option<String>,
+    client_secret: Option<SecretRef>,
+    id_token: Option<SecretRef>,
+) -> Result<Option<IdpConfig>, String> {
+    if grant != OAuthGrant::CrossAppAccess {
+        if token_endpoint.is_some()
+            || client_id.is_some()
+            || client_secret.is_some()
+            || id_token.is_some()
+        {
+            return Err(format!(
+                "`{table}` names an identity provider (`idp_*`, `id_token_*`), which only the \
+                 cross_app_access grant uses: add \"grant\": \"cross_app_access\", or remove them"
+            ));
+        }
+        return Ok(None);
+    }
+    let mut missing = Vec::new();
+    if token_endpoint.is_none() {
+        missing.push("`idp_token_endpoint`");
+    }
+    if client_id.is_none() {
+        missing.push("`idp_client_id`");
+    }
+    if id_token.is_none() {
+        missing.push("`id_token_env` or `id_token_file`");
+    }
+    match (token_endpoint, client_id, id_token) {
+        (Some(token_endpoint), Some(client_id), Some(id_token)) => {
+            Ok(Some(IdpConfig { token_endpoint, client_id, client_secret, id_token }))
+        }
+        _ => Err(format!(
+            "`{table}` asks for the cross_app_access grant but lacks {}: the identity provider's \
+             token endpoint, this client's id there, and where the user's ID token is read",
+            missing.join(", ")
+        )),
     }
 }
 
@@ -797,7 +1034,31 @@ impl JsonSchema for AuthConfig {
                         "grant": {
                             "description": "The grant that gets tokens. Default \"authorization_code\" (with PKCE; a person approves). \"client_credentials\" (SEP-1046): the client authenticates as itself, with `client_id` and a client secret or a private key; no browser, no redirect.",
                             "type": "string",
-                            "enum": ["authorization_code", "client_credentials"]
+                            "enum": ["authorization_code", "client_credentials", "cross_app_access"]
+                        },
+                        "idp_token_endpoint": {
+                            "description": "cross_app_access (SEP-990): the enterprise identity provider's token endpoint, where the user's ID token is exchanged (RFC 8693) for an ID-JAG.",
+                            "type": "string",
+                            "format": "uri",
+                            "pattern": "^https?://"
+                        },
+                        "idp_client_id": {
+                            "description": "cross_app_access: this client's id at the identity provider.",
+                            "type": "string"
+                        },
+                        "idp_client_secret_env": {
+                            "description": "cross_app_access: the name of the environment variable that holds this client's secret at the identity provider, if it has one.",
+                            "type": "string",
+                            "pattern": VAR_NAME
+                        },
+                        "id_token_env": {
+                            "description": "cross_app_access: the name of the environment variable that holds the user's ID token from the identity provider.",
+                            "type": "string",
+                            "pattern": VAR_NAME
+                        },
+                        "id_token_file": {
+                            "description": "cross_app_access: a file holding the user's ID token, read each time one is exchanged. A relative path is taken from the config file's folder.",
+                            "type": "string"
                         },
                         "private_key_env": {
                             "description": "The name of the environment variable that holds the PKCS#8 PEM private key signing the client's JWT assertions (private_key_jwt, RFC 7523); client_credentials grant only.",
@@ -824,9 +1085,36 @@ impl JsonSchema for AuthConfig {
                     "allOf": [
                         { "not": { "required": ["client_secret_env", "client_secret"] } },
                         { "not": { "required": ["private_key_env", "private_key_file"] } },
+                        { "not": { "required": ["id_token_env", "id_token_file"] } },
                         {
                             "if": {
-                                "properties": { "grant": { "const": "client_credentials" } },
+                                "properties": { "grant": { "const": "cross_app_access" } },
+                                "required": ["grant"]
+                            },
+                            "then": {
+                                "required": ["client_id", "idp_token_endpoint", "idp_client_id"],
+                                "anyOf": [
+                                    { "required": ["id_token_env"] },
+                                    { "required": ["id_token_file"] }
+                                ]
+                            },
+                            "else": {
+                                "not": {
+                                    "anyOf": [
+                                        { "required": ["idp_token_endpoint"] },
+                                        { "required": ["idp_client_id"] },
+                                        { "required": ["idp_client_secret_env"] },
+                                        { "required": ["id_token_env"] },
+                                        { "required": ["id_token_file"] }
+                                    ]
+                                }
+                            }
+                        },
+                        {
+                            "if": {
+                                "properties": {
+                                    "grant": { "enum": ["client_credentials", "cross_app_access"] }
+                                },
                                 "required": ["grant"]
                             },
                             "then": {

@@ -1,7 +1,13 @@
-//! The client credentials grant (SEP-1046, RFC 6749 §4.4): the client gets a token for itself at
-//! the token endpoint, with no person, browser or redirect. It authenticates with its secret
+//! The grants that need no person, browser or redirect:
+//!
+//! - client credentials (SEP-1046, RFC 6749 §4.4): the client gets a token for itself;
+//! - cross-app access (SEP-990): the user's ID token from the enterprise identity provider is
+//!   exchanged there (RFC 8693 token exchange) for an identity assertion authorization grant
+//!   (ID-JAG), which the authorization server takes as a JWT bearer grant (RFC 7523 §2.1).
+//!
+//! At the authorization server's token endpoint the client authenticates with its secret
 //! (`client_secret_basic` or `client_secret_post`, as the authorization server lists them) or
-//! with a JWT assertion signed by its private key (`private_key_jwt`, RFC 7523).
+//! with a JWT assertion signed by its private key (`private_key_jwt`, RFC 7523 §2.2).
 //!
 //! Discovery is the authorization code flow's (protected resource metadata, then the
 //! authorization server's); the token lands in the same record, so [`Authorizer::bearer`] and
@@ -12,7 +18,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use mcp_config::SecretRef;
+use mcp_config::{IdpConfig, OAuthGrant, SecretRef};
 use rmcp::transport::auth::{
     AuthorizationManager, AuthorizationMetadata, CredentialStore as _, OAuthClientConfig,
     OAuthTokenResponse, StoredCredentials,
@@ -26,8 +32,24 @@ use crate::jwt::{self, SigningKey};
 use crate::secret::{self, Secret, Token};
 use crate::store::{StoredAuth, StoredClient};
 
-/// The `origin` of a stored client that got its tokens by the client credentials grant.
-pub(super) const ORIGIN: &str = "client_credentials";
+/// The `grant_type` of a JWT bearer grant (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The `grant_type` of a token exchange (RFC 8693 §2.1).
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The token type of an ID token (RFC 8693 §3).
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+/// The token type of an identity assertion authorization grant (SEP-990).
+const ID_JAG_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
+
+/// The grant a stored client's `origin` names: `client_credentials` and `cross_app_access` for
+/// the grants of this module, the authorization code for any other.
+pub(super) fn stored_grant(origin: &str) -> OAuthGrant {
+    match origin {
+        "client_credentials" => OAuthGrant::ClientCredentials,
+        "cross_app_access" => OAuthGrant::CrossAppAccess,
+        _ => OAuthGrant::AuthorizationCode,
+    }
+}
 
 /// How the client authenticates at the token endpoint.
 enum ClientAuth {
@@ -107,12 +129,13 @@ fn oauth_error(status: reqwest::StatusCode, body: &[u8]) -> String {
 }
 
 impl Authorizer {
-    /// Runs the client credentials grant, the state lock held. With `rediscover` false and a
+    /// Runs the configured grant that needs no person (client credentials or cross-app
+    /// access), the state lock held. With `rediscover` false and a
     /// configured manager whose metadata is stored, that metadata is used again (a token that
     /// expired, a step-up); otherwise discovery runs first, seeded by `challenge`. `scopes`:
     /// those to ask for (a step-up), else the configured ones, else the ones discovery names
     /// (or, reusing the metadata, the ones granted before).
-    pub(super) async fn client_credentials(
+    pub(super) async fn machine_grant(
         &self,
         state: &mut Option<AuthorizationManager>,
         challenge: Option<&str>,
@@ -124,14 +147,17 @@ impl Authorizer {
             AuthError::flow(
                 server,
                 Step::Registration,
-                "the client_credentials grant needs `client_id` in the server's `auth`",
+                format!(
+                    "the {} grant needs `client_id` in the server's `auth`",
+                    self.config.grant.as_str()
+                ),
             )
         })?;
         let record = self.lock_record().clone();
-        let reuse = (!rediscover && state.is_some())
-            .then(|| record.as_metadata.clone())
-            .flatten()
-            .filter(|_| record.client.as_ref().is_some_and(|c| c.origin == ORIGIN));
+        let reuse =
+            (!rediscover && state.is_some()).then(|| record.as_metadata.clone()).flatten().filter(
+                |_| record.client.as_ref().is_some_and(|c| c.origin == self.config.grant.as_str()),
+            );
         let (metadata, mut fresh) = match reuse {
             Some(metadata) => (metadata, None),
             None => {
@@ -187,7 +213,22 @@ impl Authorizer {
         };
         let audience = metadata.issuer.clone().unwrap_or_else(|| metadata.token_endpoint.clone());
         let scope = scopes.join(" ");
-        let mut fields: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        let id_jag;
+        let mut fields: Vec<(&str, &str)> = match (&self.config.grant, &self.config.idp) {
+            (OAuthGrant::CrossAppAccess, Some(idp)) => {
+                id_jag = self.id_jag(idp, &resource, &audience, &scope).await?;
+                vec![("grant_type", JWT_BEARER), ("assertion", id_jag.expose())]
+            }
+            (OAuthGrant::CrossAppAccess, None) => {
+                return Err(AuthError::flow(
+                    server,
+                    Step::Token,
+                    "the cross_app_access grant needs the identity provider (`idp_token_endpoint`, \
+                     `idp_client_id`, `id_token_env`) in the server's `auth`",
+                ));
+            }
+            _ => vec![("grant_type", "client_credentials")],
+        };
         if !scope.is_empty() {
             fields.push(("scope", &scope));
         }
@@ -215,7 +256,8 @@ impl Authorizer {
                 fields.push(("client_assertion", &assertion));
             }
         }
-        tracing::info!(server, method = auth.method(), "OAuth: client credentials grant");
+        let grant = self.config.grant.as_str();
+        tracing::info!(server, grant, method = auth.method(), "OAuth: token request");
         let (status, body) = http::post_form(
             self.http.no_redirects(),
             &token_endpoint,
@@ -242,7 +284,7 @@ impl Authorizer {
                 _ => AuthError::flow(
                     server,
                     Step::Token,
-                    format!("the token endpoint refused the client credentials grant: {error}"),
+                    format!("the token endpoint refused the {grant} grant: {error}"),
                 ),
             });
         }
@@ -261,7 +303,7 @@ impl Authorizer {
                 secret: auth.secret().cloned(),
                 redirect_uri: self.redirect_uri(None),
                 auth_method: auth.method().to_owned(),
-                origin: ORIGIN.to_owned(),
+                origin: grant.to_owned(),
             }),
             credentials: None,
             ..StoredAuth::new(&self.key)
@@ -281,7 +323,7 @@ impl Authorizer {
         if let Some(manager) = fresh {
             *state = Some(manager);
         }
-        tracing::debug!(server, "OAuth: client credentials token received");
+        tracing::debug!(server, grant, "OAuth: token received");
         Ok(Token::new(access))
     }
 
@@ -342,8 +384,11 @@ impl Authorizer {
             AuthError::flow(
                 server,
                 Step::Registration,
-                "the client_credentials grant needs a client secret (`client_secret_env`) or a \
-                 private key (`private_key_env`/`private_key_file`) in the server's `auth`",
+                format!(
+                    "the {} grant needs a client secret (`client_secret_env`) or a private key \
+                     (`private_key_env`/`private_key_file`) in the server's `auth`",
+                    self.config.grant.as_str()
+                ),
             )
         })?;
         match methods {
@@ -354,6 +399,106 @@ impl Authorizer {
             Some(m) if m.iter().any(|x| x == "client_secret_post") => Ok(ClientAuth::Post(secret)),
             Some(_) => Err(unsupported("client_secret_basic or client_secret_post")),
         }
+    }
+
+    /// SEP-990's first step: the user's ID token exchanged at the identity provider (RFC 8693)
+    /// for an ID-JAG addressed to `audience` (the authorization server's issuer) for
+    /// `resource`. The client authenticates there as `idp.client_id`: by HTTP Basic with its
+    /// secret there, if it has one, else by naming itself in the form.
+    async fn id_jag(
+        &self,
+        idp: &IdpConfig,
+        resource: &str,
+        audience: &str,
+        scope: &str,
+    ) -> Result<Secret, AuthError> {
+        let server = self.server();
+        if !secure_endpoint(self.key.url(), &idp.token_endpoint) {
+            return Err(AuthError::flow(
+                server,
+                Step::Token,
+                format!(
+                    "the identity provider's token endpoint {} is not https: the ID token is not \
+                     sent over plain HTTP (only between loopback addresses)",
+                    mcp_config::redact::redact_url(&idp.token_endpoint)
+                ),
+            ));
+        }
+        let secrets = self.secrets.clone();
+        let (reference, secret_reference) = (idp.id_token.clone(), idp.client_secret.clone());
+        let (id_token, idp_secret) = blocking(move || {
+            let id_token = secret::resolve(&reference, secrets.as_ref());
+            let idp_secret = secret_reference.map(|r| secret::resolve(&r, secrets.as_ref()));
+            Ok((id_token, idp_secret))
+        })
+        .await
+        .map_err(|e| AuthError::flow(server, Step::Token, e))?;
+        let id_token = id_token.map_err(|reason| {
+            AuthError::flow(server, Step::Token, format!("the user's ID token {reason}"))
+        })?;
+        let idp_secret = idp_secret.transpose().map_err(|reason| {
+            AuthError::flow(
+                server,
+                Step::Token,
+                format!("the identity provider client secret {reason}"),
+            )
+        })?;
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("requested_token_type", ID_JAG_TYPE),
+            ("subject_token", id_token.expose()),
+            ("subject_token_type", ID_TOKEN_TYPE),
+            ("audience", audience),
+            ("resource", resource),
+        ];
+        if !scope.is_empty() {
+            fields.push(("scope", scope));
+        }
+        let authorization = match &idp_secret {
+            Some(secret) => Some(basic_header(&idp.client_id, secret)),
+            None => {
+                fields.push(("client_id", &idp.client_id));
+                None
+            }
+        };
+        tracing::info!(server, "OAuth: exchanging the ID token for an ID-JAG (SEP-990)");
+        let (status, body) = http::post_form(
+            self.http.no_redirects(),
+            &idp.token_endpoint,
+            &fields,
+            authorization.as_deref(),
+        )
+        .await
+        .map_err(|e| AuthError::flow(server, Step::Token, format!("the identity provider: {e}")))?;
+        if !status.is_success() {
+            return Err(AuthError::IdpRejected {
+                server: server.to_owned(),
+                error: mcp_config::redact::redact_text(&oauth_error(status, &body)),
+            });
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let issued = answer.get("issued_token_type").and_then(serde_json::Value::as_str);
+        if issued.is_some_and(|t| t != ID_JAG_TYPE) {
+            return Err(AuthError::flow(
+                server,
+                Step::Token,
+                format!(
+                    "the identity provider issued a token of type {:?}, not an ID-JAG",
+                    issued.unwrap_or_default().chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+        answer
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .map(Secret::new)
+            .ok_or_else(|| {
+                AuthError::flow(
+                    server,
+                    Step::Token,
+                    "the identity provider's token exchange answer has no access_token (the ID-JAG)",
+                )
+            })
     }
 
     /// Where the private key comes from, for messages: `variable NAME`, `file PATH`, `the

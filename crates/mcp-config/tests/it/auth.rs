@@ -2,8 +2,9 @@
 //! every error with its message and place, redaction and the JSON Schema.
 
 use mcp_config::{
-    AuthConfig, Format, LoadError, Loader, Location, MCPConfig, OAuthConfig, OAuthGrant, SecretRef,
-    ServerConfig, SigningAlg, SseConfig, StdioConfig, StreamableHttpConfig, Warning, WarningKind,
+    AuthConfig, Format, IdpConfig, LoadError, Loader, Location, MCPConfig, OAuthConfig, OAuthGrant,
+    SecretRef, ServerConfig, SigningAlg, SseConfig, StdioConfig, StreamableHttpConfig, Warning,
+    WarningKind,
 };
 
 use crate::{VARS, load, load_err};
@@ -194,7 +195,7 @@ fn builders_and_debug() {
     let debug = format!("{sse:?}");
     assert!(
         debug.contains(
-            r#"auth: OAuth(OAuthConfig { client_id: Some("app"), client_secret: Some(Value("***")), scopes: ["a"], redirect_port: None, client_metadata_url: None, grant: AuthorizationCode, private_key: None, signing_alg: Es256 })"#
+            r#"auth: OAuth(OAuthConfig { client_id: Some("app"), client_secret: Some(Value("***")), scopes: ["a"], redirect_port: None, client_metadata_url: None, grant: AuthorizationCode, private_key: None, signing_alg: Es256, idp: None })"#
         ),
         "{debug}"
     );
@@ -444,7 +445,8 @@ fn client_metadata_url_must_be_https() {
 fn unknown_and_misplaced_auth_keys() {
     let keys = "type, token_env, client_id, client_secret_env, client_secret, scopes, \
                 redirect_port, client_metadata_url, grant, private_key_env, private_key_file, \
-                signing_alg";
+                signing_alg, idp_token_endpoint, idp_client_id, idp_client_secret_env, id_token_env, \
+                id_token_file";
     let text = native("http", r#""auth": {"type": "bearer", "token_var": "T"}"#);
     check(
         &text,
@@ -775,7 +777,7 @@ fn client_credentials_errors() {
             r#""auth": {"type": "oauth", "grant": "password"}"#,
             (1, 137),
             "server \"a\": unknown `auth.grant` \"password\": use \"authorization_code\" (the \
-             default) or \"client_credentials\"",
+             default), \"client_credentials\" or \"cross_app_access\"",
         ),
         (
             r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c", "private_key_env": "K", "signing_alg": "RS256"}"#,
@@ -809,5 +811,63 @@ fn client_credentials_errors() {
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let server = value["servers"][0].clone();
         assert!(serde_json::from_value::<ServerConfig>(server).is_err(), "{extra}");
+    }
+}
+
+/// The cross-app access grant (SEP-990): the identity provider's keys, complete or refused, and
+/// only with that grant.
+#[test]
+fn cross_app_access_forms_and_errors() {
+    let text = native(
+        "http",
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent",
+            "client_secret_env": "AGENT_SECRET", "idp_token_endpoint": "https://idp.example.com/token",
+            "idp_client_id": "agent-at-idp", "idp_client_secret_env": "IDP_SECRET",
+            "id_token_env": "ID_TOKEN"}"#,
+    );
+    let loaded = loads(&text, Format::Json);
+    let idp =
+        IdpConfig::new("https://idp.example.com/token", "agent-at-idp", SecretRef::env("ID_TOKEN"))
+            .unwrap()
+            .client_secret(SecretRef::env("IDP_SECRET"));
+    let expected = OAuthConfig::default()
+        .client_id("agent")
+        .client_secret(SecretRef::env("AGENT_SECRET"))
+        .grant(OAuthGrant::CrossAppAccess)
+        .idp(idp);
+    assert_eq!(auth_of(&loaded.config, "a"), AuthConfig::oauth(expected));
+    let written = loaded.config.to_json_string();
+    assert_eq!(MCPConfig::from_str(&written, Format::Json).unwrap().config, loaded.config);
+    let toml_text = toml::to_string(&loaded.config).unwrap();
+    assert_eq!(toml::from_str::<MCPConfig>(&toml_text).unwrap(), loaded.config);
+    for (extra, message) in [
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent", "client_secret_env": "S", "idp_client_id": "x"}"#,
+            "`auth` asks for the cross_app_access grant but lacks `idp_token_endpoint`, \
+             `id_token_env` or `id_token_file`: the identity provider's token endpoint, this \
+             client's id there, and where the user's ID token is read",
+        ),
+        (
+            r#""auth": {"type": "oauth", "id_token_file": "t.jwt"}"#,
+            "`auth` names an identity provider (`idp_*`, `id_token_*`), which only the \
+             cross_app_access grant uses: add \"grant\": \"cross_app_access\", or remove them",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent", "idp_token_endpoint": "https://i/t", "idp_client_id": "x", "id_token_env": "T"}"#,
+            "`auth` asks for the cross_app_access grant but gives no way to authenticate",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "idp_token_endpoint": "ftp://i/t"}"#,
+            "`auth.idp_token_endpoint`: invalid identity provider token endpoint \"ftp://i/t\": \
+             the scheme is `ftp`, but it must be `https` (or `http`)",
+        ),
+    ] {
+        let err = load_err(&native("http", extra), Format::Json).to_string();
+        assert!(err.contains(message), "{extra}\n{err}");
+        let value: serde_json::Value = serde_json::from_str(&native("http", extra)).unwrap();
+        assert!(
+            serde_json::from_value::<ServerConfig>(value["servers"][0].clone()).is_err(),
+            "{extra}"
+        );
     }
 }

@@ -16,8 +16,10 @@
 //! pre-registered `client_id` and `client_secret` when `MCP_CONFORMANCE_CONTEXT` gives them.
 //! The `auth/client-credentials-*` scenarios (SEP-1046) ask for the client credentials grant
 //! instead, with the context's `client_id` and its `client_secret` (client_secret_basic) or its
-//! `private_key_pem` (private_key_jwt, ES256). Tokens are kept in a temporary directory removed
-//! at exit: every run logs in afresh.
+//! `private_key_pem` (private_key_jwt, ES256). `auth/cross-app-access-*` (SEP-990) asks for the
+//! cross-app access grant: the context's `idp_id_token` is exchanged at its `idp_token_endpoint`
+//! as `idp_client_id` for an ID-JAG, which the authorization server takes from the context's
+//! client. Tokens are kept in a temporary directory removed at exit: every run logs in afresh.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mcp_session::mcp_auth::{FileStore, LoginMode, SecretSource};
-use mcp_session::mcp_config::{AuthConfig, OAuthConfig, OAuthGrant, SecretRef};
+use mcp_session::mcp_config::{AuthConfig, IdpConfig, OAuthConfig, OAuthGrant, SecretRef};
 use mcp_session::rmcp::ErrorData;
 use mcp_session::rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
 use mcp_session::{HandlerCapabilities, MCPClientSessionManager, Session, SessionHandler};
@@ -86,6 +88,9 @@ const CLIENT_SECRET_VAR: &str = "MCP_CONFORMANCE_CLIENT_SECRET";
 /// The name under which the context's `private_key_pem` is read (from [`Context`] too).
 const PRIVATE_KEY_VAR: &str = "MCP_CONFORMANCE_PRIVATE_KEY";
 
+/// The name under which the context's `idp_id_token` is read (from [`Context`] too).
+const ID_TOKEN_VAR: &str = "MCP_CONFORMANCE_ID_TOKEN";
+
 /// The scenario's `MCP_CONFORMANCE_CONTEXT`: secrets for the OAuth flow.
 #[derive(Default)]
 struct Context {
@@ -93,6 +98,9 @@ struct Context {
     client_secret: Option<String>,
     private_key_pem: Option<String>,
     signing_algorithm: Option<String>,
+    idp_client_id: Option<String>,
+    idp_id_token: Option<String>,
+    idp_token_endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Context {
@@ -113,6 +121,9 @@ impl Context {
             client_secret: field("client_secret"),
             private_key_pem: field("private_key_pem"),
             signing_algorithm: field("signing_algorithm"),
+            idp_client_id: field("idp_client_id"),
+            idp_id_token: field("idp_id_token"),
+            idp_token_endpoint: field("idp_token_endpoint"),
         }
     }
 }
@@ -121,6 +132,7 @@ impl Context {
 struct ContextSecrets {
     client_secret: Option<String>,
     private_key_pem: Option<String>,
+    id_token: Option<String>,
 }
 
 impl std::fmt::Debug for ContextSecrets {
@@ -134,6 +146,7 @@ impl SecretSource for ContextSecrets {
         match name {
             CLIENT_SECRET_VAR => self.client_secret.clone(),
             PRIVATE_KEY_VAR => self.private_key_pem.clone(),
+            ID_TOKEN_VAR => self.id_token.clone(),
             _ => None,
         }
     }
@@ -186,6 +199,13 @@ async fn run(url: &str, scenario: &str) -> Result<(), Box<dyn std::error::Error>
                 oauth = oauth.private_key(SecretRef::env(PRIVATE_KEY_VAR));
             }
         }
+        if scenario.starts_with("auth/cross-app-access")
+            && let (Some(endpoint), Some(idp_client_id)) =
+                (&context.idp_token_endpoint, &context.idp_client_id)
+        {
+            let idp = IdpConfig::new(endpoint, idp_client_id, SecretRef::env(ID_TOKEN_VAR))?;
+            oauth = oauth.grant(OAuthGrant::CrossAppAccess).idp(idp);
+        }
         config = config.auth(AuthConfig::oauth(oauth));
         builder = builder
             .login(LoginMode::Headless)
@@ -193,6 +213,7 @@ async fn run(url: &str, scenario: &str) -> Result<(), Box<dyn std::error::Error>
             .secrets(Arc::new(ContextSecrets {
                 client_secret: context.client_secret,
                 private_key_pem: context.private_key_pem,
+                id_token: context.idp_id_token,
             }));
     }
     let manager = builder.build();

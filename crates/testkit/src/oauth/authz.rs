@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::error::OAuthError;
+use super::idp;
 use super::state::{self, Client, Code, Issued, same_resource};
 use super::{AuthMethod, AuthorizeRequest, Shared, TokenRequest, Urls};
 
@@ -37,6 +38,10 @@ pub(super) async fn metadata(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "client_id_metadata_document_supported": state.client_id_metadata_documents,
     });
+    if state.idp.is_some() {
+        document["grant_types_supported"] =
+            json!(["authorization_code", "refresh_token", "client_credentials", idp::JWT_BEARER]);
+    }
     if state.auth_methods.contains(&AuthMethod::PrivateKeyJwt) {
         document["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
     }
@@ -245,6 +250,7 @@ pub(super) async fn token(
         Some("authorization_code") => state.counters.token_authorization_code += 1,
         Some("refresh_token") => state.counters.token_refresh += 1,
         Some("client_credentials") => state.counters.token_client_credentials += 1,
+        Some(idp::JWT_BEARER) => state.counters.token_jwt_bearer += 1,
         _ => state.counters.token_other += 1,
     }
     let basic = basic_credentials(&headers);
@@ -287,6 +293,7 @@ pub(super) async fn token(
             Some("client_credentials") => {
                 client_credentials(&mut state, &shared.urls, &client_id, &form)
             }
+            Some(idp::JWT_BEARER) => idp::jwt_bearer(&mut state, &shared.urls, &client_id, &form),
             Some(other) => Err(OAuthError::unsupported_grant_type(format!(
                 "grant_type {other:?} is not supported"
             ))),

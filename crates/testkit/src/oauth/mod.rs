@@ -54,6 +54,7 @@
 
 mod authz;
 mod error;
+mod idp;
 mod resource;
 mod state;
 
@@ -206,6 +207,7 @@ pub struct FixtureOptions {
     required_scopes: BTreeMap<String, Vec<String>>,
     expires_in: u64,
     refresh_tokens: bool,
+    identity_provider: Option<(String, String)>,
 }
 
 impl Default for FixtureOptions {
@@ -221,6 +223,7 @@ impl Default for FixtureOptions {
             required_scopes: BTreeMap::new(),
             expires_in: 3600,
             refresh_tokens: true,
+            identity_provider: None,
         }
     }
 }
@@ -319,6 +322,23 @@ impl FixtureOptions {
         self
     }
 
+    /// Adds an enterprise identity provider for cross-app access (SEP-990) at `ISSUER/idp`:
+    /// its token endpoint `ISSUER/idp/token` exchanges the ID tokens it issued
+    /// ([`OAuthFixture::id_token`]) to the public client `idp_client_id` (RFC 8693,
+    /// `requested_token_type` ID-JAG, `audience` the issuer, `resource` a protected resource)
+    /// for ID-JAGs naming `as_client_id`; the authorization server then takes them with
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` from that client (register it
+    /// with [`client`](Self::client)), checking their signature, `typ`, `aud`, `exp`,
+    /// `client_id`, `resource` and `jti`.
+    pub fn identity_provider(
+        mut self,
+        idp_client_id: impl Into<String>,
+        as_client_id: impl Into<String>,
+    ) -> Self {
+        self.identity_provider = Some((idp_client_id.into(), as_client_id.into()));
+        self
+    }
+
     /// Whether the `authorization_code` and `refresh_token` grants return a refresh token.
     pub fn refresh_tokens(mut self, on: bool) -> Self {
         self.refresh_tokens = on;
@@ -372,6 +392,10 @@ pub struct Counters {
     pub token_refresh: u64,
     /// Token requests with `grant_type=client_credentials`.
     pub token_client_credentials: u64,
+    /// Token requests with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
+    pub token_jwt_bearer: u64,
+    /// Token exchange requests at the identity provider (`ISSUER/idp/token`).
+    pub token_exchange: u64,
     /// Token requests with any other `grant_type`, or none.
     pub token_other: u64,
     /// MCP requests the bearer check let through.
@@ -430,6 +454,8 @@ struct Urls {
     authorize: String,
     token: String,
     register: Option<String>,
+    idp_issuer: String,
+    idp_token: String,
 }
 
 impl Urls {
@@ -444,6 +470,8 @@ impl Urls {
             authorize: format!("{origin}/authorize"),
             token: format!("{origin}/token"),
             register: registration.then(|| format!("{origin}/register")),
+            idp_issuer: format!("{origin}/idp"),
+            idp_token: format!("{origin}/idp/token"),
         }
     }
 }
@@ -555,6 +583,35 @@ impl OAuthFixture {
         self.shared.urls.register.as_deref()
     }
 
+    /// The identity provider's issuer, `ISSUER/idp` (see [`FixtureOptions::identity_provider`]).
+    pub fn idp_issuer(&self) -> &str {
+        &self.shared.urls.idp_issuer
+    }
+
+    /// The identity provider's token endpoint, `ISSUER/idp/token`.
+    pub fn idp_token_endpoint(&self) -> &str {
+        &self.shared.urls.idp_token
+    }
+
+    /// An ID token for `subject` from the identity provider, valid for an hour, as a client
+    /// gets it when the user signs in; `None` without
+    /// [`FixtureOptions::identity_provider`].
+    pub fn id_token(&self, subject: &str) -> Option<String> {
+        let state = self.shared.lock();
+        Some(idp::id_token(state.idp.as_ref()?, &self.shared.urls, subject, 3600))
+    }
+
+    /// An ID token for `subject` that has expired.
+    pub fn expired_id_token(&self, subject: &str) -> Option<String> {
+        let state = self.shared.lock();
+        Some(idp::id_token(state.idp.as_ref()?, &self.shared.urls, subject, 0))
+    }
+
+    /// Every request to the identity provider's token endpoint so far, in order.
+    pub fn identity_provider_requests(&self) -> Vec<TokenRequest> {
+        self.shared.lock().idp_log.clone()
+    }
+
     /// Revokes every access token, refresh token and unused authorization code issued so far.
     pub fn revoke_all(&self) {
         self.shared.lock().revoke_all();
@@ -643,7 +700,8 @@ fn router(shared: &Arc<Shared>, registration: bool, cancel: &CancellationToken) 
         .route("/.well-known/oauth-protected-resource/mcp", get(resource::mcp_metadata))
         .route("/.well-known/oauth-protected-resource/sse", get(resource::sse_metadata))
         .route("/authorize", get(authz::authorize))
-        .route("/token", post(authz::token));
+        .route("/token", post(authz::token))
+        .route("/idp/token", post(idp::token));
     if registration {
         server = server.route("/register", post(authz::register));
     }

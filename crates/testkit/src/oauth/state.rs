@@ -80,6 +80,10 @@ pub(crate) struct State {
     pub(crate) counters: Counters,
     pub(crate) authorize_log: Vec<AuthorizeRequest>,
     pub(crate) token_log: Vec<TokenRequest>,
+    /// The identity provider of cross-app access, if on.
+    pub(crate) idp: Option<super::idp::Idp>,
+    /// Every request to the identity provider's token endpoint.
+    pub(crate) idp_log: Vec<TokenRequest>,
     /// The `jti` of every client assertion accepted (each works once).
     pub(crate) assertion_ids: std::collections::HashSet<String>,
 }
@@ -130,6 +134,11 @@ impl State {
             authorize_log: Vec::new(),
             token_log: Vec::new(),
             assertion_ids: std::collections::HashSet::new(),
+            idp: options
+                .identity_provider
+                .as_ref()
+                .map(|(idp_client, as_client)| super::idp::Idp::new(idp_client, as_client)),
+            idp_log: Vec::new(),
         }
     }
 
