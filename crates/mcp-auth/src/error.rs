@@ -145,6 +145,34 @@ pub enum AuthError {
         /// The OAuth `error` and its description, as the server gave them (redacted).
         error: String,
     },
+    /// A URL learned from a server (its metadata, an endpoint, a redirect) was not contacted: its
+    /// scheme is not http(s), or it is on a loopback, private or link-local address while the
+    /// MCP server is not (a guard against server-side request forgery).
+    ///
+    /// ```
+    /// use mcp_auth::{AuthError, Step};
+    ///
+    /// let err = AuthError::AddressRefused {
+    ///     server: "docs".into(),
+    ///     url: "http://169.254.169.254/token".into(),
+    ///     reason: "it is on a loopback, private or link-local address, and the MCP server is not".into(),
+    /// };
+    /// assert_eq!(err.step(), Step::Discovery);
+    /// assert!(err.to_string().starts_with("docs: refused to contact http://169.254.169.254/token"));
+    /// ```
+    #[error(
+        "{server}: refused to contact {url}, which the server's OAuth metadata led to: {reason}; \
+         a server may not send the client to internal addresses (check the server's protected \
+         resource and authorization server metadata)"
+    )]
+    AddressRefused {
+        /// The server's name.
+        server: String,
+        /// The URL refused (redacted).
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The identity provider refused to exchange the user's ID token for an ID-JAG (the
     /// cross-app access grant, SEP-990): the ID token expired or is not for this client.
     ///
@@ -201,6 +229,7 @@ impl AuthError {
             AuthError::ClientRejected { .. }
             | AuthError::ClientKey { .. }
             | AuthError::IdpRejected { .. } => Step::Token,
+            AuthError::AddressRefused { .. } => Step::Discovery,
             AuthError::LoginRequired { .. }
             | AuthError::TooManyAuthorizations { .. }
             | AuthError::ScopeNotHonoured { .. }
@@ -218,6 +247,7 @@ impl AuthError {
             | AuthError::ClientRejected { server, .. }
             | AuthError::ClientKey { server, .. }
             | AuthError::IdpRejected { server, .. }
+            | AuthError::AddressRefused { server, .. }
             | AuthError::Forbidden { server, .. } => server,
         }
     }

@@ -22,6 +22,7 @@ use url::Url;
 use crate::agent::{self, Browser, Listener, LoginMode, SystemBrowser};
 use crate::error::{AuthError, Step};
 use crate::http::{self, ReqwestOAuth};
+use crate::policy::{AddressPolicy, Refused};
 use crate::secret::{self, ProcessEnv, Secret, SecretSource, Token};
 use crate::store::{FileStore, StoreKey, StoredAuth, StoredClient, TokenStore};
 
@@ -84,6 +85,8 @@ pub struct Authorizer {
     login: LoginMode,
     browser: Arc<dyn Browser>,
     client_name: String,
+    /// Which URLs learned from servers may be contacted (`http` goes through it).
+    policy: Arc<AddressPolicy>,
     /// The record as last loaded or saved, shared with rmcp through [`Bridge`].
     record: Arc<SyncMutex<StoredAuth>>,
     /// The configured manager, once a record was restored or an authorization ran.
@@ -162,11 +165,13 @@ impl AuthorizerBuilder {
             ),
         };
         let key = StoreKey::new(self.server, &self.url);
+        let policy = Arc::new(AddressPolicy::new(&self.url));
         Ok(Authorizer {
+            http: self.http.guarded(policy.clone()),
+            policy,
             record: Arc::new(SyncMutex::new(StoredAuth::new(&key))),
             key,
             config: self.config,
-            http: self.http,
             store,
             secrets: self.secrets,
             login: self.login,
@@ -407,7 +412,19 @@ impl Authorizer {
     }
 
     fn rmcp(&self, step: Step, err: &RmcpError) -> AuthError {
-        AuthError::flow(self.server(), step, describe(err))
+        // rmcp turns a refused request's error into text: the policy kept it.
+        match self.policy.take_refusal() {
+            Some(refused) => self.refused(refused),
+            None => AuthError::flow(self.server(), step, describe(err)),
+        }
+    }
+
+    fn refused(&self, refused: Refused) -> AuthError {
+        AuthError::AddressRefused {
+            server: self.server().to_owned(),
+            url: refused.url,
+            reason: refused.reason,
+        }
     }
 
     async fn load_record(&self) -> Result<Option<StoredAuth>, AuthError> {
@@ -417,6 +434,8 @@ impl Authorizer {
 
     /// A manager with our HTTP client and the store bridge, nothing discovered yet.
     async fn new_manager(&self) -> Result<AuthorizationManager, AuthError> {
+        // A new flow: a refusal of an earlier one is no cause of this one's errors.
+        let _ = self.policy.take_refusal();
         let mut manager = AuthorizationManager::new_with_oauth_http_client(
             self.key.url().clone(),
             Arc::new(self.http.clone()),
@@ -602,6 +621,9 @@ impl Authorizer {
             _ => {
                 let redirect = Url::parse(redirect_uri)
                     .map_err(|e| AuthError::flow(self.server(), Step::Authorization, e))?;
+                let target = Url::parse(auth_url)
+                    .map_err(|e| AuthError::flow(self.server(), Step::Authorization, e))?;
+                self.policy.check(&target).await.map_err(|r| self.refused(r))?;
                 agent::headless(self.server(), self.http.no_redirects(), auth_url, &redirect).await
             }
         }
@@ -982,6 +1004,67 @@ mod tests {
         let err = authorizer(&mock, dir.path()).authorize(None).await.unwrap_err();
         assert_eq!(err.step(), Step::Discovery, "{err}");
         assert!(err.to_string().contains("is not the expected"), "{err}");
+    }
+
+    /// A server on a "public" address (the policy made strict: the mock is on loopback) whose
+    /// protected resource metadata names an authorization server on another loopback address:
+    /// nothing is sent there, and the error is typed. Its own origin stays reachable.
+    #[tokio::test]
+    async fn metadata_may_not_send_the_client_to_a_local_address() {
+        let mock = mock::serve(|origin, method, target| match (method, target) {
+            ("GET", "/.well-known/oauth-protected-resource/mcp") => {
+                let port = origin.rsplit(':').next().unwrap_or_default();
+                Answer::json(
+                    200,
+                    &json!({
+                        "resource": format!("{origin}/mcp"),
+                        "authorization_servers": [format!("http://127.0.0.2:{port}")],
+                    }),
+                )
+            }
+            _ => Answer::status(404),
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut auth = authorizer(&mock, dir.path());
+        auth.policy = Arc::new(AddressPolicy::strict(auth.key.url()));
+        auth.http = auth.http.guarded(auth.policy.clone());
+        let challenge = format!(
+            r#"Bearer resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#,
+            mock.origin
+        );
+        let err = auth.authorize(Some(&challenge)).await.unwrap_err();
+        let AuthError::AddressRefused { url, reason, .. } = &err else { panic!("{err:?}") };
+        assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+        assert!(reason.contains("loopback, private or link-local"), "{reason}");
+        assert_eq!(err.step(), Step::Discovery);
+    }
+
+    /// Under a policy, redirects are followed hop by hop, each checked.
+    #[tokio::test]
+    async fn each_redirect_is_checked() {
+        let mock = mock::serve(|origin, _, target| match target {
+            "/here" => Answer::redirect(&format!("{origin}/there")),
+            "/there" => Answer::json(200, &json!({"ok": true})),
+            _ => {
+                let port = origin.rsplit(':').next().unwrap_or_default();
+                Answer::redirect(&format!("http://127.0.0.2:{port}/inside"))
+            }
+        })
+        .await;
+        let resource = Url::parse(&format!("{}/mcp", mock.origin)).unwrap();
+        let policy = AddressPolicy::strict(&resource);
+        let http = mock::http();
+        let get =
+            |path: &str| http.no_redirects().get(format!("{}{path}", mock.origin)).build().unwrap();
+        let deadline = std::time::Duration::from_secs(10);
+        let answer = http.guarded_execute(&policy, get("/here"), true, deadline).await.unwrap();
+        assert_eq!(answer.status(), 200, "a redirect on the resource's origin is followed");
+        let err = http.guarded_execute(&policy, get("/away"), true, deadline).await.unwrap_err();
+        assert!(err.to_string().starts_with("refused to contact http://127.0.0.2:"), "{err}");
+        // Not following: the redirect itself is the answer.
+        let answer = http.guarded_execute(&policy, get("/away"), false, deadline).await.unwrap();
+        assert_eq!(answer.status(), 302);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! that OAuth traffic uses the caller's TLS roots, proxy and `ca_file`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::policy::AddressPolicy;
 use reqwest::header::CONTENT_TYPE;
 use rmcp::transport::auth::{
     OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy,
@@ -40,7 +42,13 @@ pub const MAX_OAUTH_BODY_BYTES: usize = 1024 * 1024;
 pub struct ReqwestOAuth {
     no_redirects: reqwest::Client,
     following: reqwest::Client,
+    /// Set by the authorizer: every URL is checked, and redirects are followed here (with the
+    /// `no_redirects` client) so that each hop is checked too.
+    policy: Option<Arc<AddressPolicy>>,
 }
+
+/// The most redirects followed for one request under a policy (rmcp's own limit).
+const MAX_REDIRECTS: usize = 10;
 
 impl fmt::Debug for ReqwestOAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -52,7 +60,55 @@ impl ReqwestOAuth {
     /// An OAuth HTTP client over `no_redirects` (must not follow redirects) and `following`
     /// (follows a bounded number of them).
     pub fn new(no_redirects: reqwest::Client, following: reqwest::Client) -> Self {
-        ReqwestOAuth { no_redirects, following }
+        ReqwestOAuth { no_redirects, following, policy: None }
+    }
+
+    /// This client under `policy`.
+    pub(crate) fn guarded(&self, policy: Arc<AddressPolicy>) -> ReqwestOAuth {
+        ReqwestOAuth { policy: Some(policy), ..self.clone() }
+    }
+
+    /// Sends `request` under the policy, following redirects when `follow` (each hop checked;
+    /// 301, 302 and 303 turn into a `GET` without a body, as browsers do; `Authorization` is
+    /// dropped when the origin changes).
+    pub(crate) async fn guarded_execute(
+        &self,
+        policy: &AddressPolicy,
+        mut request: reqwest::Request,
+        follow: bool,
+        deadline: Duration,
+    ) -> Result<oauth2::HttpResponse, OAuthHttpClientError> {
+        for _ in 0..=MAX_REDIRECTS {
+            policy.check(request.url()).await.map_err(|e| Box::new(e) as OAuthHttpClientError)?;
+            let again = if follow { request.try_clone() } else { None };
+            let from = request.url().clone();
+            let response =
+                match tokio::time::timeout(deadline, fetch(&self.no_redirects, request)).await {
+                    Ok(result) => result?,
+                    Err(_) => return Err(Box::new(HttpFailure::Deadline(deadline))),
+                };
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| from.join(value).ok());
+            let (Some(mut next), Some(target), true) =
+                (again, location, response.status().is_redirection())
+            else {
+                return Ok(response);
+            };
+            if !matches!(response.status().as_u16(), 307 | 308) {
+                *next.method_mut() = reqwest::Method::GET;
+                *next.body_mut() = None;
+                next.headers_mut().remove(CONTENT_TYPE);
+            }
+            if target.origin() != from.origin() {
+                next.headers_mut().remove(reqwest::header::AUTHORIZATION);
+            }
+            *next.url_mut() = target;
+            request = next;
+        }
+        Err(Box::new(HttpFailure::TooManyRedirects))
     }
 
     /// The client that never follows redirects (the headless login reads `Location` with it).
@@ -68,6 +124,8 @@ enum HttpFailure {
     Deadline(Duration),
     #[error("the answer is larger than {MAX_OAUTH_BODY_BYTES} bytes")]
     TooLarge,
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
 }
 
 impl OAuthHttpClient for ReqwestOAuth {
@@ -79,8 +137,12 @@ impl OAuthHttpClient for ReqwestOAuth {
                 OAuthHttpRedirectPolicy::Stop => &self.no_redirects,
                 _ => &self.following,
             };
+            let follow = !matches!(request.redirect_policy, OAuthHttpRedirectPolicy::Stop);
             let request = reqwest::Request::try_from(request.request)
                 .map_err(|error| Box::new(error) as OAuthHttpClientError)?;
+            if let Some(policy) = &self.policy {
+                return self.guarded_execute(policy, request, follow, deadline).await;
+            }
             match tokio::time::timeout(deadline, fetch(client, request)).await {
                 Ok(result) => result,
                 Err(_) => Err(Box::new(HttpFailure::Deadline(deadline)) as OAuthHttpClientError),

@@ -59,6 +59,7 @@ mod http;
 mod jwt;
 #[cfg(test)]
 mod mock;
+mod policy;
 mod secret;
 mod store;
 

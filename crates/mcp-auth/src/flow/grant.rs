@@ -171,6 +171,7 @@ impl Authorizer {
         let token_endpoint = Url::parse(&metadata.token_endpoint).map_err(|e| {
             AuthError::flow(server, Step::Discovery, format!("the token endpoint: {e}"))
         })?;
+        self.policy.check(&token_endpoint).await.map_err(|r| self.refused(r))?;
         if !secure_endpoint(self.key.url(), &token_endpoint) {
             return Err(AuthError::flow(
                 server,
