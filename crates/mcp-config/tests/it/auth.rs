@@ -625,6 +625,9 @@ fn schema_describes_auth() {
         r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
              "private_key_file": "key.pem", "signing_alg": "ES256"}"#,
         r#""auth": {"type": "oauth", "grant": "authorization_code"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "idp_client_id": "i", "idp_client_secret_env": "IS", "id_token_file": "t.jwt"}"#,
     ] {
         assert!(valid(good, "sse"), "refused: {good}");
         assert!(valid(good, "streamable_http"), "refused: {good}");
@@ -649,6 +652,13 @@ fn schema_describes_auth() {
         r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
              "private_key_env": "K", "signing_alg": "RS256"}"#,
         r#""auth": {"type": "oauth", "client_id": "c", "private_key_env": "K"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "id_token_env": "T"}"#,
+        r#""auth": {"type": "oauth", "idp_client_id": "i"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "idp_client_id": "i", "id_token_env": "T", "id_token_file": "t.jwt"}"#,
     ] {
         assert!(!valid(bad, "sse"), "accepted: {bad}");
         load_err(&native("sse", bad), Format::Json);
