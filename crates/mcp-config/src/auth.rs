@@ -204,7 +204,7 @@ pub struct OAuthConfig {
 /// assert!(format!("{oauth:?}").contains(r#"id_token: Env("ID_TOKEN")"#));
 /// # Ok::<(), mcp_config::ConfigError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct IdpConfig {
     /// The identity provider's token endpoint (`idp_token_endpoint`).
@@ -216,6 +216,17 @@ pub struct IdpConfig {
     /// Where the user's ID token is read, each time one is exchanged (`id_token_env` or
     /// `id_token_file`): it expires, and whatever signs the user in replaces it.
     pub id_token: SecretRef,
+}
+
+impl fmt::Debug for IdpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdpConfig")
+            .field("token_endpoint", &crate::redact::redact_url(&self.token_endpoint).as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("id_token", &self.id_token)
+            .finish()
+    }
 }
 
 impl IdpConfig {
