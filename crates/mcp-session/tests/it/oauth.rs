@@ -326,3 +326,59 @@ async fn client_credentials_needs_no_person_and_a_wrong_key_is_a_token_error() {
     assert!(reason.contains("signature does not verify"), "{reason}");
     assert_hidden(&err, &[wrong_pem, pem, "s3cret-basic".to_owned()]);
 }
+
+/// Cross-app access (SEP-990) through the manager under the default login mode: the ID token
+/// (from a `SecretSource`) is exchanged at the fixture's identity provider, the ID-JAG taken by
+/// its authorization server, and the session calls a tool.
+#[tokio::test]
+async fn cross_app_access_opens_a_session_with_no_person() {
+    use mcp_session::mcp_config::{IdpConfig, OAuthGrant, SecretRef};
+    use testkit::oauth::AuthMethod;
+
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .client("agent", Some("s3cret-agent"), AuthMethod::ClientSecretBasic)
+            .identity_provider("agent-at-idp", "agent"),
+    )
+    .await;
+    let id_token = fixture.id_token("ada@example.com").unwrap();
+    let idp =
+        IdpConfig::new(fixture.idp_token_endpoint(), "agent-at-idp", SecretRef::env("ID_TOKEN"))
+            .unwrap();
+    let config: ServerConfig = StreamableHttpConfig::new("docs", fixture.mcp_url())
+        .unwrap()
+        .timeouts(quick_timeouts())
+        .auth(AuthConfig::oauth(
+            OAuthConfig::default()
+                .client_id("agent")
+                .client_secret(SecretRef::env("AGENT_SECRET"))
+                .grant(OAuthGrant::CrossAppAccess)
+                .idp(idp),
+        ))
+        .into();
+    let dir = tempfile::tempdir().unwrap();
+    let manager = MCPClientSessionManager::builder()
+        .token_store(Arc::new(FileStore::new(dir.path())))
+        .secrets(Arc::new(Vars(vec![
+            ("ID_TOKEN", id_token.clone()),
+            ("AGENT_SECRET", "s3cret-agent".to_owned()),
+        ])))
+        .build();
+    let session = manager.open_session(&config).await.unwrap();
+    echo(&session, "on behalf of ada").await;
+    session.close().await.unwrap();
+    let counters = fixture.counters();
+    assert_eq!(
+        (counters.token_exchange, counters.token_jwt_bearer, counters.authorize),
+        (1, 1, 0),
+        "{counters:?}"
+    );
+    let record = std::fs::read_to_string(
+        FileStore::new(dir.path())
+            .path(&StoreKey::new("docs", &url::Url::parse(fixture.mcp_url()).unwrap())),
+    )
+    .unwrap();
+    assert!(!record.contains(&id_token), "the ID token is never stored");
+}
