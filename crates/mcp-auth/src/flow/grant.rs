@@ -130,11 +130,11 @@ fn oauth_error(status: reqwest::StatusCode, body: &[u8]) -> String {
 
 impl Authorizer {
     /// Runs the configured grant that needs no person (client credentials or cross-app
-    /// access), the state lock held. With `rediscover` false and a
-    /// configured manager whose metadata is stored, that metadata is used again (a token that
-    /// expired, a step-up); otherwise discovery runs first, seeded by `challenge`. `scopes`:
-    /// those to ask for (a step-up), else the configured ones, else the ones discovery names
-    /// (or, reusing the metadata, the ones granted before).
+    /// access), the state lock held. With `rediscover` false and a configured manager whose
+    /// metadata is stored, that metadata is used again (a token that expired, a step-up);
+    /// otherwise discovery runs first, seeded by `challenge`. `scopes`: those to ask for (a
+    /// step-up), else the configured ones, else the ones discovery names (or, reusing the
+    /// metadata, the ones granted before).
     pub(super) async fn machine_grant(
         &self,
         state: &mut Option<AuthorizationManager>,
