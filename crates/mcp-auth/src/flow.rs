@@ -2,12 +2,14 @@
 //! stored tokens, refresh, authorization (discovery, registration, the user step, the code
 //! exchange) and step-up, one at a time.
 
+mod grant;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 
 use async_trait::async_trait;
-use mcp_config::OAuthConfig;
+use mcp_config::{OAuthConfig, OAuthGrant};
 use oauth2::TokenResponse as _;
 use rmcp::transport::auth::{
     AuthError as RmcpError, AuthorizationCallback, AuthorizationManager, AuthorizationMetadata,
@@ -20,6 +22,7 @@ use url::Url;
 use crate::agent::{self, Browser, Listener, LoginMode, SystemBrowser};
 use crate::error::{AuthError, Step};
 use crate::http::{self, ReqwestOAuth};
+use crate::policy::{AddressPolicy, Refused};
 use crate::secret::{self, ProcessEnv, Secret, SecretSource, Token};
 use crate::store::{FileStore, StoreKey, StoredAuth, StoredClient, TokenStore};
 
@@ -82,6 +85,8 @@ pub struct Authorizer {
     login: LoginMode,
     browser: Arc<dyn Browser>,
     client_name: String,
+    /// Which URLs learned from servers may be contacted (`http` goes through it).
+    policy: Arc<AddressPolicy>,
     /// The record as last loaded or saved, shared with rmcp through [`Bridge`].
     record: Arc<SyncMutex<StoredAuth>>,
     /// The configured manager, once a record was restored or an authorization ran.
@@ -160,11 +165,13 @@ impl AuthorizerBuilder {
             ),
         };
         let key = StoreKey::new(self.server, &self.url);
+        let policy = Arc::new(AddressPolicy::new(&self.url));
         Ok(Authorizer {
+            http: self.http.guarded(policy.clone()),
+            policy,
             record: Arc::new(SyncMutex::new(StoredAuth::new(&key))),
             key,
             config: self.config,
-            http: self.http,
             store,
             secrets: self.secrets,
             login: self.login,
@@ -182,7 +189,7 @@ impl Authorizer {
     /// ```no_run
     /// use std::sync::Arc;
     /// use mcp_auth::{Authorizer, FileStore, LoginMode, ReqwestOAuth};
-    /// use mcp_config::OAuthConfig;
+    /// use mcp_config::{OAuthConfig, OAuthGrant};
     ///
     /// # async fn demo(http: ReqwestOAuth) -> Result<(), Box<dyn std::error::Error>> {
     /// let url = url::Url::parse("https://docs.example/mcp")?;
@@ -242,6 +249,13 @@ impl Authorizer {
         let Some(manager) = state.as_ref() else { return Ok(None) };
         match manager.get_access_token().await {
             Ok(token) => Ok(Some(Token::new(token))),
+            // Client credentials and cross-app access need no person: with the metadata known,
+            // get a new token now rather than after a 401.
+            Err(RmcpError::AuthorizationRequired)
+                if self.config.grant != OAuthGrant::AuthorizationCode =>
+            {
+                self.machine_grant(&mut state, None, None, false).await.map(Some)
+            }
             Err(RmcpError::AuthorizationRequired) => Ok(None),
             Err(err) => Err(self.rmcp(Step::Refresh, &err)),
         }
@@ -398,7 +412,19 @@ impl Authorizer {
     }
 
     fn rmcp(&self, step: Step, err: &RmcpError) -> AuthError {
-        AuthError::flow(self.server(), step, describe(err))
+        // rmcp turns a refused request's error into text: the policy kept it.
+        match self.policy.take_refusal() {
+            Some(refused) => self.refused(refused),
+            None => AuthError::flow(self.server(), step, describe(err)),
+        }
+    }
+
+    fn refused(&self, refused: Refused) -> AuthError {
+        AuthError::AddressRefused {
+            server: self.server().to_owned(),
+            url: refused.url,
+            reason: refused.reason,
+        }
     }
 
     async fn load_record(&self) -> Result<Option<StoredAuth>, AuthError> {
@@ -408,6 +434,8 @@ impl Authorizer {
 
     /// A manager with our HTTP client and the store bridge, nothing discovered yet.
     async fn new_manager(&self) -> Result<AuthorizationManager, AuthError> {
+        // A new flow: a refusal of an earlier one is no cause of this one's errors.
+        let _ = self.policy.take_refusal();
         let mut manager = AuthorizationManager::new_with_oauth_http_client(
             self.key.url().clone(),
             Arc::new(self.http.clone()),
@@ -440,6 +468,13 @@ impl Authorizer {
             );
             return Ok(());
         }
+        if grant::stored_grant(&client.origin) != self.config.grant {
+            tracing::info!(
+                server = self.server(),
+                "OAuth: the configured grant changed; the stored tokens are not used"
+            );
+            return Ok(());
+        }
         let mut manager = self.new_manager().await?;
         manager.set_metadata(metadata);
         let mut config = OAuthClientConfig::new(client.id.clone(), client.redirect_uri.clone());
@@ -469,6 +504,13 @@ impl Authorizer {
                 authorizations: round.authorizations,
                 last: why.to_owned(),
             });
+        }
+        if self.config.grant != OAuthGrant::AuthorizationCode {
+            // No person takes part: the login mode does not matter.
+            round.authorizations += 1;
+            tracing::info!(server = self.server(), reason = why, "OAuth: authorizing");
+            let rediscover = scopes.is_none();
+            return self.machine_grant(state, challenge, scopes, rediscover).await;
         }
         if self.login == LoginMode::Never {
             return Err(AuthError::LoginRequired {
@@ -579,6 +621,9 @@ impl Authorizer {
             _ => {
                 let redirect = Url::parse(redirect_uri)
                     .map_err(|e| AuthError::flow(self.server(), Step::Authorization, e))?;
+                let target = Url::parse(auth_url)
+                    .map_err(|e| AuthError::flow(self.server(), Step::Authorization, e))?;
+                self.policy.check(&target).await.map_err(|r| self.refused(r))?;
                 agent::headless(self.server(), self.http.no_redirects(), auth_url, &redirect).await
             }
         }
@@ -604,15 +649,8 @@ impl Authorizer {
         redirect_uri: String,
     ) -> Result<(AuthorizationSession, StoredAuth), AuthError> {
         let mut manager = self.new_manager().await?;
-        let metadata = match manager.resolve_metadata_from_challenge(challenge).await {
-            Ok(resolution) => resolution.metadata,
-            Err(RmcpError::AuthorizationServerMismatch { expected_issuer, received_issuer }) => {
-                self.legacy_issuer(challenge, &expected_issuer, &received_issuer).await?
-            }
-            Err(err) => return Err(self.rmcp(Step::Discovery, &err)),
-        };
+        let metadata = self.discover(&manager, challenge).await?;
         manager.set_metadata(metadata.clone());
-        let registration = |e: String| AuthError::flow(self.server(), Step::Registration, e);
         let supports_cimd = metadata
             .additional_fields
             .get("client_id_metadata_document_supported")
@@ -620,15 +658,7 @@ impl Authorizer {
             .unwrap_or(false);
         let stored = self.lock_record().clone();
         let (id, secret, origin) = if let Some(id) = &self.config.client_id {
-            let secret = match &self.config.client_secret {
-                Some(reference) => {
-                    Some(secret::resolve(reference, self.secrets.as_ref()).map_err(|name| {
-                        registration(format!("the client secret variable {name} is not set"))
-                    })?)
-                }
-                None => None,
-            };
-            (id.clone(), secret, "configured")
+            (id.clone(), self.client_secret()?, "configured")
         } else if let Some(url) = self.config.client_metadata_url.as_ref().filter(|_| supports_cimd)
         {
             (url.to_string(), None, "metadata_document")
@@ -683,6 +713,33 @@ impl Authorizer {
             ..StoredAuth::new(&self.key)
         };
         Ok((session, header))
+    }
+
+    /// Discovery, seeded by the challenge: the authorization server's metadata.
+    async fn discover(
+        &self,
+        manager: &AuthorizationManager,
+        challenge: Option<&str>,
+    ) -> Result<AuthorizationMetadata, AuthError> {
+        match manager.resolve_metadata_from_challenge(challenge).await {
+            Ok(resolution) => Ok(resolution.metadata),
+            Err(RmcpError::AuthorizationServerMismatch { expected_issuer, received_issuer }) => {
+                self.legacy_issuer(challenge, &expected_issuer, &received_issuer).await
+            }
+            Err(err) => Err(self.rmcp(Step::Discovery, &err)),
+        }
+    }
+
+    /// The configured client secret, read from where the config names it.
+    fn client_secret(&self) -> Result<Option<Secret>, AuthError> {
+        let Some(reference) = &self.config.client_secret else { return Ok(None) };
+        secret::resolve(reference, self.secrets.as_ref()).map(Some).map_err(|reason| {
+            AuthError::flow(
+                self.server(),
+                Step::Registration,
+                format!("the client secret {reason}"),
+            )
+        })
     }
 
     /// The 2025-03-26 back-compat rule: discovery found no protected resource metadata and
@@ -947,6 +1004,67 @@ mod tests {
         let err = authorizer(&mock, dir.path()).authorize(None).await.unwrap_err();
         assert_eq!(err.step(), Step::Discovery, "{err}");
         assert!(err.to_string().contains("is not the expected"), "{err}");
+    }
+
+    /// A server on a "public" address (the policy made strict: the mock is on loopback) whose
+    /// protected resource metadata names an authorization server on another loopback address:
+    /// nothing is sent there, and the error is typed. Its own origin stays reachable.
+    #[tokio::test]
+    async fn metadata_may_not_send_the_client_to_a_local_address() {
+        let mock = mock::serve(|origin, method, target| match (method, target) {
+            ("GET", "/.well-known/oauth-protected-resource/mcp") => {
+                let port = origin.rsplit(':').next().unwrap_or_default();
+                Answer::json(
+                    200,
+                    &json!({
+                        "resource": format!("{origin}/mcp"),
+                        "authorization_servers": [format!("http://127.0.0.2:{port}")],
+                    }),
+                )
+            }
+            _ => Answer::status(404),
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut auth = authorizer(&mock, dir.path());
+        auth.policy = Arc::new(AddressPolicy::strict(auth.key.url()));
+        auth.http = auth.http.guarded(auth.policy.clone());
+        let challenge = format!(
+            r#"Bearer resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#,
+            mock.origin
+        );
+        let err = auth.authorize(Some(&challenge)).await.unwrap_err();
+        let AuthError::AddressRefused { url, reason, .. } = &err else { panic!("{err:?}") };
+        assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+        assert!(reason.contains("loopback, private or link-local"), "{reason}");
+        assert_eq!(err.step(), Step::Discovery);
+    }
+
+    /// Under a policy, redirects are followed hop by hop, each checked.
+    #[tokio::test]
+    async fn each_redirect_is_checked() {
+        let mock = mock::serve(|origin, _, target| match target {
+            "/here" => Answer::redirect(&format!("{origin}/there")),
+            "/there" => Answer::json(200, &json!({"ok": true})),
+            _ => {
+                let port = origin.rsplit(':').next().unwrap_or_default();
+                Answer::redirect(&format!("http://127.0.0.2:{port}/inside"))
+            }
+        })
+        .await;
+        let resource = Url::parse(&format!("{}/mcp", mock.origin)).unwrap();
+        let policy = AddressPolicy::strict(&resource);
+        let http = mock::http();
+        let get =
+            |path: &str| http.no_redirects().get(format!("{}{path}", mock.origin)).build().unwrap();
+        let deadline = std::time::Duration::from_secs(10);
+        let answer = http.guarded_execute(&policy, get("/here"), true, deadline).await.unwrap();
+        assert_eq!(answer.status(), 200, "a redirect on the resource's origin is followed");
+        let err = http.guarded_execute(&policy, get("/away"), true, deadline).await.unwrap_err();
+        assert!(err.to_string().starts_with("refused to contact http://127.0.0.2:"), "{err}");
+        // Not following: the redirect itself is the answer.
+        let answer = http.guarded_execute(&policy, get("/away"), false, deadline).await.unwrap();
+        assert_eq!(answer.status(), 302);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! that OAuth traffic uses the caller's TLS roots, proxy and `ca_file`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::policy::AddressPolicy;
 use reqwest::header::CONTENT_TYPE;
 use rmcp::transport::auth::{
     OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy,
@@ -40,7 +42,13 @@ pub const MAX_OAUTH_BODY_BYTES: usize = 1024 * 1024;
 pub struct ReqwestOAuth {
     no_redirects: reqwest::Client,
     following: reqwest::Client,
+    /// Set by the authorizer: every URL is checked, and redirects are followed here (with the
+    /// `no_redirects` client) so that each hop is checked too.
+    policy: Option<Arc<AddressPolicy>>,
 }
+
+/// The most redirects followed for one request under a policy (rmcp's own limit).
+const MAX_REDIRECTS: usize = 10;
 
 impl fmt::Debug for ReqwestOAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -52,7 +60,55 @@ impl ReqwestOAuth {
     /// An OAuth HTTP client over `no_redirects` (must not follow redirects) and `following`
     /// (follows a bounded number of them).
     pub fn new(no_redirects: reqwest::Client, following: reqwest::Client) -> Self {
-        ReqwestOAuth { no_redirects, following }
+        ReqwestOAuth { no_redirects, following, policy: None }
+    }
+
+    /// This client under `policy`.
+    pub(crate) fn guarded(&self, policy: Arc<AddressPolicy>) -> ReqwestOAuth {
+        ReqwestOAuth { policy: Some(policy), ..self.clone() }
+    }
+
+    /// Sends `request` under the policy, following redirects when `follow` (each hop checked;
+    /// 301, 302 and 303 turn into a `GET` without a body, as browsers do; `Authorization` is
+    /// dropped when the origin changes).
+    pub(crate) async fn guarded_execute(
+        &self,
+        policy: &AddressPolicy,
+        mut request: reqwest::Request,
+        follow: bool,
+        deadline: Duration,
+    ) -> Result<oauth2::HttpResponse, OAuthHttpClientError> {
+        for _ in 0..=MAX_REDIRECTS {
+            policy.check(request.url()).await.map_err(|e| Box::new(e) as OAuthHttpClientError)?;
+            let again = if follow { request.try_clone() } else { None };
+            let from = request.url().clone();
+            let response =
+                match tokio::time::timeout(deadline, fetch(&self.no_redirects, request)).await {
+                    Ok(result) => result?,
+                    Err(_) => return Err(Box::new(HttpFailure::Deadline(deadline))),
+                };
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| from.join(value).ok());
+            let (Some(mut next), Some(target), true) =
+                (again, location, response.status().is_redirection())
+            else {
+                return Ok(response);
+            };
+            if !matches!(response.status().as_u16(), 307 | 308) {
+                *next.method_mut() = reqwest::Method::GET;
+                *next.body_mut() = None;
+                next.headers_mut().remove(CONTENT_TYPE);
+            }
+            if target.origin() != from.origin() {
+                next.headers_mut().remove(reqwest::header::AUTHORIZATION);
+            }
+            *next.url_mut() = target;
+            request = next;
+        }
+        Err(Box::new(HttpFailure::TooManyRedirects))
     }
 
     /// The client that never follows redirects (the headless login reads `Location` with it).
@@ -68,6 +124,8 @@ enum HttpFailure {
     Deadline(Duration),
     #[error("the answer is larger than {MAX_OAUTH_BODY_BYTES} bytes")]
     TooLarge,
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
 }
 
 impl OAuthHttpClient for ReqwestOAuth {
@@ -79,8 +137,12 @@ impl OAuthHttpClient for ReqwestOAuth {
                 OAuthHttpRedirectPolicy::Stop => &self.no_redirects,
                 _ => &self.following,
             };
+            let follow = !matches!(request.redirect_policy, OAuthHttpRedirectPolicy::Stop);
             let request = reqwest::Request::try_from(request.request)
                 .map_err(|error| Box::new(error) as OAuthHttpClientError)?;
+            if let Some(policy) = &self.policy {
+                return self.guarded_execute(policy, request, follow, deadline).await;
+            }
             match tokio::time::timeout(deadline, fetch(client, request)).await {
                 Ok(result) => result,
                 Err(_) => Err(Box::new(HttpFailure::Deadline(deadline)) as OAuthHttpClientError),
@@ -122,6 +184,36 @@ pub(crate) async fn get(
     url: &url::Url,
 ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
     let request = client.get(url.clone()).build().map_err(|e| e.without_url().to_string())?;
+    let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
+        .await
+        .map_err(|_| HttpFailure::Deadline(OAUTH_HTTP_DEADLINE).to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    Ok((status, response.into_body()))
+}
+
+/// `POST url` of the form `fields` (`application/x-www-form-urlencoded`) with `client`, under
+/// the deadline and the body cap, with `authorization` as the `Authorization` header (marked
+/// sensitive) if given: the status and the body.
+pub(crate) async fn post_form(
+    client: &reqwest::Client,
+    url: &url::Url,
+    fields: &[(&str, &str)],
+    authorization: Option<&str>,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let mut request = client
+        .post(url.clone())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body);
+    if let Some(value) = authorization {
+        let mut value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| "the client credentials cannot be sent in a header".to_owned())?;
+        value.set_sensitive(true);
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let request = request.build().map_err(|e| e.without_url().to_string())?;
     let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
         .await
         .map_err(|_| HttpFailure::Deadline(OAUTH_HTTP_DEADLINE).to_string())?

@@ -56,8 +56,10 @@ mod agent;
 mod error;
 mod flow;
 mod http;
+mod jwt;
 #[cfg(test)]
 mod mock;
+mod policy;
 mod secret;
 mod store;
 

@@ -106,13 +106,20 @@ impl SecretSource for ProcessEnv {
     }
 }
 
-/// The secret `reference` names: read from `source` for [`SecretRef::Env`]. `Err` holds the
-/// variable's name when it is unset.
+/// The secret `reference` names: read from `source` for [`SecretRef::Env`], from the file for
+/// [`SecretRef::File`] (a blocking read: call it off the runtime's threads). `Err` says why, to
+/// follow "the client secret " or the like: `variable NAME is not set`, `file PATH cannot be
+/// read: …`; it never holds the secret.
 pub(crate) fn resolve(reference: &SecretRef, source: &dyn SecretSource) -> Result<Secret, String> {
     match reference {
-        SecretRef::Env(name) => source.var(name).map(Secret::new).ok_or_else(|| name.clone()),
+        SecretRef::Env(name) => {
+            source.var(name).map(Secret::new).ok_or_else(|| format!("variable {name} is not set"))
+        }
         SecretRef::Value(value) => Ok(Secret::new(value.clone())),
+        SecretRef::File(path) => std::fs::read_to_string(path)
+            .map(Secret::new)
+            .map_err(|err| format!("file {} cannot be read: {err}", path.display())),
         // SecretRef is non_exhaustive: a new kind must be taught here before it can be used.
-        _ => Err("an unsupported kind of secret reference".to_owned()),
+        _ => Err("is of an unsupported kind of secret reference".to_owned()),
     }
 }

@@ -11,7 +11,7 @@ use mcp_auth::{
     AuthError, Authorizer, Browser, FileStore, LoginMode, ReqwestOAuth, Round, SecretSource, Step,
     StoreKey, Token, TokenStore,
 };
-use mcp_config::{OAuthConfig, SecretRef};
+use mcp_config::{OAuthConfig, OAuthGrant, SecretRef};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
@@ -544,4 +544,270 @@ async fn interactive_login_waits_for_the_redirect_on_a_loopback_port() {
     let err = nobody.authorize(None).await.expect_err("no login");
     assert!(matches!(err, AuthError::LoginRequired { .. }), "{err:?}");
     assert!(err.to_string().contains("no login within 200ms"), "{err}");
+}
+
+/// The configuration of a client credentials client `bot` authenticated by `secret`.
+fn bot_with_secret(secret: &str) -> OAuthConfig {
+    OAuthConfig::default()
+        .client_id("bot")
+        .grant(OAuthGrant::ClientCredentials)
+        .client_secret(SecretRef::env(secret))
+}
+
+/// The configuration of a client credentials client `bot` whose key is in the file `key`.
+fn bot_with_key(key: &Path) -> OAuthConfig {
+    OAuthConfig::default()
+        .client_id("bot")
+        .grant(OAuthGrant::ClientCredentials)
+        .private_key(SecretRef::file(key))
+}
+
+/// Writes `pem` to `dir/key.pem`: its path.
+fn key_file(dir: &Path, pem: &str) -> std::path::PathBuf {
+    let path = dir.join("key.pem");
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+/// The client credentials grant runs through a 401 with no person (the login mode is `Never`),
+/// authenticates as the server lists (Basic, else the form body), asks for the resource, and an
+/// expired token (no refresh token comes with this grant) is replaced by running it again. A
+/// new authorizer reuses the stored token.
+#[tokio::test]
+async fn client_credentials_with_a_secret_basic_or_post() {
+    for (method, secret_var, secret) in [
+        (AuthMethod::ClientSecretBasic, "APP_SECRET", "s3cret"),
+        (AuthMethod::ClientSecretPost, "POST_SECRET", "p0st"),
+    ] {
+        let fixture = OAuthFixture::start(
+            FixtureOptions::default().auth_methods([method]).registration(false).client(
+                "bot",
+                Some(secret),
+                method,
+            ),
+        )
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let auth = authorizer(&fixture, dir.path(), bot_with_secret(secret_var), LoginMode::Never);
+        assert!(auth.bearer().await.unwrap().is_none(), "nothing known before the first 401");
+        let challenge = challenge(&fixture, None).await;
+        let token = auth.unauthorized(Some(&challenge), None, &mut Round::new()).await.unwrap();
+        assert_eq!(call(&fixture, Some(&token), "initialize").await.0, StatusCode::OK);
+        let requests = fixture.token_requests();
+        let last = requests.last().unwrap();
+        assert_eq!(last.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(last.auth_method, Some(method), "{method:?}");
+        assert_eq!(last.client_id.as_deref(), Some("bot"));
+        assert_eq!(last.resource.as_deref(), Some(fixture.mcp_url()));
+        let counters = fixture.counters();
+        assert_eq!((counters.authorize, counters.token_client_credentials), (0, 1));
+        assert_eq!(stored_json(dir.path(), &fixture)["client"]["auth_method"], method.as_str());
+
+        // Expired: the 401 gets a new token by the same grant (nothing to refresh with).
+        fixture.expire_access_tokens();
+        let challenge = self::challenge(&fixture, Some(&token)).await;
+        let again =
+            auth.unauthorized(Some(&challenge), Some(&token), &mut Round::new()).await.unwrap();
+        assert_ne!(again, token);
+        assert_eq!(call(&fixture, Some(&again), "initialize").await.0, StatusCode::OK);
+        let counters = fixture.counters();
+        assert_eq!((counters.token_client_credentials, counters.token_refresh), (2, 0));
+
+        // A new process reads it from the file, with no request.
+        let restarted =
+            authorizer(&fixture, dir.path(), bot_with_secret(secret_var), LoginMode::Never);
+        assert_eq!(restarted.bearer().await.unwrap(), Some(again));
+        assert_eq!(fixture.counters().token_client_credentials, 2);
+    }
+}
+
+/// private_key_jwt: the fixture verifies the ES256 signature with the client's public key and
+/// the claims (iss = sub = the client, aud, exp, a fresh jti). With a token that expires at
+/// once, `bearer` gets the next one itself, with no 401.
+#[tokio::test]
+async fn client_credentials_with_private_key_jwt() {
+    let (pem, public) = testkit::oauth::es256_key_pair();
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::PrivateKeyJwt])
+            .registration(false)
+            .jwt_client("bot", public)
+            .expires_in(0),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), &pem);
+    let auth = authorizer(&fixture, dir.path(), bot_with_key(&key), LoginMode::Never);
+    let challenge = challenge(&fixture, None).await;
+    let token = auth.unauthorized(Some(&challenge), None, &mut Round::new()).await.unwrap();
+    assert_eq!(call(&fixture, Some(&token), "initialize").await.0, StatusCode::OK);
+    let last = fixture.token_requests().last().cloned().unwrap();
+    assert_eq!(last.auth_method, Some(AuthMethod::PrivateKeyJwt));
+    assert_eq!(last.client_id.as_deref(), Some("bot"), "the assertion's sub");
+    let unauthorized = fixture.counters().unauthorized;
+    // expires_in 0: the stored token counts as expired, so bearer signs a new assertion (a
+    // new jti: the fixture refuses a replayed one) and gets a new token before any request.
+    let next = auth.bearer().await.unwrap().expect("a new token");
+    assert_ne!(next, token);
+    assert_eq!(call(&fixture, Some(&next), "initialize").await.0, StatusCode::OK);
+    let counters = fixture.counters();
+    assert_eq!((counters.token_client_credentials, counters.unauthorized), (2, unauthorized));
+    let record = stored_json(dir.path(), &fixture);
+    assert_eq!(record["client"]["auth_method"], "private_key_jwt");
+    assert!(!record.to_string().contains("PRIVATE KEY"), "the key is never stored");
+}
+
+/// A key the server does not hold, a wrong secret, an unusable key, a method the server does
+/// not list: typed errors that say what to check, and never the key or the secret.
+#[tokio::test]
+async fn client_credentials_failures_are_typed() {
+    let (pem, _) = testkit::oauth::es256_key_pair();
+    let (_, other_public) = testkit::oauth::es256_key_pair();
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::PrivateKeyJwt, AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .jwt_client("bot", other_public)
+            .client("basic-bot", Some("right"), AuthMethod::ClientSecretBasic),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let challenge = challenge(&fixture, None).await;
+    let key = key_file(dir.path(), &pem);
+    let err = authorizer(&fixture, dir.path(), bot_with_key(&key), LoginMode::Never)
+        .unauthorized(Some(&challenge), None, &mut Round::new())
+        .await
+        .unwrap_err();
+    let AuthError::ClientRejected { ref client_id, ref method, ref error, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((client_id.as_str(), method.as_str()), ("bot", "private_key_jwt"));
+    assert!(error.contains("signature does not verify"), "{error}");
+    assert_eq!(err.step(), Step::Token);
+    assert!(err.to_string().contains("holds its public key"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("PRIVATE KEY"), "{err:?}");
+
+    let wrong = OAuthConfig::default()
+        .client_id("basic-bot")
+        .grant(OAuthGrant::ClientCredentials)
+        .client_secret(SecretRef::env("APP_SECRET"));
+    let err = authorizer(&fixture, dir.path(), wrong, LoginMode::Never)
+        .unauthorized(Some(&challenge), None, &mut Round::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AuthError::ClientRejected { method, .. } if method == "client_secret_basic"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("wrong client secret"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+
+    for (content, expected) in [
+        (
+            Some("-----BEGIN EC PRIVATE KEY-----\nMHc=\n-----END EC PRIVATE KEY-----\n"),
+            "openssl pkcs8",
+        ),
+        (Some("not a key at all"), "it is not PEM"),
+        (None, "cannot be read"),
+    ] {
+        let path = dir.path().join("bad.pem");
+        let _ = std::fs::remove_file(&path);
+        if let Some(content) = content {
+            std::fs::write(&path, content).unwrap();
+        }
+        let err = authorizer(&fixture, dir.path(), bot_with_key(&path), LoginMode::Never)
+            .unauthorized(Some(&challenge), None, &mut Round::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::ClientKey { .. }), "{err:?}");
+        assert!(err.to_string().contains(expected), "{err}");
+        assert!(err.to_string().contains("bad.pem"), "names the file: {err}");
+    }
+
+    // The server lists only private_key_jwt and client_secret_basic: a post-only setup is
+    // fine, but a key where the server takes none is refused before any token request.
+    let basic_only = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .client("bot", Some("s3cret"), AuthMethod::ClientSecretBasic),
+    )
+    .await;
+    let challenge = self::challenge(&basic_only, None).await;
+    let err = authorizer(&basic_only, dir.path(), bot_with_key(&key), LoginMode::Never)
+        .unauthorized(Some(&challenge), None, &mut Round::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Step::Token, "{err}");
+    assert!(err.to_string().contains("does not accept private_key_jwt"), "{err}");
+    assert_eq!(basic_only.counters().token_client_credentials, 0);
+}
+
+/// Cross-app access (SEP-990): the user's ID token, read from a file, is exchanged at the
+/// identity provider for an ID-JAG, which the authorization server takes as a JWT bearer grant
+/// from the client (Basic). An expired ID token is refused by the identity provider with a
+/// typed error; once the file holds a fresh one, the next 401 gets a token again.
+#[tokio::test]
+async fn cross_app_access_exchanges_the_id_token_for_an_id_jag() {
+    use mcp_config::IdpConfig;
+
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .client("agent", Some("s3cret"), AuthMethod::ClientSecretBasic)
+            .identity_provider("agent-at-idp", "agent")
+            .scopes_supported(["mcp:read"])
+            .challenge_scope("mcp:read"),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let id_token_file = dir.path().join("id_token.jwt");
+    std::fs::write(&id_token_file, fixture.id_token("ada@example.com").unwrap()).unwrap();
+    let idp = IdpConfig::new(
+        fixture.idp_token_endpoint(),
+        "agent-at-idp",
+        SecretRef::file(&id_token_file),
+    )
+    .unwrap();
+    let config = OAuthConfig::default()
+        .client_id("agent")
+        .client_secret(SecretRef::env("APP_SECRET"))
+        .grant(OAuthGrant::CrossAppAccess)
+        .idp(idp);
+    let auth = authorizer(&fixture, dir.path(), config, LoginMode::Never);
+    let challenge = challenge(&fixture, None).await;
+    let token = auth.unauthorized(Some(&challenge), None, &mut Round::new()).await.unwrap();
+    assert_eq!(call(&fixture, Some(&token), "initialize").await.0, StatusCode::OK);
+    let counters = fixture.counters();
+    assert_eq!((counters.token_exchange, counters.token_jwt_bearer, counters.authorize), (1, 1, 0));
+    let exchange = fixture.identity_provider_requests().last().cloned().unwrap();
+    assert_eq!(exchange.client_id.as_deref(), Some("agent-at-idp"));
+    assert_eq!(exchange.resource.as_deref(), Some(fixture.mcp_url()));
+    assert_eq!(exchange.scope.as_deref(), Some("mcp:read"), "the challenge's scope");
+    let grant = fixture.token_requests().last().cloned().unwrap();
+    assert_eq!(grant.auth_method, Some(AuthMethod::ClientSecretBasic));
+    assert_eq!(grant.grant_type.as_deref(), Some("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert_eq!(stored_json(dir.path(), &fixture)["client"]["origin"], "cross_app_access");
+
+    // The ID token expired: the identity provider refuses it, typed, and nothing leaks.
+    let expired = fixture.expired_id_token("ada@example.com").unwrap();
+    std::fs::write(&id_token_file, &expired).unwrap();
+    fixture.expire_access_tokens();
+    let challenge = self::challenge(&fixture, Some(&token)).await;
+    let err =
+        auth.unauthorized(Some(&challenge), Some(&token), &mut Round::new()).await.unwrap_err();
+    assert!(
+        matches!(&err, AuthError::IdpRejected { error, .. } if error.starts_with("invalid_grant")),
+        "{err:?}"
+    );
+    assert_eq!(err.step(), Step::Token);
+    assert!(err.to_string().contains("sign in to the identity provider again"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(&expired), "{err:?}");
+
+    // A fresh ID token in the file: the next 401 works again.
+    std::fs::write(&id_token_file, fixture.id_token("ada@example.com").unwrap()).unwrap();
+    let again = auth.unauthorized(Some(&challenge), Some(&token), &mut Round::new()).await.unwrap();
+    assert_eq!(call(&fixture, Some(&again), "initialize").await.0, StatusCode::OK);
+    assert_eq!(fixture.counters().token_jwt_bearer, 2);
 }

@@ -79,6 +79,27 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// The token endpoint of a cross-app access identity provider
+    /// ([`IdpConfig::new`](crate::IdpConfig::new)) does not parse or is not `http(s)`.
+    ///
+    /// ```
+    /// use mcp_config::{ConfigError, IdpConfig, SecretRef};
+    ///
+    /// let err = IdpConfig::new("ftp://idp.example.com/token", "c", SecretRef::env("T")).unwrap_err();
+    /// assert!(matches!(err, ConfigError::InvalidIdpTokenEndpoint { .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid identity provider token endpoint \"ftp://idp.example.com/token\": the scheme \
+    ///      is `ftp`, but it must be `https` (or `http`)"
+    /// );
+    /// ```
+    #[error("invalid identity provider token endpoint {url:?}: {reason}")]
+    InvalidIdpTokenEndpoint {
+        /// The text that was given, with secrets hidden.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A glob of a [`ToolFilter`](crate::ToolFilter) does not parse.
     ///
     /// ```

@@ -76,7 +76,7 @@ mod schema;
 mod server;
 mod suggest;
 
-pub use auth::{AuthConfig, OAuthConfig, SecretRef};
+pub use auth::{AuthConfig, IdpConfig, OAuthConfig, OAuthGrant, SecretRef, SigningAlg};
 pub use config::MCPConfig;
 pub use error::{ConfigError, LoadError, LoadErrorKind, Location};
 pub use filter::ToolFilter;

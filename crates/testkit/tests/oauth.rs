@@ -877,3 +877,170 @@ async fn counters_start_at_zero() {
     assert_eq!(fixture.counters(), Counters::default());
     assert!(fixture.authorize_requests().is_empty() && fixture.token_requests().is_empty());
 }
+
+/// A signer of ES256 JWTs with a fresh P-256 key: `(sign(header, claims), public key)`.
+fn es256_signer() -> (impl Fn(&Value, &Value) -> String, Vec<u8>) {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    let sign = move |header: &Value, claims: &Value| {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = pair.sign(&ring::rand::SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    };
+    (sign, public)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// private_key_jwt: a good assertion gets a token; a replayed one, another key's, a wrong
+/// `aud`, an expired or too long-lived one, `iss` ≠ `sub`, another algorithm or another
+/// assertion type get `invalid_client` (401).
+#[tokio::test]
+async fn private_key_jwt_assertions_are_verified() {
+    let (sign, public) = es256_signer();
+    let (other_sign, _) = es256_signer();
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::PrivateKeyJwt])
+            .jwt_client("bot", public),
+    )
+    .await;
+    let (_, metadata) = get_json(fixture.authorization_server_metadata_url()).await;
+    assert_eq!(metadata["token_endpoint_auth_methods_supported"], json!(["private_key_jwt"]));
+    assert_eq!(metadata["token_endpoint_auth_signing_alg_values_supported"], json!(["ES256"]));
+    let es256 = json!({"alg": "ES256", "typ": "JWT"});
+    let claims = |jti: &str| {
+        json!({"iss": "bot", "sub": "bot", "aud": fixture.issuer(), "iat": now(),
+               "exp": now() + 60, "jti": jti})
+    };
+    const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    let fixture = &fixture;
+    let grant = |assertion: String, kind: &'static str| async move {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", kind),
+            ("client_assertion", &assertion),
+        ];
+        token(fixture, &form, None).await
+    };
+    let good = sign(&es256, &claims("one"));
+    let (status, body) = grant(good.clone(), TYPE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let last = fixture.token_requests().last().cloned().unwrap();
+    assert_eq!(
+        (last.auth_method, last.client_id.as_deref()),
+        (Some(AuthMethod::PrivateKeyJwt), Some("bot"))
+    );
+    let mut with_slash = claims("slash");
+    with_slash["aud"] = json!(format!("{}/", fixture.issuer()));
+    assert_eq!(grant(sign(&es256, &with_slash), TYPE).await.0, StatusCode::OK);
+
+    let mut wrong_aud = claims("aud");
+    wrong_aud["aud"] = json!("https://elsewhere.example");
+    let mut expired = claims("expired");
+    expired["exp"] = json!(now() - 120);
+    let mut long = claims("long");
+    long["exp"] = json!(now() + 3600);
+    let mut impostor = claims("iss");
+    impostor["iss"] = json!("someone-else");
+    for (assertion, kind, expected) in [
+        (good, TYPE, "used before"),
+        (other_sign(&es256, &claims("other-key")), TYPE, "does not verify"),
+        (sign(&es256, &wrong_aud), TYPE, "aud must be the issuer"),
+        (sign(&es256, &expired), TYPE, "has expired"),
+        (sign(&es256, &long), TYPE, "longer than 5 minutes"),
+        (sign(&es256, &impostor), TYPE, "iss differs from its sub"),
+        (sign(&json!({"alg": "HS256"}), &claims("hs")), TYPE, "must be signed ES256"),
+        (sign(&es256, &claims("type")), "urn:example:other", "client_assertion_type must be"),
+    ] {
+        let (status, body) = grant(assertion, kind).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{expected}: {body}");
+        assert_eq!(body["error"], "invalid_client", "{body}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(expected), "{expected}: {description}");
+    }
+    assert_eq!(fixture.counters().token_client_credentials, 10);
+}
+
+/// Cross-app access: the identity provider exchanges its own, unexpired ID tokens for ID-JAGs
+/// addressed to the issuer, and the authorization server takes an ID-JAG once, from the client
+/// it names.
+#[tokio::test]
+async fn the_identity_provider_and_the_jwt_bearer_grant() {
+    let fixture = OAuthFixture::start(
+        with_app(FixtureOptions::default())
+            .client("other", Some("0ther"), AuthMethod::ClientSecretBasic)
+            .identity_provider("agent-at-idp", "app"),
+    )
+    .await;
+    let exchange = |subject_token: String, audience: String| {
+        let fixture = &fixture;
+        async move {
+            let form = [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                ("client_id", "agent-at-idp"),
+                ("requested_token_type", "urn:ietf:params:oauth:token-type:id-jag"),
+                ("subject_token", subject_token.as_str()),
+                ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
+                ("audience", audience.as_str()),
+                ("resource", fixture.mcp_url()),
+            ];
+            let body =
+                url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+            let request = http()
+                .post(fixture.idp_token_endpoint())
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body);
+            json_of(request.send().await.unwrap()).await
+        }
+    };
+    let id_token = fixture.id_token("ada").unwrap();
+    let (status, answer) = exchange(id_token.clone(), fixture.issuer().to_owned()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["issued_token_type"], "urn:ietf:params:oauth:token-type:id-jag");
+    let id_jag = answer["access_token"].as_str().unwrap().to_owned();
+    let (status, answer) =
+        exchange(fixture.expired_id_token("ada").unwrap(), fixture.issuer().to_owned()).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, answer) = exchange(id_token, "https://other-as.example".to_owned()).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_target"))
+    );
+
+    let bearer = |assertion: String, client: (&'static str, &'static str)| {
+        let fixture = &fixture;
+        async move {
+            let form = [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion.as_str()),
+            ];
+            token(fixture, &form, Some(client)).await
+        }
+    };
+    let (status, answer) = bearer(id_jag.clone(), ("other", "0ther")).await;
+    assert_eq!(answer["error_description"], "the ID-JAG was issued for another client", "{status}");
+    let (status, answer) = bearer(id_jag.clone(), ("app", "s3cret")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = bearer(id_jag.clone(), ("app", "s3cret")).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "a replay: {answer}"
+    );
+    let counters = fixture.counters();
+    assert_eq!((counters.token_exchange, counters.token_jwt_bearer), (3, 3));
+}

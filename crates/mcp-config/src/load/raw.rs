@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::vars::{self, ExpandError};
 use super::{Dialect, Scope, Warning, WarningKind, dotenv};
-use crate::auth::{self, AuthConfig, OAuthConfig, SecretRef};
+use crate::auth::{self, AuthConfig, IdpConfig, OAuthConfig, OAuthGrant, SecretRef, SigningAlg};
 use crate::config::MCPConfig;
 use crate::error::{ConfigError, LoadErrorKind};
 use crate::filter::{self, GlobList, ToolFilter};
@@ -482,6 +482,14 @@ fn expand_entry<E: de::Error>(
     for auth in [entry.auth.as_mut(), entry.oauth.as_mut()].into_iter().flatten() {
         if let Some(id) = auth.client_id.take() {
             auth.client_id = Some(vars.expand(auth.table, id, &scope));
+        }
+        for key in [&mut auth.private_key, &mut auth.id_token] {
+            if let Some(RawKey::File(path)) = key {
+                *path = vars.expand(auth.table, std::mem::take(path), &scope);
+            }
+        }
+        if let Some(id) = auth.idp_client_id.take() {
+            auth.idp_client_id = Some(vars.expand(auth.table, id, &scope));
         }
         if let Some(RawSecret::Literal { text, .. }) = &mut auth.secret {
             // A secret: a fault's message shows it as `***`.
@@ -1377,6 +1385,20 @@ struct RawAuth {
     scopes: Vec<String>,
     redirect_port: Option<u16>,
     client_metadata_url: Option<url::Url>,
+    grant: OAuthGrant,
+    private_key: Option<RawKey>,
+    signing_alg: SigningAlg,
+    idp_token_endpoint: Option<url::Url>,
+    idp_client_id: Option<String>,
+    idp_client_secret_env: Option<String>,
+    id_token: Option<RawKey>,
+}
+
+/// A private key as written: a variable's name, or a file (expanded with the entry, then taken
+/// from the config file's folder when relative).
+enum RawKey {
+    Env(String),
+    File(String),
 }
 
 /// A client secret as written.
@@ -1398,6 +1420,13 @@ impl RawAuth {
             scopes: Vec::new(),
             redirect_port: None,
             client_metadata_url: None,
+            grant: OAuthGrant::AuthorizationCode,
+            private_key: None,
+            signing_alg: SigningAlg::Es256,
+            idp_token_endpoint: None,
+            idp_client_id: None,
+            idp_client_secret_env: None,
+            id_token: None,
         }
     }
 
@@ -1419,6 +1448,27 @@ impl RawAuth {
                 oauth.client_secret = client_secret;
                 oauth.redirect_port = self.redirect_port;
                 oauth.client_metadata_url = self.client_metadata_url;
+                oauth.grant = self.grant;
+                oauth.private_key = self.private_key.map(|key| match key {
+                    RawKey::Env(name) => SecretRef::Env(name),
+                    RawKey::File(path) => SecretRef::File(ctx.relative_to_file(path)),
+                });
+                oauth.signing_alg = self.signing_alg;
+                let key = |raw: RawKey| match raw {
+                    RawKey::Env(name) => SecretRef::Env(name),
+                    RawKey::File(path) => SecretRef::File(ctx.relative_to_file(path)),
+                };
+                // Complete or absent: the visitor checked it with `idp_parts`.
+                if let (Some(token_endpoint), Some(client_id), Some(id_token)) =
+                    (self.idp_token_endpoint, self.idp_client_id, self.id_token)
+                {
+                    oauth.idp = Some(IdpConfig {
+                        token_endpoint,
+                        client_id,
+                        client_secret: self.idp_client_secret_env.map(SecretRef::Env),
+                        id_token: key(id_token),
+                    });
+                }
                 AuthConfig::oauth(oauth)
             }
         }
@@ -1555,6 +1605,48 @@ impl<'de> Visitor<'de> for AuthSeed<'_, '_, '_> {
                     }
                     raw.redirect_port = Some(port);
                 }
+                "grant" => {
+                    let text: String = map.next_value()?;
+                    raw.grant = OAuthGrant::parse(&text).map_err(invalid)?;
+                }
+                "private_key_env" => {
+                    let value: String = map.next_value()?;
+                    if !auth::is_var_name(&value) {
+                        return Err(invalid(auth::bad_token_env("auth.private_key_env")));
+                    }
+                    raw.private_key = Some(RawKey::Env(value));
+                }
+                "private_key_file" => {
+                    raw.private_key = Some(RawKey::File(map.next_value_seed(self.text)?));
+                }
+                "signing_alg" => {
+                    let text: String = map.next_value()?;
+                    raw.signing_alg = SigningAlg::parse(&text).map_err(invalid)?;
+                }
+                "idp_token_endpoint" => {
+                    let text: String = map.next_value()?;
+                    let url = auth::parse_idp_token_endpoint(&text)
+                        .map_err(|err| invalid(format!("`auth.idp_token_endpoint`: {err}")))?;
+                    raw.idp_token_endpoint = Some(url);
+                }
+                "idp_client_id" => raw.idp_client_id = Some(map.next_value_seed(self.text)?),
+                "idp_client_secret_env" => {
+                    let value: String = map.next_value()?;
+                    if !auth::is_var_name(&value) {
+                        return Err(invalid(auth::bad_token_env("auth.idp_client_secret_env")));
+                    }
+                    raw.idp_client_secret_env = Some(value);
+                }
+                "id_token_env" => {
+                    let value: String = map.next_value()?;
+                    if !auth::is_var_name(&value) {
+                        return Err(invalid(auth::bad_token_env("auth.id_token_env")));
+                    }
+                    raw.id_token = Some(RawKey::Env(value));
+                }
+                "id_token_file" => {
+                    raw.id_token = Some(RawKey::File(map.next_value_seed(self.text)?));
+                }
                 _ => {
                     let text: String = map.next_value()?;
                     let url = auth::parse_metadata_url(&text)
@@ -1598,6 +1690,36 @@ impl<'de> Visitor<'de> for AuthSeed<'_, '_, '_> {
             return Err(
                 ctx.invalid(format!("{server}: {}", auth::secret_without_client_id("auth")))
             );
+        }
+        if seen.iter().any(|(f, _)| *f == "private_key_env")
+            && seen.iter().any(|(f, _)| *f == "private_key_file")
+        {
+            return Err(ctx.invalid(format!("{server}: {}", auth::both_private_keys("auth"))));
+        }
+        if seen.iter().any(|(f, _)| *f == "id_token_env")
+            && seen.iter().any(|(f, _)| *f == "id_token_file")
+        {
+            return Err(ctx.invalid(format!("{server}: {}", auth::both_id_tokens("auth"))));
+        }
+        if kind == "oauth" {
+            let placeholder = || SecretRef::Env(String::new());
+            auth::idp_parts(
+                "auth",
+                raw.grant,
+                raw.idp_token_endpoint.clone(),
+                raw.idp_client_id.as_ref().map(|_| String::new()),
+                raw.idp_client_secret_env.as_ref().map(|_| placeholder()),
+                raw.id_token.as_ref().map(|_| placeholder()),
+            )
+            .map_err(|message| ctx.invalid::<A::Error>(format!("{server}: {message}")))?;
+            // The grant and the client authentication must go together; the values checked
+            // here are only whether each is present, so placeholders stand in for them.
+            let mut shape = OAuthConfig::default().grant(raw.grant);
+            shape.client_id = raw.client_id.as_ref().map(|_| String::new());
+            shape.client_secret = raw.secret.as_ref().map(|_| SecretRef::Env(String::new()));
+            shape.private_key = raw.private_key.as_ref().map(|_| SecretRef::Env(String::new()));
+            auth::check_grant("auth", &shape)
+                .map_err(|message| ctx.invalid::<A::Error>(format!("{server}: {message}")))?;
         }
         Ok(raw)
     }

@@ -2,8 +2,9 @@
 //! every error with its message and place, redaction and the JSON Schema.
 
 use mcp_config::{
-    AuthConfig, Format, LoadError, Loader, Location, MCPConfig, OAuthConfig, SecretRef,
-    ServerConfig, SseConfig, StdioConfig, StreamableHttpConfig, Warning, WarningKind,
+    AuthConfig, Format, IdpConfig, LoadError, Loader, Location, MCPConfig, OAuthConfig, OAuthGrant,
+    SecretRef, ServerConfig, SigningAlg, SseConfig, StdioConfig, StreamableHttpConfig, Warning,
+    WarningKind,
 };
 
 use crate::{VARS, load, load_err};
@@ -194,7 +195,7 @@ fn builders_and_debug() {
     let debug = format!("{sse:?}");
     assert!(
         debug.contains(
-            r#"auth: OAuth(OAuthConfig { client_id: Some("app"), client_secret: Some(Value("***")), scopes: ["a"], redirect_port: None, client_metadata_url: None })"#
+            r#"auth: OAuth(OAuthConfig { client_id: Some("app"), client_secret: Some(Value("***")), scopes: ["a"], redirect_port: None, client_metadata_url: None, grant: AuthorizationCode, private_key: None, signing_alg: Es256, idp: None })"#
         ),
         "{debug}"
     );
@@ -443,7 +444,9 @@ fn client_metadata_url_must_be_https() {
 #[test]
 fn unknown_and_misplaced_auth_keys() {
     let keys = "type, token_env, client_id, client_secret_env, client_secret, scopes, \
-                redirect_port, client_metadata_url";
+                redirect_port, client_metadata_url, grant, private_key_env, private_key_file, \
+                signing_alg, idp_token_endpoint, idp_client_id, idp_client_secret_env, id_token_env, \
+                id_token_file";
     let text = native("http", r#""auth": {"type": "bearer", "token_var": "T"}"#);
     check(
         &text,
@@ -617,6 +620,14 @@ fn schema_describes_auth() {
         r#""auth": {"type": "bearer", "token_env": "GH_TOKEN"}"#,
         r#""auth": {"type": "oauth", "client_id": "c", "client_secret_env": "S", "scopes": ["a"],
              "redirect_port": 8976, "client_metadata_url": "https://a.example.com/c.json"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
+             "client_secret_env": "S"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
+             "private_key_file": "key.pem", "signing_alg": "ES256"}"#,
+        r#""auth": {"type": "oauth", "grant": "authorization_code"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "idp_client_id": "i", "idp_client_secret_env": "IS", "id_token_file": "t.jwt"}"#,
     ] {
         assert!(valid(good, "sse"), "refused: {good}");
         assert!(valid(good, "streamable_http"), "refused: {good}");
@@ -633,9 +644,240 @@ fn schema_describes_auth() {
         r#""auth": {"type": "oauth", "client_id": "c", "client_secret_env": "S", "client_secret": "x"}"#,
         r#""auth": {"type": "bearer", "token_env": "T", "scopes": []}"#,
         r#""auth": {"CLIENT_ID": "c"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c"}"#,
+        r#""auth": {"type": "oauth", "grant": "password", "client_id": "c"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
+             "private_key_env": "K", "private_key_file": "k.pem"}"#,
+        r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c",
+             "private_key_env": "K", "signing_alg": "RS256"}"#,
+        r#""auth": {"type": "oauth", "client_id": "c", "private_key_env": "K"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "id_token_env": "T"}"#,
+        r#""auth": {"type": "oauth", "idp_client_id": "i"}"#,
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "c",
+             "client_secret_env": "S", "idp_token_endpoint": "https://idp.example.com/token",
+             "idp_client_id": "i", "id_token_env": "T", "id_token_file": "t.jwt"}"#,
     ] {
         assert!(!valid(bad, "sse"), "accepted: {bad}");
         load_err(&native("sse", bad), Format::Json);
     }
     assert!(!valid(r#""auth": "none""#, "stdio"), "stdio servers take no auth");
+}
+
+/// The client credentials grant (SEP-1046): with a secret, a private key in a variable, or a
+/// key file (relative to the config file's folder, with `${…}` expanded).
+#[test]
+fn client_credentials_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("servers.json");
+    std::fs::write(
+        &path,
+        r#"{"servers": [
+          {"server_name": "secret", "transport": "http", "url": "https://s.example.com/mcp",
+           "auth": {"type": "oauth", "grant": "client_credentials", "client_id": "bot",
+                    "client_secret_env": "BOT_SECRET", "scopes": ["read"]}},
+          {"server_name": "jwt", "transport": "http", "url": "https://j.example.com/mcp",
+           "auth": {"type": "oauth", "grant": "client_credentials", "client_id": "bot",
+                    "private_key_env": "BOT_KEY", "signing_alg": "ES256"}},
+          {"server_name": "file", "transport": "sse", "url": "https://f.example.com/sse",
+           "auth": {"type": "oauth", "grant": "client_credentials", "client_id": "bot",
+                    "private_key_file": "keys/${USER}.pem"}},
+          {"server_name": "code", "transport": "http", "url": "https://c.example.com/mcp",
+           "auth": {"type": "oauth", "grant": "authorization_code"}}
+        ]}"#,
+    )
+    .unwrap();
+    let loaded = Loader::new().vars([("USER", "ada")]).load(&path).unwrap();
+    assert_eq!(loaded.warnings, []);
+    let config = &loaded.config;
+    let bot = OAuthConfig::default().client_id("bot").grant(OAuthGrant::ClientCredentials);
+    assert_eq!(
+        auth_of(config, "secret"),
+        AuthConfig::oauth(bot.clone().client_secret(SecretRef::env("BOT_SECRET")).scopes(["read"]))
+    );
+    assert_eq!(
+        auth_of(config, "jwt"),
+        AuthConfig::oauth(bot.clone().private_key(SecretRef::env("BOT_KEY")))
+    );
+    let key = SecretRef::file(dir.path().join("keys/ada.pem"));
+    assert_eq!(auth_of(config, "file"), AuthConfig::oauth(bot.clone().private_key(key)));
+    assert_eq!(auth_of(config, "code"), AuthConfig::oauth(OAuthConfig::default()));
+    // Written back, they load equal; the default grant and algorithm are left out.
+    let text = config.to_json_string();
+    let again = MCPConfig::from_str(&text, Format::Json).unwrap();
+    assert_eq!(again.config, *config, "{text}");
+    let written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        written["servers"][1]["auth"],
+        serde_json::json!({"type": "oauth", "client_id": "bot", "grant": "client_credentials",
+                           "private_key_env": "BOT_KEY"})
+    );
+    assert_eq!(written["servers"][3]["auth"], serde_json::json!({"type": "oauth"}));
+    // TOML, and the plain serde impls.
+    let toml_text = toml::to_string(config).unwrap();
+    assert_eq!(toml::from_str::<MCPConfig>(&toml_text).unwrap(), *config, "{toml_text}");
+    let toml_native = "[[servers]]\nserver_name = \"t\"\nurl = \"https://t.example.com/mcp\"\n\
+                       [servers.auth]\ntype = \"oauth\"\ngrant = \"client_credentials\"\n\
+                       client_id = \"bot\"\nprivate_key_env = \"BOT_KEY\"\n";
+    let config = loads(toml_native, Format::Toml).config;
+    assert_eq!(
+        auth_of(&config, "t"),
+        AuthConfig::oauth(bot.private_key(SecretRef::env("BOT_KEY")))
+    );
+    // Debug shows the variable and the algorithm, never a key held in the config.
+    let held = OAuthConfig::default()
+        .client_id("bot")
+        .grant(OAuthGrant::ClientCredentials)
+        .private_key(SecretRef::Value("-----BEGIN PRIVATE KEY-----lit-key".into()))
+        .signing_alg(SigningAlg::Es256);
+    let http = StreamableHttpConfig::new("h", "https://h.example.com/mcp")
+        .unwrap()
+        .auth(AuthConfig::oauth(held));
+    let debug = format!("{http:?}");
+    assert!(
+        debug.contains(
+            r#"grant: ClientCredentials, private_key: Some(Value("***")), signing_alg: Es256"#
+        ),
+        "{debug}"
+    );
+    assert!(!debug.contains("lit-key"), "{debug}");
+    let ServerConfig::StreamableHttp(shown) = ServerConfig::from(http).redacted() else { panic!() };
+    let AuthConfig::OAuth(oauth) = &shown.auth else { panic!() };
+    assert_eq!(oauth.private_key, Some(SecretRef::Value("***".into())));
+}
+
+#[test]
+fn client_credentials_errors() {
+    let cases = [
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_secret_env": "S"}"#,
+            (1, 173),
+            "server \"a\": `auth` has a client secret but no client ID: a secret belongs to a \
+             client registered beforehand; add its `client_id`, or remove the secret",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "private_key_env": "K"}"#,
+            (1, 171),
+            "server \"a\": `auth` asks for the client_credentials grant but has no `client_id`: \
+             add the client ID the authorization server registered for this client",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c"}"#,
+            (1, 165),
+            "server \"a\": `auth` asks for the client_credentials grant but gives no way to \
+             authenticate: add `client_secret_env` (the variable holding the secret) or \
+             `private_key_env`/`private_key_file` (a PKCS#8 PEM key, for private_key_jwt)",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c", "client_secret_env": "S", "private_key_env": "K"}"#,
+            (1, 215),
+            "server \"a\": `auth` has both a client secret and a private key; keep one: \
+             `client_secret_env` (client_secret_basic or client_secret_post) or \
+             `private_key_env`/`private_key_file` (private_key_jwt)",
+        ),
+        (
+            r#""auth": {"type": "oauth", "client_id": "c", "private_key_file": "k.pem"}"#,
+            (1, 163),
+            "server \"a\": `auth` has a private key, which signs client assertions of the \
+             client_credentials grant only: add \"grant\": \"client_credentials\", or remove the key",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "password"}"#,
+            (1, 137),
+            "server \"a\": unknown `auth.grant` \"password\": use \"authorization_code\" (the \
+             default), \"client_credentials\" or \"cross_app_access\"",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c", "private_key_env": "K", "signing_alg": "RS256"}"#,
+            (1, 213),
+            "server \"a\": unsupported `auth.signing_alg` \"RS256\": only \"ES256\" (a P-256 key \
+             in PKCS#8 PEM) is supported",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c", "private_key_env": "K", "private_key_file": "k.pem"}"#,
+            (1, 218),
+            "server \"a\": `auth` has both `private_key_env` and `private_key_file`; keep one (the \
+             variable, or the file, that holds the PKCS#8 PEM key)",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "client_credentials", "client_id": "c", "private_key_env": "-----BEGIN"}"#,
+            (1, 198),
+            "server \"a\": `auth.private_key_env` is not an environment variable name: write the \
+             NAME of the variable that holds the secret (letters, digits and `_`, not starting \
+             with a digit), such as GITHUB_TOKEN, not the secret itself nor `${VAR}`",
+        ),
+    ];
+    for (extra, at, message) in cases {
+        let text = native("http", extra);
+        let err = load_err(&text, Format::Json);
+        assert_eq!(
+            err.to_string(),
+            format!("line {}, column {}: {message}", at.0, at.1),
+            "{extra}"
+        );
+        // The serde impl refuses it too.
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let server = value["servers"][0].clone();
+        assert!(serde_json::from_value::<ServerConfig>(server).is_err(), "{extra}");
+    }
+}
+
+/// The cross-app access grant (SEP-990): the identity provider's keys, complete or refused, and
+/// only with that grant.
+#[test]
+fn cross_app_access_forms_and_errors() {
+    let text = native(
+        "http",
+        r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent",
+            "client_secret_env": "AGENT_SECRET", "idp_token_endpoint": "https://idp.example.com/token",
+            "idp_client_id": "agent-at-idp", "idp_client_secret_env": "IDP_SECRET",
+            "id_token_env": "ID_TOKEN"}"#,
+    );
+    let loaded = loads(&text, Format::Json);
+    let idp =
+        IdpConfig::new("https://idp.example.com/token", "agent-at-idp", SecretRef::env("ID_TOKEN"))
+            .unwrap()
+            .client_secret(SecretRef::env("IDP_SECRET"));
+    let expected = OAuthConfig::default()
+        .client_id("agent")
+        .client_secret(SecretRef::env("AGENT_SECRET"))
+        .grant(OAuthGrant::CrossAppAccess)
+        .idp(idp);
+    assert_eq!(auth_of(&loaded.config, "a"), AuthConfig::oauth(expected));
+    let written = loaded.config.to_json_string();
+    assert_eq!(MCPConfig::from_str(&written, Format::Json).unwrap().config, loaded.config);
+    let toml_text = toml::to_string(&loaded.config).unwrap();
+    assert_eq!(toml::from_str::<MCPConfig>(&toml_text).unwrap(), loaded.config);
+    for (extra, message) in [
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent", "client_secret_env": "S", "idp_client_id": "x"}"#,
+            "`auth` asks for the cross_app_access grant but lacks `idp_token_endpoint`, \
+             `id_token_env` or `id_token_file`: the identity provider's token endpoint, this \
+             client's id there, and where the user's ID token is read",
+        ),
+        (
+            r#""auth": {"type": "oauth", "id_token_file": "t.jwt"}"#,
+            "`auth` names an identity provider (`idp_*`, `id_token_*`), which only the \
+             cross_app_access grant uses: add \"grant\": \"cross_app_access\", or remove them",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "client_id": "agent", "idp_token_endpoint": "https://i/t", "idp_client_id": "x", "id_token_env": "T"}"#,
+            "`auth` asks for the cross_app_access grant but gives no way to authenticate",
+        ),
+        (
+            r#""auth": {"type": "oauth", "grant": "cross_app_access", "idp_token_endpoint": "ftp://i/t"}"#,
+            "`auth.idp_token_endpoint`: invalid identity provider token endpoint \"ftp://i/t\": \
+             the scheme is `ftp`, but it must be `https` (or `http`)",
+        ),
+    ] {
+        let err = load_err(&native("http", extra), Format::Json).to_string();
+        assert!(err.contains(message), "{extra}\n{err}");
+        let value: serde_json::Value = serde_json::from_str(&native("http", extra)).unwrap();
+        assert!(
+            serde_json::from_value::<ServerConfig>(value["servers"][0].clone()).is_err(),
+            "{extra}"
+        );
+    }
 }

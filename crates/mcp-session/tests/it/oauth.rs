@@ -235,3 +235,150 @@ async fn login_stores_a_record_and_logout_deletes_it() {
     let plain: ServerConfig = StreamableHttpConfig::new("plain", fixture.mcp_url()).unwrap().into();
     assert!(manager.login(&plain).await.unwrap().is_none());
 }
+
+/// Secrets from a fixed list, not the process environment.
+#[derive(Debug)]
+struct Vars(Vec<(&'static str, String)>);
+
+impl mcp_session::mcp_auth::SecretSource for Vars {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+    }
+}
+
+/// The client credentials grant (SEP-1046) with a private key (private_key_jwt) and with a
+/// secret (client_secret_basic), under the default login mode (never ask a person): sessions
+/// open and call tools, an expired token mid-session is replaced by the grant again, and a key
+/// the server does not hold fails the session with a typed error at the token step, naming no
+/// secret.
+#[tokio::test]
+async fn client_credentials_needs_no_person_and_a_wrong_key_is_a_token_error() {
+    use mcp_session::mcp_auth::Step;
+    use mcp_session::mcp_config::{OAuthGrant, SecretRef};
+    use testkit::oauth::AuthMethod;
+
+    let (pem, public) = testkit::oauth::es256_key_pair();
+    let (wrong_pem, _) = testkit::oauth::es256_key_pair();
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::PrivateKeyJwt, AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .jwt_client("jwt-bot", public)
+            .client("basic-bot", Some("s3cret-basic"), AuthMethod::ClientSecretBasic),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = |name: &str, oauth: OAuthConfig| -> ServerConfig {
+        StreamableHttpConfig::new(name, fixture.mcp_url())
+            .unwrap()
+            .timeouts(quick_timeouts())
+            .auth(AuthConfig::oauth(oauth.grant(OAuthGrant::ClientCredentials)))
+            .into()
+    };
+    let jwt = server(
+        "jwt",
+        OAuthConfig::default().client_id("jwt-bot").private_key(SecretRef::env("BOT_KEY")),
+    );
+    let basic = server(
+        "basic",
+        OAuthConfig::default().client_id("basic-bot").client_secret(SecretRef::env("BOT_SECRET")),
+    );
+    let manager = |key: &str| {
+        MCPClientSessionManager::builder()
+            .token_store(Arc::new(FileStore::new(dir.path())))
+            .secrets(Arc::new(Vars(vec![
+                ("BOT_KEY", key.to_owned()),
+                ("BOT_SECRET", "s3cret-basic".to_owned()),
+            ])))
+            .build()
+    };
+    let good = manager(&pem);
+    for config in [&jwt, &basic] {
+        let session = good.open_session(config).await.unwrap();
+        echo(&session, "machine").await;
+        fixture.expire_access_tokens();
+        echo(&session, "again").await;
+        session.close().await.unwrap();
+    }
+    let counters = fixture.counters();
+    assert_eq!((counters.authorize, counters.token_client_credentials), (0, 4), "{counters:?}");
+    let methods: Vec<_> = fixture.token_requests().iter().map(|r| r.auth_method).collect();
+    assert_eq!(
+        methods,
+        [
+            Some(AuthMethod::PrivateKeyJwt),
+            Some(AuthMethod::PrivateKeyJwt),
+            Some(AuthMethod::ClientSecretBasic),
+            Some(AuthMethod::ClientSecretBasic)
+        ]
+    );
+
+    // Another key: refused at the token endpoint; a fresh store, so nothing stored helps.
+    let other = tempfile::tempdir().unwrap();
+    let bad = MCPClientSessionManager::builder()
+        .token_store(Arc::new(FileStore::new(other.path())))
+        .secrets(Arc::new(Vars(vec![("BOT_KEY", wrong_pem.clone())])))
+        .build();
+    let err = bad.open_session(&jwt).await.unwrap_err();
+    let SessionError::Authorization { step, ref reason, .. } = err else { panic!("{err:?}") };
+    assert_eq!(step, Step::Token);
+    assert!(reason.contains("refused client \"jwt-bot\" (private_key_jwt)"), "{reason}");
+    assert!(reason.contains("signature does not verify"), "{reason}");
+    assert_hidden(&err, &[wrong_pem, pem, "s3cret-basic".to_owned()]);
+}
+
+/// Cross-app access (SEP-990) through the manager under the default login mode: the ID token
+/// (from a `SecretSource`) is exchanged at the fixture's identity provider, the ID-JAG taken by
+/// its authorization server, and the session calls a tool.
+#[tokio::test]
+async fn cross_app_access_opens_a_session_with_no_person() {
+    use mcp_session::mcp_config::{IdpConfig, OAuthGrant, SecretRef};
+    use testkit::oauth::AuthMethod;
+
+    let fixture = OAuthFixture::start(
+        FixtureOptions::default()
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .registration(false)
+            .client("agent", Some("s3cret-agent"), AuthMethod::ClientSecretBasic)
+            .identity_provider("agent-at-idp", "agent"),
+    )
+    .await;
+    let id_token = fixture.id_token("ada@example.com").unwrap();
+    let idp =
+        IdpConfig::new(fixture.idp_token_endpoint(), "agent-at-idp", SecretRef::env("ID_TOKEN"))
+            .unwrap();
+    let config: ServerConfig = StreamableHttpConfig::new("docs", fixture.mcp_url())
+        .unwrap()
+        .timeouts(quick_timeouts())
+        .auth(AuthConfig::oauth(
+            OAuthConfig::default()
+                .client_id("agent")
+                .client_secret(SecretRef::env("AGENT_SECRET"))
+                .grant(OAuthGrant::CrossAppAccess)
+                .idp(idp),
+        ))
+        .into();
+    let dir = tempfile::tempdir().unwrap();
+    let manager = MCPClientSessionManager::builder()
+        .token_store(Arc::new(FileStore::new(dir.path())))
+        .secrets(Arc::new(Vars(vec![
+            ("ID_TOKEN", id_token.clone()),
+            ("AGENT_SECRET", "s3cret-agent".to_owned()),
+        ])))
+        .build();
+    let session = manager.open_session(&config).await.unwrap();
+    echo(&session, "on behalf of ada").await;
+    session.close().await.unwrap();
+    let counters = fixture.counters();
+    assert_eq!(
+        (counters.token_exchange, counters.token_jwt_bearer, counters.authorize),
+        (1, 1, 0),
+        "{counters:?}"
+    );
+    let record = std::fs::read_to_string(
+        FileStore::new(dir.path())
+            .path(&StoreKey::new("docs", &url::Url::parse(fixture.mcp_url()).unwrap())),
+    )
+    .unwrap();
+    assert!(!record.contains(&id_token), "the ID token is never stored");
+}

@@ -14,7 +14,12 @@
 //! type oauth, logged in headless (the mock's authorization endpoint approves at once with a
 //! redirect), with the client metadata document URL the reference client uses, and the
 //! pre-registered `client_id` and `client_secret` when `MCP_CONFORMANCE_CONTEXT` gives them.
-//! Tokens are kept in a temporary directory removed at exit: every run logs in afresh.
+//! The `auth/client-credentials-*` scenarios (SEP-1046) ask for the client credentials grant
+//! instead, with the context's `client_id` and its `client_secret` (client_secret_basic) or its
+//! `private_key_pem` (private_key_jwt, ES256). `auth/cross-app-access-*` (SEP-990) asks for the
+//! cross-app access grant: the context's `idp_id_token` is exchanged at its `idp_token_endpoint`
+//! as `idp_client_id` for an ID-JAG, which the authorization server takes from the context's
+//! client. Tokens are kept in a temporary directory removed at exit: every run logs in afresh.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +27,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mcp_session::mcp_auth::{FileStore, LoginMode, SecretSource};
-use mcp_session::mcp_config::{AuthConfig, OAuthConfig, SecretRef};
+use mcp_session::mcp_config::{AuthConfig, IdpConfig, OAuthConfig, OAuthGrant, SecretRef};
 use mcp_session::rmcp::ErrorData;
 use mcp_session::rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
 use mcp_session::{HandlerCapabilities, MCPClientSessionManager, Session, SessionHandler};
@@ -80,11 +85,28 @@ const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadat
 /// environment).
 const CLIENT_SECRET_VAR: &str = "MCP_CONFORMANCE_CLIENT_SECRET";
 
+/// The name under which the context's `private_key_pem` is read (from [`Context`] too).
+const PRIVATE_KEY_VAR: &str = "MCP_CONFORMANCE_PRIVATE_KEY";
+
+/// The name under which the context's `idp_id_token` is read (from [`Context`] too).
+const ID_TOKEN_VAR: &str = "MCP_CONFORMANCE_ID_TOKEN";
+
 /// The scenario's `MCP_CONFORMANCE_CONTEXT`: secrets for the OAuth flow.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Context {
     client_id: Option<String>,
     client_secret: Option<String>,
+    private_key_pem: Option<String>,
+    signing_algorithm: Option<String>,
+    idp_client_id: Option<String>,
+    idp_id_token: Option<String>,
+    idp_token_endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
 }
 
 impl Context {
@@ -94,17 +116,39 @@ impl Context {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
-        Context { client_id: field("client_id"), client_secret: field("client_secret") }
+        Context {
+            client_id: field("client_id"),
+            client_secret: field("client_secret"),
+            private_key_pem: field("private_key_pem"),
+            signing_algorithm: field("signing_algorithm"),
+            idp_client_id: field("idp_client_id"),
+            idp_id_token: field("idp_id_token"),
+            idp_token_endpoint: field("idp_token_endpoint"),
+        }
     }
 }
 
-/// Secrets from the scenario's context.
-#[derive(Debug)]
-struct ContextSecrets(Option<String>);
+/// Secrets from the scenario's context: the client secret and the private key.
+struct ContextSecrets {
+    client_secret: Option<String>,
+    private_key_pem: Option<String>,
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for ContextSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContextSecrets(***)")
+    }
+}
 
 impl SecretSource for ContextSecrets {
     fn var(&self, name: &str) -> Option<String> {
-        (name == CLIENT_SECRET_VAR).then(|| self.0.clone()).flatten()
+        match name {
+            CLIENT_SECRET_VAR => self.client_secret.clone(),
+            PRIVATE_KEY_VAR => self.private_key_pem.clone(),
+            ID_TOKEN_VAR => self.id_token.clone(),
+            _ => None,
+        }
     }
 }
 
@@ -144,11 +188,33 @@ async fn run(url: &str, scenario: &str) -> Result<(), Box<dyn std::error::Error>
                 oauth = oauth.client_secret(SecretRef::env(CLIENT_SECRET_VAR));
             }
         }
+        if scenario.starts_with("auth/client-credentials") {
+            oauth = oauth.grant(OAuthGrant::ClientCredentials);
+            if context.private_key_pem.is_some() {
+                if let Some(alg) = context.signing_algorithm.as_deref().filter(|a| *a != "ES256") {
+                    return Err(
+                        format!("signing_algorithm {alg} is not supported (ES256 is)").into()
+                    );
+                }
+                oauth = oauth.private_key(SecretRef::env(PRIVATE_KEY_VAR));
+            }
+        }
+        if scenario.starts_with("auth/cross-app-access")
+            && let (Some(endpoint), Some(idp_client_id)) =
+                (&context.idp_token_endpoint, &context.idp_client_id)
+        {
+            let idp = IdpConfig::new(endpoint, idp_client_id, SecretRef::env(ID_TOKEN_VAR))?;
+            oauth = oauth.grant(OAuthGrant::CrossAppAccess).idp(idp);
+        }
         config = config.auth(AuthConfig::oauth(oauth));
         builder = builder
             .login(LoginMode::Headless)
             .token_store(Arc::new(FileStore::new(&state.0)))
-            .secrets(Arc::new(ContextSecrets(context.client_secret)));
+            .secrets(Arc::new(ContextSecrets {
+                client_secret: context.client_secret,
+                private_key_pem: context.private_key_pem,
+                id_token: context.idp_id_token,
+            }));
     }
     let manager = builder.build();
     let session = manager.open_session(&config.into()).await?;

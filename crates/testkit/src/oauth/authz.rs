@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::error::OAuthError;
+use super::idp;
 use super::state::{self, Client, Code, Issued, same_resource};
 use super::{AuthMethod, AuthorizeRequest, Shared, TokenRequest, Urls};
 
@@ -37,6 +38,13 @@ pub(super) async fn metadata(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "client_id_metadata_document_supported": state.client_id_metadata_documents,
     });
+    if state.idp.is_some() {
+        document["grant_types_supported"] =
+            json!(["authorization_code", "refresh_token", "client_credentials", idp::JWT_BEARER]);
+    }
+    if state.auth_methods.contains(&AuthMethod::PrivateKeyJwt) {
+        document["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
+    }
     if let Some(register) = &urls.register {
         document["registration_endpoint"] = json!(register);
     }
@@ -83,8 +91,12 @@ pub(super) async fn register(State(shared): State<Arc<Shared>>, body: Bytes) -> 
         .into_response();
     }
     let asked = registration.token_endpoint_auth_method.as_deref().and_then(AuthMethod::parse);
+    // A private_key_jwt client would need its public key (a JWKS), which the fixture does not
+    // take at registration.
     let method = asked
-        .filter(|method| state.auth_methods.contains(method))
+        .filter(|method| {
+            state.auth_methods.contains(method) && *method != AuthMethod::PrivateKeyJwt
+        })
         .or_else(|| state.auth_methods.first().copied())
         .unwrap_or(AuthMethod::None);
     let secret = method.needs_secret().then(|| state::random("secret"));
@@ -92,6 +104,7 @@ pub(super) async fn register(State(shared): State<Arc<Shared>>, body: Bytes) -> 
         secret: secret.clone(),
         method,
         redirect_uris: Some(registration.redirect_uris.clone()),
+        public_key: None,
     };
     let client_id = state.add_client(client);
     tracing::debug!(%client_id, method = method.as_str(), "client registered");
@@ -237,11 +250,15 @@ pub(super) async fn token(
         Some("authorization_code") => state.counters.token_authorization_code += 1,
         Some("refresh_token") => state.counters.token_refresh += 1,
         Some("client_credentials") => state.counters.token_client_credentials += 1,
+        Some(idp::JWT_BEARER) => state.counters.token_jwt_bearer += 1,
         _ => state.counters.token_other += 1,
     }
     let basic = basic_credentials(&headers);
+    let asserted =
+        form.contains_key("client_assertion") || form.contains_key("client_assertion_type");
     let (client_id, auth_method) = match &basic {
         Ok(Some((id, _))) => (Some(id.clone()), Some(AuthMethod::ClientSecretBasic)),
+        _ if asserted => (assertion_subject(&form), Some(AuthMethod::PrivateKeyJwt)),
         _ if form.contains_key("client_secret") => {
             (form.get("client_id").cloned(), Some(AuthMethod::ClientSecretPost))
         }
@@ -258,7 +275,16 @@ pub(super) async fn token(
         resource: form.get("resource").cloned(),
     });
     let result = basic.and_then(|basic| {
-        let client_id = authenticate(&state, basic, &form)?;
+        let client_id = if asserted {
+            if basic.is_some() || form.contains_key("client_secret") {
+                return Err(OAuthError::invalid_request(
+                    "more than one client authentication method (an assertion and a secret)",
+                ));
+            }
+            verify_assertion(&mut state, &shared.urls, &form)?
+        } else {
+            authenticate(&state, basic, &form)?
+        };
         match grant_type {
             Some("authorization_code") => {
                 authorization_code(&mut state, &shared.urls, &client_id, &form)
@@ -267,6 +293,7 @@ pub(super) async fn token(
             Some("client_credentials") => {
                 client_credentials(&mut state, &shared.urls, &client_id, &form)
             }
+            Some(idp::JWT_BEARER) => idp::jwt_bearer(&mut state, &shared.urls, &client_id, &form),
             Some(other) => Err(OAuthError::unsupported_grant_type(format!(
                 "grant_type {other:?} is not supported"
             ))),
@@ -384,9 +411,9 @@ fn client_credentials(
     client_id: &str,
     form: &Form,
 ) -> Result<Issued, OAuthError> {
-    if state.client(client_id).is_none_or(|client| !client.method.needs_secret()) {
+    if state.client(client_id).is_none_or(|client| !client.method.confidential()) {
         return Err(OAuthError::unauthorized_client(
-            "client_credentials needs a confidential client (one with a secret)",
+            "client_credentials needs a confidential client (one with a secret or a key)",
         ));
     }
     let scopes = state.scopes(form.get("scope").map(String::as_str))?;
@@ -447,6 +474,107 @@ fn authenticate(
         return Err(OAuthError::invalid_client("wrong client secret"));
     }
     Ok(client_id)
+}
+
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The longest an assertion may live, `exp` counted from now (and the clock skew allowed).
+const ASSERTION_MAX_LIFETIME: u64 = 300;
+const CLOCK_SKEW: u64 = 30;
+
+/// A JSON part of a JWT, decoded (unverified).
+fn jwt_part(part: &str) -> Option<Value> {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+/// The `sub` of a request's client assertion, unverified (for the request log only).
+fn assertion_subject(form: &Form) -> Option<String> {
+    let claims = jwt_part(form.get("client_assertion")?.split('.').nth(1)?)?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// Authenticates a `private_key_jwt` client (RFC 7523 §3): the assertion's type, its ES256
+/// signature by the key of the client its `sub` names, `iss` = `sub`, `aud` (the issuer, with
+/// or without a trailing `/`, or the token endpoint), `exp` (ahead, and at most 5 minutes so,
+/// give or take 30 s) and a `jti` never seen before. The client id.
+fn verify_assertion(
+    state: &mut state::State,
+    urls: &Urls,
+    form: &Form,
+) -> Result<String, OAuthError> {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+
+    if form.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion_type must be {ASSERTION_TYPE}"
+        )));
+    }
+    let assertion = form
+        .get("client_assertion")
+        .ok_or_else(|| OAuthError::invalid_client("client_assertion is missing"))?;
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return Err(OAuthError::invalid_client("client_assertion is not a signed JWT"));
+    };
+    let malformed = || OAuthError::invalid_client("client_assertion is malformed");
+    let header_json = jwt_part(header).ok_or_else(malformed)?;
+    if header_json.get("alg").and_then(Value::as_str) != Some("ES256") {
+        return Err(OAuthError::invalid_client("the assertion must be signed ES256"));
+    }
+    let claims = jwt_part(claims).ok_or_else(malformed)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let sub = text("sub").ok_or_else(|| OAuthError::invalid_client("the assertion has no sub"))?;
+    if text("iss") != Some(sub) {
+        return Err(OAuthError::invalid_client("the assertion's iss differs from its sub"));
+    }
+    if form.get("client_id").is_some_and(|id| id != sub) {
+        return Err(OAuthError::invalid_client("client_id differs from the assertion's sub"));
+    }
+    let client =
+        state.client(sub).filter(|client| client.method == AuthMethod::PrivateKeyJwt).ok_or_else(
+            || OAuthError::invalid_client(format!("{sub:?} is no private_key_jwt client here")),
+        )?;
+    if !state.auth_methods.contains(&AuthMethod::PrivateKeyJwt) {
+        return Err(OAuthError::invalid_client("this server does not accept private_key_jwt"));
+    }
+    let key = client.public_key.unwrap_or_default();
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
+    let signed = &assertion[..header.len() + 1 + parts[1].len()];
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| {
+            OAuthError::invalid_client(
+                "the assertion's signature does not verify with the client's key",
+            )
+        })?;
+    let issuer = urls.issuer.trim_end_matches('/');
+    let audience_ok = |aud: &str| aud.trim_end_matches('/') == issuer || aud == urls.token;
+    let audience = match claims.get("aud") {
+        Some(Value::String(aud)) => audience_ok(aud),
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(audience_ok),
+        _ => false,
+    };
+    if !audience {
+        return Err(OAuthError::invalid_client(format!(
+            "the assertion's aud must be the issuer {issuer} or the token endpoint"
+        )));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+    if exp + CLOCK_SKEW < now {
+        return Err(OAuthError::invalid_client("the assertion has expired"));
+    }
+    if exp > now + ASSERTION_MAX_LIFETIME + CLOCK_SKEW {
+        return Err(OAuthError::invalid_client("the assertion lives longer than 5 minutes"));
+    }
+    let jti = text("jti").ok_or_else(|| OAuthError::invalid_client("the assertion has no jti"))?;
+    if !state.assertion_ids.insert(jti.to_owned()) {
+        return Err(OAuthError::invalid_client("the assertion was used before (its jti)"));
+    }
+    Ok(sub.to_owned())
 }
 
 /// The `client_secret_basic` credentials of a request, if it carries `Authorization: Basic`

@@ -10,8 +10,10 @@
 //!   with a `302` to the `redirect_uri` carrying `code` and `state`; `/token` for the
 //!   `authorization_code` (PKCE S256 only), `refresh_token` (rotating: a refresh token works
 //!   once) and `client_credentials` grants, with client authentication `none`,
-//!   `client_secret_basic` or `client_secret_post` as the client registered. Errors are
-//!   RFC 6749 JSON (`{"error": "invalid_grant", "error_description": …}`).
+//!   `client_secret_basic` or `client_secret_post` as the client registered, or
+//!   `private_key_jwt` (an ES256 assertion, RFC 7523, verified with the public key given to
+//!   [`FixtureOptions::jwt_client`]; [`es256_key_pair`] makes a key). Errors are RFC 6749 JSON
+//!   (`{"error": "invalid_grant", "error_description": …}`).
 //! - **The protected MCP server**: [`TestServer`](crate::mcp_server::TestServer) over streamable
 //!   HTTP at `ORIGIN/mcp`, and over legacy HTTP+SSE at `ORIGIN/sse` (messages to `/message`),
 //!   behind a bearer-token check. A request without a token, or with an unknown, revoked or
@@ -52,6 +54,7 @@
 
 mod authz;
 mod error;
+mod idp;
 mod resource;
 mod state;
 
@@ -103,10 +106,15 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// `private_key_jwt` (RFC 7523): a JWT assertion signed ES256 by the client's key, whose
+    /// public half the server holds ([`FixtureOptions::jwt_client`]). Listed only when
+    /// [`FixtureOptions::auth_methods`] names it; then the metadata also says
+    /// `token_endpoint_auth_signing_alg_values_supported: ["ES256"]`.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    /// Every method, in the order the metadata lists them by default.
+    /// The methods the metadata lists by default, in order (not `private_key_jwt`).
     pub const ALL: [AuthMethod; 3] =
         [AuthMethod::None, AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
 
@@ -122,16 +130,26 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
     /// The method an RFC 7591 name stands for.
     pub fn parse(name: &str) -> Option<AuthMethod> {
-        AuthMethod::ALL.into_iter().find(|method| method.as_str() == name)
+        AuthMethod::ALL
+            .into_iter()
+            .chain([AuthMethod::PrivateKeyJwt])
+            .find(|method| method.as_str() == name)
     }
 
     /// Whether a client using this method has a secret.
     pub fn needs_secret(self) -> bool {
+        matches!(self, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+    }
+
+    /// Whether a client using this method is confidential (authenticates at all): every method
+    /// but `none`.
+    pub fn confidential(self) -> bool {
         self != AuthMethod::None
     }
 }
@@ -142,6 +160,7 @@ struct PreRegistered {
     id: String,
     secret: Option<String>,
     method: AuthMethod,
+    public_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for PreRegistered {
@@ -188,6 +207,7 @@ pub struct FixtureOptions {
     required_scopes: BTreeMap<String, Vec<String>>,
     expires_in: u64,
     refresh_tokens: bool,
+    identity_provider: Option<(String, String)>,
 }
 
 impl Default for FixtureOptions {
@@ -203,6 +223,7 @@ impl Default for FixtureOptions {
             required_scopes: BTreeMap::new(),
             expires_in: 3600,
             refresh_tokens: true,
+            identity_provider: None,
         }
     }
 }
@@ -244,6 +265,22 @@ impl FixtureOptions {
             id: id.into(),
             secret: secret.map(str::to_owned),
             method,
+            public_key: None,
+        });
+        self
+    }
+
+    /// A client known without registration that authenticates with `private_key_jwt`: its
+    /// assertions must be signed ES256 by the key whose public half is `public_key` (an
+    /// uncompressed P-256 point, as [`es256_key_pair`] returns it), with `iss` = `sub` = `id`,
+    /// `aud` the issuer (with or without a trailing `/`) or the token endpoint, an `exp` at most
+    /// 5 minutes ahead and a `jti` not seen before.
+    pub fn jwt_client(mut self, id: impl Into<String>, public_key: impl Into<Vec<u8>>) -> Self {
+        self.clients.push(PreRegistered {
+            id: id.into(),
+            secret: None,
+            method: AuthMethod::PrivateKeyJwt,
+            public_key: Some(public_key.into()),
         });
         self
     }
@@ -285,11 +322,60 @@ impl FixtureOptions {
         self
     }
 
+    /// Adds an enterprise identity provider for cross-app access (SEP-990) at `ISSUER/idp`:
+    /// its token endpoint `ISSUER/idp/token` exchanges the ID tokens it issued
+    /// ([`OAuthFixture::id_token`]) to the public client `idp_client_id` (RFC 8693,
+    /// `requested_token_type` ID-JAG, `audience` the issuer, `resource` a protected resource)
+    /// for ID-JAGs naming `as_client_id`; the authorization server then takes them with
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` from that client (register it
+    /// with [`client`](Self::client)), checking their signature, `typ`, `aud`, `exp`,
+    /// `client_id`, `resource` and `jti`.
+    pub fn identity_provider(
+        mut self,
+        idp_client_id: impl Into<String>,
+        as_client_id: impl Into<String>,
+    ) -> Self {
+        self.identity_provider = Some((idp_client_id.into(), as_client_id.into()));
+        self
+    }
+
     /// Whether the `authorization_code` and `refresh_token` grants return a refresh token.
     pub fn refresh_tokens(mut self, on: bool) -> Self {
         self.refresh_tokens = on;
         self
     }
+}
+
+/// A fresh ES256 (P-256) key pair: the private key as PKCS#8 PEM (`-----BEGIN PRIVATE
+/// KEY-----`, what a client's `private_key_file` holds) and the public key as an uncompressed
+/// point (what [`FixtureOptions::jwt_client`] takes).
+///
+/// ```
+/// let (pem, public) = testkit::oauth::es256_key_pair();
+/// assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+/// assert_eq!(public.len(), 65);
+/// ```
+///
+/// # Panics
+/// When the system has no random numbers.
+pub fn es256_key_pair() -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("random numbers for a key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("the key just made");
+    let body = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|chunk| std::str::from_utf8(chunk).unwrap_or_default())
+        .collect();
+    let pem =
+        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    (pem, pair.public_key().as_ref().to_vec())
 }
 
 /// How many requests of each kind the fixture has served.
@@ -306,6 +392,10 @@ pub struct Counters {
     pub token_refresh: u64,
     /// Token requests with `grant_type=client_credentials`.
     pub token_client_credentials: u64,
+    /// Token requests with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
+    pub token_jwt_bearer: u64,
+    /// Token exchange requests at the identity provider (`ISSUER/idp/token`).
+    pub token_exchange: u64,
     /// Token requests with any other `grant_type`, or none.
     pub token_other: u64,
     /// MCP requests the bearer check let through.
@@ -364,6 +454,8 @@ struct Urls {
     authorize: String,
     token: String,
     register: Option<String>,
+    idp_issuer: String,
+    idp_token: String,
 }
 
 impl Urls {
@@ -378,6 +470,8 @@ impl Urls {
             authorize: format!("{origin}/authorize"),
             token: format!("{origin}/token"),
             register: registration.then(|| format!("{origin}/register")),
+            idp_issuer: format!("{origin}/idp"),
+            idp_token: format!("{origin}/idp/token"),
         }
     }
 }
@@ -489,6 +583,35 @@ impl OAuthFixture {
         self.shared.urls.register.as_deref()
     }
 
+    /// The identity provider's issuer, `ISSUER/idp` (see [`FixtureOptions::identity_provider`]).
+    pub fn idp_issuer(&self) -> &str {
+        &self.shared.urls.idp_issuer
+    }
+
+    /// The identity provider's token endpoint, `ISSUER/idp/token`.
+    pub fn idp_token_endpoint(&self) -> &str {
+        &self.shared.urls.idp_token
+    }
+
+    /// An ID token for `subject` from the identity provider, valid for an hour, as a client
+    /// gets it when the user signs in; `None` without
+    /// [`FixtureOptions::identity_provider`].
+    pub fn id_token(&self, subject: &str) -> Option<String> {
+        let state = self.shared.lock();
+        Some(idp::id_token(state.idp.as_ref()?, &self.shared.urls, subject, 3600))
+    }
+
+    /// An ID token for `subject` that has expired.
+    pub fn expired_id_token(&self, subject: &str) -> Option<String> {
+        let state = self.shared.lock();
+        Some(idp::id_token(state.idp.as_ref()?, &self.shared.urls, subject, 0))
+    }
+
+    /// Every request to the identity provider's token endpoint so far, in order.
+    pub fn identity_provider_requests(&self) -> Vec<TokenRequest> {
+        self.shared.lock().idp_log.clone()
+    }
+
     /// Revokes every access token, refresh token and unused authorization code issued so far.
     pub fn revoke_all(&self) {
         self.shared.lock().revoke_all();
@@ -577,7 +700,8 @@ fn router(shared: &Arc<Shared>, registration: bool, cancel: &CancellationToken) 
         .route("/.well-known/oauth-protected-resource/mcp", get(resource::mcp_metadata))
         .route("/.well-known/oauth-protected-resource/sse", get(resource::sse_metadata))
         .route("/authorize", get(authz::authorize))
-        .route("/token", post(authz::token));
+        .route("/token", post(authz::token))
+        .route("/idp/token", post(idp::token));
     if registration {
         server = server.route("/register", post(authz::register));
     }

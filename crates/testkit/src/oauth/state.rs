@@ -15,6 +15,8 @@ pub(crate) struct Client {
     pub(crate) method: AuthMethod,
     /// The registered redirect URIs; `None`: any loopback URI (RFC 8252 §7.3).
     pub(crate) redirect_uris: Option<Vec<String>>,
+    /// The public key of a `private_key_jwt` client (an uncompressed P-256 point).
+    pub(crate) public_key: Option<Vec<u8>>,
 }
 
 /// An unused authorization code.
@@ -78,6 +80,12 @@ pub(crate) struct State {
     pub(crate) counters: Counters,
     pub(crate) authorize_log: Vec<AuthorizeRequest>,
     pub(crate) token_log: Vec<TokenRequest>,
+    /// The identity provider of cross-app access, if on.
+    pub(crate) idp: Option<super::idp::Idp>,
+    /// Every request to the identity provider's token endpoint.
+    pub(crate) idp_log: Vec<TokenRequest>,
+    /// The `jti` of every client assertion accepted (each works once).
+    pub(crate) assertion_ids: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -102,6 +110,7 @@ impl State {
                     secret: client.secret.clone(),
                     method: client.method,
                     redirect_uris: None,
+                    public_key: client.public_key.clone(),
                 };
                 (client.id.clone(), registered)
             })
@@ -124,6 +133,12 @@ impl State {
             counters: Counters::default(),
             authorize_log: Vec::new(),
             token_log: Vec::new(),
+            assertion_ids: std::collections::HashSet::new(),
+            idp: options
+                .identity_provider
+                .as_ref()
+                .map(|(idp_client, as_client)| super::idp::Idp::new(idp_client, as_client)),
+            idp_log: Vec::new(),
         }
     }
 
@@ -135,7 +150,12 @@ impl State {
         }
         let document = self.client_id_metadata_documents
             && url::Url::parse(id).is_ok_and(|url| url.scheme() == "https");
-        document.then_some(Client { secret: None, method: AuthMethod::None, redirect_uris: None })
+        document.then_some(Client {
+            secret: None,
+            method: AuthMethod::None,
+            redirect_uris: None,
+            public_key: None,
+        })
     }
 
     /// Registers a client, returning its id.
