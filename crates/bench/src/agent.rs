@@ -22,27 +22,9 @@ const TASK: &str = "Echo hi.";
 /// Per-turn figures for our agent, AG2's and the floor, `args.n` runs of `args.turns` turns.
 pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
     let llm = ScriptedLlm::start().await;
-    llm.when(Match::any(), Reply::tool_call("echo", json!({"text": "hi"})));
     let base_url = llm.base_url().to_owned();
-    let model = ModelConfig::openai("bench-model").api_key("bench-key").base_url(base_url.parse()?);
-    let agent = ConversableAgent::builder("assistant")
-        .system_message(SYSTEM)
-        .llm_config(LLMConfig::new(model))
-        .build();
-    let echo = Tool::new(
-        "echo",
-        "Returns the text it is given.",
-        json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
-        |args: Value| async move { args["text"].as_str().unwrap_or_default().to_owned() },
-    );
-    let mut ours = Vec::with_capacity(args.n);
     let before = llm.requests().len();
-    for _ in 0..args.n {
-        let start = Instant::now();
-        let options = RunOptions::new(TASK).tools([echo.clone()]).max_turns(args.turns);
-        agent.run(options).await?;
-        ours.push(start.elapsed());
-    }
+    let ours = our_runs(&llm, args).await?;
     let requests = llm.requests();
     let ours_turns = (requests.len() - before) / args.n.max(1);
     let last_body = requests.last().map(Value::to_string).unwrap_or_default();
@@ -67,6 +49,41 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
         "ag2": per_turn(ag2, ag2_turns, floor_ms),
         "catalog": catalog_requests().await?,
     }))
+}
+
+/// Our agent alone, `args.n` runs of `args.turns` turns against a scripted server in this
+/// process: the workload `mcp-bench --profile agent ours` puts under a profiler.
+pub(crate) async fn profile(args: &Args) -> Result<Value, Error> {
+    let llm = ScriptedLlm::start().await;
+    let ours = our_runs(&llm, args).await?;
+    let turns = llm.requests().len() / args.n.max(1);
+    Ok(json!({"ours": per_turn(ours, turns, 0.0)}))
+}
+
+/// The durations of `args.n` runs of our agent, whose model (`llm`, told here to call the tool
+/// on every turn) calls its one tool on each of `args.turns` turns.
+async fn our_runs(llm: &ScriptedLlm, args: &Args) -> Result<Vec<Duration>, Error> {
+    llm.when(Match::any(), Reply::tool_call("echo", json!({"text": "hi"})));
+    let model =
+        ModelConfig::openai("bench-model").api_key("bench-key").base_url(llm.base_url().parse()?);
+    let agent = ConversableAgent::builder("assistant")
+        .system_message(SYSTEM)
+        .llm_config(LLMConfig::new(model))
+        .build();
+    let echo = Tool::new(
+        "echo",
+        "Returns the text it is given.",
+        json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
+        |args: Value| async move { args["text"].as_str().unwrap_or_default().to_owned() },
+    );
+    let mut ours = Vec::with_capacity(args.n);
+    for _ in 0..args.n {
+        let start = Instant::now();
+        let options = RunOptions::new(TASK).tools([echo.clone()]).max_turns(args.turns);
+        agent.run(options).await?;
+        ours.push(start.elapsed());
+    }
+    Ok(ours)
 }
 
 /// How many copies of the committed real catalogs make the large one (8 servers, 92 tools each

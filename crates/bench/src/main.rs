@@ -86,7 +86,8 @@ struct Args {
     #[arg(long, value_name = "PHASE", value_parser = ["config", "pool"])]
     only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`) over TRANSPORT against testkit-mcp and
-    /// prints its figures: the workload to put under a profiler.
+    /// prints its figures: the workload to put under a profiler. `--profile agent ours` runs our
+    /// agent loop alone (`--n` runs of `--turns` turns) against a scripted model.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
     profile: Option<Vec<String>>,
     /// Internal: opens 100 sessions at once to TARGET (a URL, or for stdio the command as a JSON
@@ -225,8 +226,12 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
     ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
 }
 
-/// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`.
+/// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`,
+/// or `agent ours` (our agent loop against a scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
+    if phase == "agent" {
+        return agent::profile(args).await;
+    }
     let testkit = servers::Testkit::start(args.testkit()?).await?;
     let target = testkit.target(servers::transport(transport)?);
     match phase {
