@@ -9,13 +9,14 @@
 //!   reason. The runner's mock servers listen on every interface and it reads their ports
 //!   synchronously, so it runs whole inside `unshare --net`, a network namespace where only
 //!   loopback is up.
-//! - its server scenarios (every one, the pending ones too: `--suite all`) connect over
-//!   streamable HTTP to our servers: `mcp-conformance-server` (testkit's, on rmcp as our test
-//!   servers are) and `research-demo serve wikipedia` (on its recorded fixtures). Each server
+//! - its server scenarios connect over streamable HTTP to our servers: every one (the pending
+//!   ones too: `--suite all`) to `mcp-conformance-server` (testkit's, on rmcp as our test
+//!   servers are), against its list `xtask/interop/conformance-server-expected-failures-testkit.yml`
+//!   (empty); and to `research-demo serve wikipedia` (on its recorded fixtures) those that
+//!   apply to it, one at a time, as `xtask/interop/conformance-server-scenarios-wikipedia.yml`
+//!   says (every other scenario named there with the reason it does not apply). Each server
 //!   runs as a child in a process group of its own on 127.0.0.1, and is ended and reaped on
-//!   every path. In this mode the runner only connects, so no namespace is needed. Each target
-//!   has its own list, `xtask/interop/conformance-server-expected-failures-TARGET.yml`, each
-//!   entry with its reason.
+//!   every path. In this mode the runner only connects, so no namespace is needed.
 //!
 //! The runner fails when a scenario outside a list fails (a warning counts as a failure), and
 //! when a listed one passes, so the lists stay true.
@@ -134,14 +135,64 @@ struct Target {
     /// What precedes the streamable HTTP URL on the line the server prints it on (stdout or
     /// stderr); the URL runs to the end of the line or the next space.
     url_after: &'static str,
+    /// Which of the runner's server scenarios it runs.
+    scenarios: Scenarios,
+}
+
+/// Which server scenarios a target runs.
+#[derive(Clone, Copy)]
+enum Scenarios {
+    /// Every one (`--suite all`), against the target's list of expected failures,
+    /// `conformance-server-expected-failures-TARGET.yml`.
+    All,
+    /// The ones that apply to a server of its kind, one at a time, none expected to fail. Its file,
+    /// `conformance-server-scenarios-TARGET.yml`, names them under `applies:` and every other
+    /// scenario under `not_applicable:`, each with its reason; a scenario the runner has and the
+    /// file does not name is an error, so that a new one gets classified.
+    Applicable,
 }
 
 impl Target {
-    /// The scenarios this target is expected to fail, each with its reason.
-    fn expected_failures(&self) -> PathBuf {
-        project_root()
-            .join(format!("xtask/interop/conformance-server-expected-failures-{}.yml", self.name))
+    /// The file of this target's scenarios: its expected failures ([`Scenarios::All`]) or
+    /// which scenarios apply to it ([`Scenarios::Applicable`]).
+    fn scenario_file(&self) -> PathBuf {
+        let kind = match self.scenarios {
+            Scenarios::All => "expected-failures",
+            Scenarios::Applicable => "scenarios",
+        };
+        project_root().join(format!("xtask/interop/conformance-server-{kind}-{}.yml", self.name))
     }
+}
+
+/// The names listed under `key:` (up to the next top-level key) in one of our YAML lists, each
+/// entry written `  - name # reason`.
+fn listed<'t>(text: &'t str, key: &str) -> Vec<&'t str> {
+    text.lines()
+        .skip_while(|line| line.trim_end() != key)
+        .skip(1)
+        .take_while(|line| !line.ends_with(':') || line.starts_with(' '))
+        .filter_map(|line| line.trim_start().strip_prefix("- "))
+        .map(|entry| entry.split(" #").next().unwrap_or(entry).trim())
+        .collect()
+}
+
+/// The server scenarios the runner has (`conformance list --server`).
+fn runner_server_scenarios(node: &Path, runner: &Path) -> Result<Vec<String>, String> {
+    let output = Command::new(node)
+        .arg(runner)
+        .args(["list", "--server"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| format!("cannot run the conformance runner: {err}"))?;
+    if !output.status.success() {
+        return Err(format!("`conformance list --server` exited with {}", output.status));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("- "))
+        .filter_map(|entry| entry.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
 }
 
 fn server_conformance() -> Result<(), String> {
@@ -167,6 +218,7 @@ fn server_conformance() -> Result<(), String> {
             program: debug.join("mcp-conformance-server"),
             args: &[],
             url_after: "",
+            scenarios: Scenarios::All,
         },
         Target {
             name: "wikipedia",
@@ -174,6 +226,7 @@ fn server_conformance() -> Result<(), String> {
             // No `--live`, no `--api-base`: its recorded fixtures, served on loopback.
             args: &["serve", "wikipedia", "--host", "127.0.0.1", "--port", "0"],
             url_after: "streamable HTTP at ",
+            scenarios: Scenarios::Applicable,
         },
     ];
     let (node, runner) = runner_paths();
@@ -201,38 +254,95 @@ fn server_conformance() -> Result<(), String> {
     }
 }
 
-/// Starts `target`, runs every server scenario against it, and ends it.
+/// Starts `target`, runs its server scenarios against it, and ends it.
 fn server_suite(target: &Target, node: &Path, runner: &Path) -> Result<(), String> {
-    let expected = target.expected_failures();
-    for path in [&target.program, &expected] {
+    let file = target.scenario_file();
+    for path in [&target.program, &file] {
         if !path.is_file() {
             return Err(format!("{} is missing", path.display()));
         }
     }
-    eprintln!("conformance: server scenarios (all suites) against {}", target.name);
+    let runs: Vec<Vec<String>> = match target.scenarios {
+        Scenarios::All => {
+            eprintln!("conformance: server scenarios (all suites) against {}", target.name);
+            let all = ["server", "--suite", "all", "--expected-failures"];
+            vec![all.iter().map(|arg| (*arg).to_owned()).chain([path_arg(&file)]).collect()]
+        }
+        Scenarios::Applicable => {
+            let applies = applicable_scenarios(&file, &runner_server_scenarios(node, runner)?)?;
+            eprintln!(
+                "conformance: the {} server scenarios that apply to {}: {}",
+                applies.len(),
+                target.name,
+                applies.join(", ")
+            );
+            applies
+                .into_iter()
+                .map(|scenario| vec!["server".to_owned(), "--scenario".to_owned(), scenario])
+                .collect()
+        }
+    };
     let (server, url) = Server::start(target)?;
     eprintln!("conformance: {} serves streamable HTTP at {url}", target.name);
-    let child = orphan_safe(node)
-        .arg(runner)
-        .args(["server", "--suite", "all", "--url", &url, "--expected-failures"])
-        .arg(&expected)
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| format!("cannot run the conformance runner: {err}"))?;
-    let mut runner = Group::new(child);
-    let status = runner.wait_for(SUITE_LIMIT)?;
+    for args in runs {
+        let child = orphan_safe(node)
+            .arg(runner)
+            .args(&args)
+            .args(["--url", &url])
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|err| format!("cannot run the conformance runner: {err}"))?;
+        let mut runner = Group::new(child);
+        match runner.wait_for(SUITE_LIMIT)? {
+            Some(status) if status.success() => {}
+            Some(status) => {
+                return Err(format!(
+                    "the conformance runner ({}) exited with {status}: see the scenarios above and {}",
+                    args.join(" "),
+                    file.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "the conformance runner ({}) did not finish within {} s and was stopped",
+                    args.join(" "),
+                    SUITE_LIMIT.as_secs()
+                ));
+            }
+        }
+    }
     drop(server);
-    match status {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(format!(
-            "the conformance runner exited with {status}: see the scenarios above and {}",
-            expected.display()
-        )),
-        None => Err(format!(
-            "the conformance runner did not finish within {} s and was stopped",
-            SUITE_LIMIT.as_secs()
-        )),
+    Ok(())
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The scenarios `file` says apply, once it is checked against the runner's `scenarios`: every
+/// one of them named exactly once, under `applies:` or `not_applicable:`, and nothing else.
+fn applicable_scenarios(file: &Path, scenarios: &[String]) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(file).map_err(|err| format!("{}: {err}", file.display()))?;
+    let (applies, not_applicable) = (listed(&text, "applies:"), listed(&text, "not_applicable:"));
+    let named: Vec<&str> = applies.iter().chain(&not_applicable).copied().collect();
+    let mut problems = Vec::new();
+    for scenario in scenarios {
+        match named.iter().filter(|name| **name == scenario.as_str()).count() {
+            0 => problems.push(format!("{scenario} is named in neither list")),
+            1 => {}
+            _ => problems.push(format!("{scenario} is named more than once")),
+        }
+    }
+    for name in &named {
+        if !scenarios.iter().any(|scenario| scenario == name) {
+            problems.push(format!("{name} is no scenario of the runner"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(applies.into_iter().map(str::to_owned).collect())
+    } else {
+        Err(format!("{}: {}", file.display(), problems.join("; ")))
     }
 }
 
@@ -394,12 +504,41 @@ mod tests {
         assert_eq!(url_in("mcp-conformance-server: serving MCP at", ""), None);
     }
 
+    /// An applicability file is read by its two keys, and checked against the runner's list:
+    /// a scenario in neither list, in both, or unknown to the runner is an error.
+    #[test]
+    fn applicable_scenarios_are_checked_against_the_runner() {
+        let file = std::env::temp_dir()
+            .join(format!("xtask-interop-scenarios-{}.yml", std::process::id()));
+        let text = "# about\napplies:\n  - ping # ping\n  - tools-list # tools\nnot_applicable:\n  - prompts-list # no prompts\n";
+        std::fs::write(&file, text).unwrap();
+        assert_eq!(listed(text, "applies:"), ["ping", "tools-list"]);
+        assert_eq!(listed(text, "not_applicable:"), ["prompts-list"]);
+        let runner = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            applicable_scenarios(&file, &runner(&["ping", "tools-list", "prompts-list"])).unwrap(),
+            ["ping", "tools-list"]
+        );
+        let err =
+            applicable_scenarios(&file, &runner(&["ping", "tools-list", "new-one"])).unwrap_err();
+        assert!(err.contains("new-one is named in neither list"), "{err}");
+        assert!(err.contains("prompts-list is no scenario of the runner"), "{err}");
+        std::fs::write(&file, format!("{text}  - ping # twice\n")).unwrap();
+        let err = applicable_scenarios(&file, &runner(&["ping", "tools-list", "prompts-list"]))
+            .unwrap_err();
+        assert!(err.contains("ping is named more than once"), "{err}");
+        let _ = std::fs::remove_file(&file);
+    }
+
     /// Every target and client suite has its list, and every entry of a list carries its reason.
     #[test]
     fn every_expected_failure_has_a_reason() {
-        let servers = ["testkit", "wikipedia"].map(|name| {
-            Target { name, program: PathBuf::new(), args: &[], url_after: "" }.expected_failures()
-        });
+        let servers = [("testkit", Scenarios::All), ("wikipedia", Scenarios::Applicable)].map(
+            |(name, scenarios)| {
+                Target { name, program: PathBuf::new(), args: &[], url_after: "", scenarios }
+                    .scenario_file()
+            },
+        );
         let clients =
             std::iter::once("core").chain(MORE_CLIENT_SUITES).map(client_expected_failures);
         for (path, key) in
@@ -407,6 +546,7 @@ mod tests {
         {
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            let key = if text.contains("\napplies:") { "applies:" } else { key };
             assert!(text.lines().any(|line| line.starts_with(key)), "{}", path.display());
             for line in text.lines().filter(|line| line.trim_start().starts_with("- ")) {
                 assert!(line.contains(" # "), "{}: no reason for `{line}`", path.display());
