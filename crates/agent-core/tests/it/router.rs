@@ -111,6 +111,10 @@ fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measure
     let mut scores = [Score::default(); SPLITS.len()];
     let mut misses = Vec::new();
     for request in requests {
+        // Issue 17's semantic stage is measured on `heldout5`, frozen before it is read.
+        if request.split == "heldout5" {
+            continue;
+        }
         let Some(split) = SPLITS.iter().position(|s| *s == request.split) else {
             panic!("{}: unknown split {:?}", request.id, request.split);
         };
