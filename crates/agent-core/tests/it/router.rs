@@ -1,8 +1,9 @@
 //! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
 //! requests, each with the server and the tools that would serve it.
 //!
-//! The requests come in five splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
-//! `heldout3`, which the router was tuned on, and `heldout4`, measured as it comes. The test
+//! The requests come in six splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
+//! `heldout3`, which the router was tuned on, and `heldout4` and `heldout5`, measured as they
+//! come (`heldout5` was written for the semantic stage: `hybrid_router_on_real_catalogs`). The test
 //! prints a markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the
 //! router next to the plain BM25 baseline, and asserts floors that hold with a margin. With
 //! `ROUTER_MISSES=dev,heldout` it also prints the requests of those splits the router gets wrong,
@@ -105,16 +106,12 @@ struct Measured {
     misses: Vec<String>,
 }
 
-const SPLITS: [&str; 5] = ["dev", "heldout", "heldout2", "heldout3", "heldout4"];
+const SPLITS: [&str; 6] = ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"];
 
 fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measured {
     let mut scores = [Score::default(); SPLITS.len()];
     let mut misses = Vec::new();
     for request in requests {
-        // Issue 17's semantic stage is measured on `heldout5`, frozen before it is read.
-        if request.split == "heldout5" {
-            continue;
-        }
         let Some(split) = SPLITS.iter().position(|s| *s == request.split) else {
             panic!("{}: unknown split {:?}", request.id, request.split);
         };
@@ -251,10 +248,14 @@ fn router_accuracy_on_real_catalogs() {
     // 80.2 %; tuning data (dev, heldout, heldout2, heldout3) 94.8 %, 77.6 %, 91.4 %; 93.1 %,
     // 79.3 %, 93.1 %; 87.9 %, 65.5 %, 94.0 %; 84.5 %, 64.7 %, 87.1 %. The goal held out (top-3
     // ≥ 85 %, top-1 ≥ 70 %) is not met.
-    let [dev, heldout, heldout2, heldout3, heldout4] = lexical.scores;
+    // `heldout5` (written for the semantic stage, never tuned on): 81.9 %, 64.7 %, 87.9 %.
+    let [dev, heldout, heldout2, heldout3, heldout4, heldout5] = lexical.scores;
     assert!(heldout4.percent(heldout4.tool[1]) >= 68.0, "held-out tool top-3 below 68 %");
     assert!(heldout4.percent(heldout4.tool[0]) >= 47.0, "held-out tool top-1 below 47 %");
     assert!(heldout4.percent(heldout4.server[0]) >= 75.0, "held-out server top-1 below 75 %");
+    assert!(heldout5.percent(heldout5.tool[1]) >= 77.0, "heldout5 tool top-3 below 77 %");
+    assert!(heldout5.percent(heldout5.tool[0]) >= 60.0, "heldout5 tool top-1 below 60 %");
+    assert!(heldout5.percent(heldout5.server[0]) >= 83.0, "heldout5 server top-1 below 83 %");
     for tuned in [dev, heldout, heldout2, heldout3] {
         assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
         assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
@@ -487,10 +488,11 @@ async fn hybrid_router_on_real_catalogs() {
     }
     table.push(String::new());
     table.push(format!(
-        "Embedding the {} requests took {embedded:.2?}; {} hybrid rankings (tools embedded \
-         once, requests from the memo) {ranked:.2?}.",
+        "Embedding the {} requests took {embedded:.2?}; embedding the tools once and the {} \
+         hybrid rankings after it (requests from the memo) {ranked:.2?} ({} build).",
         requests.len(),
-        requests.len()
+        requests.len(),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
     ));
     println!("{}", table.join("\n"));
     if only.is_none() {
