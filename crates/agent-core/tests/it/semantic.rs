@@ -193,3 +193,60 @@ async fn an_unreachable_endpoint_is_an_error_without_a_status() {
     assert!(matches!(err, EmbedError::Endpoint { status: None, .. }), "{err:?}");
     assert_eq!(hybrid.rank("commit logs", 3).await, hybrid.router().rank("commit logs", 3));
 }
+
+/// Fifty tools, for a lazy toolkit.
+fn many_tools() -> Vec<agent_core::Tool> {
+    let mut tools: Vec<agent_core::Tool> = (0..50)
+        .map(|n| {
+            agent_core::Tool::new(
+                format!("inventory_item_{n}"),
+                format!("Looks up stock level number {n} of the warehouse inventory."),
+                json!({"type": "object", "properties": {"sku": {"type": "string"}}}),
+                |_| async { "in stock" },
+            )
+        })
+        .collect();
+    tools.push(agent_core::Tool::new(
+        "convert_time",
+        "Converts a time of day between two IANA time zones.",
+        json!({"type": "object", "properties": {"time": {"type": "string"}}}),
+        |_| async { "10:00" },
+    ));
+    tools
+}
+
+/// What `search_tools` answers for `query`, as JSON.
+async fn search(toolkit: &agent_core::Toolkit, query: &str) -> serde_json::Value {
+    let tool = toolkit
+        .offered()
+        .iter()
+        .find(|t| t.name() == agent_core::SEARCH_TOOLS)
+        .expect("search_tools")
+        .clone();
+    let reply = tool.call(&json!({"query": query, "limit": 3}).to_string()).await.expect("a reply");
+    serde_json::from_str(&reply.message).expect("JSON")
+}
+
+#[tokio::test]
+async fn search_tools_ranks_with_the_embedder_and_falls_back_without_it() {
+    let server = EmbeddingServer::start().await;
+    let embedder = Arc::new(config(&server).embedder().expect("an embedder"));
+    let toolkit = agent_core::Toolkit::from_tools(many_tools()).lazy_above_with(40, embedder);
+    let found = search(&toolkit, "convert a time of day between zones").await;
+    let first = &found["tools"][0];
+    assert_eq!(first["name"], "convert_time", "{found}");
+    assert!(first["similarity"].as_f64().is_some_and(|s| s > 0.5), "{found}");
+    assert!(!first["why"].as_array().expect("why").is_empty(), "{found}");
+    // 51 tool texts in batches of 4, then the query.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 13 + 1, "{}", requests.len());
+    assert_eq!(requests.last().expect("the query"), &["convert a time of day between zones"]);
+
+    // The endpoint down: the lexical answer, without similarities.
+    server.behave(Behavior::Status(400));
+    let found = search(&toolkit, "convert a time of day between zones").await;
+    assert_eq!(found["tools"][0]["name"], "convert_time", "{found}");
+    assert!(found["tools"][0].get("similarity").is_none(), "{found}");
+    let lexical = agent_core::Toolkit::from_tools(many_tools()).lazy_above(40);
+    assert_eq!(search(&lexical, "convert a time of day between zones").await, found);
+}
