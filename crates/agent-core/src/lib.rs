@@ -151,7 +151,10 @@ pub use llm::{ApiType, LLMConfig, LlmOverrides, ModelConfig, OpenAi};
 pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
-pub use router::{Hit, Match, Router, Synonym, SynonymSource, ToolField};
+pub use router::{
+    EmbedError, Embedder, EmbeddingConfig, Fusion, Hit, HybridRouter, Match, OpenAiEmbedder,
+    Router, Synonym, SynonymSource, ToolField,
+};
 pub use search::{CALL_TOOL, LAZY_TOOL_THRESHOLD, SEARCH_TOOLS};
 pub use tool::{IntoToolOutput, Tool, ToolOutput};
 pub use toolkit::{

@@ -573,7 +573,7 @@ impl LlmClient for OpenAi {
 /// deserialization error: the status is lost. This service sits under async-openai's retries and
 /// reads such answers itself. A 429 with a JSON body passes through, for the retries to see.
 #[derive(Clone, Debug)]
-struct KeepErrorStatus(ReqwestService);
+pub(crate) struct KeepErrorStatus(pub(crate) ReqwestService);
 
 impl Service<HttpRequestFactory> for KeepErrorStatus {
     type Response = reqwest::Response;
@@ -633,7 +633,7 @@ fn llm_error(err: OpenAIError) -> AgentError {
 
 /// What an error answer says. async-openai keeps a 5xx body as it came, which may still be
 /// OpenAI's error JSON.
-fn api_message(error: &ApiError) -> String {
+pub(crate) fn api_message(error: &ApiError) -> String {
     if error.r#type.is_none()
         && error.code.is_none()
         && let Ok(wrapped) = serde_json::from_str::<WrappedError>(&error.message)
@@ -647,7 +647,7 @@ fn api_message(error: &ApiError) -> String {
 }
 
 /// A transport failure, with its innermost cause ("connection refused").
-fn http_message(err: &reqwest::Error) -> String {
+pub(crate) fn http_message(err: &reqwest::Error) -> String {
     let mut root: &dyn std::error::Error = err;
     while let Some(next) = root.source() {
         root = next;
@@ -657,7 +657,7 @@ fn http_message(err: &reqwest::Error) -> String {
 }
 
 /// The start of a body, on one line: at most 200 characters.
-fn excerpt(body: &str) -> String {
+pub(crate) fn excerpt(body: &str) -> String {
     let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.is_empty() {
         return "(an empty body)".to_owned();

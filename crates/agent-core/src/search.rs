@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::router::Router;
+use crate::router::{Embedder, Hit, HybridRouter, Router};
 use crate::tool::Tool;
 use crate::toolkit::Toolkit;
 
@@ -28,7 +28,7 @@ const MAX_HITS: u64 = 20;
 /// What the two meta-tools share: the toolkit's tools by name, and the router over them.
 struct Catalog {
     tools: HashMap<String, Tool>,
-    router: Router,
+    router: Ranker,
     /// The LLM-facing name of each (server, MCP tool) the router knows.
     names: HashMap<(String, String), String>,
 }
@@ -61,7 +61,37 @@ impl Toolkit {
     /// assert_eq!(toolkit.all_tools().len(), 50);
     /// ```
     #[must_use]
-    pub fn lazy_above(mut self, threshold: usize) -> Toolkit {
+    pub fn lazy_above(self, threshold: usize) -> Toolkit {
+        self.lazy(threshold, None)
+    }
+
+    /// [`lazy_above`](Self::lazy_above) with a semantic stage: `search_tools` ranks with a
+    /// [`HybridRouter`] over `embedder` (the lexical ranking when the embedder fails), and each
+    /// tool it answers also has its `similarity` to the query. The tools are embedded at the
+    /// first search.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use agent_core::{EmbeddingConfig, Tool, Toolkit};
+    /// use serde_json::json;
+    ///
+    /// let embedder = EmbeddingConfig::new("all-MiniLM-L6-v2")
+    ///     .base_url("http://127.0.0.1:8080/v1".parse().unwrap())
+    ///     .embedder()
+    ///     .unwrap();
+    /// let tools = (0..50).map(|n| {
+    ///     Tool::new(format!("tool_{n}"), format!("Tool number {n}."), json!({"type": "object"}), |_| async { "ok" })
+    /// });
+    /// let toolkit = Toolkit::from_tools(tools).lazy_above_with(40, Arc::new(embedder));
+    /// assert_eq!(toolkit.offered().len(), 2);
+    /// ```
+    #[must_use]
+    pub fn lazy_above_with(self, threshold: usize, embedder: Arc<dyn Embedder>) -> Toolkit {
+        self.lazy(threshold, Some(embedder))
+    }
+
+    fn lazy(mut self, threshold: usize, embedder: Option<Arc<dyn Embedder>>) -> Toolkit {
         if self.tools.len() <= threshold {
             return self;
         }
@@ -77,6 +107,10 @@ impl Toolkit {
             names.insert((server.to_owned(), mcp_name.to_owned()), tool.name().to_owned());
         }
         let tools = self.tools.iter().map(|tool| (tool.name().to_owned(), tool.clone())).collect();
+        let router = match embedder {
+            Some(embedder) => Ranker::Hybrid(HybridRouter::new(router, embedder)),
+            None => Ranker::Lexical(router),
+        };
         let catalog = Arc::new(Catalog { tools, router, names });
         self.offered = Some(vec![search_tool(Arc::clone(&catalog)), call_tool(catalog)]);
         self
@@ -106,7 +140,7 @@ fn search_tool(catalog: Arc<Catalog>) -> Tool {
             };
             let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(DEFAULT_HITS);
             let limit = usize::try_from(limit.clamp(1, MAX_HITS)).unwrap_or(5);
-            Ok::<Value, String>(catalog.search(query, limit))
+            Ok::<Value, String>(catalog.search(query, limit).await)
         }
     })
 }
@@ -139,23 +173,35 @@ fn call_tool(catalog: Arc<Catalog>) -> Tool {
     })
 }
 
+/// The lexical router, or the hybrid one.
+enum Ranker {
+    Lexical(Router),
+    Hybrid(HybridRouter),
+}
+
 impl Catalog {
     /// The best `limit` tools for `query`, as the search tool answers them.
-    fn search(&self, query: &str, limit: usize) -> Value {
-        let hits: Vec<Value> = self
-            .router
-            .rank(query, limit)
+    async fn search(&self, query: &str, limit: usize) -> Value {
+        let ranked: Vec<Hit> = match &self.router {
+            Ranker::Lexical(router) => router.rank(query, limit),
+            Ranker::Hybrid(router) => router.rank(query, limit).await,
+        };
+        let hits: Vec<Value> = ranked
             .into_iter()
             .filter_map(|hit| {
                 let name = self.names.get(&(hit.server.clone(), hit.tool.clone()))?;
                 let spec = self.tools.get(name)?.spec();
                 let why: Vec<String> = hit.why.iter().map(ToString::to_string).collect();
-                Some(json!({
+                let mut found = json!({
                     "name": name,
                     "description": spec.description,
                     "parameters": spec.parameters,
                     "why": why,
-                }))
+                });
+                if let Some(similarity) = hit.similarity {
+                    found["similarity"] = json!((similarity * 1000.0).round() / 1000.0);
+                }
+                Some(found)
             })
             .collect();
         if hits.is_empty() {

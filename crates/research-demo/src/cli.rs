@@ -224,9 +224,17 @@ pub(crate) struct RouteArgs {
     /// How many tools to show.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) top: u16,
-    /// Print one JSON object per tool: `server`, `tool`, `score` and `why`.
+    /// Print one JSON object per tool: `server`, `tool`, `score`, `why` (and `similarity` with
+    /// `--embeddings-url`).
     #[arg(long)]
     pub(crate) json: bool,
+    /// Rank by meaning too: the OpenAI-compatible embeddings endpoint to ask
+    /// (`http://127.0.0.1:8080/v1`); by words alone when it fails.
+    #[arg(long, value_name = "URL")]
+    pub(crate) embeddings_url: Option<Url>,
+    /// The embedding model, with `--embeddings-url` [default: all-MiniLM-L6-v2].
+    #[arg(long, value_name = "NAME", requires = "embeddings_url")]
+    pub(crate) embedding_model: Option<String>,
     #[command(flatten)]
     pub(crate) servers: ServerArgs,
 }

@@ -216,16 +216,21 @@ impl Output {
     pub(crate) fn hit(&self, rank: usize, hit: &agent_core::Hit) {
         let why: Vec<String> = hit.why.iter().map(ToString::to_string).collect();
         if self.json {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "server": hit.server,
                 "tool": hit.tool,
                 "score": (hit.score * 1000.0).round() / 1000.0,
                 "why": why,
             });
+            if let Some(similarity) = hit.similarity {
+                line["similarity"] = serde_json::json!((similarity * 1000.0).round() / 1000.0);
+            }
             self.print_line(&line.to_string());
         } else {
+            let similarity =
+                hit.similarity.map(|s| format!(", similarity {s:.2}")).unwrap_or_default();
             self.print_line(&shown(&format!(
-                "{rank}. {} {} (score {:.2}): {}",
+                "{rank}. {} {} (score {:.2}{similarity}): {}",
                 hit.server,
                 hit.tool,
                 hit.score,

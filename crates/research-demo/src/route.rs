@@ -1,9 +1,12 @@
-//! `research-demo route [--top K] [--json] [server flags] QUERY`: which of the servers' tools
-//! fit a request, ranked by agent-core's [`Router`] (no model involved), each with the words
-//! that matched. The servers (the built-in two, or those the server flags choose, see
+//! `research-demo route [--top K] [--json] [--embeddings-url URL [--embedding-model NAME]]
+//! [server flags] QUERY`: which of the servers' tools fit a request, ranked by agent-core's
+//! [`Router`] (no model involved; with `--embeddings-url`, its [`HybridRouter`] over that
+//! embeddings endpoint), each with the words that matched. The servers (the built-in two, or those the server flags choose, see
 //! `sources.rs`) are listed at once through a session pool, then closed.
 
-use agent_core::Router;
+use std::sync::Arc;
+
+use agent_core::{EmbeddingConfig, Hit, HybridRouter, Router};
 use mcp_session::SessionPool;
 
 use crate::cli::RouteArgs;
@@ -23,7 +26,7 @@ pub(crate) async fn route(args: RouteArgs, output: &Output, signals: Signals) ->
     let pool =
         SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let outcome = tokio::select! {
-        outcome = rank(&pool, &query, usize::from(args.top), output) => outcome,
+        outcome = rank(&pool, &query, &args, output) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;
@@ -31,7 +34,13 @@ pub(crate) async fn route(args: RouteArgs, output: &Output, signals: Signals) ->
     outcome
 }
 
-async fn rank(pool: &SessionPool, query: &str, top: usize, output: &Output) -> Result<(), Error> {
+async fn rank(
+    pool: &SessionPool,
+    query: &str,
+    args: &RouteArgs,
+    output: &Output,
+) -> Result<(), Error> {
+    let top = usize::from(args.top);
     let found = pool.list_tools_of_all(None).await;
     let mut router = Router::new();
     for (name, tools) in &found.listed {
@@ -45,7 +54,13 @@ async fn rank(pool: &SessionPool, query: &str, top: usize, output: &Output) -> R
     if router.is_empty() && !found.failed.is_empty() {
         return Err(Error::NoCatalog { failures: found.failed });
     }
-    let hits = router.rank(query, top);
+    let hits = match &args.embeddings_url {
+        Some(url) => {
+            let model = args.embedding_model.as_deref().unwrap_or("all-MiniLM-L6-v2");
+            semantic(router, query, top, url, model).await
+        }
+        None => router.rank(query, top),
+    };
     if hits.is_empty() {
         return Err(Error::NoRoute { query: query.to_owned() });
     }
@@ -53,4 +68,30 @@ async fn rank(pool: &SessionPool, query: &str, top: usize, output: &Output) -> R
         output.hit(rank + 1, hit);
     }
     Ok(())
+}
+
+/// The hybrid ranking over the embeddings endpoint at `url`; the lexical one, said on stderr,
+/// when the endpoint fails.
+async fn semantic(
+    router: Router,
+    query: &str,
+    top: usize,
+    url: &url::Url,
+    model: &str,
+) -> Vec<Hit> {
+    let embedder = match EmbeddingConfig::new(model).base_url(url.clone()).embedder() {
+        Ok(embedder) => embedder,
+        Err(err) => {
+            eprint_line(&format!("research-demo: ranking by words alone: {err}"));
+            return router.rank(query, top);
+        }
+    };
+    let hybrid = HybridRouter::new(router, Arc::new(embedder));
+    match hybrid.try_rank(query, top).await {
+        Ok(hits) => hits,
+        Err(err) => {
+            eprint_line(&format!("research-demo: ranking by words alone: {err}"));
+            hybrid.router().rank(query, top)
+        }
+    }
 }

@@ -8,6 +8,8 @@
 //!   counts them.
 //! - [`peers`]: the real peers `cargo xtask peers` installs (server-everything, FastMCP).
 //! - [`llm::ScriptedLlm`]: an OpenAI-compatible chat server that replays scripted replies.
+//! - [`embed::EmbeddingServer`]: an OpenAI-compatible embeddings server with deterministic
+//!   vectors (a hashed bag of words), for the router's semantic stage.
 //! - [`procs`]: which of the processes a test started still run.
 //! - [`faults`]: misbehaving servers (`testkit-mcp fault|http-fault|sse-fault KIND`) and the
 //!   report of the fault matrix that the `mcp-faults` binary runs.
@@ -19,6 +21,7 @@
 //! This crate is only ever a dev-dependency.
 
 pub mod conformance_server;
+pub mod embed;
 pub mod faults;
 pub mod ledger;
 pub mod llm;

@@ -22,6 +22,31 @@ pub(super) struct ToolDoc {
 }
 
 impl ToolDoc {
+    /// The tool as one passage for an embedding model: its server and name in words, its title,
+    /// its description and its parameters' names (`time: convert time. Convert time between
+    /// timezones. Parameters: source timezone, target timezone, time.`).
+    pub(super) fn embedding_text(&self) -> String {
+        let words = |name: &str| name.replace(['_', '-', '.'], " ");
+        let mut text = format!("{}: {}.", words(&self.server), words(&self.name));
+        if let Some(title) = self.title.as_deref().filter(|t| !t.trim().is_empty()) {
+            text.push(' ');
+            text.push_str(title.trim());
+            text.push('.');
+        }
+        let description = self.description.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !description.is_empty() {
+            text.push(' ');
+            text.push_str(&description);
+        }
+        if !self.params.is_empty() {
+            let params: Vec<String> = self.params.iter().map(|p| words(p)).collect();
+            text.push_str(" Parameters: ");
+            text.push_str(&params.join(", "));
+            text.push('.');
+        }
+        text
+    }
+
     /// The texts of each field, as the lexical model indexes them.
     fn fields(&self) -> [(ToolField, Vec<&str>); 6] {
         [
@@ -138,6 +163,8 @@ struct Doc {
     /// For a tool that changes something, the action its name starts with (`create` of
     /// `create_directory`), unless it is one that only reads ([`READ_ACTIONS`]).
     action: Option<u32>,
+    /// What the semantic stage embeds for it ([`ToolDoc::embedding_text`]).
+    text: String,
 }
 
 /// Actions that name reading, not changing, even on a tool whose annotations say it changes
@@ -312,6 +339,7 @@ impl Index {
                 values: tool.values.clone(),
                 slots,
                 twin: doc_id,
+                text: tool.embedding_text(),
             });
             doc_tfs.push(tfs);
             doc_lengths.push(lengths);
@@ -654,6 +682,55 @@ impl Index {
         if k == 0 || self.docs.is_empty() {
             return Vec::new();
         }
+        let scored = self.score(request);
+        let scores = scored.scores.clone();
+        self.hits(&scored, &scores, None, k)
+    }
+
+    /// The embedding text of each tool, in the index's order (see [`Scored::scores`]).
+    pub(super) fn texts(&self) -> impl Iterator<Item = &str> {
+        self.docs.iter().map(|doc| doc.text.as_str())
+    }
+
+    /// The best `k` tools by `fused` (one score per tool, in the index's order; only positive
+    /// scores), one per twin, each explained by the request words `scored` matched and, when
+    /// given, its semantic `similarity`.
+    pub(super) fn hits(
+        &self,
+        scored: &Scored,
+        fused: &[f64],
+        similarity: Option<&[f64]>,
+        k: usize,
+    ) -> Vec<Hit> {
+        let mut ranked: Vec<u32> = (0..self.docs.len().min(fused.len()))
+            .filter(|&d| fused[d] > 0.0 && fused[d].is_finite())
+            .filter_map(|d| u32::try_from(d).ok())
+            .collect();
+        ranked.sort_by(|&a, &b| fused[b as usize].total_cmp(&fused[a as usize]).then(a.cmp(&b)));
+        let mut shown = HashSet::new();
+        ranked.retain(|&doc| shown.insert(self.docs[doc as usize].twin));
+        ranked.truncate(k);
+        ranked
+            .into_iter()
+            .map(|doc| {
+                let entry = &self.docs[doc as usize];
+                Hit {
+                    server: entry.server.clone(),
+                    tool: entry.tool.clone(),
+                    score: fused[doc as usize],
+                    why: self.explain(&scored.words, doc),
+                    similarity: similarity.and_then(|s| s.get(doc as usize).copied()),
+                }
+            })
+            .collect()
+    }
+
+    /// The lexical score of every tool for `request`, in the index's order (0 for a tool that
+    /// no request word matches).
+    pub(super) fn score(&self, request: &str) -> Scored {
+        if self.docs.is_empty() {
+            return Scored { scores: Vec::new(), words: Vec::new() };
+        }
         let Request { words, slots } = self.request_words(request);
         let mut scores = vec![0.0_f64; self.docs.len()];
         let mut best = vec![0.0_f64; self.docs.len()];
@@ -729,26 +806,7 @@ impl Index {
                 }
             }
         }
-        let mut ranked: Vec<u32> = (0..self.docs.len())
-            .filter(|&d| scores[d] > 0.0)
-            .filter_map(|d| u32::try_from(d).ok())
-            .collect();
-        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
-        let mut shown = HashSet::new();
-        ranked.retain(|&doc| shown.insert(self.docs[doc as usize].twin));
-        ranked.truncate(k);
-        ranked
-            .into_iter()
-            .map(|doc| {
-                let entry = &self.docs[doc as usize];
-                Hit {
-                    server: entry.server.clone(),
-                    tool: entry.tool.clone(),
-                    score: scores[doc as usize],
-                    why: self.explain(&words, doc),
-                }
-            })
-            .collect()
+        Scored { scores, words }
     }
 
     /// For each request word, the fields of `doc` its best variant matched.
@@ -823,6 +881,14 @@ fn find_twins(tools: &[&ToolDoc], docs: &mut [Doc]) {
             }
         }
     }
+}
+
+/// The lexical scores of a request, and its words (for explanations).
+#[derive(Debug)]
+pub(super) struct Scored {
+    /// One score per tool, in the index's order.
+    pub(super) scores: Vec<f64>,
+    words: Vec<RequestWord>,
 }
 
 /// A request, analysed.

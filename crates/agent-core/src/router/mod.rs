@@ -1,10 +1,14 @@
-//! A lexical tool router: which (server, tool) pairs fit a request, and why.
+//! A tool router: which (server, tool) pairs fit a request, and why. Lexical ([`Router`]), with
+//! an optional semantic stage over an embeddings endpoint ([`HybridRouter`]).
 
 mod analyze;
 mod index;
 mod lexicon;
+mod semantic;
 #[cfg(test)]
 mod sweep;
+
+pub use semantic::{EmbedError, Embedder, EmbeddingConfig, Fusion, HybridRouter, OpenAiEmbedder};
 
 pub(crate) use index::is_time_zone;
 
@@ -345,8 +349,13 @@ pub struct Hit {
     pub tool: String,
     /// The score: higher is better; comparable only within one ranking.
     pub score: f64,
-    /// Which request words matched where, in request order.
+    /// Which request words matched where, in request order. Empty for a tool that only the
+    /// semantic stage found ([`HybridRouter`]).
     pub why: Vec<Match>,
+    /// The cosine similarity of the request's and the tool's embeddings, when a
+    /// [`HybridRouter`] ranked it with its embedder (`None` for the lexical [`Router`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
 }
 
 /// A request word that matched a field of a tool.

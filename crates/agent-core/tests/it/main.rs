@@ -10,6 +10,7 @@ mod offline;
 mod planner;
 mod router;
 mod run;
+mod semantic;
 mod stream;
 mod toolkit;
 

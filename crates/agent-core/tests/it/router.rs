@@ -1,8 +1,9 @@
 //! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
 //! requests, each with the server and the tools that would serve it.
 //!
-//! The requests come in five splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
-//! `heldout3`, which the router was tuned on, and `heldout4`, measured as it comes. The test
+//! The requests come in six splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
+//! `heldout3`, which the router was tuned on, and `heldout4` and `heldout5`, measured as they
+//! come (`heldout5` was written for the semantic stage: `hybrid_router_on_real_catalogs`). The test
 //! prints a markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the
 //! router next to the plain BM25 baseline, and asserts floors that hold with a margin. With
 //! `ROUTER_MISSES=dev,heldout` it also prints the requests of those splits the router gets wrong,
@@ -12,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use agent_core::mcp_session::rmcp::model::Tool;
@@ -105,7 +106,7 @@ struct Measured {
     misses: Vec<String>,
 }
 
-const SPLITS: [&str; 5] = ["dev", "heldout", "heldout2", "heldout3", "heldout4"];
+const SPLITS: [&str; 6] = ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"];
 
 fn measure(router: &Router, requests: &[Request], show: Option<&str>) -> Measured {
     let mut scores = [Score::default(); SPLITS.len()];
@@ -247,10 +248,14 @@ fn router_accuracy_on_real_catalogs() {
     // 80.2 %; tuning data (dev, heldout, heldout2, heldout3) 94.8 %, 77.6 %, 91.4 %; 93.1 %,
     // 79.3 %, 93.1 %; 87.9 %, 65.5 %, 94.0 %; 84.5 %, 64.7 %, 87.1 %. The goal held out (top-3
     // ≥ 85 %, top-1 ≥ 70 %) is not met.
-    let [dev, heldout, heldout2, heldout3, heldout4] = lexical.scores;
+    // `heldout5` (written for the semantic stage, never tuned on): 81.9 %, 64.7 %, 87.9 %.
+    let [dev, heldout, heldout2, heldout3, heldout4, heldout5] = lexical.scores;
     assert!(heldout4.percent(heldout4.tool[1]) >= 68.0, "held-out tool top-3 below 68 %");
     assert!(heldout4.percent(heldout4.tool[0]) >= 47.0, "held-out tool top-1 below 47 %");
     assert!(heldout4.percent(heldout4.server[0]) >= 75.0, "held-out server top-1 below 75 %");
+    assert!(heldout5.percent(heldout5.tool[1]) >= 77.0, "heldout5 tool top-3 below 77 %");
+    assert!(heldout5.percent(heldout5.tool[0]) >= 60.0, "heldout5 tool top-1 below 60 %");
+    assert!(heldout5.percent(heldout5.server[0]) >= 83.0, "heldout5 server top-1 below 83 %");
     for tuned in [dev, heldout, heldout2, heldout3] {
         assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
         assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
@@ -299,5 +304,202 @@ proptest! {
                 hits.iter().map(|h| (h.server.as_str(), h.tool.as_str())).collect();
             prop_assert_eq!(distinct.len(), hits.len());
         }
+    }
+}
+
+/// Every split, `heldout5` included: the hybrid router's evaluation.
+const HYBRID_SPLITS: [&str; 6] = ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"];
+
+/// Scores per split of [`HYBRID_SPLITS`], from each request's hits (every tool ranked).
+fn score_splits(requests: &[Request], hits: &[Vec<Hit>]) -> [Score; HYBRID_SPLITS.len()] {
+    let mut scores = [Score::default(); HYBRID_SPLITS.len()];
+    for (request, hits) in requests.iter().zip(hits) {
+        let Some(split) = HYBRID_SPLITS.iter().position(|s| *s == request.split) else {
+            panic!("{}: unknown split {:?}", request.id, request.split);
+        };
+        scores[split].add(request, hits);
+    }
+    scores
+}
+
+/// An embedder that asks its endpoint once per text: a sweep over fusion settings re-ranks
+/// without re-embedding.
+#[derive(Debug)]
+struct Memo {
+    inner: agent_core::OpenAiEmbedder,
+    seen: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
+}
+
+impl agent_core::Embedder for Memo {
+    fn embed<'a>(
+        &'a self,
+        texts: &'a [String],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Vec<f32>>, agent_core::EmbedError>> {
+        Box::pin(async move {
+            let missing: Vec<String> = {
+                let seen = self.seen.lock().expect("the memo");
+                let mut missing: Vec<String> =
+                    texts.iter().filter(|t| !seen.contains_key(*t)).cloned().collect();
+                missing.sort();
+                missing.dedup();
+                missing
+            };
+            if !missing.is_empty() {
+                let vectors = self.inner.embed(&missing).await?;
+                let mut seen = self.seen.lock().expect("the memo");
+                seen.extend(missing.into_iter().zip(vectors));
+            }
+            let seen = self.seen.lock().expect("the memo");
+            Ok(texts.iter().map(|t| seen[t].clone()).collect())
+        })
+    }
+}
+
+/// The fusion settings a sweep tries.
+fn fusion_grid() -> Vec<(String, agent_core::Fusion)> {
+    use agent_core::Fusion;
+    let mut grid = Vec::new();
+    for tenth in 0..=10 {
+        let lexical = f64::from(tenth) / 10.0;
+        grid.push((format!("weighted lexical {lexical:.1}"), Fusion::Weighted { lexical }));
+    }
+    for k in [5.0, 20.0, 60.0] {
+        for tenth in [3, 5, 7] {
+            let lexical = f64::from(tenth) / 10.0;
+            grid.push((format!("rrf k {k} lexical {lexical:.1}"), Fusion::Rrf { k, lexical }));
+        }
+    }
+    grid
+}
+
+/// The hybrid router (lexical + embeddings) on the real catalogs, next to the lexical router
+/// and plain BM25, over an OpenAI-compatible embeddings endpoint: `cargo xtask route-eval
+/// --embed` starts a local model and runs this. `ROUTER_EMBED_URL` is the endpoint's base URL,
+/// `ROUTER_EMBED_MODEL` the model's name. With `ROUTER_FUSION_SWEEP=1` it measures every setting
+/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must leave `heldout5` out:
+/// the fusion is chosen on the tuning splits only.
+#[tokio::test]
+#[ignore = "needs an embeddings endpoint: cargo xtask route-eval --embed"]
+async fn hybrid_router_on_real_catalogs() {
+    use agent_core::{EmbeddingConfig, Fusion, HybridRouter};
+    let url = std::env::var("ROUTER_EMBED_URL").expect("ROUTER_EMBED_URL: the endpoint's base URL");
+    let model = std::env::var("ROUTER_EMBED_MODEL").unwrap_or_else(|_| "all-MiniLM-L6-v2".into());
+    let embedder = EmbeddingConfig::new(&model)
+        .base_url(url.parse().expect("ROUTER_EMBED_URL: a URL"))
+        .batch_size(32)
+        .request_timeout(Duration::from_secs(300))
+        .embedder()
+        .expect("an embedder");
+    let memo = Arc::new(Memo { inner: embedder, seen: Default::default() });
+    let catalogs = catalogs();
+    let only = std::env::var("ROUTER_SPLIT").ok();
+    let sweep = std::env::var("ROUTER_FUSION_SWEEP").is_ok();
+    if sweep {
+        assert!(
+            only.as_deref().is_some_and(|o| !o.split(',').any(|s| s == "heldout5")),
+            "a sweep reads tuning splits only: set ROUTER_SPLIT=dev,heldout,heldout2,heldout3,heldout4"
+        );
+    }
+    let requests: Vec<Request> = requests()
+        .into_iter()
+        .filter(|r| only.as_deref().is_none_or(|only| only.split(',').any(|s| s == r.split)))
+        .collect();
+    let texts: Vec<String> = requests.iter().map(|r| r.request.clone()).collect();
+    let start = Instant::now();
+    agent_core::Embedder::embed(&*memo, &texts).await.expect("the requests embedded");
+    let embedded = start.elapsed();
+
+    let hybrid_hits = |fusion: Fusion| {
+        let memo = memo.clone();
+        let requests = &requests;
+        let catalogs = &catalogs;
+        async move {
+            let router = HybridRouter::new(load(Router::new(), catalogs), memo).fusion(fusion);
+            let n = router.router().len();
+            let mut all = Vec::new();
+            for request in requests {
+                all.push(router.try_rank(&request.request, n).await.expect("a hybrid ranking"));
+            }
+            all
+        }
+    };
+    let lexical_router = load(Router::new(), &catalogs);
+    let plain_router = load(Router::plain_bm25(), &catalogs);
+    let lexical: Vec<Vec<Hit>> =
+        requests.iter().map(|r| lexical_router.rank(&r.request, lexical_router.len())).collect();
+    let plain: Vec<Vec<Hit>> =
+        requests.iter().map(|r| plain_router.rank(&r.request, plain_router.len())).collect();
+
+    let total = |scores: &[Score]| {
+        scores.iter().fold(Score::default(), |mut sum, s| {
+            sum.n += s.n;
+            for i in 0..2 {
+                sum.server[i] += s.server[i];
+                sum.tool[i] += s.tool[i];
+            }
+            sum
+        })
+    };
+    if sweep {
+        println!(
+            "Fusion sweep over {} requests ({only:?}): tool top-1, tool top-3, server top-1",
+            requests.len()
+        );
+        let show = |name: &str, s: Score| {
+            println!(
+                "| {name} | {:.1} % | {:.1} % | {:.1} % |",
+                s.percent(s.tool[0]),
+                s.percent(s.tool[1]),
+                s.percent(s.server[0])
+            );
+        };
+        show("lexical router", total(&score_splits(&requests, &lexical)));
+        for (name, fusion) in fusion_grid() {
+            show(&name, total(&score_splits(&requests, &hybrid_hits(fusion).await)));
+        }
+        return;
+    }
+
+    let fusion = Fusion::default();
+    let start = Instant::now();
+    let hybrid = hybrid_hits(fusion).await;
+    let ranked = start.elapsed();
+    let semantic = hybrid_hits(Fusion::Weighted { lexical: 0.0 }).await;
+    let rows = [
+        (format!("hybrid ({fusion:?})"), score_splits(&requests, &hybrid)),
+        ("embeddings only".to_owned(), score_splits(&requests, &semantic)),
+        ("router (lexical)".to_owned(), score_splits(&requests, &lexical)),
+        ("plain BM25".to_owned(), score_splits(&requests, &plain)),
+    ];
+    let mut table = vec![
+        format!("Hybrid routing with {model} over {} requests.", requests.len()),
+        String::new(),
+        "| model | split | requests | server top-1 | server top-3 | tool top-1 | tool top-3 |"
+            .to_owned(),
+        "|---|---|---|---|---|---|---|".to_owned(),
+    ];
+    for (split, name) in HYBRID_SPLITS.iter().enumerate() {
+        if rows[0].1[split].n == 0 {
+            continue;
+        }
+        for (model, scores) in &rows {
+            table.push(row(model, name, &scores[split]));
+        }
+    }
+    table.push(String::new());
+    table.push(format!(
+        "Embedding the {} requests took {embedded:.2?}; embedding the tools once and the {} \
+         hybrid rankings after it (requests from the memo) {ranked:.2?} ({} build).",
+        requests.len(),
+        requests.len(),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    ));
+    println!("{}", table.join("\n"));
+    if only.is_none() {
+        // The hybrid router must not lose to the lexical one on the tuning splits it was
+        // chosen on.
+        let tuned = total(&rows[0].1[..5]);
+        let lexical = total(&rows[2].1[..5]);
+        assert!(tuned.tool[0] >= lexical.tool[0], "hybrid top-1 below lexical on tuning data");
     }
 }

@@ -63,3 +63,38 @@ async fn no_match_and_no_server_fail_with_status_1() {
     assert!(stderr.contains("left out gone"), "{stderr}");
     assert!(stderr.contains("no server's tools could be listed"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_add_a_similarity_and_a_failing_endpoint_ranks_by_words() {
+    let server = testkit::embed::EmbeddingServer::start().await;
+    let marker = format!("route-embed-{}", std::process::id());
+    let query = "find recent papers about protein folding";
+    let args = ["--json", "--top", "3", "--embeddings-url", server.base_url(), query];
+    let output = route(&args, &marker).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let hits: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    assert!(hits.iter().all(|hit| hit["similarity"].is_number()), "{hits:?}");
+    let requests = server.requests();
+    assert_eq!(requests.last().unwrap(), &[query], "the query embedded last");
+    assert!(requests.iter().all(|texts| texts.len() <= 64), "batches of at most 64");
+    assert!(requests[0].iter().any(|text| text.contains("search papers")), "{:?}", requests[0]);
+
+    // An endpoint that fails: ranked by words, said on stderr, no similarity.
+    server.behave(testkit::embed::Behavior::Status(400));
+    let output = route(&args, &marker).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ranking by words alone"), "{stderr}");
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).lines().next().unwrap())
+            .unwrap();
+    assert_eq!(
+        (&first["server"], &first["tool"]),
+        (&json!("ArxivServer"), &json!("search_papers"))
+    );
+    assert!(first.get("similarity").is_none(), "{first}");
+}

