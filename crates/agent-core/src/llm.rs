@@ -614,26 +614,27 @@ impl Service<HttpRequestFactory> for KeepErrorStatus {
 
 /// Our error for async-openai's, in words that name no library type.
 fn llm_error(err: OpenAIError) -> AgentError {
+    let (status, message) = failure(err, "a chat completion");
+    AgentError::Llm { status, message }
+}
+
+/// What went wrong in a request through async-openai, in words that name no library type: the
+/// HTTP status, if the endpoint answered with one, and a message. `expected` names what a good
+/// answer is ("a chat completion"), for an answer that does not parse.
+pub(crate) fn failure(err: OpenAIError, expected: &str) -> (Option<u16>, String) {
     match err {
-        OpenAIError::ApiError(api) => AgentError::Llm {
-            status: Some(api.status_code.as_u16()),
-            message: api_message(&api.api_error),
-        },
-        OpenAIError::Reqwest(err) => AgentError::Llm {
-            status: err.status().map(|s| s.as_u16()),
-            message: http_message(&err),
-        },
-        OpenAIError::JSONDeserialize(err, content) => AgentError::Llm {
-            status: None,
-            message: format!("the answer is not a chat completion ({err}): {}", excerpt(&content)),
-        },
-        other => AgentError::Llm { status: None, message: other.to_string() },
+        OpenAIError::ApiError(api) => (Some(api.status_code.as_u16()), api_message(&api.api_error)),
+        OpenAIError::Reqwest(err) => (err.status().map(|s| s.as_u16()), http_message(&err)),
+        OpenAIError::JSONDeserialize(err, content) => {
+            (None, format!("the answer is not {expected} ({err}): {}", excerpt(&content)))
+        }
+        other => (None, other.to_string()),
     }
 }
 
 /// What an error answer says. async-openai keeps a 5xx body as it came, which may still be
 /// OpenAI's error JSON.
-pub(crate) fn api_message(error: &ApiError) -> String {
+fn api_message(error: &ApiError) -> String {
     if error.r#type.is_none()
         && error.code.is_none()
         && let Ok(wrapped) = serde_json::from_str::<WrappedError>(&error.message)
@@ -647,7 +648,7 @@ pub(crate) fn api_message(error: &ApiError) -> String {
 }
 
 /// A transport failure, with its innermost cause ("connection refused").
-pub(crate) fn http_message(err: &reqwest::Error) -> String {
+fn http_message(err: &reqwest::Error) -> String {
     let mut root: &dyn std::error::Error = err;
     while let Some(next) = root.source() {
         root = next;
@@ -657,7 +658,7 @@ pub(crate) fn http_message(err: &reqwest::Error) -> String {
 }
 
 /// The start of a body, on one line: at most 200 characters.
-pub(crate) fn excerpt(body: &str) -> String {
+fn excerpt(body: &str) -> String {
     let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.is_empty() {
         return "(an empty body)".to_owned();

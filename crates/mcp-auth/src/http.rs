@@ -183,13 +183,7 @@ pub(crate) async fn get(
     client: &reqwest::Client,
     url: &url::Url,
 ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
-    let request = client.get(url.clone()).build().map_err(|e| e.without_url().to_string())?;
-    let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
-        .await
-        .map_err(|_| HttpFailure::Deadline(OAUTH_HTTP_DEADLINE).to_string())?
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    Ok((status, response.into_body()))
+    send(client, client.get(url.clone())).await
 }
 
 /// `POST url` of the form `fields` (`application/x-www-form-urlencoded`) with `client`, under
@@ -213,6 +207,14 @@ pub(crate) async fn post_form(
         value.set_sensitive(true);
         request = request.header(reqwest::header::AUTHORIZATION, value);
     }
+    send(client, request).await
+}
+
+/// Sends `request` with `client`, under the deadline and the body cap: the status and the body.
+async fn send(
+    client: &reqwest::Client,
+    request: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
     let request = request.build().map_err(|e| e.without_url().to_string())?;
     let response = tokio::time::timeout(OAUTH_HTTP_DEADLINE, fetch(client, request))
         .await

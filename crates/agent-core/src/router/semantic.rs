@@ -19,7 +19,7 @@ use url::Url;
 
 use super::{Hit, Router};
 use crate::error::LLM_RETRIES;
-use crate::llm::{KeepErrorStatus, api_message, excerpt, http_message};
+use crate::llm::KeepErrorStatus;
 
 /// Why embeddings could not be had. A [`HybridRouter`] that meets one ranks lexically
 /// ([`HybridRouter::rank`]) or returns it ([`HybridRouter::try_rank`]).
@@ -256,24 +256,8 @@ impl Embedder for OpenAiEmbedder {
 
 /// Our error for async-openai's, in words that name no library type.
 fn embed_error(err: OpenAIError) -> EmbedError {
-    match err {
-        OpenAIError::ApiError(api) => EmbedError::Endpoint {
-            status: Some(api.status_code.as_u16()),
-            message: api_message(&api.api_error),
-        },
-        OpenAIError::Reqwest(err) => EmbedError::Endpoint {
-            status: err.status().map(|s| s.as_u16()),
-            message: http_message(&err),
-        },
-        OpenAIError::JSONDeserialize(err, content) => EmbedError::Endpoint {
-            status: None,
-            message: format!(
-                "the answer is not an embeddings answer ({err}): {}",
-                excerpt(&content)
-            ),
-        },
-        other => EmbedError::Endpoint { status: None, message: other.to_string() },
-    }
+    let (status, message) = crate::llm::failure(err, "an embeddings answer");
+    EmbedError::Endpoint { status, message }
 }
 
 /// How a [`HybridRouter`] combines each tool's lexical score with its semantic similarity.
