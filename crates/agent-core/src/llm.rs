@@ -464,21 +464,8 @@ impl OpenAi {
     /// # Errors
     /// [`LlmConfigError::HttpClient`] when the HTTP client cannot be set up.
     pub fn new(model: &ModelConfig, config: &LLMConfig) -> Result<Self, AgentError> {
-        let base = model.base_url.as_ref().map_or(OPENAI_BASE.to_owned(), |url| {
-            // async-openai appends `/chat/completions`: a trailing slash would double it.
-            url.as_str().trim_end_matches('/').to_owned()
-        });
-        let mut openai = OpenAIConfig::new().with_api_base(&base);
-        if let Some(key) = &model.api_key {
-            openai = openai.with_api_key(key);
-        }
-        let http = HttpClientBuilder::new()
-            .redirects(Redirects::Follow { max: 10 })
-            .build()
+        let (client, base) = openai_client(model.base_url.as_ref(), model.api_key.as_deref())
             .map_err(LlmConfigError::HttpClient)?;
-        let service = OpenAIRetryLayer::new(LLM_RETRIES as usize)
-            .layer(KeepErrorStatus(ReqwestService::new(http.clone())));
-        let client = Client::build(http, openai).with_http_service(service);
         Ok(OpenAi {
             client,
             model: model.model.clone(),
@@ -610,6 +597,26 @@ impl Service<HttpRequestFactory> for KeepErrorStatus {
             Err(OpenAIError::ApiError(ApiErrorResponse { status_code: status, api_error }))
         })
     }
+}
+
+/// An async-openai client for the OpenAI-compatible API at `base_url` (OpenAI's by default),
+/// sending `api_key` if given, on our HTTP client (redirects followed) with async-openai's
+/// retries; and the API base it uses, with no trailing slash (async-openai appends each path, so
+/// a trailing slash would double it). Chat completions and embeddings share it.
+pub(crate) fn openai_client(
+    base_url: Option<&url::Url>,
+    api_key: Option<&str>,
+) -> Result<(Client<OpenAIConfig>, String), mcp_session::HttpClientError> {
+    let base = base_url
+        .map_or(OPENAI_BASE.to_owned(), |url| url.as_str().trim_end_matches('/').to_owned());
+    let mut openai = OpenAIConfig::new().with_api_base(&base);
+    if let Some(key) = api_key {
+        openai = openai.with_api_key(key);
+    }
+    let http = HttpClientBuilder::new().redirects(Redirects::Follow { max: 10 }).build()?;
+    let service = OpenAIRetryLayer::new(LLM_RETRIES as usize)
+        .layer(KeepErrorStatus(ReqwestService::new(http.clone())));
+    Ok((Client::build(http, openai).with_http_service(service), base))
 }
 
 /// Our error for async-openai's, in words that name no library type.

@@ -9,17 +9,11 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
-use async_openai::middleware::ReqwestService;
-use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use futures::future::BoxFuture;
-use mcp_session::{HttpClientBuilder, Redirects};
-use tower::Layer as _;
 use url::Url;
 
 use super::{Hit, Router};
-use crate::error::LLM_RETRIES;
-use crate::llm::KeepErrorStatus;
 
 /// Why embeddings could not be had. A [`HybridRouter`] that meets one ranks lexically
 /// ([`HybridRouter::rank`]) or returns it ([`HybridRouter::try_rank`]).
@@ -196,21 +190,9 @@ impl OpenAiEmbedder {
     /// # Errors
     /// [`EmbedError::Config`] when the HTTP client cannot be set up.
     pub fn new(config: EmbeddingConfig) -> Result<Self, EmbedError> {
-        let base = config.base_url.as_ref().map_or("https://api.openai.com/v1".to_owned(), |u| {
-            // async-openai appends `/embeddings`: a trailing slash would double it.
-            u.as_str().trim_end_matches('/').to_owned()
-        });
-        let mut openai = OpenAIConfig::new().with_api_base(&base);
-        if let Some(key) = &config.api_key {
-            openai = openai.with_api_key(key);
-        }
-        let http = HttpClientBuilder::new()
-            .redirects(Redirects::Follow { max: 10 })
-            .build()
-            .map_err(|err| EmbedError::Config(err.to_string()))?;
-        let service = OpenAIRetryLayer::new(LLM_RETRIES as usize)
-            .layer(KeepErrorStatus(ReqwestService::new(http.clone())));
-        let client = Client::build(http, openai).with_http_service(service);
+        let (client, _) =
+            crate::llm::openai_client(config.base_url.as_ref(), config.api_key.as_deref())
+                .map_err(|err| EmbedError::Config(err.to_string()))?;
         Ok(Self { client, config })
     }
 
