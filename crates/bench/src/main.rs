@@ -45,6 +45,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::{Value, json};
 
+use crate::ours::Caller;
 use crate::report::Resources;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -85,8 +86,10 @@ struct Args {
     /// does. `pool` needs `--testkit`.
     #[arg(long, value_name = "PHASE", value_parser = ["config", "pool"])]
     only: Option<String>,
-    /// Runs only our client's PHASE (`cold` or `warm`) over TRANSPORT against testkit-mcp and
-    /// prints its figures: the workload to put under a profiler. `--profile agent ours` runs our
+    /// Runs only our client's PHASE (`cold` or `warm`, from a spawned task; `warm-main` from
+    /// `main`'s `block_on`; `warm-pool` through a `SessionPool`) over TRANSPORT against
+    /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile floor
+    /// TRANSPORT` runs the raw floor's warm calls the same way, to compare with. `--profile agent ours` runs our
     /// agent loop alone (`--n` runs of `--turns` turns) against a scripted model.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
     profile: Option<Vec<String>>,
@@ -226,8 +229,9 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
     ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
 }
 
-/// One phase of our client alone, for a profiler: `cold` or `warm` over `stdio`, `sse` or `http`,
-/// or `agent ours` (our agent loop against a scripted model; no server started).
+/// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main` or `warm-pool` over
+/// `stdio`, `sse` or `http`, `floor` (the raw floor's warm calls, to compare with in the same conditions), or `agent ours`
+/// (our agent loop against a scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
         return agent::profile(args).await;
@@ -235,16 +239,23 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
     let testkit = servers::Testkit::start(args.testkit()?).await?;
     let target = testkit.target(servers::transport(transport)?);
     match phase {
-        "cold" => Ok(report::phases(ours::cold(&target, args.n).await?)),
-        "warm" => ours::warm(&target, args.calls).await,
-        other => Err(format!("unknown phase {other:?}: cold or warm").into()),
+        "cold" => Ok(report::phases(ours::cold(&target, args.n, Caller::Task).await?)),
+        "warm" => ours::warm(&target, args.calls, Caller::Task).await,
+        "warm-main" => ours::warm(&target, args.calls, Caller::Main).await,
+        "warm-pool" => ours::warm(&target, args.calls, Caller::Pool).await,
+        "floor" => floor::warm(&target, args.calls).await,
+        other => {
+            Err(format!("unknown phase {other:?}: cold, warm, warm-main, warm-pool or floor")
+                .into())
+        }
     }
 }
 
 /// The clients compared, in report order: ours on this multi-thread runtime (two workers, as
-/// `#[tokio::main]` gives on this machine) and on a current-thread runtime, the raw floor, the
-/// Python `mcp` SDK and AG2.
-const CLIENTS: [&str; 5] = ["ours", "ours_ct", "floor", "mcp", "ag2"];
+/// `#[tokio::main]` gives on this machine) called from a spawned task, from `main`'s
+/// `block_on`, and (warm calls only) through a `SessionPool`; ours on a current-thread runtime;
+/// the raw floor, the Python `mcp` SDK and AG2.
+const CLIENTS: [&str; 7] = ["ours", "ours_main", "ours_pool", "ours_ct", "floor", "mcp", "ag2"];
 
 /// `work` on a runtime of its own with one thread, as `#[tokio::main(flavor = "current_thread")]`
 /// gives: every task of the session runs on that thread, with no wakeups across threads.
@@ -282,12 +293,17 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
             for client in CLIENTS {
                 let before = Resources::now();
                 let result = match client {
-                    "ours" => Some(ours::cold(&target, args.n).await?),
+                    "ours" => Some(ours::cold(&target, args.n, Caller::Task).await?),
+                    "ours_main" if server == "testkit" => {
+                        Some(ours::cold(&target, args.n, Caller::Main).await?)
+                    }
                     "ours_ct" => {
                         let (target, n) = (target.clone(), args.n);
                         Some(
-                            on_current_thread(move || async move { ours::cold(&target, n).await })
-                                .await?,
+                            on_current_thread(move || async move {
+                                ours::cold(&target, n, Caller::Main).await
+                            })
+                            .await?,
                         )
                     }
                     "floor" if server == "testkit" => Some(floor::cold(&target, args.n).await?),
@@ -313,11 +329,15 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
         for client in CLIENTS {
             let before = Resources::now();
             let result = match client {
-                "ours" => ours::warm(&target, args.calls).await?,
+                "ours" => ours::warm(&target, args.calls, Caller::Task).await?,
+                "ours_main" => ours::warm(&target, args.calls, Caller::Main).await?,
+                "ours_pool" => ours::warm(&target, args.calls, Caller::Pool).await?,
                 "ours_ct" => {
                     let (target, calls) = (target.clone(), args.calls);
-                    on_current_thread(move || async move { ours::warm(&target, calls).await })
-                        .await?
+                    on_current_thread(move || async move {
+                        ours::warm(&target, calls, Caller::Main).await
+                    })
+                    .await?
                 }
                 "floor" => floor::warm(&target, args.calls).await?,
                 _ if !measured(client, transport) => continue,

@@ -4,47 +4,113 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use mcp_session::{MCPClientSessionManager, Session};
+use mcp_config::MCPConfig;
+use mcp_session::{MCPClientSessionManager, Session, SessionPool};
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::report::{self, rss_kib};
-use crate::servers::Target;
+use crate::servers::{self, Target};
+
+/// Where our client's calls are made from, and through what.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Caller {
+    /// A task spawned on the runtime (`tokio::spawn`), over a `Session`: how a program on the
+    /// multi-thread runtime is meant to run its work.
+    Task,
+    /// The future the runtime's `block_on` runs, over a `Session`: code written directly in
+    /// `#[tokio::main] async fn main`. That future runs on the program's main thread, not on
+    /// a worker, so every answer wakes it across threads.
+    Main,
+    /// A spawned task, through a `SessionPool` holding the session (schema checks included).
+    Pool,
+}
 
 /// `n` cold sessions: open → list → call → close, each phase timed, after one untimed session
 /// (as every client gets, so that none is timed loading code or warming caches).
-pub(crate) async fn cold(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Error> {
+pub(crate) async fn cold(
+    target: &Target,
+    n: usize,
+    caller: Caller,
+) -> Result<[Vec<Duration>; 5], Error> {
     let config = target.config()?;
-    let manager = MCPClientSessionManager::new();
-    let mut phases: [Vec<Duration>; 5] = Default::default();
-    manager.open_session(&config).await?.close().await?;
-    for _ in 0..n {
-        let start = Instant::now();
-        let session = manager.open_session(&config).await?;
-        let opened = Instant::now();
-        session.list_tools().await?;
-        let listed = Instant::now();
-        session.call_tool("echo", json!({"text": "hi"})).await?;
-        let called = Instant::now();
-        session.close().await?;
-        report::record(&mut phases, [start, opened, listed, called, Instant::now()]);
+    let work = async move {
+        let manager = MCPClientSessionManager::new();
+        let mut phases: [Vec<Duration>; 5] = Default::default();
+        manager.open_session(&config).await?.close().await?;
+        for _ in 0..n {
+            let start = Instant::now();
+            let session = manager.open_session(&config).await?;
+            let opened = Instant::now();
+            session.list_tools().await?;
+            let listed = Instant::now();
+            session.call_tool("echo", json!({"text": "hi"})).await?;
+            let called = Instant::now();
+            session.close().await?;
+            report::record(&mut phases, [start, opened, listed, called, Instant::now()]);
+        }
+        Ok::<_, Error>(phases)
+    };
+    match caller {
+        Caller::Main => work.await,
+        Caller::Task | Caller::Pool => tokio::spawn(work).await?,
     }
-    Ok(phases)
 }
 
-/// `calls` calls over one session: one at a time, then sixteen in flight.
-pub(crate) async fn warm(target: &Target, calls: usize) -> Result<Value, Error> {
-    let session = MCPClientSessionManager::new().open_session(&target.config()?).await?;
-    let mut sequential = Vec::with_capacity(calls);
-    let started = Instant::now();
-    for _ in 0..calls {
-        let start = Instant::now();
-        session.call_tool("echo", json!({"text": "hi"})).await?;
-        sequential.push(start.elapsed());
+/// One `echo` call, over a session or through a pool.
+#[derive(Clone)]
+enum Calls {
+    Session(Session),
+    Pool(SessionPool),
+}
+
+impl Calls {
+    async fn echo(&self) -> Result<(), Error> {
+        let arguments = json!({"text": "hi"});
+        match self {
+            Calls::Session(session) => session.call_tool("echo", arguments).await?,
+            Calls::Pool(pool) => pool.call_tool(servers::NAME, "echo", arguments).await?,
+        };
+        Ok(())
     }
-    let sequential_rate = calls as f64 / started.elapsed().as_secs_f64();
-    let (concurrent, concurrent_rate) = concurrently(&session, calls, 16).await?;
-    session.close().await?;
+}
+
+/// `calls` calls over one session: one at a time (made from where `caller` says), then
+/// sixteen in flight (sixteen spawned tasks).
+pub(crate) async fn warm(target: &Target, calls: usize, caller: Caller) -> Result<Value, Error> {
+    let config = target.config()?;
+    let (via, session) = if caller == Caller::Pool {
+        let pool = SessionPool::new(MCPConfig::new([config])?);
+        (Calls::Pool(pool), None)
+    } else {
+        let session = MCPClientSessionManager::new().open_session(&config).await?;
+        (Calls::Session(session.clone()), Some(session))
+    };
+    // Not timed: opens the pool's session and lists its tools for the schema checks.
+    via.echo().await?;
+    let sequential = {
+        let via = via.clone();
+        async move {
+            let mut latencies = Vec::with_capacity(calls);
+            let started = Instant::now();
+            for _ in 0..calls {
+                let start = Instant::now();
+                via.echo().await?;
+                latencies.push(start.elapsed());
+            }
+            Ok::<_, Error>((latencies, calls as f64 / started.elapsed().as_secs_f64()))
+        }
+    };
+    let (sequential, sequential_rate) = match caller {
+        Caller::Main => sequential.await?,
+        Caller::Task | Caller::Pool => tokio::spawn(sequential).await??,
+    };
+    let (concurrent, concurrent_rate) = concurrently(&via, calls, 16).await?;
+    match (session, via) {
+        (Some(session), _) => session.close().await?,
+        (None, Calls::Pool(pool)) => pool.close_all().await,
+        (None, Calls::Session(_)) => {}
+    }
     Ok(json!({
         "sequential": report::warm(sequential, sequential_rate),
         "concurrency_16": report::warm(concurrent, concurrent_rate),
@@ -53,7 +119,7 @@ pub(crate) async fn warm(target: &Target, calls: usize) -> Result<Value, Error> 
 
 /// `calls` calls, `width` in flight at a time: their latencies and the rate.
 async fn concurrently(
-    session: &Session,
+    via: &Calls,
     calls: usize,
     width: usize,
 ) -> Result<(Vec<Duration>, f64), Error> {
@@ -61,12 +127,12 @@ async fn concurrently(
     let started = Instant::now();
     let workers: Vec<_> = (0..width)
         .map(|_| {
-            let (session, next) = (session.clone(), next.clone());
+            let (via, next) = (via.clone(), next.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while next.fetch_add(1, Ordering::Relaxed) < calls {
                     let start = Instant::now();
-                    session.call_tool("echo", json!({"text": "hi"})).await?;
+                    via.echo().await?;
                     latencies.push(start.elapsed());
                 }
                 Ok::<_, Error>(latencies)

@@ -28,6 +28,9 @@ pub(crate) fn transport(name: &str) -> Result<&'static str, Error> {
         .ok_or_else(|| format!("unknown transport {name:?}: stdio, sse or http").into())
 }
 
+/// The server's name in the configuration of every session of ours.
+pub(crate) const NAME: &str = "bench";
+
 /// One server over one transport, as each client needs it.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
@@ -59,9 +62,9 @@ impl Target {
     /// Our client's config for it.
     pub(crate) fn config(&self) -> Result<ServerConfig, Error> {
         Ok(match self.transport {
-            "stdio" => StdioConfig::new("bench", &self.command[0]).args(&self.command[1..]).into(),
-            "sse" => SseConfig::new("bench", &self.url)?.into(),
-            _ => StreamableHttpConfig::new("bench", &self.url)?.into(),
+            "stdio" => StdioConfig::new(NAME, &self.command[0]).args(&self.command[1..]).into(),
+            "sse" => SseConfig::new(NAME, &self.url)?.into(),
+            _ => StreamableHttpConfig::new(NAME, &self.url)?.into(),
         })
     }
 
