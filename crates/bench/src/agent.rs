@@ -61,11 +61,18 @@ pub(crate) async fn profile(args: &Args) -> Result<Value, Error> {
 }
 
 /// The durations of `args.n` runs of our agent, whose model (`llm`, told here to call the tool
-/// on every turn) calls its one tool on each of `args.turns` turns.
+/// on every turn) calls its one tool on each of `args.turns` turns. The runs are made from a
+/// spawned task, as our sessions' calls are (see `ours::Caller`).
 async fn our_runs(llm: &ScriptedLlm, args: &Args) -> Result<Vec<Duration>, Error> {
     llm.when(Match::any(), Reply::tool_call("echo", json!({"text": "hi"})));
-    let model =
-        ModelConfig::openai("bench-model").api_key("bench-key").base_url(llm.base_url().parse()?);
+    let base_url = llm.base_url().parse()?;
+    let (n, turns) = (args.n, args.turns);
+    tokio::spawn(async move { runs(base_url, n, turns).await }).await?
+}
+
+/// `n` runs of `turns` turns of our agent against the scripted model at `base_url`.
+async fn runs(base_url: url::Url, n: usize, turns: usize) -> Result<Vec<Duration>, Error> {
+    let model = ModelConfig::openai("bench-model").api_key("bench-key").base_url(base_url);
     let agent = ConversableAgent::builder("assistant")
         .system_message(SYSTEM)
         .llm_config(LLMConfig::new(model))
@@ -76,10 +83,10 @@ async fn our_runs(llm: &ScriptedLlm, args: &Args) -> Result<Vec<Duration>, Error
         json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
         |args: Value| async move { args["text"].as_str().unwrap_or_default().to_owned() },
     );
-    let mut ours = Vec::with_capacity(args.n);
-    for _ in 0..args.n {
+    let mut ours = Vec::with_capacity(n);
+    for _ in 0..n {
         let start = Instant::now();
-        let options = RunOptions::new(TASK).tools([echo.clone()]).max_turns(args.turns);
+        let options = RunOptions::new(TASK).tools([echo.clone()]).max_turns(turns);
         agent.run(options).await?;
         ours.push(start.elapsed());
     }
