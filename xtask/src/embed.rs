@@ -143,7 +143,7 @@ impl EmbedServer {
 
 /// `route-eval --embed [--sweep]`: the hybrid router measured over the local model (the ignored
 /// test `hybrid_router_on_real_catalogs`); `--sweep` measures every fusion setting on the
-/// tuning splits (ids 0–463) only.
+/// tuning splits (ids 0–579) only.
 pub(crate) fn route_eval(sweep: bool) -> Result<(), String> {
     let server = EmbedServer::start()?;
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
@@ -156,7 +156,7 @@ pub(crate) fn route_eval(sweep: bool) -> Result<(), String> {
     if sweep {
         command
             .env("ROUTER_FUSION_SWEEP", "1")
-            .env("ROUTER_SPLIT", "dev,heldout,heldout2,heldout3,heldout4");
+            .env("ROUTER_SPLIT", "dev,heldout,heldout2,heldout3,heldout4,heldout5");
     }
     let result = run(&mut command, "the hybrid router's evaluation");
     server.stop();
