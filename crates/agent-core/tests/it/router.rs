@@ -378,8 +378,8 @@ fn fusion_grid() -> Vec<(String, agent_core::Fusion)> {
 /// and plain BM25, over an OpenAI-compatible embeddings endpoint: `cargo xtask route-eval
 /// --embed` starts a local model and runs this. `ROUTER_EMBED_URL` is the endpoint's base URL,
 /// `ROUTER_EMBED_MODEL` the model's name. With `ROUTER_FUSION_SWEEP=1` it measures every setting
-/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must leave `heldout5` out:
-/// the fusion is chosen on the tuning splits only.
+/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must leave `heldout6` out:
+/// the fusion and the model are chosen on the tuning splits (ids 0–579) only.
 #[tokio::test]
 #[ignore = "needs an embeddings endpoint: cargo xtask route-eval --embed"]
 async fn hybrid_router_on_real_catalogs() {
@@ -398,8 +398,9 @@ async fn hybrid_router_on_real_catalogs() {
     let sweep = std::env::var("ROUTER_FUSION_SWEEP").is_ok();
     if sweep {
         assert!(
-            only.as_deref().is_some_and(|o| !o.split(',').any(|s| s == "heldout5")),
-            "a sweep reads tuning splits only: set ROUTER_SPLIT=dev,heldout,heldout2,heldout3,heldout4"
+            only.as_deref().is_some_and(|o| !o.split(',').any(|s| s == "heldout6")),
+            "a sweep reads tuning splits only: set \
+             ROUTER_SPLIT=dev,heldout,heldout2,heldout3,heldout4,heldout5"
         );
     }
     let requests: Vec<Request> = requests()
@@ -444,7 +445,8 @@ async fn hybrid_router_on_real_catalogs() {
     };
     if sweep {
         println!(
-            "Fusion sweep over {} requests ({only:?}): tool top-1, tool top-3, server top-1",
+            "Fusion sweep over {} requests ({only:?}, embedded in {embedded:.2?}): tool top-1, \
+             tool top-3, server top-1",
             requests.len()
         );
         let show = |name: &str, s: Score| {
