@@ -1,9 +1,10 @@
 //! The tool router measured on real catalogs: 8 MCP servers' tool lists and hand-written
 //! requests, each with the server and the tools that would serve it.
 //!
-//! The requests come in six splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
-//! `heldout3`, which the router was tuned on, and `heldout4` and `heldout5`, measured as they
-//! come (`heldout5` was written for the semantic stage: `hybrid_router_on_real_catalogs`). The test
+//! The requests come in seven splits (tests/data/README.md): `dev`, `heldout`, `heldout2` and
+//! `heldout3`, which the router was tuned on, and `heldout4`, `heldout5` and `heldout6`, measured
+//! as they come (`heldout5` and `heldout6` were written for the semantic stage:
+//! `hybrid_router_on_real_catalogs`; the fusion and the model were chosen on ids 0–579). The test
 //! prints a markdown table (`cargo test -p agent-core --test it router -- --nocapture`), the
 //! router next to the plain BM25 baseline, and asserts floors that hold with a margin. With
 //! `ROUTER_MISSES=dev,heldout` it also prints the requests of those splits the router gets wrong,
@@ -249,14 +250,18 @@ fn router_accuracy_on_real_catalogs() {
     // 80.2 %; tuning data (dev, heldout, heldout2, heldout3) 94.8 %, 77.6 %, 91.4 %; 93.1 %,
     // 79.3 %, 93.1 %; 87.9 %, 65.5 %, 94.0 %; 84.5 %, 64.7 %, 87.1 %. The goal held out (top-3
     // ≥ 85 %, top-1 ≥ 70 %) is not met.
-    // `heldout5` (written for the semantic stage, never tuned on): 81.9 %, 64.7 %, 87.9 %.
-    let [dev, heldout, heldout2, heldout3, heldout4, heldout5, _heldout6] = lexical.scores;
+    // `heldout5` (written for the semantic stage, never tuned on): 81.9 %, 64.7 %, 87.9 %;
+    // `heldout6` (likewise): 81.9 %, 60.3 %, 86.2 %.
+    let [dev, heldout, heldout2, heldout3, heldout4, heldout5, heldout6] = lexical.scores;
     assert!(heldout4.percent(heldout4.tool[1]) >= 68.0, "held-out tool top-3 below 68 %");
     assert!(heldout4.percent(heldout4.tool[0]) >= 47.0, "held-out tool top-1 below 47 %");
     assert!(heldout4.percent(heldout4.server[0]) >= 75.0, "held-out server top-1 below 75 %");
     assert!(heldout5.percent(heldout5.tool[1]) >= 77.0, "heldout5 tool top-3 below 77 %");
     assert!(heldout5.percent(heldout5.tool[0]) >= 60.0, "heldout5 tool top-1 below 60 %");
     assert!(heldout5.percent(heldout5.server[0]) >= 83.0, "heldout5 server top-1 below 83 %");
+    assert!(heldout6.percent(heldout6.tool[1]) >= 77.0, "heldout6 tool top-3 below 77 %");
+    assert!(heldout6.percent(heldout6.tool[0]) >= 56.0, "heldout6 tool top-1 below 56 %");
+    assert!(heldout6.percent(heldout6.server[0]) >= 82.0, "heldout6 server top-1 below 82 %");
     for tuned in [dev, heldout, heldout2, heldout3] {
         assert!(tuned.percent(tuned.tool[1]) >= 82.0, "tuning-data tool top-3 below 82 %");
         assert!(tuned.percent(tuned.tool[0]) >= 60.0, "tuning-data tool top-1 below 60 %");
