@@ -95,6 +95,8 @@ fn sweep() {
     .filter(|r| splits.split(',').any(|s| s == r.split))
     // `heldout6` is held out until the model is frozen: never swept on.
     .filter(|r| r.split != "heldout6")
+    // `heldout7` is held out until the next round's model is frozen: never swept on.
+    .filter(|r| r.split != "heldout7")
     .collect();
     let evaluate = |params: &Params| {
         let index = Index::build_with(Mode::Lexical, &router.tools, params.clone());
