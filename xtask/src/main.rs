@@ -5,7 +5,7 @@
 //!   AG2, and mcp-config's loader on large config files, in release; writes `target/bench/` and
 //!   regenerates `docs/benchmarks.md`. `--only config` runs the config-file phase alone, and
 //!   `--config-servers N` sets its servers per file; `--only pool` runs the session-pool phase
-//!   alone.
+//!   alone; `--render` draws the docs' tables again from the last full run's results.
 //! - `cargo xtask props [--cases N]`: the property tests alone (`prop_…`), 4,096 cases each.
 //! - `cargo xtask faults`: the fault matrix of our client (`mcp-faults`), with `--assert`;
 //!   regenerates `docs/reliability.md`.
@@ -55,6 +55,7 @@ commands:
                      only the config-file phase, N servers per file (default 100,000): print
                      it, leave the docs alone (--config-servers N also goes after bench [--quick])
   bench --only pool  only the session-pool phase (no peers needed): print it, leave the docs alone
+  bench --render     draw docs/benchmarks.md's tables again from target/bench/results.json (no run)
   props [--cases N]  only the property tests (`prop_…`), N cases each (default 4096; ci runs 64)
   faults             run the fault matrix of our client (asserting); write docs/reliability.md
   interop            the official MCP conformance runner against our client (needs root: unshare)
@@ -101,6 +102,7 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => bench::run(bench::Mode::Quick, None),
         ["bench", "--only", "config"] => bench::run(bench::Mode::Config, None),
         ["bench", "--only", "pool"] => bench::run(bench::Mode::Pool, None),
+        ["bench", "--render"] => bench::run(bench::Mode::Render, None),
         ["bench", "--only", "config", "--config-servers", servers] => {
             bench::run(bench::Mode::Config, Some(servers))
         }

@@ -27,7 +27,11 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
     let ours = our_runs(&llm, args).await?;
     let requests = llm.requests();
     let ours_turns = (requests.len() - before) / args.n.max(1);
-    let last_body = requests.last().map(Value::to_string).unwrap_or_default();
+    // The floor posts the requests of our last run, each in turn: the same bodies a run sends.
+    let last_run: Vec<String> = requests[requests.len().saturating_sub(ours_turns)..]
+        .iter()
+        .map(Value::to_string)
+        .collect();
 
     let mut command = tokio::process::Command::new(python::python("ag2")?);
     command.arg(python::script("bench_agent.py")).args([
@@ -40,7 +44,7 @@ pub(crate) async fn run(args: &Args) -> Result<Value, Error> {
     let ag2_turns = (llm.requests().len() - before - ours_turns * args.n) / args.n.max(1);
 
     let mut floor =
-        floor::posts(&format!("{base_url}/chat/completions"), last_body, args.n * args.turns)
+        floor::posts(&format!("{base_url}/chat/completions"), last_run, args.n * ours_turns)
             .await?;
     let floor_ms = stats(&mut floor)["median_ms"].as_f64().unwrap_or(0.0);
     Ok(json!({

@@ -175,22 +175,26 @@ fn request(
     read_response(stream)
 }
 
-/// `requests` POSTs of `body` to `url` over one kept-alive connection, by hand: the time each
-/// took. The floor under an LLM turn: the LLM server's own time and the loopback round trip.
+/// `requests` POSTs to `url` over one kept-alive connection, by hand, of `bodies` in turn: the
+/// time each took. The floor under an LLM turn: the LLM server's own time and the loopback
+/// round trip.
 pub(crate) async fn posts(
     url: &str,
-    body: String,
+    bodies: Vec<String>,
     requests: usize,
 ) -> Result<Vec<Duration>, Error> {
     let (host, path) = split_url(url)?;
+    if bodies.is_empty() {
+        return Err("no request bodies to post".into());
+    }
     tokio::task::spawn_blocking(move || {
         let stream = TcpStream::connect(&host)?;
         stream.set_nodelay(true)?;
         let mut stream = BufReader::new(stream);
         let mut took = Vec::with_capacity(requests);
-        for _ in 0..requests {
+        for body in bodies.iter().cycle().take(requests) {
             let start = Instant::now();
-            let response = request(&mut stream, "POST", &host, &path, &[], &body)?;
+            let response = request(&mut stream, "POST", &host, &path, &[], body)?;
             if response.status != 200 {
                 return Err(format!("the server answered {}", response.status).into());
             }
