@@ -362,8 +362,8 @@ fn render_targets(out: &mut String, report: &Value) {
         let ratio = |client: &str| rate(transport, client, "concurrency_16") / floor;
         let _ = writeln!(
             out,
-            "| warm {transport}, 16 in flight ≥ 3× the floor's sequential rate | {:.1}× · {:.1}× · \
-             {:.1}×; pool {:.1}× | {} |",
+            "| warm {transport}, 16 in flight ≥ 3× the floor's sequential rate | {:.2}× · {:.2}× · \
+             {:.2}×; pool {:.2}× | {} |",
             ratio("ours"),
             ratio("ours_main"),
             ratio("ours_ct"),
