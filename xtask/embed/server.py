@@ -69,7 +69,82 @@ def layer_norm(x, weight, bias, eps):
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
-class Bert:
+def transformer(w, x, attn_bias, layers, heads, eps, names):
+    """The encoder layers BERT and MPNet share (post-norm attention, then a GELU feed-forward);
+    `names` gives the attention weights' names, which differ: `q`, `k`, `v`, `o` and `norm`."""
+    b, t, hidden = x.shape
+    d = hidden // heads
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+
+        def lin(v, name):
+            return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+        def split(v):
+            return v.reshape(b, t, heads, d).transpose(0, 2, 1, 3)
+
+        q = split(lin(x, names["q"]))
+        k = split(lin(x, names["k"]))
+        v = split(lin(x, names["v"]))
+        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + attn_bias
+        scores = scores - scores.max(-1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(-1, keepdims=True)
+        ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
+        x = layer_norm(
+            lin(ctx, names["o"]) + x,
+            w[p + names["norm"] + ".weight"],
+            w[p + names["norm"] + ".bias"],
+            eps,
+        )
+        h = lin(x, "intermediate.dense")
+        h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
+        x = layer_norm(
+            lin(h, "output.dense") + x,
+            w[p + "output.LayerNorm.weight"],
+            w[p + "output.LayerNorm.bias"],
+            eps,
+        )
+    return x
+
+
+def mean_pooled(x, mask):
+    """Mean pooling over the attention mask, then L2 normalisation: one list of floats a text."""
+    pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+    pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return [row.astype(np.float32).tolist() for row in pooled]
+
+
+class Encoder:
+    """What both models share: batching, and counting the tokens seen."""
+
+    tokens = 0
+
+    def encode(self, texts):
+        out = []
+        for i in range(0, len(texts), BATCH):
+            out.extend(self._encode(texts[i : i + BATCH]))
+        return out
+
+
+# The attention weights' names in each model's checkpoint.
+BERT_NAMES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "o": "attention.output.dense",
+    "norm": "attention.output.LayerNorm",
+}
+MPNET_NAMES = {
+    "q": "attention.attn.q",
+    "k": "attention.attn.k",
+    "v": "attention.attn.v",
+    "o": "attention.attn.o",
+    "norm": "attention.LayerNorm",
+}
+
+
+class Bert(Encoder):
     def __init__(self, folder):
         folder = Path(folder)
         self.config = json.loads((folder / "config.json").read_text())
@@ -82,12 +157,6 @@ class Bert:
         self.heads = self.config["num_attention_heads"]
         self.layers = self.config["num_hidden_layers"]
         self.eps = self.config.get("layer_norm_eps", 1e-12)
-
-    def encode(self, texts):
-        out = []
-        for i in range(0, len(texts), BATCH):
-            out.extend(self._encode(texts[i : i + BATCH]))
-        return out
 
     def _encode(self, texts):
         encodings = self.tokenizer.encode_batch(texts)
@@ -102,48 +171,13 @@ class Bert:
             + w["embeddings.token_type_embeddings.weight"][types]
         )
         x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        hidden = x.shape[-1]
-        d = hidden // self.heads
         attn_bias = (1.0 - mask)[:, None, None, :] * -1e9
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def lin(v, name):
-                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-            def split(v):
-                return v.reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
-
-            q = split(lin(x, "attention.self.query"))
-            k = split(lin(x, "attention.self.key"))
-            v = split(lin(x, "attention.self.value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + attn_bias
-            scores = scores - scores.max(-1, keepdims=True)
-            probs = np.exp(scores)
-            probs /= probs.sum(-1, keepdims=True)
-            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
-            x = layer_norm(
-                lin(ctx, "attention.output.dense") + x,
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-                self.eps,
-            )
-            h = lin(x, "intermediate.dense")
-            h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
-            x = layer_norm(
-                lin(h, "output.dense") + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-                self.eps,
-            )
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        tokens = int(mask.sum())
-        self.tokens = getattr(self, "tokens", 0) + tokens
-        return [row.astype(np.float32).tolist() for row in pooled]
+        x = transformer(w, x, attn_bias, self.layers, self.heads, self.eps, BERT_NAMES)
+        self.tokens += int(mask.sum())
+        return mean_pooled(x, mask)
 
 
-class MPNet:
+class MPNet(Encoder):
     """MPNet's encoder (transformers' `MPNetModel`), mean pooling over the attention mask and L2
     normalisation: sentence-transformers' `all-mpnet-base-v2` pipeline."""
 
@@ -162,12 +196,6 @@ class MPNet:
         self.layers = self.config["num_hidden_layers"]
         self.eps = self.config.get("layer_norm_eps", 1e-5)
         self.buckets = self.config.get("relative_attention_num_buckets", 32)
-
-    def encode(self, texts):
-        out = []
-        for i in range(0, len(texts), BATCH):
-            out.extend(self._encode(texts[i : i + BATCH]))
-        return out
 
     def bucket(self, relative, max_distance=128):
         """`MPNetEncoder.relative_position_bucket`: T5's bidirectional bucketing."""
@@ -193,47 +221,13 @@ class MPNet:
         positions = np.cumsum(real, axis=1) * real + self.pad
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
         x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        hidden = x.shape[-1]
-        d = hidden // self.heads
         # compute_position_bias, once for every layer: (1, heads, t, t).
         rel = np.arange(t)[None, :] - np.arange(t)[:, None]
         position_bias = w["encoder.relative_attention_bias.weight"][self.bucket(rel)].transpose(2, 0, 1)[None]
         attn_bias = (1.0 - mask)[:, None, None, :] * np.finfo(np.float32).min + position_bias
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def lin(v, name):
-                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-            def split(v):
-                return v.reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
-
-            q = split(lin(x, "attention.attn.q"))
-            k = split(lin(x, "attention.attn.k"))
-            v = split(lin(x, "attention.attn.v"))
-            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + attn_bias
-            scores = scores - scores.max(-1, keepdims=True)
-            probs = np.exp(scores)
-            probs /= probs.sum(-1, keepdims=True)
-            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
-            x = layer_norm(
-                lin(ctx, "attention.attn.o") + x,
-                w[p + "attention.LayerNorm.weight"],
-                w[p + "attention.LayerNorm.bias"],
-                self.eps,
-            )
-            h = lin(x, "intermediate.dense")
-            h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
-            x = layer_norm(
-                lin(h, "output.dense") + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-                self.eps,
-            )
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        self.tokens = getattr(self, "tokens", 0) + int(mask.sum())
-        return [row.astype(np.float32).tolist() for row in pooled]
+        x = transformer(w, x, attn_bias, self.layers, self.heads, self.eps, MPNET_NAMES)
+        self.tokens += int(mask.sum())
+        return mean_pooled(x, mask)
 
 
 def load_model(folder):
