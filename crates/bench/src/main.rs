@@ -88,9 +88,10 @@ struct Args {
     only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`, from a spawned task; `warm-main` from
     /// `main`'s `block_on`; `warm-pool` through a `SessionPool`) over TRANSPORT against
-    /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile floor
-    /// TRANSPORT` runs the raw floor's warm calls the same way, to compare with. `--profile agent ours` runs our
-    /// agent loop alone (`--n` runs of `--turns` turns) against a scripted model.
+    /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile
+    /// floor TRANSPORT` runs the raw floor's warm calls the same way, to compare with.
+    /// `--profile agent ours` runs our agent loop alone (`--n` runs of `--turns` turns) against
+    /// a scripted model.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
     profile: Option<Vec<String>>,
     /// Internal: opens 100 sessions at once to TARGET (a URL, or for stdio the command as a JSON
@@ -230,8 +231,8 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 }
 
 /// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main` or `warm-pool` over
-/// `stdio`, `sse` or `http`, `floor` (the raw floor's warm calls, to compare with in the same conditions), or `agent ours`
-/// (our agent loop against a scripted model; no server started).
+/// `stdio`, `sse` or `http`; `floor` (the raw floor's warm calls, to compare with in the same
+/// conditions); or `agent ours` (our agent loop against a scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
         return agent::profile(args).await;

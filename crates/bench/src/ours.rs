@@ -73,18 +73,25 @@ impl Calls {
         };
         Ok(())
     }
+
+    /// Closes the session, or every session of the pool.
+    async fn close(self) -> Result<(), Error> {
+        match self {
+            Calls::Session(session) => session.close().await?,
+            Calls::Pool(pool) => pool.close_all().await,
+        }
+        Ok(())
+    }
 }
 
 /// `calls` calls over one session: one at a time (made from where `caller` says), then
 /// sixteen in flight (sixteen spawned tasks).
 pub(crate) async fn warm(target: &Target, calls: usize, caller: Caller) -> Result<Value, Error> {
     let config = target.config()?;
-    let (via, session) = if caller == Caller::Pool {
-        let pool = SessionPool::new(MCPConfig::new([config])?);
-        (Calls::Pool(pool), None)
+    let via = if caller == Caller::Pool {
+        Calls::Pool(SessionPool::new(MCPConfig::new([config])?))
     } else {
-        let session = MCPClientSessionManager::new().open_session(&config).await?;
-        (Calls::Session(session.clone()), Some(session))
+        Calls::Session(MCPClientSessionManager::new().open_session(&config).await?)
     };
     // Not timed: opens the pool's session and lists its tools for the schema checks.
     via.echo().await?;
@@ -106,11 +113,7 @@ pub(crate) async fn warm(target: &Target, calls: usize, caller: Caller) -> Resul
         Caller::Task | Caller::Pool => tokio::spawn(sequential).await??,
     };
     let (concurrent, concurrent_rate) = concurrently(&via, calls, 16).await?;
-    match (session, via) {
-        (Some(session), _) => session.close().await?,
-        (None, Calls::Pool(pool)) => pool.close_all().await,
-        (None, Calls::Session(_)) => {}
-    }
+    via.close().await?;
     Ok(json!({
         "sequential": report::warm(sequential, sequential_rate),
         "concurrency_16": report::warm(concurrent, concurrent_rate),

@@ -93,10 +93,9 @@ fn sweep() {
     .expect("json")
     .into_iter()
     .filter(|r| splits.split(',').any(|s| s == r.split))
-    // `heldout6` is held out until the model is frozen: never swept on.
-    .filter(|r| r.split != "heldout6")
-    // `heldout7` is held out until the next round's model is frozen: never swept on.
-    .filter(|r| r.split != "heldout7")
+    // Never swept on: `heldout6` measured round 6's frozen model (docs/agents.md), and
+    // `heldout7` is held out until the next round's model is frozen.
+    .filter(|r| r.split != "heldout6" && r.split != "heldout7")
     .collect();
     let evaluate = |params: &Params| {
         let index = Index::build_with(Mode::Lexical, &router.tools, params.clone());
