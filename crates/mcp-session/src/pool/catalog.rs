@@ -230,26 +230,43 @@ impl Shared {
     }
 
     /// The schema checks of `tool`, compiled once per listing of the server's tools; `None`
-    /// when the pool does not check schemas, the tool is not in the list, or the list cannot
-    /// be had (the call then goes out unchecked, and meets the same trouble itself).
+    /// when the pool does not check schemas, the tool is not in the list, or the server could
+    /// not list its tools (it answered `tools/list` with an error, a broken page or broken
+    /// JSON: the call then goes out unchecked).
+    ///
+    /// # Errors
+    /// Whatever kept the list from being asked at all, which the call would meet too: the
+    /// session could not be opened (a server that hangs would otherwise cost the call its
+    /// startup timeout twice), the pool is closed or busy, the server died or timed out.
     pub(crate) async fn validator(
         self: &Arc<Self>,
         slot: &Slot,
         tool: &str,
-    ) -> Option<Arc<ToolValidator>> {
+    ) -> Result<Option<Arc<ToolValidator>>, SessionError> {
         if !self.validate {
-            return None;
+            return Ok(None);
         }
         let tools = match self.listed::<Tool>(slot).await {
             Ok(tools) => tools,
-            Err(err) => {
+            Err(
+                err @ (SessionError::Rpc { .. }
+                | SessionError::Paging { .. }
+                | SessionError::Protocol { .. }),
+            ) => {
                 tracing::debug!(server = %slot.name, %tool, error = %err, "no tool list: the call goes out unchecked");
-                return None;
+                return Ok(None);
             }
+            Err(err) => return Err(err),
         };
+        Ok(self.compiled(slot, tool, &tools))
+    }
+
+    /// The schema checks of `tool` from `tools`, the session's current list: kept ones, or
+    /// compiled now and kept.
+    fn compiled(&self, slot: &Slot, tool: &str, tools: &Arc<[Tool]>) -> Option<Arc<ToolValidator>> {
         // Validators belong to the list they were compiled from.
         let current = |live: &Live| {
-            live.lists.tools.as_ref().is_some_and(|kept| Arc::ptr_eq(&kept.items, &tools))
+            live.lists.tools.as_ref().is_some_and(|kept| Arc::ptr_eq(&kept.items, tools))
         };
         {
             let mut state = slot.state();

@@ -527,7 +527,7 @@ impl Lease {
                 tool: tool.to_owned(),
             });
         }
-        let validator = self.shared.validator(&self.slot, tool).await;
+        let validator = self.shared.validator(&self.slot, tool).await?;
         let mismatch = |violation| SessionError::SchemaMismatch {
             server: self.slot.name.clone(),
             violation: Box::new(violation),
@@ -755,6 +755,10 @@ impl Shared {
         let configured = self.server_config(slot);
         let startup = configured.timeouts().startup;
         let deadline = Instant::now() + startup;
+        // The first failure of this open, if any: when the startup timeout then cuts a retry
+        // short, it says more than the timeout does (a server that exits after 30 s is retried,
+        // and the retry outlives a 60 s timeout: the user needs to hear that it exited).
+        let mut first_failure: Option<SessionError> = None;
         loop {
             if self.is_closed() {
                 return Err(slot.pool_closed());
@@ -798,8 +802,12 @@ impl Shared {
                     tracing::debug!(server = %slot.name, error = %err, "start failed");
                     slot.start_failed(&err);
                     if !transient(&err) || Instant::now() >= deadline {
-                        return Err(err);
+                        return Err(match (err, first_failure) {
+                            (SessionError::Timeout { .. }, Some(first)) => first,
+                            (err, _) => err,
+                        });
                     }
+                    first_failure.get_or_insert(err);
                 }
             }
         }

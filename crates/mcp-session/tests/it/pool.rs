@@ -335,6 +335,53 @@ async fn a_server_over_its_budget_fails_fast_until_it_refills() {
     pool.close_all().await;
 }
 
+/// A server that exits during its first start, and whose restart then hangs until the startup
+/// timeout: the error names the exit, which is what the user can act on, not only the timeout.
+#[tokio::test]
+async fn a_restart_cut_short_by_the_startup_timeout_reports_the_first_failure() {
+    let bench = Bench::new();
+    let tried = bench.dir.path().join("tried");
+    let script = format!(
+        "if [ -e '{tried}' ]; then exec '{testkit}' silent; else : > '{tried}'; echo 'crashed' >&2; exit 3; fi",
+        tried = tried.display(),
+        testkit = testkit::testkit_mcp().display()
+    );
+    let server = StdioConfig::new("crashy", "sh")
+        .args(["-c", &script])
+        .timeouts(quick_timeouts().startup(Duration::from_secs(2)))
+        .pool(PoolSettings::default().backoff(Duration::from_millis(10)));
+    let pool = pool_of([server]);
+
+    let err = pool.call_tool("crashy", "echo", json!({"text": "x"})).await.unwrap_err();
+    assert!(matches!(&err, SessionError::ServerExited { .. }), "{err}");
+    assert!(err.to_string().contains("exit status: 3"), "names the exit: {err}");
+    assert!(tried.exists(), "the server was started");
+    pool.close_all().await;
+}
+
+/// A call first lists the server's tools (to check its arguments); when the server hangs, that
+/// failure is the call's: the server is not started a second time for the call itself.
+#[tokio::test]
+async fn a_call_to_a_hanging_server_starts_it_once() {
+    let bench = Bench::new();
+    let starts = bench.dir.path().join("starts");
+    let script = format!(
+        "echo start >> '{starts}'; exec '{testkit}' silent",
+        starts = starts.display(),
+        testkit = testkit::testkit_mcp().display()
+    );
+    let server = StdioConfig::new("hanging", "sh")
+        .args(["-c", &script])
+        .timeouts(quick_timeouts().startup(Duration::from_millis(500)))
+        .pool(PoolSettings::default().backoff(Duration::from_secs(5)));
+    let pool = pool_of([server]);
+
+    let err = pool.call_tool("hanging", "echo", json!({"text": "x"})).await.unwrap_err();
+    assert!(matches!(&err, SessionError::Timeout { .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&starts).unwrap().lines().count(), 1);
+    pool.close_all().await;
+}
+
 #[tokio::test]
 async fn reset_lifts_a_failed_state_at_once() {
     let bench = Bench::new();
