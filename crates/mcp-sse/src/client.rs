@@ -15,6 +15,7 @@ use url::Url;
 
 pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
+use crate::post::{Answer, DirectPoster};
 
 /// Largest message accepted from a server by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
@@ -50,6 +51,14 @@ pub struct SseClientConfig {
     /// Where bearer tokens come from, if the server wants them (see [`BearerAuth`]). Its token
     /// replaces any `Authorization` header in `headers`.
     pub bearer: Option<Arc<dyn BearerAuth>>,
+    /// Whether `POST`s to a plain `http://` endpoint are written by this client itself, on
+    /// kept-alive HTTP/1.1 connections, in the task that sends the message, instead of through
+    /// `client` (default `true`: it costs about a third of what reqwest does per message). They
+    /// are not when the environment names a proxy (`http_proxy`, `all_proxy`), and a redirect
+    /// answer is sent again through `client`. Turn this off when `client` does something to
+    /// plain-HTTP requests that must apply to the `POST`s too, such as a proxy set in code or
+    /// default headers. `https://` endpoints always go through `client`.
+    pub direct_posts: bool,
 }
 
 impl SseClientConfig {
@@ -63,7 +72,16 @@ impl SseClientConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             client: None,
             bearer: None,
+            direct_posts: true,
         }
+    }
+
+    /// Sets whether `POST`s to an `http://` endpoint bypass `client` (see
+    /// [`direct_posts`](Self::direct_posts)).
+    #[must_use]
+    pub fn direct_posts(mut self, direct: bool) -> Self {
+        self.direct_posts = direct;
+        self
     }
 
     /// Sets the headers.
@@ -268,6 +286,8 @@ struct PostTo {
     timeout: Duration,
     /// Shared with the event reader: which result each request sent expects.
     decoder: ResultDecoder,
+    /// Our own plain-HTTP `POST`s, when they apply (see [`SseClientConfig::direct_posts`]).
+    direct: Option<DirectPoster>,
 }
 
 impl SseClientTransport {
@@ -356,7 +376,10 @@ impl SseClientTransport {
             config.sse_read_timeout,
             decoder.clone(),
         ));
+        let direct =
+            if config.direct_posts { DirectPoster::new(&endpoint, &headers) } else { None };
         let poster = Poster(Arc::new(PostTo {
+            direct,
             client,
             endpoint: endpoint.clone(),
             shown: self::shown(&endpoint),
@@ -738,6 +761,15 @@ async fn status_error(url: String, response: reqwest::Response) -> SseError {
     SseError::Http { url, status, body }
 }
 
+/// [`status_error`] for an answer to a direct `POST`.
+fn answer_error(url: String, answer: Answer) -> SseError {
+    let Answer { status, www_authenticate, body } = answer;
+    if status == 401 || status == 403 {
+        return SseError::Unauthorized { url, status, www_authenticate };
+    }
+    SseError::Http { url, status, body: excerpt(&String::from_utf8_lossy(&body)) }
+}
+
 fn excerpt(body: &str) -> String {
     let body = body.trim();
     match body.char_indices().nth(200) {
@@ -752,31 +784,24 @@ impl Poster {
         to.decoder.sent(&message);
         let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
         let body = bytes::Bytes::from(body);
-        let shown = &to.shown;
         let mut retried = false;
         loop {
-            let token = bearer_token(to.bearer.as_deref(), shown).await?;
-            let mut request = reqwest::Request::new(reqwest::Method::POST, to.endpoint.clone());
-            let headers = request.headers_mut();
-            headers.clone_from(&to.headers);
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            if let Some(value) = bearer_header(token.as_deref()) {
-                headers.insert(AUTHORIZATION, value);
-            }
-            *request.body_mut() = Some(body.clone().into());
-            let response = tokio::time::timeout(to.timeout, to.client.execute(request))
-                .await
-                .map_err(|_| SseError::Timeout { url: shown.clone(), after: to.timeout })?
-                .map_err(|err| connect_error(shown, &err))?;
-            if response.status().is_success() {
-                return Ok(());
-            }
-            match status_error(shown.clone(), response).await {
+            let token = bearer_token(to.bearer.as_deref(), &to.shown).await?;
+            let authorization = bearer_header(token.as_deref());
+            let refused = match to.post_direct(&body, authorization.as_ref()).await? {
+                Some(Sent::Accepted) => return Ok(()),
+                Some(Sent::Refused(refused)) => refused,
+                None => match to.post_with_client(&body, authorization).await? {
+                    Sent::Accepted => return Ok(()),
+                    Sent::Refused(refused) => refused,
+                },
+            };
+            match refused {
                 SseError::Unauthorized { status, www_authenticate, .. }
                     if !retried
                         && renewed(
                             to.bearer.as_deref(),
-                            shown,
+                            &to.shown,
                             status,
                             www_authenticate.as_deref(),
                             token.as_deref(),
@@ -788,6 +813,66 @@ impl Poster {
                 other => return Err(other),
             }
         }
+    }
+}
+
+/// What became of a `POST` the server answered.
+enum Sent {
+    Accepted,
+    /// An error status, as the error it makes.
+    Refused(SseError),
+}
+
+impl PostTo {
+    /// `POST`s `body` ourselves, when that applies ([`SseClientConfig::direct_posts`]);
+    /// `None` when it does not, or when the server answered with a redirect (for `client`,
+    /// and its redirect policy, to send again).
+    async fn post_direct(
+        &self,
+        body: &[u8],
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Option<Sent>, SseError> {
+        let Some(direct) = &self.direct else { return Ok(None) };
+        let answer = tokio::time::timeout(self.timeout, direct.post(body, authorization))
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|err| SseError::Connect {
+                url: self.shown.clone(),
+                reason: err.to_string(),
+            })?;
+        Ok(match answer.status {
+            200..=299 => Some(Sent::Accepted),
+            300..=399 => None,
+            _ => Some(Sent::Refused(answer_error(self.shown.clone(), answer))),
+        })
+    }
+
+    /// `POST`s `body` through `client`.
+    async fn post_with_client(
+        &self,
+        body: &bytes::Bytes,
+        authorization: Option<HeaderValue>,
+    ) -> Result<Sent, SseError> {
+        let mut request = reqwest::Request::new(reqwest::Method::POST, self.endpoint.clone());
+        let headers = request.headers_mut();
+        headers.clone_from(&self.headers);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(value) = authorization {
+            headers.insert(AUTHORIZATION, value);
+        }
+        *request.body_mut() = Some(body.clone().into());
+        let response = tokio::time::timeout(self.timeout, self.client.execute(request))
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|err| connect_error(&self.shown, &err))?;
+        if response.status().is_success() {
+            return Ok(Sent::Accepted);
+        }
+        Ok(Sent::Refused(status_error(self.shown.clone(), response).await))
+    }
+
+    fn timed_out(&self) -> SseError {
+        SseError::Timeout { url: self.shown.clone(), after: self.timeout }
     }
 }
 

@@ -36,5 +36,7 @@ mod bearer;
 pub mod client;
 #[cfg(feature = "client")]
 pub mod decode;
+#[cfg(feature = "client")]
+mod post;
 #[cfg(feature = "server")]
 pub mod server;

@@ -571,3 +571,165 @@ async fn a_bearer_hook_renews_a_refused_token_once_per_request() {
     let SseError::Auth { source, .. } = &err else { panic!("{err:?}") };
     assert_eq!(source.to_string(), "no token for you");
 }
+
+/// What a [`keep_alive_server`] saw: each `POST`'s request line, with the number of the
+/// connection it came on.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>;
+
+/// A raw HTTP server on loopback that keeps connections open for as long as `answer`'s
+/// responses allow (it ends a connection after one whose head says `connection: close`); it
+/// answers the `GET` with an event stream naming `/message?sessionId=1`, held for 5 s.
+fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (String, Posts) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    let posts = Posts::default();
+    let seen = posts.clone();
+    std::thread::spawn(move || {
+        for (number, stream) in listener.incoming().flatten().enumerate() {
+            let (answer, seen) = (answer.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0usize;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                        let lower = header.to_ascii_lowercase();
+                        if let Some(value) = lower.strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    if line.starts_with("GET") {
+                        let endpoint = "event: endpoint\ndata: /message?sessionId=1\n\n";
+                        let _ = writer.write_all(format!("{SSE_HEAD}{endpoint}").as_bytes());
+                        std::thread::sleep(Duration::from_secs(5));
+                        return;
+                    }
+                    seen.lock().unwrap().push((number, line.trim_end().to_owned()));
+                    let response = answer(&line);
+                    let _ = writer.write_all(response.as_bytes());
+                    if response.to_ascii_lowercase().contains("connection: close") {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{address}/sse"), posts)
+}
+
+/// The connection numbers the `POST`s came on.
+fn connections(posts: &Posts) -> Vec<usize> {
+    posts.lock().unwrap().iter().map(|(number, _)| *number).collect()
+}
+
+/// `POST`s go out on one kept-alive connection, whatever framing the server's answers use;
+/// a `connection: close` answer is honoured (the next `POST` opens a new connection).
+#[tokio::test]
+async fn posts_share_a_kept_alive_connection() {
+    let answers = std::sync::Mutex::new(
+        [
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 8\r\n\r\nAccepted",
+            "HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n4\r\nAcce\r\n4;x=y\r\npted\r\n0\r\nx-trailer: 1\r\n\r\n",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            "HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n",
+        ]
+        .into_iter(),
+    );
+    let (url, posts) =
+        keep_alive_server(move |_| answers.lock().unwrap().next().unwrap().to_owned());
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    for _ in 0..5 {
+        transport.send(ping()).await.unwrap();
+    }
+    let on = connections(&posts);
+    assert_eq!(on.len(), 5);
+    assert!(on[..4].iter().all(|&c| c == on[0]), "the first four on one connection: {on:?}");
+    assert_ne!(on[4], on[0], "a new connection after `connection: close`: {on:?}");
+    assert!(
+        posts.lock().unwrap().iter().all(|(_, line)| line == "POST /message?sessionId=1 HTTP/1.1")
+    );
+}
+
+/// A kept-alive connection the server closes while it is idle (without saying so) is replaced:
+/// the next `POST` succeeds on a new connection.
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced() {
+    let url =
+        scripted("", Duration::from_secs(5), "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    for _ in 0..3 {
+        transport.send(ping()).await.unwrap();
+        // Time for the server's close to arrive, and not: both ways must work.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        transport.send(ping()).await.unwrap();
+    }
+}
+
+/// An error answer's chunked body is quoted in the error, and the connection serves on.
+#[tokio::test]
+async fn a_chunked_error_body_is_quoted() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let (url, posts) = keep_alive_server(move |_| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+            "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n3\r\nbad\r\n5\r\n news\r\n0\r\n\r\n".to_owned()
+        } else {
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_owned()
+        }
+    });
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    let err = transport.send(ping()).await.unwrap_err();
+    assert!(
+        matches!(&err, SseError::Http { status: 500, body, .. } if body == "bad news"),
+        "{err:?}"
+    );
+    transport.send(ping()).await.unwrap();
+    let on = connections(&posts);
+    assert_eq!(on[0], on[1], "{on:?}");
+}
+
+/// What is not an HTTP response is an error that says so, not a hang.
+#[tokio::test]
+async fn a_garbage_answer_is_an_error() {
+    let url = scripted("", Duration::from_secs(5), "SMTP ready\r\n\r\n");
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    let err = transport.send(ping()).await.unwrap_err();
+    assert!(err.to_string().contains("a malformed HTTP response"), "{err}");
+}
+
+/// A redirect is sent again through the reqwest client, which follows it (its default policy);
+/// with direct posts off, every `POST` goes through that client.
+#[tokio::test]
+async fn a_redirect_goes_through_the_client() {
+    let answer = |line: &str| {
+        if line.starts_with("POST /message") {
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n"
+        } else {
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n"
+        }
+        .to_owned()
+    };
+    let (url, posts) = keep_alive_server(answer);
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    transport.send(ping()).await.unwrap();
+    let lines: Vec<String> = posts.lock().unwrap().iter().map(|(_, l)| l.clone()).collect();
+    assert_eq!(lines.len(), 3, "ours, reqwest's, and reqwest's after the redirect: {lines:?}");
+    assert!(lines[2].starts_with("POST /elsewhere "), "{lines:?}");
+
+    let (url, posts) = keep_alive_server(answer);
+    let mut transport =
+        SseClientTransport::connect(config(&url).direct_posts(false)).await.unwrap();
+    transport.send(ping()).await.unwrap();
+    assert_eq!(posts.lock().unwrap().len(), 2, "reqwest's, and reqwest's after the redirect");
+}

@@ -1,0 +1,445 @@
+//! [`DirectPoster`]: the client's `POST`s to a plain `http://` endpoint, written and read by the
+//! task that sends the message, on kept-alive HTTP/1.1 connections of its own.
+//!
+//! A legacy SSE `POST` has one shape: a JSON body out, `202 Accepted` (or another status, whose
+//! body an error quotes) back, the answer itself arriving on the event stream. Through reqwest
+//! such a `POST` cost about 59,000 instructions in our process (docs/benchmarks.md, Profile):
+//! reqwest builds a request object, re-parses the URL in its redirect layer, and hands the
+//! request to hyper's connection task and the response back, one task hand-off each way. Here
+//! the head is formatted once per transport, the request is one `write` on a kept-alive
+//! socket, and the response head is parsed with `httparse` as it arrives, in the caller's task.
+//!
+//! What this does not do, it leaves to reqwest: TLS (`https://` endpoints), proxies (the
+//! client is not used when the environment names one), redirects (a `3xx` is sent again through
+//! reqwest, which applies its own policy), HTTP/2.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Mutex, PoisonError};
+
+use reqwest::header::{
+    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue,
+    TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use url::{Host, Position, Url};
+
+/// Idle connections kept per transport (16 calls in flight open 16; more are closed when done).
+const MAX_IDLE: usize = 32;
+/// Largest response head read: a `202` is under 200 bytes.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most of an error response's body kept for its excerpt; a longer body is read no further and
+/// its connection closed.
+const MAX_BODY: usize = 64 * 1024;
+/// Most headers a response may carry.
+const MAX_HEADERS: usize = 64;
+
+/// Plain-HTTP `POST`s to one endpoint.
+pub(crate) struct DirectPoster {
+    /// Where to connect.
+    target: Target,
+    /// `POST <path> HTTP/1.1`, `Host`, `Content-Type` and the configured headers, each line
+    /// ended: the head of every request but its `Content-Length` and `Authorization`.
+    head: Vec<u8>,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for DirectPoster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the head: it holds the configured headers, which may be secret.
+        f.debug_struct("DirectPoster").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+enum Target {
+    Address(SocketAddr),
+    Name(String, u16),
+}
+
+/// A kept-alive connection and the buffer its responses are read into.
+#[derive(Debug)]
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// A server's answer to a `POST`.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    /// The `WWW-Authenticate` header, kept for a 401 or 403.
+    pub(crate) www_authenticate: Option<String>,
+    /// The body (up to [`MAX_BODY`]), kept when the status is not a success.
+    pub(crate) body: Vec<u8>,
+}
+
+/// How a response's body is delimited.
+enum Framing {
+    None,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+impl DirectPoster {
+    /// A poster for `endpoint`, or `None` when reqwest must send its `POST`s: an endpoint
+    /// that is not `http://`, or a proxy named in the environment (which reqwest would use).
+    pub(crate) fn new(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
+        if proxy_in_environment() {
+            return None;
+        }
+        Self::without_proxy(endpoint, headers)
+    }
+
+    /// [`new`](Self::new) when no proxy applies.
+    fn without_proxy(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
+        if endpoint.scheme() != "http" {
+            return None;
+        }
+        let port = endpoint.port_or_known_default()?;
+        let target = match endpoint.host()? {
+            Host::Ipv4(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
+            Host::Ipv6(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
+            Host::Domain(name) => Target::Name(name.to_owned(), port),
+        };
+        let mut head = Vec::with_capacity(256);
+        head.extend_from_slice(b"POST ");
+        head.extend_from_slice(endpoint[Position::BeforePath..Position::AfterQuery].as_bytes());
+        // Header names in lower case, as hyper writes them.
+        head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        head.extend_from_slice(endpoint[Position::BeforeHost..Position::AfterPort].as_bytes());
+        head.extend_from_slice(b"\r\ncontent-type: application/json\r\n");
+        for (name, value) in headers {
+            // Those this client writes itself.
+            if [CONTENT_TYPE, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, CONNECTION].contains(name) {
+                continue;
+            }
+            header_line(&mut head, name.as_str(), value);
+        }
+        Some(DirectPoster { target, head, idle: Mutex::new(Vec::new()) })
+    }
+
+    /// `POST`s `body`, with `authorization` if given, and reads the answer.
+    ///
+    /// A kept-alive connection the server closed while it sat idle, found so when the request
+    /// cannot be written or no byte of an answer comes back, is replaced by a new connection
+    /// once (as curl does): the server did not read the request on it.
+    ///
+    /// # Errors
+    /// The connection could not be made, broke, or the server sent something that is not an
+    /// HTTP/1.1 response.
+    pub(crate) async fn post(
+        &self,
+        body: &[u8],
+        authorization: Option<&HeaderValue>,
+    ) -> io::Result<Answer> {
+        let mut request = Vec::with_capacity(self.head.len() + body.len() + 64);
+        request.extend_from_slice(&self.head);
+        if let Some(value) = authorization {
+            header_line(&mut request, AUTHORIZATION.as_str(), value);
+        }
+        request.extend_from_slice(b"content-length: ");
+        request.extend_from_slice(body.len().to_string().as_bytes());
+        request.extend_from_slice(b"\r\n\r\n");
+        request.extend_from_slice(body);
+
+        if let Some(connection) = self.reuse() {
+            match self.exchange(connection, &request).await {
+                Err(Failed { unanswered: true, .. }) => {
+                    tracing::debug!("a kept-alive connection was closed by the server; a new one");
+                }
+                done => return done.map_err(|failed| failed.error),
+            }
+        }
+        let connection = self.connect().await?;
+        self.exchange(connection, &request).await.map_err(|failed| failed.error)
+    }
+
+    /// Sends `request` on `connection` and reads the answer; keeps the connection when it can
+    /// carry another.
+    async fn exchange(&self, mut connection: Connection, request: &[u8]) -> Result<Answer, Failed> {
+        if let Err(error) = connection.stream.write_all(request).await {
+            return Err(Failed { unanswered: stale(&error), error });
+        }
+        let (answer, reusable) = connection.read_answer().await.map_err(|error| Failed {
+            unanswered: connection.buffer.is_empty()
+                && (error.kind() == io::ErrorKind::UnexpectedEof || stale(&error)),
+            error,
+        })?;
+        if reusable {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < MAX_IDLE {
+                idle.push(connection);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// An idle connection the server has not closed, if there is one.
+    fn reuse(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(connection) = idle.pop() {
+            // Readable while idle means the server closed it (or sent what it should not): a
+            // live idle connection has nothing to read. Without a readiness event this makes
+            // no system call.
+            let mut byte = [0; 1];
+            match connection.stream.try_read(&mut byte) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Some(connection),
+                _ => continue,
+            }
+        }
+        None
+    }
+
+    async fn connect(&self) -> io::Result<Connection> {
+        let stream = match &self.target {
+            Target::Address(address) => TcpStream::connect(address).await?,
+            Target::Name(name, port) => TcpStream::connect((name.as_str(), *port)).await?,
+        };
+        stream.set_nodelay(true)?;
+        Ok(Connection { stream, buffer: Vec::with_capacity(1024) })
+    }
+}
+
+/// A request that failed on a connection.
+struct Failed {
+    error: io::Error,
+    /// Whether the connection broke before any byte of an answer came back.
+    unanswered: bool,
+}
+
+impl Connection {
+    /// Reads one response; whether the connection may carry another request.
+    async fn read_answer(&mut self) -> io::Result<(Answer, bool)> {
+        self.buffer.clear();
+        let (mut answer, framing, mut reusable, head_len) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut headers);
+            let head_len = match response.parse(&self.buffer) {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) if self.buffer.len() < MAX_HEAD => {
+                    self.fill().await?;
+                    continue;
+                }
+                Ok(httparse::Status::Partial) => {
+                    return Err(invalid("a response head larger than 64 KiB"));
+                }
+                Err(err) => return Err(invalid(&format!("a malformed HTTP response ({err})"))),
+            };
+            let status = response.code.unwrap_or_default();
+            if (100..200).contains(&status) {
+                // An interim response (`100 Continue`): the real one follows.
+                self.buffer.drain(..head_len);
+                continue;
+            }
+            let (framing, reusable, www_authenticate) = head_facts(&response, status);
+            let answer = Answer { status, www_authenticate, body: Vec::new() };
+            break (answer, framing, reusable, head_len);
+        };
+        let keep = !(200..300).contains(&answer.status);
+        let mut at = head_len;
+        match framing {
+            Framing::None => {}
+            Framing::Length(length) => {
+                if length > MAX_BODY {
+                    return Ok((answer, false));
+                }
+                while self.buffer.len() < at + length {
+                    self.fill().await?;
+                }
+                if keep {
+                    answer.body.extend_from_slice(&self.buffer[at..at + length]);
+                }
+                at += length;
+            }
+            Framing::Chunked => at = self.read_chunks(at, keep.then_some(&mut answer.body)).await?,
+            Framing::UntilClose => {
+                while self.buffer.len() - at < MAX_BODY && self.fill_or_end().await? {}
+                if keep {
+                    answer.body.extend_from_slice(&self.buffer[at..]);
+                }
+                return Ok((answer, false));
+            }
+        }
+        // Bytes past the response would belong to no request: do not reuse.
+        reusable &= self.buffer.len() == at;
+        Ok((answer, reusable))
+    }
+
+    /// Reads a chunked body starting at `at` in the buffer, into `body` if given; where it ends.
+    async fn read_chunks(
+        &mut self,
+        mut at: usize,
+        mut body: Option<&mut Vec<u8>>,
+    ) -> io::Result<usize> {
+        let mut total = 0;
+        loop {
+            let (used, size) = loop {
+                match httparse::parse_chunk_size(&self.buffer[at..]) {
+                    Ok(httparse::Status::Complete((used, size))) => break (used, size),
+                    Ok(httparse::Status::Partial) => self.fill().await?,
+                    Err(_) => return Err(invalid("a malformed chunk size")),
+                }
+            };
+            at += used;
+            let Ok(size) = usize::try_from(size) else { return Err(invalid("a chunk too large")) };
+            total += size;
+            if total > MAX_BODY {
+                return Err(invalid("a response body larger than 64 KiB"));
+            }
+            if size == 0 {
+                // Trailer lines, then an empty line.
+                loop {
+                    match find_line_end(&self.buffer[at..]) {
+                        Some(0) => return Ok(at + 2),
+                        Some(end) => at += end + 2,
+                        None => self.fill().await?,
+                    }
+                }
+            }
+            while self.buffer.len() < at + size + 2 {
+                self.fill().await?;
+            }
+            if let Some(body) = body.as_deref_mut() {
+                body.extend_from_slice(&self.buffer[at..at + size]);
+            }
+            if &self.buffer[at + size..at + size + 2] != b"\r\n" {
+                return Err(invalid("a chunk not ended by CRLF"));
+            }
+            at += size + 2;
+        }
+    }
+
+    /// Reads more into the buffer; the end of the stream is an error.
+    async fn fill(&mut self) -> io::Result<()> {
+        if self.fill_or_end().await? {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection before it finished answering",
+            ))
+        }
+    }
+
+    /// Reads more into the buffer; `false` at the end of the stream.
+    async fn fill_or_end(&mut self) -> io::Result<bool> {
+        self.buffer.reserve(1024);
+        Ok(self.stream.read_buf(&mut self.buffer).await? != 0)
+    }
+}
+
+/// How the body is framed, whether the connection stays open after it, and the challenge.
+fn head_facts(
+    response: &httparse::Response<'_, '_>,
+    status: u16,
+) -> (Framing, bool, Option<String>) {
+    let mut length = None;
+    let mut chunked = false;
+    // HTTP/1.1 keeps the connection by default; HTTP/1.0 only when asked.
+    let mut reusable = response.version == Some(1);
+    let mut www_authenticate = None;
+    for header in response.headers.iter() {
+        let value = header.value;
+        if header.name.eq_ignore_ascii_case("content-length") {
+            length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok());
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.trim_ascii().to_ascii_lowercase().ends_with(b"chunked");
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            let value = value.to_ascii_lowercase();
+            if value.windows(5).any(|w| w == b"close") {
+                reusable = false;
+            } else if value.windows(10).any(|w| w == b"keep-alive") {
+                reusable = true;
+            }
+        } else if header.name.eq_ignore_ascii_case(WWW_AUTHENTICATE.as_str()) {
+            // Whole (within reason): a `BearerAuth` reads its `resource_metadata` URL.
+            www_authenticate =
+                Some(String::from_utf8_lossy(value).chars().take(4096).collect::<String>());
+        }
+    }
+    let framing = if status == 204 || status == 304 {
+        Framing::None
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(length) = length {
+        Framing::Length(length)
+    } else {
+        Framing::UntilClose
+    };
+    (framing, reusable, www_authenticate)
+}
+
+fn header_line(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn find_line_end(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(2).position(|w| w == b"\r\n")
+}
+
+/// A write that failed because the server had closed the connection.
+fn stale(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("the server sent {what}"))
+}
+
+/// Whether the environment names a proxy reqwest would send plain-HTTP requests through.
+fn proxy_in_environment() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(url: &str, headers: &HeaderMap) -> Option<String> {
+        let poster = DirectPoster::without_proxy(&url.parse().unwrap(), headers)?;
+        Some(String::from_utf8(poster.head).unwrap())
+    }
+
+    #[test]
+    fn the_head_names_path_query_and_host_and_leaves_out_what_it_writes_itself() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.insert(HOST, HeaderValue::from_static("elsewhere"));
+        let head = head("http://127.0.0.1:8000/messages/?session_id=ab", &headers).unwrap();
+        assert_eq!(
+            head,
+            "POST /messages/?session_id=ab HTTP/1.1\r\nhost: 127.0.0.1:8000\r\n\
+             content-type: application/json\r\nx-api-key: k\r\n"
+        );
+        let head = head("http://[::1]/m", &HeaderMap::new()).unwrap();
+        assert!(head.starts_with("POST /m HTTP/1.1\r\nhost: [::1]\r\n"), "{head}");
+    }
+
+    #[test]
+    fn https_endpoints_are_left_to_reqwest() {
+        assert!(head("https://127.0.0.1:8443/message", &HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn the_head_is_not_in_debug() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("secret-key"));
+        let poster =
+            DirectPoster::without_proxy(&"http://127.0.0.1/m".parse().unwrap(), &headers).unwrap();
+        assert!(!format!("{poster:?}").contains("secret"));
+    }
+}
