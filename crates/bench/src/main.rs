@@ -89,7 +89,8 @@ struct Args {
     /// Runs only our client's PHASE (`cold` or `warm`, from a spawned task; `warm-main` from
     /// `main`'s `block_on`; `warm-pool` through a `SessionPool`) over TRANSPORT against
     /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile
-    /// floor TRANSPORT` runs the raw floor's warm calls the same way, to compare with.
+    /// floor TRANSPORT` (`floor-cold TRANSPORT`) runs the raw floor's warm calls (cold
+    /// sessions) the same way, to compare with.
     /// `--profile agent ours` runs our agent loop alone (`--n` runs of `--turns` turns) against
     /// a scripted model.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
@@ -231,8 +232,8 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 }
 
 /// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main` or `warm-pool` over
-/// `stdio`, `sse` or `http`; `floor` (the raw floor's warm calls, to compare with in the same
-/// conditions); or `agent ours` (our agent loop against a scripted model; no server started).
+/// `stdio`, `sse` or `http`; `floor` or `floor-cold` (the raw floor's warm calls or cold
+/// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
         return agent::profile(args).await;
@@ -245,10 +246,11 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
         "warm-main" => ours::warm(&target, args.calls, Caller::Main).await,
         "warm-pool" => ours::warm(&target, args.calls, Caller::Pool).await,
         "floor" => floor::warm(&target, args.calls).await,
-        other => {
-            Err(format!("unknown phase {other:?}: cold, warm, warm-main, warm-pool or floor")
-                .into())
-        }
+        "floor-cold" => Ok(report::phases(floor::cold(&target, args.n).await?)),
+        other => Err(format!(
+            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, floor or floor-cold"
+        )
+        .into()),
     }
 }
 

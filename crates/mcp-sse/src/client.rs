@@ -637,7 +637,29 @@ impl EventSize {
 
     /// Follows `bytes`; on the first byte over the limit, its index and the error.
     fn scan(&mut self, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
-        for (at, &byte) in bytes.iter().enumerate() {
+        let mut at = 0;
+        while let Some(&byte) = bytes.get(at) {
+            // Inside a value: the rest of the line counts at once (a message's JSON is one
+            // long `data:` line; byte by byte it cost ten instructions a byte).
+            if matches!(self.field, Field::Data(false) | Field::Other)
+                && byte != b'\n'
+                && byte != b'\r'
+            {
+                let rest = &bytes[at..];
+                let run = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+                let in_data = matches!(self.field, Field::Data(_));
+                let counted = if in_data { self.data } else { self.line };
+                if counted + run > self.max {
+                    return Err((at + (self.max - counted), self.too_large()));
+                }
+                self.line += run;
+                if in_data {
+                    self.data += run;
+                }
+                at += run;
+                continue;
+            }
+            at += 1;
             if self.bom < Self::BOM.len() {
                 if Self::BOM[self.bom] == byte {
                     self.bom += 1;
@@ -681,16 +703,17 @@ impl EventSize {
                 Field::Name(_) | Field::Other => self.line > self.max,
             };
             if over {
-                let max = self.max;
-                return Err((
-                    at,
-                    std::io::Error::other(format!(
-                        "a message is larger than {max} bytes (max_message_size)"
-                    )),
-                ));
+                return Err((at - 1, self.too_large()));
             }
         }
         Ok(())
+    }
+
+    fn too_large(&self) -> std::io::Error {
+        std::io::Error::other(format!(
+            "a message is larger than {} bytes (max_message_size)",
+            self.max
+        ))
     }
 }
 

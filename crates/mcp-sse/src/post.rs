@@ -408,7 +408,7 @@ fn proxy_in_environment() -> bool {
 mod tests {
     use super::*;
 
-    fn head(url: &str, headers: &HeaderMap) -> Option<String> {
+    fn head_of(url: &str, headers: &HeaderMap) -> Option<String> {
         let poster = DirectPoster::without_proxy(&url.parse().unwrap(), headers)?;
         Some(String::from_utf8(poster.head).unwrap())
     }
@@ -419,19 +419,19 @@ mod tests {
         headers.insert("x-api-key", HeaderValue::from_static("k"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         headers.insert(HOST, HeaderValue::from_static("elsewhere"));
-        let head = head("http://127.0.0.1:8000/messages/?session_id=ab", &headers).unwrap();
+        let head = head_of("http://127.0.0.1:8000/messages/?session_id=ab", &headers).unwrap();
         assert_eq!(
             head,
             "POST /messages/?session_id=ab HTTP/1.1\r\nhost: 127.0.0.1:8000\r\n\
              content-type: application/json\r\nx-api-key: k\r\n"
         );
-        let head = head("http://[::1]/m", &HeaderMap::new()).unwrap();
+        let head = head_of("http://[::1]/m", &HeaderMap::new()).unwrap();
         assert!(head.starts_with("POST /m HTTP/1.1\r\nhost: [::1]\r\n"), "{head}");
     }
 
     #[test]
     fn https_endpoints_are_left_to_reqwest() {
-        assert!(head("https://127.0.0.1:8443/message", &HeaderMap::new()).is_none());
+        assert!(head_of("https://127.0.0.1:8443/message", &HeaderMap::new()).is_none());
     }
 
     #[test]
