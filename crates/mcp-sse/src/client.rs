@@ -53,11 +53,11 @@ pub struct SseClientConfig {
     pub bearer: Option<Arc<dyn BearerAuth>>,
     /// Whether `POST`s to a plain `http://` endpoint are written by this client itself, on
     /// kept-alive HTTP/1.1 connections, in the task that sends the message, instead of through
-    /// `client` (default `true`: it costs about a quarter of the instructions reqwest does per message). They
-    /// are not when the environment names a proxy (`http_proxy`, `all_proxy`), and a redirect
-    /// answer is sent again through `client`. Turn this off when `client` does something to
-    /// plain-HTTP requests that must apply to the `POST`s too, such as a proxy set in code or
-    /// default headers. `https://` endpoints always go through `client`.
+    /// `client` (default `true`: a message then costs about a quarter of the instructions).
+    /// They are not when the environment names a proxy (`http_proxy`, `all_proxy`), and a
+    /// redirect answer is sent again through `client`. Turn this off when `client` does
+    /// something to plain-HTTP requests that must apply to the `POST`s too, such as a proxy set
+    /// in code or default headers. `https://` endpoints always go through `client`.
     pub direct_posts: bool,
 }
 
