@@ -278,7 +278,7 @@ pub(crate) fn route_eval(model: Model, sweep: bool) -> Result<(), String> {
     if sweep {
         command
             .env("ROUTER_FUSION_SWEEP", "1")
-            .env("ROUTER_SPLIT", "dev,heldout,heldout2,heldout3,heldout4,heldout5");
+            .env("ROUTER_SPLIT", "dev,heldout,heldout2,heldout3,heldout4,heldout5,heldout6");
     }
     let result = run(&mut command, "the hybrid router's evaluation");
     server.stop();

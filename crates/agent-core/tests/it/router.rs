@@ -385,8 +385,8 @@ fn fusion_grid() -> Vec<(String, agent_core::Fusion)> {
 /// and plain BM25, over an OpenAI-compatible embeddings endpoint: `cargo xtask route-eval
 /// --embed` starts a local model and runs this. `ROUTER_EMBED_URL` is the endpoint's base URL,
 /// `ROUTER_EMBED_MODEL` the model's name. With `ROUTER_FUSION_SWEEP=1` it measures every setting
-/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must leave `heldout6` out:
-/// the fusion and the model are chosen on the tuning splits (ids 0–579) only.
+/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must not name `heldout7`:
+/// the fusion and the model are chosen on the tuning splits (ids 0–695) only.
 #[tokio::test]
 #[ignore = "needs an embeddings endpoint: cargo xtask route-eval --embed"]
 async fn hybrid_router_on_real_catalogs() {
@@ -405,9 +405,9 @@ async fn hybrid_router_on_real_catalogs() {
     let sweep = std::env::var("ROUTER_FUSION_SWEEP").is_ok();
     if sweep {
         assert!(
-            only.as_deref().is_some_and(|o| !o.split(',').any(|s| s == "heldout6")),
+            only.as_deref().is_some_and(|o| !o.split(',').any(|s| s == "heldout7")),
             "a sweep reads tuning splits only: set \
-             ROUTER_SPLIT=dev,heldout,heldout2,heldout3,heldout4,heldout5"
+             ROUTER_SPLIT=dev,heldout,heldout2,heldout3,heldout4,heldout5,heldout6"
         );
     }
     let requests: Vec<Request> = requests()
