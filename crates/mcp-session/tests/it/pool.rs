@@ -335,21 +335,28 @@ async fn a_server_over_its_budget_fails_fast_until_it_refills() {
     pool.close_all().await;
 }
 
+/// A server named `name` that runs `script` with `sh -c`, `$TESTKIT` set to testkit-mcp's path,
+/// with a startup timeout of `startup` and a first restart after `backoff`.
+fn shell(name: &str, script: &str, startup: Duration, backoff: Duration) -> StdioConfig {
+    StdioConfig::new(name, "sh")
+        .args(["-c", script])
+        .env("TESTKIT", testkit::testkit_mcp().to_string_lossy())
+        .timeouts(quick_timeouts().startup(startup))
+        .pool(PoolSettings::default().backoff(backoff))
+}
+
 /// A server that exits during its first start, and whose restart then hangs until the startup
 /// timeout: the error names the exit, which is what the user can act on, not only the timeout.
 #[tokio::test]
 async fn a_restart_cut_short_by_the_startup_timeout_reports_the_first_failure() {
     let bench = Bench::new();
     let tried = bench.dir.path().join("tried");
+    let tried_at = tried.display();
     let script = format!(
-        "if [ -e '{tried}' ]; then exec '{testkit}' silent; else : > '{tried}'; echo 'crashed' >&2; exit 3; fi",
-        tried = tried.display(),
-        testkit = testkit::testkit_mcp().display()
+        "if [ -e '{tried_at}' ]; then exec \"$TESTKIT\" silent; \
+         else : > '{tried_at}'; echo 'crashed' >&2; exit 3; fi"
     );
-    let server = StdioConfig::new("crashy", "sh")
-        .args(["-c", &script])
-        .timeouts(quick_timeouts().startup(Duration::from_secs(2)))
-        .pool(PoolSettings::default().backoff(Duration::from_millis(10)));
+    let server = shell("crashy", &script, Duration::from_secs(2), Duration::from_millis(10));
     let pool = pool_of([server]);
 
     let err = pool.call_tool("crashy", "echo", json!({"text": "x"})).await.unwrap_err();
@@ -365,15 +372,8 @@ async fn a_restart_cut_short_by_the_startup_timeout_reports_the_first_failure() 
 async fn a_call_to_a_hanging_server_starts_it_once() {
     let bench = Bench::new();
     let starts = bench.dir.path().join("starts");
-    let script = format!(
-        "echo start >> '{starts}'; exec '{testkit}' silent",
-        starts = starts.display(),
-        testkit = testkit::testkit_mcp().display()
-    );
-    let server = StdioConfig::new("hanging", "sh")
-        .args(["-c", &script])
-        .timeouts(quick_timeouts().startup(Duration::from_millis(500)))
-        .pool(PoolSettings::default().backoff(Duration::from_secs(5)));
+    let script = format!("echo start >> '{}'; exec \"$TESTKIT\" silent", starts.display());
+    let server = shell("hanging", &script, Duration::from_millis(500), Duration::from_secs(5));
     let pool = pool_of([server]);
 
     let err = pool.call_tool("hanging", "echo", json!({"text": "x"})).await.unwrap_err();
