@@ -233,7 +233,8 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 
 /// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main` or `warm-pool` over
 /// `stdio`, `sse` or `http`; `floor` or `floor-cold` (the raw floor's warm calls or cold
-/// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a scripted model; no server started).
+/// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
+/// scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
         return agent::profile(args).await;

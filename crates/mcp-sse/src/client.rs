@@ -15,7 +15,7 @@ use url::Url;
 
 pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
-use crate::post::{Answer, DirectPoster};
+use crate::post::DirectPoster;
 
 /// Largest message accepted from a server by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
@@ -768,29 +768,36 @@ fn connect_error(url: &str, err: &reqwest::Error) -> SseError {
     SseError::Connect { url: url.to_owned(), reason: source.to_string() }
 }
 
-/// The error for a response with an error status: [`SseError::Unauthorized`] with the
-/// challenge for 401 and 403, else [`SseError::Http`] with the start of the body.
+/// The error for a response with an error status, through reqwest: see [`refusal`].
 async fn status_error(url: String, response: reqwest::Response) -> SseError {
     let status = response.status().as_u16();
-    if status == 401 || status == 403 {
-        let www_authenticate = response
-            .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            // Whole (within reason): a `BearerAuth` reads its `resource_metadata` URL.
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(4096).collect());
-        return SseError::Unauthorized { url, status, www_authenticate };
-    }
-    let body = excerpt(&response.text().await.unwrap_or_default());
-    SseError::Http { url, status, body }
+    let challenge = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .map(|value| value.as_bytes().to_vec());
+    let body = if refuses_credentials(status) {
+        String::new()
+    } else {
+        response.text().await.unwrap_or_default()
+    };
+    refusal(url, status, challenge.as_deref(), &body)
 }
 
-/// [`status_error`] for an answer to a direct `POST`.
-fn answer_error(url: String, answer: Answer) -> SseError {
-    let Answer { status, www_authenticate, body } = answer;
-    if status == 401 || status == 403 {
+/// The error for an answer with an error status: [`SseError::Unauthorized`] with the challenge
+/// (`WWW-Authenticate`) for 401 and 403, else [`SseError::Http`] with the start of the body.
+fn refusal(url: String, status: u16, challenge: Option<&[u8]>, body: &str) -> SseError {
+    if refuses_credentials(status) {
+        // Whole (within reason): a `BearerAuth` reads its `resource_metadata` URL.
+        let www_authenticate =
+            challenge.map(|value| String::from_utf8_lossy(value).chars().take(4096).collect());
         return SseError::Unauthorized { url, status, www_authenticate };
     }
-    SseError::Http { url, status, body: excerpt(&String::from_utf8_lossy(&body)) }
+    SseError::Http { url, status, body: excerpt(body) }
+}
+
+/// 401 and 403: the server wants credentials, or refuses the ones it got.
+fn refuses_credentials(status: u16) -> bool {
+    status == 401 || status == 403
 }
 
 fn excerpt(body: &str) -> String {
@@ -866,7 +873,12 @@ impl PostTo {
         Ok(match answer.status {
             200..=299 => Some(Sent::Accepted),
             300..=399 => None,
-            _ => Some(Sent::Refused(answer_error(self.shown.clone(), answer))),
+            status => Some(Sent::Refused(refusal(
+                self.shown.clone(),
+                status,
+                answer.www_authenticate.as_deref(),
+                &String::from_utf8_lossy(&answer.body),
+            ))),
         })
     }
 

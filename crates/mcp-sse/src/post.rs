@@ -69,8 +69,8 @@ struct Connection {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
-    /// The `WWW-Authenticate` header, kept for a 401 or 403.
-    pub(crate) www_authenticate: Option<String>,
+    /// The `WWW-Authenticate` header, as sent.
+    pub(crate) www_authenticate: Option<Vec<u8>>,
     /// The body (up to [`MAX_BODY`]), kept when the status is not a success.
     pub(crate) body: Vec<u8>,
 }
@@ -335,7 +335,7 @@ impl Connection {
 fn head_facts(
     response: &httparse::Response<'_, '_>,
     status: u16,
-) -> (Framing, bool, Option<String>) {
+) -> (Framing, bool, Option<Vec<u8>>) {
     let mut length = None;
     let mut chunked = false;
     // HTTP/1.1 keeps the connection by default; HTTP/1.0 only when asked.
@@ -355,9 +355,7 @@ fn head_facts(
                 reusable = true;
             }
         } else if header.name.eq_ignore_ascii_case(WWW_AUTHENTICATE.as_str()) {
-            // Whole (within reason): a `BearerAuth` reads its `resource_metadata` URL.
-            www_authenticate =
-                Some(String::from_utf8_lossy(value).chars().take(4096).collect::<String>());
+            www_authenticate = Some(value.to_vec());
         }
     }
     let framing = if status == 204 || status == 304 {

@@ -78,26 +78,36 @@ fn raw_server(respond: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> Stri
             let respond = respond.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                let _ = reader.read_line(&mut request_line);
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    request_line.push_str(&line);
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                respond(&request_line, stream);
+                let request = read_request(&mut reader).unwrap_or_default();
+                respond(&request, stream);
             });
         }
     });
     format!("http://{address}/sse")
+}
+
+/// Reads one request from `reader`: its head (the request line, then its header lines) is
+/// returned, its body (by `content-length`) read and dropped. `None` when the connection ends
+/// before a request line.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut head = String::new();
+    if reader.read_line(&mut head).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    Some(head)
 }
 
 const SSE_HEAD: &str =
@@ -591,24 +601,8 @@ fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut length = 0usize;
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                            break;
-                        }
-                        let lower = header.to_ascii_lowercase();
-                        if let Some(value) = lower.strip_prefix("content-length:") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    let _ = reader.read_exact(&mut body);
+                while let Some(request) = read_request(&mut reader) {
+                    let line = request.lines().next().unwrap_or_default();
                     if line.starts_with("GET") {
                         let endpoint = "event: endpoint\ndata: /message?sessionId=1\n\n";
                         let _ = writer.write_all(format!("{SSE_HEAD}{endpoint}").as_bytes());
@@ -616,7 +610,7 @@ fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
                         return;
                     }
                     seen.lock().unwrap().push((number, line.trim_end().to_owned()));
-                    let response = answer(&line);
+                    let response = answer(line);
                     let _ = writer.write_all(response.as_bytes());
                     if response.to_ascii_lowercase().contains("connection: close") {
                         return;
