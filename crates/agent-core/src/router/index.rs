@@ -692,6 +692,16 @@ impl Index {
         self.docs.iter().map(|doc| doc.text.as_str())
     }
 
+    /// Per tool, in the index's order: the tool it is a twin of, or itself (see [`Doc::twin`]).
+    pub(super) fn twins(&self) -> impl Iterator<Item = usize> + '_ {
+        self.docs.iter().map(|doc| doc.twin as usize)
+    }
+
+    /// The position of `server`'s `tool` in the index's order.
+    pub(super) fn position(&self, server: &str, tool: &str) -> Option<usize> {
+        self.docs.iter().position(|doc| doc.server == server && doc.tool == tool)
+    }
+
     /// The best `k` tools by `fused` (one score per tool, in the index's order; only positive
     /// scores), one per twin, each explained by the request words `scored` matched and, when
     /// given, its semantic `similarity`.
@@ -720,6 +730,7 @@ impl Index {
                     score: fused[doc as usize],
                     why: self.explain(&scored.words, doc),
                     similarity: similarity.and_then(|s| s.get(doc as usize).copied()),
+                    example: None,
                 }
             })
             .collect()

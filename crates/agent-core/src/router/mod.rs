@@ -2,12 +2,14 @@
 //! an optional semantic stage over an embeddings endpoint ([`HybridRouter`]).
 
 mod analyze;
+mod examples;
 mod index;
 mod lexicon;
 mod semantic;
 #[cfg(test)]
 mod sweep;
 
+pub use examples::{ExampleWeights, UnknownTool};
 pub use semantic::{EmbedError, Embedder, EmbeddingConfig, Fusion, HybridRouter, OpenAiEmbedder};
 
 pub(crate) use index::is_time_zone;
@@ -356,6 +358,10 @@ pub struct Hit {
     /// [`HybridRouter`] ranked it with its embedder (`None` for the lexical [`Router`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// The tool's example nearest the request, when a [`HybridRouter`] with examples ranked it
+    /// ([`HybridRouter::add_example`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
 }
 
 /// A request word that matched a field of a tool.

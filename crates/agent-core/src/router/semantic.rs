@@ -13,6 +13,7 @@ use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use futures::future::BoxFuture;
 use url::Url;
 
+use super::examples::{Example, ExampleWeights, UnknownTool};
 use super::{Hit, Router};
 
 /// Why embeddings could not be had. A [`HybridRouter`] that meets one ranks lexically
@@ -322,6 +323,14 @@ fn ranks(scores: &[f64]) -> Vec<f64> {
     out
 }
 
+/// The examples that count in one ranking.
+struct ExampleScores {
+    /// Per example: its tool's position in the index's order, and its similarity to the request.
+    scored: Vec<(usize, f64)>,
+    /// Per entry of `scored`: the example's index in [`HybridRouter::examples`].
+    which: Vec<usize>,
+}
+
 /// The cosine similarity of two vectors (0 when either is zero or their lengths differ).
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
@@ -390,7 +399,9 @@ pub struct HybridRouter {
     router: Router,
     embedder: Arc<dyn Embedder>,
     fusion: Fusion,
-    /// Tool text → its vector.
+    examples: Vec<Example>,
+    example_weights: ExampleWeights,
+    /// Tool or example text → its vector.
     cache: Mutex<HashMap<String, Arc<[f32]>>>,
 }
 
@@ -400,6 +411,8 @@ impl fmt::Debug for HybridRouter {
             .field("router", &self.router)
             .field("embedder", &self.embedder)
             .field("fusion", &self.fusion)
+            .field("examples", &self.examples.len())
+            .field("example_weights", &self.example_weights)
             .field("cached", &self.lock().len())
             .finish()
     }
@@ -408,13 +421,96 @@ impl fmt::Debug for HybridRouter {
 impl HybridRouter {
     /// `router` with `embedder`, fused the [default](Fusion::default) way.
     pub fn new(router: Router, embedder: Arc<dyn Embedder>) -> Self {
-        Self { router, embedder, fusion: Fusion::default(), cache: Mutex::default() }
+        Self {
+            router,
+            embedder,
+            fusion: Fusion::default(),
+            examples: Vec::new(),
+            example_weights: ExampleWeights::default(),
+            cache: Mutex::default(),
+        }
     }
 
     /// Fuses with `fusion`.
     pub fn fusion(mut self, fusion: Fusion) -> Self {
         self.fusion = fusion;
         self
+    }
+
+    /// Weighs the examples with `weights` ([`ExampleWeights::default`] unless set).
+    pub fn example_weights(mut self, weights: ExampleWeights) -> Self {
+        self.example_weights = weights;
+        self
+    }
+
+    /// Adds `request` as an example of a request that `server`'s `tool` serves: a request near
+    /// it, by its embedding, then points at that tool (weighed by [`ExampleWeights`]). Examples
+    /// are what a deployment learns: past requests and the tool that served them, or a few
+    /// written by hand for tools whose descriptions say little. An example whose tool is later
+    /// removed from the router is ignored.
+    ///
+    /// # Errors
+    /// [`UnknownTool`] when the router has no such tool.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use agent_core::{EmbedError, Embedder, HybridRouter, Router};
+    /// use futures::future::BoxFuture;
+    /// use serde_json::json;
+    ///
+    /// /// Two directions: "fetch"-like texts and the rest.
+    /// #[derive(Debug)]
+    /// struct Toy;
+    ///
+    /// impl Embedder for Toy {
+    ///     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+    ///         Box::pin(async move {
+    ///             Ok(texts
+    ///                 .iter()
+    ///                 .map(|t| {
+    ///                     let grab = t.contains("grab") || t.contains("pull down");
+    ///                     vec![f32::from(u8::from(grab)), 1.0]
+    ///                 })
+    ///                 .collect())
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut router = Router::new();
+    /// router
+    ///     .add_tool("web", "fetch", "Fetches a URL from the internet.", &json!({}))
+    ///     .add_tool("files", "read_file", "Reads a file.", &json!({}));
+    /// let mut hybrid = HybridRouter::new(router, Arc::new(Toy));
+    /// hybrid.add_example("web", "fetch", "pull down the page at example.org")?;
+    /// let hits = hybrid.rank("grab that page for me", 1).await;
+    /// assert_eq!(hits[0].tool, "fetch");
+    /// assert_eq!(hits[0].example.as_deref(), Some("pull down the page at example.org"));
+    /// assert!(hybrid.add_example("web", "post", "send it").is_err());
+    /// # Ok::<(), agent_core::UnknownTool>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn add_example(
+        &mut self,
+        server: &str,
+        tool: &str,
+        request: &str,
+    ) -> Result<&mut Self, UnknownTool> {
+        if self.router.index().position(server, tool).is_none() {
+            return Err(UnknownTool { server: server.to_owned(), tool: tool.to_owned() });
+        }
+        self.examples.push(Example {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            text: request.to_owned(),
+        });
+        Ok(self)
+    }
+
+    /// How many examples were added.
+    pub fn examples(&self) -> usize {
+        self.examples.len()
     }
 
     /// The lexical router.
@@ -427,13 +523,14 @@ impl HybridRouter {
         &mut self.router
     }
 
-    /// How many tool texts have a vector.
+    /// How many texts (tools' and examples') have a vector.
     pub fn cached(&self) -> usize {
         self.lock().len()
     }
 
-    /// Embeds every tool that has no vector yet, in one call to the embedder (which batches).
-    /// Ranking does it too; calling it first moves the cost to when the catalog is known.
+    /// Embeds every tool and example that has no vector yet, in one call to the embedder (which
+    /// batches). Ranking does it too; calling it first moves the cost to when the catalog is
+    /// known.
     ///
     /// # Errors
     /// The embedder's, or [`EmbedError::Shape`] when it gave another number of vectors.
@@ -444,6 +541,7 @@ impl HybridRouter {
                 .router
                 .index()
                 .texts()
+                .chain(self.examples.iter().map(|e| e.text.as_str()))
                 .filter(|t| !cache.contains_key(*t))
                 .map(str::to_owned)
                 .collect();
@@ -462,7 +560,7 @@ impl HybridRouter {
                 missing.len()
             )));
         }
-        tracing::debug!(tools = missing.len(), "embedded tool texts");
+        tracing::debug!(texts = missing.len(), "embedded tool and example texts");
         let mut cache = self.lock();
         for (text, vector) in missing.into_iter().zip(vectors) {
             cache.insert(text, vector.into());
@@ -515,8 +613,58 @@ impl HybridRouter {
             similarity
         };
         let scored = index.score(request);
-        let fused = self.fusion.fuse(&scored.scores, &similarity);
-        Ok(index.hits(&scored, &fused, Some(&similarity), k))
+        let mut fused = self.fusion.fuse(&scored.scores, &similarity);
+        if self.examples.is_empty() {
+            return Ok(index.hits(&scored, &fused, Some(&similarity), k));
+        }
+        let examples = self.example_similarities(&query)?;
+        let twins: Vec<usize> = index.twins().collect();
+        let nearest = self.example_weights.mix(&mut fused, &twins, &examples.scored);
+        let mut hits = index.hits(&scored, &fused, Some(&similarity), k);
+        for hit in &mut hits {
+            let example = index.position(&hit.server, &hit.tool).and_then(|doc| nearest[doc]);
+            hit.example = example.map(|i| self.examples[examples.which[i]].text.clone());
+        }
+        Ok(hits)
+    }
+
+    /// Each example whose tool the router knows: its tool's position in the index's order and
+    /// its cosine similarity to `query`.
+    fn example_similarities(&self, query: &[f32]) -> Result<ExampleScores, EmbedError> {
+        let index = self.router.index();
+        let positions: HashMap<(&str, &str), usize> = {
+            let mut positions = HashMap::new();
+            for example in &self.examples {
+                let key = (example.server.as_str(), example.tool.as_str());
+                if !positions.contains_key(&key)
+                    && let Some(doc) = index.position(key.0, key.1)
+                {
+                    positions.insert(key, doc);
+                }
+            }
+            positions
+        };
+        let cache = self.lock();
+        let mut scores = ExampleScores { scored: Vec::new(), which: Vec::new() };
+        for (i, example) in self.examples.iter().enumerate() {
+            let Some(&doc) = positions.get(&(example.server.as_str(), example.tool.as_str()))
+            else {
+                continue;
+            };
+            let vector = cache
+                .get(&example.text)
+                .ok_or_else(|| EmbedError::Shape("an example without a vector".to_owned()))?;
+            if vector.len() != query.len() {
+                return Err(EmbedError::Shape(format!(
+                    "vectors of {} and {} dimensions",
+                    vector.len(),
+                    query.len()
+                )));
+            }
+            scores.scored.push((doc, cosine(query, vector)));
+            scores.which.push(i);
+        }
+        Ok(scores)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<[f32]>>> {

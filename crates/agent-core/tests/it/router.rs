@@ -364,6 +364,18 @@ impl agent_core::Embedder for Memo {
     }
 }
 
+/// The example weights a sweep tries: (nearest, votes, k).
+fn example_grid() -> Vec<(f64, f64, usize)> {
+    let mut grid = Vec::new();
+    for nearest in [0.2, 0.3, 0.4] {
+        for votes in [0.1, 0.15, 0.2] {
+            grid.push((nearest, votes, 5));
+        }
+    }
+    grid.extend([(0.3, 0.15, 3), (0.3, 0.15, 10), (0.0, 0.0, 5)]);
+    grid
+}
+
 /// The fusion settings a sweep tries.
 fn fusion_grid() -> Vec<(String, agent_core::Fusion)> {
     use agent_core::Fusion;
@@ -385,8 +397,13 @@ fn fusion_grid() -> Vec<(String, agent_core::Fusion)> {
 /// and plain BM25, over an OpenAI-compatible embeddings endpoint: `cargo xtask route-eval
 /// --embed` starts a local model and runs this. `ROUTER_EMBED_URL` is the endpoint's base URL,
 /// `ROUTER_EMBED_MODEL` the model's name. With `ROUTER_FUSION_SWEEP=1` it measures every setting
-/// of [`fusion_grid`] on the splits of `ROUTER_SPLIT` instead, which must not name `heldout7`:
-/// the fusion and the model are chosen on the tuning splits (ids 0–695) only.
+/// of [`fusion_grid`] and [`example_grid`] on the splits of `ROUTER_SPLIT` instead, which must
+/// not name `heldout7`: the fusion, the example weights and the model are chosen on the tuning
+/// splits (ids 0–695) only. "hybrid + examples" ranks each split with the requests of the other
+/// tuning splits as [`HybridRouter::add_example`] examples. `ROUTER_DUMP=FILE` writes each
+/// request's lexical and semantic hits (every tool) as JSON lines instead, for analysis.
+///
+/// [`HybridRouter::add_example`]: agent_core::HybridRouter::add_example
 #[tokio::test]
 #[ignore = "needs an embeddings endpoint: cargo xtask route-eval --embed"]
 async fn hybrid_router_on_real_catalogs() {
@@ -433,6 +450,39 @@ async fn hybrid_router_on_real_catalogs() {
             all
         }
     };
+    // Each split ranked with the requests of the other tuning splits (ids 0–695) as examples:
+    // what a deployment that logged earlier requests and their tools would have.
+    let example_hits = |fusion: Fusion, weights: agent_core::ExampleWeights| {
+        let memo = memo.clone();
+        let requests = &requests;
+        let catalogs = &catalogs;
+        async move {
+            let mut all: Vec<Option<Vec<Hit>>> = vec![None; requests.len()];
+            for split in HYBRID_SPLITS.iter().chain(["heldout7"].iter()) {
+                if !requests.iter().any(|r| r.split == *split) {
+                    continue;
+                }
+                let mut router = HybridRouter::new(load(Router::new(), catalogs), memo.clone())
+                    .fusion(fusion)
+                    .example_weights(weights);
+                for bank in requests.iter().filter(|r| r.split != *split && r.split != "heldout7") {
+                    for tool in &bank.tools {
+                        router
+                            .add_example(&bank.server, tool, &bank.request)
+                            .expect("a labelled tool the catalogs list");
+                    }
+                }
+                let n = router.router().len();
+                for (i, request) in requests.iter().enumerate() {
+                    if request.split == *split {
+                        let hits = router.try_rank(&request.request, n).await;
+                        all[i] = Some(hits.expect("a hybrid ranking"));
+                    }
+                }
+            }
+            all.into_iter().map(|hits| hits.expect("every request ranked")).collect::<Vec<_>>()
+        }
+    };
     let lexical_router = load(Router::new(), &catalogs);
     let plain_router = load(Router::plain_bm25(), &catalogs);
     let lexical: Vec<Vec<Hit>> =
@@ -450,6 +500,20 @@ async fn hybrid_router_on_real_catalogs() {
             sum
         })
     };
+    if let Ok(path) = std::env::var("ROUTER_DUMP") {
+        let semantic = hybrid_hits(agent_core::Fusion::Weighted { lexical: 0.0 }).await;
+        let mut out = String::new();
+        for ((request, lexical), semantic) in requests.iter().zip(&lexical).zip(&semantic) {
+            let line = serde_json::json!({
+                "id": request.id, "split": request.split, "server": request.server,
+                "tools": request.tools, "lexical": lexical, "semantic": semantic,
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        std::fs::write(&path, out).expect("ROUTER_DUMP written");
+        return;
+    }
     if sweep {
         println!(
             "Fusion sweep over {} requests ({only:?}, embedded in {embedded:.2?}): tool top-1, \
@@ -468,6 +532,14 @@ async fn hybrid_router_on_real_catalogs() {
         for (name, fusion) in fusion_grid() {
             show(&name, total(&score_splits(&requests, &hybrid_hits(fusion).await)));
         }
+        for (nearest, votes, k) in example_grid() {
+            let weights = agent_core::ExampleWeights::new(nearest, votes, k);
+            let hits = example_hits(Fusion::default(), weights).await;
+            show(
+                &format!("examples nearest {nearest:.2} votes {votes:.2} k {k}"),
+                total(&score_splits(&requests, &hits)),
+            );
+        }
         return;
     }
 
@@ -476,8 +548,10 @@ async fn hybrid_router_on_real_catalogs() {
     let hybrid = hybrid_hits(fusion).await;
     let ranked = start.elapsed();
     let semantic = hybrid_hits(Fusion::Weighted { lexical: 0.0 }).await;
+    let examples = example_hits(fusion, agent_core::ExampleWeights::default()).await;
     let rows = [
         (format!("hybrid ({fusion:?})"), score_splits(&requests, &hybrid)),
+        ("hybrid + examples".to_owned(), score_splits(&requests, &examples)),
         ("embeddings only".to_owned(), score_splits(&requests, &semantic)),
         ("router (lexical)".to_owned(), score_splits(&requests, &lexical)),
         ("plain BM25".to_owned(), score_splits(&requests, &plain)),
@@ -510,7 +584,7 @@ async fn hybrid_router_on_real_catalogs() {
         // The hybrid router must not lose to the lexical one on the tuning splits it was
         // chosen on.
         let tuned = total(&rows[0].1[..6]);
-        let lexical = total(&rows[2].1[..6]);
+        let lexical = total(&rows[3].1[..6]);
         assert!(tuned.tool[0] >= lexical.tool[0], "hybrid top-1 below lexical on tuning data");
     }
 }
