@@ -235,6 +235,11 @@ pub(crate) struct RouteArgs {
     /// The embedding model, with `--embeddings-url` [default: all-MiniLM-L6-v2].
     #[arg(long, value_name = "NAME", requires = "embeddings_url")]
     pub(crate) embedding_model: Option<String>,
+    /// Requests that tools served, one JSON object a line (`{"server": "time", "tool":
+    /// "get_current_time", "request": "what time is it in Lima?"}`): a request near one of them
+    /// points at its tool. With `--embeddings-url`.
+    #[arg(long, value_name = "FILE", requires = "embeddings_url")]
+    pub(crate) examples: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) servers: ServerArgs,
 }

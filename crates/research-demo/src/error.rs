@@ -143,6 +143,14 @@ pub(crate) enum Error {
         /// Each server and why.
         failures: Vec<(String, mcp_session::SessionError)>,
     },
+    /// `route --examples`: the file cannot be read, or a line is not an example.
+    #[error("{}: {reason}", path.display())]
+    Examples {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line's number.
+        reason: String,
+    },
     /// `route`: no tool matches any word of the request.
     #[error("no tool of the servers matches any word of \"{query}\"; try other words")]
     NoRoute {
@@ -293,6 +301,7 @@ impl Error {
             | Error::ServerConfig(_)
             | Error::LlmConfig(_)
             | Error::NotOAuth { .. }
+            | Error::Examples { .. }
             | Error::TokenStore { .. } => Kind::Config,
             Error::Login(_) => Kind::Server,
             Error::Call(err) => call_kind(err),

@@ -225,12 +225,17 @@ impl Output {
             if let Some(similarity) = hit.similarity {
                 line["similarity"] = serde_json::json!((similarity * 1000.0).round() / 1000.0);
             }
+            if let Some(example) = &hit.example {
+                line["example"] = serde_json::json!(example);
+            }
             self.print_line(&line.to_string());
         } else {
             let similarity =
                 hit.similarity.map(|s| format!(", similarity {s:.2}")).unwrap_or_default();
+            let example =
+                hit.example.as_deref().map(|e| format!(" (like \"{e}\")")).unwrap_or_default();
             self.print_line(&shown(&format!(
-                "{rank}. {} {} (score {:.2}{similarity}): {}",
+                "{rank}. {} {} (score {:.2}{similarity}): {}{example}",
                 hit.server,
                 hit.tool,
                 hit.score,

@@ -1,13 +1,16 @@
 //! `research-demo route [--top K] [--json] [--embeddings-url URL [--embedding-model NAME]]
 //! [server flags] QUERY`: which of the servers' tools fit a request, ranked by agent-core's
 //! [`Router`] (no model involved; with `--embeddings-url`, its [`HybridRouter`] over that
-//! embeddings endpoint), each with the words that matched. The servers (the built-in two, or those the server flags choose, see
+//! embeddings endpoint, and with `--examples FILE` the requests that tools served, one JSON object
+//! a line), each with the words that matched. The servers (the built-in two, or those the server flags choose, see
 //! `sources.rs`) are listed at once through a session pool, then closed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use agent_core::{EmbeddingConfig, Hit, HybridRouter, Router};
 use mcp_session::SessionPool;
+use serde::Deserialize;
 
 use crate::cli::RouteArgs;
 use crate::error::Error;
@@ -22,11 +25,15 @@ pub(crate) async fn route(args: RouteArgs, output: &Output, signals: Signals) ->
     if query.trim().is_empty() {
         return Err(Error::EmptyQuery);
     }
+    let examples = match &args.examples {
+        Some(path) => read_examples(path)?,
+        None => Vec::new(),
+    };
     let servers = crate::sources::resolve(&args.servers).await?;
     let pool =
         SessionPool::builder(servers.config.clone()).manager(crate::login::manager()).build();
     let outcome = tokio::select! {
-        outcome = rank(&pool, &query, &args, output) => outcome,
+        outcome = rank(&pool, &query, &args, &examples, output) => outcome,
         signal = signals.first() => Err(Error::Interrupted { signal }),
     };
     pool.close_all().await;
@@ -38,6 +45,7 @@ async fn rank(
     pool: &SessionPool,
     query: &str,
     args: &RouteArgs,
+    examples: &[Example],
     output: &Output,
 ) -> Result<(), Error> {
     let top = usize::from(args.top);
@@ -57,7 +65,7 @@ async fn rank(
     let hits = match &args.embeddings_url {
         Some(url) => {
             let model = args.embedding_model.as_deref().unwrap_or("all-MiniLM-L6-v2");
-            semantic(router, query, top, url, model).await
+            semantic(router, examples, query, top, url, model).await
         }
         None => router.rank(query, top),
     };
@@ -74,6 +82,7 @@ async fn rank(
 /// when the endpoint fails.
 async fn semantic(
     router: Router,
+    examples: &[Example],
     query: &str,
     top: usize,
     url: &url::Url,
@@ -86,7 +95,19 @@ async fn semantic(
             return router.rank(query, top);
         }
     };
-    let hybrid = HybridRouter::new(router, Arc::new(embedder));
+    let mut hybrid = HybridRouter::new(router, Arc::new(embedder));
+    let mut unknown = 0_usize;
+    for example in examples {
+        if hybrid.add_example(&example.server, &example.tool, &example.request).is_err() {
+            unknown += 1;
+        }
+    }
+    if unknown > 0 {
+        eprint_line(&format!(
+            "research-demo: left out {unknown} of the {} examples, whose tools no listed server has",
+            examples.len()
+        ));
+    }
     match hybrid.try_rank(query, top).await {
         Ok(hits) => hits,
         Err(err) => {
@@ -94,4 +115,40 @@ async fn semantic(
             hybrid.router().rank(query, top)
         }
     }
+}
+
+/// One line of an `--examples` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Example {
+    server: String,
+    tool: String,
+    request: String,
+}
+
+/// What a line of an `--examples` file looks like, for error messages.
+const SHAPE: &str = "each line must be a JSON object such as {\"server\": \"time\", \"tool\": \"get_current_time\", \"request\": \"what time is it in Lima?\"}";
+
+/// The examples of the JSON Lines file at `path` (blank lines skipped).
+fn read_examples(path: &Path) -> Result<Vec<Example>, Error> {
+    let fail = |reason: String| Error::Examples { path: path.to_owned(), reason };
+    let text =
+        std::fs::read_to_string(path).map_err(|err| fail(format!("cannot read it: {err}")))?;
+    let mut examples = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let example: Example = serde_json::from_str(line).map_err(|err| {
+            // serde_json's text ends in its own position, "at line 1 column C".
+            let text = err.to_string();
+            let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+            fail(format!("line {}, column {}: {what}; {SHAPE}", number + 1, err.column()))
+        })?;
+        examples.push(example);
+    }
+    if examples.is_empty() {
+        return Err(fail(format!("no example in it; {SHAPE}")));
+    }
+    Ok(examples)
 }

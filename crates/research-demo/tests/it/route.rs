@@ -98,3 +98,58 @@ async fn embeddings_add_a_similarity_and_a_failing_endpoint_ranks_by_words() {
     );
     assert!(first.get("similarity").is_none(), "{first}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_point_at_their_tool_and_a_broken_file_is_a_config_error() {
+    let server = testkit::embed::EmbeddingServer::start().await;
+    let marker = format!("route-examples-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples.jsonl");
+    let lines = [
+        json!({"server": "WikipediaServer", "tool": "get_featured", "request": "zebra quokka lattice"}),
+        json!({"server": "WikipediaServer", "tool": "no_such_tool", "request": "anything"}),
+    ];
+    let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&examples, format!("{}\n\n", text.join("\n"))).unwrap();
+    let examples = examples.display().to_string();
+    // No word of the request is in any tool's text, and the test server's vectors are bags of
+    // words: only the example leads to the tool.
+    let args = [
+        "--json",
+        "--top",
+        "3",
+        "--embeddings-url",
+        server.base_url(),
+        "--examples",
+        &examples,
+        "zebra quokka lattice",
+    ];
+    let output = route(&args, &marker).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("left out 1 of the 2 examples"), "{stderr}");
+    let hits: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // The example's tool is lifted into the top three, its example shown; no other hit has one.
+    let lifted: Vec<&Value> = hits.iter().filter(|hit| hit.get("example").is_some()).collect();
+    assert_eq!(lifted.len(), 1, "{hits:?}");
+    assert_eq!(
+        (&lifted[0]["server"], &lifted[0]["tool"], &lifted[0]["example"]),
+        (&json!("WikipediaServer"), &json!("get_featured"), &json!("zebra quokka lattice"))
+    );
+
+    // A line that is not an example: exit status 2, the line named, no server started.
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, "{\"server\": \"x\", \"tool\": \"y\"}\n").unwrap();
+    let broken = broken.display().to_string();
+    let args = ["--embeddings-url", server.base_url(), "--examples", &broken, "anything"];
+    let output = route(&args, &marker).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("broken.jsonl: line 1, column 28: missing field `request`"),
+        "{stderr}"
+    );
+}
