@@ -331,6 +331,26 @@ struct ExampleScores {
     which: Vec<usize>,
 }
 
+/// The cosine similarity of `query` and the cached vector of `text` (`what` names the text's
+/// kind in the error when it has no vector or another number of dimensions).
+fn similarity_to(
+    cache: &HashMap<String, Arc<[f32]>>,
+    text: &str,
+    query: &[f32],
+    what: &str,
+) -> Result<f64, EmbedError> {
+    let vector =
+        cache.get(text).ok_or_else(|| EmbedError::Shape(format!("{what} without a vector")))?;
+    if vector.len() != query.len() {
+        return Err(EmbedError::Shape(format!(
+            "vectors of {} and {} dimensions",
+            vector.len(),
+            query.len()
+        )));
+    }
+    Ok(cosine(query, vector))
+}
+
 /// The cosine similarity of two vectors (0 when either is zero or their lengths differ).
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
@@ -598,17 +618,7 @@ impl HybridRouter {
             let cache = self.lock();
             let mut similarity = Vec::new();
             for text in index.texts() {
-                let vector = cache
-                    .get(text)
-                    .ok_or_else(|| EmbedError::Shape("a tool without a vector".to_owned()))?;
-                if vector.len() != query.len() {
-                    return Err(EmbedError::Shape(format!(
-                        "vectors of {} and {} dimensions",
-                        vector.len(),
-                        query.len()
-                    )));
-                }
-                similarity.push(cosine(&query, vector));
+                similarity.push(similarity_to(&cache, text, &query, "a tool")?);
             }
             similarity
         };
@@ -651,17 +661,7 @@ impl HybridRouter {
             else {
                 continue;
             };
-            let vector = cache
-                .get(&example.text)
-                .ok_or_else(|| EmbedError::Shape("an example without a vector".to_owned()))?;
-            if vector.len() != query.len() {
-                return Err(EmbedError::Shape(format!(
-                    "vectors of {} and {} dimensions",
-                    vector.len(),
-                    query.len()
-                )));
-            }
-            scores.scored.push((doc, cosine(query, vector)));
+            scores.scored.push((doc, similarity_to(&cache, &example.text, query, "an example")?));
             scores.which.push(i);
         }
         Ok(scores)
