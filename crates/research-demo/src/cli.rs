@@ -225,7 +225,7 @@ pub(crate) struct RouteArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) top: u16,
     /// Print one JSON object per tool: `server`, `tool`, `score`, `why` (and `similarity` with
-    /// `--embeddings-url`).
+    /// `--embeddings-url`, `example` when one of `--examples` led to the tool).
     #[arg(long)]
     pub(crate) json: bool,
     /// Rank by meaning too: the OpenAI-compatible embeddings endpoint to ask
