@@ -152,8 +152,8 @@ pub use mcp_session;
 pub use message::{Message, Role, ToolCall};
 pub use offline::Offline;
 pub use router::{
-    EmbedError, Embedder, EmbeddingConfig, ExampleWeights, Fusion, Hit, HybridRouter, Match,
-    OpenAiEmbedder, Router, Synonym, SynonymSource, ToolField, UnknownTool,
+    EmbedError, Embedder, EmbeddingConfig, ExampleError, ExampleWeights, Fusion, Hit, HybridRouter,
+    Match, OpenAiEmbedder, Router, Synonym, SynonymSource, ToolField,
 };
 pub use search::{CALL_TOOL, LAZY_TOOL_THRESHOLD, SEARCH_TOOLS};
 pub use tool::{IntoToolOutput, Tool, ToolOutput};

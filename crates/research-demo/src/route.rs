@@ -145,6 +145,9 @@ fn read_examples(path: &Path) -> Result<Vec<Example>, Error> {
             let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
             fail(format!("line {}, column {}: {what}; {SHAPE}", number + 1, err.column()))
         })?;
+        if example.request.trim().is_empty() {
+            return Err(fail(format!("line {}: `request` is empty; {SHAPE}", number + 1)));
+        }
         examples.push(example);
     }
     if examples.is_empty() {

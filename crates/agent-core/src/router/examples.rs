@@ -109,19 +109,31 @@ pub(super) struct Example {
     pub(super) text: String,
 }
 
-/// [`HybridRouter::add_example`](super::HybridRouter::add_example) named a tool its router does
-/// not know.
+/// Why [`HybridRouter::add_example`](super::HybridRouter::add_example) refused an example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "no tool {tool:?} on server {server:?}: add the server's tools to the router before its \
-     examples"
-)]
 #[non_exhaustive]
-pub struct UnknownTool {
-    /// The server named.
-    pub server: String,
-    /// The tool named.
-    pub tool: String,
+pub enum ExampleError {
+    /// The router has no such tool.
+    #[error(
+        "no tool {tool:?} on server {server:?}: add the server's tools to the router before its \
+         examples"
+    )]
+    UnknownTool {
+        /// The server named.
+        server: String,
+        /// The tool named.
+        tool: String,
+    },
+    /// The request is empty or only whitespace: there is nothing to compare a request with.
+    #[error(
+        "the example for {tool:?} on server {server:?} has no text: give the request it served"
+    )]
+    Empty {
+        /// The server named.
+        server: String,
+        /// The tool named.
+        tool: String,
+    },
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod semantic;
 #[cfg(test)]
 mod sweep;
 
-pub use examples::{ExampleWeights, UnknownTool};
+pub use examples::{ExampleError, ExampleWeights};
 pub use semantic::{EmbedError, Embedder, EmbeddingConfig, Fusion, HybridRouter, OpenAiEmbedder};
 
 pub(crate) use index::is_time_zone;

@@ -13,7 +13,7 @@ use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use futures::future::BoxFuture;
 use url::Url;
 
-use super::examples::{Example, ExampleWeights, UnknownTool};
+use super::examples::{Example, ExampleError, ExampleWeights};
 use super::{Hit, Router};
 
 /// Why embeddings could not be had. A [`HybridRouter`] that meets one ranks lexically
@@ -470,7 +470,8 @@ impl HybridRouter {
     /// removed from the router is ignored.
     ///
     /// # Errors
-    /// [`UnknownTool`] when the router has no such tool.
+    /// [`ExampleError::UnknownTool`] when the router has no such tool, [`ExampleError::Empty`]
+    /// when `request` is blank.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -507,8 +508,9 @@ impl HybridRouter {
     /// let hits = hybrid.rank("grab that page for me", 1).await;
     /// assert_eq!(hits[0].tool, "fetch");
     /// assert_eq!(hits[0].example.as_deref(), Some("pull down the page at example.org"));
-    /// assert!(hybrid.add_example("web", "post", "send it").is_err());
-    /// # Ok::<(), agent_core::UnknownTool>(())
+    /// assert!(hybrid.add_example("web", "post", "send it").is_err(), "no such tool");
+    /// assert!(hybrid.add_example("web", "fetch", "  ").is_err(), "no text");
+    /// # Ok::<(), agent_core::ExampleError>(())
     /// # }).unwrap();
     /// ```
     pub fn add_example(
@@ -516,9 +518,15 @@ impl HybridRouter {
         server: &str,
         tool: &str,
         request: &str,
-    ) -> Result<&mut Self, UnknownTool> {
+    ) -> Result<&mut Self, ExampleError> {
         if self.router.index().position(server, tool).is_none() {
-            return Err(UnknownTool { server: server.to_owned(), tool: tool.to_owned() });
+            return Err(ExampleError::UnknownTool {
+                server: server.to_owned(),
+                tool: tool.to_owned(),
+            });
+        }
+        if request.trim().is_empty() {
+            return Err(ExampleError::Empty { server: server.to_owned(), tool: tool.to_owned() });
         }
         self.examples.push(Example {
             server: server.to_owned(),

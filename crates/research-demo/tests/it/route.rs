@@ -152,4 +152,10 @@ async fn examples_point_at_their_tool_and_a_broken_file_is_a_config_error() {
         stderr.contains("broken.jsonl: line 1, column 28: missing field `request`"),
         "{stderr}"
     );
+    let blank = json!({"server": "x", "tool": "y", "request": "  "});
+    std::fs::write(dir.path().join("broken.jsonl"), format!("\n{blank}\n")).unwrap();
+    let output = route(&args, &marker).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken.jsonl: line 2: `request` is empty"), "{stderr}");
 }
