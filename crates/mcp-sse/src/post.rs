@@ -1,5 +1,8 @@
-//! [`DirectPoster`]: the client's `POST`s to a plain `http://` endpoint, written and read by the
-//! task that sends the message, on kept-alive HTTP/1.1 connections of its own.
+//! The client's own plain-`http://` requests: [`DirectPoster`], its `POST`s, written and read by
+//! the task that sends the message, on kept-alive HTTP/1.1 connections of its own; and
+//! [`open_event_stream`], the event stream's `GET`, whose body the transport's reader task reads
+//! straight from the socket (hyper would read it in a connection task of its own and hand each
+//! piece over a channel).
 //!
 //! A legacy SSE `POST` has one shape: a JSON body out, `202 Accepted` (or another status, whose
 //! body an error quotes) back, the answer itself arriving on the event stream. Through reqwest
@@ -18,8 +21,8 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 
 use reqwest::header::{
-    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue,
-    TRANSFER_ENCODING, WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName,
+    HeaderValue, TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -75,6 +78,18 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
+/// A response's head, parsed.
+struct Head {
+    status: u16,
+    framing: Framing,
+    /// Whether the connection may carry another request, as far as the head says.
+    reusable: bool,
+    www_authenticate: Option<Vec<u8>>,
+    content_type: Option<String>,
+    /// Its length in the buffer.
+    len: usize,
+}
+
 /// How a response's body is delimited.
 enum Framing {
     None,
@@ -95,29 +110,8 @@ impl DirectPoster {
 
     /// [`new`](Self::new) when no proxy applies.
     fn without_proxy(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
-        if endpoint.scheme() != "http" {
-            return None;
-        }
-        let port = endpoint.port_or_known_default()?;
-        let target = match endpoint.host()? {
-            Host::Ipv4(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
-            Host::Ipv6(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
-            Host::Domain(name) => Target::Name(name.to_owned(), port),
-        };
-        let mut head = Vec::with_capacity(256);
-        head.extend_from_slice(b"POST ");
-        head.extend_from_slice(endpoint[Position::BeforePath..Position::AfterQuery].as_bytes());
-        // Header names in lower case, as hyper writes them.
-        head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        head.extend_from_slice(endpoint[Position::BeforeHost..Position::AfterPort].as_bytes());
-        head.extend_from_slice(b"\r\ncontent-type: application/json\r\n");
-        for (name, value) in headers {
-            // Those this client writes itself.
-            if [CONTENT_TYPE, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, CONNECTION].contains(name) {
-                continue;
-            }
-            header_line(&mut head, name.as_str(), value);
-        }
+        let target = Target::of(endpoint)?;
+        let head = request_head("POST", endpoint, (CONTENT_TYPE, "application/json"), headers);
         Some(DirectPoster { target, head, idle: Mutex::new(Vec::new()) })
     }
 
@@ -194,12 +188,192 @@ impl DirectPoster {
     }
 
     async fn connect(&self) -> io::Result<Connection> {
-        let stream = match &self.target {
+        self.target.connect().await
+    }
+}
+
+impl Target {
+    /// Where a plain `http://` URL's requests go; `None` for any other URL.
+    fn of(url: &Url) -> Option<Target> {
+        if url.scheme() != "http" {
+            return None;
+        }
+        let port = url.port_or_known_default()?;
+        Some(match url.host()? {
+            Host::Ipv4(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
+            Host::Ipv6(ip) => Target::Address(SocketAddr::new(ip.into(), port)),
+            Host::Domain(name) => Target::Name(name.to_owned(), port),
+        })
+    }
+
+    async fn connect(&self) -> io::Result<Connection> {
+        let stream = match self {
             Target::Address(address) => TcpStream::connect(address).await?,
             Target::Name(name, port) => TcpStream::connect((name.as_str(), *port)).await?,
         };
         stream.set_nodelay(true)?;
         Ok(Connection { stream, buffer: Vec::with_capacity(1024) })
+    }
+}
+
+/// What asking for an event stream on a connection of our own gave.
+pub(crate) enum Opened {
+    /// The stream's body, its framing undone.
+    Stream(std::pin::Pin<Box<dyn futures::Stream<Item = io::Result<bytes::Bytes>> + Send>>),
+    /// An error status, with its challenge and (the start of) its body.
+    Refused(Answer),
+    /// A success that is not an event stream, with its content type.
+    NotEventStream(String),
+    /// Not for us: a URL that is not plain `http://`, a proxy in the environment, a redirect.
+    /// Ask through reqwest.
+    Elsewhere,
+}
+
+/// Opens the event stream at `url` on a connection of our own: `GET` with `Accept:
+/// text/event-stream`, `headers` and `authorization`, the answer's head parsed with `httparse`
+/// and its body read by the task that polls the stream, without reqwest's and hyper's tasks.
+///
+/// # Errors
+/// The connection could not be made, broke before the answer's head, or the answer is not
+/// HTTP/1.1.
+pub(crate) async fn open_event_stream(
+    url: &Url,
+    headers: &HeaderMap,
+    authorization: Option<&HeaderValue>,
+) -> io::Result<Opened> {
+    if proxy_in_environment() {
+        return Ok(Opened::Elsewhere);
+    }
+    let Some(target) = Target::of(url) else { return Ok(Opened::Elsewhere) };
+    let mut head = request_head("GET", url, (ACCEPT, "text/event-stream"), headers);
+    if let Some(value) = authorization {
+        header_line(&mut head, AUTHORIZATION.as_str(), value);
+    }
+    head.extend_from_slice(b"\r\n");
+    let mut connection = target.connect().await?;
+    connection.stream.write_all(&head).await?;
+    let head = connection.read_head().await?;
+    match head.status {
+        200..=299 => {}
+        300..=399 => return Ok(Opened::Elsewhere),
+        status => {
+            let mut answer =
+                Answer { status, www_authenticate: head.www_authenticate, body: Vec::new() };
+            // The body only explains the refusal: what of it arrives.
+            let _ = connection.read_body(head.framing, head.len, Some(&mut answer.body)).await;
+            return Ok(Opened::Refused(answer));
+        }
+    }
+    let content_type = head.content_type.unwrap_or_default();
+    if head.status != 200 || !content_type.starts_with("text/event-stream") {
+        return Ok(Opened::NotEventStream(content_type));
+    }
+    let body = match head.framing {
+        Framing::None => Body::Length(0),
+        Framing::Length(length) => Body::Length(length),
+        Framing::Chunked => Body::Chunked { remaining: 0, crlf: false },
+        Framing::UntilClose => Body::UntilClose,
+    };
+    let reader = BodyReader { connection, at: head.len, body };
+    Ok(Opened::Stream(Box::pin(futures::stream::unfold(reader, |mut reader| async move {
+        match reader.next().await {
+            Ok(Some(bytes)) => Some((Ok(bytes), reader)),
+            Ok(None) => None,
+            Err(err) => {
+                // After an error the stream ends.
+                reader.body = Body::Length(0);
+                Some((Err(err), reader))
+            }
+        }
+    }))))
+}
+
+/// How much of an event stream's body is left.
+enum Body {
+    /// `remaining` bytes of the current chunk; `crlf`: the chunk's closing CRLF is still due.
+    Chunked {
+        remaining: usize,
+        crlf: bool,
+    },
+    Length(usize),
+    UntilClose,
+}
+
+/// Reads an event stream's body from our own connection, undoing its framing.
+struct BodyReader {
+    connection: Connection,
+    /// Where the unread bytes start in the connection's buffer.
+    at: usize,
+    body: Body,
+}
+
+impl BodyReader {
+    /// The next piece of the body; `None` at its end.
+    async fn next(&mut self) -> io::Result<Option<bytes::Bytes>> {
+        loop {
+            if self.at > 0 && self.at == self.connection.buffer.len() {
+                self.connection.buffer.clear();
+                self.at = 0;
+            }
+            let available = self.connection.buffer.len() - self.at;
+            match &mut self.body {
+                Body::Length(0) => return Ok(None),
+                Body::Length(remaining) | Body::Chunked { remaining, .. } if *remaining > 0 => {
+                    if available == 0 {
+                        self.connection.fill().await?;
+                        continue;
+                    }
+                    let n = available.min(*remaining);
+                    *remaining -= n;
+                    if let Body::Chunked { remaining: 0, crlf } = &mut self.body {
+                        *crlf = true;
+                    }
+                    let piece = &self.connection.buffer[self.at..self.at + n];
+                    self.at += n;
+                    return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
+                }
+                Body::UntilClose => {
+                    if available == 0 {
+                        if !self.connection.fill_or_end().await? {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
+                    let piece = &self.connection.buffer[self.at..];
+                    self.at += available;
+                    return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
+                }
+                Body::Chunked { crlf: crlf @ true, .. } => {
+                    if available < 2 {
+                        self.connection.fill().await?;
+                        continue;
+                    }
+                    if &self.connection.buffer[self.at..self.at + 2] != b"\r\n" {
+                        return Err(invalid("a chunk not ended by CRLF"));
+                    }
+                    self.at += 2;
+                    *crlf = false;
+                }
+                Body::Chunked { remaining, .. } => {
+                    match httparse::parse_chunk_size(&self.connection.buffer[self.at..]) {
+                        Ok(httparse::Status::Complete((used, size))) => {
+                            self.at += used;
+                            let Ok(size) = usize::try_from(size) else {
+                                return Err(invalid("a chunk too large"));
+                            };
+                            if size == 0 {
+                                self.body = Body::Length(0);
+                                return Ok(None);
+                            }
+                            *remaining = size;
+                        }
+                        Ok(httparse::Status::Partial) => self.connection.fill().await?,
+                        Err(_) => return Err(invalid("a malformed chunk size")),
+                    }
+                }
+                Body::Length(_) => unreachable!("a positive length is read above"),
+            }
+        }
     }
 }
 
@@ -214,10 +388,24 @@ impl Connection {
     /// Reads one response; whether the connection may carry another request.
     async fn read_answer(&mut self) -> io::Result<(Answer, bool)> {
         self.buffer.clear();
-        let (mut answer, framing, mut reusable, head_len) = loop {
+        let head = self.read_head().await?;
+        let mut answer = Answer {
+            status: head.status,
+            www_authenticate: head.www_authenticate,
+            body: Vec::new(),
+        };
+        let keep = !(200..300).contains(&answer.status);
+        let reusable =
+            self.read_body(head.framing, head.len, keep.then_some(&mut answer.body)).await?;
+        Ok((answer, reusable && head.reusable))
+    }
+
+    /// Reads a response's head (after any interim `1xx` ones) into the buffer and parses it.
+    async fn read_head(&mut self) -> io::Result<Head> {
+        loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
-            let head_len = match response.parse(&self.buffer) {
+            let len = match response.parse(&self.buffer) {
                 Ok(httparse::Status::Complete(len)) => len,
                 Ok(httparse::Status::Partial) if self.buffer.len() < MAX_HEAD => {
                     self.fill().await?;
@@ -231,41 +419,52 @@ impl Connection {
             let status = response.code.unwrap_or_default();
             if (100..200).contains(&status) {
                 // An interim response (`100 Continue`): the real one follows.
-                self.buffer.drain(..head_len);
+                self.buffer.drain(..len);
                 continue;
             }
             let (framing, reusable, www_authenticate) = head_facts(&response, status);
-            let answer = Answer { status, www_authenticate, body: Vec::new() };
-            break (answer, framing, reusable, head_len);
-        };
-        let keep = !(200..300).contains(&answer.status);
-        let mut at = head_len;
+            let content_type = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-type"))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_owned());
+            return Ok(Head { status, framing, reusable, www_authenticate, content_type, len });
+        }
+    }
+
+    /// Reads the body that starts at `at` in the buffer, into `body` if given (at most
+    /// [`MAX_BODY`]); whether the connection may carry another request after it.
+    async fn read_body(
+        &mut self,
+        framing: Framing,
+        mut at: usize,
+        body: Option<&mut Vec<u8>>,
+    ) -> io::Result<bool> {
         match framing {
             Framing::None => {}
             Framing::Length(length) => {
                 if length > MAX_BODY {
-                    return Ok((answer, false));
+                    return Ok(false);
                 }
                 while self.buffer.len() < at + length {
                     self.fill().await?;
                 }
-                if keep {
-                    answer.body.extend_from_slice(&self.buffer[at..at + length]);
+                if let Some(body) = body {
+                    body.extend_from_slice(&self.buffer[at..at + length]);
                 }
                 at += length;
             }
-            Framing::Chunked => at = self.read_chunks(at, keep.then_some(&mut answer.body)).await?,
+            Framing::Chunked => at = self.read_chunks(at, body).await?,
             Framing::UntilClose => {
                 while self.buffer.len() - at < MAX_BODY && self.fill_or_end().await? {}
-                if keep {
-                    answer.body.extend_from_slice(&self.buffer[at..]);
+                if let Some(body) = body {
+                    body.extend_from_slice(&self.buffer[at..]);
                 }
-                return Ok((answer, false));
+                return Ok(false);
             }
         }
         // Bytes past the response would belong to no request: do not reuse.
-        reusable &= self.buffer.len() == at;
-        Ok((answer, reusable))
+        Ok(self.buffer.len() == at)
     }
 
     /// Reads a chunked body starting at `at` in the buffer, into `body` if given; where it ends.
@@ -368,6 +567,30 @@ fn head_facts(
         Framing::UntilClose
     };
     (framing, reusable, www_authenticate)
+}
+
+/// The head of a `method` request to `url`, but its final empty line: the request line, `host`,
+/// the `own` header and `headers` (less those this client writes itself), each line ended.
+fn request_head(method: &str, url: &Url, own: (HeaderName, &str), headers: &HeaderMap) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(method.as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(url[Position::BeforePath..Position::AfterQuery].as_bytes());
+    // Header names in lower case, as hyper writes them.
+    head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    head.extend_from_slice(url[Position::BeforeHost..Position::AfterPort].as_bytes());
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(own.0.as_str().as_bytes());
+    head.extend_from_slice(b": ");
+    head.extend_from_slice(own.1.as_bytes());
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if [&own.0, &CONTENT_LENGTH, &HOST, &TRANSFER_ENCODING, &CONNECTION].contains(&name) {
+            continue;
+        }
+        header_line(&mut head, name.as_str(), value);
+    }
+    head
 }
 
 fn header_line(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {

@@ -727,3 +727,52 @@ async fn a_redirect_goes_through_the_client() {
     transport.send(ping()).await.unwrap();
     assert_eq!(posts.lock().unwrap().len(), 2, "reqwest's, and reqwest's after the redirect");
 }
+
+/// The event stream read on our own connection: a chunked body whose chunks split lines and
+/// events anywhere (and carry a chunk extension) is read whole, and its last chunk ends it.
+#[tokio::test]
+async fn a_chunked_event_stream_split_anywhere() {
+    let url = raw_server(|_, mut stream| {
+        let events = "event: endpoint\ndata: /message?sessionId=1\n\n\
+                      data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n";
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        for (i, piece) in events.as_bytes().chunks(7).enumerate() {
+            let extension = if i % 2 == 0 { ";x=1" } else { "" };
+            let _ = stream.write_all(format!("{:x}{extension}\r\n", piece.len()).as_bytes());
+            let _ = stream.write_all(piece);
+            let _ = stream.write_all(b"\r\n");
+            let _ = stream.flush();
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let mut transport = SseClientTransport::connect(config(&url)).await.unwrap();
+    assert_eq!(transport.endpoint().query(), Some("sessionId=1"));
+    let message = transport.receive().await.expect("the message");
+    assert!(matches!(message, rmcp::model::JsonRpcMessage::Response(_)), "{message:?}");
+    assert!(transport.receive().await.is_none(), "the last chunk ends the stream");
+}
+
+/// With our own requests off, the event stream is opened through reqwest, with the same
+/// outcomes: an error status quoted, a stream read.
+#[tokio::test]
+async fn the_stream_through_reqwest_when_direct_requests_are_off() {
+    let url = raw_server(|_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nno stream");
+    });
+    let err = SseClientTransport::connect(config(&url).direct_posts(false)).await.unwrap_err();
+    assert!(
+        matches!(&err, SseError::Http { status: 404, body, .. } if body == "no stream"),
+        "{err:?}"
+    );
+    let url = scripted(
+        "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
+        Duration::from_secs(2),
+        "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n",
+    );
+    let mut transport =
+        SseClientTransport::connect(config(&url).direct_posts(false)).await.unwrap();
+    assert!(transport.receive().await.is_some());
+}
