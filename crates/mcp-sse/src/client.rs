@@ -15,7 +15,7 @@ use url::Url;
 
 pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
-use crate::post::{self, DirectPoster, Opened};
+use crate::post::{self, Answer, DirectPoster, Opened};
 
 /// Largest message accepted from a server by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
@@ -324,19 +324,11 @@ impl SseClientTransport {
                         })?;
                     match opened {
                         Opened::Stream(body) => {
-                            let activity = Activity::default();
-                            let bytes = limit(body, config.max_message_size, activity.clone());
-                            let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
-                            let endpoint = wait_for_endpoint(&mut events, &url, &shown).await?;
-                            return Ok((endpoint, events, activity));
+                            return read_to_endpoint(body, config.max_message_size, &url, &shown)
+                                .await;
                         }
                         Opened::Refused(answer) => {
-                            return Err(refusal(
-                                shown.clone(),
-                                answer.status,
-                                answer.www_authenticate.as_deref(),
-                                &String::from_utf8_lossy(&answer.body),
-                            ));
+                            return Err(answer_refusal(shown.clone(), &answer));
                         }
                         Opened::NotEventStream(content_type) => {
                             return Err(SseError::NotEventStream {
@@ -368,12 +360,8 @@ impl SseClientTransport {
                 if !content_type.starts_with("text/event-stream") {
                     return Err(SseError::NotEventStream { url: shown.clone(), content_type });
                 }
-                let activity = Activity::default();
-                let bytes =
-                    limit(response.bytes_stream(), config.max_message_size, activity.clone());
-                let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
-                let endpoint = wait_for_endpoint(&mut events, &url, &shown).await?;
-                Ok((endpoint, events, activity))
+                read_to_endpoint(response.bytes_stream(), config.max_message_size, &url, &shown)
+                    .await
             };
             let outcome = tokio::time::timeout(config.timeout, connect)
                 .await
@@ -498,6 +486,25 @@ async fn wait_for_endpoint(events: &mut Events, url: &Url, shown: &str) -> Resul
             }
         }
     }
+}
+
+/// Reads the event stream `body` (its bytes bounded by `max`, see [`limit`]) up to its
+/// `endpoint` event: the endpoint, the rest of the stream, and when bytes last arrived.
+async fn read_to_endpoint<S, E>(
+    body: S,
+    max: usize,
+    url: &Url,
+    shown: &str,
+) -> Result<(Url, Events, Activity), SseError>
+where
+    S: Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let activity = Activity::default();
+    let bytes = limit(body, max, activity.clone());
+    let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
+    let endpoint = wait_for_endpoint(&mut events, url, shown).await?;
+    Ok((endpoint, events, activity))
 }
 
 /// Reads the event stream until it ends, is silent too long, or the transport closes.
@@ -830,6 +837,12 @@ fn refusal(url: String, status: u16, challenge: Option<&[u8]>, body: &str) -> Ss
     SseError::Http { url, status, body: excerpt(body) }
 }
 
+/// [`refusal`] for an answer read on a connection of our own.
+fn answer_refusal(url: String, answer: &Answer) -> SseError {
+    let body = String::from_utf8_lossy(&answer.body);
+    refusal(url, answer.status, answer.www_authenticate.as_deref(), &body)
+}
+
 /// 401 and 403: the server wants credentials, or refuses the ones it got.
 fn refuses_credentials(status: u16) -> bool {
     status == 401 || status == 403
@@ -908,12 +921,7 @@ impl PostTo {
         Ok(match answer.status {
             200..=299 => Some(Sent::Accepted),
             300..=399 => None,
-            status => Some(Sent::Refused(refusal(
-                self.shown.clone(),
-                status,
-                answer.www_authenticate.as_deref(),
-                &String::from_utf8_lossy(&answer.body),
-            ))),
+            _ => Some(Sent::Refused(answer_refusal(self.shown.clone(), &answer))),
         })
     }
 

@@ -85,7 +85,9 @@ struct Head {
     /// Whether the connection may carry another request, as far as the head says.
     reusable: bool,
     www_authenticate: Option<Vec<u8>>,
-    content_type: Option<String>,
+    /// Where the `Content-Type` value is in the buffer (read only for an event stream, so an
+    /// answer to a `POST` allocates nothing for it).
+    content_type: Option<std::ops::Range<usize>>,
     /// Its length in the buffer.
     len: usize,
 }
@@ -264,8 +266,11 @@ pub(crate) async fn open_event_stream(
             return Ok(Opened::Refused(answer));
         }
     }
-    let content_type = head.content_type.unwrap_or_default();
-    if head.status != 200 || !content_type.starts_with("text/event-stream") {
+    let content_type = head
+        .content_type
+        .map(|at| String::from_utf8_lossy(&connection.buffer[at]).trim().to_owned())
+        .unwrap_or_default();
+    if !content_type.starts_with("text/event-stream") {
         return Ok(Opened::NotEventStream(content_type));
     }
     let body = match head.framing {
@@ -317,7 +322,6 @@ impl BodyReader {
             }
             let available = self.connection.buffer.len() - self.at;
             match &mut self.body {
-                Body::Length(0) => return Ok(None),
                 Body::Length(remaining) | Body::Chunked { remaining, .. } if *remaining > 0 => {
                     if available == 0 {
                         self.connection.fill().await?;
@@ -332,6 +336,7 @@ impl BodyReader {
                     self.at += n;
                     return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
                 }
+                Body::Length(_) => return Ok(None),
                 Body::UntilClose => {
                     if available == 0 {
                         if !self.connection.fill_or_end().await? {
@@ -371,7 +376,6 @@ impl BodyReader {
                         Err(_) => return Err(invalid("a malformed chunk size")),
                     }
                 }
-                Body::Length(_) => unreachable!("a positive length is read above"),
             }
         }
     }
@@ -423,11 +427,14 @@ impl Connection {
                 continue;
             }
             let (framing, reusable, www_authenticate) = head_facts(&response, status);
-            let content_type = response
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("content-type"))
-                .map(|h| String::from_utf8_lossy(h.value).trim().to_owned());
+            let content_type =
+                response.headers.iter().find(|h| h.name.eq_ignore_ascii_case("content-type")).map(
+                    |h| {
+                        // httparse's values are slices of the buffer.
+                        let start = h.value.as_ptr() as usize - self.buffer.as_ptr() as usize;
+                        start..start + h.value.len()
+                    },
+                );
             return Ok(Head { status, framing, reusable, www_authenticate, content_type, len });
         }
     }

@@ -140,9 +140,10 @@ fn read_examples(path: &Path) -> Result<Vec<Example>, Error> {
             continue;
         }
         let example: Example = serde_json::from_str(line).map_err(|err| {
-            // serde_json's text ends in its own position, "at line 1 column C".
+            // serde_json's text ends in its own position, " at line 1 column C".
             let text = err.to_string();
-            let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+            let place = format!(" at line {} column {}", err.line(), err.column());
+            let what = text.strip_suffix(&place).unwrap_or(&text);
             fail(format!("line {}, column {}: {what}; {SHAPE}", number + 1, err.column()))
         })?;
         if example.request.trim().is_empty() {

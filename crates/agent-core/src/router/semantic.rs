@@ -650,25 +650,15 @@ impl HybridRouter {
     /// its cosine similarity to `query`.
     fn example_similarities(&self, query: &[f32]) -> Result<ExampleScores, EmbedError> {
         let index = self.router.index();
-        let positions: HashMap<(&str, &str), usize> = {
-            let mut positions = HashMap::new();
-            for example in &self.examples {
-                let key = (example.server.as_str(), example.tool.as_str());
-                if !positions.contains_key(&key)
-                    && let Some(doc) = index.position(key.0, key.1)
-                {
-                    positions.insert(key, doc);
-                }
-            }
-            positions
-        };
+        // Each tool's position, looked up once however many examples it has.
+        let mut positions: HashMap<(&str, &str), Option<usize>> = HashMap::new();
         let cache = self.lock();
         let mut scores = ExampleScores { scored: Vec::new(), which: Vec::new() };
         for (i, example) in self.examples.iter().enumerate() {
-            let Some(&doc) = positions.get(&(example.server.as_str(), example.tool.as_str()))
-            else {
-                continue;
-            };
+            let (server, tool) = (example.server.as_str(), example.tool.as_str());
+            let position =
+                *positions.entry((server, tool)).or_insert_with(|| index.position(server, tool));
+            let Some(doc) = position else { continue };
             scores.scored.push((doc, similarity_to(&cache, &example.text, query, "an example")?));
             scores.which.push(i);
         }
