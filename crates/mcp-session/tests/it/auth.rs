@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::io::{Read as _, Write as _};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,16 +40,10 @@ fn child_urls() -> Option<Vec<String>> {
 /// Runs the test `name` of this binary in a child process with the servers' `urls` and the
 /// environment `vars`, and asserts that it ran and passed.
 fn run_child(name: &str, urls: &[&str], vars: &[(&str, &str)]) {
-    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD_URLS, urls.join(";"))
-        .envs(vars.iter().copied())
-        .output()
-        .expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "the child ran no test:\n{stdout}\n{stderr}");
+    let urls = urls.join(";");
+    let mut all = vec![(CHILD_URLS, urls.as_str())];
+    all.extend_from_slice(vars);
+    crate::run_child(name, &all);
 }
 
 /// Runs `scenario` on a runtime, with every `tracing` event and span of the process written

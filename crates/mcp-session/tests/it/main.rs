@@ -23,6 +23,21 @@ use std::time::Duration;
 
 use mcp_session::mcp_config::{ServerConfig, StdioConfig, StreamableHttpConfig, Timeouts};
 
+/// Runs the test `name` of this binary alone in a child process with the environment `vars`,
+/// and asserts that it ran and passed: for a test that needs the process to itself (its
+/// environment, or `tracing`'s process-wide state, which the other tests' threads share).
+pub(crate) fn run_child(name: &str, vars: &[(&str, &str)]) {
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "the child ran no test:\n{stdout}\n{stderr}");
+}
+
 /// Short timeouts, so failure tests end quickly; generous enough for a loaded CI machine.
 pub(crate) fn quick_timeouts() -> Timeouts {
     Timeouts::default()

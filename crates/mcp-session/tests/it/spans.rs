@@ -61,14 +61,27 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Requests {
     }
 }
 
-#[tokio::test]
-async fn each_request_has_a_span_inside_its_session_span() {
+/// Set in the child process that runs the test.
+const CHILD: &str = "MCP_SESSION_SPANS_TEST_CHILD";
+
+/// Runs in a child process of its own: `tracing` caches each callsite's interest for the whole
+/// process, and another test's thread could register the span's callsite while no subscriber
+/// wanted it, hiding the span from this one's (rebuilding the cache first narrowed that race,
+/// but it still lost under load).
+#[test]
+fn each_request_has_a_span_inside_its_session_span() {
+    if std::env::var_os(CHILD).is_none() {
+        crate::run_child("spans::each_request_has_a_span_inside_its_session_span", &[(CHILD, "1")]);
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(spans_of_two_requests());
+}
+
+async fn spans_of_two_requests() {
     let requests = Requests::default();
     let subscriber = tracing_subscriber::registry().with(requests.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test's thread may have registered the span's callsite while no subscriber
-    // wanted it, and its cached interest would then hide the span from this one.
-    tracing::callsite::rebuild_interest_cache();
 
     let config: ServerConfig = stdio_server(&[]).into();
     let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();
