@@ -1,13 +1,17 @@
 //! [`Connection`]: what a transport hands the manager once the handshake is done, and
 //! [`Connect`], the two steps every transport's connection attempt offers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use mcp_config::{Protocol, TransportKind};
+use mcp_sse::direct::Direct;
 use rmcp::ServiceError;
 use rmcp::model::{ProtocolVersion, RequestId};
-use rmcp::service::{ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService};
+use rmcp::service::{
+    ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService, TxJsonRpcMessage,
+};
 
 use crate::error::SessionError;
 use crate::handler::Adapter;
@@ -20,6 +24,29 @@ pub(crate) type Service = RunningService<RoleClient, Adapter>;
 pub(crate) struct Connection {
     pub(crate) service: Service,
     pub(crate) link: Box<dyn Link>,
+    /// The transport's way past rmcp's service loop, when it reads its messages itself.
+    pub(crate) writer: Option<Arc<dyn DirectWriter>>,
+}
+
+/// A transport that writes requests for their callers and gives them the answers its reader
+/// takes, past rmcp's service loop ([`mcp_sse::direct`]): stdio and legacy SSE.
+pub(crate) trait DirectWriter: Send + Sync {
+    /// The requests waiting for their answers.
+    fn requests(&self) -> &Direct;
+
+    /// Writes `message` to the server, as the transport's `send` writes rmcp's.
+    ///
+    /// The future may be dropped before it is done (its caller timed out or went away): a
+    /// transport that a half-written message would break finishes the write in a task.
+    fn write(&self, message: TxJsonRpcMessage<RoleClient>) -> BoxFuture<'static, Result<(), Unwritten>>;
+}
+
+/// A message the transport could not write, and rmcp's error for it (the error rmcp's service
+/// would have made, for [`Link::explain`]).
+pub(crate) struct Unwritten {
+    /// Whether any of it reached the server.
+    pub(crate) began: bool,
+    pub(crate) err: ServiceError,
 }
 
 /// A request that failed: the server, the request, and rmcp's error.

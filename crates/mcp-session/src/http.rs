@@ -103,7 +103,7 @@ impl Connect for Connecting {
                             url: self.url.clone(),
                             token_env: self.token_env.clone(),
                         });
-                        return Ok(Connection { service, link });
+                        return Ok(Connection { service, link, writer: None });
                     }
                     Err(err) => err,
                 };

@@ -15,7 +15,7 @@ use rmcp::model::{
     ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest, NumberOrString,
     PaginatedRequestParams, PingRequest, Prompt, ReadResourceRequest, ReadResourceRequestParams,
     ReadResourceResult, RequestId, RequestParamsMeta as _, Resource, ResourceTemplate,
-    ServerCapabilities, ServerPeerInfo, ServerRequest, ServerResult, Tool,
+    ServerCapabilities, ServerPeerInfo, ServerRequest, ServerResult, Tool, ClientCapabilities, JsonRpcMessage, ProgressToken, ProtocolVersion,
 };
 use rmcp::service::{
     Peer, PeerRequestOptions, RequestContext, RoleClient, RunningService, Service as RmcpService,
@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use crate::connection::{Connection, Failed, Link, Service};
+use crate::connection::{Connection, DirectWriter, Failed, Link, Service};
 use crate::error::{PagingProblem, SessionError, humanize};
 use crate::handler::{ListChanges, ListKind};
 
@@ -120,6 +120,8 @@ struct Inner {
     /// `notifications/cancelled` for requests whose callers stopped waiting (see
     /// [`CancelOnDrop`]), still being sent; `close` waits for them.
     cancels: Mutex<JoinSet<()>>,
+    /// The transport's way past rmcp's service loop, when it has one and may use it.
+    direct: Option<DirectPath>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -145,6 +147,9 @@ impl WeakSession {
 impl Session {
     pub(crate) fn new(server: String, config: &ServerConfig, connection: Connection) -> Session {
         let peer_info = connection.service.peer_info();
+        let direct = connection
+            .writer
+            .and_then(|writer| DirectPath::new(writer, &connection.service, peer_info.as_deref()));
         let timeouts = config.timeouts();
         let changes = Arc::clone(&connection.service.service().changes);
         Session {
@@ -162,6 +167,7 @@ impl Session {
                 closed: AtomicBool::new(false),
                 closing: tokio::sync::watch::Sender::new(false),
                 cancels: Mutex::new(JoinSet::new()),
+                direct,
             }),
         }
     }
@@ -509,6 +515,7 @@ impl Session {
         let after = timeout.unwrap_or(self.inner.timeouts.request);
         Exchange {
             service,
+            direct: self.inner.direct.as_ref(),
             cancels: &self.inner.cancels,
             closing: self.inner.closing.subscribe(),
             sent: AtomicU32::new(0),
@@ -544,7 +551,7 @@ impl Session {
         // was and its transport could not write a byte of it.
         let unsent = match (exchange.sent.load(Ordering::Acquire), exchange.first.get()) {
             (0, _) => true,
-            (1, Some(id)) => self.inner.link.lock().await.never_sent(id, &err),
+            (1, Some(Some(id))) => self.inner.link.lock().await.never_sent(id, &err),
             _ => false,
         };
         let err = self.service_error(operation.clone(), err).await;
@@ -667,14 +674,17 @@ impl<'a> Request<'a> {
 /// deadline.
 struct Exchange<'a> {
     service: &'a Service,
+    /// Where requests go past rmcp's service loop, when they may.
+    direct: Option<&'a DirectPath>,
     cancels: &'a Mutex<JoinSet<()>>,
     /// Turns `true` when the session's `close` ends the requests in flight.
     closing: tokio::sync::watch::Receiver<bool>,
     /// How many requests of the operation were handed to rmcp for the transport: with none, a
     /// failure means nothing reached the server.
     sent: AtomicU32,
-    /// The id of its first request.
-    first: std::sync::OnceLock<RequestId>,
+    /// The id of its first request, for [`Link::never_sent`]; `None` for a direct request,
+    /// which knows that itself.
+    first: std::sync::OnceLock<Option<RequestId>>,
     /// The operation's timeout, for the error.
     after: Duration,
     deadline: Instant,
@@ -694,6 +704,9 @@ impl Exchange<'_> {
         if Instant::now() >= self.deadline {
             return Err(self.timed_out());
         }
+        if let Some(direct) = self.direct {
+            return self.send_direct(direct, request).await;
+        }
         // Queueing cannot send part of the request: on timeout here nothing was sent.
         let mut handle = tokio::time::timeout_at(
             self.deadline,
@@ -702,7 +715,7 @@ impl Exchange<'_> {
         .await
         .map_err(|_| self.timed_out())??;
         if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
-            let _ = self.first.set(handle.id.clone());
+            let _ = self.first.set(Some(handle.id.clone()));
         }
         tracing::Span::current().record("id", tracing::field::display(&handle.id));
         let left = self.deadline.saturating_duration_since(Instant::now());
@@ -725,15 +738,89 @@ impl Exchange<'_> {
             () = async { drop(closing.wait_for(|closing| *closing).await) } => {
                 guard.disarm();
                 let reason = "the session was closed while the request ran";
-                let notification = CancelledNotification::new(CancelledNotificationParam::new(
-                    Some(id),
-                    Some(reason.to_owned()),
-                ));
-                let sent = self.service.peer().send_notification(notification.into());
-                let _ = tokio::time::timeout(self.grace, sent).await;
+                self.cancel(id, reason).await;
                 Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) })
             }
         }
+    }
+
+    /// [`send`](Self::send) past rmcp's service loop: the request is written from this task,
+    /// and its answer comes straight from the transport's reader (see [`DirectPath`]).
+    async fn send_direct(
+        &self,
+        direct: &DirectPath,
+        mut request: ClientRequest,
+    ) -> Result<ServerResult, ServiceError> {
+        let mut reply = direct.writer.requests().register().ok_or(ServiceError::TransportClosed)?;
+        let id = reply.id();
+        direct.stamp(&mut request, &id);
+        tracing::Span::current().record("id", tracing::field::display(&id));
+        let mut guard =
+            CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels };
+        // The write may be dropped unfinished (see `DirectWriter::write`).
+        let written = tokio::time::timeout_at(
+            self.deadline,
+            direct.writer.write(JsonRpcMessage::request(request, id.clone())),
+        )
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(unwritten)) => {
+                guard.disarm();
+                if unwritten.began && self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
+                    let _ = self.first.set(None);
+                }
+                return Err(unwritten.err);
+            }
+            // Still being written: the server may have it, and is told to stop.
+            Err(_) => {}
+        }
+        if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
+            let _ = self.first.set(None);
+        }
+        let mut closing = self.closing.clone();
+        let answer = tokio::select! {
+            answer = tokio::time::timeout_at(self.deadline, reply.answer()) => answer,
+            () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+                guard.disarm();
+                let reason = "the session was closed while the request ran";
+                self.cancel(id, reason).await;
+                return Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) });
+            }
+        };
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(_) => {
+                // As rmcp's own timeout: the cancellation is sent before the error returns;
+                // one that takes longer than the grace period is left to the guard's task.
+                let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
+                    Some(id),
+                    Some("request timed out".to_owned()),
+                ));
+                let sent = self.service.peer().send_notification(cancelled.into());
+                if let Ok(Ok(())) = tokio::time::timeout(self.grace, sent).await {
+                    guard.disarm();
+                }
+                return Err(self.timed_out());
+            }
+        };
+        guard.disarm();
+        match answer {
+            Some(JsonRpcMessage::Response(response)) => Ok(response.result),
+            Some(JsonRpcMessage::Error(error)) => Err(ServiceError::McpError(error.error)),
+            Some(_) => Err(ServiceError::UnexpectedResponse),
+            None => Err(ServiceError::TransportClosed),
+        }
+    }
+
+    /// Tells the server to stop request `id`, within the grace period.
+    async fn cancel(&self, id: RequestId, reason: &str) {
+        let notification = CancelledNotification::new(CancelledNotificationParam::new(
+            Some(id),
+            Some(reason.to_owned()),
+        ));
+        let sent = self.service.peer().send_notification(notification.into());
+        let _ = tokio::time::timeout(self.grace, sent).await;
     }
 
     /// Every page of a listing.
@@ -955,6 +1042,61 @@ fn contentless(result: ServerResult) -> Option<CallToolResult> {
     result.result_type = result_type;
     result.meta = meta;
     Some(result)
+}
+
+/// Requests written past rmcp's service loop ([`mcp_sse::direct`]), over a transport that reads
+/// its own messages (stdio, legacy SSE).
+///
+/// A request then costs no hand-off to rmcp's loop and back: the caller writes it and the
+/// transport's reader gives it the answer. What rmcp's `Peer` does to a request is done here
+/// too: the progress token (the request's id), and for protocols without `initialize` the
+/// `_meta` every request carries. Not used when the client announces sampling, elicitation or
+/// roots under a protocol (2026-07-28 on) where a server's request must be tied to one of ours
+/// that rmcp knows of (SEP-2260): rmcp does not know of these.
+struct DirectPath {
+    writer: Arc<dyn DirectWriter>,
+    /// What rmcp puts in each request's `_meta` for a protocol without `initialize`.
+    meta: Option<RequestMetadata>,
+}
+
+struct RequestMetadata {
+    protocol_version: ProtocolVersion,
+    client_info: Implementation,
+    capabilities: ClientCapabilities,
+}
+
+impl DirectPath {
+    fn new(
+        writer: Arc<dyn DirectWriter>,
+        service: &Service,
+        peer: Option<&ServerPeerInfo>,
+    ) -> Option<DirectPath> {
+        let version = &peer?.protocol_version;
+        let info = service.service().get_info();
+        let asks = info.capabilities.sampling.is_some()
+            || info.capabilities.elicitation.is_some()
+            || info.capabilities.roots.is_some();
+        if asks && *version >= ProtocolVersion::V_2026_07_28 {
+            return None;
+        }
+        let meta = (!version.has_initialize()).then(|| RequestMetadata {
+            protocol_version: version.clone(),
+            client_info: info.client_info,
+            capabilities: info.capabilities,
+        });
+        Some(DirectPath { writer, meta })
+    }
+
+    /// Adds what rmcp's `Peer` adds to a request's `_meta`.
+    fn stamp(&self, request: &mut ClientRequest, id: &RequestId) {
+        let meta = request.get_meta_mut();
+        if let Some(metadata) = &self.meta {
+            meta.set_protocol_version(metadata.protocol_version.clone());
+            meta.set_client_info(metadata.client_info.clone());
+            meta.set_client_capabilities(metadata.capabilities.clone());
+        }
+        meta.set_progress_token(ProgressToken(id.clone()));
+    }
 }
 
 /// Sends `notifications/cancelled` for a request whose caller stopped waiting for it (dropped

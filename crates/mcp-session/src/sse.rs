@@ -8,13 +8,19 @@ use futures::future::BoxFuture;
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use mcp_config::TransportKind;
 use mcp_sse::client::{
-    BearerAuth, BearerError, ClosedReason, SseClientConfig, SseClientTransport, SseError,
+    BearerAuth, BearerError, ClosedReason, Requester, SseClientConfig, SseClientTransport,
+    SseError,
 };
-use rmcp::ServiceError;
+use mcp_sse::direct::Direct;
+use rmcp::service::TxJsonRpcMessage;
+use rmcp::transport::DynamicTransportError;
+use rmcp::{RoleClient, ServiceError};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
 
-use crate::connection::{Connect, Connection, Failed, Link, describe_init_error};
+use crate::connection::{
+    Connect, Connection, DirectWriter, Failed, Link, Unwritten, describe_init_error,
+};
 use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::Endpoint;
@@ -68,12 +74,14 @@ impl Connect for Connecting {
             .map_err(|err| self.sse_error(err).with_token_env(self.token_env.as_deref()))?;
         self.stream_open = true;
         let closed = transport.closed_reason_handle();
+        let requester = transport.requester();
         match serve_client_with_lifecycle(adapter, transport, ClientLifecycleMode::Initialize).await
         {
             Ok(service) => {
                 let link =
                     SseLink { url: self.url.clone(), closed, token_env: self.token_env.clone() };
-                Ok(Connection { service, link: Box::new(link) })
+                let writer = Arc::new(SseWriter(requester));
+                Ok(Connection { service, link: Box::new(link), writer: Some(writer) })
             }
             Err(err) => {
                 Err(self.init_error(&err, &closed).with_token_env(self.token_env.as_deref()))
@@ -174,6 +182,33 @@ impl Connecting {
 
 /// An open legacy SSE session's side: the (redacted) URL, why its stream ended, and the bearer
 /// token's variable.
+/// The legacy SSE transport's writer for requests past rmcp's service loop: its `POST`s, whose
+/// answers its event reader gives back.
+struct SseWriter(Requester);
+
+impl DirectWriter for SseWriter {
+    fn requests(&self) -> &Direct {
+        self.0.direct()
+    }
+
+    fn write(
+        &self,
+        message: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+        let post = self.0.post(message);
+        Box::pin(async move {
+            post.await.map_err(|err| Unwritten {
+                // As for rmcp's sends over this transport (`Link::never_sent`'s default).
+                began: true,
+                err: ServiceError::TransportSend(DynamicTransportError::new::<
+                    SseClientTransport,
+                    RoleClient,
+                >(err)),
+            })
+        })
+    }
+}
+
 struct SseLink {
     url: String,
     closed: ClosedReason,

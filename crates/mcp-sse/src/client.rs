@@ -15,6 +15,7 @@ use url::Url;
 
 pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
+use crate::direct::Direct;
 use crate::post::{self, Answer, DirectPoster, Opened};
 
 /// Largest message accepted from a server by default: 16 MiB.
@@ -270,6 +271,35 @@ pub struct SseClientTransport {
     endpoint: Url,
     cancel: CancellationToken,
     closed_reason: Arc<Mutex<Option<String>>>,
+    direct: Direct,
+}
+
+/// A handle that sends messages to a legacy SSE server besides rmcp's service loop, and whose
+/// requests' answers the transport's event reader gives straight back: see
+/// [`direct`](crate::direct). Made by [`SseClientTransport::requester`].
+#[derive(Clone, Debug)]
+pub struct Requester {
+    poster: Poster,
+    direct: Direct,
+}
+
+impl Requester {
+    /// The requests waiting for their answers from the event stream.
+    pub fn direct(&self) -> &Direct {
+        &self.direct
+    }
+
+    /// `POST`s `message`, as the transport sends rmcp's; a request's id should come from
+    /// [`Direct::register`] for its answer to come back through [`direct`](Self::direct).
+    ///
+    /// # Errors
+    /// As the transport's `send`: the server refused the message or could not be reached.
+    pub fn post(
+        &self,
+        message: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), SseError>> + Send + 'static {
+        self.poster.clone().post(message)
+    }
 }
 
 /// What every `POST` of a transport shares, behind one `Arc`: each message sent clones a
@@ -390,19 +420,17 @@ impl SseClientTransport {
         let cancel = CancellationToken::new();
         let closed_reason = Arc::new(Mutex::new(None));
         let decoder = ResultDecoder::default();
+        let direct = Direct::default();
         tokio::spawn(read_events(
             events,
             activity,
-            sender,
+            Answers { sender, direct: direct.clone(), decoder: decoder.clone() },
             cancel.clone(),
             closed_reason.clone(),
             config.sse_read_timeout,
-            decoder.clone(),
         ));
-        let direct =
-            if config.direct_posts { DirectPoster::new(&endpoint, &headers) } else { None };
         let poster = Poster(Arc::new(PostTo {
-            direct,
+            direct: if config.direct_posts { DirectPoster::new(&endpoint, &headers) } else { None },
             client,
             endpoint: endpoint.clone(),
             shown: self::shown(&endpoint),
@@ -411,7 +439,13 @@ impl SseClientTransport {
             timeout: config.timeout,
             decoder,
         }));
-        Ok(SseClientTransport { messages, poster, endpoint, cancel, closed_reason })
+        Ok(SseClientTransport { messages, poster, endpoint, cancel, closed_reason, direct })
+    }
+
+    /// A handle that posts messages besides rmcp's service loop, whose requests' answers the
+    /// event reader gives straight to their callers ([`direct`](crate::direct)).
+    pub fn requester(&self) -> Requester {
+        Requester { poster: self.poster.clone(), direct: self.direct.clone() }
     }
 
     /// The URL messages are posted to.
@@ -507,16 +541,25 @@ where
     Ok((endpoint, events, activity))
 }
 
+/// Where the event reader puts the messages it decodes.
+struct Answers {
+    /// To rmcp's service loop.
+    sender: mpsc::Sender<RxJsonRpcMessage<RoleClient>>,
+    /// Straight to the callers of direct requests.
+    direct: Direct,
+    decoder: ResultDecoder,
+}
+
 /// Reads the event stream until it ends, is silent too long, or the transport closes.
 async fn read_events(
     mut events: Events,
     activity: Activity,
-    sender: mpsc::Sender<RxJsonRpcMessage<RoleClient>>,
+    answers: Answers,
     cancel: CancellationToken,
     closed_reason: Arc<Mutex<Option<String>>>,
     silence: Duration,
-    decoder: ResultDecoder,
 ) {
+    let Answers { sender, direct, decoder } = answers;
     let reason = loop {
         let deadline = activity.last() + silence;
         let next = tokio::select! {
@@ -538,6 +581,7 @@ async fn read_events(
         let Some(data) = event.data.filter(|_| is_message) else { continue };
         match decoder.decode(data.as_bytes()) {
             Ok(message) => {
+                let Some(message) = direct.offer(message) else { continue };
                 if sender.send(message).await.is_err() {
                     break "closed by the client".to_owned();
                 }
@@ -549,6 +593,8 @@ async fn read_events(
     if let Ok(mut slot) = closed_reason.lock() {
         slot.get_or_insert(reason);
     }
+    // After the reason: a direct request ended by this finds it.
+    direct.close();
 }
 
 /// Ends the byte stream with an error when the data of one event (one message) exceeds `max`
@@ -1042,7 +1088,10 @@ mod props {
     use tokio_util::sync::CancellationToken;
     use url::Url;
 
-    use super::{Activity, Events, SseError, limit, read_events, wait_for_endpoint};
+    use super::{
+        Activity, Answers, Direct, Events, ResultDecoder, SseError, limit, read_events,
+        wait_for_endpoint,
+    };
 
     const URL: &str = "http://127.0.0.1:9/sse";
 
@@ -1080,14 +1129,15 @@ mod props {
             };
             let (sender, mut receiver) = mpsc::channel(64);
             let reason = Arc::new(Mutex::new(None));
+            let answers =
+                Answers { sender, direct: Direct::default(), decoder: ResultDecoder::default() };
             let reading = read_events(
                 events,
                 activity,
-                sender,
+                answers,
                 CancellationToken::new(),
                 reason.clone(),
                 Duration::from_secs(3600),
-                crate::decode::ResultDecoder::default(),
             );
             let collecting = async {
                 let mut messages = Vec::new();

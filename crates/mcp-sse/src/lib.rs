@@ -9,7 +9,9 @@
 //!   handler at `/sse` and `/message?sessionId=…`, loopback-only by default;
 //! - [`decode::ResultDecoder`] (feature `client`): decodes a server's answer straight into the
 //!   result type its request expects, where rmcp tries about twenty; the SSE client uses it, and
-//!   so does mcp-session's stdio transport.
+//!   so does mcp-session's stdio transport;
+//! - [`direct::Direct`] (feature `client`): requests a client writes itself and whose answers
+//!   its transport's reader hands straight back, past rmcp's service loop.
 //!
 //! ```no_run
 //! # #![allow(dead_code)]
@@ -36,6 +38,8 @@ mod bearer;
 pub mod client;
 #[cfg(feature = "client")]
 pub mod decode;
+#[cfg(feature = "client")]
+pub mod direct;
 #[cfg(feature = "client")]
 mod post;
 #[cfg(feature = "server")]

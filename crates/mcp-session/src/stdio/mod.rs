@@ -13,15 +13,18 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use mcp_config::{StdioConfig, TransportKind};
 use mcp_sse::decode::ResultDecoder;
+use mcp_sse::direct::Direct;
 use rmcp::model::{NumberOrString, RequestId};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
-use rmcp::transport::Transport;
+use rmcp::transport::{DynamicTransportError, Transport};
 use rmcp::{RoleClient, ServiceError};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
-use crate::connection::{Connect, Connection, Failed, Link, describe_init_error, lifecycle};
+use crate::connection::{
+    Connect, Connection, DirectWriter, Failed, Link, Unwritten, describe_init_error, lifecycle,
+};
 use crate::error::{SessionError, humanize};
 use crate::handler::Adapter;
 
@@ -267,6 +270,7 @@ impl Connect for Connecting {
         let (Some(adapter), Some(transport)) = (self.adapter.take(), self.transport.take()) else {
             return Err(SessionError::Closed { server: self.server.clone() });
         };
+        let writer = transport.direct_writer();
         let outcome =
             serve_client_with_lifecycle(adapter, transport, lifecycle(self.protocol)).await;
         let mut child = self
@@ -274,7 +278,10 @@ impl Connect for Connecting {
             .take()
             .ok_or_else(|| SessionError::Closed { server: self.server.clone() })?;
         let err = match outcome {
-            Ok(service) => return Ok(Connection { service, link: Box::new(child) }),
+            Ok(service) => {
+                let link = Box::new(child);
+                return Ok(Connection { service, link, writer: Some(Arc::new(writer)) });
+            }
             Err(err) => err,
         };
         // Only a broken connection may mean the server died; any other failure is the
@@ -363,6 +370,8 @@ struct StdioTransport {
     lines: LineReader<ChildStdout>,
     writer: Stdin,
     started: Started,
+    /// Requests written past rmcp's service loop: their answers are taken out as they are read.
+    direct: Direct,
 }
 
 impl StdioTransport {
@@ -377,7 +386,96 @@ impl StdioTransport {
             lines: LineReader::new(stdout, MAX_MESSAGE_BYTES, garbage, fault, server),
             writer: Arc::new(tokio::sync::Mutex::new(Some(stdin))),
             started: Started::default(),
+            direct: Direct::default(),
         }
+    }
+
+    /// The writer for requests past rmcp's service loop.
+    fn direct_writer(&self) -> StdioWriter {
+        StdioWriter {
+            stdin: self.writer.clone(),
+            decoder: self.lines.decoder.clone(),
+            direct: self.direct.clone(),
+        }
+    }
+}
+
+impl Drop for StdioTransport {
+    fn drop(&mut self) {
+        // rmcp's service has ended: nothing reads the answers of direct requests any more.
+        self.direct.close();
+    }
+}
+
+/// Writes one message as a line to the server's stdin; `on_first_byte` runs once its first
+/// bytes are written. On failure, says whether any were.
+async fn write_line(
+    stdin: &Stdin,
+    message: &TxJsonRpcMessage<RoleClient>,
+    on_first_byte: impl FnOnce(),
+) -> Result<(), (bool, std::io::Error)> {
+    let mut bytes = serde_json::to_vec(message).map_err(|err| (false, std::io::Error::other(err)))?;
+    bytes.push(b'\n');
+    let mut writer = stdin.lock().await;
+    let stdin = writer.as_mut().ok_or_else(|| {
+        (false, std::io::Error::new(std::io::ErrorKind::NotConnected, "stdin is closed"))
+    })?;
+    let mut on_first_byte = Some(on_first_byte);
+    let mut written = 0;
+    while written < bytes.len() {
+        match stdin.write(&bytes[written..]).await {
+            Ok(0) => return Err((written > 0, std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                if let Some(note) = on_first_byte.take() {
+                    note();
+                }
+                written += n;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err((written > 0, err)),
+        }
+    }
+    stdin.flush().await.map_err(|err| (true, err))
+}
+
+/// The stdio transport's writer for requests past rmcp's service loop: the same stdin, behind
+/// the same lock, so that lines never interleave.
+struct StdioWriter {
+    stdin: Stdin,
+    decoder: ResultDecoder,
+    direct: Direct,
+}
+
+impl DirectWriter for StdioWriter {
+    fn requests(&self) -> &Direct {
+        &self.direct
+    }
+
+    fn write(
+        &self,
+        message: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+        self.decoder.sent(&message);
+        let stdin = self.stdin.clone();
+        let mut line = Box::pin(async move { write_line(&stdin, &message, || ()).await });
+        Box::pin(async move {
+            // A line cut off part-way would garble every message after it: a write that is
+            // not done at once (a full pipe, a lock held) ends in a task of its own, which
+            // dropping this future does not stop.
+            let written = match futures::poll!(&mut line) {
+                std::task::Poll::Ready(written) => written,
+                std::task::Poll::Pending => tokio::spawn(line).await.unwrap_or_else(|err| {
+                    Err((true, std::io::Error::other(format!("the write to stdin failed: {err}"))))
+                }),
+            };
+            written.map_err(|(began, err)| Unwritten {
+                began,
+                err: ServiceError::TransportSend(DynamicTransportError::new::<
+                    StdioTransport,
+                    RoleClient,
+                >(err)),
+            })
+        })
     }
 }
 
@@ -493,36 +591,25 @@ impl Transport<RoleClient> for StdioTransport {
         let id = Started::id_of(&item);
         self.lines.decoder.sent(&item);
         async move {
-            let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
-            bytes.push(b'\n');
-            let mut writer = writer.lock().await;
-            let stdin = writer.as_mut().ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotConnected, "stdin is closed")
-            })?;
             // Which requests reached the server at all: see `Started`.
-            let mut written = 0;
-            while written < bytes.len() {
-                match stdin.write(&bytes[written..]).await {
-                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                    Ok(n) => {
-                        if written == 0 {
-                            started.note(id);
-                        }
-                        written += n;
-                    }
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(err) => return Err(err),
-                }
-            }
-            stdin.flush().await
+            write_line(&writer, &item, || started.note(id)).await.map_err(|(_, err)| err)
         }
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
-        self.lines.next_message().await
+        loop {
+            let Some(message) = self.lines.next_message().await else {
+                self.direct.close();
+                return None;
+            };
+            if let Some(message) = self.direct.offer(message) {
+                return Some(message);
+            }
+        }
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
+        self.direct.close();
         // Dropping stdin sends EOF: the MCP spec's first step of stdio shutdown.
         self.writer.lock().await.take();
         Ok(())

@@ -4,6 +4,7 @@
 mod auth;
 mod cancel;
 mod catalog;
+mod direct;
 mod failures;
 mod handlers;
 mod leaks;

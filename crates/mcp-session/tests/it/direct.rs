@@ -1,0 +1,131 @@
+//! Requests past rmcp's service loop (`mcp_sse::direct`): over stdio and legacy SSE a session
+//! writes each request itself and its transport's reader hands it the answer. Seen from the
+//! server through the progress token, which such a request takes from its own id (numbered
+//! from `mcp_sse::direct::FIRST_ID` up), where rmcp's requests number theirs from 0.
+
+// Sampling is deprecated by SEP-2577 (2026-07-28) but part of every earlier version.
+#![allow(deprecated)]
+
+use std::sync::{Arc, Mutex};
+
+use mcp_session::mcp_config::{Protocol, ServerConfig, SseConfig};
+use mcp_session::rmcp::ErrorData;
+use mcp_session::rmcp::model::{
+    CreateMessageRequestParams, CreateMessageResult, NumberOrString, ProgressNotificationParam,
+    Role, SamplingMessage, SamplingMessageContentBlock,
+};
+use mcp_session::{HandlerCapabilities, MCPClientSessionManager, Session, SessionHandler};
+use mcp_sse::direct::FIRST_ID;
+use serde_json::json;
+
+use crate::{HttpServer, stdio_server};
+
+/// Records the progress tokens the server sends, and answers sampling when it announces it.
+#[derive(Clone, Default)]
+struct Recorder {
+    tokens: Arc<Mutex<Vec<NumberOrString>>>,
+    sampling: bool,
+}
+
+impl SessionHandler for Recorder {
+    fn capabilities(&self) -> HandlerCapabilities {
+        if self.sampling { HandlerCapabilities::default().sampling() } else { Default::default() }
+    }
+
+    fn on_progress(&self, _server: &str, progress: &ProgressNotificationParam) {
+        self.tokens.lock().unwrap().push(progress.progress_token.0.clone());
+    }
+
+    fn create_message(
+        &self,
+        _server: &str,
+        _request: CreateMessageRequestParams,
+    ) -> futures::future::BoxFuture<'static, Result<CreateMessageResult, ErrorData>> {
+        let message =
+            SamplingMessage::new(Role::Assistant, SamplingMessageContentBlock::text("sampled"));
+        Box::pin(async move { Ok(CreateMessageResult::new(message, "test-model".to_owned())) })
+    }
+}
+
+/// Opens `config` with `recorder` as its handler, runs testkit's `progress` tool, and says
+/// whether the request went past rmcp's loop (its progress token a direct request's id).
+async fn went_direct(config: &ServerConfig, recorder: &Recorder) -> (Session, bool) {
+    let manager = MCPClientSessionManager::builder().handler(recorder.clone()).build();
+    let session = manager.open_session(config).await.unwrap();
+    let result = session.call_tool("progress", json!({"steps": 2})).await.unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "2 steps done");
+    let tokens = std::mem::take(&mut *recorder.tokens.lock().unwrap());
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    let direct = tokens.iter().all(|token| matches!(token, NumberOrString::Number(n) if *n >= FIRST_ID));
+    let through_rmcp =
+        tokens.iter().all(|token| matches!(token, NumberOrString::Number(n) if *n < FIRST_ID));
+    assert!(direct || through_rmcp, "{tokens:?}");
+    (session, direct)
+}
+
+/// Sixteen calls at once, each answered with its own text.
+async fn sixteen_at_once(session: &Session) {
+    let calls = (0..16).map(|n| {
+        let session = session.clone();
+        tokio::spawn(async move {
+            let text = format!("call {n}");
+            let result = session.call_tool("echo", json!({ "text": text })).await.unwrap();
+            assert_eq!(result.content[0].as_text().unwrap().text, text);
+        })
+    });
+    for call in calls {
+        call.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn stdio_and_legacy_sse_requests_go_past_rmcps_loop() {
+    let sse = HttpServer::start_mode("sse", &[]);
+    let configs: [ServerConfig; 3] = [
+        stdio_server(&[]).into(),
+        stdio_server(&[]).protocol(Protocol::Initialize).into(),
+        SseConfig::new("testkit-sse", &sse.url).unwrap().timeouts(crate::quick_timeouts()).into(),
+    ];
+    for config in &configs {
+        let (session, direct) = went_direct(config, &Recorder::default()).await;
+        let version = session.protocol_version();
+        assert!(direct, "{} ({version:?})", config.server_name());
+        sixteen_at_once(&session).await;
+        // An error answer comes back the same way.
+        let err = session.call_tool("no-such-tool", json!({})).await.unwrap_err();
+        assert_eq!(err.kind(), "rpc", "{err}");
+        session.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn streamable_http_requests_go_through_rmcp() {
+    let server = HttpServer::start(&[]);
+    let config = server.config();
+    let (session, direct) = went_direct(&config, &Recorder::default()).await;
+    assert!(!direct);
+    session.close().await.unwrap();
+}
+
+/// From 2026-07-28 a server's request must come while a request rmcp knows of is in flight
+/// (SEP-2260), so a client that announces sampling keeps its requests on rmcp's path there
+/// (rmcp's own servers send none on that protocol). Older protocols ask nothing of the kind:
+/// there the requests go direct, and a sampling request that comes during one is answered.
+#[tokio::test]
+async fn a_client_that_announces_sampling() {
+    let recorder = Recorder { sampling: true, ..Recorder::default() };
+    // `Auto` may settle on either side of 2026-07-28; `Initialize` on an older version.
+    for protocol in [Protocol::Auto, Protocol::Initialize] {
+        let config: ServerConfig = stdio_server(&[]).protocol(protocol).into();
+        let (session, direct) = went_direct(&config, &recorder).await;
+        let version = session.protocol_version().unwrap();
+        let modern = version.as_str() >= "2026-07-28";
+        assert_eq!(direct, !modern, "{protocol:?}: {version}");
+        if !modern {
+            let asked = session.call_tool("ask_client", json!({"what": "sampling"})).await.unwrap();
+            let answer = &asked.content[0].as_text().unwrap().text;
+            assert!(answer.contains("test-model"), "{protocol:?}: {version}: {answer}");
+        }
+        session.close().await.unwrap();
+    }
+}
