@@ -38,7 +38,10 @@ pub(crate) trait DirectWriter: Send + Sync {
     ///
     /// The future may be dropped before it is done (its caller timed out or went away): a
     /// transport that a half-written message would break finishes the write in a task.
-    fn write(&self, message: TxJsonRpcMessage<RoleClient>) -> BoxFuture<'static, Result<(), Unwritten>>;
+    fn write(
+        &self,
+        message: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, Result<(), Unwritten>>;
 }
 
 /// A message the transport could not write, and rmcp's error for it (the error rmcp's service

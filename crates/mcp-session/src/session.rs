@@ -9,13 +9,14 @@ use mcp_config::{CatalogSettings, ServerConfig, Timeouts, TransportKind};
 use rmcp::ServiceError;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
-    CancelledNotificationParam, ClientRequest, ClientResult, DEFAULT_MRTR_MAX_ROUNDS,
-    GetExtensions, GetMeta, GetPromptRequest, GetPromptRequestParams, GetPromptResult,
-    Implementation, InputRequest, InputRequiredResult, InputResponses, ListPromptsRequest,
-    ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest, NumberOrString,
-    PaginatedRequestParams, PingRequest, Prompt, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResult, RequestId, RequestParamsMeta as _, Resource, ResourceTemplate,
-    ServerCapabilities, ServerPeerInfo, ServerRequest, ServerResult, Tool, ClientCapabilities, JsonRpcMessage, ProgressToken, ProtocolVersion,
+    CancelledNotificationParam, ClientCapabilities, ClientRequest, ClientResult,
+    DEFAULT_MRTR_MAX_ROUNDS, GetExtensions, GetMeta, GetPromptRequest, GetPromptRequestParams,
+    GetPromptResult, Implementation, InputRequest, InputRequiredResult, InputResponses,
+    JsonRpcMessage, ListPromptsRequest, ListResourceTemplatesRequest, ListResourcesRequest,
+    ListToolsRequest, NumberOrString, PaginatedRequestParams, PingRequest, ProgressToken, Prompt,
+    ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResult, RequestId,
+    RequestParamsMeta as _, Resource, ResourceTemplate, ServerCapabilities, ServerPeerInfo,
+    ServerRequest, ServerResult, Tool,
 };
 use rmcp::service::{
     Peer, PeerRequestOptions, RequestContext, RoleClient, RunningService, Service as RmcpService,

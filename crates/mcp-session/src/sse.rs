@@ -8,15 +8,14 @@ use futures::future::BoxFuture;
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use mcp_config::TransportKind;
 use mcp_sse::client::{
-    BearerAuth, BearerError, ClosedReason, Requester, SseClientConfig, SseClientTransport,
-    SseError,
+    BearerAuth, BearerError, ClosedReason, Requester, SseClientConfig, SseClientTransport, SseError,
 };
 use mcp_sse::direct::Direct;
+use rmcp::serve_client_with_lifecycle;
 use rmcp::service::TxJsonRpcMessage;
+use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
 use rmcp::transport::DynamicTransportError;
 use rmcp::{RoleClient, ServiceError};
-use rmcp::serve_client_with_lifecycle;
-use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
 
 use crate::connection::{
     Connect, Connection, DirectWriter, Failed, Link, Unwritten, describe_init_error,

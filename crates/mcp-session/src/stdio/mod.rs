@@ -414,7 +414,8 @@ async fn write_line(
     message: &TxJsonRpcMessage<RoleClient>,
     on_first_byte: impl FnOnce(),
 ) -> Result<(), (bool, std::io::Error)> {
-    let mut bytes = serde_json::to_vec(message).map_err(|err| (false, std::io::Error::other(err)))?;
+    let mut bytes =
+        serde_json::to_vec(message).map_err(|err| (false, std::io::Error::other(err)))?;
     bytes.push(b'\n');
     let mut writer = stdin.lock().await;
     let stdin = writer.as_mut().ok_or_else(|| {

@@ -56,7 +56,8 @@ async fn went_direct(config: &ServerConfig, recorder: &Recorder) -> (Session, bo
     assert_eq!(result.content[0].as_text().unwrap().text, "2 steps done");
     let tokens = std::mem::take(&mut *recorder.tokens.lock().unwrap());
     assert_eq!(tokens.len(), 2, "{tokens:?}");
-    let direct = tokens.iter().all(|token| matches!(token, NumberOrString::Number(n) if *n >= FIRST_ID));
+    let direct =
+        tokens.iter().all(|token| matches!(token, NumberOrString::Number(n) if *n >= FIRST_ID));
     let through_rmcp =
         tokens.iter().all(|token| matches!(token, NumberOrString::Number(n) if *n < FIRST_ID));
     assert!(direct || through_rmcp, "{tokens:?}");
@@ -82,8 +83,11 @@ async fn sixteen_at_once(session: &Session) {
 async fn stdio_and_legacy_sse_requests_go_past_rmcps_loop() {
     let sse = HttpServer::start_mode("sse", &[]);
     let configs: [ServerConfig; 3] = [
+        // 2025-11-25, through `initialize`.
         stdio_server(&[]).into(),
-        stdio_server(&[]).protocol(Protocol::Initialize).into(),
+        // 2026-07-28, where every request carries the protocol version and the client's info
+        // and capabilities in its `_meta`: rmcp's server refuses one without them.
+        stdio_server(&[]).protocol(Protocol::Auto).into(),
         SseConfig::new("testkit-sse", &sse.url).unwrap().timeouts(crate::quick_timeouts()).into(),
     ];
     for config in &configs {
@@ -114,18 +118,18 @@ async fn streamable_http_requests_go_through_rmcp() {
 #[tokio::test]
 async fn a_client_that_announces_sampling() {
     let recorder = Recorder { sampling: true, ..Recorder::default() };
-    // `Auto` may settle on either side of 2026-07-28; `Initialize` on an older version.
-    for protocol in [Protocol::Auto, Protocol::Initialize] {
-        let config: ServerConfig = stdio_server(&[]).protocol(protocol).into();
-        let (session, direct) = went_direct(&config, &recorder).await;
-        let version = session.protocol_version().unwrap();
-        let modern = version.as_str() >= "2026-07-28";
-        assert_eq!(direct, !modern, "{protocol:?}: {version}");
-        if !modern {
-            let asked = session.call_tool("ask_client", json!({"what": "sampling"})).await.unwrap();
-            let answer = &asked.content[0].as_text().unwrap().text;
-            assert!(answer.contains("test-model"), "{protocol:?}: {version}: {answer}");
-        }
-        session.close().await.unwrap();
-    }
+    let config: ServerConfig = stdio_server(&[]).protocol(Protocol::Auto).into();
+    let (session, direct) = went_direct(&config, &recorder).await;
+    assert_eq!(session.protocol_version().as_deref(), Some("2026-07-28"));
+    assert!(!direct);
+    session.close().await.unwrap();
+
+    let config: ServerConfig = stdio_server(&[]).protocol(Protocol::Initialize).into();
+    let (session, direct) = went_direct(&config, &recorder).await;
+    assert_eq!(session.protocol_version().as_deref(), Some("2025-11-25"));
+    assert!(direct);
+    let asked = session.call_tool("ask_client", json!({"what": "sampling"})).await.unwrap();
+    let answer = &asked.content[0].as_text().unwrap().text;
+    assert!(answer.contains("test-model"), "{answer}");
+    session.close().await.unwrap();
 }
