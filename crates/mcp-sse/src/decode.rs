@@ -125,9 +125,7 @@ impl ResultDecoder {
             Expected::CallTool => {
                 ServerResult::CallToolResult(serde_json::from_str::<CallToolResult>(result).ok()?)
             }
-            Expected::ListTools => {
-                ServerResult::ListToolsResult(serde_json::from_str::<ListToolsResult>(result).ok()?)
-            }
+            Expected::ListTools => ServerResult::ListToolsResult(ToolLists::decode(result)?),
         };
         Some(JsonRpcMessage::response(result, id))
     }
@@ -137,6 +135,45 @@ impl ResultDecoder {
         let mut queue = self.expected.lock().ok()?;
         let at = queue.iter().position(|(sent, _)| sent == id)?;
         queue.remove(at).map(|(_, expected)| expected)
+    }
+}
+
+/// The tool lists decoded last in this process, by their exact JSON.
+///
+/// An agent that opens a session per call (the seed's way) lists the same server's tools each
+/// time, and a list's schemas make it the costliest message a session decodes: about 200,000
+/// instructions for `testkit-mcp`'s twelve tools, where the bytes take 2,000 to compare
+/// (docs/benchmarks.md, Profile, item 15). A list whose JSON is byte for byte one decoded
+/// before is cloned from it instead (its schemas shared, as the `Arc`s they are). Bounded: at
+/// most [`ToolLists::ENTRIES`] lists of at most [`ToolLists::MAX_BYTES`] each, the oldest
+/// forgotten first.
+struct ToolLists;
+
+/// The lists [`ToolLists`] keeps: their JSON and what it decoded to, the newest last.
+static TOOL_LISTS: Mutex<VecDeque<(Box<str>, ListToolsResult)>> = Mutex::new(VecDeque::new());
+
+impl ToolLists {
+    const ENTRIES: usize = 16;
+    const MAX_BYTES: usize = 64 * 1024;
+
+    /// `json` (a `tools/list` result) decoded, or cloned from the same JSON decoded before.
+    fn decode(json: &str) -> Option<ListToolsResult> {
+        if json.len() > Self::MAX_BYTES {
+            return serde_json::from_str(json).ok();
+        }
+        if let Ok(lists) = TOOL_LISTS.lock()
+            && let Some((_, list)) = lists.iter().rev().find(|(seen, _)| **seen == *json)
+        {
+            return Some(list.clone());
+        }
+        let list: ListToolsResult = serde_json::from_str(json).ok()?;
+        if let Ok(mut lists) = TOOL_LISTS.lock() {
+            if lists.len() == Self::ENTRIES {
+                lists.pop_front();
+            }
+            lists.push_back((json.into(), list.clone()));
+        }
+        Some(list)
     }
 }
 
@@ -216,6 +253,37 @@ mod tests {
         }
         assert!(decoder.decode(b"not json").is_err());
         assert_eq!(decoder.expected.lock().unwrap().len(), 1, "request 9 is still awaited");
+    }
+
+    #[test]
+    fn a_tool_list_seen_before_is_shared_not_decoded_again() {
+        let decoder = ResultDecoder::default();
+        let list = |id: &str| {
+            let request = ClientRequest::ListToolsRequest(RequestOptionalParam::with_param(
+                PaginatedRequestParams::default(),
+            ));
+            decoder.sent(&JsonRpcMessage::request(request, NumberOrString::String(id.into())));
+        };
+        let schema = |answer: &RxJsonRpcMessage<RoleClient>| {
+            let JsonRpcMessage::Response(response) = answer else { panic!("{answer:?}") };
+            let ServerResult::ListToolsResult(result) = &response.result else { panic!() };
+            result.tools[0].input_schema.clone()
+        };
+        // A list no other test uses: the memo is the whole process's.
+        let tools = r#"{"tools":[{"name":"memo-probe","inputSchema":{"type":"object","properties":{"q":{"type":"string"}}}}]}"#;
+        let answer = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":"{id}","result":{tools}}}"#);
+        list("a");
+        let first = decoder.decode(answer("a").as_bytes()).unwrap();
+        list("b");
+        let second = decoder.decode(answer("b").as_bytes()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&schema(&first), &schema(&second)), "decoded once");
+        assert_eq!(format!("{second:?}"), general(&answer("b")));
+        // A list that differs by a byte is decoded anew.
+        list("c");
+        let other = answer("c").replace("memo-probe", "memo-probe2");
+        let third = decoder.decode(other.as_bytes()).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&schema(&first), &schema(&third)));
+        assert_eq!(format!("{third:?}"), general(&other));
     }
 
     #[test]
