@@ -715,9 +715,7 @@ impl Exchange<'_> {
         )
         .await
         .map_err(|_| self.timed_out())??;
-        if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
-            let _ = self.first.set(Some(handle.id.clone()));
-        }
+        self.note_sent(Some(handle.id.clone()));
         tracing::Span::current().record("id", tracing::field::display(&handle.id));
         let left = self.deadline.saturating_duration_since(Instant::now());
         // rmcp's own timeout: it sends the cancellation and waits until it is sent.
@@ -739,7 +737,7 @@ impl Exchange<'_> {
             () = async { drop(closing.wait_for(|closing| *closing).await) } => {
                 guard.disarm();
                 let reason = "the session was closed while the request ran";
-                self.cancel(id, reason).await;
+                let _ = self.cancel(id, reason).await;
                 Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) })
             }
         }
@@ -758,48 +756,41 @@ impl Exchange<'_> {
         tracing::Span::current().record("id", tracing::field::display(&id));
         let mut guard =
             CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels };
-        // The write may be dropped unfinished (see `DirectWriter::write`).
-        let written = tokio::time::timeout_at(
-            self.deadline,
-            direct.writer.write(JsonRpcMessage::request(request, id.clone())),
-        )
-        .await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(unwritten)) => {
-                guard.disarm();
-                if unwritten.began && self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
-                    let _ = self.first.set(None);
+        let message = JsonRpcMessage::request(request, id.clone());
+        // The write and the wait for the answer, under one timer. The write may be dropped
+        // unfinished (see `DirectWriter::write`).
+        let exchange = async {
+            if let Err(unwritten) = direct.writer.write(message).await {
+                if unwritten.began {
+                    self.note_sent(None);
                 }
                 return Err(unwritten.err);
             }
-            // Still being written: the server may have it, and is told to stop.
-            Err(_) => {}
-        }
-        if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
-            let _ = self.first.set(None);
-        }
+            self.note_sent(None);
+            Ok(reply.answer().await)
+        };
         let mut closing = self.closing.clone();
-        let answer = tokio::select! {
-            answer = tokio::time::timeout_at(self.deadline, reply.answer()) => answer,
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout_at(self.deadline, exchange) => outcome,
             () = async { drop(closing.wait_for(|closing| *closing).await) } => {
                 guard.disarm();
                 let reason = "the session was closed while the request ran";
-                self.cancel(id, reason).await;
+                let _ = self.cancel(id, reason).await;
                 return Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) });
             }
         };
-        let answer = match answer {
-            Ok(answer) => answer,
+        let answer = match outcome {
+            Ok(Ok(answer)) => answer,
+            // The write failed: the connection is broken, and a cancellation would be too.
+            Ok(Err(err)) => {
+                guard.disarm();
+                return Err(err);
+            }
             Err(_) => {
                 // As rmcp's own timeout: the cancellation is sent before the error returns;
                 // one that takes longer than the grace period is left to the guard's task.
-                let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
-                    Some(id),
-                    Some("request timed out".to_owned()),
-                ));
-                let sent = self.service.peer().send_notification(cancelled.into());
-                if let Ok(Ok(())) = tokio::time::timeout(self.grace, sent).await {
+                // A request still being written is cancelled too: the server may have it.
+                if self.cancel(id, "request timed out").await {
                     guard.disarm();
                 }
                 return Err(self.timed_out());
@@ -814,14 +805,22 @@ impl Exchange<'_> {
         }
     }
 
-    /// Tells the server to stop request `id`, within the grace period.
-    async fn cancel(&self, id: RequestId, reason: &str) {
+    /// Counts a request that reached the transport; `id` is the first's, for
+    /// [`Link::never_sent`] (`None` for a direct request, which knows that itself).
+    fn note_sent(&self, id: Option<RequestId>) {
+        if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
+            let _ = self.first.set(id);
+        }
+    }
+
+    /// Tells the server to stop request `id`, within the grace period; whether that was sent.
+    async fn cancel(&self, id: RequestId, reason: &str) -> bool {
         let notification = CancelledNotification::new(CancelledNotificationParam::new(
             Some(id),
             Some(reason.to_owned()),
         ));
         let sent = self.service.peer().send_notification(notification.into());
-        let _ = tokio::time::timeout(self.grace, sent).await;
+        matches!(tokio::time::timeout(self.grace, sent).await, Ok(Ok(())))
     }
 
     /// Every page of a listing.

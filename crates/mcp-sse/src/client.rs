@@ -16,6 +16,7 @@ use url::Url;
 pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
 use crate::direct::Direct;
+use crate::encode::encode;
 use crate::post::{self, Answer, DirectPoster, Opened};
 
 /// Largest message accepted from a server by default: 16 MiB.
@@ -560,15 +561,21 @@ async fn read_events(
     silence: Duration,
 ) {
     let Answers { sender, direct, decoder } = answers;
+    // One timer and one cancellation waiter for the whole stream, not one per event: the timer
+    // is moved on only when it fires, to the silence's end counted from the last bytes.
+    let cancelled = cancel.cancelled();
+    let silent = tokio::time::sleep_until(activity.last() + silence);
+    tokio::pin!(cancelled, silent);
     let reason = loop {
-        let deadline = activity.last() + silence;
         let next = tokio::select! {
-            () = cancel.cancelled() => break "closed by the client".to_owned(),
+            () = &mut cancelled => break "closed by the client".to_owned(),
             next = events.next() => next,
-            () = tokio::time::sleep_until(deadline) => {
-                if activity.last() + silence <= tokio::time::Instant::now() {
+            () = &mut silent => {
+                let deadline = activity.last() + silence;
+                if deadline <= tokio::time::Instant::now() {
                     break format!("nothing arrived for {silence:?} (sse_read_timeout)");
                 }
+                silent.as_mut().reset(deadline);
                 continue;
             }
         };
@@ -906,7 +913,7 @@ impl Poster {
     async fn post(self, message: TxJsonRpcMessage<RoleClient>) -> Result<(), SseError> {
         let to = &*self.0;
         to.decoder.sent(&message);
-        let body = serde_json::to_vec(&message).map_err(|err| SseError::Encode(err.to_string()))?;
+        let body = encode(message).map_err(|err| SseError::Encode(err.to_string()))?;
         let body = bytes::Bytes::from(body);
         let mut retried = false;
         loop {

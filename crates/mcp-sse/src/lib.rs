@@ -10,6 +10,8 @@
 //! - [`decode::ResultDecoder`] (feature `client`): decodes a server's answer straight into the
 //!   result type its request expects, where rmcp tries about twenty; the SSE client uses it, and
 //!   so does mcp-session's stdio transport;
+//! - [`encode::encode`] (feature `client`): a client's message as JSON, a `tools/call` without
+//!   rmcp's detour through `serde_json::Value`; both of those transports write with it;
 //! - [`direct::Direct`] (feature `client`): requests a client writes itself and whose answers
 //!   its transport's reader hands straight back, past rmcp's service loop.
 //!
@@ -40,6 +42,8 @@ pub mod client;
 pub mod decode;
 #[cfg(feature = "client")]
 pub mod direct;
+#[cfg(feature = "client")]
+pub mod encode;
 #[cfg(feature = "client")]
 mod post;
 #[cfg(feature = "server")]

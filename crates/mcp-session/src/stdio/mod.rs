@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use mcp_config::{StdioConfig, TransportKind};
 use mcp_sse::decode::ResultDecoder;
 use mcp_sse::direct::Direct;
+use mcp_sse::encode::encode;
 use rmcp::model::{NumberOrString, RequestId};
 use rmcp::serve_client_with_lifecycle;
 use rmcp::service::{ClientInitializeError, RxJsonRpcMessage, TxJsonRpcMessage};
@@ -411,11 +412,10 @@ impl Drop for StdioTransport {
 /// bytes are written. On failure, says whether any were.
 async fn write_line(
     stdin: &Stdin,
-    message: &TxJsonRpcMessage<RoleClient>,
+    message: TxJsonRpcMessage<RoleClient>,
     on_first_byte: impl FnOnce(),
 ) -> Result<(), (bool, std::io::Error)> {
-    let mut bytes =
-        serde_json::to_vec(message).map_err(|err| (false, std::io::Error::other(err)))?;
+    let mut bytes = encode(message).map_err(|err| (false, std::io::Error::other(err)))?;
     bytes.push(b'\n');
     let mut writer = stdin.lock().await;
     let stdin = writer.as_mut().ok_or_else(|| {
@@ -458,7 +458,7 @@ impl DirectWriter for StdioWriter {
     ) -> BoxFuture<'static, Result<(), Unwritten>> {
         self.decoder.sent(&message);
         let stdin = self.stdin.clone();
-        let mut line = Box::pin(async move { write_line(&stdin, &message, || ()).await });
+        let mut line = Box::pin(async move { write_line(&stdin, message, || ()).await });
         Box::pin(async move {
             // A line cut off part-way would garble every message after it: a write that is
             // not done at once (a full pipe, a lock held) ends in a task of its own, which
@@ -593,7 +593,7 @@ impl Transport<RoleClient> for StdioTransport {
         self.lines.decoder.sent(&item);
         async move {
             // Which requests reached the server at all: see `Started`.
-            write_line(&writer, &item, || started.note(id)).await.map_err(|(_, err)| err)
+            write_line(&writer, item, || started.note(id)).await.map_err(|(_, err)| err)
         }
     }
 
