@@ -721,9 +721,7 @@ impl Exchange<'_> {
         // rmcp's own timeout: it sends the cancellation and waits until it is sent.
         handle.options.timeout = Some(left);
         let id = handle.id.clone();
-        let mut guard =
-            CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels };
-        let mut closing = self.closing.clone();
+        let mut guard = self.cancel_on_drop(&id);
         tokio::select! {
             result = tokio::time::timeout(left + self.grace, handle.await_response()) => match result {
                 Ok(result) => {
@@ -734,11 +732,9 @@ impl Exchange<'_> {
                 // to a task that `close` waits for.
                 Err(_) => Err(self.timed_out()),
             },
-            () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+            () = self.closing() => {
                 guard.disarm();
-                let reason = "the session was closed while the request ran";
-                let _ = self.cancel(id, reason).await;
-                Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) })
+                Err(self.closed_under(id).await)
             }
         }
     }
@@ -754,8 +750,7 @@ impl Exchange<'_> {
         let id = reply.id();
         direct.stamp(&mut request, &id);
         tracing::Span::current().record("id", tracing::field::display(&id));
-        let mut guard =
-            CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels };
+        let mut guard = self.cancel_on_drop(&id);
         let message = JsonRpcMessage::request(request, id.clone());
         // The write and the wait for the answer, under one timer. The write may be dropped
         // unfinished (see `DirectWriter::write`).
@@ -769,14 +764,11 @@ impl Exchange<'_> {
             self.note_sent(None);
             Ok(reply.answer().await)
         };
-        let mut closing = self.closing.clone();
         let outcome = tokio::select! {
             outcome = tokio::time::timeout_at(self.deadline, exchange) => outcome,
-            () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+            () = self.closing() => {
                 guard.disarm();
-                let reason = "the session was closed while the request ran";
-                let _ = self.cancel(id, reason).await;
-                return Err(ServiceError::Cancelled { reason: Some(reason.to_owned()) });
+                return Err(self.closed_under(id).await);
             }
         };
         let answer = match outcome {
@@ -811,6 +803,26 @@ impl Exchange<'_> {
         if self.sent.fetch_add(1, Ordering::AcqRel) == 0 {
             let _ = self.first.set(id);
         }
+    }
+
+    /// A guard that tells the server to stop request `id` if this future is dropped before the
+    /// answer (see [`CancelOnDrop`]).
+    fn cancel_on_drop(&self, id: &RequestId) -> CancelOnDrop<'_> {
+        CancelOnDrop { peer: self.service.peer(), id: Some(id.clone()), cancels: self.cancels }
+    }
+
+    /// Returns once the session's `close` ends the requests in flight.
+    async fn closing(&self) {
+        let mut closing = self.closing.clone();
+        let _ = closing.wait_for(|closing| *closing).await;
+    }
+
+    /// The error of request `id`, still running when its session closed, once the server has
+    /// been told to stop it (within the grace period).
+    async fn closed_under(&self, id: RequestId) -> ServiceError {
+        let reason = "the session was closed while the request ran";
+        let _ = self.cancel(id, reason).await;
+        ServiceError::Cancelled { reason: Some(reason.to_owned()) }
     }
 
     /// Tells the server to stop request `id`, within the grace period; whether that was sent.

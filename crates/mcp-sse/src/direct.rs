@@ -117,11 +117,6 @@ impl Direct {
         waiting.replies.clear();
     }
 
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.waiting().closed
-    }
-
     /// A direct request's number: at least [`FIRST_ID`], as a number or a numeric string (some
     /// servers echo ids as strings).
     fn number(id: &RequestId) -> Option<i64> {
@@ -224,7 +219,6 @@ mod tests {
             direct.close();
             assert!(waiting.answer().await.is_none());
             assert!(direct.register().is_none());
-            assert!(direct.is_closed());
         });
     }
 }
