@@ -8,7 +8,6 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
-use sse_stream::{Sse, SseStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -17,6 +16,7 @@ pub use crate::bearer::{BearerAuth, BearerError};
 use crate::decode::ResultDecoder;
 use crate::direct::Direct;
 use crate::encode::encode;
+use crate::events::{Event, events};
 use crate::post::{self, Answer, DirectPoster, Opened};
 
 /// Largest message accepted from a server by default: 16 MiB.
@@ -467,7 +467,7 @@ impl SseClientTransport {
 }
 
 /// A stream of parsed SSE events.
-type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Sse, sse_stream::Error>> + Send>>;
+type Events = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Event>> + Send>>;
 
 /// When bytes last arrived on the event stream.
 #[derive(Clone, Debug)]
@@ -496,8 +496,7 @@ impl Activity {
 async fn wait_for_endpoint(events: &mut Events, url: &Url, shown: &str) -> Result<Url, SseError> {
     loop {
         match events.next().await {
-            Some(Ok(Sse { event: Some(kind), data, .. })) if kind == "endpoint" => {
-                let data = data.unwrap_or_default();
+            Some(Ok(Event { event: Some(kind), data })) if kind == "endpoint" => {
                 let endpoint = url.join(data.trim()).map_err(|_| SseError::InvalidEndpoint {
                     url: shown.to_owned(),
                     endpoint: data.clone(),
@@ -537,7 +536,7 @@ where
 {
     let activity = Activity::default();
     let bytes = limit(body, max, activity.clone());
-    let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
+    let mut events: Events = Box::pin(events(Box::pin(bytes)));
     let endpoint = wait_for_endpoint(&mut events, url, shown).await?;
     Ok((endpoint, events, activity))
 }
@@ -584,9 +583,10 @@ async fn read_events(
             Some(Err(err)) => break format!("the event stream broke: {err}"),
             Some(Ok(event)) => event,
         };
-        let is_message = matches!(event.event.as_deref(), None | Some("message"));
-        let Some(data) = event.data.filter(|_| is_message) else { continue };
-        match decoder.decode(data.as_bytes()) {
+        if !matches!(event.event.as_deref(), None | Some("message")) {
+            continue;
+        }
+        match decoder.decode(event.data.as_bytes()) {
             Ok(message) => {
                 let Some(message) = direct.offer(message) else { continue };
                 if sender.send(message).await.is_err() {
@@ -1090,13 +1090,12 @@ mod props {
 
     use proptest::prelude::*;
     use serde_json::Value;
-    use sse_stream::SseStream;
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
     use url::Url;
 
     use super::{
-        Activity, Answers, Direct, Events, ResultDecoder, SseError, limit, read_events,
+        Activity, Answers, Direct, Events, ResultDecoder, SseError, events, limit, read_events,
         wait_for_endpoint,
     };
 
@@ -1128,7 +1127,7 @@ mod props {
         runtime.block_on(async move {
             let activity = Activity::default();
             let bytes = limit(futures::stream::iter(chunks), max, activity.clone());
-            let mut events: Events = Box::pin(SseStream::from_bytes_stream(bytes));
+            let mut events: Events = Box::pin(events(Box::pin(bytes)));
             let url = Url::parse(URL).expect("a URL");
             let endpoint = match wait_for_endpoint(&mut events, &url, URL).await {
                 Ok(endpoint) => endpoint,

@@ -45,6 +45,8 @@ pub mod direct;
 #[cfg(feature = "client")]
 pub mod encode;
 #[cfg(feature = "client")]
+mod events;
+#[cfg(feature = "client")]
 mod post;
 #[cfg(feature = "server")]
 pub mod server;

@@ -37,6 +37,9 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 64 * 1024;
 /// Most headers a response may carry.
 const MAX_HEADERS: usize = 64;
+/// Bytes an event stream's socket is read by at most, at once: a tool list of a few KiB takes
+/// one read, not one per KiB (what a `POST`'s connection reads, a `202`, is under 200 bytes).
+const EVENT_READ: usize = 8 * 1024;
 
 /// Plain-HTTP `POST`s to one endpoint.
 pub(crate) struct DirectPoster {
@@ -279,6 +282,8 @@ pub(crate) async fn open_event_stream(
         Framing::Chunked => Body::Chunked { remaining: 0, crlf: false },
         Framing::UntilClose => Body::UntilClose,
     };
+    // Read into the buffer's spare room: from now on, up to `EVENT_READ` bytes at once.
+    connection.buffer.reserve(EVENT_READ.saturating_sub(connection.buffer.len()));
     let reader = BodyReader { connection, at: head.len, body };
     Ok(Opened::Stream(Box::pin(futures::stream::unfold(reader, |mut reader| async move {
         match reader.next().await {
