@@ -25,6 +25,9 @@ use crate::session::{CallOptions, Session};
 
 /// How many times one call may be sent again on a new session after its connection was lost.
 const MAX_CALL_RETRIES: u32 = 2;
+/// How long after a server's startup deadline and close grace the pool gives up on an open the
+/// manager has not ended itself (see `Shared::open`).
+const BACKSTOP: Duration = Duration::from_secs(1);
 
 /// Sessions to many servers, opened on first use and kept: shared by every caller, limited per
 /// server, closed when idle, reopened when their connection dies, and checked on demand.
@@ -754,6 +757,7 @@ impl Shared {
     async fn open(self: &Arc<Self>, slot: &Slot) -> Result<Session, SessionError> {
         let configured = self.server_config(slot);
         let startup = configured.timeouts().startup;
+        let close_grace = configured.timeouts().close_grace;
         let deadline = Instant::now() + startup;
         // The first failure of this open, if any: when the startup timeout then cuts a retry
         // short, it says more than the timeout does (a server that exits after 30 s is retried,
@@ -778,7 +782,12 @@ impl Shared {
             }
             let seat = self.seat(slot, deadline, startup).await?;
             let config = slot.config_to_open(configured);
-            let opened = tokio::time::timeout_at(deadline, self.manager.open_session(&config))
+            // The manager stops the handshake at `deadline` itself, and then says why it timed
+            // out (a server that wrote only garbage to stdout, one that exited), which takes up
+            // to the close grace to stop the server. This bound only backs that up: at
+            // `deadline` it would cut that explanation short and leave a bare timeout.
+            let backstop = deadline + close_grace + BACKSTOP;
+            let opened = tokio::time::timeout_at(backstop, self.manager.open_session(&config))
                 .await
                 .unwrap_or_else(|_| {
                     Err(SessionError::Timeout {

@@ -451,6 +451,28 @@ async fn a_legacy_sse_server_restarted_under_the_pool_is_reconnected() {
     pool.close_all().await;
 }
 
+/// A server that fails its handshake in a way the manager explains when the startup timeout
+/// ends (here: it writes only garbage to stdout) gets that explanation through the pool too,
+/// not a bare timeout: the pool's own bound comes after the manager's.
+#[tokio::test]
+async fn a_start_that_times_out_keeps_the_managers_explanation() {
+    let noisy = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
+        .arg("garbage")
+        .timeouts(quick_timeouts().startup(Duration::from_secs(2)));
+    let pool = pool_of([noisy]);
+    let err = pool.call_tool("noisy", "echo", json!({"text": "a"})).await.unwrap_err();
+    match &err {
+        SessionError::Handshake { reason, .. } => {
+            assert!(
+                reason.contains("not JSON-RPC, the first: \"this is not JSON-RPC\""),
+                "{reason}"
+            );
+        }
+        other => panic!("expected the handshake's explanation, got {other:?}"),
+    }
+    pool.close_all().await;
+}
+
 #[tokio::test]
 async fn dead_and_hanging_servers_do_not_hold_up_the_live_ones() {
     let bench = Bench::new();
