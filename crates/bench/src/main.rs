@@ -8,7 +8,8 @@
 //!   `tools/list` → `tools/call echo` → close, each phase timed, for our client, the raw floor
 //!   (testkit-mcp only), the Python `mcp` SDK and AG2's `MCPClientSessionManager`;
 //! - warm calls over one session against testkit-mcp: CALLS sequential calls, then CALLS calls
-//!   sixteen at a time, for the same clients;
+//!   sixteen at a time, for the same clients; ours and the floor in three rounds, taking turns
+//!   (each figure the median of its rounds), the Python clients in one;
 //! - scale: 100 sessions opened at once (stdio and streamable HTTP) by each client, the time to
 //!   open them all and the client process's RSS with them open;
 //! - the agent loop: an agent with one tool against a scripted OpenAI-compatible server that
@@ -87,7 +88,8 @@ struct Args {
     #[arg(long, value_name = "PHASE", value_parser = ["config", "pool"])]
     only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`, from a spawned task; `warm-main` from
-    /// `main`'s `block_on`; `warm-pool` through a `SessionPool`) over TRANSPORT against
+    /// `main`'s `block_on`; `warm-pool` through a `SessionPool`; `warm-ct` on a current-thread
+    /// runtime of its own) over TRANSPORT against
     /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile
     /// floor TRANSPORT` (`floor-cold TRANSPORT`) runs the raw floor's warm calls (cold
     /// sessions) the same way, to compare with.
@@ -231,7 +233,8 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
     ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
 }
 
-/// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main` or `warm-pool` over
+/// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main`, `warm-pool` or
+/// `warm-ct` (on a current-thread runtime of its own) over
 /// `stdio`, `sse` or `http`; `floor` or `floor-cold` (the raw floor's warm calls or cold
 /// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
 /// scripted model; no server started).
@@ -246,10 +249,15 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
         "warm" => ours::warm(&target, args.calls, Caller::Task).await,
         "warm-main" => ours::warm(&target, args.calls, Caller::Main).await,
         "warm-pool" => ours::warm(&target, args.calls, Caller::Pool).await,
+        "warm-ct" => {
+            let calls = args.calls;
+            on_current_thread(move || async move { ours::warm(&target, calls, Caller::Main).await })
+                .await
+        }
         "floor" => floor::warm(&target, args.calls).await,
         "floor-cold" => Ok(report::phases(floor::cold(&target, args.n).await?)),
         other => Err(format!(
-            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, floor or floor-cold"
+            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, warm-ct, floor or floor-cold"
         )
         .into()),
     }
@@ -281,6 +289,12 @@ fn measured(client: &str, transport: &str) -> bool {
 
 /// Sessions opened at once in the scale phase.
 const SESSIONS: usize = 100;
+
+/// Rounds of warm calls in each repetition. Our clients and the floor take turns in each round,
+/// and each reports the median of its rounds: a machine whose speed drifts over seconds then
+/// slows all of them alike, where one measure of each, one after the other, could catch the
+/// floor in a fast second and ours in a slow one.
+const WARM_ROUNDS: usize = 3;
 
 /// One repetition of every phase.
 async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
@@ -329,27 +343,36 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
     let mut warm = serde_json::Map::new();
     for transport in servers::TRANSPORTS {
         let target = servers.target("testkit", transport);
-        let mut by_client = serde_json::Map::new();
-        for client in CLIENTS {
-            let before = Resources::now();
-            let result = match client {
-                "ours" => ours::warm(&target, args.calls, Caller::Task).await?,
-                "ours_main" => ours::warm(&target, args.calls, Caller::Main).await?,
-                "ours_pool" => ours::warm(&target, args.calls, Caller::Pool).await?,
-                "ours_ct" => {
-                    let (target, calls) = (target.clone(), args.calls);
-                    on_current_thread(move || async move {
-                        ours::warm(&target, calls, Caller::Main).await
-                    })
-                    .await?
-                }
-                "floor" => floor::warm(&target, args.calls).await?,
-                _ if !measured(client, transport) => continue,
-                _ => python::warm(client, &target, args.calls).await?,
-            };
-            by_client.insert(client.to_owned(), result);
-            leaks.push(before.compare(&format!("warm {transport} {client}")).await);
+        let mut rounds: Vec<Vec<Value>> = vec![Vec::new(); CLIENTS.len()];
+        for round in 0..WARM_ROUNDS {
+            for (client, runs) in CLIENTS.iter().zip(&mut rounds) {
+                let before = Resources::now();
+                let result = match *client {
+                    "ours" => ours::warm(&target, args.calls, Caller::Task).await?,
+                    "ours_main" => ours::warm(&target, args.calls, Caller::Main).await?,
+                    "ours_pool" => ours::warm(&target, args.calls, Caller::Pool).await?,
+                    "ours_ct" => {
+                        let (target, calls) = (target.clone(), args.calls);
+                        on_current_thread(move || async move {
+                            ours::warm(&target, calls, Caller::Main).await
+                        })
+                        .await?
+                    }
+                    "floor" => floor::warm(&target, args.calls).await?,
+                    // The Python clients are no part of a target: one round.
+                    _ if round > 0 || !measured(client, transport) => continue,
+                    _ => python::warm(client, &target, args.calls).await?,
+                };
+                runs.push(result);
+                leaks.push(before.compare(&format!("warm {transport} {client}")).await);
+            }
         }
+        let by_client = CLIENTS
+            .iter()
+            .zip(&rounds)
+            .filter(|(_, runs)| !runs.is_empty())
+            .map(|(client, runs)| ((*client).to_owned(), report::median_of(runs)))
+            .collect();
         warm.insert(transport.to_owned(), Value::Object(by_client));
     }
     let mut scale = serde_json::Map::new();

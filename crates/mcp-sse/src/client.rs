@@ -522,7 +522,7 @@ async fn wait_for_endpoint(events: &mut Events, url: &Url, shown: &str) -> Resul
     }
 }
 
-/// Reads the event stream `body` (its bytes bounded by `max`, see [`limit`]) up to its
+/// Reads the event stream `body` (bounded by `max`, see [`bounded_events`]) up to its
 /// `endpoint` event: the endpoint, the rest of the stream, and when bytes last arrived.
 async fn read_to_endpoint<S, E>(
     body: S,
@@ -535,8 +535,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let activity = Activity::default();
-    let bytes = limit(body, max, activity.clone());
-    let mut events: Events = Box::pin(events(Box::pin(bytes)));
+    let mut events = bounded_events(body, max, activity.clone());
     let endpoint = wait_for_endpoint(&mut events, url, shown).await?;
     Ok((endpoint, events, activity))
 }
@@ -604,212 +603,19 @@ async fn read_events(
     direct.close();
 }
 
-/// Ends the byte stream with an error when the data of one event (one message) exceeds `max`
-/// bytes, or any other line of the stream does, and records when bytes arrive (keep-alive
-/// comments count as activity, though they are no event).
-///
-/// The bytes before the one over the limit are passed on first, so that the events complete
-/// before it still arrive. Everything the SSE parser holds is bounded so: the line it is
-/// reading, and the event it is building.
-fn limit<S, E>(
-    stream: S,
-    max: usize,
-    activity: Activity,
-) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>>
+/// The events of the stream `body`, each event's data and every other line bounded by `max`
+/// (see [`events`]); every chunk that arrives is activity (keep-alive comments too, though they
+/// are no event).
+fn bounded_events<S, E>(body: S, max: usize, activity: Activity) -> Events
 where
-    S: Stream<Item = Result<bytes::Bytes, E>>,
+    S: Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
     E: std::error::Error + Send + Sync + 'static,
 {
-    Limited {
-        inner: Box::pin(stream),
-        size: EventSize::new(max),
-        activity,
-        failed: None,
-        done: false,
-    }
-}
-
-/// The stream [`limit`] returns.
-struct Limited<S> {
-    inner: std::pin::Pin<Box<S>>,
-    size: EventSize,
-    activity: Activity,
-    /// The error to give next, after the bytes before the one over the limit.
-    failed: Option<std::io::Error>,
-    done: bool,
-}
-
-impl<S, E> Stream for Limited<S>
-where
-    S: Stream<Item = Result<bytes::Bytes, E>>,
-    E: std::error::Error + Send + Sync + 'static,
-{
-    type Item = Result<bytes::Bytes, std::io::Error>;
-
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
-        let this = self.get_mut();
-        if let Some(err) = this.failed.take() {
-            return Poll::Ready(Some(Err(err)));
-        }
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let chunk = match std::task::ready!(this.inner.as_mut().poll_next(cx)) {
-            None => {
-                this.done = true;
-                return Poll::Ready(None);
-            }
-            Some(Err(err)) => {
-                this.done = true;
-                return Poll::Ready(Some(Err(std::io::Error::other(err))));
-            }
-            Some(Ok(chunk)) => chunk,
-        };
-        this.activity.touch();
-        match this.size.scan(&chunk) {
-            Ok(()) => Poll::Ready(Some(Ok(chunk))),
-            Err((at, err)) => {
-                this.done = true;
-                if at == 0 {
-                    return Poll::Ready(Some(Err(err)));
-                }
-                this.failed = Some(err);
-                Poll::Ready(Some(Ok(chunk.slice(..at))))
-            }
-        }
-    }
-}
-
-/// The size of what the SSE parser holds, followed byte by byte: the line it reads, and the
-/// data of the event it builds (the values of its `data:` lines joined by `\n`). Lines end
-/// with `\n`, `\r\n` or `\r`; a blank line ends an event.
-#[derive(Debug)]
-struct EventSize {
-    max: usize,
-    /// Bytes of the current line.
-    line: usize,
-    /// Where in its line the current byte is.
-    field: Field,
-    /// Data bytes of the current event.
-    data: usize,
-    /// Whether the current event has a `data:` line.
-    has_data: bool,
-    /// The last byte was `\r` (a `\n` just after it ends no second line).
-    after_cr: bool,
-    /// Bytes of the byte order mark seen at the start of the stream (the parser drops it).
-    bom: usize,
-}
-
-/// Where in its line a byte of the event stream is.
-#[derive(Clone, Copy, Debug)]
-enum Field {
-    /// In the field name; `Some(n)`: the name so far is the first `n` bytes of `data`.
-    Name(Option<usize>),
-    /// In a `data:` value; `true` before its first byte (a space there is not data).
-    Data(bool),
-    /// In another field's value, or in a comment.
-    Other,
-}
-
-impl EventSize {
-    const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-    fn new(max: usize) -> Self {
-        EventSize {
-            max,
-            line: 0,
-            field: Field::Name(Some(0)),
-            data: 0,
-            has_data: false,
-            after_cr: false,
-            bom: 0,
-        }
-    }
-
-    /// Follows `bytes`; on the first byte over the limit, its index and the error.
-    fn scan(&mut self, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
-        let mut at = 0;
-        while let Some(&byte) = bytes.get(at) {
-            // Inside a value: the rest of the line counts at once (a message's JSON is one
-            // long `data:` line; byte by byte it cost ten instructions a byte).
-            if matches!(self.field, Field::Data(false) | Field::Other)
-                && byte != b'\n'
-                && byte != b'\r'
-            {
-                let rest = &bytes[at..];
-                let run = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
-                let in_data = matches!(self.field, Field::Data(_));
-                let counted = if in_data { self.data } else { self.line };
-                if counted + run > self.max {
-                    return Err((at + (self.max - counted), self.too_large()));
-                }
-                self.line += run;
-                if in_data {
-                    self.data += run;
-                }
-                at += run;
-                continue;
-            }
-            at += 1;
-            if self.bom < Self::BOM.len() {
-                if Self::BOM[self.bom] == byte {
-                    self.bom += 1;
-                    continue;
-                }
-                self.bom = Self::BOM.len();
-            }
-            if std::mem::take(&mut self.after_cr) && byte == b'\n' {
-                continue;
-            }
-            if byte == b'\n' || byte == b'\r' {
-                self.after_cr = byte == b'\r';
-                if self.line == 0 {
-                    self.data = 0;
-                    self.has_data = false;
-                }
-                self.line = 0;
-                self.field = Field::Name(Some(0));
-                continue;
-            }
-            self.line += 1;
-            self.field = match self.field {
-                Field::Name(Some(4)) if byte == b':' => {
-                    // The parser joins the values of an event's `data:` lines with `\n`.
-                    self.data += usize::from(self.has_data);
-                    self.has_data = true;
-                    Field::Data(true)
-                }
-                Field::Name(_) if byte == b':' => Field::Other,
-                Field::Name(Some(n)) if n < 4 && b"data"[n] == byte => Field::Name(Some(n + 1)),
-                Field::Name(_) => Field::Name(None),
-                Field::Data(true) if byte == b' ' => Field::Data(false),
-                Field::Data(_) => {
-                    self.data += 1;
-                    Field::Data(false)
-                }
-                Field::Other => Field::Other,
-            };
-            let over = match self.field {
-                Field::Data(_) => self.data > self.max,
-                Field::Name(_) | Field::Other => self.line > self.max,
-            };
-            if over {
-                return Err((at - 1, self.too_large()));
-            }
-        }
-        Ok(())
-    }
-
-    fn too_large(&self) -> std::io::Error {
-        std::io::Error::other(format!(
-            "a message is larger than {} bytes (max_message_size)",
-            self.max
-        ))
-    }
+    let bytes = body.map(move |chunk| {
+        activity.touch();
+        chunk.map_err(std::io::Error::other)
+    });
+    Box::pin(events(Box::pin(bytes), max))
 }
 
 /// `url` as error texts and logs show it: a password and the session id (`sessionId`,
@@ -1081,7 +887,7 @@ mod tests {
     }
 }
 
-/// Property tests of the event stream's reading: [`limit`], the SSE parser, [`wait_for_endpoint`]
+/// Property tests of the event stream's reading: [`bounded_events`] (the SSE parser and its limit), [`wait_for_endpoint`]
 /// and [`read_events`], fed byte chunks as a server might send them.
 #[cfg(test)]
 mod props {
@@ -1095,7 +901,7 @@ mod props {
     use url::Url;
 
     use super::{
-        Activity, Answers, Direct, Events, ResultDecoder, SseError, events, limit, read_events,
+        Activity, Answers, Direct, ResultDecoder, SseError, bounded_events, read_events,
         wait_for_endpoint,
     };
 
@@ -1126,8 +932,7 @@ mod props {
             tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
         runtime.block_on(async move {
             let activity = Activity::default();
-            let bytes = limit(futures::stream::iter(chunks), max, activity.clone());
-            let mut events: Events = Box::pin(events(Box::pin(bytes)));
+            let mut events = bounded_events(futures::stream::iter(chunks), max, activity.clone());
             let url = Url::parse(URL).expect("a URL");
             let endpoint = match wait_for_endpoint(&mut events, &url, URL).await {
                 Ok(endpoint) => endpoint,

@@ -9,8 +9,11 @@
 //! copies nothing but the data it returns.
 //!
 //! What it leaves out, the client does not use: `id` (a legacy SSE client does not reconnect
-//! to resume) and `retry`. Lines, and so the data an event builds, are bounded before they
-//! reach it (see `client::limit`).
+//! to resume) and `retry`.
+//!
+//! It also bounds what it holds: the data of one event (the values of its `data:` lines joined
+//! by `\n`, one message) and every other line, to `max` bytes each. The first line over it
+//! ends the stream with an error, after the events complete before it.
 
 use std::borrow::Cow;
 use std::io;
@@ -27,12 +30,14 @@ pub(crate) struct Event {
     pub(crate) data: String,
 }
 
-/// The events of the event stream `bytes`, then its end or its error.
-pub(crate) fn events<S>(bytes: S) -> EventStream<S>
+/// The events of the event stream `bytes`, then its end or its error. An event whose data, or
+/// a line other than data, is larger than `max` bytes ends the stream with an error.
+pub(crate) fn events<S>(bytes: S, max: usize) -> EventStream<S>
 where
     S: Stream<Item = io::Result<Bytes>> + Unpin,
 {
-    EventStream { bytes, chunk: Bytes::new(), at: 0, parser: Parser::default(), done: false }
+    let parser = Parser { max, ..Parser::default() };
+    EventStream { bytes, chunk: Bytes::new(), at: 0, parser, done: false }
 }
 
 /// The stream [`events`] returns.
@@ -54,11 +59,16 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(event) = this.parser.feed(&this.chunk, &mut this.at) {
-                return Poll::Ready(Some(Ok(event)));
-            }
             if this.done {
                 return Poll::Ready(None);
+            }
+            match this.parser.feed(&this.chunk, &mut this.at) {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(None) => {}
+                Err(err) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(err)));
+                }
             }
             match ready!(this.bytes.poll_next_unpin(cx)) {
                 Some(Ok(chunk)) => {
@@ -82,6 +92,8 @@ where
 /// What the parser carries from one chunk to the next.
 #[derive(Default)]
 struct Parser {
+    /// The most bytes of one event's data, and of any other line.
+    max: usize,
     /// The start of a line the last chunk ended in the middle of.
     line: Vec<u8>,
     /// The last line ended with CR: a LF right after it ends nothing more.
@@ -96,7 +108,10 @@ struct Parser {
 impl Parser {
     /// Parses `chunk` from `at` up to the end of the next event (which it returns) or of the
     /// chunk; moves `at` past what it parsed.
-    fn feed(&mut self, chunk: &[u8], at: &mut usize) -> Option<Event> {
+    ///
+    /// # Errors
+    /// A line, or an event's data, larger than `max`: the stream can go no further.
+    fn feed(&mut self, chunk: &[u8], at: &mut usize) -> io::Result<Option<Event>> {
         while *at < chunk.len() {
             let rest = &chunk[*at..];
             if std::mem::take(&mut self.after_cr) && rest[0] == b'\n' {
@@ -104,53 +119,47 @@ impl Parser {
                 continue;
             }
             let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
+                // The start of a line: bounded before it is kept.
                 self.line.extend_from_slice(rest);
                 *at = chunk.len();
-                return None;
+                self.bound(self.split(&self.line))?;
+                return Ok(None);
             };
             self.after_cr = rest[end] == b'\r';
             *at += end + 1;
             let event = if self.line.is_empty() {
-                self.line(&rest[..end])
+                self.line(&rest[..end])?
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(&rest[..end]);
                 let event = self.line(&line);
                 line.clear();
                 self.line = line;
-                event
+                event?
             };
             if event.is_some() {
-                return event;
+                return Ok(event);
             }
         }
-        None
+        Ok(None)
     }
 
     /// Takes in one whole line (its end left out); the event it completes, if it is the blank
     /// line that ends one with data.
-    fn line(&mut self, mut line: &[u8]) -> Option<Event> {
-        if !std::mem::replace(&mut self.started, true) {
-            line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-        }
-        if line.is_empty() {
+    fn line(&mut self, line: &[u8]) -> io::Result<Option<Event>> {
+        let line = self.split(line);
+        self.started = true;
+        if line.whole.is_empty() {
             let event = self.event.take();
             if self.data.is_empty() {
-                return None;
+                return Ok(None);
             }
             let mut data = std::mem::take(&mut self.data);
             data.pop();
-            return Some(Event { event, data });
+            return Ok(Some(Event { event, data }));
         }
-        let (field, value) = match memchr::memchr(b':', line) {
-            // A comment.
-            Some(0) => return None,
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &[][..]),
-        };
+        self.bound(line)?;
+        let Line { field, value, .. } = line;
         match field {
             b"event" => {
                 self.event = (!value.is_empty()).then(|| text(value).into_owned());
@@ -159,11 +168,52 @@ impl Parser {
                 self.data.push_str(&text(value));
                 self.data.push('\n');
             }
-            // `id`, `retry`, and fields the standard does not know.
+            // A comment (no field name), `id`, `retry`, and fields the standard does not know.
             _ => {}
         }
-        None
+        Ok(None)
     }
+
+    /// `line` split into its field's name and value, the byte order mark left out if it begins
+    /// the stream.
+    fn split<'a>(&self, mut line: &'a [u8]) -> Line<'a> {
+        if !self.started {
+            line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            // A line without a colon is a field with an empty value.
+            None => (line, &[][..]),
+        };
+        Line { whole: line, field, value }
+    }
+
+    /// Refuses a line (whole, or its start) over the limit: a `data:` line by the event's data
+    /// it makes, joined to the values before it; any other line by its length.
+    fn bound(&self, line: Line<'_>) -> io::Result<()> {
+        let size = match line.field {
+            b"data" => self.data.len() + line.value.len(),
+            _ => line.whole.len(),
+        };
+        if size > self.max {
+            return Err(io::Error::other(format!(
+                "a message is larger than {} bytes (max_message_size)",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A line of the stream: all of it, its field's name (empty for a comment) and value.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    whole: &'a [u8],
+    field: &'a [u8],
+    value: &'a [u8],
 }
 
 /// `bytes` as UTF-8, any invalid sequence replaced (as the standard decodes the stream).
@@ -182,11 +232,11 @@ mod tests {
 
     /// The events of `stream`, fed in chunks of `size` bytes.
     fn parse(stream: &str, size: usize) -> Vec<Event> {
-        let mut parser = Parser::default();
+        let mut parser = Parser { max: usize::MAX, ..Parser::default() };
         let mut events = Vec::new();
         for chunk in stream.as_bytes().chunks(size) {
             let mut at = 0;
-            while let Some(event) = parser.feed(chunk, &mut at) {
+            while let Some(event) = parser.feed(chunk, &mut at).unwrap() {
                 events.push(event);
             }
             assert_eq!(at, chunk.len());
@@ -225,11 +275,49 @@ mod tests {
         assert_eq!(events.len(), 1);
     }
 
+    /// What a parser bounded by `max` makes of `stream` fed in chunks of `size`: the events,
+    /// and whether it ended with the size error.
+    fn bounded(stream: &str, size: usize, max: usize) -> (Vec<Event>, bool) {
+        let mut parser = Parser { max, ..Parser::default() };
+        let mut events = Vec::new();
+        for chunk in stream.as_bytes().chunks(size) {
+            let mut at = 0;
+            loop {
+                match parser.feed(chunk, &mut at) {
+                    Ok(Some(event)) => events.push(event),
+                    Ok(None) => break,
+                    Err(err) => {
+                        assert!(err.to_string().contains("larger than"), "{err}");
+                        return (events, true);
+                    }
+                }
+            }
+        }
+        (events, false)
+    }
+
+    #[test]
+    fn the_limit_bounds_an_events_data_and_every_other_line() {
+        for size in 1..=12 {
+            // Data at the limit, its lines joined by LF; a BOM and `data: ` do not count.
+            let (events, over) = bounded("\u{feff}data: abc\ndata:de\n\n", size, 6);
+            assert_eq!((events, over), (vec![event(None, "abc\nde")], false), "chunks of {size}");
+            // One byte more: the events before it arrive, then the error, also when the
+            // line has not ended yet.
+            let (events, over) = bounded("data: a\n\ndata: abc\ndata:def", size, 6);
+            assert_eq!((events, over), (vec![event(None, "a")], true), "chunks of {size}");
+            // Any other line by its length: a comment, an event type.
+            assert!(bounded(": 12345\n", size, 6).1);
+            assert!(!bounded(": 1234\n", size, 6).1);
+            assert!(bounded("event: ab\n", size, 6).1);
+        }
+    }
+
     #[test]
     fn invalid_utf8_is_replaced() {
-        let mut parser = Parser::default();
+        let mut parser = Parser { max: usize::MAX, ..Parser::default() };
         let mut at = 0;
-        let event = parser.feed(b"data: \xff\n\n", &mut at).unwrap();
+        let event = parser.feed(b"data: \xff\n\n", &mut at).unwrap().unwrap();
         assert_eq!(event.data, "\u{fffd}");
     }
 }
