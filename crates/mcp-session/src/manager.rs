@@ -20,6 +20,10 @@ use crate::remote::{Clients, Endpoint};
 use crate::session::{Session, WeakSession};
 use crate::{http, sse, stdio};
 
+/// How long after a server's startup deadline and close grace an open that has not ended by
+/// itself is given up (see `MCPClientSessionManager::open`).
+const BACKSTOP: Duration = Duration::from_secs(1);
+
 /// Opens MCP sessions on demand, as the seed's `MCPClientSessionManager` does.
 ///
 /// Cheap to clone and share: clones share settings, the sessions opened (see
@@ -159,8 +163,18 @@ impl MCPClientSessionManager {
     /// [`SessionError`]: the program cannot start, the URL cannot be reached, the server exits,
     /// answers with an HTTP error, fails the handshake or takes too long.
     pub async fn open_session(&self, config: &ServerConfig) -> Result<Session, SessionError> {
+        self.open_session_from(config, Instant::now()).await
+    }
+
+    /// [`open_session`](Self::open_session), its startup timeout counted from `started`: a
+    /// pool's open, which may have waited for a seat or a back-off before it came here.
+    pub(crate) async fn open_session_from(
+        &self,
+        config: &ServerConfig,
+        started: Instant,
+    ) -> Result<Session, SessionError> {
         let span = tracing::info_span!("session", server = %config.server_name(), transport = %config.transport());
-        self.open(config).instrument(span).await
+        self.open(config, started).instrument(span).await
     }
 
     /// Opens a session, runs `f` with it, and closes it on every way out: when `f` returns, when
@@ -333,9 +347,9 @@ impl MCPClientSessionManager {
         }
     }
 
-    /// Connects to `config`'s server within its startup timeout (spawn or connect, then the
-    /// handshake), and registers the session.
-    async fn open(&self, config: &ServerConfig) -> Result<Session, SessionError> {
+    /// Connects to `config`'s server within its startup timeout, counted from `started` (spawn
+    /// or connect, then the handshake), and registers the session.
+    async fn open(&self, config: &ServerConfig, started: Instant) -> Result<Session, SessionError> {
         let server = config.server_name();
         let timeouts = config.timeouts();
         let mut startup = timeouts.startup;
@@ -345,9 +359,40 @@ impl MCPClientSessionManager {
         {
             startup += login_timeout;
         }
-        let deadline = Instant::now() + startup;
+        let deadline = started + startup;
+        // The handshake stops at `deadline`, and then says why it timed out (a server that wrote
+        // only garbage to stdout, one that exited), which takes up to the close grace to stop
+        // the server. This bound only backs that up.
+        let backstop = deadline + timeouts.close_grace + BACKSTOP;
+        let connection = tokio::time::timeout_at(backstop, self.connect(config, deadline, startup))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SessionError::Timeout {
+                    server: server.to_owned(),
+                    operation: "initialize".to_owned(),
+                    after: startup,
+                })
+            })?;
+        no_response_cache(&connection.service).await;
+        tracing::debug!(protocol = ?connection.service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
+        let session = Session::new(server.to_owned(), config, connection);
+        if let Ok(mut registry) = self.sessions.lock() {
+            registry.retain(|weak| weak.upgrade().is_some_and(|session| !session.is_closed()));
+            registry.push(session.downgrade());
+        }
+        Ok(session)
+    }
+
+    /// Spawns or connects to `config`'s server and runs the handshake until `deadline`.
+    async fn connect(
+        &self,
+        config: &ServerConfig,
+        deadline: Instant,
+        startup: Duration,
+    ) -> Result<Connection, SessionError> {
+        let server = config.server_name();
         let adapter = self.adapter(server);
-        let connection = match config {
+        Ok(match config {
             ServerConfig::Stdio(stdio) => {
                 establish(stdio::connect(stdio, adapter)?, deadline, startup).await?
             }
@@ -365,15 +410,7 @@ impl MCPClientSessionManager {
                     transport: other.transport().to_string(),
                 });
             }
-        };
-        no_response_cache(&connection.service).await;
-        tracing::debug!(protocol = ?connection.service.peer_info().map(|i| i.protocol_version.to_string()), "session open");
-        let session = Session::new(server.to_owned(), config, connection);
-        if let Ok(mut registry) = self.sessions.lock() {
-            registry.retain(|weak| weak.upgrade().is_some_and(|session| !session.is_closed()));
-            registry.push(session.downgrade());
-        }
-        Ok(session)
+        })
     }
 
     /// Streamable HTTP, or legacy SSE when `sse_fallback` is set and the URL is no streamable

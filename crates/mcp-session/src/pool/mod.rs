@@ -25,9 +25,6 @@ use crate::session::{CallOptions, Session};
 
 /// How many times one call may be sent again on a new session after its connection was lost.
 const MAX_CALL_RETRIES: u32 = 2;
-/// How long after a server's startup deadline and close grace the pool gives up on an open the
-/// manager has not ended itself (see `Shared::open`).
-const BACKSTOP: Duration = Duration::from_secs(1);
 
 /// Sessions to many servers, opened on first use and kept: shared by every caller, limited per
 /// server, closed when idle, reopened when their connection dies, and checked on demand.
@@ -757,8 +754,8 @@ impl Shared {
     async fn open(self: &Arc<Self>, slot: &Slot) -> Result<Session, SessionError> {
         let configured = self.server_config(slot);
         let startup = configured.timeouts().startup;
-        let close_grace = configured.timeouts().close_grace;
-        let deadline = Instant::now() + startup;
+        let started = Instant::now();
+        let deadline = started + startup;
         // The first failure of this open, if any: when the startup timeout then cuts a retry
         // short, it says more than the timeout does (a server that exits after 30 s is retried,
         // and the retry outlives a 60 s timeout: the user needs to hear that it exited).
@@ -782,20 +779,10 @@ impl Shared {
             }
             let seat = self.seat(slot, deadline, startup).await?;
             let config = slot.config_to_open(configured);
-            // The manager stops the handshake at `deadline` itself, and then says why it timed
-            // out (a server that wrote only garbage to stdout, one that exited), which takes up
-            // to the close grace to stop the server. This bound only backs that up: at
-            // `deadline` it would cut that explanation short and leave a bare timeout.
-            let backstop = deadline + close_grace + BACKSTOP;
-            let opened = tokio::time::timeout_at(backstop, self.manager.open_session(&config))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(SessionError::Timeout {
-                        server: slot.name.clone(),
-                        operation: "initialize".to_owned(),
-                        after: startup,
-                    })
-                });
+            // The manager counts the startup timeout from `started` too: the time waited for a
+            // seat or a back-off is part of it, and the manager's explanation of a timeout (a
+            // server that wrote only garbage to stdout) comes when the pool's time is up.
+            let opened = self.manager.open_session_from(&config, started).await;
             match opened {
                 Ok(session) => {
                     if self.is_closed() {

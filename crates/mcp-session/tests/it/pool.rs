@@ -473,6 +473,39 @@ async fn a_start_that_times_out_keeps_the_managers_explanation() {
     pool.close_all().await;
 }
 
+/// The same when the start first waits for a seat: the startup timeout counts from the pool's
+/// start, wait included, in the manager too, so its explanation comes before the pool gives up.
+#[tokio::test]
+async fn a_start_that_waited_for_a_seat_keeps_the_managers_explanation() {
+    let bench = Bench::new();
+    let noisy = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
+        .arg("garbage")
+        .timeouts(quick_timeouts().startup(Duration::from_secs(2)));
+    let config = config_of([bench.stdio("a", &[], settled()).into(), noisy.into()]);
+    let pool = SessionPool::builder(config).max_sessions(1).build();
+    let lease = pool.get("a").await.unwrap();
+    let started = std::time::Instant::now();
+    let call = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.call_tool("noisy", "echo", json!({"text": "a"})).await }
+    });
+    // Most of the startup timeout goes by waiting for a's seat.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    drop(lease);
+    let err = call.await.unwrap().unwrap_err();
+    match &err {
+        SessionError::Handshake { reason, .. } => {
+            assert!(reason.contains("not JSON-RPC"), "{reason}");
+        }
+        other => panic!("expected the handshake's explanation, got {other:?}"),
+    }
+    // The timeout (2 s) and the close grace (0.5 s) from the call's start, not 2 s more after
+    // the wait (3.7 s at the least).
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(3500), "{took:?}");
+    pool.close_all().await;
+}
+
 #[tokio::test]
 async fn dead_and_hanging_servers_do_not_hold_up_the_live_ones() {
     let bench = Bench::new();
