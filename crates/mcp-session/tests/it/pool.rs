@@ -453,15 +453,25 @@ async fn a_legacy_sse_server_restarted_under_the_pool_is_reconnected() {
 
 /// A server that fails its handshake in a way the manager explains when the startup timeout
 /// ends (here: it writes only garbage to stdout) gets that explanation through the pool too,
-/// not a bare timeout: the pool's own bound comes after the manager's.
+/// not a bare timeout: the pool leaves the startup timeout to the manager, which explains it.
 #[tokio::test]
 async fn a_start_that_times_out_keeps_the_managers_explanation() {
-    let noisy = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
-        .arg("garbage")
-        .timeouts(quick_timeouts().startup(Duration::from_secs(2)));
-    let pool = pool_of([noisy]);
+    let pool = pool_of([noisy()]);
     let err = pool.call_tool("noisy", "echo", json!({"text": "a"})).await.unwrap_err();
-    match &err {
+    assert_explains_the_garbage(&err);
+    pool.close_all().await;
+}
+
+/// A server that writes only garbage to stdout, with a startup timeout of 2 s.
+fn noisy() -> StdioConfig {
+    StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
+        .arg("garbage")
+        .timeouts(quick_timeouts().startup(Duration::from_secs(2)))
+}
+
+/// `err` is the handshake's explanation of [`noisy`]'s timeout, not a bare timeout.
+fn assert_explains_the_garbage(err: &SessionError) {
+    match err {
         SessionError::Handshake { reason, .. } => {
             assert!(
                 reason.contains("not JSON-RPC, the first: \"this is not JSON-RPC\""),
@@ -470,7 +480,6 @@ async fn a_start_that_times_out_keeps_the_managers_explanation() {
         }
         other => panic!("expected the handshake's explanation, got {other:?}"),
     }
-    pool.close_all().await;
 }
 
 /// The same when the start first waits for a seat: the startup timeout counts from the pool's
@@ -478,10 +487,7 @@ async fn a_start_that_times_out_keeps_the_managers_explanation() {
 #[tokio::test]
 async fn a_start_that_waited_for_a_seat_keeps_the_managers_explanation() {
     let bench = Bench::new();
-    let noisy = StdioConfig::new("noisy", testkit::testkit_mcp().to_string_lossy())
-        .arg("garbage")
-        .timeouts(quick_timeouts().startup(Duration::from_secs(2)));
-    let config = config_of([bench.stdio("a", &[], settled()).into(), noisy.into()]);
+    let config = config_of([bench.stdio("a", &[], settled()).into(), noisy().into()]);
     let pool = SessionPool::builder(config).max_sessions(1).build();
     let lease = pool.get("a").await.unwrap();
     let started = std::time::Instant::now();
@@ -492,13 +498,7 @@ async fn a_start_that_waited_for_a_seat_keeps_the_managers_explanation() {
     // Most of the startup timeout goes by waiting for a's seat.
     tokio::time::sleep(Duration::from_millis(1700)).await;
     drop(lease);
-    let err = call.await.unwrap().unwrap_err();
-    match &err {
-        SessionError::Handshake { reason, .. } => {
-            assert!(reason.contains("not JSON-RPC"), "{reason}");
-        }
-        other => panic!("expected the handshake's explanation, got {other:?}"),
-    }
+    assert_explains_the_garbage(&call.await.unwrap().unwrap_err());
     // The timeout (2 s) and the close grace (0.5 s) from the call's start, not 2 s more after
     // the wait (3.7 s at the least).
     let took = started.elapsed();
