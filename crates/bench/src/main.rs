@@ -112,6 +112,46 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // A signal ends the run by dropping it, which kills every server it started (each is killed
+    // when dropped); the signal's default action would leave them running.
+    tokio::select! {
+        code = run(args) => code,
+        signal = stop_signal() => {
+            eprintln!("mcp-bench: stopped by {signal}; its servers are stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The first of SIGTERM, SIGINT and SIGHUP to come; never, if they cannot be watched.
+#[cfg(unix)]
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = hup.recv() => "SIGHUP",
+    }
+}
+
+/// Ctrl-C elsewhere.
+#[cfg(not(unix))]
+async fn stop_signal() -> &'static str {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "Ctrl-C",
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// The run `args` ask for.
+async fn run(args: Args) -> ExitCode {
     let single = match (&args.profile, &args.scale, &args.only) {
         (Some(profile), _, _) => Some(profile_one(&args, &profile[0], &profile[1]).await),
         (None, Some(scale), _) => Some(scale_here(&scale[0], &scale[1]).await),

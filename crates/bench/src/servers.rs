@@ -152,12 +152,22 @@ pub(crate) struct TestkitProcess {
 impl TestkitProcess {
     /// Starts `testkit MODE --port 0` (`http` or `sse`) and reads the URL it prints.
     pub(crate) async fn start(testkit: &str, mode: &str) -> Result<TestkitProcess, Error> {
-        let mut child = tokio::process::Command::new(testkit)
-            .args([mode, "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
+        let mut command = tokio::process::Command::new(testkit);
+        command.args([mode, "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+        command.kill_on_drop(true);
+        // Also when this process is killed outright (`SIGKILL`), with no drop: the signal follows
+        // the thread that forks, a worker of the runtime or the main thread, which live as long
+        // as the process.
+        // SAFETY: the closure runs in the child between fork and exec, where it makes one system
+        // call and allocates nothing.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command.spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
         tokio::io::BufReader::new(stdout).read_line(&mut line).await?;
