@@ -122,7 +122,7 @@ impl Parser {
                 // The start of a line: bounded before it is kept.
                 self.line.extend_from_slice(rest);
                 *at = chunk.len();
-                self.bound(self.split(&self.line))?;
+                self.bound(self.unmarked(&self.line))?;
                 return Ok(None);
             };
             self.after_cr = rest[end] == b'\r';
@@ -147,9 +147,9 @@ impl Parser {
     /// Takes in one whole line (its end left out); the event it completes, if it is the blank
     /// line that ends one with data.
     fn line(&mut self, line: &[u8]) -> io::Result<Option<Event>> {
-        let line = self.split(line);
+        let line = self.unmarked(line);
         self.started = true;
-        if line.whole.is_empty() {
+        if line.is_empty() {
             let event = self.event.take();
             if self.data.is_empty() {
                 return Ok(None);
@@ -159,7 +159,14 @@ impl Parser {
             return Ok(Some(Event { event, data }));
         }
         self.bound(line)?;
-        let Line { field, value, .. } = line;
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            // A line without a colon is a field with an empty value.
+            None => (line, &[][..]),
+        };
         match field {
             b"event" => {
                 self.event = (!value.is_empty()).then(|| text(value).into_owned());
@@ -174,29 +181,24 @@ impl Parser {
         Ok(None)
     }
 
-    /// `line` split into its field's name and value, the byte order mark left out if it begins
-    /// the stream.
-    fn split<'a>(&self, mut line: &'a [u8]) -> Line<'a> {
-        if !self.started {
-            line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+    /// `line` without the byte order mark, if it begins the stream.
+    fn unmarked<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        if self.started {
+            return line;
         }
-        let (field, value) = match memchr::memchr(b':', line) {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            // A line without a colon is a field with an empty value.
-            None => (line, &[][..]),
-        };
-        Line { whole: line, field, value }
+        line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line)
     }
 
-    /// Refuses a line (whole, or its start) over the limit: a `data:` line by the event's data
-    /// it makes, joined to the values before it; any other line by its length.
-    fn bound(&self, line: Line<'_>) -> io::Result<()> {
-        let size = match line.field {
-            b"data" => self.data.len() + line.value.len(),
-            _ => line.whole.len(),
+    /// Refuses a line (whole, or its start) over the limit: a `data` line by the event's data
+    /// it makes, joined to the values before it; any other line by its length. Only the line's
+    /// start is looked at, so a line that arrives in many pieces costs no more than one.
+    fn bound(&self, line: &[u8]) -> io::Result<()> {
+        let size = match line.strip_prefix(b"data") {
+            Some(b"") => self.data.len(),
+            Some([b':', value @ ..]) => {
+                self.data.len() + value.strip_prefix(b" ").unwrap_or(value).len()
+            }
+            _ => line.len(),
         };
         if size > self.max {
             return Err(io::Error::other(format!(
@@ -206,14 +208,6 @@ impl Parser {
         }
         Ok(())
     }
-}
-
-/// A line of the stream: all of it, its field's name (empty for a comment) and value.
-#[derive(Clone, Copy)]
-struct Line<'a> {
-    whole: &'a [u8],
-    field: &'a [u8],
-    value: &'a [u8],
 }
 
 /// `bytes` as UTF-8, any invalid sequence replaced (as the standard decodes the stream).
@@ -232,15 +226,8 @@ mod tests {
 
     /// The events of `stream`, fed in chunks of `size` bytes.
     fn parse(stream: &str, size: usize) -> Vec<Event> {
-        let mut parser = Parser { max: usize::MAX, ..Parser::default() };
-        let mut events = Vec::new();
-        for chunk in stream.as_bytes().chunks(size) {
-            let mut at = 0;
-            while let Some(event) = parser.feed(chunk, &mut at).unwrap() {
-                events.push(event);
-            }
-            assert_eq!(at, chunk.len());
-        }
+        let (events, over) = bounded(stream, size, usize::MAX);
+        assert!(!over);
         events
     }
 
@@ -285,7 +272,10 @@ mod tests {
             loop {
                 match parser.feed(chunk, &mut at) {
                     Ok(Some(event)) => events.push(event),
-                    Ok(None) => break,
+                    Ok(None) => {
+                        assert_eq!(at, chunk.len());
+                        break;
+                    }
                     Err(err) => {
                         assert!(err.to_string().contains("larger than"), "{err}");
                         return (events, true);
