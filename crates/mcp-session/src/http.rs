@@ -1,9 +1,12 @@
 //! Streamable HTTP servers: rmcp's client transport on our HTTP client, its handshake, and what
 //! its failures mean.
 
+mod direct;
+mod gate;
 mod oauth;
 
 use std::error::Error as StdError;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +28,7 @@ use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::{ClientSettings, Clients, Endpoint};
 
+use self::direct::DirectHttp;
 use self::oauth::{ClientError, OAuthHttp};
 
 type Transport = StreamableHttpClientTransport<OAuthHttp>;
@@ -50,6 +54,8 @@ struct Again {
     clients: Clients,
     settings: ClientSettings,
     auth: Option<Arc<Authorizer>>,
+    /// Fresh connections of our own for the second try.
+    direct: Option<DirectHttp>,
 }
 
 /// Prepares the transport for `config`'s server, on the HTTP client `clients` share for its
@@ -74,8 +80,9 @@ pub(crate) fn connect(
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
     let settings = endpoint.settings();
     let client = clients.get(&settings, endpoint.server)?;
+    let direct = || DirectHttp::new(&config.url, endpoint.timeout, endpoint.sse_read_timeout);
     let transport = StreamableHttpClientTransport::with_client(
-        OAuthHttp::new(client, auth.clone()),
+        OAuthHttp::new(client, auth.clone(), direct()),
         transport_config.clone(),
     );
     Ok(Connecting {
@@ -84,7 +91,14 @@ pub(crate) fn connect(
         token_env: endpoint.token_env().map(str::to_owned),
         protocol: config.protocol,
         start: Some((adapter.clone(), transport)),
-        again: Some(Again { adapter, transport_config, clients: clients.clone(), settings, auth }),
+        again: Some(Again {
+            adapter,
+            transport_config,
+            clients: clients.clone(),
+            settings,
+            auth,
+            direct: direct(),
+        }),
     })
 }
 
@@ -114,7 +128,7 @@ impl Connect for Connecting {
                     tracing::debug!("initialize failed after sending; again on a fresh client");
                     let client = again.clients.renew(&again.settings, &self.server)?;
                     let transport = StreamableHttpClientTransport::with_client(
-                        OAuthHttp::new(client, again.auth),
+                        OAuthHttp::new(client, again.auth, again.direct),
                         again.transport_config,
                     );
                     self.start = Some((again.adapter, transport));
@@ -279,6 +293,13 @@ fn classify(server: &str, url: &str, error: &(dyn StdError + 'static)) -> Option
             Some(StreamableHttpError::Client(ClientError::Auth(auth))) => {
                 return Some(SessionError::from_auth(auth));
             }
+            Some(StreamableHttpError::Client(ClientError::Connect(refused))) => {
+                return Some(SessionError::Connect {
+                    server: server.to_owned(),
+                    url: url.to_owned(),
+                    reason: mcp_config::redact::redact_text(&refused.to_string()),
+                });
+            }
             _ => reqwest_error(err),
         };
         if let Some(auth) = err.downcast_ref::<mcp_auth::AuthError>() {
@@ -315,6 +336,18 @@ fn sending_failed(err: &ClientInitializeError) -> bool {
     let ClientInitializeError::TransportError { error, .. } = err else { return false };
     let mut current: Option<&(dyn StdError + 'static)> = Some(error.error.as_ref());
     while let Some(err) = current {
+        if let Some(StreamableHttpError::Client(ClientError::Io(err))) =
+            err.downcast_ref::<HttpError>()
+            && matches!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
         let client_error = reqwest_error(err);
         if client_error.is_some_and(|error| error.is_request() && !error.is_connect()) {
             return true;
@@ -335,6 +368,9 @@ fn next_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError
     match err.downcast_ref::<HttpError>() {
         Some(StreamableHttpError::Client(ClientError::Http(inner))) => return Some(inner),
         Some(StreamableHttpError::Client(ClientError::Auth(inner))) => return Some(inner),
+        Some(StreamableHttpError::Client(ClientError::Connect(inner) | ClientError::Io(inner))) => {
+            return Some(inner);
+        }
         _ => {}
     }
     if let Some(ClientError::Http(inner)) = err.downcast_ref::<ClientError>() {

@@ -47,6 +47,6 @@ pub mod encode;
 #[cfg(feature = "client")]
 mod events;
 #[cfg(feature = "client")]
-mod post;
+pub mod post;
 #[cfg(feature = "server")]
 pub mod server;

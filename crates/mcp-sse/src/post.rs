@@ -12,13 +12,18 @@
 //! the head is formatted once per transport, the request is one `write` on a kept-alive
 //! socket, and the response head is parsed with `httparse` as it arrives, in the caller's task.
 //!
+//! [`DirectPoster::send`] is the same machinery for a caller that writes its own headers and
+//! reads the whole response, its body as a stream: mcp-session's streamable HTTP client sends
+//! its `POST`s through it (rmcp's transport on top, our connections below).
+//!
 //! What this does not do, it leaves to reqwest: TLS (`https://` endpoints), proxies (the
 //! client is not used when the environment names one), redirects (a `3xx` is sent again through
 //! reqwest, which applies its own policy), HTTP/2.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName,
@@ -41,14 +46,115 @@ const MAX_HEADERS: usize = 64;
 /// one read, not one per KiB (what a `POST`'s connection reads, a `202`, is under 200 bytes).
 const EVENT_READ: usize = 8 * 1024;
 
-/// Plain-HTTP `POST`s to one endpoint.
-pub(crate) struct DirectPoster {
+/// Plain-HTTP/1.1 `POST`s to one endpoint, on kept-alive connections of its own.
+///
+/// For an `http://` URL only, and only when no proxy is named in the environment
+/// ([`DirectPoster::new`] says `None` otherwise): TLS, proxies and redirects are reqwest's.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #![allow(dead_code)]
+/// use mcp_sse::post::DirectPoster;
+///
+/// # async fn demo() -> Result<(), mcp_sse::post::SendError> {
+/// let url = "http://127.0.0.1:8000/mcp".parse().expect("a URL");
+/// let poster = DirectPoster::new(&url, &Default::default()).expect("plain HTTP, no proxy");
+/// let mut request = poster.request();
+/// request.header("accept", b"application/json");
+/// let response = poster.send(request, br#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+pub struct DirectPoster {
     /// Where to connect.
     target: Target,
     /// `POST <path> HTTP/1.1`, `Host`, `Content-Type` and the configured headers, each line
     /// ended: the head of every request but its `Content-Length` and `Authorization`.
     head: Vec<u8>,
-    idle: Mutex<Vec<Connection>>,
+    /// Shared with the bodies being read, which give their connection back when they end.
+    idle: Pool,
+    /// How long a connection may take to open; unbounded when `None`.
+    connect_timeout: Option<Duration>,
+    /// How long a response may go without a byte arriving, once its request is written.
+    read_timeout: Option<Duration>,
+}
+
+/// Idle connections, to be used again.
+type Pool = Arc<Mutex<Vec<Connection>>>;
+
+/// A request's head being made by [`DirectPoster::request`]: the poster's own lines, then those
+/// added with [`header`](Self::header).
+pub struct Request {
+    head: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the head: its headers may be secret.
+        f.debug_struct("Request").finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    /// Adds the header line `name: value`. `Content-Length` is written by
+    /// [`send`](DirectPoster::send), from the body.
+    pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
+        header_bytes(&mut self.head, name, value);
+        self
+    }
+}
+
+/// Why [`DirectPoster::send`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No connection could be made: the request was not sent.
+    #[error(transparent)]
+    Connect(io::Error),
+    /// The request was (maybe) sent, but no response head came back: the connection broke or
+    /// went quiet past the read timeout, or what came is not HTTP/1.1.
+    #[error(transparent)]
+    Exchange(io::Error),
+}
+
+/// A response to [`DirectPoster::send`]: its head read, its body not yet.
+pub struct Response {
+    status: u16,
+    headers: HeaderMap,
+    length: Option<u64>,
+    body: BodyReader,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response").field("status", &self.status).finish_non_exhaustive()
+    }
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers (those whose name or value HTTP does not allow are left out).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body's length, when a `Content-Length` gives it.
+    pub fn content_length(&self) -> Option<u64> {
+        self.length
+    }
+
+    /// The body, its framing undone, in the pieces it arrives in. A body read to its end gives
+    /// its connection back to the poster, when it may carry another request.
+    pub fn into_body(
+        self,
+    ) -> std::pin::Pin<Box<dyn futures::Stream<Item = io::Result<bytes::Bytes>> + Send>> {
+        self.body.into_stream()
+    }
 }
 
 impl std::fmt::Debug for DirectPoster {
@@ -69,6 +175,8 @@ enum Target {
 struct Connection {
     stream: TcpStream,
     buffer: Vec<u8>,
+    /// How long a read may wait for a byte; unbounded when `None`.
+    read_timeout: Option<Duration>,
 }
 
 /// A server's answer to a `POST`.
@@ -104,9 +212,10 @@ enum Framing {
 }
 
 impl DirectPoster {
-    /// A poster for `endpoint`, or `None` when reqwest must send its `POST`s: an endpoint
-    /// that is not `http://`, or a proxy named in the environment (which reqwest would use).
-    pub(crate) fn new(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
+    /// A poster for `endpoint` whose requests carry `headers`, or `None` when reqwest must send
+    /// its `POST`s: an endpoint that is not `http://`, or a proxy named in the environment
+    /// (which reqwest would use).
+    pub fn new(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
         if proxy_in_environment() {
             return None;
         }
@@ -117,7 +226,78 @@ impl DirectPoster {
     fn without_proxy(endpoint: &Url, headers: &HeaderMap) -> Option<DirectPoster> {
         let target = Target::of(endpoint)?;
         let head = request_head("POST", endpoint, (CONTENT_TYPE, "application/json"), headers);
-        Some(DirectPoster { target, head, idle: Mutex::new(Vec::new()) })
+        Some(DirectPoster {
+            target,
+            head,
+            idle: Pool::default(),
+            connect_timeout: None,
+            read_timeout: None,
+        })
+    }
+
+    /// Bounds the time a connection may take to open, and the time a response may go without a
+    /// byte arriving (as reqwest's `connect_timeout` and `read_timeout`). Both unbounded by
+    /// default.
+    #[must_use]
+    pub fn timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.connect_timeout = Some(connect);
+        self.read_timeout = Some(read);
+        self
+    }
+
+    /// A new request's head: the request line, `host`, `content-type: application/json` and the
+    /// poster's headers.
+    pub fn request(&self) -> Request {
+        Request { head: self.head.clone() }
+    }
+
+    /// `POST`s `body` with the head `request`, and reads the response's head.
+    ///
+    /// A kept-alive connection the server closed while it sat idle is replaced by a new one
+    /// once, as in every `POST` here.
+    ///
+    /// # Errors
+    /// [`SendError::Connect`]: no connection could be made, and nothing was sent;
+    /// [`SendError::Exchange`]: the connection broke before the response's head, no byte came
+    /// within the read timeout, or the server sent something that is not an HTTP/1.1 response.
+    pub async fn send(&self, request: Request, body: &[u8]) -> Result<Response, SendError> {
+        let request = finish(request.head, body);
+        if let Some(connection) = self.reuse() {
+            match self.send_on(connection, &request).await {
+                Err(Failed { unanswered: true, .. }) => {
+                    tracing::debug!("a kept-alive connection was closed by the server; a new one");
+                }
+                done => return done.map_err(|failed| SendError::Exchange(failed.error)),
+            }
+        }
+        let connection = self.connect().await.map_err(SendError::Connect)?;
+        self.send_on(connection, &request).await.map_err(|failed| SendError::Exchange(failed.error))
+    }
+
+    /// [`send`](Self::send) on `connection`.
+    async fn send_on(
+        &self,
+        mut connection: Connection,
+        request: &[u8],
+    ) -> Result<Response, Failed> {
+        connection.buffer.clear();
+        if let Err(error) = connection.stream.write_all(request).await {
+            return Err(Failed { unanswered: stale(&error), error });
+        }
+        let head = connection.read_head().await.map_err(|error| Failed {
+            unanswered: connection.buffer.is_empty()
+                && (error.kind() == io::ErrorKind::UnexpectedEof || stale(&error)),
+            error,
+        })?;
+        let headers = header_map(&connection.buffer[..head.len]);
+        let length = match head.framing {
+            Framing::Length(length) => Some(length as u64),
+            Framing::None => Some(0),
+            _ => None,
+        };
+        let reusable = head.reusable.then(|| self.idle.clone());
+        let body = BodyReader { connection, at: head.len, body: head.framing.into(), reusable };
+        Ok(Response { status: head.status, headers, length, body })
     }
 
     /// `POST`s `body`, with `authorization` if given, and reads the answer.
@@ -139,10 +319,7 @@ impl DirectPoster {
         if let Some(value) = authorization {
             header_line(&mut request, AUTHORIZATION.as_str(), value);
         }
-        request.extend_from_slice(b"content-length: ");
-        request.extend_from_slice(body.len().to_string().as_bytes());
-        request.extend_from_slice(b"\r\n\r\n");
-        request.extend_from_slice(body);
+        let request = finish(request, body);
 
         if let Some(connection) = self.reuse() {
             match self.exchange(connection, &request).await {
@@ -193,7 +370,18 @@ impl DirectPoster {
     }
 
     async fn connect(&self) -> io::Result<Connection> {
-        self.target.connect().await
+        let connect = self.target.connect();
+        let mut connection = match self.connect_timeout {
+            None => connect.await?,
+            Some(after) => tokio::time::timeout(after, connect).await.map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the connection did not open within {after:?}"),
+                )
+            })??,
+        };
+        connection.read_timeout = self.read_timeout;
+        Ok(connection)
     }
 }
 
@@ -217,7 +405,7 @@ impl Target {
             Target::Name(name, port) => TcpStream::connect((name.as_str(), *port)).await?,
         };
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, buffer: Vec::with_capacity(1024) })
+        Ok(Connection { stream, buffer: Vec::with_capacity(1024), read_timeout: None })
     }
 }
 
@@ -276,26 +464,21 @@ pub(crate) async fn open_event_stream(
     if !content_type.starts_with("text/event-stream") {
         return Ok(Opened::NotEventStream(content_type));
     }
-    let body = match head.framing {
-        Framing::None => Body::Length(0),
-        Framing::Length(length) => Body::Length(length),
-        Framing::Chunked => Body::Chunked { remaining: 0, crlf: false },
-        Framing::UntilClose => Body::UntilClose,
-    };
     // Read into the buffer's spare room: from now on, up to `EVENT_READ` bytes at once.
     connection.buffer.reserve(EVENT_READ.saturating_sub(connection.buffer.len()));
-    let reader = BodyReader { connection, at: head.len, body };
-    Ok(Opened::Stream(Box::pin(futures::stream::unfold(reader, |mut reader| async move {
-        match reader.next().await {
-            Ok(Some(bytes)) => Some((Ok(bytes), reader)),
-            Ok(None) => None,
-            Err(err) => {
-                // After an error the stream ends.
-                reader.body = Body::Length(0);
-                Some((Err(err), reader))
-            }
+    let reader = BodyReader { connection, at: head.len, body: head.framing.into(), reusable: None };
+    Ok(Opened::Stream(reader.into_stream()))
+}
+
+impl From<Framing> for Body {
+    fn from(framing: Framing) -> Body {
+        match framing {
+            Framing::None => Body::Length(0),
+            Framing::Length(length) => Body::Length(length),
+            Framing::Chunked => Body::Chunked { remaining: 0, crlf: false },
+            Framing::UntilClose => Body::UntilClose,
         }
-    }))))
+    }
 }
 
 /// How much of an event stream's body is left.
@@ -305,19 +488,56 @@ enum Body {
         remaining: usize,
         crlf: bool,
     },
+    /// After a chunked body's last chunk: its trailer lines, up to an empty line.
+    Trailers,
     Length(usize),
     UntilClose,
 }
 
-/// Reads an event stream's body from our own connection, undoing its framing.
+/// Reads a response's body from our own connection, undoing its framing.
 struct BodyReader {
     connection: Connection,
     /// Where the unread bytes start in the connection's buffer.
     at: usize,
     body: Body,
+    /// Where the connection goes when the body has been read to its end, if it may carry
+    /// another request.
+    reusable: Option<Pool>,
 }
 
 impl BodyReader {
+    /// The body as a stream, which ends after an error.
+    fn into_stream(
+        self,
+    ) -> std::pin::Pin<Box<dyn futures::Stream<Item = io::Result<bytes::Bytes>> + Send>> {
+        Box::pin(futures::stream::unfold(Some(self), |reader| async move {
+            let mut reader = reader?;
+            match reader.next().await {
+                Ok(Some(bytes)) => Some((Ok(bytes), Some(reader))),
+                Ok(None) => {
+                    reader.release();
+                    None
+                }
+                Err(err) => Some((Err(err), None)),
+            }
+        }))
+    }
+
+    /// Gives the connection of a body read to its end back to its poster, when it may carry
+    /// another request and nothing past the body arrived on it.
+    fn release(self) {
+        let Some(pool) = self.reusable else { return };
+        if self.at != self.connection.buffer.len() || matches!(self.body, Body::UntilClose) {
+            return;
+        }
+        let mut connection = self.connection;
+        connection.buffer.clear();
+        let mut idle = pool.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+    }
+
     /// The next piece of the body; `None` at its end.
     async fn next(&mut self) -> io::Result<Option<bytes::Bytes>> {
         loop {
@@ -342,6 +562,15 @@ impl BodyReader {
                     return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
                 }
                 Body::Length(_) => return Ok(None),
+                Body::Trailers => match find_line_end(&self.connection.buffer[self.at..]) {
+                    Some(0) => {
+                        self.at += 2;
+                        self.body = Body::Length(0);
+                        return Ok(None);
+                    }
+                    Some(end) => self.at += end + 2,
+                    None => self.connection.fill().await?,
+                },
                 Body::UntilClose => {
                     if available == 0 {
                         if !self.connection.fill_or_end().await? {
@@ -372,8 +601,8 @@ impl BodyReader {
                                 return Err(invalid("a chunk too large"));
                             };
                             if size == 0 {
-                                self.body = Body::Length(0);
-                                return Ok(None);
+                                self.body = Body::Trailers;
+                                continue;
                             }
                             *remaining = size;
                         }
@@ -538,7 +767,18 @@ impl Connection {
     /// Reads more into the buffer; `false` at the end of the stream.
     async fn fill_or_end(&mut self) -> io::Result<bool> {
         self.buffer.reserve(1024);
-        Ok(self.stream.read_buf(&mut self.buffer).await? != 0)
+        let timeout = self.read_timeout;
+        let read = self.stream.read_buf(&mut self.buffer);
+        let read = match timeout {
+            None => read.await?,
+            Some(after) => tokio::time::timeout(after, read).await.map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the server sent nothing for {after:?} (read timeout)"),
+                )
+            })??,
+        };
+        Ok(read != 0)
     }
 }
 
@@ -606,10 +846,42 @@ fn request_head(method: &str, url: &Url, own: (HeaderName, &str), headers: &Head
 }
 
 fn header_line(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {
+    header_bytes(out, name, value.as_bytes());
+}
+
+fn header_bytes(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
+}
+
+/// `head` ended with `Content-Length` and the empty line, then `body`.
+fn finish(mut head: Vec<u8>, body: &[u8]) -> Vec<u8> {
+    head.reserve(body.len() + 32);
+    head.extend_from_slice(b"content-length: ");
+    head.extend_from_slice(body.len().to_string().as_bytes());
+    head.extend_from_slice(b"\r\n\r\n");
+    head.extend_from_slice(body);
+    head
+}
+
+/// The headers of the response head `head` (already parsed once, so complete).
+fn header_map(head: &[u8]) -> HeaderMap {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let mut map = HeaderMap::new();
+    if response.parse(head).is_ok() {
+        for header in response.headers.iter() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(header.name.as_bytes()),
+                HeaderValue::from_bytes(header.value),
+            ) {
+                map.append(name, value);
+            }
+        }
+    }
+    map
 }
 
 fn find_line_end(bytes: &[u8]) -> Option<usize> {

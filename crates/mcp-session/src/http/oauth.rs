@@ -15,6 +15,9 @@ use rmcp::transport::streamable_http_client::{
 };
 use sse_stream::Sse;
 
+use super::direct::DirectHttp;
+use super::gate::StreamGate;
+
 /// Attempts per logical request, the first included. The [`Round`] bounds authorizations and
 /// refreshes already; this bounds a server that answers 401 to every new token as well.
 const MAX_ATTEMPTS: usize = 6;
@@ -36,11 +39,100 @@ const MAX_ATTEMPTS: usize = 6;
 pub(crate) struct OAuthHttp {
     inner: reqwest::Client,
     auth: Option<Arc<Authorizer>>,
+    /// The session's `POST`s on our own connections, when they apply (a plain `http://`
+    /// endpoint, no proxy, no OAuth).
+    direct: Option<Arc<DirectHttp>>,
+    /// Holds the session's requests until its standalone `GET` stream is answered.
+    gate: Arc<StreamGate>,
 }
 
 impl OAuthHttp {
-    pub(crate) fn new(inner: reqwest::Client, auth: Option<Arc<Authorizer>>) -> Self {
-        OAuthHttp { inner, auth }
+    pub(crate) fn new(
+        inner: reqwest::Client,
+        auth: Option<Arc<Authorizer>>,
+        direct: Option<DirectHttp>,
+    ) -> Self {
+        let direct = direct.filter(|_| auth.is_none()).map(Arc::new);
+        OAuthHttp { inner, auth, direct, gate: Arc::default() }
+    }
+
+    /// rmcp's `post_message_with_response_limits`: on our connections when they apply, else
+    /// through reqwest, with the authorizer's tokens when there is one.
+    async fn post_limited(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        if let Some(direct) = &self.direct {
+            return direct.post(message, session_id, auth_header, custom_headers, limits).await;
+        }
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .post_message_with_response_limits(
+                    uri,
+                    message,
+                    session_id,
+                    auth_header,
+                    custom_headers,
+                    limits,
+                )
+                .await
+                .map_err(lift);
+        };
+        Box::pin(authorized(auth, |token| {
+            self.inner.post_message_with_response_limits(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+                limits,
+            )
+        }))
+        .await
+    }
+
+    /// rmcp's `get_stream_with_max_sse_event_size`, with the authorizer's tokens when there is
+    /// one.
+    async fn get_limited(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+        let Some(auth) = &self.auth else {
+            return self
+                .inner
+                .get_stream_with_max_sse_event_size(
+                    uri,
+                    session_id,
+                    last_event_id,
+                    auth_header,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+                .await
+                .map_err(lift);
+        };
+        Box::pin(authorized(auth, |token| {
+            self.inner.get_stream_with_max_sse_event_size(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                token,
+                custom_headers.clone(),
+                max_sse_event_size,
+            )
+        }))
+        .await
     }
 }
 
@@ -53,6 +145,12 @@ pub(crate) enum ClientError {
     /// No token could be had.
     #[error(transparent)]
     Auth(AuthError),
+    /// A `POST` on our own connection ([`DirectHttp`]) found no server: nothing was sent.
+    #[error(transparent)]
+    Connect(std::io::Error),
+    /// A `POST` on our own connection ([`DirectHttp`]) failed after it was sent.
+    #[error(transparent)]
+    Io(std::io::Error),
 }
 
 type Lifted = StreamableHttpError<ClientError>;
@@ -159,6 +257,51 @@ fn lift(err: Plain) -> Lifted {
 impl StreamableHttpClient for OAuthHttp {
     type Error = ClientError;
 
+    async fn post_message_with_response_limits(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        self.gate.pass(&message).await;
+        let initialized = session_id.is_some() && StreamGate::is_initialized(&message);
+        let posted =
+            self.post_limited(uri, message, session_id, auth_header, custom_headers, limits).await;
+        if initialized && posted.is_ok() {
+            self.gate.expect();
+        }
+        posted
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+        let standalone = last_event_id.is_none();
+        let stream = self
+            .get_limited(
+                uri,
+                session_id,
+                last_event_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await;
+        if standalone {
+            self.gate.open();
+        }
+        stream
+    }
+
     async fn post_message(
         &self,
         uri: Arc<str>,
@@ -222,42 +365,6 @@ impl StreamableHttpClient for OAuthHttp {
         .await
     }
 
-    async fn post_message_with_response_limits(
-        &self,
-        uri: Arc<str>,
-        message: ClientJsonRpcMessage,
-        session_id: Option<Arc<str>>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-        limits: StreamableHttpResponseLimits,
-    ) -> Result<StreamableHttpPostResponse, Lifted> {
-        let Some(auth) = &self.auth else {
-            return self
-                .inner
-                .post_message_with_response_limits(
-                    uri,
-                    message,
-                    session_id,
-                    auth_header,
-                    custom_headers,
-                    limits,
-                )
-                .await
-                .map_err(lift);
-        };
-        Box::pin(authorized(auth, |token| {
-            self.inner.post_message_with_response_limits(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                token,
-                custom_headers.clone(),
-                limits,
-            )
-        }))
-        .await
-    }
-
     async fn delete_session(
         &self,
         uri: Arc<str>,
@@ -305,42 +412,6 @@ impl StreamableHttpClient for OAuthHttp {
                 last_event_id.clone(),
                 token,
                 custom_headers.clone(),
-            )
-        }))
-        .await
-    }
-
-    async fn get_stream_with_max_sse_event_size(
-        &self,
-        uri: Arc<str>,
-        session_id: Option<Arc<str>>,
-        last_event_id: Option<String>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-        max_sse_event_size: usize,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
-        let Some(auth) = &self.auth else {
-            return self
-                .inner
-                .get_stream_with_max_sse_event_size(
-                    uri,
-                    session_id,
-                    last_event_id,
-                    auth_header,
-                    custom_headers,
-                    max_sse_event_size,
-                )
-                .await
-                .map_err(lift);
-        };
-        Box::pin(authorized(auth, |token| {
-            self.inner.get_stream_with_max_sse_event_size(
-                uri.clone(),
-                session_id.clone(),
-                last_event_id.clone(),
-                token,
-                custom_headers.clone(),
-                max_sse_event_size,
             )
         }))
         .await

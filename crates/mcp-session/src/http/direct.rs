@@ -1,0 +1,539 @@
+//! [`DirectHttp`]: a streamable HTTP session's `POST`s on kept-alive HTTP/1.1 connections of our
+//! own, past reqwest and hyper, for a plain `http://` endpoint.
+//!
+//! rmcp's transport stays as it is: its worker owns the session (the id, the protocol version
+//! header, the standalone `GET` stream, re-initialization), and calls
+//! [`StreamableHttpClient::post_message_with_response_limits`] for each message it sends. Through
+//! reqwest, each such `POST` parsed the endpoint's URL again, went through reqwest's redirect and
+//! retry layers, and crossed hyper's connection task both ways (docs/benchmarks.md, Profile,
+//! item 20). Here the request is written and its response's head read by the worker's own task,
+//! with [`mcp_sse::post::DirectPoster`]; an event-stream body is read as the worker reads it.
+//!
+//! What the response means is decided as rmcp's reqwest client decides it, case by case
+//! (`post_message_with_response_limits` in rmcp 3.11's `common/reqwest/streamable_http_client.rs`):
+//! the same statuses, media types, body limits and errors. Left to reqwest: `https://`, a proxy
+//! named in the environment, the `GET` stream and the `DELETE`, and servers with OAuth.
+//!
+//! [`StreamableHttpClient::post_message_with_response_limits`]: rmcp::transport::streamable_http_client::StreamableHttpClient::post_message_with_response_limits
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _};
+use mcp_sse::post::{DirectPoster, Response, SendError};
+use reqwest::header::{
+    CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING,
+    WWW_AUTHENTICATE,
+};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, ServerJsonRpcMessage,
+};
+use rmcp::transport::streamable_http_client::{
+    AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpError,
+    StreamableHttpPostResponse, StreamableHttpResponseLimits,
+};
+use url::Url;
+
+use super::oauth::ClientError;
+
+type Lifted = StreamableHttpError<ClientError>;
+
+/// `Mcp-Session-Id`, as rmcp names it.
+const SESSION_ID: &str = "mcp-session-id";
+/// Headers rmcp reserves for itself (but `MCP-Protocol-Version`, which its worker sets).
+const RESERVED: [&str; 3] = ["accept", SESSION_ID, "last-event-id"];
+/// The most of a `Retry-After` value kept, as rmcp keeps.
+const MAX_RETRY_AFTER: usize = 128;
+const BODY_READ_FAILURE: &str = "<failed to read response body>";
+/// The longest a chunked body nobody needs is waited for, as rmcp waits for the rest of a
+/// stream it is done with.
+const DRAIN_WAIT: Duration = Duration::from_millis(50);
+
+/// A streamable HTTP endpoint's `POST`s on our own connections.
+pub(crate) struct DirectHttp {
+    poster: DirectPoster,
+}
+
+impl DirectHttp {
+    /// `POST`s to `url`, or `None` when they are reqwest's to send: an `https://` URL, or a
+    /// proxy named in the environment. `connect` and `read` bound as reqwest's client's own
+    /// timeouts bound its requests.
+    pub(crate) fn new(url: &Url, connect: Duration, read: Duration) -> Option<DirectHttp> {
+        let poster = DirectPoster::new(url, &HeaderMap::new())?.timeouts(connect, read);
+        Some(DirectHttp { poster })
+    }
+
+    /// rmcp's `post_message_with_response_limits`, on our connections.
+    pub(crate) async fn post(
+        &self,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_token: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
+        let mut request = self.poster.request();
+        request.header("accept", b"text/event-stream, application/json");
+        if let Some(token) = &auth_token {
+            request.header("authorization", format!("Bearer {token}").as_bytes());
+        }
+        for (name, value) in &custom_headers {
+            if RESERVED.contains(&name.as_str()) {
+                return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
+            }
+            request.header(name.as_str(), value.as_bytes());
+        }
+        let session_was_attached = session_id.is_some();
+        if let Some(id) = &session_id {
+            request.header(SESSION_ID, id.as_bytes());
+        }
+        let body = serde_json::to_vec(&message).map_err(StreamableHttpError::Deserialize)?;
+        let response = self.poster.send(request, &body).await.map_err(|err| {
+            StreamableHttpError::Client(match err {
+                SendError::Connect(err) => ClientError::Connect(err),
+                SendError::Exchange(err) => ClientError::Io(err),
+                other => ClientError::Io(io::Error::other(other)),
+            })
+        })?;
+        answer(response, &message, session_was_attached, limits).await
+    }
+}
+
+fn io_error(err: io::Error) -> Lifted {
+    StreamableHttpError::Client(ClientError::Io(err))
+}
+
+/// What `response` to `message` means, as rmcp's reqwest client reads it.
+async fn answer(
+    response: Response,
+    message: &ClientJsonRpcMessage,
+    session_was_attached: bool,
+    limits: StreamableHttpResponseLimits,
+) -> Result<StreamableHttpPostResponse, Lifted> {
+    let status = response.status();
+    let headers = response.headers();
+    if let Some(challenge) = headers.get(WWW_AUTHENTICATE).filter(|_| matches!(status, 401 | 403)) {
+        let challenge = challenge.to_str().map_err(|_| {
+            StreamableHttpError::UnexpectedServerResponse(Cow::from(
+                "invalid www-authenticate header value",
+            ))
+        })?;
+        return Err(if status == 401 {
+            StreamableHttpError::AuthRequired(AuthRequiredError::new(challenge.to_owned()))
+        } else {
+            StreamableHttpError::InsufficientScope(InsufficientScopeError::new(
+                challenge.to_owned(),
+                scope_of(challenge),
+            ))
+        });
+    }
+    let awaits_no_response = matches!(
+        message,
+        JsonRpcMessage::Notification(_) | JsonRpcMessage::Response(_) | JsonRpcMessage::Error(_)
+    );
+    if matches!(status, 202 | 204) {
+        drain(response).await;
+        return Ok(StreamableHttpPostResponse::Accepted);
+    }
+    if status == 404 && session_was_attached {
+        return Err(StreamableHttpError::SessionExpired);
+    }
+    let content_type =
+        headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let is_json = content_type.as_deref().is_some_and(|ct| media_type_is(ct, "application/json"));
+    // Rate limits and failures that are not JSON end here; a JSON one may carry a JSON-RPC error.
+    let status_error = match http_status_error(status, headers) {
+        Some(error) if !is_json || status == 429 => return Err(error.into()),
+        error => error,
+    };
+    let session_id = headers.get(SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let length = response.content_length();
+    if (200..300).contains(&status) && length == Some(0) && awaits_no_response {
+        drain(response).await;
+        return Ok(StreamableHttpPostResponse::Accepted);
+    }
+    if !(200..300).contains(&status) {
+        let auth_failure = matches!(status, 401 | 403);
+        let body = if is_json && !auth_failure {
+            match bounded(response, limits.max_json_response_size).await {
+                Ok(raw) => {
+                    let full = String::from_utf8_lossy(&raw).into_owned();
+                    if let Ok(error @ JsonRpcMessage::Error(_)) =
+                        serde_json::from_str::<ServerJsonRpcMessage>(&full)
+                    {
+                        if let Some(response) =
+                            discover_rejected(message, session_was_attached, status, &full)
+                        {
+                            return Ok(response);
+                        }
+                        return Ok(StreamableHttpPostResponse::Json(error, session_id));
+                    }
+                    tracing::warn!("HTTP {status}: could not parse JSON body as a JSON-RPC error");
+                    truncate(full, limits.max_error_response_size)
+                }
+                Err(Bounded::TooLarge) => {
+                    return Err(status_error.map(Into::into).unwrap_or(
+                        StreamableHttpError::ResponseBodyTooLarge {
+                            max_size: limits.max_json_response_size,
+                        },
+                    ));
+                }
+                Err(Bounded::Failed(_)) => read_failure(limits.max_error_response_size),
+            }
+        } else {
+            match prefix(response, limits.max_error_response_size).await {
+                Ok(prefix) => String::from_utf8_lossy(&prefix).into_owned(),
+                Err(_) => read_failure(limits.max_error_response_size),
+            }
+        };
+        if let Some(response) = discover_rejected(message, session_was_attached, status, &body) {
+            return Ok(response);
+        }
+        if let Some(error) = status_error {
+            return Err(error.into());
+        }
+        return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
+            "HTTP {status} {}: {body}",
+            reason(status)
+        ))));
+    }
+    match content_type.as_deref() {
+        Some(ct) if media_type_is(ct, "text/event-stream") => {
+            let bytes = EventSizeLimit::new(response.into_body(), limits.max_sse_event_size);
+            let events = sse_stream::SseStream::from_bytes_stream(bytes).boxed();
+            Ok(StreamableHttpPostResponse::Sse(events, session_id))
+        }
+        Some(ct) if media_type_is(ct, "application/json") => {
+            let body = match bounded(response, limits.max_json_response_size).await {
+                Ok(body) => body,
+                Err(Bounded::TooLarge) => {
+                    return Err(StreamableHttpError::ResponseBodyTooLarge {
+                        max_size: limits.max_json_response_size,
+                    });
+                }
+                Err(Bounded::Failed(err)) => return Err(io_error(err)),
+            };
+            match serde_json::from_slice::<ServerJsonRpcMessage>(&body) {
+                Ok(parsed) => Ok(StreamableHttpPostResponse::Json(parsed, session_id)),
+                Err(err) if awaits_no_response => {
+                    tracing::warn!(
+                        "could not parse JSON response as ServerJsonRpcMessage, treating as accepted: {err}"
+                    );
+                    Ok(StreamableHttpPostResponse::Accepted)
+                }
+                Err(err) => {
+                    Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
+                        "could not parse JSON response as ServerJsonRpcMessage: {err}: {}",
+                        preview(&body)
+                    ))))
+                }
+            }
+        }
+        _ if awaits_no_response => {
+            tracing::warn!(
+                "ignoring unexpected content type {content_type:?} on a POST that awaits no response"
+            );
+            drain(response).await;
+            Ok(StreamableHttpPostResponse::Accepted)
+        }
+        _ => Err(StreamableHttpError::UnexpectedContentType(content_type)),
+    }
+}
+
+/// A sessionless `server/discover` refused with a client error: the error the lifecycle can
+/// classify, with the request's id (rmcp's `legacy_discover_response`).
+fn discover_rejected(
+    message: &ClientJsonRpcMessage,
+    session_was_attached: bool,
+    status: u16,
+    body: &str,
+) -> Option<StreamableHttpPostResponse> {
+    if session_was_attached || !(400..500).contains(&status) || matches!(status, 401 | 403) {
+        return None;
+    }
+    let JsonRpcMessage::Request(request) = message else { return None };
+    if !matches!(request.request, ClientRequest::DiscoverRequest(_)) {
+        return None;
+    }
+    let error = match serde_json::from_str::<ServerJsonRpcMessage>(body) {
+        Ok(JsonRpcMessage::Error(error)) => error.error,
+        _ => ErrorData::invalid_request(
+            format!("server/discover rejected with HTTP {status} {}: {body}", reason(status)),
+            None,
+        ),
+    };
+    Some(StreamableHttpPostResponse::Json(
+        ServerJsonRpcMessage::error(error, Some(request.id.clone())),
+        None,
+    ))
+}
+
+/// Status and `Retry-After` of a `429` or `5xx`, as rmcp keeps them.
+fn http_status_error(status: u16, headers: &HeaderMap) -> Option<HttpStatusError> {
+    if status != 429 && !(500..600).contains(&status) {
+        return None;
+    }
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .filter(|value| value.as_bytes().len() <= MAX_RETRY_AFTER)
+        .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+        .map(str::to_owned);
+    Some(HttpStatusError::new(status, retry_after))
+}
+
+/// The `scope` parameter of a `WWW-Authenticate` challenge, as rmcp finds it.
+fn scope_of(challenge: &str) -> Option<String> {
+    const KEY: &str = "scope=";
+    let at = challenge.to_ascii_lowercase().find(KEY)?;
+    let rest = &challenge[at + KEY.len()..];
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => {
+            &rest[..rest
+                .find(|c: char| c == ',' || c == ';' || c.is_whitespace())
+                .unwrap_or(rest.len())]
+        }
+    };
+    (!value.is_empty() || rest.starts_with('"')).then(|| value.to_owned())
+}
+
+/// Whether a `Content-Type` value's media type (its parameters aside) is `expected`.
+fn media_type_is(value: &str, expected: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim_matches([' ', '\t']).eq_ignore_ascii_case(expected))
+}
+
+/// The reason phrase reqwest's `StatusCode` shows after the number.
+fn reason(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+}
+
+fn read_failure(max: usize) -> String {
+    BODY_READ_FAILURE[..BODY_READ_FAILURE.len().min(max)].to_owned()
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The start of a body that is not the JSON expected, for an error.
+fn preview(body: &[u8]) -> String {
+    truncate(String::from_utf8_lossy(body).into_owned(), 200)
+}
+
+enum Bounded {
+    TooLarge,
+    Failed(io::Error),
+}
+
+/// The whole body, if it is at most `max` bytes.
+async fn bounded(response: Response, max: usize) -> Result<Vec<u8>, Bounded> {
+    if response.content_length().is_some_and(|length| length > max as u64) {
+        return Err(Bounded::TooLarge);
+    }
+    let mut body = response.into_body();
+    let mut all = Vec::new();
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(Bounded::Failed)?;
+        if piece.len() > max - all.len() {
+            return Err(Bounded::TooLarge);
+        }
+        all.extend_from_slice(&piece);
+    }
+    Ok(all)
+}
+
+/// At most `max` bytes of the body, for a diagnostic; the rest is not read.
+async fn prefix(response: Response, max: usize) -> io::Result<Vec<u8>> {
+    let mut body = response.into_body();
+    let mut kept = Vec::new();
+    while kept.len() < max {
+        let Some(piece) = body.next().await else { break };
+        let piece = piece?;
+        kept.extend_from_slice(&piece[..piece.len().min(max - kept.len())]);
+    }
+    Ok(kept)
+}
+
+/// Reads a body nobody needs to its end, so that its connection can carry the next request: one
+/// of a known length up to a few KiB (a `202`'s is empty), or a chunked one that ends within
+/// [`DRAIN_WAIT`] (Node's servers send a `202` as an empty chunked body). Any other is left
+/// unread and its connection closed: waiting for it could hold the caller up.
+async fn drain(response: Response) {
+    const MAX: usize = 4 * 1024;
+    match response.content_length() {
+        Some(length) if length <= MAX as u64 => drop(prefix(response, MAX).await),
+        Some(_) => {}
+        None if response.headers().contains_key(TRANSFER_ENCODING) => {
+            let _ = tokio::time::timeout(DRAIN_WAIT, prefix(response, MAX)).await;
+        }
+        None => {}
+    }
+}
+
+/// A byte stream that fails once an event of the event stream it carries grows past `max`
+/// bytes: the raw lines of the event but comments, each with its line end, as rmcp's own
+/// limiter counts them.
+struct EventSizeLimit<S> {
+    inner: S,
+    max: usize,
+    /// Bytes of the event so far, in lines that ended.
+    event: usize,
+    /// Bytes of the line being received.
+    line: usize,
+    /// Whether the line being received is a comment (`None` before its first byte).
+    comment: Option<bool>,
+    /// A `\r` ended the last chunk: a `\n` first in the next one belongs to it.
+    after_cr: bool,
+    failed: bool,
+}
+
+impl<S> EventSizeLimit<S> {
+    fn new(inner: S, max: usize) -> Self {
+        EventSizeLimit {
+            inner,
+            max,
+            event: 0,
+            line: 0,
+            comment: None,
+            after_cr: false,
+            failed: false,
+        }
+    }
+
+    /// Counts `bytes`; whether the event stays within the limit.
+    fn measure(&mut self, bytes: &[u8]) -> bool {
+        let mut rest = bytes;
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(stripped) = rest.strip_prefix(b"\n") {
+                rest = stripped;
+            }
+        }
+        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            self.add(&rest[..end]);
+            if self.line == 0 {
+                self.event = 0;
+            } else if self.comment != Some(true) {
+                self.event += self.line + 1;
+            }
+            if self.event > self.max {
+                return false;
+            }
+            self.line = 0;
+            self.comment = None;
+            let cr = rest[end] == b'\r';
+            rest = &rest[end + 1..];
+            if cr {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.add(rest);
+        self.comment == Some(true) || self.event + self.line <= self.max
+    }
+
+    fn add(&mut self, piece: &[u8]) {
+        if let (None, Some(&first)) = (self.comment, piece.first()) {
+            self.comment = Some(first == b':');
+        }
+        self.line += piece.len();
+    }
+}
+
+impl<S> Stream for EventSizeLimit<S>
+where
+    S: Stream<Item = io::Result<Bytes>> + Unpin,
+{
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.failed {
+            return Poll::Ready(None);
+        }
+        let item = std::task::ready!(this.inner.poll_next_unpin(cx));
+        if let Some(Ok(bytes)) = &item
+            && !this.measure(bytes)
+        {
+            this.failed = true;
+            return Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("an SSE event exceeds the maximum size of {} bytes", this.max),
+            ))));
+        }
+        Poll::Ready(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(pieces: &[&str], max: usize) -> Result<usize, String> {
+        let mut limit = EventSizeLimit::new(futures::stream::empty::<io::Result<Bytes>>(), max);
+        for piece in pieces {
+            if !limit.measure(piece.as_bytes()) {
+                return Err(format!("over at {piece:?}"));
+            }
+        }
+        Ok(limit.event)
+    }
+
+    #[test]
+    fn the_event_limit_counts_as_rmcps_does() {
+        // rmcp's own cases (`client_side_sse.rs`), with its limits.
+        assert!(limited(&["data: aaaaa", "aaaaaa"], 16).is_err());
+        assert!(limited(&["data: a\r", "\n\r\ndata: b\n\n"], 8).is_ok());
+        assert!(limited(&["data: ab\n\n"], 9).is_ok());
+        assert!(limited(&["data: x"; 20], 32).is_err());
+        assert!(limited(&[": ping\n: ping\n: ping\n"], 6).is_ok());
+        assert!(limited(&["data: a\n: ping\ndata: b\n"], 14).is_err());
+        assert!(limited(&["data: aaa\ndata: bbb\n\n"], 18).is_err());
+        // An empty line ends the event, in any chunking and with any line end.
+        for end in ["\n\n", "\r\n\r\n", "\r\r"] {
+            let stream = format!("data: 12345{end}data: 12345{end}");
+            for cut in 0..stream.len() {
+                let (a, b) = stream.split_at(cut);
+                assert!(limited(&[a, b], 12).is_ok(), "{stream:?} cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_and_headers_read_as_rmcp_reads_them() {
+        assert_eq!(
+            scope_of(r#"Bearer error="insufficient_scope", scope="a b""#).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(scope_of("Bearer scope=files:read, realm=x").as_deref(), Some("files:read"));
+        assert_eq!(scope_of("Bearer realm=x"), None);
+        assert_eq!(scope_of("Bearer SCOPE=a;b").as_deref(), Some("a"));
+        assert!(media_type_is("Application/JSON; charset=utf-8", "application/json"));
+        assert!(!media_type_is("application/json-seq", "application/json"));
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert!(http_status_error(404, &headers).is_none());
+        let error = http_status_error(503, &headers).expect("a 5xx");
+        assert_eq!((error.status, error.retry_after.as_deref()), (503, Some("3")));
+        assert_eq!(truncate("héllo".to_owned(), 2), "h");
+    }
+}
