@@ -28,7 +28,7 @@ use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::{ClientSettings, Clients, Endpoint};
 
-use self::direct::DirectHttp;
+pub(crate) use self::direct::DirectHttp;
 use self::oauth::{ClientError, OAuthHttp};
 
 type Transport = StreamableHttpClientTransport<OAuthHttp>;
@@ -54,8 +54,8 @@ struct Again {
     clients: Clients,
     settings: ClientSettings,
     auth: Option<Arc<Authorizer>>,
-    /// Fresh connections of our own for the second try.
-    direct: Option<DirectHttp>,
+    /// The endpoint, for fresh connections of our own on the second try.
+    url: url::Url,
 }
 
 /// Prepares the transport for `config`'s server, on the HTTP client `clients` share for its
@@ -80,9 +80,8 @@ pub(crate) fn connect(
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
     let settings = endpoint.settings();
     let client = clients.get(&settings, endpoint.server)?;
-    let direct = || DirectHttp::new(&config.url, endpoint.timeout, endpoint.sse_read_timeout);
     let transport = StreamableHttpClientTransport::with_client(
-        OAuthHttp::new(client, auth.clone(), direct()),
+        OAuthHttp::new(client, auth.clone(), clients.direct(&settings, &config.url)),
         transport_config.clone(),
     );
     Ok(Connecting {
@@ -97,7 +96,7 @@ pub(crate) fn connect(
             clients: clients.clone(),
             settings,
             auth,
-            direct: direct(),
+            url: config.url.clone(),
         }),
     })
 }
@@ -127,8 +126,9 @@ impl Connect for Connecting {
                 Some(again) if sending_failed(&err) => {
                     tracing::debug!("initialize failed after sending; again on a fresh client");
                     let client = again.clients.renew(&again.settings, &self.server)?;
+                    let direct = again.clients.renew_direct(&again.settings, &again.url);
                     let transport = StreamableHttpClientTransport::with_client(
-                        OAuthHttp::new(client, again.auth, again.direct),
+                        OAuthHttp::new(client, again.auth, direct),
                         again.transport_config,
                     );
                     self.start = Some((again.adapter, transport));

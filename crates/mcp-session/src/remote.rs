@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use mcp_config::{AuthConfig, OAuthConfig, SseConfig, StreamableHttpConfig};
@@ -13,6 +13,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{SessionError, TokenProblem};
+use crate::http::DirectHttp;
 use crate::http_client::HttpClientBuilder;
 
 /// Headers the MCP transports set themselves, refused as configured headers.
@@ -220,6 +221,11 @@ impl ClientSettings {
             .build()
             .map_err(|error| SessionError::HttpClient { server: server.to_owned(), error })
     }
+
+    /// `POST`s to `url` on our own connections with these timeouts, when they apply.
+    fn direct(&self, url: &Url) -> Option<DirectHttp> {
+        DirectHttp::new(url, self.connect_timeout, self.read_timeout)
+    }
 }
 
 /// The HTTP clients the streamable HTTP sessions of one manager (and its clones) share, one per
@@ -230,22 +236,59 @@ impl ClientSettings {
 /// since gone (restarted on the same port). The handshake tells that case by its `initialize`
 /// failing after the connection was made and before any answer; it then [renews](Self::renew)
 /// the client, which drops those connections, and tries once more.
+///
+/// The same holds for the `POST`s a streamable HTTP session sends on connections of our own
+/// ([`DirectHttp`]): one pool of kept-alive connections per URL and settings, shared by its
+/// sessions, so that a new session's `initialize` goes out on a connection already open.
 #[derive(Clone, Default)]
-pub(crate) struct Clients(Arc<Mutex<HashMap<ClientSettings, reqwest::Client>>>);
+pub(crate) struct Clients {
+    reqwest: Arc<Mutex<HashMap<ClientSettings, reqwest::Client>>>,
+    direct: Arc<Mutex<HashMap<(ClientSettings, Url), SharedPosts>>>,
+}
+
+/// The `POST`s on our own connections that the sessions of one URL and settings share.
+type SharedPosts = Arc<DirectHttp>;
 
 impl Clients {
+    /// The shared `POST`s on our own connections to `url`, made on first use; `None` when they
+    /// do not apply (see [`DirectHttp::new`]).
+    pub(crate) fn direct(&self, settings: &ClientSettings, url: &Url) -> Option<Arc<DirectHttp>> {
+        let key = (settings.clone(), url.clone());
+        let mut shared = self.direct.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(direct) = shared.get(&key) {
+            return Some(direct.clone());
+        }
+        let direct = Arc::new(settings.direct(url)?);
+        shared.insert(key, direct.clone());
+        Some(direct)
+    }
+
+    /// New `POST`s on our own connections to `url`, which replace the shared ones, as
+    /// [`renew`](Self::renew) replaces a client.
+    pub(crate) fn renew_direct(
+        &self,
+        settings: &ClientSettings,
+        url: &Url,
+    ) -> Option<Arc<DirectHttp>> {
+        let direct = Arc::new(settings.direct(url)?);
+        let mut shared = self.direct.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.insert((settings.clone(), url.clone()), direct.clone());
+        Some(direct)
+    }
+
     /// The shared client for `settings`, built on first use.
     pub(crate) fn get(
         &self,
         settings: &ClientSettings,
         server: &str,
     ) -> Result<reqwest::Client, SessionError> {
-        if let Some(client) = self.0.lock().ok().and_then(|clients| clients.get(settings).cloned())
+        if let Some(client) =
+            self.reqwest.lock().ok().and_then(|clients| clients.get(settings).cloned())
         {
             return Ok(client);
         }
         let client = settings.build(server)?;
-        if let Ok(mut clients) = self.0.lock() {
+        if let Ok(mut clients) = self.reqwest.lock() {
             return Ok(clients.entry(settings.clone()).or_insert(client).clone());
         }
         Ok(client)
@@ -259,7 +302,7 @@ impl Clients {
         server: &str,
     ) -> Result<reqwest::Client, SessionError> {
         let client = settings.build(server)?;
-        if let Ok(mut clients) = self.0.lock() {
+        if let Ok(mut clients) = self.reqwest.lock() {
             clients.insert(settings.clone(), client.clone());
         }
         Ok(client)

@@ -40,6 +40,9 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Most of an error response's body kept for its excerpt; a longer body is read no further and
 /// its connection closed.
 const MAX_BODY: usize = 64 * 1024;
+/// The longest the rest of a body nobody reads any more is waited for, before its connection is
+/// closed instead of kept (rmcp waits as long for the rest of a stream it is done with).
+const FINISH_WAIT: Duration = Duration::from_millis(50);
 /// Most headers a response may carry.
 const MAX_HEADERS: usize = 64;
 /// Bytes an event stream's socket is read by at most, at once: a tool list of a few KiB takes
@@ -249,6 +252,21 @@ impl DirectPoster {
     /// poster's headers.
     pub fn request(&self) -> Request {
         Request { head: self.head.clone() }
+    }
+
+    /// A new `DELETE` request's head, to the same URL: the request line, `host` and the
+    /// poster's headers (but its `content-type`).
+    pub fn delete(&self) -> Request {
+        let line_end = self.head.iter().position(|&b| b == b'\n').map_or(0, |end| end + 1);
+        let mut head = Vec::with_capacity(self.head.len() + 2);
+        head.extend_from_slice(b"DELETE");
+        head.extend_from_slice(&self.head[b"POST".len()..line_end]);
+        for line in self.head[line_end..].split_inclusive(|&b| b == b'\n') {
+            if !line.starts_with(b"content-type:") {
+                head.extend_from_slice(line);
+            }
+        }
+        Request { head }
     }
 
     /// `POST`s `body` with the head `request`, and reads the response's head.
@@ -494,6 +512,18 @@ enum Body {
     UntilClose,
 }
 
+/// A body being read as a stream: one dropped before its end is finished in a task, when its
+/// connection could carry another request ([`BodyReader::finish_later`]).
+struct Unread(Option<BodyReader>);
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        if let Some(reader) = self.0.take().filter(|reader| reader.reusable.is_some()) {
+            reader.finish_later();
+        }
+    }
+}
+
 /// Reads a response's body from our own connection, undoing its framing.
 struct BodyReader {
     connection: Connection,
@@ -510,17 +540,46 @@ impl BodyReader {
     fn into_stream(
         self,
     ) -> std::pin::Pin<Box<dyn futures::Stream<Item = io::Result<bytes::Bytes>> + Send>> {
-        Box::pin(futures::stream::unfold(Some(self), |reader| async move {
-            let mut reader = reader?;
+        Box::pin(futures::stream::unfold(Unread(Some(self)), |mut unread| async move {
+            let reader = unread.0.as_mut()?;
             match reader.next().await {
-                Ok(Some(bytes)) => Some((Ok(bytes), Some(reader))),
+                Ok(Some(bytes)) => Some((Ok(bytes), unread)),
                 Ok(None) => {
-                    reader.release();
+                    if let Some(reader) = unread.0.take() {
+                        reader.release();
+                    }
                     None
                 }
-                Err(err) => Some((Err(err), None)),
+                Err(err) => {
+                    // After an error the stream ends, and its connection is closed.
+                    unread.0 = None;
+                    Some((Err(err), unread))
+                }
             }
         }))
+    }
+
+    /// Reads the rest of the body in a task of its own, for at most [`FINISH_WAIT`] and
+    /// [`MAX_BODY`] bytes, and then gives its connection back: a caller that stopped reading a
+    /// body it had what it wanted from (rmcp stops at the answer in a `POST`'s event stream,
+    /// before the server ends it) would otherwise cost the next request a new connection.
+    fn finish_later(mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            let rest = async {
+                let mut read = 0;
+                while let Some(piece) = self.next().await.ok()? {
+                    read += piece.len();
+                    if read > MAX_BODY {
+                        return None;
+                    }
+                }
+                Some(self)
+            };
+            if let Ok(Some(reader)) = tokio::time::timeout(FINISH_WAIT, rest).await {
+                reader.release();
+            }
+        });
     }
 
     /// Gives the connection of a body read to its end back to its poster, when it may carry
@@ -932,6 +991,19 @@ mod tests {
         );
         let head = head_of("http://[::1]/m", &HeaderMap::new()).unwrap();
         assert!(head.starts_with("POST /m HTTP/1.1\r\nhost: [::1]\r\n"), "{head}");
+    }
+
+    #[test]
+    fn a_delete_has_the_posts_head_but_its_content_type() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        let poster = DirectPoster::without_proxy(
+            &"http://127.0.0.1:8000/mcp?a=b".parse().unwrap(),
+            &headers,
+        )
+        .unwrap();
+        let head = String::from_utf8(poster.delete().head).unwrap();
+        assert_eq!(head, "DELETE /mcp?a=b HTTP/1.1\r\nhost: 127.0.0.1:8000\r\nx-api-key: k\r\n");
     }
 
     #[test]

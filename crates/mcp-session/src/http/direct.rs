@@ -94,15 +94,54 @@ impl DirectHttp {
             request.header(SESSION_ID, id.as_bytes());
         }
         let body = serde_json::to_vec(&message).map_err(StreamableHttpError::Deserialize)?;
-        let response = self.poster.send(request, &body).await.map_err(|err| {
-            StreamableHttpError::Client(match err {
-                SendError::Connect(err) => ClientError::Connect(err),
-                SendError::Exchange(err) => ClientError::Io(err),
-                other => ClientError::Io(io::Error::other(other)),
-            })
-        })?;
+        let response = self.poster.send(request, &body).await.map_err(send_error)?;
         answer(response, &message, session_was_attached, limits).await
     }
+}
+
+impl DirectHttp {
+    /// rmcp's `delete_session`, on our connections: a `405` means the server keeps no sessions
+    /// to end, and is no error.
+    pub(crate) async fn delete(
+        &self,
+        session_id: &str,
+        auth_token: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<(), Lifted> {
+        let mut request = self.poster.delete();
+        if let Some(token) = &auth_token {
+            request.header("authorization", format!("Bearer {token}").as_bytes());
+        }
+        request.header(SESSION_ID, session_id.as_bytes());
+        for (name, value) in &custom_headers {
+            if RESERVED.contains(&name.as_str()) {
+                return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
+            }
+            request.header(name.as_str(), value.as_bytes());
+        }
+        let response = self.poster.send(request, b"").await.map_err(send_error)?;
+        let status = response.status();
+        drain(response).await;
+        match status {
+            200..=299 => Ok(()),
+            405 => {
+                tracing::debug!("this server doesn't support deleting session");
+                Ok(())
+            }
+            _ => Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
+                "HTTP {status} {} to DELETE",
+                reason(status)
+            )))),
+        }
+    }
+}
+
+fn send_error(err: SendError) -> Lifted {
+    StreamableHttpError::Client(match err {
+        SendError::Connect(err) => ClientError::Connect(err),
+        SendError::Exchange(err) => ClientError::Io(err),
+        other => ClientError::Io(io::Error::other(other)),
+    })
 }
 
 fn io_error(err: io::Error) -> Lifted {

@@ -50,9 +50,9 @@ impl OAuthHttp {
     pub(crate) fn new(
         inner: reqwest::Client,
         auth: Option<Arc<Authorizer>>,
-        direct: Option<DirectHttp>,
+        direct: Option<Arc<DirectHttp>>,
     ) -> Self {
-        let direct = direct.filter(|_| auth.is_none()).map(Arc::new);
+        let direct = direct.filter(|_| auth.is_none());
         OAuthHttp { inner, auth, direct, gate: Arc::default() }
     }
 
@@ -372,6 +372,9 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
+        if let Some(direct) = &self.direct {
+            return direct.delete(&session_id, auth_header, custom_headers).await;
+        }
         let Some(auth) = &self.auth else {
             return self
                 .inner
