@@ -13,7 +13,10 @@
 //! - [`encode::encode`] (feature `client`): a client's message as JSON, a `tools/call` without
 //!   rmcp's detour through `serde_json::Value`; both of those transports write with it;
 //! - [`direct::Direct`] (feature `client`): requests a client writes itself and whose answers
-//!   its transport's reader hands straight back, past rmcp's service loop.
+//!   its transport's reader hands straight back, past rmcp's service loop;
+//! - [`post::DirectPoster`] (feature `client`): `POST`s to a plain `http://` URL on kept-alive
+//!   HTTP/1.1 connections of its own, written and read in the caller's task; the SSE client
+//!   sends its messages with it, and mcp-session's streamable HTTP client its requests.
 //!
 //! ```no_run
 //! # #![allow(dead_code)]

@@ -388,16 +388,10 @@ impl DirectPoster {
     }
 
     async fn connect(&self) -> io::Result<Connection> {
-        let connect = self.target.connect();
-        let mut connection = match self.connect_timeout {
-            None => connect.await?,
-            Some(after) => tokio::time::timeout(after, connect).await.map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("the connection did not open within {after:?}"),
-                )
-            })??,
-        };
+        let mut connection = within(self.connect_timeout, self.target.connect(), |after| {
+            format!("the connection did not open within {after:?}")
+        })
+        .await?;
         connection.read_timeout = self.read_timeout;
         Ok(connection)
     }
@@ -827,16 +821,10 @@ impl Connection {
     async fn fill_or_end(&mut self) -> io::Result<bool> {
         self.buffer.reserve(1024);
         let timeout = self.read_timeout;
-        let read = self.stream.read_buf(&mut self.buffer);
-        let read = match timeout {
-            None => read.await?,
-            Some(after) => tokio::time::timeout(after, read).await.map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("the server sent nothing for {after:?} (read timeout)"),
-                )
-            })??,
-        };
+        let read = within(timeout, self.stream.read_buf(&mut self.buffer), |after| {
+            format!("the server sent nothing for {after:?} (read timeout)")
+        })
+        .await?;
         Ok(read != 0)
     }
 }
@@ -945,6 +933,20 @@ fn header_map(head: &[u8]) -> HeaderMap {
 
 fn find_line_end(bytes: &[u8]) -> Option<usize> {
     bytes.windows(2).position(|w| w == b"\r\n")
+}
+
+/// `io`, failed with `TimedOut` and the text `said` gives if it takes longer than `limit`.
+async fn within<T>(
+    limit: Option<Duration>,
+    io: impl Future<Output = io::Result<T>>,
+    said: impl FnOnce(Duration) -> String,
+) -> io::Result<T> {
+    match limit {
+        None => io.await,
+        Some(after) => tokio::time::timeout(after, io)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, said(after)))?,
+    }
 }
 
 /// A write that failed because the server had closed the connection.

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
-use mcp_sse::post::{DirectPoster, Response, SendError};
+use mcp_sse::post::{DirectPoster, Request, Response, SendError};
 use reqwest::header::{
     CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING,
     WWW_AUTHENTICATE,
@@ -80,15 +80,7 @@ impl DirectHttp {
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
         request.header("accept", b"text/event-stream, application/json");
-        if let Some(token) = &auth_token {
-            request.header("authorization", format!("Bearer {token}").as_bytes());
-        }
-        for (name, value) in &custom_headers {
-            if RESERVED.contains(&name.as_str()) {
-                return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
-            }
-            request.header(name.as_str(), value.as_bytes());
-        }
+        add_headers(&mut request, auth_token, &custom_headers)?;
         let session_was_attached = session_id.is_some();
         if let Some(id) = &session_id {
             request.header(SESSION_ID, id.as_bytes());
@@ -109,16 +101,8 @@ impl DirectHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
         let mut request = self.poster.delete();
-        if let Some(token) = &auth_token {
-            request.header("authorization", format!("Bearer {token}").as_bytes());
-        }
+        add_headers(&mut request, auth_token, &custom_headers)?;
         request.header(SESSION_ID, session_id.as_bytes());
-        for (name, value) in &custom_headers {
-            if RESERVED.contains(&name.as_str()) {
-                return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
-            }
-            request.header(name.as_str(), value.as_bytes());
-        }
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
         drain(response).await;
@@ -134,6 +118,25 @@ impl DirectHttp {
             )))),
         }
     }
+}
+
+/// The bearer token and the custom headers (rmcp's worker sets `MCP-Protocol-Version` there); a
+/// header rmcp reserves for itself is refused, as rmcp refuses it.
+fn add_headers(
+    request: &mut Request,
+    auth_token: Option<String>,
+    custom_headers: &HashMap<HeaderName, HeaderValue>,
+) -> Result<(), Lifted> {
+    if let Some(token) = auth_token {
+        request.header("authorization", format!("Bearer {token}").as_bytes());
+    }
+    for (name, value) in custom_headers {
+        if RESERVED.contains(&name.as_str()) {
+            return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
+        }
+        request.header(name.as_str(), value.as_bytes());
+    }
+    Ok(())
 }
 
 fn send_error(err: SendError) -> Lifted {
