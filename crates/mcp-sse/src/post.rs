@@ -59,12 +59,13 @@ const EVENT_READ: usize = 8 * 1024;
 /// ```no_run
 /// # #![allow(dead_code)]
 /// use mcp_sse::post::DirectPoster;
+/// use reqwest::header::{ACCEPT, HeaderValue};
 ///
 /// # async fn demo() -> Result<(), mcp_sse::post::SendError> {
 /// let url = "http://127.0.0.1:8000/mcp".parse().expect("a URL");
 /// let poster = DirectPoster::new(&url, &Default::default()).expect("plain HTTP, no proxy");
 /// let mut request = poster.request();
-/// request.header("accept", b"application/json");
+/// request.header(&ACCEPT, &HeaderValue::from_static("application/json"));
 /// let response = poster.send(request, br#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await?;
 /// println!("{}", response.status());
 /// # Ok(()) }
@@ -100,10 +101,10 @@ impl std::fmt::Debug for Request {
 }
 
 impl Request {
-    /// Adds the header line `name: value`. `Content-Length` is written by
-    /// [`send`](DirectPoster::send), from the body.
-    pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        header_bytes(&mut self.head, name, value);
+    /// Adds the header line `name: value` (typed, so neither can end the line early).
+    /// `Content-Length` is written by [`send`](DirectPoster::send), from the body.
+    pub fn header(&mut self, name: &HeaderName, value: &HeaderValue) -> &mut Self {
+        header_line(&mut self.head, name.as_str(), value);
         self
     }
 }
@@ -893,13 +894,9 @@ fn request_head(method: &str, url: &Url, own: (HeaderName, &str), headers: &Head
 }
 
 fn header_line(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {
-    header_bytes(out, name, value.as_bytes());
-}
-
-fn header_bytes(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 

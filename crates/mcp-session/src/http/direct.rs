@@ -28,8 +28,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 use mcp_sse::post::{DirectPoster, Request, Response, SendError};
 use reqwest::header::{
-    CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING,
-    WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+    TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use rmcp::model::{
     ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, ServerJsonRpcMessage,
@@ -45,9 +45,9 @@ use super::oauth::ClientError;
 type Lifted = StreamableHttpError<ClientError>;
 
 /// `Mcp-Session-Id`, as rmcp names it.
-const SESSION_ID: &str = "mcp-session-id";
+static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// Headers rmcp reserves for itself (but `MCP-Protocol-Version`, which its worker sets).
-const RESERVED: [&str; 3] = ["accept", SESSION_ID, "last-event-id"];
+const RESERVED: [&str; 3] = ["accept", "mcp-session-id", "last-event-id"];
 /// The most of a `Retry-After` value kept, as rmcp keeps.
 const MAX_RETRY_AFTER: usize = 128;
 const BODY_READ_FAILURE: &str = "<failed to read response body>";
@@ -79,11 +79,11 @@ impl DirectHttp {
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
-        request.header("accept", b"text/event-stream, application/json");
+        request.header(&ACCEPT, &HeaderValue::from_static("text/event-stream, application/json"));
         add_headers(&mut request, auth_token, &custom_headers)?;
         let session_was_attached = session_id.is_some();
         if let Some(id) = &session_id {
-            request.header(SESSION_ID, id.as_bytes());
+            request.header(&SESSION_ID, &header_value(id)?);
         }
         let body = serde_json::to_vec(&message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
@@ -102,7 +102,7 @@ impl DirectHttp {
     ) -> Result<(), Lifted> {
         let mut request = self.poster.delete();
         add_headers(&mut request, auth_token, &custom_headers)?;
-        request.header(SESSION_ID, session_id.as_bytes());
+        request.header(&SESSION_ID, &header_value(session_id)?);
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
         drain(response).await;
@@ -128,15 +128,28 @@ fn add_headers(
     custom_headers: &HashMap<HeaderName, HeaderValue>,
 ) -> Result<(), Lifted> {
     if let Some(token) = auth_token {
-        request.header("authorization", format!("Bearer {token}").as_bytes());
+        let mut value = header_value(&format!("Bearer {token}"))?;
+        value.set_sensitive(true);
+        request.header(&AUTHORIZATION, &value);
     }
     for (name, value) in custom_headers {
         if RESERVED.contains(&name.as_str()) {
             return Err(StreamableHttpError::ReservedHeaderConflict(name.to_string()));
         }
-        request.header(name.as_str(), value.as_bytes());
+        request.header(name, value);
     }
     Ok(())
+}
+
+/// `text` as a header's value; a session id or token with a line break or a control character
+/// is refused (as reqwest refuses it), not written.
+fn header_value(text: &str) -> Result<HeaderValue, Lifted> {
+    HeaderValue::from_str(text).map_err(|_| {
+        io_error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a session id or token that is not a valid HTTP header value",
+        ))
+    })
 }
 
 fn send_error(err: SendError) -> Lifted {
@@ -194,7 +207,7 @@ async fn answer(
         Some(error) if !is_json || status == 429 => return Err(error.into()),
         error => error,
     };
-    let session_id = headers.get(SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session_id = headers.get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let length = response.content_length();
     if (200..300).contains(&status) && length == Some(0) && awaits_no_response {
         drain(response).await;
