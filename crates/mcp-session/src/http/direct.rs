@@ -278,13 +278,13 @@ async fn answer(
                 Ok(parsed) => Ok(StreamableHttpPostResponse::Json(parsed, session_id)),
                 Err(err) if awaits_no_response => {
                     tracing::warn!(
-                        "could not parse JSON response as ServerJsonRpcMessage, treating as accepted: {err}"
+                        "the JSON answer to a notification is not a JSON-RPC message, taken as accepted: {err}"
                     );
                     Ok(StreamableHttpPostResponse::Accepted)
                 }
                 Err(err) => {
                     Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
-                        "could not parse JSON response as ServerJsonRpcMessage: {err}: {}",
+                        "the server's JSON answer is not a JSON-RPC message ({err}): {}",
                         preview(&body)
                     ))))
                 }
