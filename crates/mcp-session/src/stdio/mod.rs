@@ -34,13 +34,41 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// How many bytes of a server's stderr are kept for error messages.
 const STDERR_TAIL_BYTES: usize = 4096;
 
-/// The last lines a server wrote to stderr, bounded.
+/// How long an exited server's stderr is waited for, for its last lines: the pipe ends at once
+/// unless a process the server left behind holds it.
+const STDERR_SETTLE: Duration = Duration::from_millis(200);
+
+/// The last lines a server wrote to stderr, bounded, and whether its stderr has ended.
 #[derive(Clone, Default, Debug)]
-struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+struct StderrTail(Arc<Tail>);
+
+#[derive(Default, Debug)]
+struct Tail {
+    lines: Mutex<VecDeque<String>>,
+    ended: std::sync::atomic::AtomicBool,
+    end: tokio::sync::Notify,
+}
 
 impl StderrTail {
+    /// The server's stderr has ended (it exited, or closed it).
+    fn finish(&self) {
+        self.0.ended.store(true, std::sync::atomic::Ordering::Release);
+        self.0.end.notify_waiters();
+    }
+
+    /// Waits, up to `limit`, until the server's stderr has ended: a server that exits writes
+    /// its last words just before, and the task reading them may not have them yet.
+    async fn settled(&self, limit: Duration) {
+        let ended = self.0.end.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        if !self.0.ended.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = tokio::time::timeout(limit, ended).await;
+        }
+    }
+
     fn push(&self, line: String) {
-        let Ok(mut lines) = self.0.lock() else { return };
+        let Ok(mut lines) = self.0.lines.lock() else { return };
         lines.push_back(line);
         let mut total: usize = lines.iter().map(|l| l.len() + 1).sum();
         while total > STDERR_TAIL_BYTES && lines.len() > 1 {
@@ -50,7 +78,7 @@ impl StderrTail {
 
     /// The kept lines, or `None` when the server wrote nothing.
     fn text(&self) -> Option<String> {
-        let lines = self.0.lock().ok()?;
+        let lines = self.0.lines.lock().ok()?;
         (!lines.is_empty()).then(|| lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n"))
     }
 }
@@ -153,6 +181,7 @@ impl Child {
             None if limit.is_zero() => return None,
             None => self.guard.wait_exit(limit).await?,
         };
+        self.stderr.settled(STDERR_SETTLE).await;
         Some(SessionError::ServerExited {
             server: server.to_owned(),
             status: status.to_string(),
@@ -361,6 +390,7 @@ async fn pump_stderr(pipe: impl AsyncRead + Unpin, tail: StderrTail, server: Str
         tracing::debug!(target: "mcp_session::server_stderr", server = %server, "{line}");
         tail.push(line);
     }
+    tail.finish();
 }
 
 /// A server's stdin, shared by the transport and the connection attempt; `None` once closed.
