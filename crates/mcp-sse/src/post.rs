@@ -1,6 +1,6 @@
 //! The client's own plain-`http://` requests: [`DirectPoster`], its `POST`s, written and read by
 //! the task that sends the message, on kept-alive HTTP/1.1 connections of its own; and
-//! [`open_event_stream`], the event stream's `GET`, whose body the transport's reader task reads
+//! `open_event_stream`, the event stream's `GET`, whose body the transport's reader task reads
 //! straight from the socket (hyper would read it in a connection task of its own and hand each
 //! piece over a channel).
 //!
