@@ -252,7 +252,7 @@ type SharedPosts = Arc<DirectHttp>;
 impl Clients {
     /// The shared `POST`s on our own connections to `url`, made on first use; `None` when they
     /// do not apply (see [`DirectHttp::new`]).
-    pub(crate) fn direct(&self, settings: &ClientSettings, url: &Url) -> Option<Arc<DirectHttp>> {
+    pub(crate) fn direct(&self, settings: &ClientSettings, url: &Url) -> Option<SharedPosts> {
         let key = (settings.clone(), url.clone());
         let mut shared = self.direct.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(direct) = shared.get(&key) {
@@ -265,11 +265,7 @@ impl Clients {
 
     /// New `POST`s on our own connections to `url`, which replace the shared ones, as
     /// [`renew`](Self::renew) replaces a client.
-    pub(crate) fn renew_direct(
-        &self,
-        settings: &ClientSettings,
-        url: &Url,
-    ) -> Option<Arc<DirectHttp>> {
+    pub(crate) fn renew_direct(&self, settings: &ClientSettings, url: &Url) -> Option<SharedPosts> {
         let direct = Arc::new(settings.direct(url)?);
         let mut shared = self.direct.lock().unwrap_or_else(PoisonError::into_inner);
         shared.insert((settings.clone(), url.clone()), direct.clone());

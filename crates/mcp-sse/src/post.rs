@@ -281,8 +281,22 @@ impl DirectPoster {
     /// within the read timeout, or the server sent something that is not an HTTP/1.1 response.
     pub async fn send(&self, request: Request, body: &[u8]) -> Result<Response, SendError> {
         let request = finish(request.head, body);
+        self.on_a_connection(|connection| self.send_on(connection, &request)).await
+    }
+
+    /// Runs `exchange` on an idle connection; again on a new one when that one turns out to
+    /// have been closed by the server while it sat idle (found so when the request cannot be
+    /// written or no byte of an answer comes back: the server did not read the request on it,
+    /// so sending it again is safe, as curl does); on a new one at once when none is idle.
+    async fn on_a_connection<T, F>(
+        &self,
+        exchange: impl Fn(Connection) -> F,
+    ) -> Result<T, SendError>
+    where
+        F: Future<Output = Result<T, Failed>>,
+    {
         if let Some(connection) = self.reuse() {
-            match self.send_on(connection, &request).await {
+            match exchange(connection).await {
                 Err(Failed { unanswered: true, .. }) => {
                     tracing::debug!("a kept-alive connection was closed by the server; a new one");
                 }
@@ -290,7 +304,7 @@ impl DirectPoster {
             }
         }
         let connection = self.connect().await.map_err(SendError::Connect)?;
-        self.send_on(connection, &request).await.map_err(|failed| SendError::Exchange(failed.error))
+        exchange(connection).await.map_err(|failed| SendError::Exchange(failed.error))
     }
 
     /// [`send`](Self::send) on `connection`.
@@ -303,11 +317,7 @@ impl DirectPoster {
         if let Err(error) = connection.stream.write_all(request).await {
             return Err(Failed { unanswered: stale(&error), error });
         }
-        let head = connection.read_head().await.map_err(|error| Failed {
-            unanswered: connection.buffer.is_empty()
-                && (error.kind() == io::ErrorKind::UnexpectedEof || stale(&error)),
-            error,
-        })?;
+        let head = connection.read_head().await.map_err(|error| connection.read_failed(error))?;
         let headers = header_map(&connection.buffer[..head.len]);
         let length = match head.framing {
             Framing::Length(length) => Some(length as u64),
@@ -319,11 +329,8 @@ impl DirectPoster {
         Ok(Response { status: head.status, headers, length, body })
     }
 
-    /// `POST`s `body`, with `authorization` if given, and reads the answer.
-    ///
-    /// A kept-alive connection the server closed while it sat idle, found so when the request
-    /// cannot be written or no byte of an answer comes back, is replaced by a new connection
-    /// once (as curl does): the server did not read the request on it.
+    /// `POST`s `body`, with `authorization` if given, and reads the answer, on a connection as
+    /// [`send`](Self::send) finds one.
     ///
     /// # Errors
     /// The connection could not be made, broke, or the server sent something that is not an
@@ -339,17 +346,11 @@ impl DirectPoster {
             header_line(&mut request, AUTHORIZATION.as_str(), value);
         }
         let request = finish(request, body);
-
-        if let Some(connection) = self.reuse() {
-            match self.exchange(connection, &request).await {
-                Err(Failed { unanswered: true, .. }) => {
-                    tracing::debug!("a kept-alive connection was closed by the server; a new one");
-                }
-                done => return done.map_err(|failed| failed.error),
-            }
-        }
-        let connection = self.connect().await?;
-        self.exchange(connection, &request).await.map_err(|failed| failed.error)
+        self.on_a_connection(|connection| self.exchange(connection, &request)).await.map_err(
+            |err| match err {
+                SendError::Connect(err) | SendError::Exchange(err) => err,
+            },
+        )
     }
 
     /// Sends `request` on `connection` and reads the answer; keeps the connection when it can
@@ -358,16 +359,10 @@ impl DirectPoster {
         if let Err(error) = connection.stream.write_all(request).await {
             return Err(Failed { unanswered: stale(&error), error });
         }
-        let (answer, reusable) = connection.read_answer().await.map_err(|error| Failed {
-            unanswered: connection.buffer.is_empty()
-                && (error.kind() == io::ErrorKind::UnexpectedEof || stale(&error)),
-            error,
-        })?;
+        let (answer, reusable) =
+            connection.read_answer().await.map_err(|error| connection.read_failed(error))?;
         if reusable {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < MAX_IDLE {
-                idle.push(connection);
-            }
+            keep(&self.idle, connection);
         }
         Ok(answer)
     }
@@ -586,10 +581,7 @@ impl BodyReader {
         }
         let mut connection = self.connection;
         connection.buffer.clear();
-        let mut idle = pool.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE {
-            idle.push(connection);
-        }
+        keep(&pool, connection);
     }
 
     /// The next piece of the body; `None` at its end.
@@ -676,7 +668,26 @@ struct Failed {
     unanswered: bool,
 }
 
+/// Puts `connection` with the idle ones, unless [`MAX_IDLE`] are idle already.
+fn keep(idle: &Mutex<Vec<Connection>>, connection: Connection) {
+    let mut idle = idle.lock().unwrap_or_else(PoisonError::into_inner);
+    if idle.len() < MAX_IDLE {
+        idle.push(connection);
+    }
+}
+
 impl Connection {
+    /// A failure to read the answer to a request written on this connection: one that came
+    /// before any byte of it, as the end of the stream or a reset, means the server had closed
+    /// the connection while it sat idle.
+    fn read_failed(&self, error: io::Error) -> Failed {
+        Failed {
+            unanswered: self.buffer.is_empty()
+                && (error.kind() == io::ErrorKind::UnexpectedEof || stale(&error)),
+            error,
+        }
+    }
+
     /// Reads one response; whether the connection may carry another request.
     async fn read_answer(&mut self) -> io::Result<(Answer, bool)> {
         self.buffer.clear();
