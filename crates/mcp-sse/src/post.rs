@@ -87,10 +87,22 @@ pub struct DirectPoster {
 /// Idle connections, to be used again.
 type Pool = Arc<Mutex<Vec<Connection>>>;
 
-/// A request's head being made by [`DirectPoster::request`]: the poster's own lines, then those
-/// added with [`header`](Self::header).
+/// A request's head being made by [`DirectPoster::request`], [`delete`](DirectPoster::delete)
+/// or [`get`](DirectPoster::get): the poster's own lines, then those added with
+/// [`header`](Self::header).
 pub struct Request {
     head: Vec<u8>,
+    method: Method,
+}
+
+/// The methods a [`DirectPoster`] sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Post,
+    Delete,
+    /// An event stream's `GET`: its response lasts as long as the stream, and its connection
+    /// is closed with it, never kept for another request.
+    Get,
 }
 
 impl std::fmt::Debug for Request {
@@ -102,7 +114,8 @@ impl std::fmt::Debug for Request {
 
 impl Request {
     /// Adds the header line `name: value` (typed, so neither can end the line early).
-    /// `Content-Length` is written by [`send`](DirectPoster::send), from the body.
+    /// `Content-Length` is written by [`send`](DirectPoster::send), from the body (a `GET` or
+    /// `DELETE` with no body has none).
     pub fn header(&mut self, name: &HeaderName, value: &HeaderValue) -> &mut Self {
         header_line(&mut self.head, name.as_str(), value);
         self
@@ -252,22 +265,35 @@ impl DirectPoster {
     /// A new request's head: the request line, `host`, `content-type: application/json` and the
     /// poster's headers.
     pub fn request(&self) -> Request {
-        Request { head: self.head.clone() }
+        Request { head: self.head.clone(), method: Method::Post }
     }
 
     /// A new `DELETE` request's head, to the same URL: the request line, `host` and the
     /// poster's headers (but its `content-type`).
     pub fn delete(&self) -> Request {
+        self.bodiless(Method::Delete, "DELETE")
+    }
+
+    /// A new `GET` request's head, to the same URL, for an event stream: the request line,
+    /// `host` and the poster's headers (but its `content-type`). The connection its response
+    /// comes on is the response's alone: it closes when the body is dropped or ends, and is
+    /// never kept for another request.
+    pub fn get(&self) -> Request {
+        self.bodiless(Method::Get, "GET")
+    }
+
+    /// The `POST` head rewritten for `method`, without its `content-type`.
+    fn bodiless(&self, method: Method, name: &str) -> Request {
         let line_end = self.head.iter().position(|&b| b == b'\n').map_or(0, |end| end + 1);
-        let mut head = Vec::with_capacity(self.head.len() + 2);
-        head.extend_from_slice(b"DELETE");
+        let mut head = Vec::with_capacity(self.head.len());
+        head.extend_from_slice(name.as_bytes());
         head.extend_from_slice(&self.head[b"POST".len()..line_end]);
         for line in self.head[line_end..].split_inclusive(|&b| b == b'\n') {
             if !line.starts_with(b"content-type:") {
                 head.extend_from_slice(line);
             }
         }
-        Request { head }
+        Request { head, method }
     }
 
     /// `POST`s `body` with the head `request`, and reads the response's head.
@@ -280,8 +306,15 @@ impl DirectPoster {
     /// [`SendError::Exchange`]: the connection broke before the response's head, no byte came
     /// within the read timeout, or the server sent something that is not an HTTP/1.1 response.
     pub async fn send(&self, request: Request, body: &[u8]) -> Result<Response, SendError> {
-        let request = finish(request.head, body);
-        self.on_a_connection(|connection| self.send_on(connection, &request)).await
+        let method = request.method;
+        let request = if body.is_empty() && method != Method::Post {
+            let mut head = request.head;
+            head.extend_from_slice(b"\r\n");
+            head
+        } else {
+            finish(request.head, body)
+        };
+        self.on_a_connection(|connection| self.send_on(connection, &request, method)).await
     }
 
     /// Runs `exchange` on an idle connection; again on a new one when that one turns out to
@@ -312,6 +345,7 @@ impl DirectPoster {
         &self,
         mut connection: Connection,
         request: &[u8],
+        method: Method,
     ) -> Result<Response, Failed> {
         connection.buffer.clear();
         if let Err(error) = connection.stream.write_all(request).await {
@@ -324,7 +358,11 @@ impl DirectPoster {
             Framing::None => Some(0),
             _ => None,
         };
-        let reusable = head.reusable.then(|| self.idle.clone());
+        let reusable = (head.reusable && method != Method::Get).then(|| self.idle.clone());
+        if method == Method::Get {
+            // An event stream: from now on, up to `EVENT_READ` bytes at once.
+            connection.buffer.reserve(EVENT_READ.saturating_sub(connection.buffer.len()));
+        }
         let body = BodyReader { connection, at: head.len, body: head.framing.into(), reusable };
         Ok(Response { status: head.status, headers, length, body })
     }
@@ -1004,7 +1042,7 @@ mod tests {
     }
 
     #[test]
-    fn a_delete_has_the_posts_head_but_its_content_type() {
+    fn a_delete_or_get_has_the_posts_head_but_its_content_type() {
         let mut headers = HeaderMap::new();
         headers.insert("x-api-key", HeaderValue::from_static("k"));
         let poster = DirectPoster::without_proxy(
@@ -1014,6 +1052,8 @@ mod tests {
         .unwrap();
         let head = String::from_utf8(poster.delete().head).unwrap();
         assert_eq!(head, "DELETE /mcp?a=b HTTP/1.1\r\nhost: 127.0.0.1:8000\r\nx-api-key: k\r\n");
+        let head = String::from_utf8(poster.get().head).unwrap();
+        assert_eq!(head, "GET /mcp?a=b HTTP/1.1\r\nhost: 127.0.0.1:8000\r\nx-api-key: k\r\n");
     }
 
     #[test]

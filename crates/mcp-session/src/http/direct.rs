@@ -1,20 +1,23 @@
-//! [`DirectHttp`]: a streamable HTTP session's `POST`s on kept-alive HTTP/1.1 connections of our
-//! own, past reqwest and hyper, for a plain `http://` endpoint.
+//! [`DirectHttp`]: a streamable HTTP session's requests (its `POST`s, its event streams' `GET`s
+//! and its `DELETE`) on HTTP/1.1 connections of our own, past reqwest and hyper, for a plain
+//! `http://` endpoint.
 //!
 //! rmcp's transport stays as it is: its worker owns the session (the id, the protocol version
-//! header, the standalone `GET` stream, re-initialization), and calls
-//! [`StreamableHttpClient::post_message_with_response_limits`] for each message it sends. Through
-//! reqwest, each such `POST` parsed the endpoint's URL again, went through reqwest's redirect and
-//! retry layers, and crossed hyper's connection task both ways (docs/benchmarks.md, Profile,
-//! item 20). Here the request is written and its response's head read by the worker's own task,
-//! with [`mcp_sse::post::DirectPoster`]; an event-stream body is read as the worker reads it.
+//! header, when to open and resume the standalone `GET` stream, re-initialization), and calls
+//! [`StreamableHttpClient`]'s methods for each request. Through reqwest, each `POST` parsed the
+//! endpoint's URL again, went through reqwest's redirect and retry layers, and crossed hyper's
+//! connection task both ways (docs/benchmarks.md, Profile, item 20). Here the request is written
+//! and its response's head read by the worker's own task, with [`mcp_sse::post::DirectPoster`];
+//! an event-stream body is read as the worker reads it, straight from the socket. `POST`s share
+//! kept-alive connections; a `GET` stream has its connection to itself (item 22).
 //!
 //! What the response means is decided as rmcp's reqwest client decides it, case by case
-//! (`post_message_with_response_limits` in rmcp 3.11's `common/reqwest/streamable_http_client.rs`):
-//! the same statuses, media types, body limits and errors. Left to reqwest: `https://`, a proxy
-//! named in the environment, the `GET` stream and the `DELETE`, and servers with OAuth.
+//! (`post_message_with_response_limits`, `get_stream_with_max_sse_event_size` and
+//! `delete_session` in rmcp 3.11's `common/reqwest/streamable_http_client.rs`): the same
+//! statuses, media types, body limits and errors. Left to reqwest: `https://`, a proxy named in
+//! the environment, and servers with OAuth.
 //!
-//! [`StreamableHttpClient::post_message_with_response_limits`]: rmcp::transport::streamable_http_client::StreamableHttpClient::post_message_with_response_limits
+//! [`StreamableHttpClient`]: rmcp::transport::streamable_http_client::StreamableHttpClient
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,6 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt as _};
 use mcp_sse::post::{DirectPoster, Request, Response, SendError};
 use reqwest::header::{
@@ -35,9 +39,10 @@ use rmcp::model::{
     ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, ServerJsonRpcMessage,
 };
 use rmcp::transport::streamable_http_client::{
-    AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpError,
+    AuthRequiredError, HttpStatusError, InsufficientScopeError, SseError, StreamableHttpError,
     StreamableHttpPostResponse, StreamableHttpResponseLimits,
 };
+use sse_stream::Sse;
 use url::Url;
 
 use super::oauth::ClientError;
@@ -46,6 +51,10 @@ type Lifted = StreamableHttpError<ClientError>;
 
 /// `Mcp-Session-Id`, as rmcp names it.
 static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// `Last-Event-ID`, for a resumed stream.
+static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const EVENT_STREAM: &str = "text/event-stream";
+const JSON: &str = "application/json";
 /// Headers rmcp reserves for itself (but `MCP-Protocol-Version`, which its worker sets).
 const RESERVED: [&str; 3] = ["accept", "mcp-session-id", "last-event-id"];
 /// The most of a `Retry-After` value kept, as rmcp keeps.
@@ -120,6 +129,68 @@ impl DirectHttp {
     }
 }
 
+impl DirectHttp {
+    /// rmcp's `get_stream_with_max_sse_event_size`, on a connection of our own: the session's
+    /// standalone event stream, or a resumed one (`last_event_id`). The connection is the
+    /// stream's alone, closed when rmcp drops it; its reads are bounded by the read timeout, as
+    /// reqwest bounds them.
+    pub(crate) async fn get(
+        &self,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_token: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<EventStream, Lifted> {
+        let mut request = self.poster.get();
+        request.header(&ACCEPT, &HeaderValue::from_static("text/event-stream, application/json"));
+        if let Some(id) = &session_id {
+            request.header(&SESSION_ID, &header_value(id)?);
+        }
+        if let Some(id) = &last_event_id {
+            request.header(&LAST_EVENT_ID, &header_value(id)?);
+        }
+        add_headers(&mut request, auth_token, &custom_headers)?;
+        let response = self.poster.send(request, b"").await.map_err(send_error)?;
+        let status = response.status();
+        let headers = response.headers();
+        if status == 405 {
+            return Err(StreamableHttpError::ServerDoesNotSupportSse);
+        }
+        if let Some(refused) = refused_token(status, headers) {
+            return Err(refused);
+        }
+        if let Some(error) = http_status_error(status, headers) {
+            return Err(error.into());
+        }
+        if status >= 400 {
+            return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
+                "HTTP {status} {} to the event stream's GET",
+                reason(status)
+            ))));
+        }
+        match headers.get(CONTENT_TYPE) {
+            Some(ct)
+                if [EVENT_STREAM, JSON].iter().any(|expected| {
+                    media_type_is(&String::from_utf8_lossy(ct.as_bytes()), expected)
+                }) => {}
+            other => {
+                let shown = other.map(|ct| String::from_utf8_lossy(ct.as_bytes()).into_owned());
+                return Err(StreamableHttpError::UnexpectedContentType(shown));
+            }
+        }
+        Ok(events(response, max_sse_event_size))
+    }
+}
+
+/// What rmcp reads an event stream as.
+pub(crate) type EventStream = BoxStream<'static, Result<Sse, SseError>>;
+
+/// `response`'s body as events, each bounded to `max` bytes.
+fn events(response: Response, max: usize) -> EventStream {
+    sse_stream::SseStream::from_bytes_stream(EventSizeLimit::new(response.into_body(), max)).boxed()
+}
+
 /// The bearer token and the custom headers (rmcp's worker sets `MCP-Protocol-Version` there); a
 /// header rmcp reserves for itself is refused, as rmcp refuses it.
 fn add_headers(
@@ -173,20 +244,8 @@ async fn answer(
 ) -> Result<StreamableHttpPostResponse, Lifted> {
     let status = response.status();
     let headers = response.headers();
-    if let Some(challenge) = headers.get(WWW_AUTHENTICATE).filter(|_| matches!(status, 401 | 403)) {
-        let challenge = challenge.to_str().map_err(|_| {
-            StreamableHttpError::UnexpectedServerResponse(Cow::from(
-                "invalid www-authenticate header value",
-            ))
-        })?;
-        return Err(if status == 401 {
-            StreamableHttpError::AuthRequired(AuthRequiredError::new(challenge.to_owned()))
-        } else {
-            StreamableHttpError::InsufficientScope(InsufficientScopeError::new(
-                challenge.to_owned(),
-                scope_of(challenge),
-            ))
-        });
+    if let Some(refused) = refused_token(status, headers) {
+        return Err(refused);
     }
     let awaits_no_response = matches!(
         message,
@@ -201,7 +260,7 @@ async fn answer(
     }
     let content_type =
         headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let is_json = content_type.as_deref().is_some_and(|ct| media_type_is(ct, "application/json"));
+    let is_json = content_type.as_deref().is_some_and(|ct| media_type_is(ct, JSON));
     // Rate limits and failures that are not JSON end here; a JSON one may carry a JSON-RPC error.
     let status_error = match http_status_error(status, headers) {
         Some(error) if !is_json || status == 429 => return Err(error.into()),
@@ -259,12 +318,11 @@ async fn answer(
         ))));
     }
     match content_type.as_deref() {
-        Some(ct) if media_type_is(ct, "text/event-stream") => {
-            let bytes = EventSizeLimit::new(response.into_body(), limits.max_sse_event_size);
-            let events = sse_stream::SseStream::from_bytes_stream(bytes).boxed();
-            Ok(StreamableHttpPostResponse::Sse(events, session_id))
-        }
-        Some(ct) if media_type_is(ct, "application/json") => {
+        Some(ct) if media_type_is(ct, EVENT_STREAM) => Ok(StreamableHttpPostResponse::Sse(
+            events(response, limits.max_sse_event_size),
+            session_id,
+        )),
+        Some(ct) if media_type_is(ct, JSON) => {
             let body = match bounded(response, limits.max_json_response_size).await {
                 Ok(body) => body,
                 Err(Bounded::TooLarge) => {
@@ -299,6 +357,24 @@ async fn answer(
         }
         _ => Err(StreamableHttpError::UnexpectedContentType(content_type)),
     }
+}
+
+/// A `401` or `403` with a challenge, as rmcp's error for it.
+fn refused_token(status: u16, headers: &HeaderMap) -> Option<Lifted> {
+    let challenge = headers.get(WWW_AUTHENTICATE).filter(|_| matches!(status, 401 | 403))?;
+    let Ok(challenge) = challenge.to_str() else {
+        return Some(StreamableHttpError::UnexpectedServerResponse(Cow::from(
+            "invalid www-authenticate header value",
+        )));
+    };
+    Some(if status == 401 {
+        StreamableHttpError::AuthRequired(AuthRequiredError::new(challenge.to_owned()))
+    } else {
+        StreamableHttpError::InsufficientScope(InsufficientScopeError::new(
+            challenge.to_owned(),
+            scope_of(challenge),
+        ))
+    })
 }
 
 /// A sessionless `server/discover` refused with a client error: the error the lifecycle can

@@ -5,17 +5,15 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::stream::BoxStream;
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_client::{
-    SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
+    StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
     StreamableHttpResponseLimits,
 };
-use sse_stream::Sse;
 
-use super::direct::DirectHttp;
+use super::direct::{DirectHttp, EventStream};
 use super::gate::StreamGate;
 
 /// Attempts per logical request, the first included. The [`Round`] bounds authorizations and
@@ -33,13 +31,15 @@ const MAX_ATTEMPTS: usize = 6;
 /// step-up to the union of scopes). One [`Round`] per request bounds the authorizations. Any
 /// other outcome passes through; a failed flow is [`ClientError::Auth`].
 ///
-/// Without one, it is reqwest's client as rmcp has it, its errors wrapped in
-/// [`ClientError::Http`].
+/// Without one, its requests go on connections of our own ([`DirectHttp`]) for a plain `http://`
+/// endpoint with no proxy in the environment, else through reqwest's client as rmcp has it, its
+/// errors wrapped in [`ClientError::Http`]. Every method of rmcp's trait comes down to three:
+/// a `POST` with response limits, a `GET` with an event size limit, and the `DELETE`.
 #[derive(Clone)]
 pub(crate) struct OAuthHttp {
     inner: reqwest::Client,
     auth: Option<Arc<Authorizer>>,
-    /// The session's `POST`s on our own connections, when they apply (a plain `http://`
+    /// The session's requests on our own connections, when they apply (a plain `http://`
     /// endpoint, no proxy, no OAuth).
     direct: Option<Arc<DirectHttp>>,
     /// Holds the session's requests until its standalone `GET` stream is answered.
@@ -97,8 +97,8 @@ impl OAuthHttp {
         .await
     }
 
-    /// rmcp's `get_stream_with_max_sse_event_size`, with the authorizer's tokens when there is
-    /// one.
+    /// rmcp's `get_stream_with_max_sse_event_size`: on a connection of our own when it applies,
+    /// else through reqwest, with the authorizer's tokens when there is one.
     async fn get_limited(
         &self,
         uri: Arc<str>,
@@ -107,7 +107,12 @@ impl OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+    ) -> Result<EventStream, Lifted> {
+        if let Some(direct) = &self.direct {
+            return direct
+                .get(session_id, last_event_id, auth_header, custom_headers, max_sse_event_size)
+                .await;
+        }
         let Some(auth) = &self.auth else {
             return self
                 .inner
@@ -284,7 +289,7 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
+    ) -> Result<EventStream, Lifted> {
         let standalone = last_event_id.is_none();
         let stream = self
             .get_limited(
@@ -310,22 +315,16 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
-        let Some(auth) = &self.auth else {
-            return self
-                .inner
-                .post_message(uri, message, session_id, auth_header, custom_headers)
-                .await
-                .map_err(lift);
-        };
-        Box::pin(authorized(auth, |token| {
-            self.inner.post_message(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                token,
-                custom_headers.clone(),
-            )
-        }))
+        // As reqwest's: the default limits.
+        let limits = StreamableHttpResponseLimits::default();
+        self.post_message_with_response_limits(
+            uri,
+            message,
+            session_id,
+            auth_header,
+            custom_headers,
+            limits,
+        )
         .await
     }
 
@@ -338,30 +337,16 @@ impl StreamableHttpClient for OAuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
-        let Some(auth) = &self.auth else {
-            return self
-                .inner
-                .post_message_with_max_sse_event_size(
-                    uri,
-                    message,
-                    session_id,
-                    auth_header,
-                    custom_headers,
-                    max_sse_event_size,
-                )
-                .await
-                .map_err(lift);
-        };
-        Box::pin(authorized(auth, |token| {
-            self.inner.post_message_with_max_sse_event_size(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                token,
-                custom_headers.clone(),
-                max_sse_event_size,
-            )
-        }))
+        let mut limits = StreamableHttpResponseLimits::default();
+        limits.max_sse_event_size = max_sse_event_size;
+        self.post_message_with_response_limits(
+            uri,
+            message,
+            session_id,
+            auth_header,
+            custom_headers,
+            limits,
+        )
         .await
     }
 
@@ -400,23 +385,17 @@ impl StreamableHttpClient for OAuthHttp {
         last_event_id: Option<String>,
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Lifted> {
-        let Some(auth) = &self.auth else {
-            return self
-                .inner
-                .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
-                .await
-                .map_err(lift);
-        };
-        Box::pin(authorized(auth, |token| {
-            self.inner.get_stream(
-                uri.clone(),
-                session_id.clone(),
-                last_event_id.clone(),
-                token,
-                custom_headers.clone(),
-            )
-        }))
+    ) -> Result<EventStream, Lifted> {
+        // As reqwest's: the default limit (the transport's, unless configured otherwise).
+        let max = StreamableHttpResponseLimits::default().max_sse_event_size;
+        self.get_stream_with_max_sse_event_size(
+            uri,
+            session_id,
+            last_event_id,
+            auth_header,
+            custom_headers,
+            max,
+        )
         .await
     }
 }
