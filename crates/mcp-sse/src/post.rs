@@ -14,7 +14,8 @@
 //!
 //! [`DirectPoster::send`] is the same machinery for a caller that writes its own headers and
 //! reads the whole response, its body as a stream: mcp-session's streamable HTTP client sends
-//! its `POST`s through it (rmcp's transport on top, our connections below).
+//! its `POST`s, its `DELETE` and its event streams' `GET`s ([`DirectPoster::get`]) through it
+//! (rmcp's transport on top, our connections below).
 //!
 //! What this does not do, it leaves to reqwest: TLS (`https://` endpoints), proxies (the
 //! client is not used when the environment names one), redirects (a `3xx` is sent again through
@@ -49,7 +50,8 @@ const MAX_HEADERS: usize = 64;
 /// one read, not one per KiB (what a `POST`'s connection reads, a `202`, is under 200 bytes).
 const EVENT_READ: usize = 8 * 1024;
 
-/// Plain-HTTP/1.1 `POST`s to one endpoint, on kept-alive connections of its own.
+/// Plain-HTTP/1.1 requests to one endpoint (`POST`s, and a `DELETE` or an event stream's `GET`),
+/// on connections of its own, kept alive between requests.
 ///
 /// For an `http://` URL only, and only when no proxy is named in the environment
 /// ([`DirectPoster::new`] says `None` otherwise): TLS, proxies and redirects are reqwest's.

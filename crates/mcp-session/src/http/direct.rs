@@ -30,13 +30,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt as _};
+use mcp_sse::decode::ResultDecoder;
 use mcp_sse::post::{DirectPoster, Request, Response, SendError};
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
     TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, ServerJsonRpcMessage,
+    ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
 };
 use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, SseError, StreamableHttpError,
@@ -63,6 +64,9 @@ const BODY_READ_FAILURE: &str = "<failed to read response body>";
 /// The longest a chunked body nobody needs is waited for, as rmcp waits for the rest of a
 /// stream it is done with.
 const DRAIN_WAIT: Duration = Duration::from_millis(50);
+/// The longest a request's event stream is read for an answer that comes first, before rmcp is
+/// given the stream ([`answer_first`]).
+const FIRST_ANSWER_WAIT: Duration = Duration::from_millis(10);
 
 /// A streamable HTTP endpoint's `POST`s on our own connections.
 pub(crate) struct DirectHttp {
@@ -78,7 +82,8 @@ impl DirectHttp {
         Some(DirectHttp { poster })
     }
 
-    /// rmcp's `post_message_with_response_limits`, on our connections.
+    /// rmcp's `post_message_with_response_limits`, on our connections. `alone`: no other
+    /// request of the session is in flight (see [`answer_first`]).
     pub(crate) async fn post(
         &self,
         message: ClientJsonRpcMessage,
@@ -86,6 +91,7 @@ impl DirectHttp {
         auth_token: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
+        alone: bool,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
         request.header(&ACCEPT, &HeaderValue::from_static("text/event-stream, application/json"));
@@ -96,7 +102,7 @@ impl DirectHttp {
         }
         let body = serde_json::to_vec(&message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
-        answer(response, &message, session_was_attached, limits).await
+        answer(response, &message, session_was_attached, limits, alone).await
     }
 }
 
@@ -241,6 +247,7 @@ async fn answer(
     message: &ClientJsonRpcMessage,
     session_was_attached: bool,
     limits: StreamableHttpResponseLimits,
+    alone: bool,
 ) -> Result<StreamableHttpPostResponse, Lifted> {
     let status = response.status();
     let headers = response.headers();
@@ -318,10 +325,22 @@ async fn answer(
         ))));
     }
     match content_type.as_deref() {
-        Some(ct) if media_type_is(ct, EVENT_STREAM) => Ok(StreamableHttpPostResponse::Sse(
-            events(response, limits.max_sse_event_size),
-            session_id,
-        )),
+        Some(ct) if media_type_is(ct, EVENT_STREAM) => {
+            let events = events(response, limits.max_sse_event_size);
+            let JsonRpcMessage::Request(request) = message else {
+                return Ok(StreamableHttpPostResponse::Sse(events, session_id));
+            };
+            let decoder = ResultDecoder::default();
+            decoder.sent(message);
+            let first = answer_first(events, decoder, request.id.clone(), session_id);
+            if alone {
+                return Ok(first.await);
+            }
+            // rmcp polls every `POST` of a session in its worker's one task: with others in
+            // flight, reading and decoding here would take turns with theirs, where rmcp reads
+            // each stream in a task of its own.
+            tokio::spawn(first).await.map_err(StreamableHttpError::TokioJoinError)
+        }
         Some(ct) if media_type_is(ct, JSON) => {
             let body = match bounded(response, limits.max_json_response_size).await {
                 Ok(body) => body,
@@ -375,6 +394,71 @@ fn refused_token(status: u16, headers: &HeaderMap) -> Option<Lifted> {
             scope_of(challenge),
         ))
     })
+}
+
+/// A request's event stream as rmcp's worker reads it, or the answer it starts with.
+///
+/// rmcp reads a `POST`'s event stream in a task of its own, decodes each message through its
+/// untagged `ServerResult` (about 45,000 instructions for a tool's answer; docs/benchmarks.md,
+/// Profile, item 4) and hands it to its worker over a channel. When the stream's first message
+/// is the answer to the request, the usual case (a tool that sends no progress or request of
+/// its own first), it is decoded here as the result its request expects
+/// ([`ResultDecoder`], which falls back to rmcp's general decoding, so task and input-required
+/// results still decode), and given to rmcp as a JSON answer, as from a server that answers
+/// with JSON. Anything else first (a notification, the server's request, a control event), or
+/// no message within [`FIRST_ANSWER_WAIT`], and rmcp gets the stream with the events read so
+/// far put back in front: a slow call then stops counting among rmcp's concurrent `POST`s
+/// (`max_concurrent_requests`) once its stream is open, as before. `decoder` knows the request.
+async fn answer_first(
+    mut events: EventStream,
+    decoder: ResultDecoder,
+    id: RequestId,
+    session_id: Option<String>,
+) -> StreamableHttpPostResponse {
+    let mut read = Vec::new();
+    let deadline = tokio::time::sleep(FIRST_ANSWER_WAIT);
+    tokio::pin!(deadline);
+    loop {
+        let event = tokio::select! {
+            biased;
+            event = events.next() => event,
+            () = &mut deadline => break,
+        };
+        let Some(event) = event else { break };
+        // Only these events carry messages, as rmcp reads a stream.
+        if let Ok(sse) = &event
+            && matches!(sse.event.as_deref(), None | Some("" | "message"))
+        {
+            match sse.data.as_deref() {
+                // A priming event: an id to resume from, no message.
+                None => {}
+                Some(data) if data.trim().is_empty() => {}
+                Some(data) => {
+                    if let Ok(answer) = decoder.decode(data.as_bytes())
+                        && answers(&answer, &id)
+                    {
+                        return StreamableHttpPostResponse::Json(answer, session_id);
+                    }
+                    read.push(event);
+                    break;
+                }
+            }
+            read.push(event);
+            continue;
+        }
+        read.push(event);
+        break;
+    }
+    StreamableHttpPostResponse::Sse(futures::stream::iter(read).chain(events).boxed(), session_id)
+}
+
+/// Whether `message` is the result of, or the error for, the request `id`.
+fn answers(message: &ServerJsonRpcMessage, id: &RequestId) -> bool {
+    match message {
+        JsonRpcMessage::Response(response) => response.id == *id,
+        JsonRpcMessage::Error(error) => error.id.as_ref() == Some(id),
+        _ => false,
+    }
 }
 
 /// A sessionless `server/discover` refused with a client error: the error the lifecycle can
@@ -647,6 +731,89 @@ mod tests {
                 assert!(limited(&[a, b], 12).is_ok(), "{stream:?} cut at {cut}");
             }
         }
+    }
+
+    fn event(event: Option<&str>, data: Option<&str>, id: Option<&str>) -> Result<Sse, SseError> {
+        Ok(Sse {
+            event: event.map(str::to_owned),
+            data: data.map(str::to_owned),
+            id: id.map(str::to_owned),
+            ..Sse::default()
+        })
+    }
+
+    fn call(id: i64) -> ClientJsonRpcMessage {
+        let params = rmcp::model::CallToolRequestParams::new("echo");
+        let request = ClientRequest::CallToolRequest(rmcp::model::Request::new(params));
+        JsonRpcMessage::request(request, RequestId::Number(id))
+    }
+
+    const ANSWER_7: &str =
+        r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
+    const PROGRESS: &str = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":7,"progress":1}}"#;
+
+    /// What [`answer_first`] makes of `events` answering request 7: the answer, or the events
+    /// rmcp is given (their data).
+    async fn first(
+        events: Vec<Result<Sse, SseError>>,
+        then_silence: bool,
+    ) -> Result<String, Vec<Option<String>>> {
+        let listed = futures::stream::iter(events);
+        let stream = if then_silence {
+            listed.chain(futures::stream::pending()).boxed()
+        } else {
+            listed.boxed()
+        };
+        let decoder = ResultDecoder::default();
+        decoder.sent(&call(7));
+        match answer_first(stream, decoder, RequestId::Number(7), Some("s".to_owned())).await {
+            StreamableHttpPostResponse::Json(JsonRpcMessage::Response(response), session) => {
+                assert_eq!(session.as_deref(), Some("s"));
+                assert!(matches!(response.result, rmcp::model::ServerResult::CallToolResult(_)));
+                Ok(format!("answer {}", response.id))
+            }
+            StreamableHttpPostResponse::Json(other, _) => Ok(format!("{other:?}")),
+            StreamableHttpPostResponse::Sse(rest, session) => {
+                assert_eq!(session.as_deref(), Some("s"));
+                let rest: Vec<_> = rest.take(if then_silence { 1 } else { 4 }).collect().await;
+                Err(rest.into_iter().map(|e| e.ok().and_then(|e| e.data)).collect())
+            }
+            _ => Ok("accepted".to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_comes_first_is_decoded_here_and_anything_else_goes_to_rmcp() {
+        // First, or after a priming event (an id, no data): decoded as the call's result.
+        assert_eq!(
+            first(vec![event(None, Some(ANSWER_7), None)], false).await,
+            Ok("answer 7".into())
+        );
+        let primed =
+            vec![event(None, Some(""), Some("e1")), event(Some("message"), Some(ANSWER_7), None)];
+        assert_eq!(first(primed, false).await, Ok("answer 7".into()));
+        // A notification first: rmcp reads all of it, in order.
+        let progress = vec![event(None, Some(PROGRESS), None), event(None, Some(ANSWER_7), None)];
+        assert_eq!(
+            first(progress, false).await,
+            Err(vec![Some(PROGRESS.into()), Some(ANSWER_7.into())])
+        );
+        // The answer to another request, an event of another type, or text that is not JSON.
+        let other = ANSWER_7.replace(r#""id":7"#, r#""id":8"#);
+        for odd in [
+            event(None, Some(&other), None),
+            event(Some("ping"), Some(ANSWER_7), None),
+            event(None, Some("hello"), None),
+        ] {
+            let data = odd.as_ref().unwrap().data.clone();
+            assert_eq!(first(vec![odd], false).await, Err(vec![data]));
+        }
+        // A priming event and then nothing within the wait: rmcp gets the stream.
+        assert_eq!(first(vec![event(None, None, Some("e1"))], true).await.unwrap_err().len(), 1);
+        // An error for the request is its answer too.
+        let error = r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"no such tool"}}"#;
+        let answer = first(vec![event(None, Some(error), None)], false).await.unwrap();
+        assert!(answer.starts_with("Error"), "{answer}");
     }
 
     #[test]

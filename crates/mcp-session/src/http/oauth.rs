@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -44,6 +45,27 @@ pub(crate) struct OAuthHttp {
     direct: Option<Arc<DirectHttp>>,
     /// Holds the session's requests until its standalone `GET` stream is answered.
     gate: Arc<StreamGate>,
+    /// The session's `POST`s on our connections in flight.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// One `POST` counted in flight while it lives.
+struct InFlight<'a> {
+    count: &'a AtomicUsize,
+    /// Whether no other was in flight when it began.
+    alone: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        InFlight { count, alone: count.fetch_add(1, Ordering::Relaxed) == 0 }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl OAuthHttp {
@@ -53,7 +75,7 @@ impl OAuthHttp {
         direct: Option<Arc<DirectHttp>>,
     ) -> Self {
         let direct = direct.filter(|_| auth.is_none());
-        OAuthHttp { inner, auth, direct, gate: Arc::default() }
+        OAuthHttp { inner, auth, direct, gate: Arc::default(), in_flight: Arc::default() }
     }
 
     /// rmcp's `post_message_with_response_limits`: on our connections when they apply, else
@@ -68,7 +90,11 @@ impl OAuthHttp {
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         if let Some(direct) = &self.direct {
-            return direct.post(message, session_id, auth_header, custom_headers, limits).await;
+            let in_flight = InFlight::enter(&self.in_flight);
+            let alone = in_flight.alone;
+            return direct
+                .post(message, session_id, auth_header, custom_headers, limits, alone)
+                .await;
         }
         let Some(auth) = &self.auth else {
             return self
