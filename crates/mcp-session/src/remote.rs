@@ -246,11 +246,12 @@ pub(crate) struct Clients {
     direct: Arc<Mutex<HashMap<(ClientSettings, Url), SharedPosts>>>,
 }
 
-/// The `POST`s on our own connections that the sessions of one URL and settings share.
+/// The requests on our own connections that the sessions of one URL and settings share (their
+/// `POST`s share kept-alive connections; each event stream has one of its own).
 type SharedPosts = Arc<DirectHttp>;
 
 impl Clients {
-    /// The shared `POST`s on our own connections to `url`, made on first use; `None` when they
+    /// The shared requests on our own connections to `url`, made on first use; `None` when they
     /// do not apply (see [`DirectHttp::new`]).
     pub(crate) fn direct(&self, settings: &ClientSettings, url: &Url) -> Option<SharedPosts> {
         let key = (settings.clone(), url.clone());

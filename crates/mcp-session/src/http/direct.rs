@@ -56,6 +56,8 @@ static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 const EVENT_STREAM: &str = "text/event-stream";
 const JSON: &str = "application/json";
+/// What a request accepts, as rmcp's client asks.
+const ACCEPT_BOTH: &str = "text/event-stream, application/json";
 /// Headers rmcp reserves for itself (but `MCP-Protocol-Version`, which its worker sets).
 const RESERVED: [&str; 3] = ["accept", "mcp-session-id", "last-event-id"];
 /// The most of a `Retry-After` value kept, as rmcp keeps.
@@ -68,7 +70,7 @@ const DRAIN_WAIT: Duration = Duration::from_millis(50);
 /// given the stream ([`answer_first`]).
 const FIRST_ANSWER_WAIT: Duration = Duration::from_millis(10);
 
-/// A streamable HTTP endpoint's `POST`s on our own connections.
+/// A streamable HTTP endpoint's requests on our own connections.
 pub(crate) struct DirectHttp {
     poster: DirectPoster,
 }
@@ -94,7 +96,7 @@ impl DirectHttp {
         alone: bool,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
-        request.header(&ACCEPT, &HeaderValue::from_static("text/event-stream, application/json"));
+        request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
         add_headers(&mut request, auth_token, &custom_headers)?;
         let session_was_attached = session_id.is_some();
         if let Some(id) = &session_id {
@@ -149,7 +151,7 @@ impl DirectHttp {
         max_sse_event_size: usize,
     ) -> Result<EventStream, Lifted> {
         let mut request = self.poster.get();
-        request.header(&ACCEPT, &HeaderValue::from_static("text/event-stream, application/json"));
+        request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
         if let Some(id) = &session_id {
             request.header(&SESSION_ID, &header_value(id)?);
         }
@@ -425,31 +427,30 @@ async fn answer_first(
             () = &mut deadline => break,
         };
         let Some(event) = event else { break };
-        // Only these events carry messages, as rmcp reads a stream.
-        if let Ok(sse) = &event
-            && matches!(sse.event.as_deref(), None | Some("" | "message"))
+        let data = message_data(&event);
+        if let Some(data) = data.filter(|data| !data.is_empty())
+            && let Ok(answer) = decoder.decode(data.as_bytes())
+            && answers(&answer, &id)
         {
-            match sse.data.as_deref() {
-                // A priming event: an id to resume from, no message.
-                None => {}
-                Some(data) if data.trim().is_empty() => {}
-                Some(data) => {
-                    if let Ok(answer) = decoder.decode(data.as_bytes())
-                        && answers(&answer, &id)
-                    {
-                        return StreamableHttpPostResponse::Json(answer, session_id);
-                    }
-                    read.push(event);
-                    break;
-                }
-            }
-            read.push(event);
-            continue;
+            return StreamableHttpPostResponse::Json(answer, session_id);
         }
+        // A priming event (an id to resume from, no message) may come before the answer;
+        // anything else ends the look.
+        let primes = data == Some("");
         read.push(event);
-        break;
+        if !primes {
+            break;
+        }
     }
     StreamableHttpPostResponse::Sse(futures::stream::iter(read).chain(events).boxed(), session_id)
+}
+
+/// The message an event carries, as rmcp reads a stream: the trimmed data of a `message` event
+/// (empty for one with none); `None` for another kind of event, or an error.
+fn message_data(event: &Result<Sse, SseError>) -> Option<&str> {
+    let sse = event.as_ref().ok()?;
+    matches!(sse.event.as_deref(), None | Some("" | "message"))
+        .then(|| sse.data.as_deref().unwrap_or_default().trim())
 }
 
 /// Whether `message` is the result of, or the error for, the request `id`.
