@@ -29,10 +29,22 @@ pub(crate) struct Connection {
 }
 
 /// A transport that writes requests for their callers and gives them the answers its reader
-/// takes, past rmcp's service loop ([`mcp_sse::direct`]): stdio and legacy SSE.
+/// takes, past rmcp's service loop ([`mcp_sse::direct`]): stdio, legacy SSE, and streamable
+/// HTTP on our own connections.
 pub(crate) trait DirectWriter: Send + Sync {
     /// The requests waiting for their answers.
     fn requests(&self) -> &Direct;
+
+    /// What to wait for before asking [`open`](Self::open), if anything: a streamable HTTP
+    /// session's first request waits for its standalone stream.
+    fn settling(&self) -> Option<BoxFuture<'static, ()>> {
+        None
+    }
+
+    /// Whether a request may go this way now; else it goes rmcp's.
+    fn open(&self) -> bool {
+        true
+    }
 
     /// Writes `message` to the server, as the transport's `send` writes rmcp's.
     ///

@@ -4,6 +4,7 @@
 mod direct;
 mod gate;
 mod oauth;
+mod requests;
 
 use std::error::Error as StdError;
 use std::io;
@@ -23,13 +24,16 @@ use rmcp::transport::streamable_http_client::{
 };
 use rmcp::transport::worker::WorkerQuitReason;
 
-use crate::connection::{Connect, Connection, Failed, Link, describe_init_error, lifecycle};
+use crate::connection::{
+    Connect, Connection, DirectWriter, Failed, Link, describe_init_error, lifecycle,
+};
 use crate::error::SessionError;
 use crate::handler::Adapter;
 use crate::remote::{ClientSettings, Clients, Endpoint};
 
 pub(crate) use self::direct::DirectHttp;
 use self::oauth::{ClientError, OAuthHttp};
+use self::requests::{HttpWriter, Route};
 
 type Transport = StreamableHttpClientTransport<OAuthHttp>;
 type HttpError = StreamableHttpError<ClientError>;
@@ -42,6 +46,8 @@ pub(crate) struct Connecting {
     token_env: Option<String>,
     protocol: mcp_config::Protocol,
     start: Option<(Adapter, Transport)>,
+    /// The transport's requests on our connections, for requests past rmcp once it is open.
+    past: Option<(Arc<DirectHttp>, Arc<Route>)>,
     /// What a second try needs, on a fresh client: taken by the first try that fails after
     /// sending (see [`Clients`]).
     again: Option<Again>,
@@ -80,16 +86,16 @@ pub(crate) fn connect(
         .custom_headers(headers.into_iter().filter_map(|(k, v)| Some((k?, v))).collect());
     let settings = endpoint.settings();
     let client = clients.get(&settings, endpoint.server)?;
-    let transport = StreamableHttpClientTransport::with_client(
-        OAuthHttp::new(client, auth.clone(), clients.direct(&settings, &config.url)),
-        transport_config.clone(),
-    );
+    let client = OAuthHttp::new(client, auth.clone(), clients.direct(&settings, &config.url));
+    let past = client.past_rmcp();
+    let transport = StreamableHttpClientTransport::with_client(client, transport_config.clone());
     Ok(Connecting {
         server: config.server_name.clone(),
         url: endpoint.shown_url(),
         token_env: endpoint.token_env().map(str::to_owned),
         protocol: config.protocol,
         start: Some((adapter.clone(), transport)),
+        past,
         again: Some(Again {
             adapter,
             transport_config,
@@ -116,7 +122,8 @@ impl Connect for Connecting {
                             url: self.url.clone(),
                             token_env: self.token_env.clone(),
                         });
-                        return Ok(Connection { service, link, writer: None });
+                        let writer = self.writer(&service);
+                        return Ok(Connection { service, link, writer });
                     }
                     Err(err) => err,
                 };
@@ -127,10 +134,10 @@ impl Connect for Connecting {
                     tracing::debug!("initialize failed after sending; again on a fresh client");
                     let client = again.clients.renew(&again.settings, &self.server)?;
                     let direct = again.clients.renew_direct(&again.settings, &again.url);
-                    let transport = StreamableHttpClientTransport::with_client(
-                        OAuthHttp::new(client, again.auth, direct),
-                        again.transport_config,
-                    );
+                    let client = OAuthHttp::new(client, again.auth, direct);
+                    self.past = client.past_rmcp();
+                    let transport =
+                        StreamableHttpClientTransport::with_client(client, again.transport_config);
                     self.start = Some((again.adapter, transport));
                 }
                 _ => {
@@ -143,6 +150,20 @@ impl Connect for Connecting {
 
     async fn timed_out(self, after: Duration) -> SessionError {
         SessionError::Timeout { server: self.server, operation: "initialize".to_owned(), after }
+    }
+}
+
+impl Connecting {
+    /// The writer for requests past rmcp ([`requests`]), on a session whose requests go on our
+    /// own connections, under a protocol whose requests all carry the same headers (from
+    /// 2026-07-28 on, rmcp adds headers per request: `Mcp-Method`, `Mcp-Param-*`).
+    fn writer(&mut self, service: &crate::connection::Service) -> Option<Arc<dyn DirectWriter>> {
+        let (http, route) = self.past.take()?;
+        let version = &service.peer_info()?.protocol_version;
+        if *version >= rmcp::model::ProtocolVersion::STANDARD_HEADERS {
+            return None;
+        }
+        Some(Arc::new(HttpWriter::new(http, route, service.peer().clone())))
     }
 }
 

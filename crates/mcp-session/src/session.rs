@@ -706,7 +706,13 @@ impl Exchange<'_> {
             return Err(self.timed_out());
         }
         if let Some(direct) = self.direct {
-            return self.send_direct(direct, request).await;
+            if let Some(settling) = direct.writer.settling() {
+                // Sends nothing: on timeout, rmcp's path below says so.
+                let _ = tokio::time::timeout_at(self.deadline, settling).await;
+            }
+            if direct.writer.open() {
+                return self.send_direct(direct, request).await;
+            }
         }
         // Queueing cannot send part of the request: on timeout here nothing was sent.
         let mut handle = tokio::time::timeout_at(

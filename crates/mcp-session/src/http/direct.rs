@@ -95,17 +95,36 @@ impl DirectHttp {
         limits: StreamableHttpResponseLimits,
         alone: bool,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
+        let sent = Sent { session_id: session_id.as_deref(), auth_token: auth_token.as_deref() };
+        self.post_as(&message, sent, &custom_headers, limits, alone).await
+    }
+
+    /// [`post`](Self::post), its parts borrowed.
+    pub(crate) async fn post_as(
+        &self,
+        message: &ClientJsonRpcMessage,
+        sent: Sent<'_>,
+        custom_headers: &HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+        alone: bool,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
         request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
-        add_headers(&mut request, auth_token, &custom_headers)?;
-        let session_was_attached = session_id.is_some();
-        if let Some(id) = &session_id {
+        add_headers(&mut request, sent.auth_token, custom_headers)?;
+        if let Some(id) = sent.session_id {
             request.header(&SESSION_ID, &header_value(id)?);
         }
-        let body = serde_json::to_vec(&message).map_err(StreamableHttpError::Deserialize)?;
+        let body = serde_json::to_vec(message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
-        answer(response, &message, session_was_attached, limits, alone).await
+        answer(response, message, sent.session_id.is_some(), limits, alone).await
     }
+}
+
+/// The session and token a request is sent with.
+#[derive(Clone, Copy)]
+pub(crate) struct Sent<'a> {
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) auth_token: Option<&'a str>,
 }
 
 impl DirectHttp {
@@ -118,7 +137,7 @@ impl DirectHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
         let mut request = self.poster.delete();
-        add_headers(&mut request, auth_token, &custom_headers)?;
+        add_headers(&mut request, auth_token.as_deref(), &custom_headers)?;
         request.header(&SESSION_ID, &header_value(session_id)?);
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
@@ -158,7 +177,7 @@ impl DirectHttp {
         if let Some(id) = &last_event_id {
             request.header(&LAST_EVENT_ID, &header_value(id)?);
         }
-        add_headers(&mut request, auth_token, &custom_headers)?;
+        add_headers(&mut request, auth_token.as_deref(), &custom_headers)?;
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
         let headers = response.headers();
@@ -203,7 +222,7 @@ fn events(response: Response, max: usize) -> EventStream {
 /// header rmcp reserves for itself is refused, as rmcp refuses it.
 fn add_headers(
     request: &mut Request,
-    auth_token: Option<String>,
+    auth_token: Option<&str>,
     custom_headers: &HashMap<HeaderName, HeaderValue>,
 ) -> Result<(), Lifted> {
     if let Some(token) = auth_token {
@@ -448,13 +467,17 @@ async fn answer_first(
 /// The message an event carries, as rmcp reads a stream: the trimmed data of a `message` event
 /// (empty for one with none); `None` for another kind of event, or an error.
 fn message_data(event: &Result<Sse, SseError>) -> Option<&str> {
-    let sse = event.as_ref().ok()?;
+    event.as_ref().ok().and_then(event_data)
+}
+
+/// [`message_data`] of an event read.
+pub(super) fn event_data(sse: &Sse) -> Option<&str> {
     matches!(sse.event.as_deref(), None | Some("" | "message"))
         .then(|| sse.data.as_deref().unwrap_or_default().trim())
 }
 
 /// Whether `message` is the result of, or the error for, the request `id`.
-fn answers(message: &ServerJsonRpcMessage, id: &RequestId) -> bool {
+pub(super) fn answers(message: &ServerJsonRpcMessage, id: &RequestId) -> bool {
     match message {
         JsonRpcMessage::Response(response) => response.id == *id,
         JsonRpcMessage::Error(error) => error.id.as_ref() == Some(id),

@@ -61,16 +61,26 @@ impl StreamGate {
     /// Waits, if `message` is a request and the stream is expected, until the stream's `GET`
     /// is answered or [`MAX_WAIT`] passes.
     pub(crate) async fn pass(&self, message: &ClientJsonRpcMessage) {
-        if self.state.load(Ordering::Acquire) != EXPECTED
-            || !matches!(message, JsonRpcMessage::Request(_))
-        {
+        if matches!(message, JsonRpcMessage::Request(_)) {
+            self.settled().await;
+        }
+    }
+
+    /// Whether a request would wait in [`pass`](Self::pass) now.
+    pub(crate) fn holds(&self) -> bool {
+        self.state.load(Ordering::Acquire) == EXPECTED
+    }
+
+    /// Waits, if the stream is expected, until its `GET` is answered or [`MAX_WAIT`] passes.
+    pub(crate) async fn settled(&self) {
+        if !self.holds() {
             return;
         }
         let opened = self.opened.notified();
         tokio::pin!(opened);
         // Registered before the second look, so an `open` in between is not missed.
         opened.as_mut().enable();
-        if self.state.load(Ordering::Acquire) != EXPECTED {
+        if !self.holds() {
             return;
         }
         if tokio::time::timeout(MAX_WAIT, opened).await.is_err() {

@@ -16,6 +16,7 @@ use rmcp::transport::streamable_http_client::{
 
 use super::direct::{DirectHttp, EventStream};
 use super::gate::StreamGate;
+use super::requests::{Posted, Route};
 
 /// Attempts per logical request, the first included. The [`Round`] bounds authorizations and
 /// refreshes already; this bounds a server that answers 401 to every new token as well.
@@ -47,6 +48,8 @@ pub(crate) struct OAuthHttp {
     gate: Arc<StreamGate>,
     /// The session's `POST`s on our connections in flight.
     in_flight: Arc<AtomicUsize>,
+    /// What the session's requests past rmcp share with it, with `direct`.
+    route: Option<Arc<Route>>,
 }
 
 /// One `POST` counted in flight while it lives.
@@ -75,7 +78,15 @@ impl OAuthHttp {
         direct: Option<Arc<DirectHttp>>,
     ) -> Self {
         let direct = direct.filter(|_| auth.is_none());
-        OAuthHttp { inner, auth, direct, gate: Arc::default(), in_flight: Arc::default() }
+        let gate = Arc::<StreamGate>::default();
+        let route = direct.is_some().then(|| Arc::new(Route::new(Arc::clone(&gate))));
+        OAuthHttp { inner, auth, direct, gate, in_flight: Arc::default(), route }
+    }
+
+    /// The session's requests on our connections, and what those past rmcp share with this
+    /// client ([`super::requests`]), when they apply.
+    pub(crate) fn past_rmcp(&self) -> Option<(Arc<DirectHttp>, Arc<Route>)> {
+        Some((Arc::clone(self.direct.as_ref()?), Arc::clone(self.route.as_ref()?)))
     }
 
     /// rmcp's `post_message_with_response_limits`: on our connections when they apply, else
@@ -299,10 +310,20 @@ impl StreamableHttpClient for OAuthHttp {
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         self.gate.pass(&message).await;
         let initialized = session_id.is_some() && StreamGate::is_initialized(&message);
+        // What the session's requests past rmcp are sent with (see `super::requests`).
+        let route = self.route.as_ref().filter(|_| initialized).zip(session_id.clone()).map(
+            |(route, session_id)| {
+                let headers = custom_headers.clone();
+                (route, Posted { session_id, auth_token: auth_header.clone(), headers, limits })
+            },
+        );
         let posted =
             self.post_limited(uri, message, session_id, auth_header, custom_headers, limits).await;
         if initialized && posted.is_ok() {
             self.gate.expect();
+            if let Some((route, sent)) = route {
+                route.initialized(sent);
+            }
         }
         posted
     }
@@ -327,6 +348,12 @@ impl StreamableHttpClient for OAuthHttp {
                 max_sse_event_size,
             )
             .await;
+        let stream = match &self.route {
+            Some(route) => stream.map(|stream| route.carry(stream)),
+            None => stream,
+        };
+        // Once the stream carries the events of requests past rmcp, so that those waiting
+        // here find it open.
         if standalone {
             self.gate.open();
         }

@@ -1,5 +1,6 @@
 //! Requests past rmcp's service loop (`mcp_sse::direct`): over stdio and legacy SSE a session
-//! writes each request itself and its transport's reader hands it the answer. Seen from the
+//! writes each request itself and its transport's reader hands it the answer; over streamable
+//! HTTP on our own connections the caller `POST`s it and reads the answer itself. Seen from the
 //! server through the progress token, which such a request takes from its own id (numbered
 //! from `mcp_sse::direct::FIRST_ID` up), where rmcp's requests number theirs from 0.
 
@@ -54,6 +55,13 @@ async fn went_direct(config: &ServerConfig, recorder: &Recorder) -> (Session, bo
     let session = manager.open_session(config).await.unwrap();
     let result = session.call_tool("progress", json!({"steps": 2})).await.unwrap();
     assert_eq!(result.content[0].as_text().unwrap().text, "2 steps done");
+    // rmcp hands each notification to a task of its own: the answer may come first.
+    for _ in 0..500 {
+        if recorder.tokens.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let tokens = std::mem::take(&mut *recorder.tokens.lock().unwrap());
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     let direct =
@@ -102,11 +110,31 @@ async fn stdio_and_legacy_sse_requests_go_past_rmcps_loop() {
     }
 }
 
+/// Over streamable HTTP on our own connections, once the session's standalone stream is open:
+/// what the server sends on a request's stream besides its answer (here progress, and a
+/// sampling request) reaches the handler through that stream.
 #[tokio::test]
-async fn streamable_http_requests_go_through_rmcp() {
+async fn streamable_http_requests_go_past_rmcp() {
     let server = HttpServer::start(&[]);
-    let config = server.config();
+    let recorder = Recorder { sampling: true, ..Recorder::default() };
+    let (session, direct) = went_direct(&server.config(), &recorder).await;
+    assert_eq!(session.protocol_version().as_deref(), Some("2025-11-25"));
+    assert!(direct);
+    sixteen_at_once(&session).await;
+    let err = session.call_tool("no-such-tool", json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), "rpc", "{err}");
+    let asked = session.call_tool("ask_client", json!({"what": "sampling"})).await.unwrap();
+    let answer = &asked.content[0].as_text().unwrap().text;
+    assert!(answer.contains("test-model"), "{answer}");
+    session.close().await.unwrap();
+
+    // From 2026-07-28 rmcp sends headers of each request's own (`Mcp-Method`, ...): rmcp's way.
+    let config: ServerConfig = match server.config() {
+        ServerConfig::StreamableHttp(http) => http.protocol(Protocol::Auto).into(),
+        other => other,
+    };
     let (session, direct) = went_direct(&config, &Recorder::default()).await;
+    assert_eq!(session.protocol_version().as_deref(), Some("2026-07-28"));
     assert!(!direct);
     session.close().await.unwrap();
 }

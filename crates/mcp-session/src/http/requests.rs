@@ -1,0 +1,354 @@
+//! A streamable HTTP session's requests past rmcp's worker and service loop: written and read
+//! by their callers on our own connections, as over stdio and legacy SSE
+//! ([`mcp_sse::direct`]; docs/benchmarks.md, Profile, item 24).
+//!
+//! rmcp's transport stays the session's: its worker sends `initialize` and `initialized`, opens
+//! and resumes the standalone `GET` stream, re-initializes an expired session and ends it with
+//! a `DELETE`; every request of rmcp's own still goes its way. A request of the session's
+//! caller (a call, a listing) may instead be `POST`ed by the caller's task with what rmcp
+//! sent `initialized` with (the session id, the token, the protocol version header), its
+//! response read there and its answer decoded as the request expects. That skips four
+//! hand-offs between tasks: the caller's to rmcp's service loop, the loop's to the worker, and
+//! both back.
+//!
+//! What the server sends on a request's stream besides its answer (progress, log messages, a
+//! request of its own, such as for input) belongs to rmcp's handler, which only reads the
+//! streams rmcp opened. So it is put into the standalone stream, as if the server had sent it
+//! there ([`Route::carry`]), and a request goes past rmcp only while that stream is open: rmcp
+//! is reading it. A stream cut before its answer is resumed with `Last-Event-ID`, as rmcp
+//! resumes one; a session the server no longer knows (`404`) is left to rmcp, which
+//! re-initializes it, and the request goes rmcp's way.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt as _};
+use mcp_sse::decode::ResultDecoder;
+use mcp_sse::direct::Direct;
+use reqwest::header::{HeaderName, HeaderValue};
+use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::service::{Peer, TxJsonRpcMessage};
+use rmcp::transport::DynamicTransportError;
+use rmcp::transport::streamable_http_client::{
+    SseError, StreamableHttpError, StreamableHttpPostResponse, StreamableHttpResponseLimits,
+};
+use rmcp::{RoleClient, ServiceError};
+use sse_stream::Sse;
+use tokio::sync::mpsc;
+
+use super::direct::{DirectHttp, EventStream, Sent, answers, event_data};
+use super::gate::StreamGate;
+use super::oauth::ClientError;
+use super::{HttpError, Transport};
+use crate::connection::{DirectWriter, Unwritten};
+
+/// How long a request's stream cut before its answer waits before it is resumed, when the
+/// server named no `retry` interval (rmcp's backoff starts there too).
+const RESUME_WAIT: Duration = Duration::from_secs(1);
+/// Resumptions of one request's stream, at most.
+const MAX_RESUMES: usize = 3;
+
+/// What a session's requests past rmcp share with its HTTP client ([`super::oauth::OAuthHttp`]):
+/// what rmcp sent `initialized` with, and the standalone stream's extra events.
+pub(crate) struct Route {
+    /// The session's wait for its standalone stream.
+    gate: Arc<StreamGate>,
+    sent: Mutex<Option<Arc<Posted>>>,
+    extra: mpsc::UnboundedSender<Sse>,
+    /// The receiving end, while no stream of rmcp's carries it.
+    waiting: Mutex<Option<mpsc::UnboundedReceiver<Sse>>>,
+    /// A stream rmcp reads carries the extra events.
+    carried: AtomicBool,
+}
+
+/// The session id, token, headers and response limits rmcp's worker sends the session's
+/// requests with.
+pub(crate) struct Posted {
+    pub(crate) session_id: Arc<str>,
+    pub(crate) auth_token: Option<String>,
+    pub(crate) headers: HashMap<HeaderName, HeaderValue>,
+    pub(crate) limits: StreamableHttpResponseLimits,
+}
+
+impl Route {
+    pub(crate) fn new(gate: Arc<StreamGate>) -> Self {
+        let (extra, waiting) = mpsc::unbounded_channel();
+        Route {
+            gate,
+            sent: Mutex::default(),
+            extra,
+            waiting: Mutex::new(Some(waiting)),
+            carried: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Route {
+    /// rmcp's worker had `initialized` accepted with these: requests of the session carry them
+    /// from now on (again after a re-initialization, with the new session's).
+    pub(crate) fn initialized(&self, posted: Posted) {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(posted));
+    }
+
+    fn posted(&self) -> Option<Arc<Posted>> {
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// `stream`, a stream rmcp's worker reads, carrying the events of requests past rmcp as
+    /// well, unless another stream carries them already.
+    pub(crate) fn carry(self: &Arc<Self>, stream: EventStream) -> EventStream {
+        let taken = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match taken {
+            Some(extra) => {
+                self.carried.store(true, Ordering::Release);
+                Carrier { stream, extra: Some(extra), route: Arc::clone(self) }.boxed()
+            }
+            None => stream,
+        }
+    }
+
+    /// Gives rmcp `event`, read on a request's stream: without its id, which belongs to that
+    /// stream (rmcp would resume the standalone one from it).
+    fn forward(&self, mut event: Sse) {
+        event.id = None;
+        event.retry = None;
+        let _ = self.extra.send(event);
+    }
+
+    /// Whether requests may go past rmcp now: a stream rmcp reads carries their extra events,
+    /// and the session's id is known.
+    fn open(&self) -> bool {
+        self.carried.load(Ordering::Acquire) && self.posted().is_some()
+    }
+}
+
+/// A stream of rmcp's worker, with the events of requests past rmcp in between its own.
+struct Carrier {
+    stream: EventStream,
+    extra: Option<mpsc::UnboundedReceiver<Sse>>,
+    route: Arc<Route>,
+}
+
+impl Carrier {
+    /// Hands the extra events to the next stream.
+    fn release(&mut self) {
+        if let Some(extra) = self.extra.take() {
+            self.route.carried.store(false, Ordering::Release);
+            *self.route.waiting.lock().unwrap_or_else(PoisonError::into_inner) = Some(extra);
+        }
+    }
+}
+
+impl Stream for Carrier {
+    type Item = Result<Sse, SseError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(extra) = &mut self.extra
+            && let Poll::Ready(Some(event)) = extra.poll_recv(cx)
+        {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        let next = self.stream.poll_next_unpin(cx);
+        if let Poll::Ready(None) = next {
+            self.release();
+        }
+        next
+    }
+}
+
+impl Drop for Carrier {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A streamable HTTP session's writer for requests past rmcp (see the module's docs).
+pub(crate) struct HttpWriter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    requests: Direct,
+    http: Arc<DirectHttp>,
+    route: Arc<Route>,
+    /// rmcp's side of the session, for a request the server refused for its session.
+    peer: Peer<RoleClient>,
+}
+
+impl HttpWriter {
+    pub(crate) fn new(
+        http: Arc<DirectHttp>,
+        route: Arc<Route>,
+        peer: Peer<RoleClient>,
+    ) -> HttpWriter {
+        let inner = Inner { requests: Direct::default(), http, route, peer };
+        HttpWriter { inner: Arc::new(inner) }
+    }
+}
+
+impl DirectWriter for HttpWriter {
+    fn requests(&self) -> &Direct {
+        &self.inner.requests
+    }
+
+    fn settling(&self) -> Option<BoxFuture<'static, ()>> {
+        let route = &self.inner.route;
+        route.gate.holds().then(|| {
+            let gate = Arc::clone(&route.gate);
+            Box::pin(async move { gate.settled().await }) as BoxFuture<'static, ()>
+        })
+    }
+
+    fn open(&self) -> bool {
+        self.inner.route.open()
+    }
+
+    /// `POST`s the request and reads its response until its answer is given to its caller.
+    fn write(
+        &self,
+        message: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { inner.exchange(message).await })
+    }
+}
+
+impl Inner {
+    async fn exchange(&self, message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
+        let Some(posted) = self.route.posted() else {
+            return self.through_rmcp(message).await;
+        };
+        let sent = Sent {
+            session_id: Some(&posted.session_id),
+            auth_token: posted.auth_token.as_deref(),
+        };
+        let response = self.http.post_as(&message, sent, &posted.headers, posted.limits, true);
+        let response = match response.await {
+            Ok(response) => response,
+            // rmcp re-initializes the session when its own request learns this; the request
+            // is sent again its way.
+            Err(StreamableHttpError::SessionExpired) => return self.through_rmcp(message).await,
+            Err(err) => return Err(unwritten(err)),
+        };
+        let JsonRpcMessage::Request(request) = &message else { return Ok(()) };
+        let id = &request.id;
+        match response {
+            StreamableHttpPostResponse::Json(answer, _) => {
+                if answers(&answer, id) {
+                    let _ = self.requests.offer(answer);
+                } else {
+                    self.route.forward(Sse {
+                        data: serde_json::to_string(&answer).ok(),
+                        ..Sse::default()
+                    });
+                }
+                Ok(())
+            }
+            StreamableHttpPostResponse::Sse(events, _) => {
+                let decoder = ResultDecoder::default();
+                decoder.sent(&message);
+                self.read(events, &decoder, &message, &posted).await
+            }
+            _ => Err(unwritten(StreamableHttpError::UnexpectedServerResponse(
+                "the server accepted a request without answering it".into(),
+            ))),
+        }
+    }
+
+    /// Reads a request's event stream until its answer, forwarding everything else to rmcp and
+    /// resuming the stream when it is cut before the answer.
+    async fn read(
+        &self,
+        mut events: EventStream,
+        decoder: &ResultDecoder,
+        message: &ClientJsonRpcMessage,
+        posted: &Posted,
+    ) -> Result<(), Unwritten> {
+        let JsonRpcMessage::Request(request) = message else { return Ok(()) };
+        let mut last_id: Option<String> = None;
+        let mut retry: Option<Duration> = None;
+        let mut resumes = 0;
+        loop {
+            let cut = match events.next().await {
+                Some(Ok(event)) => {
+                    if let Some(id) = &event.id {
+                        last_id = Some(id.clone());
+                    }
+                    if let Some(ms) = event.retry {
+                        retry = Some(Duration::from_millis(ms));
+                    }
+                    let decoded = match event_data(&event) {
+                        // rmcp passes over a message it cannot read, and acts on no control
+                        // event (another type than `message`) on a request's stream.
+                        Some(data) if !data.is_empty() => decoder.decode(data.as_bytes()).ok(),
+                        _ => None,
+                    };
+                    match decoded {
+                        Some(answer) if answers(&answer, &request.id) => {
+                            let _ = self.requests.offer(answer);
+                            return Ok(());
+                        }
+                        Some(_) => self.route.forward(event),
+                        None => {}
+                    }
+                    continue;
+                }
+                Some(Err(err)) => Some(err),
+                None => None,
+            };
+            let Some(from) = last_id.clone().filter(|_| resumes < MAX_RESUMES) else {
+                let err = match cut {
+                    Some(err) => StreamableHttpError::Sse(err),
+                    None => StreamableHttpError::UnexpectedEndOfStream,
+                };
+                return Err(unwritten(err));
+            };
+            resumes += 1;
+            tokio::time::sleep(retry.unwrap_or(RESUME_WAIT)).await;
+            let resumed = self
+                .http
+                .get(
+                    Some(Arc::clone(&posted.session_id)),
+                    Some(from),
+                    posted.auth_token.clone(),
+                    posted.headers.clone(),
+                    posted.limits.max_sse_event_size,
+                )
+                .await;
+            match resumed {
+                Ok(stream) => events = stream,
+                Err(err) if resumes >= MAX_RESUMES => return Err(unwritten(err)),
+                Err(_) => events = futures::stream::empty().boxed(),
+            }
+        }
+    }
+
+    /// Sends `message`'s request through rmcp, and gives its caller the answer.
+    async fn through_rmcp(&self, message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
+        let JsonRpcMessage::Request(request) = message else { return Ok(()) };
+        let answer = match self.peer.send_request(request.request).await {
+            Ok(result) => ServerJsonRpcMessage::response(result, request.id),
+            Err(ServiceError::McpError(error)) => {
+                ServerJsonRpcMessage::error(error, Some(request.id))
+            }
+            Err(err) => return Err(Unwritten { began: true, err }),
+        };
+        let _ = self.requests.offer(answer);
+        Ok(())
+    }
+}
+
+/// `err` as the error rmcp's service gives for a request its transport failed to send, so
+/// that the session explains it the same way.
+fn unwritten(err: HttpError) -> Unwritten {
+    let began = !matches!(err, StreamableHttpError::Client(ClientError::Connect(_)));
+    Unwritten {
+        began,
+        err: ServiceError::TransportSend(DynamicTransportError::new::<Transport, RoleClient>(err)),
+    }
+}
