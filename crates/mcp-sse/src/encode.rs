@@ -44,11 +44,34 @@ struct Call<'a> {
 /// assert_eq!(json, serde_json::to_value(&message)?);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn encode(message: TxJsonRpcMessage<RoleClient>) -> serde_json::Result<Vec<u8>> {
+pub fn encode(mut message: TxJsonRpcMessage<RoleClient>) -> serde_json::Result<Vec<u8>> {
+    encode_in_place(&mut message)
+}
+
+/// [`encode`] for a message the caller keeps: a `tools/call`'s two `_meta` maps are merged in
+/// place (into its parameters', as rmcp merges them when it writes the request), so the message
+/// still writes the same JSON afterwards, through rmcp or here.
+///
+/// # Errors
+/// As [`encode`]'s.
+///
+/// # Examples
+///
+/// ```
+/// use mcp_sse::encode::encode_in_place;
+/// use rmcp::model::{CallToolRequestParams, ClientRequest, JsonRpcMessage, NumberOrString, Request};
+///
+/// let call = ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("echo")));
+/// let mut message = JsonRpcMessage::request(call, NumberOrString::Number(1));
+/// let json: serde_json::Value = serde_json::from_slice(&encode_in_place(&mut message)?)?;
+/// assert_eq!(json, serde_json::to_value(&message)?);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn encode_in_place(message: &mut TxJsonRpcMessage<RoleClient>) -> serde_json::Result<Vec<u8>> {
     match message {
         JsonRpcMessage::Request(JsonRpcRequest {
             id,
-            request: ClientRequest::CallToolRequest(mut call),
+            request: ClientRequest::CallToolRequest(call),
             ..
         }) if call.extensions.get::<MetaObject>().is_none() => {
             // rmcp's merge: the parameters' `_meta`, then the extensions' over it.
@@ -57,12 +80,12 @@ pub fn encode(message: TxJsonRpcMessage<RoleClient>) -> serde_json::Result<Vec<u
             }
             serde_json::to_vec(&Call {
                 jsonrpc: "2.0",
-                id: &id,
+                id,
                 method: "tools/call",
                 params: &call.params,
             })
         }
-        other => serde_json::to_vec(&other),
+        other => serde_json::to_vec(other),
     }
 }
 

@@ -140,7 +140,10 @@ pub enum SendError {
 /// A response to [`DirectPoster::send`]: its head read, its body not yet.
 pub struct Response {
     status: u16,
-    headers: HeaderMap,
+    /// The head's length: it is the start of the body reader's buffer.
+    head_len: usize,
+    /// The headers as a map, once asked for.
+    headers: std::sync::OnceLock<HeaderMap>,
     length: Option<u64>,
     body: BodyReader,
 }
@@ -157,9 +160,30 @@ impl Response {
         self.status
     }
 
-    /// The headers (those whose name or value HTTP does not allow are left out).
+    /// The headers (those whose name or value HTTP does not allow are left out), as a map
+    /// made when first asked for.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| header_map(self.head()))
+    }
+
+    /// The value of the first header named `name` (lowercase), without the map: the head's
+    /// lines are looked through.
+    ///
+    /// # Examples
+    ///
+    /// A response's `Content-Type` is `response.header("content-type")`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        let head = self.head();
+        let mut lines = head.split(|&b| b == b'\n').skip(1);
+        lines.find_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|&b| b == b':')?;
+            line[..colon].eq_ignore_ascii_case(name.as_bytes()).then(|| line[colon + 1..].trim_ascii())
+        })
+    }
+
+    fn head(&self) -> &[u8] {
+        &self.body.connection.buffer[..self.head_len]
     }
 
     /// The body's length, when a `Content-Length` gives it.
@@ -354,7 +378,6 @@ impl DirectPoster {
             return Err(Failed { unanswered: stale(&error), error });
         }
         let head = connection.read_head().await.map_err(|error| connection.read_failed(error))?;
-        let headers = header_map(&connection.buffer[..head.len]);
         let length = match head.framing {
             Framing::Length(length) => Some(length as u64),
             Framing::None => Some(0),
@@ -366,7 +389,13 @@ impl DirectPoster {
             connection.buffer.reserve(EVENT_READ.saturating_sub(connection.buffer.len()));
         }
         let body = BodyReader { connection, at: head.len, body: head.framing.into(), reusable };
-        Ok(Response { status: head.status, headers, length, body })
+        Ok(Response {
+            status: head.status,
+            head_len: head.len,
+            headers: std::sync::OnceLock::new(),
+            length,
+            body,
+        })
     }
 
     /// `POST`s `body`, with `authorization` if given, and reads the answer, on a connection as

@@ -31,6 +31,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt as _};
 use mcp_sse::decode::ResultDecoder;
+use mcp_sse::encode::encode_in_place;
 use mcp_sse::post::{DirectPoster, Request, Response, SendError};
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
@@ -95,14 +96,16 @@ impl DirectHttp {
         limits: StreamableHttpResponseLimits,
         alone: bool,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
+        let mut message = message;
         let sent = Sent { session_id: session_id.as_deref(), auth_token: auth_token.as_deref() };
-        self.post_as(&message, sent, &custom_headers, limits, alone).await
+        self.post_as(&mut message, sent, &custom_headers, limits, alone).await
     }
 
-    /// [`post`](Self::post), its parts borrowed.
+    /// [`post`](Self::post), its parts borrowed. A `tools/call`'s `_meta` maps are merged in
+    /// `message` as it is written ([`encode_in_place`]).
     pub(crate) async fn post_as(
         &self,
-        message: &ClientJsonRpcMessage,
+        message: &mut ClientJsonRpcMessage,
         sent: Sent<'_>,
         custom_headers: &HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
@@ -114,7 +117,7 @@ impl DirectHttp {
         if let Some(id) = sent.session_id {
             request.header(&SESSION_ID, &header_value(id)?);
         }
-        let body = serde_json::to_vec(message).map_err(StreamableHttpError::Deserialize)?;
+        let body = encode_in_place(message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
         answer(response, message, sent.session_id.is_some(), limits, alone).await
     }
@@ -180,14 +183,13 @@ impl DirectHttp {
         add_headers(&mut request, auth_token.as_deref(), &custom_headers)?;
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
-        let headers = response.headers();
         if status == 405 {
             return Err(StreamableHttpError::ServerDoesNotSupportSse);
         }
-        if let Some(refused) = refused_token(status, headers) {
+        if let Some(refused) = refused_token(status, &response) {
             return Err(refused);
         }
-        if let Some(error) = http_status_error(status, headers) {
+        if let Some(error) = http_status_error(status, &response) {
             return Err(error.into());
         }
         if status >= 400 {
@@ -196,13 +198,13 @@ impl DirectHttp {
                 reason(status)
             ))));
         }
-        match headers.get(CONTENT_TYPE) {
+        match response.value(CONTENT_TYPE.as_str()) {
             Some(ct)
-                if [EVENT_STREAM, JSON].iter().any(|expected| {
-                    media_type_is(&String::from_utf8_lossy(ct.as_bytes()), expected)
-                }) => {}
+                if [EVENT_STREAM, JSON]
+                    .iter()
+                    .any(|expected| media_type_is(&String::from_utf8_lossy(ct), expected)) => {}
             other => {
-                let shown = other.map(|ct| String::from_utf8_lossy(ct.as_bytes()).into_owned());
+                let shown = other.map(|ct| String::from_utf8_lossy(ct).into_owned());
                 return Err(StreamableHttpError::UnexpectedContentType(shown));
             }
         }
@@ -271,8 +273,7 @@ async fn answer(
     alone: bool,
 ) -> Result<StreamableHttpPostResponse, Lifted> {
     let status = response.status();
-    let headers = response.headers();
-    if let Some(refused) = refused_token(status, headers) {
+    if let Some(refused) = refused_token(status, &response) {
         return Err(refused);
     }
     let awaits_no_response = matches!(
@@ -287,14 +288,17 @@ async fn answer(
         return Err(StreamableHttpError::SessionExpired);
     }
     let content_type =
-        headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        response.value(CONTENT_TYPE.as_str()).map(|v| String::from_utf8_lossy(v).into_owned());
     let is_json = content_type.as_deref().is_some_and(|ct| media_type_is(ct, JSON));
     // Rate limits and failures that are not JSON end here; a JSON one may carry a JSON-RPC error.
-    let status_error = match http_status_error(status, headers) {
+    let status_error = match http_status_error(status, &response) {
         Some(error) if !is_json || status == 429 => return Err(error.into()),
         error => error,
     };
-    let session_id = headers.get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session_id = response
+        .value(SESSION_ID.as_str())
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(str::to_owned);
     let length = response.content_length();
     if (200..300).contains(&status) && length == Some(0) && awaits_no_response {
         drain(response).await;
@@ -400,9 +404,15 @@ async fn answer(
 }
 
 /// A `401` or `403` with a challenge, as rmcp's error for it.
-fn refused_token(status: u16, headers: &HeaderMap) -> Option<Lifted> {
-    let challenge = headers.get(WWW_AUTHENTICATE).filter(|_| matches!(status, 401 | 403))?;
-    let Ok(challenge) = challenge.to_str() else {
+fn refused_token(status: u16, headers: &impl Headers) -> Option<Lifted> {
+    if !matches!(status, 401 | 403) {
+        return None;
+    }
+    let challenge = headers.value(WWW_AUTHENTICATE.as_str())?;
+    let Some(challenge) = std::str::from_utf8(challenge)
+        .ok()
+        .filter(|text| text.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+    else {
         return Some(StreamableHttpError::UnexpectedServerResponse(Cow::from(
             "invalid www-authenticate header value",
         )));
@@ -514,14 +524,14 @@ fn discover_rejected(
 }
 
 /// Status and `Retry-After` of a `429` or `5xx`, as rmcp keeps them.
-fn http_status_error(status: u16, headers: &HeaderMap) -> Option<HttpStatusError> {
+fn http_status_error(status: u16, headers: &impl Headers) -> Option<HttpStatusError> {
     if status != 429 && !(500..600).contains(&status) {
         return None;
     }
     let retry_after = headers
-        .get(RETRY_AFTER)
-        .filter(|value| value.as_bytes().len() <= MAX_RETRY_AFTER)
-        .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+        .value(RETRY_AFTER.as_str())
+        .filter(|value| value.len() <= MAX_RETRY_AFTER)
+        .and_then(|value| std::str::from_utf8(value).ok())
         .map(str::to_owned);
     Some(HttpStatusError::new(status, retry_after))
 }
@@ -540,6 +550,24 @@ fn scope_of(challenge: &str) -> Option<String> {
         }
     };
     (!value.is_empty() || rest.starts_with('"')).then(|| value.to_owned())
+}
+
+/// A response's headers, looked up by their lowercase name.
+trait Headers {
+    fn value(&self, name: &str) -> Option<&[u8]>;
+}
+
+/// Looked up in the head as it came, without a map.
+impl Headers for Response {
+    fn value(&self, name: &str) -> Option<&[u8]> {
+        self.header(name)
+    }
+}
+
+impl Headers for HeaderMap {
+    fn value(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(HeaderValue::as_bytes)
+    }
 }
 
 /// Whether a `Content-Type` value's media type (its parameters aside) is `expected`.
@@ -618,7 +646,7 @@ async fn drain(response: Response) {
     match response.content_length() {
         Some(length) if length <= MAX as u64 => drop(prefix(response, MAX).await),
         Some(_) => {}
-        None if response.headers().contains_key(TRANSFER_ENCODING) => {
+        None if response.header(TRANSFER_ENCODING.as_str()).is_some() => {
             let _ = tokio::time::timeout(DRAIN_WAIT, prefix(response, MAX)).await;
         }
         None => {}

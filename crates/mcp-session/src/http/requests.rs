@@ -21,9 +21,9 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -39,7 +39,6 @@ use rmcp::transport::streamable_http_client::{
 };
 use rmcp::{RoleClient, ServiceError};
 use sse_stream::Sse;
-use tokio::sync::mpsc;
 
 use super::direct::{DirectHttp, EventStream, Sent, answers, event_data};
 use super::gate::StreamGate;
@@ -54,16 +53,21 @@ const RESUME_WAIT: Duration = Duration::from_secs(1);
 const MAX_RESUMES: usize = 3;
 
 /// What a session's requests past rmcp share with its HTTP client ([`super::oauth::OAuthHttp`]):
-/// what rmcp sent `initialized` with, and the standalone stream's extra events.
+/// what rmcp sent `initialized` with, and the events rmcp's streams carry for them.
 pub(crate) struct Route {
     /// The session's wait for its standalone stream.
     gate: Arc<StreamGate>,
     sent: Mutex<Option<Arc<Posted>>>,
-    extra: mpsc::UnboundedSender<Sse>,
-    /// The receiving end, while no stream of rmcp's carries it.
-    waiting: Mutex<Option<mpsc::UnboundedReceiver<Sse>>>,
-    /// A stream rmcp reads carries the extra events.
-    carried: AtomicBool,
+    extra: Mutex<Extra>,
+}
+
+/// Events read on requests' streams, for rmcp, and the streams of rmcp's that carry them.
+#[derive(Default)]
+struct Extra {
+    events: VecDeque<Sse>,
+    /// The streams rmcp reads, by number, each with the waker of its last poll.
+    carriers: Vec<(u64, Waker)>,
+    next: u64,
 }
 
 /// The session id, token, headers and response limits rmcp's worker sends the session's
@@ -77,18 +81,9 @@ pub(crate) struct Posted {
 
 impl Route {
     pub(crate) fn new(gate: Arc<StreamGate>) -> Self {
-        let (extra, waiting) = mpsc::unbounded_channel();
-        Route {
-            gate,
-            sent: Mutex::default(),
-            extra,
-            waiting: Mutex::new(Some(waiting)),
-            carried: AtomicBool::new(false),
-        }
+        Route { gate, sent: Mutex::default(), extra: Mutex::default() }
     }
-}
 
-impl Route {
     /// rmcp's worker had `initialized` accepted with these: requests of the session carry them
     /// from now on (again after a re-initialization, with the new session's).
     pub(crate) fn initialized(&self, posted: Posted) {
@@ -99,17 +94,19 @@ impl Route {
         self.sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    fn extra(&self) -> MutexGuard<'_, Extra> {
+        self.extra.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// `stream`, a stream rmcp's worker reads, carrying the events of requests past rmcp as
-    /// well, unless another stream carries them already.
+    /// well, while it lasts.
     pub(crate) fn carry(self: &Arc<Self>, stream: EventStream) -> EventStream {
-        let taken = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).take();
-        match taken {
-            Some(extra) => {
-                self.carried.store(true, Ordering::Release);
-                Carrier { stream, extra: Some(extra), route: Arc::clone(self) }.boxed()
-            }
-            None => stream,
-        }
+        let mut extra = self.extra();
+        let number = extra.next;
+        extra.next += 1;
+        extra.carriers.push((number, Waker::noop().clone()));
+        drop(extra);
+        Carrier { stream, number, route: Arc::clone(self), ended: false }.boxed()
     }
 
     /// Gives rmcp `event`, read on a request's stream: without its id, which belongs to that
@@ -117,29 +114,33 @@ impl Route {
     fn forward(&self, mut event: Sse) {
         event.id = None;
         event.retry = None;
-        let _ = self.extra.send(event);
+        let mut extra = self.extra();
+        extra.events.push_back(event);
+        for (_, waker) in &extra.carriers {
+            waker.wake_by_ref();
+        }
     }
 
     /// Whether requests may go past rmcp now: a stream rmcp reads carries their extra events,
     /// and the session's id is known.
     fn open(&self) -> bool {
-        self.carried.load(Ordering::Acquire) && self.posted().is_some()
+        !self.extra().carriers.is_empty() && self.posted().is_some()
     }
 }
 
 /// A stream of rmcp's worker, with the events of requests past rmcp in between its own.
 struct Carrier {
     stream: EventStream,
-    extra: Option<mpsc::UnboundedReceiver<Sse>>,
+    number: u64,
     route: Arc<Route>,
+    ended: bool,
 }
 
 impl Carrier {
-    /// Hands the extra events to the next stream.
-    fn release(&mut self) {
-        if let Some(extra) = self.extra.take() {
-            self.route.carried.store(false, Ordering::Release);
-            *self.route.waiting.lock().unwrap_or_else(PoisonError::into_inner) = Some(extra);
+    /// This stream no longer carries anything.
+    fn end(&mut self) {
+        if !std::mem::replace(&mut self.ended, true) {
+            self.route.extra().carriers.retain(|(number, _)| *number != self.number);
         }
     }
 }
@@ -148,14 +149,19 @@ impl Stream for Carrier {
     type Item = Result<Sse, SseError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(extra) = &mut self.extra
-            && let Poll::Ready(Some(event)) = extra.poll_recv(cx)
-        {
-            return Poll::Ready(Some(Ok(event)));
+        if !self.ended {
+            let mut extra = self.route.extra();
+            if let Some(event) = extra.events.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            let number = self.number;
+            if let Some((_, waker)) = extra.carriers.iter_mut().find(|(n, _)| *n == number) {
+                waker.clone_from(cx.waker());
+            }
         }
         let next = self.stream.poll_next_unpin(cx);
         if let Poll::Ready(None) = next {
-            self.release();
+            self.end();
         }
         next
     }
@@ -163,7 +169,7 @@ impl Stream for Carrier {
 
 impl Drop for Carrier {
     fn drop(&mut self) {
-        self.release();
+        self.end();
     }
 }
 
@@ -219,7 +225,7 @@ impl DirectWriter for HttpWriter {
 }
 
 impl Inner {
-    async fn exchange(&self, message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
+    async fn exchange(&self, mut message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
         let Some(posted) = self.route.posted() else {
             return self.through_rmcp(message).await;
         };
@@ -227,7 +233,7 @@ impl Inner {
             session_id: Some(&posted.session_id),
             auth_token: posted.auth_token.as_deref(),
         };
-        let response = self.http.post_as(&message, sent, &posted.headers, posted.limits, true);
+        let response = self.http.post_as(&mut message, sent, &posted.headers, posted.limits, true);
         let response = match response.await {
             Ok(response) => response,
             // rmcp re-initializes the session when its own request learns this; the request
