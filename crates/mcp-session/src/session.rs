@@ -714,6 +714,13 @@ impl Exchange<'_> {
                 return self.send_direct(direct, request).await;
             }
         }
+        // Boxed: a call's future holds the larger of the two ways inline, and the direct one is
+        // the usual.
+        Box::pin(self.send_rmcp(request)).await
+    }
+
+    /// [`send`](Self::send) through rmcp's service loop.
+    async fn send_rmcp(&self, request: ClientRequest) -> Result<ServerResult, ServiceError> {
         // Queueing cannot send part of the request: on timeout here nothing was sent.
         let mut handle = tokio::time::timeout_at(
             self.deadline,
@@ -774,7 +781,8 @@ impl Exchange<'_> {
             outcome = tokio::time::timeout_at(self.deadline, exchange) => outcome,
             () = self.closing() => {
                 guard.disarm();
-                return Err(self.closed_under(id).await);
+                // Boxed, as the cancellation below: rare, and large for a call's future.
+                return Err(Box::pin(self.closed_under(id)).await);
             }
         };
         let answer = match outcome {
@@ -788,7 +796,7 @@ impl Exchange<'_> {
                 // As rmcp's own timeout: the cancellation is sent before the error returns;
                 // one that takes longer than the grace period is left to the guard's task.
                 // A request still being written is cancelled too: the server may have it.
-                if self.cancel(id, "request timed out").await {
+                if Box::pin(self.cancel(id, "request timed out")).await {
                     guard.disarm();
                 }
                 return Err(self.timed_out());

@@ -178,7 +178,9 @@ impl Response {
         lines.find_map(|line| {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let colon = line.iter().position(|&b| b == b':')?;
-            line[..colon].eq_ignore_ascii_case(name.as_bytes()).then(|| line[colon + 1..].trim_ascii())
+            line[..colon]
+                .eq_ignore_ascii_case(name.as_bytes())
+                .then(|| line[colon + 1..].trim_ascii())
         })
     }
 
@@ -362,7 +364,9 @@ impl DirectPoster {
                 done => return done.map_err(|failed| SendError::Exchange(failed.error)),
             }
         }
-        let connection = self.connect().await.map_err(SendError::Connect)?;
+        // Boxed: resolving a name and the timer make it large, and most requests find an idle
+        // connection.
+        let connection = Box::pin(self.connect()).await.map_err(SendError::Connect)?;
         exchange(connection).await.map_err(|failed| SendError::Exchange(failed.error))
     }
 
@@ -775,14 +779,23 @@ impl Connection {
     /// Reads a response's head (after any interim `1xx` ones) into the buffer and parses it.
     async fn read_head(&mut self) -> io::Result<Head> {
         loop {
+            match self.parse_head()? {
+                Some(head) => return Ok(head),
+                None => self.fill().await?,
+            }
+        }
+    }
+
+    /// The head at the start of the buffer, once it is all there (`None` before), past any
+    /// interim `1xx` ones. Not `async`: the parser's header slots (2 KiB) would otherwise live
+    /// in every future that reads a response.
+    fn parse_head(&mut self) -> io::Result<Option<Head>> {
+        loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
             let len = match response.parse(&self.buffer) {
                 Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) if self.buffer.len() < MAX_HEAD => {
-                    self.fill().await?;
-                    continue;
-                }
+                Ok(httparse::Status::Partial) if self.buffer.len() < MAX_HEAD => return Ok(None),
                 Ok(httparse::Status::Partial) => {
                     return Err(invalid("a response head larger than 64 KiB"));
                 }
@@ -803,7 +816,8 @@ impl Connection {
                         start..start + h.value.len()
                     },
                 );
-            return Ok(Head { status, framing, reusable, www_authenticate, content_type, len });
+            let head = Head { status, framing, reusable, www_authenticate, content_type, len };
+            return Ok(Some(head));
         }
     }
 

@@ -20,8 +20,8 @@
 //! re-initializes it, and the request goes rmcp's way.
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -227,18 +227,18 @@ impl DirectWriter for HttpWriter {
 impl Inner {
     async fn exchange(&self, mut message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
         let Some(posted) = self.route.posted() else {
-            return self.through_rmcp(message).await;
+            return Box::pin(self.through_rmcp(message)).await;
         };
-        let sent = Sent {
-            session_id: Some(&posted.session_id),
-            auth_token: posted.auth_token.as_deref(),
-        };
+        let sent =
+            Sent { session_id: Some(&posted.session_id), auth_token: posted.auth_token.as_deref() };
         let response = self.http.post_as(&mut message, sent, &posted.headers, posted.limits, true);
         let response = match response.await {
             Ok(response) => response,
             // rmcp re-initializes the session when its own request learns this; the request
             // is sent again its way.
-            Err(StreamableHttpError::SessionExpired) => return self.through_rmcp(message).await,
+            Err(StreamableHttpError::SessionExpired) => {
+                return Box::pin(self.through_rmcp(message)).await;
+            }
             Err(err) => return Err(unwritten(err)),
         };
         let JsonRpcMessage::Request(request) = &message else { return Ok(()) };
@@ -258,7 +258,7 @@ impl Inner {
             StreamableHttpPostResponse::Sse(events, _) => {
                 let decoder = ResultDecoder::default();
                 decoder.sent(&message);
-                self.read(events, &decoder, &message, &posted).await
+                Box::pin(self.read(events, &decoder, &message, &posted)).await
             }
             _ => Err(unwritten(StreamableHttpError::UnexpectedServerResponse(
                 "the server accepted a request without answering it".into(),
