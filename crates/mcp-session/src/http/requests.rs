@@ -307,7 +307,10 @@ impl Inner {
                 Some(Err(err)) => Some(err),
                 None => None,
             };
-            let Some(from) = last_id.clone().filter(|_| resumes < MAX_RESUMES) else {
+            // As rmcp: a stream that ended or broke is resumed, one whose event was too large
+            // (or that is no event stream) is not.
+            let resumable = cut.as_ref().is_none_or(broke);
+            let Some(from) = last_id.clone().filter(|_| resumable && resumes < MAX_RESUMES) else {
                 let err = match cut {
                     Some(err) => StreamableHttpError::Sse(err),
                     None => StreamableHttpError::UnexpectedEndOfStream,
@@ -349,6 +352,14 @@ impl Inner {
     }
 }
 
+/// Whether a request's stream failed because its connection did (it broke, or went quiet past
+/// the read timeout), not because of what it carried (an event over the size limit, text that is
+/// no event stream).
+fn broke(err: &SseError) -> bool {
+    matches!(err, SseError::Body(cause)
+        if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() != std::io::ErrorKind::InvalidData))
+}
+
 /// `err` as the error rmcp's service gives for a request its transport failed to send, so
 /// that the session explains it the same way.
 fn unwritten(err: HttpError) -> Unwritten {
@@ -356,5 +367,23 @@ fn unwritten(err: HttpError) -> Unwritten {
     Unwritten {
         began,
         err: ServiceError::TransportSend(DynamicTransportError::new::<Transport, RoleClient>(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::{SseError, broke};
+
+    #[test]
+    fn only_a_stream_whose_connection_failed_is_resumed() {
+        let body = |kind| SseError::Body(Box::new(io::Error::new(kind, "x")));
+        assert!(broke(&body(io::ErrorKind::ConnectionReset)));
+        assert!(broke(&body(io::ErrorKind::TimedOut)));
+        assert!(broke(&body(io::ErrorKind::UnexpectedEof)));
+        // The event size limit, and text that is no event stream.
+        assert!(!broke(&body(io::ErrorKind::InvalidData)));
+        assert!(!broke(&SseError::InvalidLine));
     }
 }
