@@ -564,6 +564,8 @@ impl Headers for Response {
     }
 }
 
+/// For the unit tests, which have no response to look in.
+#[cfg(test)]
 impl Headers for HeaderMap {
     fn value(&self, name: &str) -> Option<&[u8]> {
         self.get(name).map(HeaderValue::as_bytes)

@@ -31,7 +31,7 @@ use futures::{Stream, StreamExt as _};
 use mcp_sse::decode::ResultDecoder;
 use mcp_sse::direct::Direct;
 use reqwest::header::{HeaderName, HeaderValue};
-use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use rmcp::service::{Peer, TxJsonRpcMessage};
 use rmcp::transport::DynamicTransportError;
 use rmcp::transport::streamable_http_client::{
@@ -258,7 +258,7 @@ impl Inner {
             StreamableHttpPostResponse::Sse(events, _) => {
                 let decoder = ResultDecoder::default();
                 decoder.sent(&message);
-                Box::pin(self.read(events, &decoder, &message, &posted)).await
+                Box::pin(self.read(events, &decoder, id, &posted)).await
             }
             _ => Err(unwritten(StreamableHttpError::UnexpectedServerResponse(
                 "the server accepted a request without answering it".into(),
@@ -272,10 +272,9 @@ impl Inner {
         &self,
         mut events: EventStream,
         decoder: &ResultDecoder,
-        message: &ClientJsonRpcMessage,
+        id: &RequestId,
         posted: &Posted,
     ) -> Result<(), Unwritten> {
-        let JsonRpcMessage::Request(request) = message else { return Ok(()) };
         let mut last_id: Option<String> = None;
         let mut retry: Option<Duration> = None;
         let mut resumes = 0;
@@ -295,7 +294,7 @@ impl Inner {
                         _ => None,
                     };
                     match decoded {
-                        Some(answer) if answers(&answer, &request.id) => {
+                        Some(answer) if answers(&answer, id) => {
                             let _ = self.requests.offer(answer);
                             return Ok(());
                         }
