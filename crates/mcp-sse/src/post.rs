@@ -47,7 +47,8 @@ const FINISH_WAIT: Duration = Duration::from_millis(50);
 /// Most headers a response may carry.
 const MAX_HEADERS: usize = 64;
 /// Bytes an event stream's socket is read by at most, at once: a tool list of a few KiB takes
-/// one read, not one per KiB (what a `POST`'s connection reads, a `202`, is under 200 bytes).
+/// one read, not one per KiB. A `POST`'s response is read 1 KiB at a time (a `202` is under
+/// 200 bytes), and by up to this much once a piece of its body is known to be larger.
 const EVENT_READ: usize = 8 * 1024;
 
 /// Plain-HTTP/1.1 requests to one endpoint (`POST`s, and a `DELETE` or an event stream's `GET`),
@@ -581,8 +582,12 @@ struct Unread(Option<BodyReader>);
 
 impl Drop for Unread {
     fn drop(&mut self) {
-        if let Some(reader) = self.0.take().filter(|reader| reader.reusable.is_some()) {
-            reader.finish_later();
+        if let Some(mut reader) = self.0.take().filter(|reader| reader.reusable.is_some()) {
+            match reader.finish_buffered() {
+                Ok(true) => reader.release(),
+                Ok(false) => reader.finish_later(),
+                Err(_) => {}
+            }
         }
     }
 }
@@ -660,6 +665,40 @@ impl BodyReader {
     /// The next piece of the body; `None` at its end.
     async fn next(&mut self) -> io::Result<Option<bytes::Bytes>> {
         loop {
+            match self.step()? {
+                Step::Piece(piece) => {
+                    return Ok(Some(bytes::Bytes::copy_from_slice(&self.connection.buffer[piece])));
+                }
+                Step::End => return Ok(None),
+                Step::Fill => self.connection.fill().await?,
+                Step::FillOrEnd => {
+                    if !self.connection.fill_or_end().await? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what is left of the body from what the connection has already received, without
+    /// waiting: whether that held its end. A server usually sends the end of a `POST`'s event
+    /// stream with its answer, so the connection can go back to its poster at once, not after a
+    /// task of its own has read it ([`BodyReader::finish_later`]), which would leave the
+    /// caller's next request to find it busy.
+    fn finish_buffered(&mut self) -> io::Result<bool> {
+        loop {
+            match self.step()? {
+                Step::Piece(_) => {}
+                Step::End => return Ok(true),
+                Step::Fill | Step::FillOrEnd => return Ok(false),
+            }
+        }
+    }
+
+    /// Undoes the body's framing over what the connection's buffer holds: the next piece of the
+    /// body in it, its end, or what must be read for either.
+    fn step(&mut self) -> io::Result<Step> {
+        loop {
             if self.at > 0 && self.at == self.connection.buffer.len() {
                 self.connection.buffer.clear();
                 self.at = 0;
@@ -668,43 +707,38 @@ impl BodyReader {
             match &mut self.body {
                 Body::Length(remaining) | Body::Chunked { remaining, .. } if *remaining > 0 => {
                     if available == 0 {
-                        self.connection.fill().await?;
-                        continue;
+                        // A large piece (a long tool list) in a few reads, not 1 KiB at a time.
+                        self.connection.buffer.reserve((*remaining).min(EVENT_READ));
+                        return Ok(Step::Fill);
                     }
                     let n = available.min(*remaining);
                     *remaining -= n;
                     if let Body::Chunked { remaining: 0, crlf } = &mut self.body {
                         *crlf = true;
                     }
-                    let piece = &self.connection.buffer[self.at..self.at + n];
                     self.at += n;
-                    return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
+                    return Ok(Step::Piece(self.at - n..self.at));
                 }
-                Body::Length(_) => return Ok(None),
+                Body::Length(_) => return Ok(Step::End),
                 Body::Trailers => match find_line_end(&self.connection.buffer[self.at..]) {
                     Some(0) => {
                         self.at += 2;
                         self.body = Body::Length(0);
-                        return Ok(None);
+                        return Ok(Step::End);
                     }
                     Some(end) => self.at += end + 2,
-                    None => self.connection.fill().await?,
+                    None => return Ok(Step::Fill),
                 },
                 Body::UntilClose => {
                     if available == 0 {
-                        if !self.connection.fill_or_end().await? {
-                            return Ok(None);
-                        }
-                        continue;
+                        return Ok(Step::FillOrEnd);
                     }
-                    let piece = &self.connection.buffer[self.at..];
                     self.at += available;
-                    return Ok(Some(bytes::Bytes::copy_from_slice(piece)));
+                    return Ok(Step::Piece(self.at - available..self.at));
                 }
                 Body::Chunked { crlf: crlf @ true, .. } => {
                     if available < 2 {
-                        self.connection.fill().await?;
-                        continue;
+                        return Ok(Step::Fill);
                     }
                     if &self.connection.buffer[self.at..self.at + 2] != b"\r\n" {
                         return Err(invalid("a chunk not ended by CRLF"));
@@ -725,13 +759,25 @@ impl BodyReader {
                             }
                             *remaining = size;
                         }
-                        Ok(httparse::Status::Partial) => self.connection.fill().await?,
+                        Ok(httparse::Status::Partial) => return Ok(Step::Fill),
                         Err(_) => return Err(invalid("a malformed chunk size")),
                     }
                 }
             }
         }
     }
+}
+
+/// What [`BodyReader::step`] found in the connection's buffer.
+enum Step {
+    /// These bytes of the buffer are the body's next piece.
+    Piece(std::ops::Range<usize>),
+    /// The body ended.
+    End,
+    /// More must be read.
+    Fill,
+    /// More must be read, or the connection's end is the body's.
+    FillOrEnd,
 }
 
 /// A request that failed on a connection.

@@ -656,6 +656,30 @@ async fn posts_share_a_kept_alive_connection() {
     );
 }
 
+/// An event stream dropped after the event its reader wanted, whose end came with it, gives
+/// its connection back at once: the very next `POST` goes out on it, not on a new connection
+/// while a task of its own reads the stream's end.
+#[tokio::test]
+async fn a_stream_dropped_with_its_end_received_keeps_its_connection() {
+    use futures::StreamExt as _;
+    use mcp_sse::post::DirectPoster;
+
+    const EVENT: &str = "data: {}\n\n";
+    let (url, posts) = keep_alive_server(|_| {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        format!("{head}{:X}\r\n{EVENT}\r\n0\r\n\r\n", EVENT.len())
+    });
+    let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
+        .expect("a plain http URL");
+    for _ in 0..3 {
+        let response = poster.send(poster.request(), b"{}").await.unwrap();
+        let mut body = response.into_body();
+        assert_eq!(body.next().await.unwrap().unwrap(), EVENT.as_bytes());
+    }
+    let on = connections(&posts);
+    assert_eq!(on, [on[0]; 3], "all on one connection");
+}
+
 /// A kept-alive connection the server closes while it is idle (without saying so) is replaced:
 /// the next `POST` succeeds on a new connection.
 #[tokio::test]

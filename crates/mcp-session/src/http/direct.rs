@@ -71,6 +71,20 @@ const DRAIN_WAIT: Duration = Duration::from_millis(50);
 /// given the stream ([`answer_first`]).
 const FIRST_ANSWER_WAIT: Duration = Duration::from_millis(10);
 
+/// Who reads a request's event stream for its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// rmcp's worker, with no other request of the session in flight: an answer that comes
+    /// first is read and decoded on the request's way ([`answer_first`]).
+    Worker,
+    /// rmcp's worker, with others in flight: the same, in a task of its own, so that sixteen
+    /// calls at once are read on all the runtime's threads as rmcp's stream tasks read them.
+    BusyWorker,
+    /// The caller, which reads the whole stream itself (a direct request, `requests.rs`): the
+    /// stream is handed over unread, with no wait of [`FIRST_ANSWER_WAIT`] to arm.
+    Caller,
+}
+
 /// A streamable HTTP endpoint's requests on our own connections.
 pub(crate) struct DirectHttp {
     poster: DirectPoster,
@@ -85,8 +99,8 @@ impl DirectHttp {
         Some(DirectHttp { poster })
     }
 
-    /// rmcp's `post_message_with_response_limits`, on our connections. `alone`: no other
-    /// request of the session is in flight (see [`answer_first`]).
+    /// rmcp's `post_message_with_response_limits`, on our connections; `reader` reads an event
+    /// stream that answers a request.
     pub(crate) async fn post(
         &self,
         message: ClientJsonRpcMessage,
@@ -94,11 +108,11 @@ impl DirectHttp {
         auth_token: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
-        alone: bool,
+        reader: Reader,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut message = message;
         let sent = Sent { session_id: session_id.as_deref(), auth_token: auth_token.as_deref() };
-        self.post_as(&mut message, sent, &custom_headers, limits, alone).await
+        self.post_as(&mut message, sent, &custom_headers, limits, reader).await
     }
 
     /// [`post`](Self::post), its parts borrowed. A `tools/call`'s `_meta` maps are merged in
@@ -109,7 +123,7 @@ impl DirectHttp {
         sent: Sent<'_>,
         custom_headers: &HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
-        alone: bool,
+        reader: Reader,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
         request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
@@ -119,7 +133,7 @@ impl DirectHttp {
         }
         let body = encode_in_place(message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
-        answer(response, message, sent.session_id.is_some(), limits, alone).await
+        answer(response, message, sent.session_id.is_some(), limits, reader).await
     }
 }
 
@@ -270,7 +284,7 @@ async fn answer(
     message: &ClientJsonRpcMessage,
     session_was_attached: bool,
     limits: StreamableHttpResponseLimits,
-    alone: bool,
+    reader: Reader,
 ) -> Result<StreamableHttpPostResponse, Lifted> {
     let status = response.status();
     if let Some(refused) = refused_token(status, &response) {
@@ -355,10 +369,13 @@ async fn answer(
             let JsonRpcMessage::Request(request) = message else {
                 return Ok(StreamableHttpPostResponse::Sse(events, session_id));
             };
+            if reader == Reader::Caller {
+                return Ok(StreamableHttpPostResponse::Sse(events, session_id));
+            }
             let decoder = ResultDecoder::default();
             decoder.sent(message);
             let first = answer_first(events, decoder, request.id.clone(), session_id);
-            if alone {
+            if reader == Reader::Worker {
                 return Ok(first.await);
             }
             // rmcp polls every `POST` of a session in its worker's one task: with others in

@@ -14,7 +14,7 @@ use rmcp::transport::streamable_http_client::{
     StreamableHttpResponseLimits,
 };
 
-use super::direct::{DirectHttp, EventStream};
+use super::direct::{DirectHttp, EventStream, Reader};
 use super::gate::StreamGate;
 use super::requests::{Posted, Route};
 
@@ -102,9 +102,9 @@ impl OAuthHttp {
     ) -> Result<StreamableHttpPostResponse, Lifted> {
         if let Some(direct) = &self.direct {
             let in_flight = InFlight::enter(&self.in_flight);
-            let alone = in_flight.alone;
+            let reader = if in_flight.alone { Reader::Worker } else { Reader::BusyWorker };
             return direct
-                .post(message, session_id, auth_header, custom_headers, limits, alone)
+                .post(message, session_id, auth_header, custom_headers, limits, reader)
                 .await;
         }
         let Some(auth) = &self.auth else {

@@ -40,7 +40,7 @@ use rmcp::transport::streamable_http_client::{
 use rmcp::{RoleClient, ServiceError};
 use sse_stream::Sse;
 
-use super::direct::{DirectHttp, EventStream, Sent, answers, event_data};
+use super::direct::{DirectHttp, EventStream, Reader, Sent, answers, event_data};
 use super::gate::StreamGate;
 use super::oauth::ClientError;
 use super::{HttpError, Transport};
@@ -231,7 +231,8 @@ impl Inner {
         };
         let sent =
             Sent { session_id: Some(&posted.session_id), auth_token: posted.auth_token.as_deref() };
-        let response = self.http.post_as(&mut message, sent, &posted.headers, posted.limits, true);
+        let response =
+            self.http.post_as(&mut message, sent, &posted.headers, posted.limits, Reader::Caller);
         let response = match response.await {
             Ok(response) => response,
             // rmcp re-initializes the session when its own request learns this; the request
