@@ -576,8 +576,9 @@ enum Body {
     UntilClose,
 }
 
-/// A body being read as a stream: one dropped before its end is finished in a task, when its
-/// connection could carry another request ([`BodyReader::finish_later`]).
+/// A body being read as a stream: one dropped before its end is finished, when its connection
+/// could carry another request: at once when its end was already read
+/// ([`BodyReader::finish_buffered`]), else in a task ([`BodyReader::finish_later`]).
 struct Unread(Option<BodyReader>);
 
 impl Drop for Unread {
