@@ -670,7 +670,7 @@ async fn a_stream_dropped_with_its_end_received_keeps_its_connection() {
         format!("{head}{:X}\r\n{EVENT}\r\n0\r\n\r\n", EVENT.len())
     });
     let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
-        .expect("a plain http URL");
+        .expect("direct posts to a plain http:// URL (and no proxy set in the environment)");
     for _ in 0..3 {
         let response = poster.send(poster.request(), b"{}").await.unwrap();
         let mut body = response.into_body();

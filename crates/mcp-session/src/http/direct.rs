@@ -366,12 +366,12 @@ async fn answer(
     match content_type.as_deref() {
         Some(ct) if media_type_is(ct, EVENT_STREAM) => {
             let events = events(response, limits.max_sse_event_size);
-            let JsonRpcMessage::Request(request) = message else {
-                return Ok(StreamableHttpPostResponse::Sse(events, session_id));
+            // A stream that answers no request has no answer to look for, and the caller of a
+            // direct request reads its stream itself.
+            let request = match message {
+                JsonRpcMessage::Request(request) if reader != Reader::Caller => request,
+                _ => return Ok(StreamableHttpPostResponse::Sse(events, session_id)),
             };
-            if reader == Reader::Caller {
-                return Ok(StreamableHttpPostResponse::Sse(events, session_id));
-            }
             let decoder = ResultDecoder::default();
             decoder.sent(message);
             let first = answer_first(events, decoder, request.id.clone(), session_id);
