@@ -44,6 +44,9 @@ const MAX_BODY: usize = 64 * 1024;
 /// The longest the rest of a body nobody reads any more is waited for, before its connection is
 /// closed instead of kept (rmcp waits as long for the rest of a stream it is done with).
 const FINISH_WAIT: Duration = Duration::from_millis(50);
+/// Reads a dropped body's end may take from the socket without waiting, at most (then it goes
+/// to a task: [`BodyReader::finish_later`]).
+const FINISH_NOW_READS: usize = 2;
 /// Most headers a response may carry.
 const MAX_HEADERS: usize = 64;
 /// Bytes an event stream's socket is read by at most, at once: a tool list of a few KiB takes
@@ -577,14 +580,14 @@ enum Body {
 }
 
 /// A body being read as a stream: one dropped before its end is finished, when its connection
-/// could carry another request: at once when its end was already read
-/// ([`BodyReader::finish_buffered`]), else in a task ([`BodyReader::finish_later`]).
+/// could carry another request: at once when its end was already read or waits in the socket
+/// ([`BodyReader::finish_now`]), else in a task ([`BodyReader::finish_later`]).
 struct Unread(Option<BodyReader>);
 
 impl Drop for Unread {
     fn drop(&mut self) {
         if let Some(mut reader) = self.0.take().filter(|reader| reader.reusable.is_some()) {
-            match reader.finish_buffered() {
+            match reader.finish_now() {
                 Ok(true) => reader.release(),
                 Ok(false) => reader.finish_later(),
                 Err(_) => {}
@@ -694,6 +697,23 @@ impl BodyReader {
                 Step::Fill | Step::FillOrEnd => return Ok(false),
             }
         }
+    }
+
+    /// Finishes the body from what was read and what the socket holds already, without
+    /// waiting; whether it ended. The server often writes a long answer's end (`0\r\n\r\n`)
+    /// with it, yet a read can take only part of what was sent (a 5 KB tool list), and the
+    /// rest then waits in the socket: read here, the connection is idle for the caller's next
+    /// request. A few reads at most: a body still streaming goes to [`Self::finish_later`].
+    fn finish_now(&mut self) -> io::Result<bool> {
+        for _ in 0..FINISH_NOW_READS {
+            if self.finish_buffered()? {
+                return Ok(true);
+            }
+            if !self.connection.try_fill()? {
+                return Ok(false);
+            }
+        }
+        self.finish_buffered()
     }
 
     /// Undoes the body's framing over what the connection's buffer holds: the next piece of the
@@ -949,13 +969,18 @@ impl Connection {
 
     /// Reads more into the buffer; the end of the stream is an error.
     async fn fill(&mut self) -> io::Result<()> {
-        if self.fill_or_end().await? {
-            Ok(())
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the server closed the connection before it finished answering",
-            ))
+        if self.fill_or_end().await? { Ok(()) } else { Err(closed_early()) }
+    }
+
+    /// Reads what the socket holds into the buffer, without waiting: whether anything came
+    /// (`false` when nothing waits). The connection's end is an error: nothing more will come.
+    fn try_fill(&mut self) -> io::Result<bool> {
+        self.buffer.reserve(EVENT_READ);
+        match self.stream.try_read_buf(&mut self.buffer) {
+            Ok(0) => Err(closed_early()),
+            Ok(_) => Ok(true),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(err) => Err(err),
         }
     }
 
@@ -969,6 +994,14 @@ impl Connection {
         .await?;
         Ok(read != 0)
     }
+}
+
+/// The error of a connection the server closed in the middle of an answer.
+fn closed_early() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the server closed the connection before it finished answering",
+    )
 }
 
 /// How the body is framed, whether the connection stays open after it, and the challenge.

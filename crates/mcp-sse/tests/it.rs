@@ -599,6 +599,8 @@ fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
         for (number, stream) in listener.incoming().flatten().enumerate() {
             let (answer, seen) = (answer.clone(), seen.clone());
             std::thread::spawn(move || {
+                // An answer's second part goes out when written, not held for the first's ACK.
+                stream.set_nodelay(true).unwrap();
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
                 while let Some(request) = read_request(&mut reader) {
@@ -611,6 +613,14 @@ fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
                     }
                     seen.lock().unwrap().push((number, line.trim_end().to_owned()));
                     let response = answer(line);
+                    // An answer in two writes, the second a moment later, which is then noted.
+                    if let Some((first, second)) = response.split_once(PAUSE) {
+                        let _ = writer.write_all(first.as_bytes());
+                        std::thread::sleep(Duration::from_millis(20));
+                        let _ = writer.write_all(second.as_bytes());
+                        seen.lock().unwrap().push((number, WRITTEN.to_owned()));
+                        continue;
+                    }
                     let _ = writer.write_all(response.as_bytes());
                     if response.to_ascii_lowercase().contains("connection: close") {
                         return;
@@ -622,9 +632,15 @@ fn keep_alive_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
     (format!("http://{address}/sse"), posts)
 }
 
+/// Splits an answer of [`keep_alive_server`]'s in two writes.
+const PAUSE: &str = "\0pause\0";
+/// What [`keep_alive_server`] notes once it wrote the second part of an answer.
+const WRITTEN: &str = "(the rest written)";
+
 /// The connection numbers the `POST`s came on.
 fn connections(posts: &Posts) -> Vec<usize> {
-    posts.lock().unwrap().iter().map(|(number, _)| *number).collect()
+    let posts = posts.lock().unwrap();
+    posts.iter().filter(|(_, line)| line != WRITTEN).map(|(number, _)| *number).collect()
 }
 
 /// `POST`s go out on one kept-alive connection, whatever framing the server's answers use;
@@ -675,6 +691,35 @@ async fn a_stream_dropped_with_its_end_received_keeps_its_connection() {
         let response = poster.send(poster.request(), b"{}").await.unwrap();
         let mut body = response.into_body();
         assert_eq!(body.next().await.unwrap().unwrap(), EVENT.as_bytes());
+    }
+    let on = connections(&posts);
+    assert_eq!(on, [on[0]; 3], "all on one connection");
+}
+
+/// The same when the stream's end comes after the event and waits, unread, in the socket when
+/// the stream is dropped (a read took only part of what the server sent: a long tool list).
+#[tokio::test]
+async fn a_stream_dropped_with_its_end_in_the_socket_keeps_its_connection() {
+    use futures::StreamExt as _;
+    use mcp_sse::post::DirectPoster;
+
+    const EVENT: &str = "data: {}\n\n";
+    let (url, posts) = keep_alive_server(|_| {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        format!("{head}{:X}\r\n{EVENT}{PAUSE}\r\n0\r\n\r\n", EVENT.len())
+    });
+    let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
+        .expect("direct posts to a plain http:// URL (and no proxy set in the environment)");
+    for round in 1..=3 {
+        let response = poster.send(poster.request(), b"{}").await.unwrap();
+        let mut body = response.into_body();
+        assert_eq!(body.next().await.unwrap().unwrap(), EVENT.as_bytes());
+        // Until the server wrote the end (loopback: it is in our socket then), and a little more.
+        while posts.lock().unwrap().iter().filter(|(_, line)| line == WRITTEN).count() < round {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(body);
     }
     let on = connections(&posts);
     assert_eq!(on, [on[0]; 3], "all on one connection");

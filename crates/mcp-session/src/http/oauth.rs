@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -50,6 +50,53 @@ pub(crate) struct OAuthHttp {
     in_flight: Arc<AtomicUsize>,
     /// What the session's requests past rmcp share with it, with `direct`.
     route: Option<Arc<Route>>,
+    /// The standalone stream's `GET`, sent beside `initialized`, until rmcp's worker asks for it.
+    early: Arc<Mutex<Option<EarlyGet>>>,
+}
+
+/// The standalone stream's `GET` of a session, made while its `initialized` was `POST`ed (on our
+/// own connections), and what it was sent with.
+///
+/// rmcp's worker asks for the stream only once `initialized` is accepted, and item 20's gate
+/// ([`StreamGate`]) holds the session's first request until the stream's `GET` is answered: two
+/// round trips in turn. Sent beside `initialized`, the `GET` takes none of its own: by the time
+/// the worker asks, the answer is here. A `GET` refused in a way that may only mean "too early"
+/// is not kept: the worker's own `GET` is then sent as before.
+struct EarlyGet {
+    session_id: Arc<str>,
+    auth_header: Option<String>,
+    headers: HashMap<HeaderName, HeaderValue>,
+    max_sse_event_size: usize,
+    /// The stream (carrying the events of requests past rmcp), or the server's `405`.
+    stream: Result<EventStream, Lifted>,
+}
+
+impl EarlyGet {
+    /// Whether rmcp's worker asks for the stream this `GET` opened.
+    fn answers(
+        &self,
+        session_id: Option<&Arc<str>>,
+        auth_header: Option<&String>,
+        headers: &HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> bool {
+        session_id == Some(&self.session_id)
+            && auth_header == self.auth_header.as_ref()
+            && *headers == self.headers
+            && max_sse_event_size == self.max_sse_event_size
+    }
+}
+
+/// The protocol versions whose requests all carry the same headers: before 2026-07-28, from
+/// which rmcp adds headers of each request's own (`Mcp-Method`, …), so that `initialized`'s are
+/// not the stream's.
+fn same_headers_for_all(headers: &HashMap<HeaderName, HeaderValue>) -> bool {
+    static VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+    headers
+        .get(&VERSION)
+        .and_then(|v| v.to_str().ok())
+        // Versions are dates, compared as text (as rmcp compares them).
+        .is_some_and(|v| v < rmcp::model::ProtocolVersion::STANDARD_HEADERS.as_str())
 }
 
 /// One `POST` counted in flight while it lives.
@@ -80,13 +127,42 @@ impl OAuthHttp {
         let direct = direct.filter(|_| auth.is_none());
         let gate = Arc::<StreamGate>::default();
         let route = direct.is_some().then(|| Arc::new(Route::new(Arc::clone(&gate))));
-        OAuthHttp { inner, auth, direct, gate, in_flight: Arc::default(), route }
+        OAuthHttp {
+            inner,
+            auth,
+            direct,
+            gate,
+            in_flight: Arc::default(),
+            route,
+            early: Arc::default(),
+        }
     }
 
     /// The session's requests on our connections, and what those past rmcp share with this
     /// client ([`super::requests`]), when they apply.
     pub(crate) fn past_rmcp(&self) -> Option<(Arc<DirectHttp>, Arc<Route>)> {
         Some((Arc::clone(self.direct.as_ref()?), Arc::clone(self.route.as_ref()?)))
+    }
+
+    /// Keeps the stream `early` opened for rmcp's worker, which asks for it next, and lets the
+    /// session's requests go: the stream is open (or refused for good, `405`). Any other
+    /// refusal may only mean "too early": the worker's own `GET` is sent, and waited for, then.
+    fn keep_early(&self, mut early: EarlyGet) {
+        early.stream = match early.stream {
+            Ok(stream) => Ok(match &self.route {
+                Some(route) => route.carry(stream),
+                None => stream,
+            }),
+            Err(StreamableHttpError::ServerDoesNotSupportSse) => {
+                Err(StreamableHttpError::ServerDoesNotSupportSse)
+            }
+            Err(err) => {
+                tracing::debug!("the standalone stream's GET beside initialized failed: {err}");
+                return;
+            }
+        };
+        *self.early.lock().unwrap_or_else(PoisonError::into_inner) = Some(early);
+        self.gate.open();
     }
 
     /// rmcp's `post_message_with_response_limits`: on our connections when they apply, else
@@ -317,12 +393,43 @@ impl StreamableHttpClient for OAuthHttp {
                 (route, Posted { session_id, auth_token: auth_header.clone(), headers, limits })
             },
         );
-        let posted =
-            self.post_limited(uri, message, session_id, auth_header, custom_headers, limits).await;
+        let early = match (&self.direct, &session_id) {
+            (Some(direct), Some(id)) if initialized && same_headers_for_all(&custom_headers) => {
+                let early = EarlyGet {
+                    session_id: Arc::clone(id),
+                    auth_header: auth_header.clone(),
+                    headers: custom_headers.clone(),
+                    max_sse_event_size: limits.max_sse_event_size,
+                    stream: Err(StreamableHttpError::ServerDoesNotSupportSse),
+                };
+                Some((Arc::clone(direct), early))
+            }
+            _ => None,
+        };
+        let post = self.post_limited(uri, message, session_id, auth_header, custom_headers, limits);
+        let (posted, early) = match early {
+            // `initialized` first, then, beside it, the `GET` (see `EarlyGet`).
+            Some((direct, mut early)) => {
+                let get = direct.get(
+                    Some(Arc::clone(&early.session_id)),
+                    None,
+                    early.auth_header.clone(),
+                    early.headers.clone(),
+                    early.max_sse_event_size,
+                );
+                let (posted, got) = futures::future::join(post, get).await;
+                early.stream = got;
+                (posted, Some(early))
+            }
+            None => (post.await, None),
+        };
         if initialized && posted.is_ok() {
             self.gate.expect();
             if let Some((route, sent)) = route {
                 route.initialized(sent);
+            }
+            if let Some(early) = early {
+                self.keep_early(early);
             }
         }
         posted
@@ -338,6 +445,22 @@ impl StreamableHttpClient for OAuthHttp {
         max_sse_event_size: usize,
     ) -> Result<EventStream, Lifted> {
         let standalone = last_event_id.is_none();
+        if standalone {
+            let early = self.early.lock().unwrap_or_else(PoisonError::into_inner).take();
+            match early {
+                Some(early)
+                    if early.answers(
+                        session_id.as_ref(),
+                        auth_header.as_ref(),
+                        &custom_headers,
+                        max_sse_event_size,
+                    ) =>
+                {
+                    return early.stream;
+                }
+                _ => {}
+            }
+        }
         let stream = self
             .get_limited(
                 uri,
