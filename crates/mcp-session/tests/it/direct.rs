@@ -161,3 +161,108 @@ async fn a_client_that_announces_sampling() {
     assert!(answer.contains("test-model"), "{answer}");
     session.close().await.unwrap();
 }
+
+/// What [`held_initialized_server`] saw: whether the session's `GET` came while `initialized`
+/// was still unanswered, and the requests in the order they came.
+#[derive(Default)]
+struct Seen {
+    get_before_initialized_answered: Option<bool>,
+    requests: Vec<String>,
+}
+
+/// A streamable HTTP server written by hand (one request per connection) that answers
+/// `notifications/initialized` only once the session's standalone `GET` came, or after 2 s.
+async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let got = Arc::new(tokio::sync::Notify::new());
+    let state = (Arc::clone(&seen), got);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let (seen, got) = state.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0; 4096];
+                let (head, body) = loop {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break (head.to_owned(), body.to_owned());
+                        }
+                    }
+                };
+                let message: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let method = message["method"].as_str().unwrap_or_default().to_owned();
+                let verb = head.split(' ').next().unwrap_or_default().to_owned();
+                seen.lock().unwrap().requests.push(format!("{verb} {method}").trim().to_owned());
+                let close = "connection: close\r\nmcp-session-id: held";
+                let answer = match (verb.as_str(), method.as_str()) {
+                    ("GET", _) => {
+                        got.notify_one();
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n{close}\r\n\r\n"
+                        );
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        // Open until the client closes it.
+                        let _ = stream.read(&mut buf).await;
+                        return;
+                    }
+                    ("POST", "notifications/initialized") => {
+                        let came =
+                            tokio::time::timeout(std::time::Duration::from_secs(2), got.notified())
+                                .await
+                                .is_ok();
+                        seen.lock().unwrap().get_before_initialized_answered = Some(came);
+                        format!("HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n{close}\r\n\r\n")
+                    }
+                    ("POST", _) => {
+                        let reply = testkit::faults::answer(&message).unwrap().to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{close}\r\n\r\n{reply}",
+                            reply.len()
+                        )
+                    }
+                    _ => format!("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n{close}\r\n\r\n"),
+                };
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// The session's standalone `GET` goes out beside `notifications/initialized`, not after its
+/// answer (one round trip fewer before the first request, which waits for the stream); the
+/// session works as before.
+#[tokio::test]
+async fn the_standalone_get_goes_out_beside_initialized() {
+    let (url, seen) = held_initialized_server().await;
+    let config: ServerConfig = mcp_session::mcp_config::StreamableHttpConfig::new("held", &url)
+        .unwrap()
+        .timeouts(crate::quick_timeouts())
+        .into();
+    let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();
+    let tools = session.list_tools().await.unwrap();
+    assert_eq!(tools[0].name, "echo");
+    session.close().await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.get_before_initialized_answered, Some(true), "{:?}", seen.requests);
+    assert_eq!(seen.requests.iter().filter(|r| *r == "GET").count(), 1, "{:?}", seen.requests);
+}
