@@ -46,6 +46,13 @@ pub(crate) trait DirectWriter: Send + Sync {
         true
     }
 
+    /// Ends the session on the server, if this writer can, for the session's `close` to run
+    /// beside the transport's own ending (which then sends nothing): a streamable HTTP
+    /// session's `DELETE`, sent while rmcp's tasks wind down instead of after them.
+    fn end(&self) -> Option<BoxFuture<'static, ()>> {
+        None
+    }
+
     /// Writes `message` to the server, as the transport's `send` writes rmcp's.
     ///
     /// The future may be dropped before it is done (its caller timed out or went away): a

@@ -450,8 +450,18 @@ impl Session {
             let _ = tokio::time::timeout(grace, cancels.join_all()).await;
         }
         if let Some(mut running) = service.take() {
-            // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE.
-            let _ = running.close_with_timeout(grace).await;
+            // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE,
+            // which a direct path sends itself, beside rmcp's tasks winding down.
+            let end = self.inner.direct.as_ref().and_then(|direct| direct.writer.end());
+            let close = running.close_with_timeout(grace);
+            match end {
+                Some(end) => {
+                    let _ = futures::future::join(tokio::time::timeout(grace, end), close).await;
+                }
+                None => {
+                    let _ = close.await;
+                }
+            }
         }
         drop(service);
         self.inner.link.lock().await.shutdown(grace).await;

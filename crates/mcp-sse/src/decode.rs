@@ -109,6 +109,9 @@ impl ResultDecoder {
         if self.expected.lock().ok()?.is_empty() {
             return None;
         }
+        if let Some(message) = self.remembered_list(bytes) {
+            return Some(message);
+        }
         let envelope: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
         if envelope.method.is_some() {
             // The server's own request or notification: its id is not one of ours.
@@ -128,6 +131,34 @@ impl ResultDecoder {
             Expected::ListTools => ServerResult::ListToolsResult(ToolLists::decode(result)?),
         };
         Some(JsonRpcMessage::response(result, id))
+    }
+
+    /// A `tools/list` answer whose result is, byte for byte, a list decoded before
+    /// ([`ToolLists`]), taken without reading it. Servers that write compact JSON in the usual
+    /// order send `{"jsonrpc":"2.0","id":ID,"result":RESULT}`, and when RESULT is JSON parsed
+    /// before, the message is a valid message with that result. Finding where a long result
+    /// ends costs reading it (about twelve instructions a byte: 60,000 for `testkit-mcp`'s
+    /// list) even when its decoding is remembered; any other shape takes the general way.
+    fn remembered_list(&self, bytes: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
+        if bytes.len() < ToolLists::MIN_SKIPPED {
+            return None;
+        }
+        let rest = bytes.strip_prefix(br#"{"jsonrpc":"2.0","id":"#)?;
+        let id_end = match rest.first()? {
+            // A string without escapes.
+            b'"' => memchr::memchr(b'"', &rest[1..])? + 2,
+            _ => rest.iter().position(|b| !(b.is_ascii_digit() || *b == b'-'))?,
+        };
+        let (id, rest) = rest.split_at(id_end);
+        let result = rest.strip_prefix(br#","result":"#)?.strip_suffix(b"}")?;
+        if result.len() < ToolLists::MIN_SKIPPED || id.contains(&b'\\') {
+            return None;
+        }
+        let id: RequestId = serde_json::from_slice(id).ok()?;
+        let awaited = self.expected.lock().ok()?.contains(&(id.clone(), Expected::ListTools));
+        let list = awaited.then(|| ToolLists::remembered(result))??;
+        self.take(&id)?;
+        Some(JsonRpcMessage::response(ServerResult::ListToolsResult(list), id))
     }
 
     /// Forgets the request `id` and returns what its response should be.
@@ -155,16 +186,24 @@ static TOOL_LISTS: Mutex<VecDeque<(Box<str>, ListToolsResult)>> = Mutex::new(Vec
 impl ToolLists {
     const ENTRIES: usize = 16;
     const MAX_BYTES: usize = 64 * 1024;
+    /// The shortest result [`ResultDecoder::remembered_list`] looks up without reading it:
+    /// below this, reading it costs little.
+    const MIN_SKIPPED: usize = 512;
+
+    /// The list decoded before from exactly `json`, if one is remembered.
+    fn remembered(json: &[u8]) -> Option<ListToolsResult> {
+        let lists = TOOL_LISTS.lock().ok()?;
+        let (_, list) = lists.iter().rev().find(|(seen, _)| seen.as_bytes() == json)?;
+        Some(list.clone())
+    }
 
     /// `json` (a `tools/list` result) decoded, or cloned from the same JSON decoded before.
     fn decode(json: &str) -> Option<ListToolsResult> {
         if json.len() > Self::MAX_BYTES {
             return serde_json::from_str(json).ok();
         }
-        if let Ok(lists) = TOOL_LISTS.lock()
-            && let Some((_, list)) = lists.iter().rev().find(|(seen, _)| **seen == *json)
-        {
-            return Some(list.clone());
+        if let Some(list) = Self::remembered(json.as_bytes()) {
+            return Some(list);
         }
         let list: ListToolsResult = serde_json::from_str(json).ok()?;
         if let Ok(mut lists) = TOOL_LISTS.lock() {
@@ -284,6 +323,48 @@ mod tests {
         let third = decoder.decode(other.as_bytes()).unwrap();
         assert!(!std::sync::Arc::ptr_eq(&schema(&first), &schema(&third)));
         assert_eq!(format!("{third:?}"), general(&other));
+    }
+
+    #[test]
+    fn a_long_tool_list_seen_before_is_found_without_reading_it() {
+        let decoder = ResultDecoder::default();
+        let list = |id: NumberOrString| {
+            let request = ClientRequest::ListToolsRequest(RequestOptionalParam::with_param(
+                PaginatedRequestParams::default(),
+            ));
+            decoder.sent(&JsonRpcMessage::request(request, id));
+        };
+        // Long enough to be skipped, and no other test's (the memo is the whole process's).
+        let description = "skip-probe ".repeat(60);
+        let tools = format!(
+            r#"{{"tools":[{{"name":"skip-probe","description":"{description}","inputSchema":{{"type":"object"}}}}]}}"#
+        );
+        let answer = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{tools}}}"#);
+        // Not seen before: read as usual, and remembered.
+        assert!(decoder.remembered_list(answer("1").as_bytes()).is_none());
+        list(NumberOrString::Number(1));
+        assert_eq!(ours(&decoder, &answer("1")), general(&answer("1")));
+        // Seen: found without reading it, as a number id or a string id, once each.
+        for (id, json_id) in
+            [(NumberOrString::Number(-7), "-7"), (NumberOrString::String("s".into()), r#""s""#)]
+        {
+            assert!(decoder.remembered_list(answer(json_id).as_bytes()).is_none(), "not awaited");
+            list(id);
+            let found = decoder.remembered_list(answer(json_id).as_bytes()).expect("found");
+            assert_eq!(format!("{found:?}"), general(&answer(json_id)));
+            assert!(decoder.remembered_list(answer(json_id).as_bytes()).is_none(), "answered");
+        }
+        // Any other shape is read: another member order, white space, an escaped string id.
+        // (the string a"b)
+        list(NumberOrString::String("a\"b".into()));
+        for other in [
+            answer(r#""a\"b""#),
+            format!(r#"{{"id":2,"jsonrpc":"2.0","result":{tools}}}"#),
+            format!("{}\n", answer("2")),
+        ] {
+            list(NumberOrString::Number(2));
+            assert!(decoder.remembered_list(other.as_bytes()).is_none(), "{other}");
+        }
     }
 
     #[test]

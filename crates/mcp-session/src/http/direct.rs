@@ -711,7 +711,7 @@ impl<S> EventSizeLimit<S> {
                 rest = stripped;
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
             self.add(&rest[..end]);
             if self.line == 0 {
                 self.event = 0;

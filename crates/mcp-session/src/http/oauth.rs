@@ -533,6 +533,10 @@ impl StreamableHttpClient for OAuthHttp {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
+        if self.route.as_ref().is_some_and(|route| route.ended(&session_id)) {
+            // The session's caller sent it (`super::requests`), beside this worker's ending.
+            return Ok(());
+        }
         if let Some(direct) = &self.direct {
             return direct.delete(&session_id, auth_header, custom_headers).await;
         }

@@ -59,6 +59,9 @@ pub(crate) struct Route {
     gate: Arc<StreamGate>,
     sent: Mutex<Option<Arc<Posted>>>,
     extra: Mutex<Extra>,
+    /// The session our caller ended with a `DELETE` of its own ([`HttpWriter`]'s `end`), for
+    /// which rmcp's worker sends none.
+    ended: Mutex<Option<Arc<str>>>,
 }
 
 /// Events read on requests' streams, for rmcp, and the streams of rmcp's that carry them.
@@ -81,13 +84,26 @@ pub(crate) struct Posted {
 
 impl Route {
     pub(crate) fn new(gate: Arc<StreamGate>) -> Self {
-        Route { gate, sent: Mutex::default(), extra: Mutex::default() }
+        Route { gate, sent: Mutex::default(), extra: Mutex::default(), ended: Mutex::default() }
     }
 
     /// rmcp's worker had `initialized` accepted with these: requests of the session carry them
     /// from now on (again after a re-initialization, with the new session's).
     pub(crate) fn initialized(&self, posted: Posted) {
         *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(posted));
+    }
+
+    /// The session is being ended by its caller: what to send its `DELETE` with.
+    fn end(&self) -> Option<Arc<Posted>> {
+        let posted = self.posted()?;
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Arc::clone(&posted.session_id));
+        Some(posted)
+    }
+
+    /// Whether the session `session_id` was ended by its caller ([`Route::end`]).
+    pub(crate) fn ended(&self, session_id: &str) -> bool {
+        self.ended.lock().unwrap_or_else(PoisonError::into_inner).as_deref() == Some(session_id)
     }
 
     fn posted(&self) -> Option<Arc<Posted>> {
@@ -212,6 +228,19 @@ impl DirectWriter for HttpWriter {
 
     fn open(&self) -> bool {
         self.inner.route.open()
+    }
+
+    /// The session's `DELETE`, as rmcp's worker sends it when its transport closes (it then
+    /// sends none: [`Route::ended`]); a failure is logged, as rmcp logs its own.
+    fn end(&self) -> Option<BoxFuture<'static, ()>> {
+        let posted = self.inner.route.end()?;
+        let http = Arc::clone(&self.inner.http);
+        Some(Box::pin(async move {
+            let (token, headers) = (posted.auth_token.clone(), posted.headers.clone());
+            if let Err(err) = http.delete(&posted.session_id, token, headers).await {
+                tracing::debug!("the session's DELETE failed: {err}");
+            }
+        }))
     }
 
     /// `POST`s the request and reads its response until its answer is given to its caller.

@@ -250,7 +250,7 @@ async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
 
 /// The session's standalone `GET` goes out beside `notifications/initialized`, not after its
 /// answer (one round trip fewer before the first request, which waits for the stream); the
-/// session works as before.
+/// session works as before, and its close ends it with one `DELETE`.
 #[tokio::test]
 async fn the_standalone_get_goes_out_beside_initialized() {
     let (url, seen) = held_initialized_server().await;
@@ -265,4 +265,7 @@ async fn the_standalone_get_goes_out_beside_initialized() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.get_before_initialized_answered, Some(true), "{:?}", seen.requests);
     assert_eq!(seen.requests.iter().filter(|r| *r == "GET").count(), 1, "{:?}", seen.requests);
+    // Ended once: by the session's own `DELETE`, beside rmcp's winding down, which sends none.
+    assert_eq!(seen.requests.last().map(String::as_str), Some("DELETE"), "{:?}", seen.requests);
+    assert_eq!(seen.requests.iter().filter(|r| *r == "DELETE").count(), 1, "{:?}", seen.requests);
 }
