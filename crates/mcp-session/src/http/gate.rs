@@ -10,8 +10,10 @@
 //! `sse-retry` scenarios lost the race several times in ten.
 //!
 //! So requests sent after `initialized` wait until the stream's `GET` is answered (with the
-//! stream or a refusal), at most [`MAX_WAIT`]: a few hundred microseconds on loopback, one
-//! round trip elsewhere. Notifications and answers to the server never wait.
+//! stream or a refusal), at most [`MAX_WAIT`]. Notifications and answers to the server never
+//! wait. On our own connections the `GET` goes out beside `initialized` (`super::oauth`'s
+//! `EarlyGet`), so its answer is usually in before the first request is made; otherwise the
+//! wait is a round trip.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures::future::{BoxFuture, Either};
 use mcp_auth::{AuthError, Authorizer, Round, Token};
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::ClientJsonRpcMessage;
@@ -54,21 +55,34 @@ pub(crate) struct OAuthHttp {
     early: Arc<Mutex<Option<EarlyGet>>>,
 }
 
+/// How long `initialized`'s acceptance waits for the answer of the `GET` sent beside it
+/// ([`EarlyGet`]) before it hands that `GET` on unanswered.
+const EARLY_GET_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The standalone stream's `GET` of a session, made while its `initialized` was `POST`ed (on our
 /// own connections), and what it was sent with.
 ///
 /// rmcp's worker asks for the stream only once `initialized` is accepted, and item 20's gate
 /// ([`StreamGate`]) holds the session's first request until the stream's `GET` is answered: two
 /// round trips in turn. Sent beside `initialized`, the `GET` takes none of its own: by the time
-/// the worker asks, the answer is here. A `GET` refused in a way that may only mean "too early"
-/// is not kept: the worker's own `GET` is then sent as before.
+/// the worker asks, the answer is usually here. A `GET` still unanswered [`EARLY_GET_WAIT`]
+/// after `initialized` is accepted holds the handshake no longer: the worker's ask waits for it
+/// instead, as it would have waited for its own. One refused in a way that may only mean "too
+/// early" is not kept: the worker's own `GET` is then sent as before.
 struct EarlyGet {
     session_id: Arc<str>,
     auth_header: Option<String>,
     headers: HashMap<HeaderName, HeaderValue>,
     max_sse_event_size: usize,
-    /// The stream (carrying the events of requests past rmcp), or the server's `405`.
-    stream: Result<EventStream, Lifted>,
+    stream: Early,
+}
+
+/// Where an [`EarlyGet`] is.
+enum Early {
+    /// Answered: the stream (carrying the events of requests past rmcp), or the server's `405`.
+    Answered(Result<EventStream, Lifted>),
+    /// Sent, its answer not yet read.
+    Pending(BoxFuture<'static, Result<EventStream, Lifted>>),
 }
 
 impl EarlyGet {
@@ -144,25 +158,44 @@ impl OAuthHttp {
         Some((Arc::clone(self.direct.as_ref()?), Arc::clone(self.route.as_ref()?)))
     }
 
-    /// Keeps the stream `early` opened for rmcp's worker, which asks for it next, and lets the
-    /// session's requests go: the stream is open (or refused for good, `405`). Any other
-    /// refusal may only mean "too early": the worker's own `GET` is sent, and waited for, then.
+    /// Keeps the stream `early` opened for rmcp's worker, which asks for it next, and, once it is
+    /// answered, lets the session's requests go: the stream is open (or refused for good,
+    /// `405`). Any other refusal may only mean "too early": the worker's own `GET` is sent, and
+    /// waited for, then.
     fn keep_early(&self, mut early: EarlyGet) {
         early.stream = match early.stream {
-            Ok(stream) => Ok(match &self.route {
+            Early::Answered(answered) => match self.carried(answered) {
+                Some(answered) => Early::Answered(answered),
+                None => return,
+            },
+            pending @ Early::Pending(_) => pending,
+        };
+        let answered = matches!(early.stream, Early::Answered(_));
+        *self.early.lock().unwrap_or_else(PoisonError::into_inner) = Some(early);
+        if answered {
+            self.gate.open();
+        }
+    }
+
+    /// An early `GET`'s answer as rmcp's worker takes it: the stream carrying the events of
+    /// requests past rmcp, or the server's `405`; `None` for any other refusal.
+    fn carried(
+        &self,
+        answered: Result<EventStream, Lifted>,
+    ) -> Option<Result<EventStream, Lifted>> {
+        match answered {
+            Ok(stream) => Some(Ok(match &self.route {
                 Some(route) => route.carry(stream),
                 None => stream,
-            }),
+            })),
             Err(StreamableHttpError::ServerDoesNotSupportSse) => {
-                Err(StreamableHttpError::ServerDoesNotSupportSse)
+                Some(Err(StreamableHttpError::ServerDoesNotSupportSse))
             }
             Err(err) => {
                 tracing::debug!("the standalone stream's GET beside initialized failed: {err}");
-                return;
+                None
             }
-        };
-        *self.early.lock().unwrap_or_else(PoisonError::into_inner) = Some(early);
-        self.gate.open();
+        }
     }
 
     /// rmcp's `post_message_with_response_limits`: on our connections when they apply, else
@@ -400,25 +433,42 @@ impl StreamableHttpClient for OAuthHttp {
                     auth_header: auth_header.clone(),
                     headers: custom_headers.clone(),
                     max_sse_event_size: limits.max_sse_event_size,
-                    stream: Err(StreamableHttpError::ServerDoesNotSupportSse),
+                    stream: Early::Answered(Err(StreamableHttpError::ServerDoesNotSupportSse)),
                 };
-                Some((Arc::clone(direct), early))
+                let direct = Arc::clone(direct);
+                let (id, token) = (Arc::clone(id), auth_header.clone());
+                let (headers, max) = (custom_headers.clone(), limits.max_sse_event_size);
+                let get: BoxFuture<'static, _> =
+                    Box::pin(async move { direct.get(Some(id), None, token, headers, max).await });
+                Some((get, early))
             }
             _ => None,
         };
         let post = self.post_limited(uri, message, session_id, auth_header, custom_headers, limits);
         let (posted, early) = match early {
-            // `initialized` first, then, beside it, the `GET` (see `EarlyGet`).
-            Some((direct, mut early)) => {
-                let get = direct.get(
-                    Some(Arc::clone(&early.session_id)),
-                    None,
-                    early.auth_header.clone(),
-                    early.headers.clone(),
-                    early.max_sse_event_size,
-                );
-                let (posted, got) = futures::future::join(post, get).await;
-                early.stream = got;
+            // `initialized` first, then, beside it, the `GET` (see `EarlyGet`); the handshake
+            // waits for `initialized` only.
+            Some((mut get, mut early)) => {
+                let post = std::pin::pin!(post);
+                let posted = match futures::future::select(post, get.as_mut()).await {
+                    // The `GET`'s answer is usually a moment behind: worth that moment, so the
+                    // stream is open when the handshake returns, but not more.
+                    Either::Left((posted, _)) => {
+                        let waited = match &posted {
+                            Ok(_) => tokio::time::timeout(EARLY_GET_WAIT, get.as_mut()).await.ok(),
+                            Err(_) => None,
+                        };
+                        early.stream = match waited {
+                            Some(got) => Early::Answered(got),
+                            None => Early::Pending(get),
+                        };
+                        posted
+                    }
+                    Either::Right((got, post)) => {
+                        early.stream = Early::Answered(got);
+                        post.await
+                    }
+                };
                 (posted, Some(early))
             }
             None => (post.await, None),
@@ -456,7 +506,15 @@ impl StreamableHttpClient for OAuthHttp {
                         max_sse_event_size,
                     ) =>
                 {
-                    return early.stream;
+                    match early.stream {
+                        Early::Answered(answered) => return answered,
+                        Early::Pending(get) => {
+                            if let Some(answered) = self.carried(get.await) {
+                                self.gate.open();
+                                return answered;
+                            }
+                        }
+                    }
                 }
                 _ => {}
             }

@@ -171,8 +171,11 @@ struct Seen {
 }
 
 /// A streamable HTTP server written by hand (one request per connection) that answers
-/// `notifications/initialized` only once the session's standalone `GET` came, or after 2 s.
-async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
+/// `notifications/initialized` only once the session's standalone `GET` came, or after 2 s;
+/// with `slow_get`, it answers `initialized` at once and the `GET` that much later.
+async fn held_initialized_server(
+    slow_get: Option<std::time::Duration>,
+) -> (String, Arc<Mutex<Seen>>) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -216,6 +219,9 @@ async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
                 let answer = match (verb.as_str(), method.as_str()) {
                     ("GET", _) => {
                         got.notify_one();
+                        if let Some(delay) = slow_get {
+                            tokio::time::sleep(delay).await;
+                        }
                         let head = format!(
                             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n{close}\r\n\r\n"
                         );
@@ -225,10 +231,9 @@ async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
                         return;
                     }
                     ("POST", "notifications/initialized") => {
-                        let came =
-                            tokio::time::timeout(std::time::Duration::from_secs(2), got.notified())
-                                .await
-                                .is_ok();
+                        let hold =
+                            std::time::Duration::from_secs(if slow_get.is_some() { 0 } else { 2 });
+                        let came = tokio::time::timeout(hold, got.notified()).await.is_ok();
                         seen.lock().unwrap().get_before_initialized_answered = Some(came);
                         format!("HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n{close}\r\n\r\n")
                     }
@@ -253,7 +258,7 @@ async fn held_initialized_server() -> (String, Arc<Mutex<Seen>>) {
 /// session works as before, and its close ends it with one `DELETE`.
 #[tokio::test]
 async fn the_standalone_get_goes_out_beside_initialized() {
-    let (url, seen) = held_initialized_server().await;
+    let (url, seen) = held_initialized_server(None).await;
     let config: ServerConfig = mcp_session::mcp_config::StreamableHttpConfig::new("held", &url)
         .unwrap()
         .timeouts(crate::quick_timeouts())
@@ -268,4 +273,23 @@ async fn the_standalone_get_goes_out_beside_initialized() {
     // Ended once: by the session's own `DELETE`, beside rmcp's winding down, which sends none.
     assert_eq!(seen.requests.last().map(String::as_str), Some("DELETE"), "{:?}", seen.requests);
     assert_eq!(seen.requests.iter().filter(|r| *r == "DELETE").count(), 1, "{:?}", seen.requests);
+}
+
+/// A standalone `GET` answered well after `initialized` does not hold the handshake; rmcp's
+/// worker takes it when it comes (no second `GET`), and the first request waits for it.
+#[tokio::test]
+async fn a_slow_standalone_get_is_taken_when_it_comes() {
+    let (url, seen) = held_initialized_server(Some(std::time::Duration::from_millis(200))).await;
+    let config: ServerConfig = mcp_session::mcp_config::StreamableHttpConfig::new("slow", &url)
+        .unwrap()
+        .timeouts(crate::quick_timeouts())
+        .into();
+    let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();
+    let tools = session.list_tools().await.unwrap();
+    assert_eq!(tools[0].name, "echo");
+    session.close().await.unwrap();
+    let seen = seen.lock().unwrap();
+    let requests = &seen.requests;
+    assert_eq!(requests.iter().filter(|r| *r == "GET").count(), 1, "{requests:?}");
+    assert_eq!(requests.iter().filter(|r| *r == "DELETE").count(), 1, "{requests:?}");
 }
