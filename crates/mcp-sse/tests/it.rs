@@ -677,36 +677,28 @@ async fn posts_share_a_kept_alive_connection() {
 /// while a task of its own reads the stream's end.
 #[tokio::test]
 async fn a_stream_dropped_with_its_end_received_keeps_its_connection() {
-    use futures::StreamExt as _;
-    use mcp_sse::post::DirectPoster;
-
-    const EVENT: &str = "data: {}\n\n";
-    let (url, posts) = keep_alive_server(|_| {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        format!("{head}{:X}\r\n{EVENT}\r\n0\r\n\r\n", EVENT.len())
-    });
-    let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
-        .expect("direct posts to a plain http:// URL (and no proxy set in the environment)");
-    for _ in 0..3 {
-        let response = poster.send(poster.request(), b"{}").await.unwrap();
-        let mut body = response.into_body();
-        assert_eq!(body.next().await.unwrap().unwrap(), EVENT.as_bytes());
-    }
-    let on = connections(&posts);
-    assert_eq!(on, [on[0]; 3], "all on one connection");
+    streams_dropped_after_their_event(false).await;
 }
 
 /// The same when the stream's end comes after the event and waits, unread, in the socket when
 /// the stream is dropped (a read took only part of what the server sent: a long tool list).
 #[tokio::test]
 async fn a_stream_dropped_with_its_end_in_the_socket_keeps_its_connection() {
+    streams_dropped_after_their_event(true).await;
+}
+
+/// Three `POST`s whose event streams are dropped after their one event, the stream's end sent
+/// with it, or (`end_later`) a moment later and in the socket when the stream is dropped: all
+/// three go out on one connection.
+async fn streams_dropped_after_their_event(end_later: bool) {
     use futures::StreamExt as _;
     use mcp_sse::post::DirectPoster;
 
     const EVENT: &str = "data: {}\n\n";
-    let (url, posts) = keep_alive_server(|_| {
+    let (url, posts) = keep_alive_server(move |_| {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        format!("{head}{:X}\r\n{EVENT}{PAUSE}\r\n0\r\n\r\n", EVENT.len())
+        let pause = if end_later { PAUSE } else { "" };
+        format!("{head}{:X}\r\n{EVENT}{pause}\r\n0\r\n\r\n", EVENT.len())
     });
     let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
         .expect("direct posts to a plain http:// URL (and no proxy set in the environment)");
@@ -714,11 +706,14 @@ async fn a_stream_dropped_with_its_end_in_the_socket_keeps_its_connection() {
         let response = poster.send(poster.request(), b"{}").await.unwrap();
         let mut body = response.into_body();
         assert_eq!(body.next().await.unwrap().unwrap(), EVENT.as_bytes());
-        // Until the server wrote the end (loopback: it is in our socket then), and a little more.
-        while posts.lock().unwrap().iter().filter(|(_, line)| line == WRITTEN).count() < round {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        if end_later {
+            // Until the server wrote the end (loopback: it is in our socket then), and a little
+            // more.
+            while posts.lock().unwrap().iter().filter(|(_, line)| line == WRITTEN).count() < round {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
         drop(body);
     }
     let on = connections(&posts);

@@ -253,12 +253,10 @@ async fn held_initialized_server(
     (url, seen)
 }
 
-/// The session's standalone `GET` goes out beside `notifications/initialized`, not after its
-/// answer (one round trip fewer before the first request, which waits for the stream); the
-/// session works as before, and its close ends it with one `DELETE`.
-#[tokio::test]
-async fn the_standalone_get_goes_out_beside_initialized() {
-    let (url, seen) = held_initialized_server(None).await;
+/// Opens a session to a [`held_initialized_server`], lists its tools, closes it, and returns what
+/// the server saw.
+async fn list_and_close(slow_get: Option<std::time::Duration>) -> Seen {
+    let (url, seen) = held_initialized_server(slow_get).await;
     let config: ServerConfig = mcp_session::mcp_config::StreamableHttpConfig::new("held", &url)
         .unwrap()
         .timeouts(crate::quick_timeouts())
@@ -267,28 +265,28 @@ async fn the_standalone_get_goes_out_beside_initialized() {
     let tools = session.list_tools().await.unwrap();
     assert_eq!(tools[0].name, "echo");
     session.close().await.unwrap();
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.get_before_initialized_answered, Some(true), "{:?}", seen.requests);
-    assert_eq!(seen.requests.iter().filter(|r| *r == "GET").count(), 1, "{:?}", seen.requests);
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// The session's standalone `GET` goes out beside `notifications/initialized`, not after its
+/// answer (one round trip fewer before the first request, which waits for the stream); the
+/// session works as before, and its close ends it with one `DELETE`.
+#[tokio::test]
+async fn the_standalone_get_goes_out_beside_initialized() {
+    let seen = list_and_close(None).await;
+    let requests = &seen.requests;
+    assert_eq!(seen.get_before_initialized_answered, Some(true), "{requests:?}");
+    assert_eq!(requests.iter().filter(|r| *r == "GET").count(), 1, "{requests:?}");
     // Ended once: by the session's own `DELETE`, beside rmcp's winding down, which sends none.
-    assert_eq!(seen.requests.last().map(String::as_str), Some("DELETE"), "{:?}", seen.requests);
-    assert_eq!(seen.requests.iter().filter(|r| *r == "DELETE").count(), 1, "{:?}", seen.requests);
+    assert_eq!(requests.last().map(String::as_str), Some("DELETE"), "{requests:?}");
+    assert_eq!(requests.iter().filter(|r| *r == "DELETE").count(), 1, "{requests:?}");
 }
 
 /// A standalone `GET` answered well after `initialized` does not hold the handshake; rmcp's
 /// worker takes it when it comes (no second `GET`), and the first request waits for it.
 #[tokio::test]
 async fn a_slow_standalone_get_is_taken_when_it_comes() {
-    let (url, seen) = held_initialized_server(Some(std::time::Duration::from_millis(200))).await;
-    let config: ServerConfig = mcp_session::mcp_config::StreamableHttpConfig::new("slow", &url)
-        .unwrap()
-        .timeouts(crate::quick_timeouts())
-        .into();
-    let session = MCPClientSessionManager::new().open_session(&config).await.unwrap();
-    let tools = session.list_tools().await.unwrap();
-    assert_eq!(tools[0].name, "echo");
-    session.close().await.unwrap();
-    let seen = seen.lock().unwrap();
+    let seen = list_and_close(Some(std::time::Duration::from_millis(200))).await;
     let requests = &seen.requests;
     assert_eq!(requests.iter().filter(|r| *r == "GET").count(), 1, "{requests:?}");
     assert_eq!(requests.iter().filter(|r| *r == "DELETE").count(), 1, "{requests:?}");
