@@ -453,15 +453,10 @@ impl Session {
             // Closing the service closes the transport: stdin EOF, or the HTTP session's DELETE,
             // which a direct path sends itself, beside rmcp's tasks winding down.
             let end = self.inner.direct.as_ref().and_then(|direct| direct.writer.end());
-            let close = running.close_with_timeout(grace);
-            match end {
-                Some(end) => {
-                    let _ = futures::future::join(tokio::time::timeout(grace, end), close).await;
-                }
-                None => {
-                    let _ = close.await;
-                }
-            }
+            let end = futures::future::OptionFuture::from(
+                end.map(|end| tokio::time::timeout(grace, end)),
+            );
+            let _ = futures::future::join(end, running.close_with_timeout(grace)).await;
         }
         drop(service);
         self.inner.link.lock().await.shutdown(grace).await;

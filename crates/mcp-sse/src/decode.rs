@@ -151,7 +151,7 @@ impl ResultDecoder {
         };
         let (id, rest) = rest.split_at(id_end);
         let result = rest.strip_prefix(br#","result":"#)?.strip_suffix(b"}")?;
-        if result.len() < ToolLists::MIN_SKIPPED || id.contains(&b'\\') {
+        if id.contains(&b'\\') {
             return None;
         }
         let id: RequestId = serde_json::from_slice(id).ok()?;
@@ -186,7 +186,7 @@ static TOOL_LISTS: Mutex<VecDeque<(Box<str>, ListToolsResult)>> = Mutex::new(Vec
 impl ToolLists {
     const ENTRIES: usize = 16;
     const MAX_BYTES: usize = 64 * 1024;
-    /// The shortest result [`ResultDecoder::remembered_list`] looks up without reading it:
+    /// The shortest answer [`ResultDecoder::remembered_list`] looks up without reading it:
     /// below this, reading it costs little.
     const MIN_SKIPPED: usize = 512;
 

@@ -86,6 +86,32 @@ enum Early {
 }
 
 impl EarlyGet {
+    /// Runs `post` (`initialized`) with this `GET` beside it, sent after it; the handshake waits
+    /// for `initialized` only, and for the `GET`'s answer at most [`EARLY_GET_WAIT`] more.
+    async fn beside<P, T>(mut self, post: P) -> (Result<T, Lifted>, EarlyGet)
+    where
+        P: Future<Output = Result<T, Lifted>>,
+    {
+        let Early::Pending(get) = &mut self.stream else { return (post.await, self) };
+        let post = std::pin::pin!(post);
+        let (posted, answered) = match futures::future::select(post, get.as_mut()).await {
+            // The `GET`'s answer is usually a moment behind: worth that moment, so the stream
+            // is open when the handshake returns, but not more.
+            Either::Left((posted, _)) => {
+                let waited = match &posted {
+                    Ok(_) => tokio::time::timeout(EARLY_GET_WAIT, get.as_mut()).await.ok(),
+                    Err(_) => None,
+                };
+                (posted, waited)
+            }
+            Either::Right((got, post)) => (post.await, Some(got)),
+        };
+        if let Some(answered) = answered {
+            self.stream = Early::Answered(answered);
+        }
+        (posted, self)
+    }
+
     /// Whether rmcp's worker asks for the stream this `GET` opened.
     fn answers(
         &self,
@@ -428,47 +454,25 @@ impl StreamableHttpClient for OAuthHttp {
         );
         let early = match (&self.direct, &session_id) {
             (Some(direct), Some(id)) if initialized && same_headers_for_all(&custom_headers) => {
-                let early = EarlyGet {
-                    session_id: Arc::clone(id),
-                    auth_header: auth_header.clone(),
-                    headers: custom_headers.clone(),
-                    max_sse_event_size: limits.max_sse_event_size,
-                    stream: Early::Answered(Err(StreamableHttpError::ServerDoesNotSupportSse)),
-                };
                 let direct = Arc::clone(direct);
                 let (id, token) = (Arc::clone(id), auth_header.clone());
                 let (headers, max) = (custom_headers.clone(), limits.max_sse_event_size);
-                let get: BoxFuture<'static, _> =
-                    Box::pin(async move { direct.get(Some(id), None, token, headers, max).await });
-                Some((get, early))
+                Some(EarlyGet {
+                    session_id: Arc::clone(&id),
+                    auth_header: token.clone(),
+                    headers: headers.clone(),
+                    max_sse_event_size: max,
+                    stream: Early::Pending(Box::pin(async move {
+                        direct.get(Some(id), None, token, headers, max).await
+                    })),
+                })
             }
             _ => None,
         };
         let post = self.post_limited(uri, message, session_id, auth_header, custom_headers, limits);
         let (posted, early) = match early {
-            // `initialized` first, then, beside it, the `GET` (see `EarlyGet`); the handshake
-            // waits for `initialized` only.
-            Some((mut get, mut early)) => {
-                let post = std::pin::pin!(post);
-                let posted = match futures::future::select(post, get.as_mut()).await {
-                    // The `GET`'s answer is usually a moment behind: worth that moment, so the
-                    // stream is open when the handshake returns, but not more.
-                    Either::Left((posted, _)) => {
-                        let waited = match &posted {
-                            Ok(_) => tokio::time::timeout(EARLY_GET_WAIT, get.as_mut()).await.ok(),
-                            Err(_) => None,
-                        };
-                        early.stream = match waited {
-                            Some(got) => Early::Answered(got),
-                            None => Early::Pending(get),
-                        };
-                        posted
-                    }
-                    Either::Right((got, post)) => {
-                        early.stream = Early::Answered(got);
-                        post.await
-                    }
-                };
+            Some(early) => {
+                let (posted, early) = early.beside(post).await;
                 (posted, Some(early))
             }
             None => (post.await, None),
