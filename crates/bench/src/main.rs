@@ -8,7 +8,7 @@
 //!   `tools/list` → `tools/call echo` → close, each phase timed, for our client, the raw floor
 //!   (testkit-mcp only), the Python `mcp` SDK and AG2's `MCPClientSessionManager`;
 //! - warm calls over one session against testkit-mcp: CALLS sequential calls, then CALLS calls
-//!   sixteen at a time, for the same clients; ours and the floor in three rounds, taking turns
+//!   sixteen at a time, for the same clients; ours and the floor in nine rounds, taking turns
 //!   (each figure the median of its rounds), the Python clients in one;
 //! - scale: 100 sessions opened at once (stdio and streamable HTTP) by each client, the time to
 //!   open them all and the client process's RSS with them open;
@@ -333,8 +333,11 @@ const SESSIONS: usize = 100;
 /// Rounds of warm calls in each repetition. Our clients and the floor take turns in each round,
 /// and each reports the median of its rounds: a machine whose speed drifts over seconds then
 /// slows all of them alike, where one measure of each, one after the other, could catch the
-/// floor in a fast second and ours in a slow one.
-const WARM_ROUNDS: usize = 3;
+/// floor in a fast second and ours in a slow one. A round of one client is a fraction of a
+/// second, and on a machine of two shared cores one client's rate moves by half from one round
+/// to the next (docs/benchmarks.md, Profile, item 27): three rounds gave medians that put one
+/// build's ratios on either side of a target from run to run, so there are nine.
+const WARM_ROUNDS: usize = 9;
 
 /// One repetition of every phase.
 async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error> {
@@ -385,9 +388,12 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
         let target = servers.target("testkit", transport);
         let mut rounds: Vec<Vec<Value>> = vec![Vec::new(); CLIENTS.len()];
         for round in 0..WARM_ROUNDS {
-            for (client, runs) in CLIENTS.iter().zip(&mut rounds) {
+            // Each round starts one client further on, so that none always runs first (right
+            // after another transport's sessions closed) or right before or after the floor.
+            for at in (0..CLIENTS.len()).map(|i| (i + round) % CLIENTS.len()) {
+                let (client, runs) = (CLIENTS[at], &mut rounds[at]);
                 let before = Resources::now();
-                let result = match *client {
+                let result = match client {
                     "ours" => ours::warm(&target, args.calls, Caller::Task).await?,
                     "ours_main" => ours::warm(&target, args.calls, Caller::Main).await?,
                     "ours_pool" => ours::warm(&target, args.calls, Caller::Pool).await?,
