@@ -592,8 +592,9 @@ fn render_warm(out: &mut String, report: &Value) {
          `SessionPool`* calls `pool.call_tool` (the pool's lookup and schema check included) \
          from a spawned task. Our four and the floor take turns in nine rounds in each \
          repetition, each round starting one client further on, and each figure of theirs is \
-         the median of its rounds (the Python clients run one round). Latencies in milliseconds. *ours ×* is our rate over the \
-         client's: how many times more calls per second we make.\n\n\
+         the median of its rounds (the Python clients run one round). Latencies in \
+         milliseconds. *ours ×* is our rate over the client's: how many times more calls per \
+         second we make.\n\n\
          | transport | client | sequential calls/s | p50 | p99 | ours × | 16 in flight calls/s | p50 | p99 | ours × |\n\
          |---|---|---|---|---|---|---|---|---|---|",
         report["calls"]

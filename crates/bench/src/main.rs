@@ -388,8 +388,8 @@ async fn repetition(args: &Args, leaks: &mut Vec<Value>) -> Result<Value, Error>
         let target = servers.target("testkit", transport);
         let mut rounds: Vec<Vec<Value>> = vec![Vec::new(); CLIENTS.len()];
         for round in 0..WARM_ROUNDS {
-            // Each round starts one client further on, so that none always runs first (right
-            // after another transport's sessions closed) or right before or after the floor.
+            // Each round starts one client further on, so that none always runs first, right
+            // after another transport's sessions closed (the order turns: neighbours stay).
             for at in (0..CLIENTS.len()).map(|i| (i + round) % CLIENTS.len()) {
                 let (client, runs) = (CLIENTS[at], &mut rounds[at]);
                 let before = Resources::now();
