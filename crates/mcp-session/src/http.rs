@@ -2,6 +2,7 @@
 //! its failures mean.
 
 mod direct;
+mod events;
 mod gate;
 mod oauth;
 mod requests;

@@ -177,15 +177,19 @@ impl Response {
     ///
     /// A response's `Content-Type` is `response.header("content-type")`.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        let name = name.as_bytes();
         let head = self.head();
-        let mut lines = head.split(|&b| b == b'\n').skip(1);
-        lines.find_map(|line| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let colon = line.iter().position(|&b| b == b':')?;
-            line[..colon]
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| line[colon + 1..].trim_ascii())
-        })
+        // Past the status line. The head was parsed: a name is followed by its colon.
+        let mut rest = &head[memchr::memchr(b'\n', head)? + 1..];
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let line = &rest[..end];
+            rest = &rest[end + 1..];
+            if line.get(name.len()) == Some(&b':') && line[..name.len()].eq_ignore_ascii_case(name)
+            {
+                return Some(line[name.len() + 1..].trim_ascii());
+            }
+        }
+        None
     }
 
     fn head(&self) -> &[u8] {

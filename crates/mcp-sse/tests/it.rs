@@ -840,3 +840,26 @@ async fn the_stream_through_reqwest_when_direct_requests_are_off() {
         SseClientTransport::connect(config(&url).direct_posts(false)).await.unwrap();
     assert!(transport.receive().await.is_some());
 }
+
+/// A response's header is found by its name in any case, its value trimmed; a name that is only
+/// the start of another's, or that appears in a value, is not taken for it.
+#[tokio::test]
+async fn a_response_header_is_found_by_its_whole_name() {
+    use mcp_sse::post::DirectPoster;
+
+    let (url, _posts) = keep_alive_server(move |_| {
+        "HTTP/1.1 200 OK\r\nX-Note: content-type: no\r\nContent-Type-Extra: no\r\n\
+         CONTENT-TYPE:  text/event-stream  \r\nmcp-session-id: abc\r\nempty:\r\ncontent-length: 0\r\n\r\n"
+            .to_owned()
+    });
+    let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
+        .expect("direct posts to a plain http:// URL (and no proxy set in the environment)");
+    let response = poster.send(poster.request(), b"{}").await.unwrap();
+    assert_eq!(response.header("content-type"), Some(&b"text/event-stream"[..]));
+    assert_eq!(response.header("mcp-session-id"), Some(&b"abc"[..]));
+    assert_eq!(response.header("empty"), Some(&b""[..]));
+    assert_eq!(response.header("x-note"), Some(&b"content-type: no"[..]));
+    assert_eq!(response.header("content"), None);
+    assert_eq!(response.header("http/1.1 200 ok"), None);
+    assert_eq!(response.header("retry-after"), None);
+}

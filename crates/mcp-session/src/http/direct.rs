@@ -231,7 +231,7 @@ pub(crate) type EventStream = BoxStream<'static, Result<Sse, SseError>>;
 
 /// `response`'s body as events, each bounded to `max` bytes.
 fn events(response: Response, max: usize) -> EventStream {
-    sse_stream::SseStream::from_bytes_stream(EventSizeLimit::new(response.into_body(), max)).boxed()
+    super::events::events(EventSizeLimit::new(response.into_body(), max)).boxed()
 }
 
 /// The bearer token and the custom headers (rmcp's worker sets `MCP-Protocol-Version` there); a
