@@ -89,7 +89,7 @@ struct Args {
     only: Option<String>,
     /// Runs only our client's PHASE (`cold` or `warm`, from a spawned task; `warm-main` from
     /// `main`'s `block_on`; `warm-pool` through a `SessionPool`; `warm-ct` on a current-thread
-    /// runtime of its own) over TRANSPORT against
+    /// runtime of its own; `warm-16` only the sixteen calls in flight) over TRANSPORT against
     /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile
     /// floor TRANSPORT` (`floor-cold TRANSPORT`) runs the raw floor's warm calls (cold
     /// sessions) the same way, to compare with.
@@ -273,8 +273,9 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
     ours::scale(&servers::Target::parse(transport, target)?, SESSIONS).await
 }
 
-/// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main`, `warm-pool` or
-/// `warm-ct` (on a current-thread runtime of its own) over
+/// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main`, `warm-pool`,
+/// `warm-ct` (on a current-thread runtime of its own) or `warm-16` (only the sixteen calls in
+/// flight) over
 /// `stdio`, `sse` or `http`; `floor` or `floor-cold` (the raw floor's warm calls or cold
 /// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
 /// scripted model; no server started).
@@ -289,6 +290,7 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
         "warm" => ours::warm(&target, args.calls, Caller::Task).await,
         "warm-main" => ours::warm(&target, args.calls, Caller::Main).await,
         "warm-pool" => ours::warm(&target, args.calls, Caller::Pool).await,
+        "warm-16" => ours::in_flight(&target, args.calls).await,
         "warm-ct" => {
             let calls = args.calls;
             on_current_thread(move || async move { ours::warm(&target, calls, Caller::Main).await })
@@ -297,7 +299,8 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
         "floor" => floor::warm(&target, args.calls).await,
         "floor-cold" => Ok(report::phases(floor::cold(&target, args.n).await?)),
         other => Err(format!(
-            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, warm-ct, floor or floor-cold"
+            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, warm-ct, warm-16, floor or \
+             floor-cold"
         )
         .into()),
     }

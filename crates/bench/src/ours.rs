@@ -120,6 +120,16 @@ pub(crate) async fn warm(target: &Target, calls: usize, caller: Caller) -> Resul
     }))
 }
 
+/// Only the sixteen-in-flight part of [`warm`], from spawned tasks over a `Session`: the workload
+/// to put that phase alone under a profiler.
+pub(crate) async fn in_flight(target: &Target, calls: usize) -> Result<Value, Error> {
+    let via = Calls::Session(MCPClientSessionManager::new().open_session(&target.config()?).await?);
+    via.echo().await?;
+    let (concurrent, concurrent_rate) = concurrently(&via, calls, 16).await?;
+    via.close().await?;
+    Ok(json!({ "concurrency_16": report::warm(concurrent, concurrent_rate) }))
+}
+
 /// `calls` calls, `width` in flight at a time: their latencies and the rate.
 async fn concurrently(
     via: &Calls,
