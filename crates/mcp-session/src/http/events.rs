@@ -166,20 +166,14 @@ impl Fields {
             b"event" => {
                 let text = utf8(value)?;
                 let event = self.current.get_or_insert_default();
-                if event.event.is_some() {
-                    return Err(SseError::DuplicatedEventLine);
-                }
-                event.event = Some(text.to_owned());
+                once(&mut event.event, text, SseError::DuplicatedEventLine)?;
             }
             // An id with a NUL is ignored, as the standard says.
             b"id" if value.contains(&0) => {}
             b"id" => {
                 let text = utf8(value)?;
                 let event = self.current.get_or_insert_default();
-                if event.id.is_some() {
-                    return Err(SseError::DuplicatedIdLine);
-                }
-                event.id = Some(text.to_owned());
+                once(&mut event.id, text, SseError::DuplicatedIdLine)?;
             }
             b"retry" => {
                 let retry = utf8(value)?.trim_ascii().parse::<u64>().map_err(SseError::IntParse)?;
@@ -195,6 +189,15 @@ impl Fields {
         }
         Ok(None)
     }
+}
+
+/// Sets a field an event may have once; `twice` if it has it already.
+fn once(field: &mut Option<String>, text: &str, twice: SseError) -> Result<(), SseError> {
+    if field.is_some() {
+        return Err(twice);
+    }
+    *field = Some(text.to_owned());
+    Ok(())
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, SseError> {
@@ -223,6 +226,16 @@ mod tests {
         let ours = events(source()).map(show).collect().await;
         let theirs = sse_stream::SseStream::from_bytes_stream(source()).map(show).collect().await;
         (ours, theirs)
+    }
+
+    /// Both parsers give the same for each of `streams`, however it is cut into chunks.
+    async fn same_in_any_chunking(streams: &[&[u8]]) {
+        for stream in streams {
+            for chunks in cuts(stream) {
+                let (ours, theirs) = both(&chunks).await;
+                assert_eq!(ours, theirs, "{chunks:?}");
+            }
+        }
     }
 
     /// Every way of cutting `stream` in two and in three pieces.
@@ -257,12 +270,7 @@ mod tests {
             b"\n\n\ndata: after blank lines\n\n",
             "data: é ü\nevent: ünï\n\n".as_bytes(),
         ];
-        for stream in streams {
-            for chunks in cuts(stream) {
-                let (ours, theirs) = both(&chunks).await;
-                assert_eq!(ours, theirs, "{chunks:?}");
-            }
-        }
+        same_in_any_chunking(&streams).await;
     }
 
     #[tokio::test]
@@ -278,12 +286,7 @@ mod tests {
             b"data: \xff\n\n",
             b"event: \xc3\n\n",
         ];
-        for stream in streams {
-            for chunks in cuts(stream) {
-                let (ours, theirs) = both(&chunks).await;
-                assert_eq!(ours, theirs, "{chunks:?}");
-            }
-        }
+        same_in_any_chunking(&streams).await;
     }
 
     #[tokio::test]
