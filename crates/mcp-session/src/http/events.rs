@@ -19,7 +19,6 @@
 
 use std::io;
 use std::pin::Pin;
-use std::str::Utf8Error;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -129,11 +128,11 @@ impl<S> Events<S> {
                 event
             };
             self.at = next;
-            if let Some(event) = event? {
-                self.skip_leading_lf = cr_last;
-                return Ok(Some(event));
-            }
+            let event = event?;
             self.skip_leading_lf = cr_last;
+            if event.is_some() {
+                return Ok(event);
+            }
         }
         Ok(None)
     }
@@ -166,22 +165,19 @@ impl Fields {
             b"event" => {
                 let text = utf8(value)?;
                 let event = self.current.get_or_insert_default();
-                once(&mut event.event, text, SseError::DuplicatedEventLine)?;
+                once(&mut event.event, text.to_owned(), SseError::DuplicatedEventLine)?;
             }
             // An id with a NUL is ignored, as the standard says.
             b"id" if value.contains(&0) => {}
             b"id" => {
                 let text = utf8(value)?;
                 let event = self.current.get_or_insert_default();
-                once(&mut event.id, text, SseError::DuplicatedIdLine)?;
+                once(&mut event.id, text.to_owned(), SseError::DuplicatedIdLine)?;
             }
             b"retry" => {
                 let retry = utf8(value)?.trim_ascii().parse::<u64>().map_err(SseError::IntParse)?;
                 let event = self.current.get_or_insert_default();
-                if event.retry.is_some() {
-                    return Err(SseError::DuplicatedRetry);
-                }
-                event.retry = Some(retry);
+                once(&mut event.retry, retry, SseError::DuplicatedRetry)?;
             }
             // A comment.
             b"" => {}
@@ -192,16 +188,16 @@ impl Fields {
 }
 
 /// Sets a field an event may have once; `twice` if it has it already.
-fn once(field: &mut Option<String>, text: &str, twice: SseError) -> Result<(), SseError> {
+fn once<T>(field: &mut Option<T>, value: T, twice: SseError) -> Result<(), SseError> {
     if field.is_some() {
         return Err(twice);
     }
-    *field = Some(text.to_owned());
+    *field = Some(value);
     Ok(())
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, SseError> {
-    std::str::from_utf8(bytes).map_err(|err: Utf8Error| SseError::Utf8Parse(err))
+    std::str::from_utf8(bytes).map_err(SseError::Utf8Parse)
 }
 
 #[cfg(test)]
