@@ -1,8 +1,12 @@
 //! The raw floor: the same exchanges as a cold session and warm calls, written by hand as the
 //! fewest bytes MCP allows, over blocking std I/O on one thread. No MCP library, no async
-//! runtime, no JSON parsing beyond finding the reply's id. What our client takes beyond this is
-//! its overhead; what this takes is the bound set by process spawn, the loopback round trip and
-//! the server itself.
+//! runtime, no JSON parsing beyond finding the reply's id, each message written in one system
+//! call. What our client takes beyond this is its overhead; what this takes is the bound set by
+//! process spawn, the loopback round trip and the server itself.
+//!
+//! Its calls in flight come from the same one thread: the requests are written ahead, each
+//! answer read as it comes and the next request written at once, so that there are always as
+//! many in flight as asked, with no threads to switch between and no readiness polling.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -25,12 +29,26 @@ fn call(id: u64) -> String {
     )
 }
 
+/// The id of the first warm call; call `i` has id `FIRST + i`.
+const FIRST: u64 = 10;
+
+/// The id a reply carries (`"id":N`, as the servers write it), as the index of its warm call.
+fn reply_index(reply: &str) -> Result<usize, Error> {
+    let (_, rest) = reply.split_once(r#""id":"#).ok_or("a reply without an id")?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let id: u64 = rest[..digits].parse().map_err(|_| "a reply whose id is not a number")?;
+    id.checked_sub(FIRST).map(|i| i as usize).ok_or_else(|| "a reply to no warm call".into())
+}
+
 /// One exchange style: how to open, ask and close.
 trait Raw: Sized {
     /// Opens the connection (or spawns the process) and completes `initialize`.
     fn open(target: &Target) -> Result<Self, Error>;
     /// Sends one request and waits for the reply line or event carrying it.
     fn request(&mut self, body: &str) -> Result<(), Error>;
+    /// Makes `calls` warm calls, `width` in flight at all times: their latencies, in the order
+    /// their answers came.
+    fn in_flight(&mut self, calls: usize, width: usize) -> Result<Vec<Duration>, Error>;
     /// Ends the session and waits until it is gone.
     fn close(self) -> Result<(), Error>;
 }
@@ -46,16 +64,20 @@ pub(crate) async fn cold(target: &Target, n: usize) -> Result<[Vec<Duration>; 5]
     .await?
 }
 
-/// `calls` sequential calls by hand over the target's transport, on a blocking thread.
+/// `calls` calls by hand over the target's transport, on a blocking thread: one at a time, then
+/// sixteen in flight, as our client makes them.
 pub(crate) async fn warm(target: &Target, calls: usize) -> Result<Value, Error> {
     let target = target.clone();
-    let (latencies, rate) = tokio::task::spawn_blocking(move || match target.transport {
+    let [sequential, in_flight] = tokio::task::spawn_blocking(move || match target.transport {
         "stdio" => warm_with::<RawStdio>(&target, calls),
         "sse" => warm_with::<RawSse>(&target, calls),
         _ => warm_with::<RawHttp>(&target, calls),
     })
     .await??;
-    Ok(json!({ "sequential": report::warm(latencies, rate) }))
+    Ok(json!({
+        "sequential": report::warm(sequential.0, sequential.1),
+        "concurrency_16": report::warm(in_flight.0, in_flight.1),
+    }))
 }
 
 /// Cold sessions by hand: open → list → call → close, each phase timed.
@@ -76,19 +98,54 @@ fn cold_with<R: Raw>(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Er
     Ok(phases)
 }
 
-/// `calls` sequential calls over one session by hand: their latencies and the rate.
-fn warm_with<R: Raw>(target: &Target, calls: usize) -> Result<(Vec<Duration>, f64), Error> {
+/// Latencies and the rate of some calls.
+type Measured = (Vec<Duration>, f64);
+
+/// `calls` calls over one session by hand, one at a time and then sixteen in flight: the
+/// latencies and the rate of each.
+fn warm_with<R: Raw>(target: &Target, calls: usize) -> Result<[Measured; 2], Error> {
     let mut raw = R::open(target)?;
     let mut latencies = Vec::with_capacity(calls);
     let started = Instant::now();
-    for id in 0..calls {
+    for i in 0..calls {
         let start = Instant::now();
-        raw.request(&call(10 + id as u64))?;
+        raw.request(&call(FIRST + i as u64))?;
         latencies.push(start.elapsed());
     }
-    let rate = calls as f64 / started.elapsed().as_secs_f64();
+    let sequential = (latencies, calls as f64 / started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let latencies = raw.in_flight(calls, 16)?;
+    let in_flight = (latencies, calls as f64 / started.elapsed().as_secs_f64());
     raw.close()?;
-    Ok((latencies, rate))
+    Ok([sequential, in_flight])
+}
+
+/// Writes call `i` with `write(state, i)` for the first `width` of `calls` calls, then, for each
+/// answer `read(state)` gives (the index of its call), records its latency and writes the next
+/// call: `calls` in all, `width` in flight. The latencies in the order the answers came.
+fn keep_in_flight<S>(
+    state: &mut S,
+    calls: usize,
+    width: usize,
+    write: impl Fn(&mut S, usize) -> Result<(), Error>,
+    read: impl Fn(&mut S) -> Result<usize, Error>,
+) -> Result<Vec<Duration>, Error> {
+    let mut sent = vec![None; calls];
+    let mut latencies = Vec::with_capacity(calls);
+    for (i, at) in sent.iter_mut().enumerate().take(width) {
+        *at = Some(Instant::now());
+        write(state, i)?;
+    }
+    for next in width..calls + width {
+        let answered = read(state)?;
+        let at = sent.get_mut(answered).and_then(Option::take);
+        latencies.push(at.ok_or("an answer to a call not in flight")?.elapsed());
+        if next < calls {
+            sent[next] = Some(Instant::now());
+            write(state, next)?;
+        }
+    }
+    Ok(latencies)
 }
 
 /// A stdio server process: lines in, lines out.
@@ -112,22 +169,48 @@ impl Raw for RawStdio {
         let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut raw = RawStdio { child, stdin, stdout, line: String::new() };
         raw.request(INITIALIZE)?;
-        writeln!(raw.stdin, "{INITIALIZED}")?;
+        raw.write(INITIALIZED)?;
         Ok(raw)
     }
 
     fn request(&mut self, body: &str) -> Result<(), Error> {
-        writeln!(self.stdin, "{body}")?;
-        self.line.clear();
-        if self.stdout.read_line(&mut self.line)? == 0 {
-            return Err("the stdio server closed its stdout".into());
-        }
-        Ok(())
+        self.write(body)?;
+        self.read()
+    }
+
+    fn in_flight(&mut self, calls: usize, width: usize) -> Result<Vec<Duration>, Error> {
+        keep_in_flight(
+            self,
+            calls,
+            width,
+            |raw, i| raw.write(&call(FIRST + i as u64)),
+            |raw| {
+                raw.read()?;
+                reply_index(&raw.line)
+            },
+        )
     }
 
     fn close(mut self) -> Result<(), Error> {
         drop(self.stdin);
         self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl RawStdio {
+    /// Writes one message and its newline in one system call.
+    fn write(&mut self, body: &str) -> Result<(), Error> {
+        self.stdin.write_all(format!("{body}\n").as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads one reply line.
+    fn read(&mut self) -> Result<(), Error> {
+        self.line.clear();
+        if self.stdout.read_line(&mut self.line)? == 0 {
+            return Err("the stdio server closed its stdout".into());
+        }
         Ok(())
     }
 }
@@ -142,6 +225,12 @@ struct RawHttp {
 
 impl RawHttp {
     fn send(&mut self, method: &str, body: &str) -> Result<Response, Error> {
+        self.write(method, body)?;
+        read_response(&mut self.stream)
+    }
+
+    /// Writes one request of the session, without waiting for its response.
+    fn write(&mut self, method: &str, body: &str) -> Result<(), Error> {
         let mut headers = vec![
             ("Accept", "application/json, text/event-stream"),
             ("MCP-Protocol-Version", "2025-11-25"),
@@ -149,7 +238,19 @@ impl RawHttp {
         if let Some(session) = &self.session {
             headers.push(("Mcp-Session-Id", session));
         }
-        request(&mut self.stream, method, &self.host, &self.path, &headers, body)
+        write_request(&mut self.stream, method, &self.host, &self.path, &headers, body)
+    }
+
+    /// A new connection to the same server, in the same session.
+    fn beside(&self) -> Result<Self, Error> {
+        let stream = TcpStream::connect(&self.host)?;
+        stream.set_nodelay(true)?;
+        Ok(RawHttp {
+            stream: BufReader::new(stream),
+            host: self.host.clone(),
+            path: self.path.clone(),
+            session: self.session.clone(),
+        })
     }
 }
 
@@ -162,6 +263,19 @@ fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Result<Response, Error> {
+    write_request(stream, method, host, path, headers, body)?;
+    read_response(stream)
+}
+
+/// Writes one HTTP/1.1 request with a JSON body, in one system call.
+fn write_request(
+    stream: &mut BufReader<TcpStream>,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(), Error> {
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
@@ -172,7 +286,7 @@ fn request(
     head.push_str("\r\n");
     head.push_str(body);
     stream.get_mut().write_all(head.as_bytes())?;
-    read_response(stream)
+    Ok(())
 }
 
 /// `requests` POSTs to `url` over one kept-alive connection, by hand, of `bodies` in turn: the
@@ -225,6 +339,26 @@ impl Raw for RawHttp {
         Ok(())
     }
 
+    /// A connection of its own for each call in flight (HTTP/1.1 answers one request at a time
+    /// on a connection), the answers read in the order the requests went out.
+    fn in_flight(&mut self, calls: usize, width: usize) -> Result<Vec<Duration>, Error> {
+        let connections = (0..width).map(|_| self.beside()).collect::<Result<Vec<_>, _>>()?;
+        keep_in_flight(
+            &mut (connections, 0),
+            calls,
+            width,
+            |(connections, _), i| connections[i % width].write("POST", &call(FIRST + i as u64)),
+            |(connections, read)| {
+                let response = read_response(&mut connections[*read % width].stream)?;
+                if response.status != 200 {
+                    return Err(format!("the HTTP server answered {}", response.status).into());
+                }
+                *read += 1;
+                Ok(*read - 1)
+            },
+        )
+    }
+
     fn close(mut self) -> Result<(), Error> {
         self.send("DELETE", "")?;
         Ok(())
@@ -267,9 +401,41 @@ impl Raw for RawSse {
         Ok(())
     }
 
+    /// A connection of its own for each `POST` in flight, each one's `202` read before it
+    /// carries the next; the answers come on the one event stream, in any order.
+    fn in_flight(&mut self, calls: usize, width: usize) -> Result<Vec<Duration>, Error> {
+        let posts = (0..width).map(|_| self.posts.beside()).collect::<Result<Vec<_>, _>>()?;
+        let mut state = (posts, &mut self.events);
+        let latencies = keep_in_flight(
+            &mut state,
+            calls,
+            width,
+            |(posts, _), i| {
+                let post = &mut posts[i % width];
+                if i >= width {
+                    accepted(read_response(&mut post.stream)?)?;
+                }
+                post.write("POST", &call(FIRST + i as u64))
+            },
+            |(_, events)| reply_index(&next_event(events)?),
+        )?;
+        for post in state.0.iter_mut().take(calls) {
+            accepted(read_response(&mut post.stream)?)?;
+        }
+        Ok(latencies)
+    }
+
     fn close(self) -> Result<(), Error> {
         // Dropping the event stream ends the session on the server.
         Ok(())
+    }
+}
+
+/// Whether a legacy SSE server took a `POST`.
+fn accepted(response: Response) -> Result<(), Error> {
+    match response.status {
+        200..=299 => Ok(()),
+        status => Err(format!("the SSE server answered a POST with {status}").into()),
     }
 }
 
