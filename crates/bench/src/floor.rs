@@ -98,6 +98,26 @@ fn cold_with<R: Raw>(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Er
     Ok(phases)
 }
 
+/// Only the sixteen calls in flight of [`warm`], by hand: the floor of `--profile warm-16`.
+pub(crate) async fn in_flight(target: &Target, calls: usize) -> Result<Value, Error> {
+    fn with<R: Raw>(target: &Target, calls: usize) -> Result<Measured, Error> {
+        let mut raw = R::open(target)?;
+        let started = Instant::now();
+        let latencies = raw.in_flight(calls, 16)?;
+        let rate = calls as f64 / started.elapsed().as_secs_f64();
+        raw.close()?;
+        Ok((latencies, rate))
+    }
+    let target = target.clone();
+    let (latencies, rate) = tokio::task::spawn_blocking(move || match target.transport {
+        "stdio" => with::<RawStdio>(&target, calls),
+        "sse" => with::<RawSse>(&target, calls),
+        _ => with::<RawHttp>(&target, calls),
+    })
+    .await??;
+    Ok(json!({ "concurrency_16": report::warm(latencies, rate) }))
+}
+
 /// Latencies and the rate of some calls.
 type Measured = (Vec<Duration>, f64);
 

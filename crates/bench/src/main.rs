@@ -91,8 +91,8 @@ struct Args {
     /// `main`'s `block_on`; `warm-pool` through a `SessionPool`; `warm-ct` on a current-thread
     /// runtime of its own; `warm-16` only the sixteen calls in flight) over TRANSPORT against
     /// testkit-mcp and prints its figures: the workload to put under a profiler. `--profile
-    /// floor TRANSPORT` (`floor-cold TRANSPORT`) runs the raw floor's warm calls (cold
-    /// sessions) the same way, to compare with.
+    /// floor TRANSPORT` (`floor-16`, `floor-cold`) runs the raw floor's warm calls (its sixteen
+    /// in flight alone, its cold sessions) the same way, to compare with.
     /// `--profile agent ours` runs our agent loop alone (`--n` runs of `--turns` turns) against
     /// a scripted model.
     #[arg(long, value_names = ["PHASE", "TRANSPORT"], num_args = 2)]
@@ -276,8 +276,8 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 /// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main`, `warm-pool`,
 /// `warm-ct` (on a current-thread runtime of its own) or `warm-16` (only the sixteen calls in
 /// flight) over
-/// `stdio`, `sse` or `http`; `floor` or `floor-cold` (the raw floor's warm calls or cold
-/// sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
+/// `stdio`, `sse` or `http`; `floor`, `floor-16` or `floor-cold` (the raw floor's warm calls,
+/// its sixteen in flight alone, or its cold sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
 /// scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
@@ -297,10 +297,11 @@ async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value,
                 .await
         }
         "floor" => floor::warm(&target, args.calls).await,
+        "floor-16" => floor::in_flight(&target, args.calls).await,
         "floor-cold" => Ok(report::phases(floor::cold(&target, args.n).await?)),
         other => Err(format!(
-            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, warm-ct, warm-16, floor or \
-             floor-cold"
+            "unknown phase {other:?}: cold, warm, warm-main, warm-pool, warm-ct, warm-16, floor, \
+             floor-16 or floor-cold"
         )
         .into()),
     }
