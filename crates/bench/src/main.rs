@@ -275,10 +275,9 @@ async fn scale_here(transport: &str, target: &str) -> Result<Value, Error> {
 
 /// One phase of our client alone, for a profiler: `cold`, `warm`, `warm-main`, `warm-pool`,
 /// `warm-ct` (on a current-thread runtime of its own) or `warm-16` (only the sixteen calls in
-/// flight) over
-/// `stdio`, `sse` or `http`; `floor`, `floor-16` or `floor-cold` (the raw floor's warm calls,
-/// its sixteen in flight alone, or its cold sessions, to compare with in the same conditions); or `agent ours` (our agent loop against a
-/// scripted model; no server started).
+/// flight) over `stdio`, `sse` or `http`; `floor`, `floor-16` or `floor-cold` (the raw floor's
+/// warm calls, its sixteen in flight alone, or its cold sessions, to compare with in the same
+/// conditions); or `agent ours` (our agent loop against a scripted model; no server started).
 async fn profile_one(args: &Args, phase: &str, transport: &str) -> Result<Value, Error> {
     if phase == "agent" {
         return agent::profile(args).await;
