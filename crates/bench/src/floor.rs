@@ -274,20 +274,8 @@ impl RawHttp {
     }
 }
 
-/// One HTTP/1.1 request with a JSON body over a kept-alive connection, and its response.
-fn request(
-    stream: &mut BufReader<TcpStream>,
-    method: &str,
-    host: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Response, Error> {
-    write_request(stream, method, host, path, headers, body)?;
-    read_response(stream)
-}
-
-/// Writes one HTTP/1.1 request with a JSON body, in one system call.
+/// Writes one HTTP/1.1 request with a JSON body over a kept-alive connection, in one system
+/// call; [`read_response`] reads its response.
 fn write_request(
     stream: &mut BufReader<TcpStream>,
     method: &str,
@@ -328,7 +316,8 @@ pub(crate) async fn posts(
         let mut took = Vec::with_capacity(requests);
         for body in bodies.iter().cycle().take(requests) {
             let start = Instant::now();
-            let response = request(&mut stream, "POST", &host, &path, &[], body)?;
+            write_request(&mut stream, "POST", &host, &path, &[], body)?;
+            let response = read_response(&mut stream)?;
             if response.status != 200 {
                 return Err(format!("the server answered {}", response.status).into());
             }
