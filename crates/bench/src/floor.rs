@@ -102,11 +102,9 @@ fn cold_with<R: Raw>(target: &Target, n: usize) -> Result<[Vec<Duration>; 5], Er
 pub(crate) async fn in_flight(target: &Target, calls: usize) -> Result<Value, Error> {
     fn with<R: Raw>(target: &Target, calls: usize) -> Result<Measured, Error> {
         let mut raw = R::open(target)?;
-        let started = Instant::now();
-        let latencies = raw.in_flight(calls, 16)?;
-        let rate = calls as f64 / started.elapsed().as_secs_f64();
+        let in_flight = sixteen_in_flight(&mut raw, calls)?;
         raw.close()?;
-        Ok((latencies, rate))
+        Ok(in_flight)
     }
     let target = target.clone();
     let (latencies, rate) = tokio::task::spawn_blocking(move || match target.transport {
@@ -133,22 +131,28 @@ fn warm_with<R: Raw>(target: &Target, calls: usize) -> Result<[Measured; 2], Err
         latencies.push(start.elapsed());
     }
     let sequential = (latencies, calls as f64 / started.elapsed().as_secs_f64());
-    let started = Instant::now();
-    let latencies = raw.in_flight(calls, 16)?;
-    let in_flight = (latencies, calls as f64 / started.elapsed().as_secs_f64());
+    let in_flight = sixteen_in_flight(&mut raw, calls)?;
     raw.close()?;
     Ok([sequential, in_flight])
 }
 
+/// `calls` calls over an open session, sixteen in flight: the latencies and the rate.
+fn sixteen_in_flight<R: Raw>(raw: &mut R, calls: usize) -> Result<Measured, Error> {
+    let started = Instant::now();
+    let latencies = raw.in_flight(calls, 16)?;
+    Ok((latencies, calls as f64 / started.elapsed().as_secs_f64()))
+}
+
 /// Writes call `i` with `write(state, i)` for the first `width` of `calls` calls, then, for each
-/// answer `read(state)` gives (the index of its call), records its latency and writes the next
-/// call: `calls` in all, `width` in flight. The latencies in the order the answers came.
+/// answer `read(state, done)` gives (`done` answers read before it; it returns the index of its
+/// call), records its latency and writes the next call: `calls` in all, `width` in flight. The
+/// latencies in the order the answers came.
 fn keep_in_flight<S>(
     state: &mut S,
     calls: usize,
     width: usize,
     write: impl Fn(&mut S, usize) -> Result<(), Error>,
-    read: impl Fn(&mut S) -> Result<usize, Error>,
+    read: impl Fn(&mut S, usize) -> Result<usize, Error>,
 ) -> Result<Vec<Duration>, Error> {
     let mut sent = vec![None; calls];
     let mut latencies = Vec::with_capacity(calls);
@@ -157,7 +161,7 @@ fn keep_in_flight<S>(
         write(state, i)?;
     }
     for next in width..calls + width {
-        let answered = read(state)?;
+        let answered = read(state, next - width)?;
         let at = sent.get_mut(answered).and_then(Option::take);
         latencies.push(at.ok_or("an answer to a call not in flight")?.elapsed());
         if next < calls {
@@ -204,7 +208,7 @@ impl Raw for RawStdio {
             calls,
             width,
             |raw, i| raw.write(&call(FIRST + i as u64)),
-            |raw| {
+            |raw, _| {
                 raw.read()?;
                 reply_index(&raw.line)
             },
@@ -263,10 +267,8 @@ impl RawHttp {
 
     /// A new connection to the same server, in the same session.
     fn beside(&self) -> Result<Self, Error> {
-        let stream = TcpStream::connect(&self.host)?;
-        stream.set_nodelay(true)?;
         Ok(RawHttp {
-            stream: BufReader::new(stream),
+            stream: connect(&self.host)?,
             host: self.host.clone(),
             path: self.path.clone(),
             session: self.session.clone(),
@@ -310,9 +312,7 @@ pub(crate) async fn posts(
         return Err("no request bodies to post".into());
     }
     tokio::task::spawn_blocking(move || {
-        let stream = TcpStream::connect(&host)?;
-        stream.set_nodelay(true)?;
-        let mut stream = BufReader::new(stream);
+        let mut stream = connect(&host)?;
         let mut took = Vec::with_capacity(requests);
         for body in bodies.iter().cycle().take(requests) {
             let start = Instant::now();
@@ -331,9 +331,7 @@ pub(crate) async fn posts(
 impl Raw for RawHttp {
     fn open(target: &Target) -> Result<Self, Error> {
         let (host, path) = split_url(&target.url)?;
-        let stream = TcpStream::connect(&host)?;
-        stream.set_nodelay(true)?;
-        let mut raw = RawHttp { stream: BufReader::new(stream), host, path, session: None };
+        let mut raw = RawHttp { stream: connect(&host)?, host, path, session: None };
         let response = raw.send("POST", INITIALIZE)?;
         raw.session = response.session;
         raw.send("POST", INITIALIZED)?;
@@ -341,29 +339,21 @@ impl Raw for RawHttp {
     }
 
     fn request(&mut self, body: &str) -> Result<(), Error> {
-        let response = self.send("POST", body)?;
-        if response.status != 200 {
-            return Err(format!("the HTTP server answered {}", response.status).into());
-        }
-        Ok(())
+        answered(self.send("POST", body)?)
     }
 
     /// A connection of its own for each call in flight (HTTP/1.1 answers one request at a time
     /// on a connection), the answers read in the order the requests went out.
     fn in_flight(&mut self, calls: usize, width: usize) -> Result<Vec<Duration>, Error> {
-        let connections = (0..width).map(|_| self.beside()).collect::<Result<Vec<_>, _>>()?;
+        let mut connections = (0..width).map(|_| self.beside()).collect::<Result<Vec<_>, _>>()?;
         keep_in_flight(
-            &mut (connections, 0),
+            &mut connections,
             calls,
             width,
-            |(connections, _), i| connections[i % width].write("POST", &call(FIRST + i as u64)),
-            |(connections, read)| {
-                let response = read_response(&mut connections[*read % width].stream)?;
-                if response.status != 200 {
-                    return Err(format!("the HTTP server answered {}", response.status).into());
-                }
-                *read += 1;
-                Ok(*read - 1)
+            |connections, i| connections[i % width].write("POST", &call(FIRST + i as u64)),
+            |connections, done| {
+                answered(read_response(&mut connections[done % width].stream)?)?;
+                Ok(done)
             },
         )
     }
@@ -383,9 +373,7 @@ struct RawSse {
 impl Raw for RawSse {
     fn open(target: &Target) -> Result<Self, Error> {
         let (host, path) = split_url(&target.url)?;
-        let stream = TcpStream::connect(&host)?;
-        stream.set_nodelay(true)?;
-        let mut events = BufReader::new(stream);
+        let mut events = connect(&host)?;
         write!(
             events.get_mut(),
             "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
@@ -395,9 +383,7 @@ impl Raw for RawSse {
             return Err(format!("the SSE server answered {}", head.status).into());
         }
         let endpoint = next_event(&mut events)?;
-        let posts = TcpStream::connect(&host)?;
-        posts.set_nodelay(true)?;
-        let posts = RawHttp { stream: BufReader::new(posts), host, path: endpoint, session: None };
+        let posts = RawHttp { stream: connect(&host)?, host, path: endpoint, session: None };
         let mut raw = RawSse { events, posts };
         raw.request(INITIALIZE)?;
         raw.posts.send("POST", INITIALIZED)?;
@@ -426,7 +412,7 @@ impl Raw for RawSse {
                 }
                 post.write("POST", &call(FIRST + i as u64))
             },
-            |(_, events)| reply_index(&next_event(events)?),
+            |(_, events), _| reply_index(&next_event(events)?),
         )?;
         for post in state.0.iter_mut().take(calls) {
             accepted(read_response(&mut post.stream)?)?;
@@ -440,12 +426,27 @@ impl Raw for RawSse {
     }
 }
 
+/// Whether a streamable HTTP server answered a request.
+fn answered(response: Response) -> Result<(), Error> {
+    match response.status {
+        200 => Ok(()),
+        status => Err(format!("the HTTP server answered {status}").into()),
+    }
+}
+
 /// Whether a legacy SSE server took a `POST`.
 fn accepted(response: Response) -> Result<(), Error> {
     match response.status {
         200..=299 => Ok(()),
         status => Err(format!("the SSE server answered a POST with {status}").into()),
     }
+}
+
+/// A connection to `host` with Nagle's algorithm off, as every client here needs.
+fn connect(host: &str) -> Result<BufReader<TcpStream>, Error> {
+    let stream = TcpStream::connect(host)?;
+    stream.set_nodelay(true)?;
+    Ok(BufReader::new(stream))
 }
 
 fn split_url(url: &str) -> Result<(String, String), Error> {
