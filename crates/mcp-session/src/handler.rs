@@ -79,6 +79,9 @@ pub enum ListKind {
 /// answers their requests: sampling, elicitation and roots.
 ///
 /// Every notification is also a `tracing` event (target `mcp_session::server`), handler or not.
+/// Progress, though, is only asked for when there is a handler: without one, the calls a
+/// session writes itself (nearly all) carry no progress token, so servers send no progress for
+/// them.
 /// Notification methods run on the session's I/O task: keep them quick. Requests are answered
 /// only for the capabilities [`capabilities`](Self::capabilities) announces; by default none, and
 /// a server that asks anyway gets a JSON-RPC "method not found" error.

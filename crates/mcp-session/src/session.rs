@@ -1080,14 +1080,22 @@ fn contentless(result: ServerResult) -> Option<CallToolResult> {
 ///
 /// A request then costs no hand-off to rmcp's loop and back: the caller writes it and the
 /// transport's reader gives it the answer. What rmcp's `Peer` does to a request is done here
-/// too: the progress token (the request's id), and for protocols without `initialize` the
-/// `_meta` every request carries. Not used when the client announces sampling, elicitation or
-/// roots under a protocol (2026-07-28 on) where a server's request must be tied to one of ours
-/// that rmcp knows of (SEP-2260): rmcp does not know of these.
+/// too: for protocols without `initialize`, the `_meta` every request carries; and the progress
+/// token (the request's id), but only when the session has a [`SessionHandler`] to give
+/// progress to. rmcp's `Peer` asks for progress on every request; without a handler, the
+/// notifications it asks for would only be dropped, and reading the token costs rmcp's server
+/// about 8,000 instructions a call (docs/benchmarks.md, Profile, item 32). Not used when the
+/// client announces sampling, elicitation or roots under a protocol (2026-07-28 on) where a
+/// server's request must be tied to one of ours that rmcp knows of (SEP-2260): rmcp does not
+/// know of these.
+///
+/// [`SessionHandler`]: crate::SessionHandler
 struct DirectPath {
     writer: Arc<dyn DirectWriter>,
     /// What rmcp puts in each request's `_meta` for a protocol without `initialize`.
     meta: Option<RequestMetadata>,
+    /// Whether requests ask for progress: the session has a handler.
+    progress: bool,
 }
 
 struct RequestMetadata {
@@ -1115,18 +1123,25 @@ impl DirectPath {
             client_info: info.client_info,
             capabilities: info.capabilities,
         });
-        Some(DirectPath { writer, meta })
+        let progress = service.service().handler.is_some();
+        Some(DirectPath { writer, meta, progress })
     }
 
-    /// Adds what rmcp's `Peer` adds to a request's `_meta`.
+    /// Adds what rmcp's `Peer` adds to a request's `_meta`, the progress token only when
+    /// progress has somewhere to go.
     fn stamp(&self, request: &mut ClientRequest, id: &RequestId) {
+        if self.meta.is_none() && !self.progress {
+            return;
+        }
         let meta = request.get_meta_mut();
         if let Some(metadata) = &self.meta {
             meta.set_protocol_version(metadata.protocol_version.clone());
             meta.set_client_info(metadata.client_info.clone());
             meta.set_client_capabilities(metadata.capabilities.clone());
         }
-        meta.set_progress_token(ProgressToken(id.clone()));
+        if self.progress {
+            meta.set_progress_token(ProgressToken(id.clone()));
+        }
     }
 }
 

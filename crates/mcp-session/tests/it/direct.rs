@@ -1,8 +1,9 @@
 //! Requests past rmcp's service loop (`mcp_sse::direct`): over stdio and legacy SSE a session
 //! writes each request itself and its transport's reader hands it the answer; over streamable
 //! HTTP on our own connections the caller `POST`s it and reads the answer itself. Seen from the
-//! server through the progress token, which such a request takes from its own id (numbered
-//! from `mcp_sse::direct::FIRST_ID` up), where rmcp's requests number theirs from 0.
+//! server through the progress token (sent when the session has a handler), which such a
+//! request takes from its own id (numbered from `mcp_sse::direct::FIRST_ID` up), where rmcp's
+//! requests number theirs from 0.
 
 // Sampling is deprecated by SEP-2577 (2026-07-28) but part of every earlier version.
 #![allow(deprecated)]
@@ -106,6 +107,27 @@ async fn stdio_and_legacy_sse_requests_go_past_rmcps_loop() {
         // An error answer comes back the same way.
         let err = session.call_tool("no-such-tool", json!({})).await.unwrap_err();
         assert_eq!(err.kind(), "rpc", "{err}");
+        session.close().await.unwrap();
+    }
+}
+
+/// Without a handler, progress has nowhere to go: a call written past rmcp asks for none (its
+/// `_meta` has no progress token), on every transport. rmcp's own path still asks.
+#[tokio::test]
+async fn without_a_handler_calls_ask_for_no_progress() {
+    let (sse, http) = (HttpServer::start_mode("sse", &[]), HttpServer::start(&[]));
+    let configs: [ServerConfig; 4] = [
+        stdio_server(&[]).into(),
+        stdio_server(&[]).protocol(Protocol::Auto).into(),
+        SseConfig::new("testkit-sse", &sse.url).unwrap().timeouts(crate::quick_timeouts()).into(),
+        http.config(),
+    ];
+    let manager = MCPClientSessionManager::new();
+    for config in &configs {
+        let session = manager.open_session(config).await.unwrap();
+        let result = session.call_tool("progress", json!({"steps": 2})).await.unwrap();
+        let text = &result.content[0].as_text().unwrap().text;
+        assert_eq!(text, "no progress token", "{}", config.server_name());
         session.close().await.unwrap();
     }
 }
