@@ -75,6 +75,20 @@ struct Envelope<'a> {
     error: Option<&'a RawValue>,
 }
 
+/// A response whose result is read as `T` as the message is read: one pass, where
+/// [`Envelope`] and then the result make two.
+#[derive(Deserialize)]
+struct Typed<'a, T> {
+    #[serde(borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    id: Option<RequestId>,
+    result: T,
+    #[serde(default, borrow)]
+    method: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
 impl ResultDecoder {
     /// Notes a message the client is sending: a `tools/call` or `tools/list` request's response
     /// will be decoded as its result type.
@@ -110,6 +124,9 @@ impl ResultDecoder {
             return None;
         }
         if let Some(message) = self.remembered_list(bytes) {
+            return Some(message);
+        }
+        if let Some(message) = self.call_result(bytes) {
             return Some(message);
         }
         let envelope: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
@@ -159,6 +176,31 @@ impl ResultDecoder {
         let list = awaited.then(|| ToolLists::remembered(result))??;
         self.take(&id)?;
         Some(JsonRpcMessage::response(ServerResult::ListToolsResult(list), id))
+    }
+
+    /// The message, when it is a tool's result answering a remembered `tools/call`, read in
+    /// one pass ([`Typed`]). Anything else is left to the two passes of [`direct`](Self::direct)
+    /// (and a result that is not a tool's, such as a task acknowledgement, to rmcp's
+    /// decoding): the message is read again only then.
+    fn call_result(&self, bytes: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
+        let awaits_call = |queue: &VecDeque<(RequestId, Expected)>| {
+            queue.iter().any(|(_, expected)| *expected == Expected::CallTool)
+        };
+        if !awaits_call(&*self.expected.lock().ok()?) {
+            return None;
+        }
+        let typed: Typed<'_, CallToolResult> = serde_json::from_slice(bytes).ok()?;
+        let id = typed.id?;
+        if typed.method.is_some()
+            || typed.error.is_some()
+            || typed.jsonrpc.map(RawValue::get) != Some(r#""2.0""#)
+        {
+            return None;
+        }
+        let mut queue = self.expected.lock().ok()?;
+        let at = queue.iter().position(|entry| *entry == (id.clone(), Expected::CallTool))?;
+        queue.remove(at);
+        Some(JsonRpcMessage::response(ServerResult::CallToolResult(typed.result), id))
     }
 
     /// Forgets the request `id` and returns what its response should be.
@@ -268,6 +310,31 @@ mod tests {
             );
         }
         assert!(decoder.expected.lock().unwrap().is_empty(), "every answered request is forgotten");
+    }
+
+    #[test]
+    fn a_tools_result_is_read_in_one_pass_and_odd_shapes_are_not() {
+        let decoder = ResultDecoder::default();
+        call(&decoder, 1);
+        let plain = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
+        let once = decoder.call_result(plain.as_bytes()).map(|message| format!("{message:?}"));
+        assert_eq!(once.as_deref(), Some(general(plain).as_str()));
+        // Each is left to the general way, which decides as rmcp does.
+        for (id, odd) in (2..).zip([
+            r#"{"jsonrpc":"2.0","id":2,"result":{"content":[]},"error":{"code":1,"message":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"content":[]},"method":"ping"}"#,
+            r#"{"jsonrpc":"1.0","id":4,"result":{"content":[]}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"result":{"content":[]},"id":5}"#,
+            // An id no call awaits.
+            r#"{"jsonrpc":"2.0","id":99,"result":{"content":[]}}"#,
+        ]) {
+            call(&decoder, id);
+            assert!(decoder.call_result(odd.as_bytes()).is_none(), "{odd}");
+            match serde_json::from_str::<RxJsonRpcMessage<RoleClient>>(odd) {
+                Ok(message) => assert_eq!(ours(&decoder, odd), format!("{message:?}"), "{odd}"),
+                Err(_) => assert!(decoder.decode(odd.as_bytes()).is_err(), "{odd}"),
+            }
+        }
     }
 
     #[test]

@@ -126,6 +126,42 @@ impl Request {
         header_line(&mut self.head, name.as_str(), value);
         self
     }
+
+    /// Adds every line of `lines`, as [`header`](Self::header) would one by one.
+    pub fn lines(&mut self, lines: &HeaderLines) -> &mut Self {
+        self.head.extend_from_slice(&lines.0);
+        self
+    }
+}
+
+/// Header lines made once and added to many [`Request`]s ([`Request::lines`]): the headers
+/// every request of a session carries, say, without writing each again for every request.
+///
+/// # Examples
+///
+/// ```
+/// use mcp_sse::post::HeaderLines;
+/// use reqwest::header::{ACCEPT, HeaderValue};
+///
+/// let mut lines = HeaderLines::default();
+/// lines.header(&ACCEPT, &HeaderValue::from_static("application/json"));
+/// ```
+#[derive(Clone, Default)]
+pub struct HeaderLines(Vec<u8>);
+
+impl HeaderLines {
+    /// Adds the line `name: value`, as [`Request::header`] does.
+    pub fn header(&mut self, name: &HeaderName, value: &HeaderValue) -> &mut Self {
+        header_line(&mut self.0, name.as_str(), value);
+        self
+    }
+}
+
+impl std::fmt::Debug for HeaderLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the lines: a token may be among them.
+        f.debug_struct("HeaderLines").finish_non_exhaustive()
+    }
 }
 
 /// Why [`DirectPoster::send`] failed.
@@ -301,7 +337,10 @@ impl DirectPoster {
     /// A new request's head: the request line, `host`, `content-type: application/json` and the
     /// poster's headers.
     pub fn request(&self) -> Request {
-        Request { head: self.head.clone(), method: Method::Post }
+        // Room for a session's headers and a call's body, written next.
+        let mut head = Vec::with_capacity(self.head.len() + 512);
+        head.extend_from_slice(&self.head);
+        Request { head, method: Method::Post }
     }
 
     /// A new `DELETE` request's head, to the same URL: the request line, `host` and the
@@ -1080,10 +1119,10 @@ fn header_line(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {
 
 /// `head` ended with `Content-Length` and the empty line, then `body`.
 fn finish(mut head: Vec<u8>, body: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
     head.reserve(body.len() + 32);
-    head.extend_from_slice(b"content-length: ");
-    head.extend_from_slice(body.len().to_string().as_bytes());
-    head.extend_from_slice(b"\r\n\r\n");
+    // Writing to a `Vec` cannot fail.
+    let _ = write!(head, "content-length: {}\r\n\r\n", body.len());
     head.extend_from_slice(body);
     head
 }

@@ -32,7 +32,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt as _};
 use mcp_sse::decode::ResultDecoder;
 use mcp_sse::encode::encode_in_place;
-use mcp_sse::post::{DirectPoster, Request, Response, SendError};
+use mcp_sse::post::{DirectPoster, HeaderLines, Response, SendError};
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
     TRANSFER_ENCODING, WWW_AUTHENTICATE,
@@ -125,16 +125,46 @@ impl DirectHttp {
         limits: StreamableHttpResponseLimits,
         reader: Reader,
     ) -> Result<StreamableHttpPostResponse, Lifted> {
+        let lines = post_lines(sent, custom_headers)?;
+        let attached = sent.session_id.is_some();
+        self.post_with(message, &lines, attached, limits, reader).await
+    }
+
+    /// [`post_as`](Self::post_as) with the request's headers made before ([`post_lines`]),
+    /// as a session's requests past rmcp share them; `attached` says whether they name a
+    /// session.
+    pub(crate) async fn post_with(
+        &self,
+        message: &mut ClientJsonRpcMessage,
+        lines: &HeaderLines,
+        attached: bool,
+        limits: StreamableHttpResponseLimits,
+        reader: Reader,
+    ) -> Result<StreamableHttpPostResponse, Lifted> {
         let mut request = self.poster.request();
-        request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
-        add_headers(&mut request, sent.auth_token, custom_headers)?;
-        if let Some(id) = sent.session_id {
-            request.header(&SESSION_ID, &header_value(id)?);
-        }
+        request.lines(lines);
         let body = encode_in_place(message).map_err(StreamableHttpError::Deserialize)?;
         let response = self.poster.send(request, &body).await.map_err(send_error)?;
-        answer(response, message, sent.session_id.is_some(), limits, reader).await
+        answer(response, message, attached, limits, reader).await
     }
+}
+
+/// The headers of a `POST` sent with `sent` and `custom_headers`, as rmcp's client sends them.
+///
+/// # Errors
+/// A header rmcp reserves for itself among `custom_headers`, or a session id or token that
+/// cannot be a header's value.
+pub(crate) fn post_lines(
+    sent: Sent<'_>,
+    custom_headers: &HashMap<HeaderName, HeaderValue>,
+) -> Result<HeaderLines, Lifted> {
+    let mut lines = HeaderLines::default();
+    lines.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
+    add_headers(&mut lines, sent.auth_token, custom_headers)?;
+    if let Some(id) = sent.session_id {
+        lines.header(&SESSION_ID, &header_value(id)?);
+    }
+    Ok(lines)
 }
 
 /// The session and token a request is sent with.
@@ -153,9 +183,11 @@ impl DirectHttp {
         auth_token: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Lifted> {
+        let mut lines = HeaderLines::default();
+        add_headers(&mut lines, auth_token.as_deref(), &custom_headers)?;
+        lines.header(&SESSION_ID, &header_value(session_id)?);
         let mut request = self.poster.delete();
-        add_headers(&mut request, auth_token.as_deref(), &custom_headers)?;
-        request.header(&SESSION_ID, &header_value(session_id)?);
+        request.lines(&lines);
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
         drain(response).await;
@@ -186,15 +218,17 @@ impl DirectHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<EventStream, Lifted> {
-        let mut request = self.poster.get();
-        request.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
+        let mut lines = HeaderLines::default();
+        lines.header(&ACCEPT, &HeaderValue::from_static(ACCEPT_BOTH));
         if let Some(id) = &session_id {
-            request.header(&SESSION_ID, &header_value(id)?);
+            lines.header(&SESSION_ID, &header_value(id)?);
         }
         if let Some(id) = &last_event_id {
-            request.header(&LAST_EVENT_ID, &header_value(id)?);
+            lines.header(&LAST_EVENT_ID, &header_value(id)?);
         }
-        add_headers(&mut request, auth_token.as_deref(), &custom_headers)?;
+        add_headers(&mut lines, auth_token.as_deref(), &custom_headers)?;
+        let mut request = self.poster.get();
+        request.lines(&lines);
         let response = self.poster.send(request, b"").await.map_err(send_error)?;
         let status = response.status();
         if status == 405 {
@@ -237,7 +271,7 @@ fn events(response: Response, max: usize) -> EventStream {
 /// The bearer token and the custom headers (rmcp's worker sets `MCP-Protocol-Version` there); a
 /// header rmcp reserves for itself is refused, as rmcp refuses it.
 fn add_headers(
-    request: &mut Request,
+    request: &mut HeaderLines,
     auth_token: Option<&str>,
     custom_headers: &HashMap<HeaderName, HeaderValue>,
 ) -> Result<(), Lifted> {

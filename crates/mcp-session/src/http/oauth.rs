@@ -449,7 +449,7 @@ impl StreamableHttpClient for OAuthHttp {
         let route = self.route.as_ref().filter(|_| initialized).zip(session_id.clone()).map(
             |(route, session_id)| {
                 let headers = custom_headers.clone();
-                (route, Posted { session_id, auth_token: auth_header.clone(), headers, limits })
+                (route, Posted::new(session_id, auth_header.clone(), headers, limits))
             },
         );
         let early = match (&self.direct, &session_id) {

@@ -30,6 +30,7 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt as _};
 use mcp_sse::decode::ResultDecoder;
 use mcp_sse::direct::Direct;
+use mcp_sse::post::HeaderLines;
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use rmcp::service::{Peer, TxJsonRpcMessage};
@@ -40,7 +41,7 @@ use rmcp::transport::streamable_http_client::{
 use rmcp::{RoleClient, ServiceError};
 use sse_stream::Sse;
 
-use super::direct::{DirectHttp, EventStream, Reader, Sent, answers, event_data};
+use super::direct::{DirectHttp, EventStream, Reader, Sent, answers, event_data, post_lines};
 use super::gate::StreamGate;
 use super::oauth::ClientError;
 use super::{HttpError, Transport};
@@ -80,6 +81,22 @@ pub(crate) struct Posted {
     pub(crate) auth_token: Option<String>,
     pub(crate) headers: HashMap<HeaderName, HeaderValue>,
     pub(crate) limits: StreamableHttpResponseLimits,
+    /// The headers of each `POST` ([`super::direct::post_lines`]), made once; `None` when they
+    /// cannot be made (each request then says why).
+    pub(crate) lines: Option<HeaderLines>,
+}
+
+impl Posted {
+    pub(crate) fn new(
+        session_id: Arc<str>,
+        auth_token: Option<String>,
+        headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Posted {
+        let sent = Sent { session_id: Some(&session_id), auth_token: auth_token.as_deref() };
+        let lines = post_lines(sent, &headers).ok();
+        Posted { session_id, auth_token, headers, limits, lines }
+    }
 }
 
 impl Route {
@@ -258,11 +275,18 @@ impl Inner {
         let Some(posted) = self.route.posted() else {
             return Box::pin(self.through_rmcp(message)).await;
         };
-        let sent =
-            Sent { session_id: Some(&posted.session_id), auth_token: posted.auth_token.as_deref() };
-        let response =
-            self.http.post_as(&mut message, sent, &posted.headers, posted.limits, Reader::Caller);
-        let response = match response.await {
+        let (limits, reader) = (posted.limits, Reader::Caller);
+        let response = match &posted.lines {
+            Some(lines) => self.http.post_with(&mut message, lines, true, limits, reader).await,
+            None => {
+                let sent = Sent {
+                    session_id: Some(&posted.session_id),
+                    auth_token: posted.auth_token.as_deref(),
+                };
+                self.http.post_as(&mut message, sent, &posted.headers, limits, reader).await
+            }
+        };
+        let response = match response {
             Ok(response) => response,
             // rmcp re-initializes the session when its own request learns this; the request
             // is sent again its way.
