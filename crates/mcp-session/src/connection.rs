@@ -10,7 +10,8 @@ use mcp_sse::direct::Direct;
 use rmcp::ServiceError;
 use rmcp::model::{ProtocolVersion, RequestId};
 use rmcp::service::{
-    ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService, TxJsonRpcMessage,
+    ClientInitializeError, ClientLifecycleMode, RoleClient, RunningService, RxJsonRpcMessage,
+    TxJsonRpcMessage,
 };
 
 use crate::error::SessionError;
@@ -53,14 +54,22 @@ pub(crate) trait DirectWriter: Send + Sync {
         None
     }
 
-    /// Writes `message` to the server, as the transport's `send` writes rmcp's.
+    /// Whether [`write`](Self::write) gives each request's answer itself, read on the
+    /// request's own exchange (a streamable HTTP `POST`'s response): then a request needs no
+    /// place among [`requests`](Self::requests) to wait for it, only an id.
+    fn answers_itself(&self) -> bool {
+        false
+    }
+
+    /// Writes `message` to the server, as the transport's `send` writes rmcp's; the answer to
+    /// a request when the writer [`answers_itself`](Self::answers_itself).
     ///
     /// The future may be dropped before it is done (its caller timed out or went away): a
     /// transport that a half-written message would break finishes the write in a task.
     fn write(
         &self,
         message: TxJsonRpcMessage<RoleClient>,
-    ) -> BoxFuture<'static, Result<(), Unwritten>>;
+    ) -> BoxFuture<'static, Result<Option<RxJsonRpcMessage<RoleClient>>, Unwritten>>;
 }
 
 /// A message the transport could not write, and rmcp's error for it (the error rmcp's service

@@ -764,8 +764,15 @@ impl Exchange<'_> {
         direct: &DirectPath,
         mut request: ClientRequest,
     ) -> Result<ServerResult, ServiceError> {
-        let mut reply = direct.writer.requests().register().ok_or(ServiceError::TransportClosed)?;
-        let id = reply.id();
+        let requests = direct.writer.requests();
+        // A writer that reads each answer itself needs only an id; the others, a place to wait.
+        let (mut reply, id) = if direct.writer.answers_itself() {
+            (None, requests.id().ok_or(ServiceError::TransportClosed)?)
+        } else {
+            let reply = requests.register().ok_or(ServiceError::TransportClosed)?;
+            let id = reply.id();
+            (Some(reply), id)
+        };
         direct.stamp(&mut request, &id);
         tracing::Span::current().record("id", tracing::field::display(&id));
         let mut guard = self.cancel_on_drop(&id);
@@ -773,14 +780,23 @@ impl Exchange<'_> {
         // The write and the wait for the answer, under one timer. The write may be dropped
         // unfinished (see `DirectWriter::write`).
         let exchange = async {
-            if let Err(unwritten) = direct.writer.write(message).await {
-                if unwritten.began {
-                    self.note_sent(None);
+            let answered = match direct.writer.write(message).await {
+                Ok(answered) => answered,
+                Err(unwritten) => {
+                    if unwritten.began {
+                        self.note_sent(None);
+                    }
+                    return Err(unwritten.err);
                 }
-                return Err(unwritten.err);
-            }
+            };
             self.note_sent(None);
-            Ok(reply.answer().await)
+            Ok(match (answered, &mut reply) {
+                (Some(answer), _) => Some(answer),
+                (None, Some(reply)) => reply.answer().await,
+                // A writer that answers itself gave none: none comes another way (the timeout
+                // or the session's close ends the wait).
+                (None, None) => std::future::pending().await,
+            })
         };
         let outcome = tokio::select! {
             outcome = tokio::time::timeout_at(self.deadline, exchange) => outcome,

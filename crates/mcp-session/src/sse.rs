@@ -12,8 +12,8 @@ use mcp_sse::client::{
 };
 use mcp_sse::direct::Direct;
 use rmcp::serve_client_with_lifecycle;
-use rmcp::service::TxJsonRpcMessage;
 use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::DynamicTransportError;
 use rmcp::{RoleClient, ServiceError};
 
@@ -193,10 +193,10 @@ impl DirectWriter for SseWriter {
     fn write(
         &self,
         message: TxJsonRpcMessage<RoleClient>,
-    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+    ) -> BoxFuture<'static, Result<Option<RxJsonRpcMessage<RoleClient>>, Unwritten>> {
         let post = self.0.post(message);
         Box::pin(async move {
-            post.await.map_err(|err| Unwritten {
+            post.await.map(|()| None).map_err(|err| Unwritten {
                 // As for rmcp's sends over this transport (`Link::never_sent`'s default).
                 began: true,
                 err: ServiceError::TransportSend(DynamicTransportError::new::<

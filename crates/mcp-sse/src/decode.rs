@@ -316,7 +316,8 @@ mod tests {
     fn a_tools_result_is_read_in_one_pass_and_odd_shapes_are_not() {
         let decoder = ResultDecoder::default();
         call(&decoder, 1);
-        let plain = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
+        let plain =
+            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
         let once = decoder.call_result(plain.as_bytes()).map(|message| format!("{message:?}"));
         assert_eq!(once.as_deref(), Some(general(plain).as_str()));
         // Each is left to the general way, which decides as rmcp does.

@@ -87,6 +87,14 @@ impl Direct {
         Some(Reply { id, receiver, direct: self.clone() })
     }
 
+    /// A new request's id alone, for a transport that reads each answer itself (a streamable
+    /// HTTP `POST`'s response carries it) and needs no [`Reply`]; `None` once the connection
+    /// has ended ([`close`](Self::close)).
+    pub fn id(&self) -> Option<RequestId> {
+        let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        (!self.waiting().closed).then_some(NumberOrString::Number(id))
+    }
+
     /// Gives `message` to the direct request it answers, if it answers one; otherwise hands it
     /// back, for rmcp.
     pub fn offer(

@@ -182,6 +182,8 @@ pub struct Response {
     status: u16,
     /// The head's length: it is the start of the body reader's buffer.
     head_len: usize,
+    /// Where the `Content-Type` value is in the head, as parsed.
+    content_type: Option<std::ops::Range<usize>>,
     /// The headers as a map, once asked for.
     headers: std::sync::OnceLock<HeaderMap>,
     length: Option<u64>,
@@ -226,6 +228,12 @@ impl Response {
             }
         }
         None
+    }
+
+    /// The value of the `Content-Type` header, found as the head was parsed: the same as
+    /// `header("content-type")`, without looking again.
+    pub fn content_type(&self) -> Option<&[u8]> {
+        self.content_type.clone().map(|range| &self.body.connection.buffer[range])
     }
 
     fn head(&self) -> &[u8] {
@@ -443,6 +451,7 @@ impl DirectPoster {
         Ok(Response {
             status: head.status,
             head_len: head.len,
+            content_type: head.content_type,
             headers: std::sync::OnceLock::new(),
             length,
             body,

@@ -34,8 +34,8 @@ use mcp_sse::decode::ResultDecoder;
 use mcp_sse::encode::encode_in_place;
 use mcp_sse::post::{DirectPoster, HeaderLines, Response, SendError};
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-    TRANSFER_ENCODING, WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING,
+    WWW_AUTHENTICATE,
 };
 use rmcp::model::{
     ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
@@ -246,7 +246,7 @@ impl DirectHttp {
                 reason(status)
             ))));
         }
-        match response.value(CONTENT_TYPE.as_str()) {
+        match response.content_type() {
             Some(ct)
                 if [EVENT_STREAM, JSON]
                     .iter()
@@ -335,16 +335,17 @@ async fn answer(
     if status == 404 && session_was_attached {
         return Err(StreamableHttpError::SessionExpired);
     }
-    let content_type =
-        response.value(CONTENT_TYPE.as_str()).map(|v| String::from_utf8_lossy(v).into_owned());
+    let content_type = response.content_type().map(|v| String::from_utf8_lossy(v).into_owned());
     let is_json = content_type.as_deref().is_some_and(|ct| media_type_is(ct, JSON));
     // Rate limits and failures that are not JSON end here; a JSON one may carry a JSON-RPC error.
     let status_error = match http_status_error(status, &response) {
         Some(error) if !is_json || status == 429 => return Err(error.into()),
         error => error,
     };
-    let session_id = response
-        .value(SESSION_ID.as_str())
+    // The caller of a direct request knows its session, and reads no id from the answer.
+    let session_id = (reader != Reader::Caller)
+        .then(|| response.value(SESSION_ID.as_str()))
+        .flatten()
         .and_then(|v| std::str::from_utf8(v).ok())
         .map(str::to_owned);
     let length = response.content_length();

@@ -260,18 +260,25 @@ impl DirectWriter for HttpWriter {
         }))
     }
 
-    /// `POST`s the request and reads its response until its answer is given to its caller.
+    fn answers_itself(&self) -> bool {
+        true
+    }
+
+    /// `POST`s the request and reads its response until its answer, which it gives back.
     fn write(
         &self,
         message: TxJsonRpcMessage<RoleClient>,
-    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+    ) -> BoxFuture<'static, Result<Option<ServerJsonRpcMessage>, Unwritten>> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move { inner.exchange(message).await })
     }
 }
 
 impl Inner {
-    async fn exchange(&self, mut message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
+    async fn exchange(
+        &self,
+        mut message: ClientJsonRpcMessage,
+    ) -> Result<Option<ServerJsonRpcMessage>, Unwritten> {
         let Some(posted) = self.route.posted() else {
             return Box::pin(self.through_rmcp(message)).await;
         };
@@ -295,19 +302,16 @@ impl Inner {
             }
             Err(err) => return Err(unwritten(err)),
         };
-        let JsonRpcMessage::Request(request) = &message else { return Ok(()) };
+        let JsonRpcMessage::Request(request) = &message else { return Ok(None) };
         let id = &request.id;
         match response {
             StreamableHttpPostResponse::Json(answer, _) => {
                 if answers(&answer, id) {
-                    let _ = self.requests.offer(answer);
-                } else {
-                    self.route.forward(Sse {
-                        data: serde_json::to_string(&answer).ok(),
-                        ..Sse::default()
-                    });
+                    return Ok(Some(answer));
                 }
-                Ok(())
+                self.route
+                    .forward(Sse { data: serde_json::to_string(&answer).ok(), ..Sse::default() });
+                Ok(None)
             }
             StreamableHttpPostResponse::Sse(events, _) => {
                 let decoder = ResultDecoder::default();
@@ -328,7 +332,7 @@ impl Inner {
         decoder: &ResultDecoder,
         id: &RequestId,
         posted: &Posted,
-    ) -> Result<(), Unwritten> {
+    ) -> Result<Option<ServerJsonRpcMessage>, Unwritten> {
         let mut last_id: Option<String> = None;
         let mut retry: Option<Duration> = None;
         let mut resumes = 0;
@@ -348,10 +352,7 @@ impl Inner {
                         _ => None,
                     };
                     match decoded {
-                        Some(answer) if answers(&answer, id) => {
-                            let _ = self.requests.offer(answer);
-                            return Ok(());
-                        }
+                        Some(answer) if answers(&answer, id) => return Ok(Some(answer)),
                         Some(_) => self.route.forward(event),
                         None => {}
                     }
@@ -390,9 +391,12 @@ impl Inner {
         }
     }
 
-    /// Sends `message`'s request through rmcp, and gives its caller the answer.
-    async fn through_rmcp(&self, message: ClientJsonRpcMessage) -> Result<(), Unwritten> {
-        let JsonRpcMessage::Request(request) = message else { return Ok(()) };
+    /// Sends `message`'s request through rmcp, and gives back the answer.
+    async fn through_rmcp(
+        &self,
+        message: ClientJsonRpcMessage,
+    ) -> Result<Option<ServerJsonRpcMessage>, Unwritten> {
+        let JsonRpcMessage::Request(request) = message else { return Ok(None) };
         let answer = match self.peer.send_request(request.request).await {
             Ok(result) => ServerJsonRpcMessage::response(result, request.id),
             Err(ServiceError::McpError(error)) => {
@@ -400,8 +404,7 @@ impl Inner {
             }
             Err(err) => return Err(Unwritten { began: true, err }),
         };
-        let _ = self.requests.offer(answer);
-        Ok(())
+        Ok(Some(answer))
     }
 }
 

@@ -485,7 +485,7 @@ impl DirectWriter for StdioWriter {
     fn write(
         &self,
         message: TxJsonRpcMessage<RoleClient>,
-    ) -> BoxFuture<'static, Result<(), Unwritten>> {
+    ) -> BoxFuture<'static, Result<Option<RxJsonRpcMessage<RoleClient>>, Unwritten>> {
         self.decoder.sent(&message);
         let stdin = self.stdin.clone();
         let mut line = Box::pin(async move { write_line(&stdin, message, || ()).await });
@@ -499,7 +499,7 @@ impl DirectWriter for StdioWriter {
                     Err((true, std::io::Error::other(format!("the write to stdin failed: {err}"))))
                 }),
             };
-            written.map_err(|(began, err)| Unwritten {
+            written.map(|()| None).map_err(|(began, err)| Unwritten {
                 began,
                 err: ServiceError::TransportSend(DynamicTransportError::new::<
                     StdioTransport,
