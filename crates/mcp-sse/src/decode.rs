@@ -10,7 +10,12 @@
 //! (a task acknowledgement or an input-required result answering a `tools/call`, an error, a
 //! response to a request it did not see) goes through rmcp's general decoding, so the outcome
 //! is the message rmcp would have made. Both of our transports that read raw messages use it:
-//! this crate's legacy SSE client and mcp-session's stdio transport.
+//! this crate's legacy SSE client and mcp-session's stdio transport. [`AnswerDecoder`] is the
+//! same for a caller that reads its own request's answer (mcp-session's streamable HTTP
+//! requests), with nothing to remember.
+//!
+//! A tool's result is read in one pass over the message, straight into `CallToolResult`; any
+//! other expected result is first split from the message, then decoded.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -189,18 +194,11 @@ impl ResultDecoder {
         if !awaits_call(&*self.expected.lock().ok()?) {
             return None;
         }
-        let typed: Typed<'_, CallToolResult> = serde_json::from_slice(bytes).ok()?;
-        let id = typed.id?;
-        if typed.method.is_some()
-            || typed.error.is_some()
-            || typed.jsonrpc.map(RawValue::get) != Some(r#""2.0""#)
-        {
-            return None;
-        }
+        let (id, result) = tool_result(bytes)?;
         let mut queue = self.expected.lock().ok()?;
         let at = queue.iter().position(|entry| *entry == (id.clone(), Expected::CallTool))?;
         queue.remove(at);
-        Some(JsonRpcMessage::response(ServerResult::CallToolResult(typed.result), id))
+        Some(JsonRpcMessage::response(ServerResult::CallToolResult(result), id))
     }
 
     /// Forgets the request `id` and returns what its response should be.
@@ -208,6 +206,83 @@ impl ResultDecoder {
         let mut queue = self.expected.lock().ok()?;
         let at = queue.iter().position(|(sent, _)| sent == id)?;
         queue.remove(at).map(|(_, expected)| expected)
+    }
+}
+
+/// A response that is a tool's result, read in one pass ([`Typed`]): its id and the result.
+/// `None` for anything else, or a message of an odd shape (with a `method` or an `error` as
+/// well, or another `jsonrpc` than `"2.0"`), which the general decoding decides on.
+fn tool_result(bytes: &[u8]) -> Option<(RequestId, CallToolResult)> {
+    let typed: Typed<'_, CallToolResult> = serde_json::from_slice(bytes).ok()?;
+    let id = typed.id?;
+    if typed.method.is_some()
+        || typed.error.is_some()
+        || typed.jsonrpc.map(RawValue::get) != Some(r#""2.0""#)
+    {
+        return None;
+    }
+    Some((id, typed.result))
+}
+
+/// Decodes the answer to one request, known from the start: for a caller that reads its own
+/// request's answer (a streamable HTTP `POST`'s response), with nothing shared to remember it
+/// in. A `tools/call`'s answer is read as [`ResultDecoder`] reads it, with nothing to look up;
+/// any other request's, by a [`ResultDecoder`] of its own.
+///
+/// # Examples
+///
+/// ```
+/// use mcp_sse::decode::AnswerDecoder;
+/// use rmcp::model::{
+///     CallToolRequestParams, ClientRequest, JsonRpcMessage, NumberOrString, Request,
+///     ServerResult,
+/// };
+///
+/// let call = ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("echo")));
+/// let decoder = AnswerDecoder::new(&JsonRpcMessage::request(call, NumberOrString::Number(7)));
+///
+/// let answer = br#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}"#;
+/// let JsonRpcMessage::Response(response) = decoder.decode(answer)? else { panic!() };
+/// assert!(matches!(response.result, ServerResult::CallToolResult(_)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct AnswerDecoder(Answering);
+
+#[derive(Clone, Debug)]
+enum Answering {
+    /// A `tools/call`, by its id.
+    Call(RequestId),
+    Other(ResultDecoder),
+}
+
+impl AnswerDecoder {
+    /// A decoder for the answer to `message`.
+    pub fn new(message: &TxJsonRpcMessage<RoleClient>) -> AnswerDecoder {
+        if let JsonRpcMessage::Request(request) = message
+            && matches!(request.request, ClientRequest::CallToolRequest(_))
+        {
+            return AnswerDecoder(Answering::Call(request.id.clone()));
+        }
+        let decoder = ResultDecoder::default();
+        decoder.sent(message);
+        AnswerDecoder(Answering::Other(decoder))
+    }
+
+    /// Decodes one message from the server, as [`ResultDecoder::decode`] does.
+    ///
+    /// # Errors
+    /// The bytes are not a JSON-RPC message rmcp can read.
+    pub fn decode(&self, bytes: &[u8]) -> serde_json::Result<RxJsonRpcMessage<RoleClient>> {
+        match &self.0 {
+            Answering::Call(awaited) => match tool_result(bytes) {
+                Some((id, result)) if id == *awaited => {
+                    Ok(JsonRpcMessage::response(ServerResult::CallToolResult(result), id))
+                }
+                _ => serde_json::from_slice(bytes),
+            },
+            Answering::Other(decoder) => decoder.decode(bytes),
+        }
     }
 }
 
@@ -267,7 +342,7 @@ mod tests {
     };
     use rmcp::service::RxJsonRpcMessage;
 
-    use super::{REMEMBERED, ResultDecoder};
+    use super::{AnswerDecoder, REMEMBERED, ResultDecoder};
 
     fn call(decoder: &ResultDecoder, id: i64) {
         let request =
@@ -336,6 +411,35 @@ mod tests {
                 Err(_) => assert!(decoder.decode(odd.as_bytes()).is_err(), "{odd}"),
             }
         }
+    }
+
+    #[test]
+    fn the_answer_decoder_decodes_as_the_result_decoder_does() {
+        let call = |id| {
+            let request =
+                ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("echo")));
+            AnswerDecoder::new(&JsonRpcMessage::request(request, NumberOrString::Number(id)))
+        };
+        for answer in [
+            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"input_required","inputRequests":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"no such tool"}}"#,
+            // Another request's answer, and the server's own message.
+            r#"{"jsonrpc":"2.0","id":2,"result":{"content":[]}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
+        ] {
+            assert_eq!(
+                format!("{:?}", call(1).decode(answer.as_bytes()).unwrap()),
+                general(answer)
+            );
+        }
+        assert!(call(1).decode(b"not json").is_err());
+        let list = ClientRequest::ListToolsRequest(RequestOptionalParam::with_param(
+            PaginatedRequestParams::default(),
+        ));
+        let decoder = AnswerDecoder::new(&JsonRpcMessage::request(list, NumberOrString::Number(3)));
+        let listed = r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"answer-probe","inputSchema":{"type":"object"}}]}}"#;
+        assert_eq!(format!("{:?}", decoder.decode(listed.as_bytes()).unwrap()), general(listed));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt as _};
-use mcp_sse::decode::ResultDecoder;
+use mcp_sse::decode::AnswerDecoder;
 use mcp_sse::encode::encode_in_place;
 use mcp_sse::post::{DirectPoster, HeaderLines, Response, SendError};
 use reqwest::header::{
@@ -407,8 +407,7 @@ async fn answer(
                 JsonRpcMessage::Request(request) if reader != Reader::Caller => request,
                 _ => return Ok(StreamableHttpPostResponse::Sse(events, session_id)),
             };
-            let decoder = ResultDecoder::default();
-            decoder.sent(message);
+            let decoder = AnswerDecoder::new(message);
             let first = answer_first(events, decoder, request.id.clone(), session_id);
             if reader == Reader::Worker {
                 return Ok(first.await);
@@ -486,7 +485,7 @@ fn refused_token(status: u16, headers: &impl Headers) -> Option<Lifted> {
 /// Profile, item 4) and hands it to its worker over a channel. When the stream's first message
 /// is the answer to the request, the usual case (a tool that sends no progress or request of
 /// its own first), it is decoded here as the result its request expects
-/// ([`ResultDecoder`], which falls back to rmcp's general decoding, so task and input-required
+/// ([`AnswerDecoder`], which falls back to rmcp's general decoding, so task and input-required
 /// results still decode), and given to rmcp as a JSON answer, as from a server that answers
 /// with JSON. Anything else first (a notification, the server's request, a control event), or
 /// no message within [`FIRST_ANSWER_WAIT`], and rmcp gets the stream with the events read so
@@ -494,7 +493,7 @@ fn refused_token(status: u16, headers: &impl Headers) -> Option<Lifted> {
 /// (`max_concurrent_requests`) once its stream is open, as before. `decoder` knows the request.
 async fn answer_first(
     mut events: EventStream,
-    decoder: ResultDecoder,
+    decoder: AnswerDecoder,
     id: RequestId,
     session_id: Option<String>,
 ) -> StreamableHttpPostResponse {
@@ -870,8 +869,7 @@ mod tests {
         } else {
             listed.boxed()
         };
-        let decoder = ResultDecoder::default();
-        decoder.sent(&call(7));
+        let decoder = AnswerDecoder::new(&call(7));
         match answer_first(stream, decoder, RequestId::Number(7), Some("s".to_owned())).await {
             StreamableHttpPostResponse::Json(JsonRpcMessage::Response(response), session) => {
                 assert_eq!(session.as_deref(), Some("s"));

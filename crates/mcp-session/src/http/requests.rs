@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt as _};
-use mcp_sse::decode::ResultDecoder;
+use mcp_sse::decode::AnswerDecoder;
 use mcp_sse::direct::Direct;
 use mcp_sse::post::HeaderLines;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -314,8 +314,7 @@ impl Inner {
                 Ok(None)
             }
             StreamableHttpPostResponse::Sse(events, _) => {
-                let decoder = ResultDecoder::default();
-                decoder.sent(&message);
+                let decoder = AnswerDecoder::new(&message);
                 Box::pin(self.read(events, &decoder, id, &posted)).await
             }
             _ => Err(unwritten(StreamableHttpError::UnexpectedServerResponse(
@@ -329,7 +328,7 @@ impl Inner {
     async fn read(
         &self,
         mut events: EventStream,
-        decoder: &ResultDecoder,
+        decoder: &AnswerDecoder,
         id: &RequestId,
         posted: &Posted,
     ) -> Result<Option<ServerJsonRpcMessage>, Unwritten> {
