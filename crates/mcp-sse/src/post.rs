@@ -23,6 +23,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ use reqwest::header::{
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 use url::{Host, Position, Url};
 
 /// Idle connections kept per transport (16 calls in flight open 16; more are closed when done).
@@ -274,6 +276,9 @@ struct Connection {
     buffer: Vec<u8>,
     /// How long a read may wait for a byte; unbounded when `None`.
     read_timeout: Option<Duration>,
+    /// The read timeout's timer, made at the first read that waits and kept for every read
+    /// after, on every request of the connection (see [`Connection::fill_or_end`]).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 /// A server's answer to a `POST`.
@@ -542,7 +547,7 @@ impl Target {
             Target::Name(name, port) => TcpStream::connect((name.as_str(), *port)).await?,
         };
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, buffer: Vec::with_capacity(1024), read_timeout: None })
+        Ok(Connection { stream, buffer: Vec::with_capacity(1024), read_timeout: None, timer: None })
     }
 }
 
@@ -1036,15 +1041,40 @@ impl Connection {
         }
     }
 
-    /// Reads more into the buffer; `false` at the end of the stream.
+    /// Reads more into the buffer; `false` at the end of the stream. Fails with `TimedOut`
+    /// when nothing comes within the read timeout.
+    ///
+    /// One timer serves every read of the connection. A timer of its own for each read (as
+    /// `tokio::time::timeout` makes) is put into the runtime's timer wheel when the read waits
+    /// and taken out when it is done: twice for each request (its head, then its answer). This
+    /// one is put in once and left there; when it goes off, the read it finds waiting has been
+    /// waiting for less than the read timeout, and the timer is moved on to that read's due
+    /// time, or the read has waited the whole read timeout, and fails.
     async fn fill_or_end(&mut self) -> io::Result<bool> {
         self.buffer.reserve(1024);
-        let timeout = self.read_timeout;
-        let read = within(timeout, self.stream.read_buf(&mut self.buffer), |after| {
-            format!("the server sent nothing for {after:?} (read timeout)")
-        })
-        .await?;
-        Ok(read != 0)
+        let Connection { stream, buffer, read_timeout, timer } = self;
+        let Some(limit) = *read_timeout else {
+            return Ok(stream.read_buf(buffer).await? != 0);
+        };
+        let due = Instant::now() + limit;
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        let read = stream.read_buf(buffer);
+        tokio::pin!(read);
+        loop {
+            tokio::select! {
+                biased;
+                read = &mut read => return Ok(read? != 0),
+                () = timer.as_mut() => {
+                    if Instant::now() >= due {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("the server sent nothing for {limit:?} (read timeout)"),
+                        ));
+                    }
+                    timer.as_mut().reset(due);
+                }
+            }
+        }
     }
 }
 

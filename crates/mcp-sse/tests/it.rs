@@ -863,3 +863,58 @@ async fn a_response_header_is_found_by_its_whole_name() {
     assert_eq!(response.header("http/1.1 200 ok"), None);
     assert_eq!(response.header("retry-after"), None);
 }
+
+/// One timer serves all the reads of a connection, yet the read timeout counts from each read:
+/// an answer that comes later than the timeout after the timer was made, but within the
+/// timeout of its own request, is read; one that never comes fails once the timeout is up.
+#[tokio::test]
+async fn the_read_timeout_counts_from_each_read() {
+    use futures::StreamExt as _;
+    use mcp_sse::post::{DirectPoster, SendError};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    const LIMIT: Duration = Duration::from_millis(1000);
+    const LATE: Duration = Duration::from_millis(600);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buffer = vec![0; 4096];
+        // Three requests on the one connection: answered at once, late, never.
+        for delay in [Some(Duration::ZERO), Some(LATE), None] {
+            let mut request = Vec::new();
+            while !request.ends_with(b"{}") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let Some(delay) = delay else { return std::future::pending().await };
+            tokio::time::sleep(delay).await;
+            socket.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+        }
+    });
+    let poster = DirectPoster::new(&url.parse().unwrap(), &reqwest::header::HeaderMap::new())
+        .expect("direct posts to a plain http:// URL (and no proxy set in the environment)")
+        .timeouts(Duration::from_secs(5), LIMIT);
+    let post = || async {
+        let response = poster.send(poster.request(), b"{}").await?;
+        let status = response.status();
+        // Read to its end, so that the connection carries the next request.
+        let mut body = response.into_body();
+        while body.next().await.is_some() {}
+        Ok::<_, SendError>(status)
+    };
+    assert_eq!(post().await.unwrap(), 202);
+    tokio::time::sleep(LATE).await;
+    // More than the timeout after the first read waited; less after this one began.
+    assert_eq!(post().await.unwrap(), 202);
+    let started = std::time::Instant::now();
+    let err = post().await.unwrap_err();
+    assert!(
+        matches!(&err, SendError::Exchange(e) if e.kind() == std::io::ErrorKind::TimedOut),
+        "{err:?}"
+    );
+    assert!(started.elapsed() >= LIMIT, "{:?}", started.elapsed());
+}
