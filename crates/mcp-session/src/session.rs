@@ -526,6 +526,11 @@ impl Session {
             closing: self.inner.closing.subscribe(),
             sent: AtomicU32::new(0),
             first: std::sync::OnceLock::new(),
+            rounds: self
+                .inner
+                .peer_info
+                .as_deref()
+                .is_none_or(|info| info.protocol_version >= ProtocolVersion::V_2026_07_28),
             after,
             deadline: Instant::now() + after,
             grace: self.inner.timeouts.close_grace,
@@ -691,6 +696,8 @@ struct Exchange<'a> {
     /// The id of its first request, for [`Link::never_sent`]; `None` for a direct request,
     /// which knows that itself.
     first: std::sync::OnceLock<Option<RequestId>>,
+    /// Whether the server may answer `input_required` (MRTR, from protocol 2026-07-28 on).
+    rounds: bool,
     /// The operation's timeout, for the error.
     after: Duration,
     deadline: Instant,
@@ -969,6 +976,15 @@ impl Exchange<'_> {
         answer: impl Fn(&mut P, (Option<InputResponses>, Option<String>)),
         done: impl Fn(ServerResult) -> Option<T>,
     ) -> Result<T, ServiceError> {
+        if !self.rounds {
+            // No server answers `input_required` before 2026-07-28: one round, with no copy of
+            // `params` kept for another (for a call, a copy of its arguments: about 2,000
+            // instructions; docs/benchmarks.md, Profile, item 32).
+            return match self.send(request(params)).await? {
+                ServerResult::InputRequiredResult(_) => Err(ServiceError::UnexpectedResponse),
+                other => done(other).ok_or(ServiceError::UnexpectedResponse),
+            };
+        }
         let mut state_only_rounds = 0;
         for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
             match self.send(request(params.clone())).await? {
