@@ -103,6 +103,9 @@ struct Inner {
     /// Requests hold it for reading; `close` takes it.
     service: tokio::sync::RwLock<Option<Service>>,
     peer_info: Option<Arc<ServerPeerInfo>>,
+    /// Whether the server may answer `input_required` (MRTR, from protocol 2026-07-28 on), by
+    /// the protocol the handshake agreed.
+    rounds: bool,
     /// A stdio server's process id.
     process_id: Option<u32>,
     /// The transport's side: a stdio server's process group, an HTTP URL, an SSE stream's end.
@@ -151,6 +154,9 @@ impl Session {
         let direct = connection
             .writer
             .and_then(|writer| DirectPath::new(writer, &connection.service, peer_info.as_deref()));
+        let rounds = peer_info
+            .as_deref()
+            .is_none_or(|info| info.protocol_version >= ProtocolVersion::V_2026_07_28);
         let timeouts = config.timeouts();
         let changes = Arc::clone(&connection.service.service().changes);
         Session {
@@ -160,6 +166,7 @@ impl Session {
                 timeouts: *timeouts,
                 service: tokio::sync::RwLock::new(Some(connection.service)),
                 peer_info,
+                rounds,
                 process_id: connection.link.process_id(),
                 link: tokio::sync::Mutex::new(connection.link),
                 span: tracing::Span::current(),
@@ -526,11 +533,7 @@ impl Session {
             closing: self.inner.closing.subscribe(),
             sent: AtomicU32::new(0),
             first: std::sync::OnceLock::new(),
-            rounds: self
-                .inner
-                .peer_info
-                .as_deref()
-                .is_none_or(|info| info.protocol_version >= ProtocolVersion::V_2026_07_28),
+            rounds: self.inner.rounds,
             after,
             deadline: Instant::now() + after,
             grace: self.inner.timeouts.close_grace,

@@ -145,14 +145,14 @@ impl ResultDecoder {
         if envelope.error.is_some() || envelope.jsonrpc.map(RawValue::get) != Some(r#""2.0""#) {
             return None;
         }
-        let result = envelope.result?.get();
-        let result = match expected {
-            Expected::CallTool => {
-                ServerResult::CallToolResult(serde_json::from_str::<CallToolResult>(result).ok()?)
+        match expected {
+            // `call_result` read the message as a tool's result already, and it is not one.
+            Expected::CallTool => None,
+            Expected::ListTools => {
+                let list = ToolLists::decode(envelope.result?.get())?;
+                Some(JsonRpcMessage::response(ServerResult::ListToolsResult(list), id))
             }
-            Expected::ListTools => ServerResult::ListToolsResult(ToolLists::decode(result)?),
-        };
-        Some(JsonRpcMessage::response(result, id))
+        }
     }
 
     /// A `tools/list` answer whose result is, byte for byte, a list decoded before
@@ -184,14 +184,13 @@ impl ResultDecoder {
     }
 
     /// The message, when it is a tool's result answering a remembered `tools/call`, read in
-    /// one pass ([`Typed`]). Anything else is left to the two passes of [`direct`](Self::direct)
-    /// (and a result that is not a tool's, such as a task acknowledgement, to rmcp's
-    /// decoding): the message is read again only then.
+    /// one pass ([`Typed`]). Anything else is left to [`direct`](Self::direct)'s two passes,
+    /// which read a `tools/list` answer and forget the request whose answer this is; a
+    /// `tools/call`'s answer that is not read here (a task acknowledgement, an error) is then
+    /// rmcp's to decode. It is always tried first when a `tools/call` is remembered.
     fn call_result(&self, bytes: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
-        let awaits_call = |queue: &VecDeque<(RequestId, Expected)>| {
-            queue.iter().any(|(_, expected)| *expected == Expected::CallTool)
-        };
-        if !awaits_call(&*self.expected.lock().ok()?) {
+        let awaits_call = self.expected.lock().ok()?.iter().any(|(_, e)| *e == Expected::CallTool);
+        if !awaits_call {
             return None;
         }
         let (id, result) = tool_result(bytes)?;
